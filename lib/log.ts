@@ -1,0 +1,124 @@
+/**
+ * Logging: LogTape JSON lines to `logs/chunker.log` (rotated at 10 MiB,
+ * keeping 5) and human-readable lines on stderr for the service manager.
+ * Every line passes through {@linkcode redact}.
+ *
+ * @module
+ */
+import {
+  configure,
+  defaultTextFormatter,
+  getLogger,
+  jsonLinesFormatter,
+  type Logger,
+  type LogLevel,
+  type LogRecord,
+  reset,
+  type Sink,
+} from "@logtape/logtape";
+import { getRotatingFileSink } from "@logtape/file";
+import { redact } from "./redact.ts";
+
+/** Rotation size of chunker.log. */
+export const LOG_MAX_BYTES = 10 * 1024 * 1024;
+/** Files kept by rotation. */
+export const LOG_MAX_FILES = 5;
+
+/** Options for {@linkcode setupLogging}. */
+export interface LoggingOptions {
+  /** JSON-lines log file (rotated); omitted: no file sink. */
+  logFile?: string;
+  /** Also write human-readable lines to stderr. */
+  console?: boolean;
+  /** Lowest level written (default `info`). */
+  level?: LogLevel;
+  /** Rotation size override (tests). */
+  maxBytes?: number;
+}
+
+function stderrSink(): Sink {
+  const encoder = new TextEncoder();
+  return (record: LogRecord) => {
+    try {
+      Deno.stderr.writeSync(encoder.encode(redact(defaultTextFormatter(record))));
+    } catch {
+      // stderr closed (detached daemon): the file sink still has it.
+    }
+  };
+}
+
+/** Configures LogTape for the process (safe to call again; resets first). */
+export async function setupLogging(options: LoggingOptions = {}): Promise<void> {
+  await reset();
+  const sinks: Record<string, Sink> = {};
+  if (options.logFile) {
+    try {
+      const file = await Deno.open(options.logFile, { create: true, append: true, mode: 0o600 });
+      file.close();
+    } catch {
+      // The sink reports it.
+    }
+    sinks.file = getRotatingFileSink(options.logFile, {
+      maxSize: options.maxBytes ?? LOG_MAX_BYTES,
+      maxFiles: LOG_MAX_FILES,
+      formatter: (record) => redact(jsonLinesFormatter(record)),
+      bufferSize: 0,
+    }) as Sink;
+  }
+  if (options.console) sinks.console = stderrSink();
+  await configure({
+    reset: true,
+    sinks,
+    loggers: [
+      {
+        category: ["chunker"],
+        sinks: Object.keys(sinks),
+        lowestLevel: options.level ?? "info",
+      },
+      { category: ["logtape", "meta"], sinks: [], lowestLevel: "error" },
+    ],
+  });
+}
+
+/** Flushes and closes the sinks (call before exit). */
+export async function shutdownLogging(): Promise<void> {
+  await reset();
+}
+
+/** The logger for a part of the program (`["chunker", ...category]`). */
+export function log(...category: string[]): Logger {
+  return getLogger(["chunker", ...category]);
+}
+
+/**
+ * Logs a condition once until it clears, so a broken input is reported once
+ * rather than on every loop.
+ */
+export class OnceLog {
+  #seen = new Map<string, string>();
+  #logger: Logger;
+
+  /** Creates a once-logger writing to `logger`. */
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  /** Logs `message` under `key` unless the same message was logged for it already. */
+  warn(key: string, message: string, properties: Record<string, unknown> = {}): void {
+    if (this.#seen.get(key) === message) return;
+    this.#seen.set(key, message);
+    this.#logger.warn(message, properties);
+  }
+
+  /** Like {@linkcode OnceLog.warn} at error level. */
+  error(key: string, message: string, properties: Record<string, unknown> = {}): void {
+    if (this.#seen.get(key) === message) return;
+    this.#seen.set(key, message);
+    this.#logger.error(message, properties);
+  }
+
+  /** Forgets `key` (the condition cleared), returning whether it was set. */
+  clear(key: string): boolean {
+    return this.#seen.delete(key);
+  }
+}

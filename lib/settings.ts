@@ -1,0 +1,144 @@
+/**
+ * Daemon settings: `$ASCIINEMA_HOME/config.json` (snake_case keys, optional)
+ * with the environment overrides `IDLE_THRESHOLD` and `ZSTD_LEVEL` that the
+ * bash version's service definition sets. Unknown keys are kept.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { readJsonIfExists, writeJsonAtomic } from "./atomic.ts";
+
+/** Default branch for recordings that name none. */
+export const DEFAULT_BRANCH = "asciinema-recordings";
+
+const ranges = {
+  idle_threshold: "a number of seconds from 0.1 to 86400 (decimals allowed)",
+  zstd_level: "a whole number from 1 to 19",
+  max_chunk_bytes: "a whole number of bytes from 1024 to 1073741824",
+  max_chunk_seconds: "a number of seconds from 1 to 86400",
+  retry_max_seconds: "a number of seconds from 1 to 86400",
+  scan_interval_seconds: "a number of seconds from 0.5 to 300",
+  heartbeat_seconds: "a number of seconds from 1 to 300",
+  credential_store: "one of auto, keychain, secret-service, env",
+  branch: "a non-empty git branch name",
+  repo_url: "a git remote URL or path",
+} as const;
+
+/** The schema of config.json. Unknown keys pass through untouched. */
+export const SettingsSchema = z.looseObject({
+  repo_url: z.string().min(1).optional(),
+  branch: z.string().min(1).regex(/^[^\s~^:?*\[\\]+$/).default(DEFAULT_BRANCH),
+  idle_threshold: z.number().min(0.1).max(86400).default(30),
+  zstd_level: z.number().int().min(1).max(19).default(3),
+  max_chunk_bytes: z.number().int().min(1024).max(1024 ** 3).default(8 * 1024 * 1024),
+  max_chunk_seconds: z.number().min(1).max(86400).default(300),
+  retry_max_seconds: z.number().min(1).max(86400).default(300),
+  scan_interval_seconds: z.number().min(0.5).max(300).default(15),
+  heartbeat_seconds: z.number().min(1).max(300).default(15),
+  credential_store: z.enum(["auto", "keychain", "secret-service", "env"]).default("auto"),
+});
+
+/** Parsed, validated settings (defaults filled in). */
+export type Settings = z.infer<typeof SettingsSchema>;
+
+/** A settings problem: names the key, the value and the allowed range. */
+export class SettingsError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "SettingsError";
+  }
+}
+
+function describeIssue(source: string, input: Record<string, unknown>, issue: z.core.$ZodIssue) {
+  const key = String(issue.path[0] ?? "");
+  const value = JSON.stringify(input[key]);
+  const allowed = (ranges as Record<string, string>)[key];
+  return allowed
+    ? `${source}: ${key} is ${value}; allowed: ${allowed}`
+    : `${source}: ${issue.path.join(".") || "(top level)"}: ${issue.message}`;
+}
+
+/** Validates raw settings; throws a {@linkcode SettingsError} listing every bad key. */
+export function parseSettings(raw: unknown, source = "config.json"): Settings {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new SettingsError(`${source}: must be a JSON object, got ${JSON.stringify(raw)}`);
+  }
+  const result = SettingsSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) =>
+      describeIssue(source, raw as Record<string, unknown>, issue)
+    );
+    throw new SettingsError(lines.join("\n"));
+  }
+  return result.data;
+}
+
+function envNumber(env: { get(key: string): string | undefined }, name: string) {
+  const value = env.get(name);
+  if (value === undefined || value.trim() === "") return undefined;
+  const number = Number(value);
+  if (!Number.isFinite(number)) {
+    const key = name === "IDLE_THRESHOLD" ? "idle_threshold" : "zstd_level";
+    throw new SettingsError(
+      `environment: ${name} is ${JSON.stringify(value)}; allowed: ${
+        (ranges as Record<string, string>)[key]
+      }`,
+    );
+  }
+  return number;
+}
+
+/** Options for {@linkcode loadSettings}. */
+export interface LoadSettingsOptions {
+  /** Environment to read overrides from (default `Deno.env`). */
+  env?: { get(key: string): string | undefined };
+}
+
+/**
+ * Loads config.json (absent: defaults) and applies `IDLE_THRESHOLD` and
+ * `ZSTD_LEVEL`. Throws a {@linkcode SettingsError} naming key, value and range.
+ */
+export async function loadSettings(
+  configPath: string,
+  options: LoadSettingsOptions = {},
+): Promise<Settings> {
+  const env = options.env ?? Deno.env;
+  let raw: unknown;
+  try {
+    raw = (await readJsonIfExists(configPath)) ?? {};
+  } catch (error) {
+    if (error instanceof SyntaxError) {
+      throw new SettingsError(
+        `${configPath}: not valid JSON (${error.message}); fix it or delete it to use the defaults`,
+      );
+    }
+    throw error;
+  }
+  parseSettings(raw, configPath);
+  const merged = { ...(raw as Record<string, unknown>) };
+  const idle = envNumber(env, "IDLE_THRESHOLD");
+  if (idle !== undefined) merged.idle_threshold = idle;
+  const level = envNumber(env, "ZSTD_LEVEL");
+  if (level !== undefined) merged.zstd_level = level;
+  return parseSettings(merged, idle !== undefined || level !== undefined ? "environment" : configPath);
+}
+
+/** Reads config.json as a plain object (empty when absent), for editing. */
+export async function readRawSettings(configPath: string): Promise<Record<string, unknown>> {
+  const raw = await readJsonIfExists(configPath);
+  return (raw && typeof raw === "object" && !Array.isArray(raw))
+    ? raw as Record<string, unknown>
+    : {};
+}
+
+/** Merges `patch` into config.json atomically, keeping every other key. */
+export async function updateSettings(
+  configPath: string,
+  patch: Record<string, unknown>,
+): Promise<void> {
+  const current = await readRawSettings(configPath);
+  const next = { ...current, ...patch };
+  parseSettings(next, configPath);
+  await writeJsonAtomic(configPath, next);
+}
