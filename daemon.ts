@@ -1,0 +1,23 @@
+#!/usr/bin/env -S deno run --allow-all
+/**
+ * asciinema-chunker daemon CLI: `run` (the foreground loop) and the
+ * commands that manage and inspect it. Each subcommand lives in `lib/cli_*.ts`.
+ *
+ * @module
+ */
+import { Command } from "@commander-js/extra-typings";
+import { runCommand } from "./lib/cli_run.ts";
+
+/** Builds the CLI (exported for tests). */
+export function buildCli(): Command {
+  const program = new Command()
+    .name("daemon.ts")
+    .description("Backs up live asciinema recordings to a git remote, chunk by chunk.")
+    .showHelpAfterError();
+  program.addCommand(runCommand());
+  return program as unknown as Command;
+}
+
+if (import.meta.main) {
+  await buildCli().parseAsync(Deno.args, { from: "user" });
+}
