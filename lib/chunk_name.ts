@@ -1,0 +1,41 @@
+/**
+ * Deterministic chunk names: `<seq 6 digits>_<start>-<end>.cast.zst`, where
+ * `[start, end)` is the byte range of the `.cast` the chunk holds.
+ *
+ * @module
+ */
+
+/** A chunk's place in its recording. */
+export interface ChunkRange {
+  /** Sequence number, from 0. */
+  seq: number;
+  /** First byte (inclusive). */
+  start: number;
+  /** Last byte (exclusive). */
+  end: number;
+}
+
+const NAME = /^(\d{6,})_(\d+)-(\d+)\.cast\.zst$/;
+
+/** Formats a chunk's file name. */
+export function formatChunkName(range: ChunkRange): string {
+  return `${String(range.seq).padStart(6, "0")}_${range.start}-${range.end}.cast.zst`;
+}
+
+/** Parses a chunk's file name; `undefined` when it is not one. */
+export function parseChunkName(name: string): ChunkRange | undefined {
+  const match = NAME.exec(name);
+  if (!match) return undefined;
+  const range = { seq: Number(match[1]), start: Number(match[2]), end: Number(match[3]) };
+  return range.end > range.start ? range : undefined;
+}
+
+/** The path of a chunk on the branch: `chunks/<id>/<name>`. */
+export function chunkPathOnBranch(id: string, range: ChunkRange): string {
+  return `chunks/${id}/${formatChunkName(range)}`;
+}
+
+/** The path of a recording's manifest on the branch. */
+export function manifestPathOnBranch(id: string): string {
+  return `recordings/${id}/manifest.json`;
+}
