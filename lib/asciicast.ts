@@ -1,0 +1,131 @@
+/**
+ * Just enough of asciicast v2 and v3 for chunking: the header (to tell a
+ * recording from any other file), where the last complete line ends, and
+ * whether the last line is a v3 exit (`"x"`) event. Chunking itself is
+ * byte-based and never parses events.
+ *
+ * @module
+ */
+
+/** What the first line of a file says. */
+export type HeaderCheck =
+  | { kind: "ok"; version: 2 | 3; header: Record<string, unknown> }
+  | { kind: "empty" }
+  | { kind: "incomplete" }
+  | { kind: "invalid"; reason: string };
+
+/** Longest header line we accept. */
+const MAX_HEADER = 64 * 1024;
+const NEWLINE = 0x0a;
+
+/** Reads and checks the header line of the file at `path`. */
+export async function checkHeader(path: string): Promise<HeaderCheck> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    const buffer = new Uint8Array(MAX_HEADER);
+    let filled = 0;
+    while (filled < buffer.length) {
+      const n = await file.read(buffer.subarray(filled));
+      if (n === null) break;
+      filled += n;
+      if (buffer.subarray(0, filled).includes(NEWLINE)) break;
+    }
+    if (filled === 0) return { kind: "empty" };
+    const newline = buffer.subarray(0, filled).indexOf(NEWLINE);
+    if (newline < 0) {
+      if (filled >= MAX_HEADER) return { kind: "invalid", reason: "first line longer than 64 KiB" };
+      return { kind: "incomplete" };
+    }
+    const text = new TextDecoder().decode(buffer.subarray(0, newline));
+    let header: unknown;
+    try {
+      header = JSON.parse(text);
+    } catch {
+      return { kind: "invalid", reason: "first line is not a JSON asciicast header" };
+    }
+    if (typeof header !== "object" || header === null || Array.isArray(header)) {
+      return { kind: "invalid", reason: "first line is not a JSON object" };
+    }
+    const version = (header as Record<string, unknown>).version;
+    if (version !== 2 && version !== 3) {
+      return {
+        kind: "invalid",
+        reason: `unsupported asciicast version ${JSON.stringify(version)} (2 and 3 are supported)`,
+      };
+    }
+    return { kind: "ok", version, header: header as Record<string, unknown> };
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Offset just past the last newline in `[from, limit)` of `file`, or -1 when
+ * that span holds none. Reads backwards in blocks.
+ */
+export async function lastNewlineEnd(
+  file: Deno.FsFile,
+  range: { from: number; limit: number },
+): Promise<number> {
+  const block = 64 * 1024;
+  const buffer = new Uint8Array(block);
+  let hi = range.limit;
+  while (hi > range.from) {
+    const lo = Math.max(range.from, hi - block);
+    await file.seek(lo, Deno.SeekMode.Start);
+    let filled = 0;
+    while (filled < hi - lo) {
+      const n = await file.read(buffer.subarray(filled, hi - lo));
+      if (n === null) break;
+      filled += n;
+    }
+    const index = buffer.subarray(0, filled).lastIndexOf(NEWLINE);
+    if (index >= 0) return lo + index + 1;
+    hi = lo;
+  }
+  return -1;
+}
+
+/** Offset just past the first newline in `[from, limit)`, or -1. Reads forwards. */
+export async function firstNewlineEnd(
+  file: Deno.FsFile,
+  range: { from: number; limit: number },
+): Promise<number> {
+  const block = 64 * 1024;
+  const buffer = new Uint8Array(block);
+  let lo = range.from;
+  await file.seek(lo, Deno.SeekMode.Start);
+  while (lo < range.limit) {
+    const want = Math.min(block, range.limit - lo);
+    const n = await file.read(buffer.subarray(0, want));
+    if (n === null) break;
+    const index = buffer.subarray(0, n).indexOf(NEWLINE);
+    if (index >= 0) return lo + index + 1;
+    lo += n;
+  }
+  return -1;
+}
+
+const EXIT_EVENT = /^\[\s*-?[0-9.eE+-]+\s*,\s*"x"\s*,/;
+
+/** True when the last complete line before `size` is an asciicast v3 exit event. */
+export async function endsWithExitEvent(path: string, size: number): Promise<boolean> {
+  if (size <= 0) return false;
+  const file = await Deno.open(path, { read: true });
+  try {
+    const span = Math.min(size, 4096);
+    const buffer = new Uint8Array(span);
+    await file.seek(size - span, Deno.SeekMode.Start);
+    let filled = 0;
+    while (filled < span) {
+      const n = await file.read(buffer.subarray(filled));
+      if (n === null) break;
+      filled += n;
+    }
+    const text = new TextDecoder().decode(buffer.subarray(0, filled)).replace(/\n+$/, "");
+    const last = text.slice(text.lastIndexOf("\n") + 1);
+    return EXIT_EVENT.test(last);
+  } finally {
+    file.close();
+  }
+}
