@@ -1,0 +1,531 @@
+/**
+ * The publisher: one local bare clone per remote+branch under `repos/`,
+ * chunks committed one commit each (with `Cast-*` trailers) through a single
+ * `git fast-import` per batch, then one `git push`. When the remote branch
+ * moved, it fetches and replays our unpushed commits on top; a path another
+ * machine already wrote is never overwritten (our chunk moves to a new id
+ * with a host suffix).
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { hostname } from "node:os";
+import { basename, join } from "node:path";
+import { chunkPathOnBranch, manifestPathOnBranch, parseChunkName } from "./chunk_name.ts";
+import { git, type GitAuth, gitChecked, gitEnv, GitError } from "./git.ts";
+import { timeoutSignal } from "./exec.ts";
+import type { ErrorKind } from "./health.ts";
+import { ensurePrivateDir } from "./paths.ts";
+
+/** Where a recording's chunks go. */
+export interface RemoteTarget {
+  /** Remote URL or local path. */
+  url: string;
+  /** Branch. */
+  branch: string;
+}
+
+/** Resolves how git reaches a remote: the URL to use and any auth. */
+export type AuthResolver = (url: string) => Promise<{ url: string; auth?: GitAuth }>;
+
+/** A chunk to commit: its spool file and its place in the recording. */
+export interface ChunkItem {
+  /** Chunk id (folder on the branch). */
+  id: string;
+  /** Sequence number. */
+  seq: number;
+  /** Range start. */
+  start: number;
+  /** Range end. */
+  end: number;
+  /** sha256 of the raw bytes. */
+  sha256: string;
+  /** Spool file. */
+  file: string;
+}
+
+/** A manifest to commit when a recording ends. */
+export interface ManifestItem {
+  /** Chunk id. */
+  id: string;
+  /** The manifest document. */
+  manifest: Record<string, unknown>;
+}
+
+/** A failed publish, classified. */
+export class PublishError extends Error {
+  /** What kind of failure. */
+  readonly kind: ErrorKind;
+  /** Creates the error. */
+  constructor(kind: ErrorKind, message: string) {
+    super(message);
+    this.name = "PublishError";
+    this.kind = kind;
+  }
+}
+
+/** Classifies git's stderr into an error kind. */
+export function classifyGitFailure(stderr: string, timedOut = false): ErrorKind {
+  if (timedOut) return "network";
+  const text = stderr.toLowerCase();
+  if (
+    /\b(401|403)\b/.test(text) || text.includes("authentication failed") ||
+    text.includes("could not read username") || text.includes("could not read password") ||
+    text.includes("permission denied (publickey") || text.includes("invalid credentials") ||
+    text.includes("invalid username or password")
+  ) return "auth";
+  if (
+    text.includes("could not resolve host") || text.includes("connection refused") ||
+    text.includes("timed out") || text.includes("unable to access") ||
+    text.includes("network is unreachable") || text.includes("does not appear to be a git") ||
+    text.includes("could not read from remote") || text.includes("connection reset") ||
+    text.includes("no such file or directory")
+  ) return "network";
+  return "remote";
+}
+
+/** The clone folder name of a remote+branch: readable part plus a hash. */
+export function repoSlug(target: RemoteTarget): string {
+  const tail = basename(target.url.replace(/\/+$/, "")).replace(/\.git$/, "") || "remote";
+  const readable = `${tail}-${target.branch}`.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 60);
+  const hash = createHash("sha256").update(`${target.url}\n${target.branch}`).digest("hex");
+  return `${readable}-${hash.slice(0, 10)}.git`;
+}
+
+/** C-style quoting of a path for git fast-import. */
+export function quoteFastImportPath(path: string): string {
+  let out = '"';
+  for (const ch of path) {
+    const code = ch.codePointAt(0)!;
+    if (ch === '"' || ch === "\\") out += "\\" + ch;
+    else if (ch === "\n") out += "\\n";
+    else if (code < 0x20 || code === 0x7f) out += "\\" + code.toString(8).padStart(3, "0");
+    else out += ch;
+  }
+  return out + '"';
+}
+
+/** The commit message of a chunk, with its trailers. */
+export function chunkCommitMessage(item: Omit<ChunkItem, "file">): string {
+  return [
+    `chunk ${item.id} #${item.seq} [${item.start}, ${item.end})`,
+    "",
+    `Cast-Id: ${item.id}`,
+    `Cast-Seq: ${item.seq}`,
+    `Cast-Range: ${item.start}-${item.end}`,
+    `Cast-Sha256: ${item.sha256}`,
+    "",
+  ].join("\n");
+}
+
+const encoder = new TextEncoder();
+
+/** Options for {@linkcode RepoClone}. */
+export interface RepoCloneOptions {
+  /** Bare repository folder. */
+  gitDir: string;
+  /** Daemon-owned git config (GIT_CONFIG_GLOBAL). */
+  globalConfig?: string;
+  /** How to reach the remote (default: the URL as it is, no auth). */
+  authFor?: AuthResolver;
+  /** Shutdown signal. */
+  signal?: AbortSignal;
+  /** Timeout for network operations (default 120 s). */
+  networkTimeoutMs?: number;
+  /** Host suffix used when a path collides with another machine's (default hostname). */
+  host?: string;
+}
+
+/** One local bare clone of a remote branch. */
+export class RepoClone {
+  /** The remote and branch. */
+  readonly target: RemoteTarget;
+  /** The bare repository. */
+  readonly gitDir: string;
+  #options: RepoCloneOptions;
+  #ready = false;
+  #renames = new Map<string, string>();
+
+  /** Creates the handle; {@linkcode RepoClone.ensure} creates the clone. */
+  constructor(target: RemoteTarget, options: RepoCloneOptions) {
+    this.target = target;
+    this.gitDir = options.gitDir;
+    this.#options = options;
+  }
+
+  get #localRef(): string {
+    return `refs/heads/${this.target.branch}`;
+  }
+
+  get #remoteRef(): string {
+    return `refs/remotes/origin/${this.target.branch}`;
+  }
+
+  #git(args: string[], extra: { stdin?: string | Uint8Array; timeoutMs?: number } = {}) {
+    return git(args, {
+      gitDir: this.gitDir,
+      globalConfig: this.#options.globalConfig,
+      signal: this.#options.signal,
+      ...extra,
+    });
+  }
+
+  /** Creates the bare clone if needed (works while the remote is unreachable). */
+  async ensure(): Promise<void> {
+    if (this.#ready) return;
+    let exists = false;
+    try {
+      exists = (await Deno.stat(join(this.gitDir, "HEAD"))).isFile;
+    } catch {
+      exists = false;
+    }
+    if (!exists) {
+      await ensurePrivateDir(this.gitDir);
+      await gitChecked(["init", "--bare", "--quiet", this.gitDir], {
+        globalConfig: this.#options.globalConfig,
+        signal: this.#options.signal,
+      });
+    }
+    // The URL is kept for people reading the clone; pushes pass it explicitly.
+    await this.#git(["config", "remote.origin.url", this.target.url]);
+    await this.#git(["config", "chunker.branch", this.target.branch]);
+    await this.#git(["symbolic-ref", "HEAD", this.#localRef]);
+    this.#ready = true;
+    if (!(await this.tip(this.#localRef))) {
+      // New clone: start from the remote branch when it exists and is reachable.
+      try {
+        const remoteTip = await this.fetch();
+        if (remoteTip) await gitChecked(["update-ref", this.#localRef, remoteTip], this.#gitOpts());
+      } catch {
+        // Unreachable now: commits start an orphan branch; a later push rebases.
+      }
+    }
+  }
+
+  #gitOpts() {
+    return {
+      gitDir: this.gitDir,
+      globalConfig: this.#options.globalConfig,
+      signal: this.#options.signal,
+    };
+  }
+
+  /** The commit a ref points to, or undefined. */
+  async tip(ref: string): Promise<string | undefined> {
+    const result = await this.#git(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
+    return result.success ? result.stdout.trim() : undefined;
+  }
+
+  /** The local branch tip. */
+  localTip(): Promise<string | undefined> {
+    return this.tip(this.#localRef);
+  }
+
+  async #auth(): Promise<{ url: string; auth?: GitAuth }> {
+    if (!this.#options.authFor) return { url: this.target.url };
+    try {
+      return await this.#options.authFor(this.target.url);
+    } catch (error) {
+      if (error instanceof PublishError) throw error;
+      throw new PublishError("auth", error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  async #network(args: string[]) {
+    const { url, auth } = await this.#auth();
+    const limit = timeoutSignal(this.#options.networkTimeoutMs ?? 120_000, this.#options.signal);
+    try {
+      return await git(args.map((arg) => arg === "{url}" ? url : arg), {
+        gitDir: this.gitDir,
+        globalConfig: this.#options.globalConfig,
+        signal: limit.signal,
+        auth,
+        timeoutMs: this.#options.networkTimeoutMs ?? 120_000,
+      });
+    } finally {
+      limit.clear();
+    }
+  }
+
+  /**
+   * Fetches the remote branch into `refs/remotes/origin/<branch>`. Returns
+   * its tip, or undefined when the remote has no such branch yet.
+   */
+  async fetch(): Promise<string | undefined> {
+    const result = await this.#network([
+      "fetch",
+      "--quiet",
+      "--no-tags",
+      "--no-write-fetch-head",
+      "{url}",
+      `+${this.#localRef}:${this.#remoteRef}`,
+    ]);
+    if (!result.success) {
+      if (/couldn't find remote ref|could not find remote ref/i.test(result.stderr)) {
+        return undefined;
+      }
+      throw new PublishError(
+        classifyGitFailure(result.stderr, result.timedOut),
+        `fetch failed: ${result.stderr.trim().slice(0, 500) || "timed out"}`,
+      );
+    }
+    return await this.tip(this.#remoteRef);
+  }
+
+  /** Names of the files under `chunks/<id>/` at the local tip. */
+  async committedChunkNames(id: string): Promise<Set<string>> {
+    const tip = await this.localTip();
+    if (!tip) return new Set();
+    return await this.#listNames(tip, `chunks/${this.#renames.get(id) ?? id}/`);
+  }
+
+  async #listNames(commit: string, prefix: string): Promise<Set<string>> {
+    const result = await this.#git(["ls-tree", "-z", "--name-only", commit, "--", prefix]);
+    const names = new Set<string>();
+    if (!result.success) return names;
+    for (const path of result.stdout.split("\0")) {
+      if (path) names.add(path.slice(prefix.length));
+    }
+    return names;
+  }
+
+  /** True when a manifest for `id` is at the local tip. */
+  async hasManifest(id: string): Promise<boolean> {
+    const tip = await this.localTip();
+    if (!tip) return false;
+    const result = await this.#git(["cat-file", "-e", `${tip}:${manifestPathOnBranch(id)}`]);
+    return result.success;
+  }
+
+  /**
+   * Chunk ranges of `id` on the local tip (what this clone knows was
+   * committed), sorted by sequence.
+   */
+  async chunkRanges(id: string): Promise<{ seq: number; start: number; end: number }[]> {
+    const names = await this.committedChunkNames(id);
+    return [...names].map((name) => parseChunkName(name)).filter((r) => r !== undefined)
+      .sort((a, b) => a.seq - b.seq);
+  }
+
+  /**
+   * Commits chunks (one commit each, in the given order) and manifests on the
+   * local branch with one `git fast-import`. Chunks already committed are
+   * skipped. Returns how many commits were made.
+   */
+  async commit(chunks: ChunkItem[], manifests: ManifestItem[] = []): Promise<number> {
+    await this.ensure();
+    const parent = await this.localTip();
+    const todo: ChunkItem[] = [];
+    const namesById = new Map<string, Set<string>>();
+    for (const chunk of chunks) {
+      let names = namesById.get(chunk.id);
+      if (!names) {
+        names = await this.committedChunkNames(chunk.id);
+        namesById.set(chunk.id, names);
+      }
+      const path = chunkPathOnBranch(chunk.id, chunk);
+      if (!names.has(path.slice(`chunks/${chunk.id}/`.length))) todo.push(chunk);
+    }
+    const manifestTodo: ManifestItem[] = [];
+    for (const item of manifests) {
+      if (!(await this.hasManifest(item.id))) manifestTodo.push(item);
+    }
+    if (todo.length === 0 && manifestTodo.length === 0) return 0;
+    let total = 0;
+    for (const chunk of todo) total += (await Deno.stat(chunk.file)).size;
+    const limit = timeoutSignal(120_000 + Math.ceil(total / (1 << 20)) * 2000, this.#options.signal);
+    const process = new Deno.Command("git", {
+      args: ["fast-import", "--quiet", "--done"],
+      env: { ...gitEnv({ globalConfig: this.#options.globalConfig }), GIT_DIR: this.gitDir },
+      clearEnv: true,
+      cwd: this.gitDir,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      signal: limit.signal,
+    }).spawn();
+    const writer = process.stdin.getWriter();
+    const stderr = new Response(process.stderr).text();
+    const stdout = new Response(process.stdout).text();
+    let first = true;
+    const now = Math.floor(Date.now() / 1000);
+    const header = (message: string) => {
+      let text = `commit ${this.#localRef}\n` +
+        `committer asciinema-chunker <asciinema-chunker@localhost> ${now} +0000\n` +
+        `data ${encoder.encode(message).length}\n${message}\n`;
+      if (first && parent) text += `from ${parent}\n`;
+      first = false;
+      return text;
+    };
+    try {
+      for (const chunk of todo) {
+        const info = await Deno.stat(chunk.file);
+        await writer.write(encoder.encode(
+          header(chunkCommitMessage(chunk)) +
+            `M 100644 inline ${quoteFastImportPath(chunkPathOnBranch(chunk.id, chunk))}\n` +
+            `data ${info.size}\n`,
+        ));
+        const file = await Deno.open(chunk.file, { read: true });
+        let copied = 0;
+        for await (const block of file.readable) {
+          copied += block.length;
+          await writer.write(block);
+        }
+        if (copied !== info.size) throw new Error(`${chunk.file} changed while committing`);
+        await writer.write(encoder.encode("\n"));
+      }
+      for (const item of manifestTodo) {
+        const body = encoder.encode(JSON.stringify(item.manifest, null, 2) + "\n");
+        await writer.write(encoder.encode(
+          header(`manifest ${item.id}\n\nCast-Id: ${item.id}\n`) +
+            `M 100644 inline ${quoteFastImportPath(manifestPathOnBranch(item.id))}\n` +
+            `data ${body.length}\n`,
+        ));
+        await writer.write(body);
+        await writer.write(encoder.encode("\n"));
+      }
+      await writer.write(encoder.encode("done\n"));
+      await writer.close();
+    } catch (error) {
+      await writer.abort().catch(() => {});
+      await process.status;
+      limit.clear();
+      throw new PublishError("disk", `git fast-import failed: ${(error as Error).message}`);
+    }
+    const [status, errText] = await Promise.all([process.status, stderr, stdout]);
+    limit.clear();
+    if (!status.success) {
+      throw new PublishError("disk", `git fast-import failed: ${errText.trim().slice(0, 500)}`);
+    }
+    return todo.length + manifestTodo.length;
+  }
+
+  /**
+   * Pushes the local branch. When the remote moved, fetches, replays our
+   * unpushed commits on top and pushes again. Returns the pushed tip.
+   */
+  async push(): Promise<string | undefined> {
+    await this.ensure();
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const tip = await this.localTip();
+      if (!tip) return undefined;
+      const known = await this.tip(this.#remoteRef);
+      if (known === tip) return tip;
+      const result = await this.#network([
+        "push",
+        "--porcelain",
+        "--quiet",
+        "{url}",
+        `${this.#localRef}:${this.#localRef}`,
+      ]);
+      if (result.success) {
+        await gitChecked(["update-ref", this.#remoteRef, tip], this.#gitOpts());
+        return tip;
+      }
+      const text = `${result.stdout}\n${result.stderr}`;
+      const rejected = /\[rejected\]|non-fast-forward|fetch first|\(stale info\)/i.test(text) ||
+        /^!\s/m.test(result.stdout);
+      if (!rejected) {
+        throw new PublishError(
+          classifyGitFailure(result.stderr, result.timedOut),
+          `push failed: ${result.stderr.trim().slice(0, 500) || (result.timedOut ? "timed out" : "")}`,
+        );
+      }
+      const remoteTip = await this.fetch();
+      await this.#replayOnto(remoteTip);
+    }
+    throw new PublishError("conflict", "push kept being rejected after rebasing 4 times");
+  }
+
+  /** Replays local commits not on `remoteTip` on top of it (our adds only). */
+  async #replayOnto(remoteTip: string | undefined): Promise<void> {
+    const local = await this.localTip();
+    if (!local || !remoteTip) return;
+    const isAncestor = await this.#git(["merge-base", "--is-ancestor", local, remoteTip]);
+    if (isAncestor.success) {
+      await gitChecked(["update-ref", this.#localRef, remoteTip], this.#gitOpts());
+      return;
+    }
+    const commits = (await gitChecked(
+      ["rev-list", "--reverse", local, "--not", remoteTip],
+      this.#gitOpts(),
+    )).split("\n").filter(Boolean);
+    const stream: string[] = [];
+    let first = true;
+    const host = (this.#options.host ?? hostname()).replace(/[^A-Za-z0-9._-]+/g, "_") || "host";
+    for (const commit of commits) {
+      const message = await gitChecked(["log", "-1", "--format=%B", commit], this.#gitOpts());
+      const entries = (await gitChecked(
+        ["diff-tree", "-r", "--root", "--no-commit-id", "-z", "--diff-filter=A", commit],
+        this.#gitOpts(),
+      )).split("\0");
+      const adds: { mode: string; blob: string; path: string }[] = [];
+      for (let i = 0; i + 1 < entries.length; i += 2) {
+        const meta = entries[i].replace(/^:/, "").split(" ");
+        if (meta.length < 4) continue;
+        adds.push({ mode: meta[1], blob: meta[3], path: entries[i + 1] });
+      }
+      let text = message;
+      const lines: string[] = [];
+      for (const add of adds) {
+        let path = add.path;
+        const existing = await this.#git(["rev-parse", "--verify", "--quiet", `${remoteTip}:${path}`]);
+        if (existing.success) {
+          if (existing.stdout.trim() === add.blob) continue; // already there, identical
+          // Another machine wrote this path: never overwrite, move ours.
+          const match = /^(chunks|recordings)\/([^/]+)\/(.+)$/.exec(path);
+          if (!match) continue;
+          const newId = `${match[2]}~${host}`;
+          this.#renames.set(match[2], newId);
+          path = `${match[1]}/${newId}/${match[3]}`;
+          text = text.replaceAll(`Cast-Id: ${match[2]}`, `Cast-Id: ${newId}`);
+        }
+        lines.push(`M ${add.mode} ${add.blob} ${quoteFastImportPath(path)}\n`);
+      }
+      if (lines.length === 0) continue;
+      const body = encoder.encode(text);
+      const now = Math.floor(Date.now() / 1000);
+      stream.push(
+        `commit refs/chunker/replay\n` +
+          `committer asciinema-chunker <asciinema-chunker@localhost> ${now} +0000\n` +
+          `data ${body.length}\n${text}\n` + (first ? `from ${remoteTip}\n` : "") + lines.join(""),
+      );
+      first = false;
+    }
+    if (stream.length === 0) {
+      await gitChecked(["update-ref", this.#localRef, remoteTip], this.#gitOpts());
+      return;
+    }
+    await this.#git(["update-ref", "-d", "refs/chunker/replay"]);
+    const result = await this.#git(["fast-import", "--quiet", "--done"], {
+      stdin: stream.join("") + "done\n",
+    });
+    if (!result.success) {
+      throw new PublishError("disk", `replaying commits failed: ${result.stderr.trim()}`);
+    }
+    const replayed = await this.tip("refs/chunker/replay");
+    if (!replayed) throw new PublishError("disk", "replaying commits produced no commit");
+    await gitChecked(["update-ref", this.#localRef, replayed, local], this.#gitOpts());
+    await this.#git(["update-ref", "-d", "refs/chunker/replay"]);
+  }
+
+  /** Ids renamed because another machine had written the same path. */
+  renames(): ReadonlyMap<string, string> {
+    return this.#renames;
+  }
+}
+
+/** Creates `backup.git` (the embedded default remote) when missing. */
+export async function ensureEmbeddedRemote(
+  gitDir: string,
+  options: { globalConfig?: string } = {},
+): Promise<void> {
+  try {
+    if ((await Deno.stat(join(gitDir, "HEAD"))).isFile) return;
+  } catch {
+    // create it
+  }
+  await ensurePrivateDir(gitDir);
+  const result = await git(["init", "--bare", "--quiet", gitDir], options);
+  if (!result.success) throw new GitError(["init"], result);
+}
