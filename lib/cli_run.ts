@@ -1,16 +1,56 @@
 /**
- * `daemon.ts run`: the daemon in the foreground.
+ * `daemon.ts run`: the daemon in the foreground (what the service runs), or
+ * `run --once` to cut and push everything now and exit.
  *
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
+import { Chunker } from "./chunker.ts";
+import { log, setupLogging, shutdownLogging } from "./log.ts";
+import { ensureHome, homePaths } from "./paths.ts";
+import { loadSettings, SettingsError } from "./settings.ts";
+
+/** Runs the daemon until a signal (or once); returns the exit code. */
+export async function runDaemon(options: { once?: boolean } = {}): Promise<number> {
+  const paths = homePaths();
+  await ensureHome(paths);
+  await setupLogging({ logFile: paths.logFile, console: true });
+  let settings;
+  try {
+    settings = await loadSettings(paths.config);
+  } catch (error) {
+    if (error instanceof SettingsError) {
+      log("daemon").error("Invalid settings, not starting:\n{message}", { message: error.message });
+      console.error(`asciinema-chunker: invalid settings, not starting:\n${error.message}`);
+      await shutdownLogging();
+      return 2;
+    }
+    throw error;
+  }
+  const chunker = new Chunker({ paths, settings });
+  if (options.once) {
+    const ok = await chunker.runOnce();
+    await shutdownLogging();
+    return ok ? 0 : 1;
+  }
+  const stopped = Promise.withResolvers<void>();
+  const signals: Deno.Signal[] = ["SIGTERM", "SIGINT", "SIGHUP"];
+  const onSignal = () => stopped.resolve();
+  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  await chunker.start();
+  await stopped.promise;
+  for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+  await chunker.stop();
+  await shutdownLogging();
+  return 0;
+}
 
 /** The `run` subcommand. */
 export function runCommand() {
   return new Command("run")
-    .description("run the daemon in the foreground")
+    .description("run the daemon in the foreground (what the service runs)")
     .option("--once", "cut every complete line now, push, and exit (0 only if all is pushed)")
-    .action(() => {
-      throw new Error("not yet implemented");
+    .action(async (options) => {
+      Deno.exit(await runDaemon({ once: options.once }));
     });
 }
