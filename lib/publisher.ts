@@ -333,7 +333,10 @@ export class RepoClone {
     if (todo.length === 0 && manifestTodo.length === 0) return 0;
     let total = 0;
     for (const chunk of todo) total += (await Deno.stat(chunk.file)).size;
-    const limit = timeoutSignal(120_000 + Math.ceil(total / (1 << 20)) * 2000, this.#options.signal);
+    const limit = timeoutSignal(
+      120_000 + Math.ceil(total / (1 << 20)) * 2000,
+      this.#options.signal,
+    );
     const process = new Deno.Command("git", {
       args: ["fast-import", "--quiet", "--done"],
       env: { ...gitEnv({ globalConfig: this.#options.globalConfig }), GIT_DIR: this.gitDir },
@@ -428,7 +431,9 @@ export class RepoClone {
       if (!rejected) {
         throw new PublishError(
           classifyGitFailure(result.stderr, result.timedOut),
-          `push failed: ${result.stderr.trim().slice(0, 500) || (result.timedOut ? "timed out" : "")}`,
+          `push failed: ${
+            result.stderr.trim().slice(0, 500) || (result.timedOut ? "timed out" : "")
+          }`,
         );
       }
       const remoteTip = await this.fetch();
@@ -469,7 +474,12 @@ export class RepoClone {
       const lines: string[] = [];
       for (const add of adds) {
         let path = add.path;
-        const existing = await this.#git(["rev-parse", "--verify", "--quiet", `${remoteTip}:${path}`]);
+        const existing = await this.#git([
+          "rev-parse",
+          "--verify",
+          "--quiet",
+          `${remoteTip}:${path}`,
+        ]);
         if (existing.success) {
           if (existing.stdout.trim() === add.blob) continue; // already there, identical
           // Another machine wrote this path: never overwrite, move ours.

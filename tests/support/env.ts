@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { commandExists } from "../../lib/exec.ts";
-import { homePaths, type HomePaths } from "../../lib/paths.ts";
+import { type HomePaths, homePaths } from "../../lib/paths.ts";
 
 /** A temporary home for one test. */
 export interface TestHome {
@@ -21,6 +21,15 @@ export interface TestHome {
   env: Record<string, string>;
   /** Removes everything. */
   cleanup(): Promise<void>;
+}
+
+/** The Deno cache directory of the machine running the tests. */
+export function denoDir(): string {
+  const explicit = Deno.env.get("DENO_DIR");
+  if (explicit) return explicit;
+  const home = Deno.env.get("HOME") ?? "/root";
+  if (Deno.build.os === "darwin") return join(home, "Library", "Caches", "deno");
+  return join(Deno.env.get("XDG_CACHE_HOME") ?? join(home, ".cache"), "deno");
 }
 
 /** Creates a temporary HOME with ASCIINEMA_HOME inside it. */
@@ -39,6 +48,9 @@ export async function makeTestHome(prefix = "chunker-test-"): Promise<TestHome> 
     GIT_CONFIG_NOSYSTEM: "1",
     GIT_CONFIG_GLOBAL: "/dev/null",
     ASCIINEMA_CREDENTIAL_STORE: "env",
+    // Children run Deno too: keep using the machine's module cache, not the temp HOME's.
+    DENO_DIR: denoDir(),
+    DENO_NO_UPDATE_CHECK: "1",
   };
   return {
     root,

@@ -1,0 +1,217 @@
+/**
+ * Runs the real daemon (`daemon.ts run`) as a subprocess for end-to-end
+ * tests, and reads what reached a bare remote.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { git } from "../../lib/git.ts";
+import { parseChunkName } from "../../lib/chunk_name.ts";
+import { readHealth } from "../../lib/health.ts";
+import type { Health } from "../../lib/health.ts";
+import { run } from "../../lib/exec.ts";
+import { waitFor } from "./env.ts";
+
+/** Absolute path of daemon.ts. */
+export const DAEMON_TS = fileURLToPath(new URL("../../daemon.ts", import.meta.url));
+
+/** A running daemon subprocess. */
+export interface DaemonProcess {
+  /** The child. */
+  child: Deno.ChildProcess;
+  /** Sends a signal. */
+  kill(signal?: Deno.Signal): void;
+  /** Waits for exit; returns the status. */
+  wait(): Promise<Deno.CommandStatus>;
+  /** Collected stderr so far. */
+  stderr(): string;
+}
+
+/** Options for {@linkcode startDaemon}. */
+export interface StartDaemonOptions {
+  /** Extra arguments after `run`. */
+  args?: string[];
+  /** Deno permission flags (default `-A`). */
+  permissions?: string[];
+}
+
+/** Starts `deno run daemon.ts run` with `env` (a test home's environment). */
+export function startDaemon(
+  env: Record<string, string>,
+  options: StartDaemonOptions = {},
+): DaemonProcess {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...(options.permissions ?? ["-A"]),
+      "--no-prompt",
+      DAEMON_TS,
+      "run",
+      ...(options.args ?? []),
+    ],
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  const reading = (async () => {
+    for await (const block of child.stderr) text += decoder.decode(block, { stream: true });
+  })();
+  let exited = false;
+  const status = child.status.then(async (value) => {
+    exited = true;
+    await reading.catch(() => {});
+    return value;
+  });
+  return {
+    child,
+    kill(signal: Deno.Signal = "SIGTERM") {
+      if (!exited) {
+        try {
+          child.kill(signal);
+        } catch {
+          // already gone
+        }
+      }
+    },
+    wait: () => status,
+    stderr: () => text,
+  };
+}
+
+/** Runs `daemon.ts run --once` to completion. */
+export async function runOnce(
+  env: Record<string, string>,
+): Promise<{ code: number; stderr: string }> {
+  const result = await run(Deno.execPath(), {
+    args: ["run", "-A", "--no-prompt", DAEMON_TS, "run", "--once"],
+    env,
+    clearEnv: true,
+    timeoutMs: 120_000,
+  });
+  return { code: result.code, stderr: result.stderr };
+}
+
+/** Waits until health.json satisfies `predicate`. */
+export async function waitForHealth(
+  healthPath: string,
+  predicate: (health: Health) => boolean,
+  options: { timeoutMs?: number; what?: string } = {},
+): Promise<Health> {
+  let last: Health | undefined;
+  await waitFor(async () => {
+    last = await readHealth(healthPath);
+    return last !== undefined && predicate(last);
+  }, { timeoutMs: options.timeoutMs ?? 30_000, what: options.what ?? "health" });
+  return last!;
+}
+
+/** A chunk found on a remote branch. */
+export interface RemoteChunk {
+  /** Sequence. */
+  seq: number;
+  /** Range start. */
+  start: number;
+  /** Range end. */
+  end: number;
+  /** Blob id. */
+  blob: string;
+}
+
+/** Lists `chunks/<id>/` on `branch` of the bare repo `gitDir`, sorted by seq. */
+export async function remoteChunks(
+  gitDir: string,
+  options: { id: string; branch?: string },
+): Promise<RemoteChunk[]> {
+  const branch = options.branch ?? "asciinema-recordings";
+  const prefix = `chunks/${options.id}/`;
+  const result = await git(["ls-tree", "-z", `refs/heads/${branch}`, "--", prefix], { gitDir });
+  if (!result.success) return [];
+  const chunks: RemoteChunk[] = [];
+  for (const line of result.stdout.split("\0")) {
+    if (!line) continue;
+    const [meta, path] = line.split("\t");
+    const parsed = parseChunkName(path.slice(prefix.length));
+    if (parsed) chunks.push({ ...parsed, blob: meta.split(" ")[2] });
+  }
+  return chunks.sort((a, b) => a.seq - b.seq);
+}
+
+/** Asserts the chunks tile `[0, end)` with no gap or overlap; returns the end. */
+export function assertTiling(chunks: RemoteChunk[]): number {
+  let end = 0;
+  chunks.forEach((chunk, index) => {
+    if (chunk.seq !== index) throw new Error(`chunk ${index} has seq ${chunk.seq}`);
+    if (chunk.start !== end) {
+      throw new Error(`chunk ${chunk.seq} starts at ${chunk.start}, expected ${end}`);
+    }
+    end = chunk.end;
+  });
+  return end;
+}
+
+/** Concatenates and decompresses the chunks of `id` on the remote. */
+export async function restoreFromRemote(
+  gitDir: string,
+  options: { id: string; branch?: string },
+): Promise<Uint8Array> {
+  const chunks = await remoteChunks(gitDir, options);
+  assertTiling(chunks);
+  const parts: Uint8Array[] = [];
+  for (const chunk of chunks) {
+    const blob = new Deno.Command("git", {
+      args: ["cat-file", "blob", chunk.blob],
+      env: { GIT_DIR: gitDir },
+      stdout: "piped",
+    }).outputSync().stdout;
+    const raw = new Deno.Command("zstd", {
+      args: ["-d", "-q", "-c"],
+      stdin: "piped",
+      stdout: "piped",
+    })
+      .spawn();
+    const writer = raw.stdin.getWriter();
+    await writer.write(blob);
+    await writer.close();
+    const out = await raw.output();
+    if (!out.success) throw new Error(`chunk ${chunk.seq} does not decompress`);
+    parts.push(out.stdout);
+  }
+  const total = parts.reduce((sum, part) => sum + part.length, 0);
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    bytes.set(part, offset);
+    offset += part.length;
+  }
+  return bytes;
+}
+
+/** Bytes of `id` currently on the remote (0 when none). */
+export async function remoteEnd(
+  gitDir: string,
+  options: { id: string; branch?: string },
+): Promise<number> {
+  const chunks = await remoteChunks(gitDir, options);
+  return chunks.length ? chunks[chunks.length - 1].end : 0;
+}
+
+/** Writes config.json into a test home. */
+export async function writeConfig(home: string, config: Record<string, unknown>): Promise<void> {
+  await Deno.mkdir(home, { recursive: true });
+  await Deno.writeTextFile(join(home, "config.json"), JSON.stringify(config));
+}
+
+/** Reads the JSON-lines log of a test home. */
+export async function readLogLines(home: string): Promise<Record<string, unknown>[]> {
+  try {
+    const text = await Deno.readTextFile(join(home, "logs", "chunker.log"));
+    return text.split("\n").filter(Boolean).map((line) => JSON.parse(line));
+  } catch {
+    return [];
+  }
+}
