@@ -165,7 +165,9 @@ export async function reconcileSpool(
             decompressDigest(join(dir, extra.name), { signal: options.signal }),
             sha256Range(castPath, extra.start, extra.end),
           ]);
-          if (digest.ok && digest.length === extra.end - extra.start && digest.sha256 === expected) {
+          if (
+            digest.ok && digest.length === extra.end - extra.start && digest.sha256 === expected
+          ) {
             const info = await Deno.stat(join(dir, extra.name));
             next.pending.push({
               seq: extra.seq,

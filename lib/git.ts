@@ -118,9 +118,9 @@ export class GitError extends Error {
   /** Creates the error. */
   constructor(args: string[], result: RunResult) {
     super(
-      `git ${args[0]} ${
-        result.timedOut ? "timed out" : `failed (exit ${result.code})`
-      }: ${result.stderr.trim().slice(0, 1500)}`,
+      `git ${args[0]} ${result.timedOut ? "timed out" : `failed (exit ${result.code})`}: ${
+        result.stderr.trim().slice(0, 1500)
+      }`,
     );
     this.name = "GitError";
     this.result = result;

@@ -24,6 +24,29 @@ const ranges = {
   repo_url: "a git remote URL or path",
 } as const;
 
+/**
+ * `notify` in config.json: when and where failure notices go. Pushover is
+ * used when its app token and user key are in the credential store (unless
+ * `pushover.enabled` is false); ntfy when `ntfy.url` is set.
+ */
+export const NotifySchema = z.looseObject({
+  enabled: z.boolean().default(true),
+  failure_grace_seconds: z.number().min(0).max(86400).default(120),
+  throttle_minutes: z.number().min(0).max(10080).default(30),
+  pushover: z.looseObject({
+    enabled: z.boolean().default(true),
+    api_url: z.url({ protocol: /^https?$/ }).default("https://api.pushover.net/1/messages.json"),
+    sound: z.string().min(1).optional(),
+  }).prefault({}),
+  ntfy: z.looseObject({
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    tags: z.array(z.string().min(1)).optional(),
+  }).prefault({}),
+});
+
+/** Parsed `notify` settings (defaults filled in). */
+export type NotifySettings = z.infer<typeof NotifySchema>;
+
 /** The schema of config.json. Unknown keys pass through untouched. */
 export const SettingsSchema = z.looseObject({
   repo_url: z.string().min(1).optional(),
@@ -36,6 +59,7 @@ export const SettingsSchema = z.looseObject({
   scan_interval_seconds: z.number().min(0.5).max(300).default(15),
   heartbeat_seconds: z.number().min(1).max(300).default(15),
   credential_store: z.enum(["auto", "keychain", "secret-service", "env"]).default("auto"),
+  notify: NotifySchema.optional(),
 });
 
 /** Parsed, validated settings (defaults filled in). */
@@ -121,7 +145,10 @@ export async function loadSettings(
   if (idle !== undefined) merged.idle_threshold = idle;
   const level = envNumber(env, "ZSTD_LEVEL");
   if (level !== undefined) merged.zstd_level = level;
-  return parseSettings(merged, idle !== undefined || level !== undefined ? "environment" : configPath);
+  return parseSettings(
+    merged,
+    idle !== undefined || level !== undefined ? "environment" : configPath,
+  );
 }
 
 /** Reads config.json as a plain object (empty when absent), for editing. */
