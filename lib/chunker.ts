@@ -669,6 +669,7 @@ export class Chunker {
     const stuck = tracked.stuckAt === tracked.size;
     let reason: string | undefined;
     if (tracked.ended) reason = "end";
+    else if (pending > 0 && options.force) reason = "once";
     else if (pending >= this.#settings.max_chunk_bytes) reason = "size";
     else if (pending > 0 && !stuck && (options.force || idle)) {
       reason = options.force ? "once" : "idle";
@@ -689,7 +690,7 @@ export class Chunker {
             level: this.#settings.zstd_level,
             maxBytes: this.#settings.max_chunk_bytes,
             final,
-            size: reason === "size" || reason === "age" ? size : size,
+            size,
             signal: this.signal,
           });
         } catch (error) {
