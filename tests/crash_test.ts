@@ -89,7 +89,11 @@ Deno.test("SIGKILL at 24 random moments while 3 recordings grow loses and duplic
       stdout: "piped",
     }).outputSync();
     const subjects = new TextDecoder().decode(log.stdout).split("\n").filter(Boolean);
-    assert.equal(subjects.length, chunks.length, `${id}: ${subjects.length} commits for ${chunks.length} chunks`);
+    assert.equal(
+      subjects.length,
+      chunks.length,
+      `${id}: ${subjects.length} commits for ${chunks.length} chunks`,
+    );
   }
   // The spool is empty: everything pushed, nothing left over.
   for (const id of ids) {
