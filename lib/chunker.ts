@@ -368,6 +368,11 @@ export class Chunker {
       if (this.#stopped) return;
       await this.#cutFor(tracked, { force: false });
     }
+    // Work can become publishable without a new cut (a config fixed, a backoff over).
+    for (const key of this.#remotesWithWork()) {
+      const entry = this.#remotes.get(key);
+      if (entry && !entry.running && entry.timer === undefined) this.#schedulePublish(key, 0);
+    }
     this.#scheduleWake();
     this.#scheduleHealth();
   }

@@ -7,9 +7,8 @@
  */
 import {
   configure,
-  defaultTextFormatter,
   getLogger,
-  jsonLinesFormatter,
+  getTextFormatter,
   type Logger,
   type LogLevel,
   type LogRecord,
@@ -36,11 +35,43 @@ export interface LoggingOptions {
   maxBytes?: number;
 }
 
+function renderValue(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value instanceof Error) return value.message;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Renders a record's message with string values as they are (no quotes). */
+export function renderMessage(record: LogRecord): string {
+  return record.message.map((part, index) => index % 2 ? renderValue(part) : part as string)
+    .join("");
+}
+
+/**
+ * One JSON line per record: `@timestamp`, `level`, `message` (rendered),
+ * `logger` (dotted category) and `properties`.
+ */
+export function jsonLine(record: LogRecord): string {
+  return JSON.stringify({
+    "@timestamp": new Date(record.timestamp).toISOString(),
+    level: record.level === "warning" ? "WARNING" : record.level.toUpperCase(),
+    message: renderMessage(record),
+    logger: record.category.join("."),
+    properties: record.properties,
+  }) + "\n";
+}
+
+const textFormatter = getTextFormatter({ value: (value) => renderValue(value) });
+
 function stderrSink(): Sink {
   const encoder = new TextEncoder();
   return (record: LogRecord) => {
     try {
-      Deno.stderr.writeSync(encoder.encode(redact(defaultTextFormatter(record))));
+      Deno.stderr.writeSync(encoder.encode(redact(textFormatter(record))));
     } catch {
       // stderr closed (detached daemon): the file sink still has it.
     }
@@ -61,7 +92,7 @@ export async function setupLogging(options: LoggingOptions = {}): Promise<void> 
     sinks.file = getRotatingFileSink(options.logFile, {
       maxSize: options.maxBytes ?? LOG_MAX_BYTES,
       maxFiles: LOG_MAX_FILES,
-      formatter: (record) => redact(jsonLinesFormatter(record)),
+      formatter: (record) => redact(jsonLine(record)),
       bufferSize: 0,
     }) as Sink;
   }
