@@ -7,6 +7,8 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { runCommand } from "./lib/cli_run.ts";
+import { statusCommand } from "./lib/cli_status.ts";
+import { logsCommand } from "./lib/cli_logs.ts";
 
 /** Builds the CLI (exported for tests). */
 export function buildCli(): Command {
@@ -15,6 +17,8 @@ export function buildCli(): Command {
     .description("Backs up live asciinema recordings to a git remote, chunk by chunk.")
     .showHelpAfterError();
   program.addCommand(runCommand());
+  program.addCommand(statusCommand());
+  program.addCommand(logsCommand());
   return program as unknown as Command;
 }
 
