@@ -146,3 +146,24 @@ Deno.test("continuous output with no idle gap is still chunked, each chunk withi
     await t.cleanup();
   }
 });
+
+Deno.test("active/ deleted and recreated: the reconcile scan picks up new recordings", async () => {
+  const t = await makeTestHome();
+  await writeConfig(t.paths.home, { ...FAST, scan_interval_seconds: 0.5 });
+  const daemon = startDaemon(t.env);
+  try {
+    await waitForHealth(t.paths.health, (h) => h.status === "ok");
+    await Deno.remove(t.paths.active, { recursive: true });
+    await Deno.mkdir(t.paths.active);
+    const cast = join(t.paths.active, "after.cast");
+    await Deno.writeTextFile(cast, '{"version": 2, "width": 80, "height": 24}\n[0.1, "o", "hi"]\n');
+    const size = (await Deno.stat(cast)).size;
+    await waitFor(async () => (await remoteEnd(t.paths.backupGit, { id: "after" })) === size, {
+      what: "the recording in the recreated active/",
+    });
+  } finally {
+    daemon.kill("SIGTERM");
+    await daemon.wait();
+    await t.cleanup();
+  }
+});
