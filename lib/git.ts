@@ -31,7 +31,6 @@ export const HERMETIC_CONFIG: [string, string][] = [
   ["core.fsmonitor", "false"],
   ["core.askPass", ""],
   ["protocol.file.allow", "always"],
-  ["gc.auto", "0"],
   ["advice.detachedHead", "false"],
   ["init.defaultBranch", "main"],
   ["push.default", "nothing"],

@@ -186,6 +186,7 @@ export class RepoClone {
         signal: this.#options.signal,
       });
     }
+    await removeStaleLocks(this.gitDir);
     // The URL is kept for people reading the clone; pushes pass it explicitly.
     await this.#git(["config", "remote.origin.url", this.target.url]);
     await this.#git(["config", "chunker.branch", this.target.branch]);
@@ -423,6 +424,7 @@ export class RepoClone {
       ]);
       if (result.success) {
         await gitChecked(["update-ref", this.#remoteRef, tip], this.#gitOpts());
+        await this.#maintain();
         return tip;
       }
       const text = `${result.stdout}\n${result.stderr}`;
@@ -519,6 +521,20 @@ export class RepoClone {
     await this.#git(["update-ref", "-d", "refs/chunker/replay"]);
   }
 
+  /** Each fast-import batch leaves a pack: repack once there are many. */
+  async #maintain(): Promise<void> {
+    let packs = 0;
+    try {
+      for await (const entry of Deno.readDir(join(this.gitDir, "objects", "pack"))) {
+        if (entry.name.endsWith(".pack")) packs++;
+      }
+    } catch {
+      return;
+    }
+    if (packs < 50) return;
+    await this.#git(["repack", "-a", "-d", "-q"], { timeoutMs: 600_000 });
+  }
+
   /** Ids renamed because another machine had written the same path. */
   renames(): ReadonlyMap<string, string> {
     return this.#renames;
@@ -538,4 +554,27 @@ export async function ensureEmbeddedRemote(
   await ensurePrivateDir(gitDir);
   const result = await git(["init", "--bare", "--quiet", gitDir], options);
   if (!result.success) throw new GitError(["init"], result);
+}
+
+/**
+ * Removes git lock files left by a git process that died with the machine
+ * (only this daemon uses its clones, and only one daemon runs per home).
+ */
+async function removeStaleLocks(gitDir: string): Promise<void> {
+  const candidates = ["HEAD.lock", "config.lock", "packed-refs.lock", "index.lock", "shallow.lock"];
+  for (const name of candidates) await Deno.remove(join(gitDir, name)).catch(() => {});
+  const walk = async (dir: string): Promise<void> => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(dir));
+    } catch {
+      return;
+    }
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory) await walk(path);
+      else if (entry.name.endsWith(".lock")) await Deno.remove(path).catch(() => {});
+    }
+  };
+  await walk(join(gitDir, "refs"));
 }
