@@ -139,6 +139,7 @@ export class Chunker {
   #lastPush: string | null = null;
   #lastError: string | null = null;
   #onceMode = false;
+  #kickTimer?: ReturnType<typeof setTimeout>;
 
   /** Creates the daemon (nothing runs until {@linkcode Chunker.start} or {@linkcode Chunker.runOnce}). */
   constructor(options: ChunkerOptions) {
@@ -260,6 +261,7 @@ export class Chunker {
     clearInterval(this.#heartbeatTimer);
     clearTimeout(this.#wakeTimer);
     clearTimeout(this.#healthTimer);
+    clearTimeout(this.#kickTimer);
     for (const remote of this.#remotes.values()) clearTimeout(remote.timer);
     try {
       this.#watcher?.close();
@@ -298,7 +300,7 @@ export class Chunker {
               : undefined;
             if (id) this.#dirty.add(id);
           }
-          this.#kick();
+          this.#kickSoon();
         }
       } catch (error) {
         if (this.#stopped) return;
@@ -335,6 +337,15 @@ export class Chunker {
     }
     await this.#scanNames();
     this.#kick();
+  }
+
+  /** Coalesces a burst of file events (a busy recording writes constantly) into one tick. */
+  #kickSoon(): void {
+    if (this.#kickTimer !== undefined || this.#stopped) return;
+    this.#kickTimer = setTimeout(() => {
+      this.#kickTimer = undefined;
+      this.#kick();
+    }, 50);
   }
 
   #kick(): void {
