@@ -446,7 +446,24 @@ export async function followLog(logFile: string, options: FollowOptions): Promis
       } else if (info && info.ino !== null && ino !== null && info.ino !== ino) {
         // Rotated: the old handle still reads the renamed file to its end.
         await drain();
+        const oldIno = ino;
         await close(true);
+        // Rotated more than once since the last poll: read the files in between.
+        let moved = 0;
+        for (let i = 1; i <= 9; i++) {
+          const rotated = await statOrNull(`${logFile}.${i}`);
+          if (!rotated) break;
+          if (rotated.ino === oldIno) {
+            moved = i;
+            break;
+          }
+        }
+        for (let i = moved - 1; i >= 1; i--) {
+          if (await open(`${logFile}.${i}`, 0)) {
+            await drain();
+            await close(true);
+          }
+        }
         await open(logFile, 0);
         continue;
       } else if (info && info.size < offset) {
