@@ -152,6 +152,8 @@ function extraProperties(entry: LogEntry): string[] {
   const message = entry.message ?? "";
   for (const [key, value] of Object.entries(entry.properties ?? {})) {
     if (value === undefined || value === null) continue;
+    const json = JSON.stringify(value);
+    if (json === "{}" || json === "[]" || json === '""') continue;
     const isError = typeof value === "object" && value !== null && "message" in value;
     if (!isError) {
       const plain = typeof value === "string" ? value : JSON.stringify(value);

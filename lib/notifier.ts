@@ -67,6 +67,8 @@ export interface BackendResult {
   ok: boolean;
   /** True when retrying cannot help (4xx: bad token, user or topic). */
   permanent: boolean;
+  /** True when the backend is not set up (its secrets are absent): not an error. */
+  skipped?: boolean;
   /** HTTP status, when there was an answer. */
   status?: number;
   /** What went wrong (no secrets). */
@@ -196,6 +198,9 @@ export function pushoverBackend(options: PushoverOptions): NotifierBackend {
           error: `credential store: ${errorText(error)}`,
         };
       }
+      if (!token && !user) {
+        return { ...base, ok: false, permanent: true, skipped: true, error: "not set up" };
+      }
       if (!token || !user) {
         return {
           ...base,
@@ -203,7 +208,7 @@ export function pushoverBackend(options: PushoverOptions): NotifierBackend {
           permanent: true,
           error: `no ${
             !token ? PUSHOVER_APP_SERVICE : PUSHOVER_USER_SERVICE
-          } in the credential store`,
+          } in the credential store (deno task daemon-setup)`,
         };
       }
       const form = new URLSearchParams();
@@ -338,7 +343,12 @@ export class Notifier {
         result = { backend: backend.name, ok: false, permanent: false, error: errorText(error) };
       }
       results.push(result);
-      if (result.ok) {
+      if (result.skipped) {
+        logger.debug("{backend} is not set up: {kind} notice not sent there", {
+          backend: backend.name,
+          kind: notice.kind,
+        });
+      } else if (result.ok) {
         logger.info("sent {kind} notice via {backend}: {title}", {
           kind: notice.kind,
           backend: backend.name,
@@ -356,7 +366,7 @@ export class Notifier {
     const delivered = results.some((result) => result.ok);
     return {
       delivered,
-      permanent: !delivered && results.every((result) => result.permanent),
+      permanent: !delivered && results.every((result) => result.permanent || result.skipped),
       results,
     };
   }
@@ -364,40 +374,52 @@ export class Notifier {
 
 /**
  * Builds the dispatcher from settings: Pushover unless
- * `notify.pushover.enabled` is false (it reports a permanent failure when
- * its secrets are missing, and is skipped when both are absent), ntfy when
- * `notify.ntfy.url` is set. With `notify.enabled` false there are no backends.
+ * `notify.pushover.enabled` is false (its secrets are read at each send, so
+ * a token stored later is picked up; with neither secret stored it is
+ * skipped quietly), ntfy when `notify.ntfy.url` is set. With
+ * `notify.enabled` false there are no backends.
  */
-export async function createNotifier(
+export function createNotifier(
   settings: Pick<Settings, "notify">,
   options: CreateNotifierOptions,
-): Promise<Notifier> {
+): Notifier {
   const notify = notifySettings(settings);
   const backends: NotifierBackend[] = [];
   if (!notify.enabled) return new Notifier(backends);
   const http = { getSecret: options.getSecret, fetch: options.fetch, timeoutMs: options.timeoutMs };
   if (notify.pushover.enabled) {
-    let configured = false;
-    try {
-      const token = await options.getSecret(PUSHOVER_APP_SERVICE);
-      registerSecret(token);
-      const user = await options.getSecret(PUSHOVER_USER_SERVICE);
-      registerSecret(user);
-      configured = Boolean(token || user);
-    } catch {
-      // A locked keyring now may open later: keep the backend.
-      configured = true;
-    }
-    if (configured) {
-      backends.push(
-        pushoverBackend({ ...http, apiUrl: notify.pushover.api_url, sound: notify.pushover.sound }),
-      );
-    }
+    backends.push(
+      pushoverBackend({ ...http, apiUrl: notify.pushover.api_url, sound: notify.pushover.sound }),
+    );
   }
   if (notify.ntfy.url) {
     backends.push(ntfyBackend({ ...http, url: notify.ntfy.url, tags: notify.ntfy.tags }));
   }
   return new Notifier(backends);
+}
+
+/** Options for {@linkcode createNotificationPolicy}. */
+export interface CreatePolicyOptions extends CreateNotifierOptions {
+  /** Clock (tests). */
+  now?: () => number;
+  /** Host name shown in notices. */
+  host?: string;
+}
+
+/**
+ * The policy the daemon uses: {@linkcode createNotifier} behind
+ * {@linkcode NotificationPolicy.fromSettings}.
+ */
+export function createNotificationPolicy(
+  settings: Pick<Settings, "notify">,
+  options: CreatePolicyOptions,
+): NotificationPolicy {
+  const notifier = createNotifier(settings, options);
+  return NotificationPolicy.fromSettings(settings, {
+    send: (notice) => notifier.send(notice),
+    now: options.now,
+    host: options.host,
+  });
 }
 
 /** Sends a notice; the policy's only way out. */

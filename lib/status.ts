@@ -334,7 +334,13 @@ export async function collectStatus(options: StatusOptions): Promise<StatusRepor
     } else if (managed) {
       problems.push(`the ${service?.manager} service is installed but not running`);
     } else if (health.status === "stopped") {
-      problems.push(`the daemon was stopped at ${health.last_update}`);
+      problems.push(
+        `the daemon was stopped at ${
+          Number.isFinite(Date.parse(health.last_update))
+            ? formatLocalTime(new Date(health.last_update))
+            : health.last_update
+        }`,
+      );
     } else if (pidAlive === false) {
       problems.push(
         `the daemon (pid ${health.pid}) is gone without a clean stop: it crashed or was killed`,

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  createNotificationPolicy,
   createNotifier,
   type GetSecret,
   type Notice,
@@ -55,7 +56,7 @@ const sample: Notice = {
 Deno.test("Pushover and ntfy receive the exact fields", async () => {
   const server = await startNotifyServer();
   try {
-    const notifier = await createNotifier(settingsFor(server), { getSecret: secrets() });
+    const notifier = createNotifier(settingsFor(server), { getSecret: secrets() });
     assert.deepEqual(notifier.backends.map((backend) => backend.name), ["pushover", "ntfy"]);
     const result = await notifier.send(sample);
     assert.equal(result.delivered, true);
@@ -97,19 +98,21 @@ Deno.test("without secrets Pushover is skipped; ntfy sends without a token", asy
   const server = await startNotifyServer();
   try {
     const none: GetSecret = () => Promise.resolve(undefined);
-    const notifier = await createNotifier(settingsFor(server), { getSecret: none });
-    assert.deepEqual(notifier.backends.map((backend) => backend.name), ["ntfy"]);
-    await notifier.send(sample);
+    const notifier = createNotifier(settingsFor(server), { getSecret: none });
+    const result = await notifier.send(sample);
+    assert.equal(result.delivered, true);
+    assert.equal(result.results[0].skipped, true);
     assert.equal(server.received.length, 1);
+    assert.equal(server.received[0].service, "ntfy");
     assert.equal(server.received[0].headers["authorization"], undefined);
 
-    const off = await createNotifier(settingsFor(server, { enabled: false }), {
+    const off = createNotifier(settingsFor(server, { enabled: false }), {
       getSecret: secrets(),
     });
     assert.equal(off.backends.length, 0);
-    const result = await off.send(sample);
-    assert.equal(result.delivered, false);
-    assert.equal(result.permanent, true);
+    const nothing = await off.send(sample);
+    assert.equal(nothing.delivered, false);
+    assert.equal(nothing.permanent, true);
   } finally {
     await server.close();
   }
@@ -175,7 +178,7 @@ function backoffSchedule(totalSeconds: number): number[] {
 Deno.test("one-hour outage: at most 2 failure notices, exactly 1 recovery notice", async () => {
   const server = await startNotifyServer();
   try {
-    const notifier = await createNotifier(settingsFor(server), { getSecret: secrets() });
+    const notifier = createNotifier(settingsFor(server), { getSecret: secrets() });
     const t0 = Date.parse("2025-03-01T10:00:00Z");
     let now = t0;
     const sentAt: { kind: string; at: number }[] = [];
@@ -235,13 +238,13 @@ Deno.test("one-hour outage: at most 2 failure notices, exactly 1 recovery notice
 Deno.test("a rejected token gives one high-priority notice at once", async () => {
   const server = await startNotifyServer();
   try {
-    const notifier = await createNotifier(settingsFor(server), { getSecret: secrets() });
     const t0 = Date.parse("2025-03-01T10:00:00Z");
     let now = t0;
-    const policy = NotificationPolicy.fromSettings(settingsFor(server), {
+    // What the daemon builds.
+    const policy = createNotificationPolicy(settingsFor(server), {
+      getSecret: secrets(),
       now: () => now,
       host: "testhost",
-      send: (notice) => notifier.send(notice),
     });
     // The daemon's events (ChunkerEvent shape) at its auth backoff for 20 minutes.
     const first = await policy.handleEvent({
@@ -291,7 +294,7 @@ Deno.test("throttle per kind and key; undelivered notices are retried by tick", 
   const server = await startNotifyServer();
   try {
     const settings = parseSettings({ notify: { ntfy: { url: server.ntfyUrl() } } });
-    const notifier = await createNotifier(settings, {
+    const notifier = createNotifier(settings, {
       getSecret: secrets({ "asciinema-pushover-app": "", "asciinema-pushover-user": "" }),
     });
     let now = Date.parse("2025-03-01T10:00:00Z");
@@ -351,7 +354,7 @@ Deno.test("the Pushover token and user key never appear in the log", async () =>
   const logFile = join(home.root, "chunker.log");
   try {
     await setupLogging({ logFile, level: "debug" });
-    const notifier = await createNotifier(settingsFor(server), { getSecret: secrets() });
+    const notifier = createNotifier(settingsFor(server), { getSecret: secrets() });
     const policy = new NotificationPolicy({
       host: "testhost",
       failureGraceSeconds: 0,
