@@ -45,8 +45,9 @@ export type ChunkerEvent =
     message: string;
     since: Date;
     queued: number;
+    label: string;
   }
-  | { type: "push-ok"; remote: string; queued: number }
+  | { type: "push-ok"; remote: string; queued: number; label: string }
   | { type: "disk"; message: string };
 
 /** Options for {@linkcode Chunker}. */
@@ -249,7 +250,13 @@ export class Chunker {
     }
     const ok = this.#remotesWithWork().length === 0 &&
       [...this.#remotes.values()].every((remote) => remote.lastError === null);
-    await this.#writeHealth(ok ? "stopped" : "degraded", ok ? "run --once: all pushed" : "");
+    const failing = [...this.#remotes.values()].find((remote) => remote.lastError);
+    await this.#writeHealth(
+      "stopped",
+      ok
+        ? "run --once: all pushed"
+        : `run --once: not everything was pushed${failing ? ` (${failing.lastError})` : ""}`,
+    );
     return ok;
   }
 
@@ -946,7 +953,12 @@ export class Chunker {
     if (wasFailing) {
       this.#once.clear(`push:${key}`);
       this.#log.info("Pushes to {branch} work again", { branch: entry.target.branch });
-      this.#options.onEvent?.({ type: "push-ok", remote: key, queued: pushedNow });
+      this.#options.onEvent?.({
+        type: "push-ok",
+        remote: key,
+        queued: pushedNow,
+        label: `${displayTarget(entry.target.url)} (${entry.target.branch})`,
+      });
     }
     this.#scheduleHealth();
     // More may have been cut meanwhile.
@@ -976,6 +988,7 @@ export class Chunker {
       message,
       since: new Date(entry.failingSince),
       queued,
+      label: `${displayTarget(entry.target.url)} (${entry.target.branch})`,
     });
     this.#scheduleHealth();
     this.#schedulePublish(entry.key, delay * 1000);

@@ -5,10 +5,22 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { Chunker } from "./chunker.ts";
+import { Chunker, pidAlive } from "./chunker.ts";
+import { readHealth } from "./health.ts";
+import { createNotificationPolicy, type GetSecret } from "./notifier.ts";
 import { log, setupLogging, shutdownLogging } from "./log.ts";
 import { ensureHome, homePaths } from "./paths.ts";
-import { loadSettings, SettingsError } from "./settings.ts";
+import { loadSettings, type Settings, SettingsError } from "./settings.ts";
+
+/** How the daemon looks up notification secrets (the credential store). */
+function secretLookup(_settings: Settings): GetSecret {
+  const env: Record<string, string> = {
+    "asciinema-pushover-app": "ASCIINEMA_PUSHOVER_APP",
+    "asciinema-pushover-user": "ASCIINEMA_PUSHOVER_USER",
+    "asciinema-ntfy-token": "ASCIINEMA_NTFY_TOKEN",
+  };
+  return (service) => Promise.resolve(env[service] ? Deno.env.get(env[service]) : undefined);
+}
 
 /** Runs the daemon until a signal (or once); returns the exit code. */
 export async function runDaemon(options: { once?: boolean } = {}): Promise<number> {
@@ -27,7 +39,13 @@ export async function runDaemon(options: { once?: boolean } = {}): Promise<numbe
     }
     throw error;
   }
-  const chunker = new Chunker({ paths, settings });
+  const previous = await readHealth(paths.health);
+  const policy = createNotificationPolicy(settings, { getSecret: secretLookup(settings) });
+  const chunker = new Chunker({
+    paths,
+    settings,
+    onEvent: (event) => void policy.handleEvent(event),
+  });
   if (options.once) {
     const ok = await chunker.runOnce();
     await shutdownLogging();
@@ -38,7 +56,20 @@ export async function runDaemon(options: { once?: boolean } = {}): Promise<numbe
   const onSignal = () => stopped.resolve();
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
   await chunker.start();
+  if (
+    previous && previous.status !== "stopped" && previous.pid !== Deno.pid &&
+    !(await pidAlive(previous.pid))
+  ) {
+    log("daemon").warn("The previous daemon (pid {pid}) ended without a clean stop", {
+      pid: previous.pid,
+    });
+    void policy.crashRestart(
+      `The daemon (pid ${previous.pid}) ended without a clean stop; last heartbeat ${previous.heartbeat}. It is running again and catching up.`,
+    );
+  }
+  const retry = setInterval(() => void policy.tick(), 60_000);
   await stopped.promise;
+  clearInterval(retry);
   for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
   await chunker.stop();
   await shutdownLogging();
