@@ -201,3 +201,42 @@ Deno.test("SIGTERM during activity: exits within 2 s, health stopped, spool cons
     await t.cleanup();
   }
 });
+
+Deno.test("the running daemon notifies once when pushes keep failing and once when they recover", async () => {
+  const { startNotifyServer } = await import("./support/notify_server.ts");
+  const server = await startNotifyServer();
+  const t = await makeTestHome();
+  const remote = join(t.root, "flaky.git");
+  gitSync(["init", "--bare", "--quiet", remote]);
+  await writeConfig(t.paths.home, {
+    repo_url: remote,
+    idle_threshold: 0.2,
+    scan_interval_seconds: 1,
+    heartbeat_seconds: 1,
+    retry_max_seconds: 1,
+    notify: { failure_grace_seconds: 1, ntfy: { url: server.ntfyUrl("chunker-test") } },
+  });
+  const daemon = startDaemon(t.env);
+  try {
+    const cast = join(t.paths.active, "n.cast");
+    await Deno.mkdir(t.paths.active, { recursive: true });
+    await Deno.rename(remote, `${remote}.away`);
+    let size = await appendBurst(cast, "while down");
+    await waitFor(() => server.received.length >= 1, { what: "a failure notice" });
+    assert.match(server.received[0].body, /fail/i);
+    await Deno.rename(`${remote}.away`, remote);
+    await waitFor(async () => (await remoteEnd(remote, { id: "n" })) === size, {
+      what: "the backlog after recovery",
+    });
+    await waitFor(() => server.received.length >= 2, { what: "a recovery notice" });
+    assert.match(server.received.at(-1)!.body, /again|recover|work/i);
+    size = await appendBurst(cast, "after");
+    await waitFor(async () => (await remoteEnd(remote, { id: "n" })) === size, { what: "more" });
+    assert.equal(server.received.length, 2, "one failure notice and one recovery notice");
+  } finally {
+    daemon.kill("SIGTERM");
+    await daemon.wait();
+    await server.close();
+    await t.cleanup();
+  }
+});
