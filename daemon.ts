@@ -9,6 +9,7 @@ import { Command } from "@commander-js/extra-typings";
 import { runCommand } from "./lib/cli_run.ts";
 import { statusCommand } from "./lib/cli_status.ts";
 import { logsCommand } from "./lib/cli_logs.ts";
+import { listCommand, restoreCommand, verifyCommand } from "./lib/cli_restore.ts";
 
 /** Builds the CLI (exported for tests). */
 export function buildCli(): Command {
@@ -19,6 +20,9 @@ export function buildCli(): Command {
   program.addCommand(runCommand());
   program.addCommand(statusCommand());
   program.addCommand(logsCommand());
+  program.addCommand(listCommand());
+  program.addCommand(restoreCommand());
+  program.addCommand(verifyCommand());
   return program as unknown as Command;
 }
 

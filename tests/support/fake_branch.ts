@@ -209,3 +209,29 @@ export async function readOnBranch(
   if (!output.success) throw new Error(new TextDecoder().decode(output.stderr));
   return output.stdout;
 }
+
+/** Absolute path of daemon.ts. */
+const DAEMON = new URL("../../daemon.ts", import.meta.url).pathname;
+
+/** Runs `deno run -A daemon.ts <args>` with a test home's environment in `cwd`. */
+export async function runDaemonCli(
+  args: string[],
+  options: { env: Record<string, string>; cwd: string },
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-prompt", DAEMON, ...args],
+    env: options.env,
+    clearEnv: true,
+    cwd: options.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(120_000),
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}

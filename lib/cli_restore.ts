@@ -1,0 +1,285 @@
+/**
+ * `daemon.ts list`, `daemon.ts restore <id>` and `daemon.ts verify [<id>]`:
+ * getting recordings back from the branch, on this machine or a new one.
+ *
+ * Exit codes: `list` 0, or 2 when the branch cannot be read; `restore` 0
+ * (also for a partial restore, which says so), 1 when nothing was written;
+ * `verify` 0 all good, 1 problems found, 2 the branch cannot be read.
+ *
+ * @module
+ */
+import { Command } from "@commander-js/extra-typings";
+import { writeStdout } from "./cli_logs.ts";
+import { BranchSourceError, type BranchSourceOptions } from "./branch_source.ts";
+import { homePaths, resolveHome } from "./paths.ts";
+import type { AuthResolver } from "./publisher.ts";
+import { listRecordings, RestoreError, restoreRecording } from "./restore.ts";
+import { verifyBranch } from "./verify.ts";
+
+/** Hooks other modules provide. */
+export interface RestoreHooks {
+  /** Authentication for network remotes (the credential store's token for HTTPS). */
+  authFor?: AuthResolver;
+}
+
+/** Options shared by the three commands. */
+interface SourceFlags {
+  repo?: string;
+  branch?: string;
+  offline?: boolean;
+}
+
+function sourceOptions(
+  flags: SourceFlags,
+  hooks: RestoreHooks,
+  signal: AbortSignal,
+): BranchSourceOptions {
+  return {
+    repoUrl: flags.repo,
+    branch: flags.branch,
+    offline: flags.offline ?? false,
+    paths: homePaths(resolveHome()),
+    authFor: hooks.authFor,
+    signal,
+  };
+}
+
+/** Runs `body` with an abort signal fired by SIGINT/SIGTERM (temporary files get removed). */
+async function withSignals<T>(body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const stop = () => controller.abort(new Error("interrupted"));
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  try {
+    return await body(controller.signal);
+  } finally {
+    for (const signal of signals) Deno.removeSignalListener(signal, stop);
+  }
+}
+
+/** Human-readable size. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+function shortTime(iso: string | null | undefined): string {
+  if (!iso) return "-";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toISOString().slice(0, 16).replace("T", " ") + "Z";
+}
+
+function sourceLine(result: { url: string; branch: string; via: string }): string {
+  const how = result.via === "fetched"
+    ? "fetched"
+    : result.via === "direct"
+    ? "read in place"
+    : "local clone";
+  return `${result.branch} of ${result.url} (${how})`;
+}
+
+function printError(error: unknown): boolean {
+  if (error instanceof RestoreError || error instanceof BranchSourceError) {
+    console.error(`asciinema-chunker: ${error.message}`);
+    return true;
+  }
+  return false;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd())
+    .join("\n") + "\n";
+}
+
+/** Runs `list`; returns the exit code. */
+export async function runList(
+  flags: SourceFlags & { json?: boolean },
+  hooks: RestoreHooks = {},
+): Promise<number> {
+  return await withSignals(async (signal) => {
+    let result;
+    try {
+      result = await listRecordings(sourceOptions(flags, hooks, signal));
+    } catch (error) {
+      if (printError(error)) return 2;
+      throw error;
+    }
+    for (const note of result.notes) console.error(`note: ${note}`);
+    if (flags.json) {
+      await writeStdout(JSON.stringify(result, null, 2) + "\n");
+      return 0;
+    }
+    if (result.recordings.length === 0) {
+      await writeStdout(`No recordings on ${sourceLine(result)}.\n`);
+      return 0;
+    }
+    const rows = [["ID", "STATE", "CHUNKS", "SIZE", "STARTED", "ENDED", "LOCAL"]];
+    for (const r of result.recordings) {
+      rows.push([
+        JSON.stringify(r.id).slice(1, -1) === r.id && !/\s/.test(r.id)
+          ? r.id
+          : JSON.stringify(r.id),
+        r.manifest_error ? "manifest unreadable" : r.complete ? "complete" : "in progress",
+        String(r.chunks),
+        formatBytes(r.bytes),
+        shortTime(r.started),
+        r.complete ? shortTime(r.ended) : `(last chunk ${shortTime(r.last_chunk)})`,
+        r.local ?? "-",
+      ]);
+    }
+    await writeStdout(
+      `Recordings on ${sourceLine(result)}:\n\n${table(rows)}\n` +
+        "Restore one with: deno task restore <id> [-o FILE]\n",
+    );
+    return 0;
+  });
+}
+
+/** Runs `restore`; returns the exit code. */
+export async function runRestore(
+  id: string,
+  flags: SourceFlags & { output?: string; force?: boolean },
+  hooks: RestoreHooks = {},
+): Promise<number> {
+  return await withSignals(async (signal) => {
+    let result;
+    try {
+      result = await restoreRecording(id, {
+        ...sourceOptions(flags, hooks, signal),
+        output: flags.output,
+        force: flags.force ?? false,
+      });
+    } catch (error) {
+      if (printError(error)) return 1;
+      throw error;
+    }
+    for (const note of result.notes) console.error(`note: ${note}`);
+    let text = `Restored ${id} from ${sourceLine(result)}\n` +
+      `  to ${result.output}: ${result.bytes} bytes (${formatBytes(result.bytes)}) ` +
+      `from ${result.chunks} chunk${result.chunks === 1 ? "" : "s"}, sha256 ${result.sha256}\n`;
+    if (result.partial) {
+      text += `PARTIAL: ${id} has no manifest: the recording is still in progress (or its ` +
+        `machine stopped before it ended). Restored bytes 0-${result.bytes}, up to the last ` +
+        `pushed chunk${
+          result.lastCommit
+            ? ` (committed ${shortTime(new Date(result.lastCommit * 1000).toISOString())})`
+            : ""
+        }.\n`;
+    } else {
+      text += "Complete: every chunk and the manifest's total sha256 match.\n";
+    }
+    await writeStdout(text);
+    return 0;
+  });
+}
+
+/** Runs `verify`; returns the exit code. */
+export async function runVerify(
+  id: string | undefined,
+  flags: SourceFlags & { json?: boolean },
+  hooks: RestoreHooks = {},
+): Promise<number> {
+  return await withSignals(async (signal) => {
+    let report;
+    try {
+      report = await verifyBranch({ ...sourceOptions(flags, hooks, signal), id });
+    } catch (error) {
+      if (printError(error)) return 2;
+      throw error;
+    }
+    for (const note of report.notes) console.error(`note: ${note}`);
+    if (flags.json) {
+      await writeStdout(JSON.stringify(report, null, 2) + "\n");
+      return report.ok ? 0 : 1;
+    }
+    let text = `Verifying ${sourceLine(report)}\n`;
+    let bad = 0;
+    for (const r of report.recordings) {
+      const state = r.complete ? "complete" : "in progress";
+      if (r.problems.length === 0) {
+        text += `ok    ${r.id}: ${r.chunks} chunks, ${r.bytes} bytes, ${state}\n`;
+      } else {
+        bad++;
+        text += `FAIL  ${r.id}: ${r.chunks} chunks, ${state}, ${r.problems.length} problem${
+          r.problems.length === 1 ? "" : "s"
+        }\n`;
+        for (const problem of r.problems) text += `      - [${problem.kind}] ${problem.message}\n`;
+      }
+      for (const warning of r.warnings) text += `      (warning) ${warning}\n`;
+    }
+    text += report.recordings.length === 0
+      ? "No recordings found.\n"
+      : bad
+      ? `${bad} of ${report.recordings.length} recording${
+        report.recordings.length === 1 ? "" : "s"
+      } damaged.\n`
+      : `All ${report.recordings.length} recording${
+        report.recordings.length === 1 ? "" : "s"
+      } intact.\n`;
+    await writeStdout(text);
+    return report.ok ? 0 : 1;
+  });
+}
+
+const REPO_HELP =
+  "remote URL or path (default: repo_url in config.json, else the embedded backup.git)";
+const BRANCH_HELP = "branch (default: branch in config.json, else asciinema-recordings)";
+const OFFLINE_HELP = "read the daemon's local clone without fetching";
+
+/** The `list` subcommand. */
+export function listCommand(hooks: RestoreHooks = {}) {
+  return new Command("list")
+    .description("list the recordings on the branch: times, size, chunks, complete or in progress")
+    .option("--repo <url>", REPO_HELP)
+    .option("--branch <name>", BRANCH_HELP)
+    .option("--offline", OFFLINE_HELP)
+    .option("--json", "print one JSON document")
+    .action(async (options) => {
+      const code = await runList(options, hooks);
+      if (code !== 0) Deno.exit(code);
+    });
+}
+
+/** The `restore` subcommand. */
+export function restoreCommand(hooks: RestoreHooks = {}) {
+  return new Command("restore")
+    .description(
+      "restore a recording from the branch, checked chunk by chunk (never overwrites without --force)",
+    )
+    .argument("<id>", "recording id (see `list`); put `--` before an id starting with a dash")
+    .option("-o, --output <file>", "where to write (default ./<id>.cast)")
+    .option("--repo <url>", REPO_HELP)
+    .option("--branch <name>", BRANCH_HELP)
+    .option("--offline", OFFLINE_HELP)
+    .option("--force", "replace the output file if it exists")
+    .action(async (id, options) => {
+      const code = await runRestore(id, options, hooks);
+      if (code !== 0) Deno.exit(code);
+    });
+}
+
+/** The `verify` subcommand. */
+export function verifyCommand(hooks: RestoreHooks = {}) {
+  return new Command("verify")
+    .description(
+      "check recordings on the branch without writing (exit 0 intact, 1 problems, 2 unreadable)",
+    )
+    .argument("[id]", "only this recording (default: all)")
+    .option("--repo <url>", REPO_HELP)
+    .option("--branch <name>", BRANCH_HELP)
+    .option("--offline", OFFLINE_HELP)
+    .option("--json", "print one JSON document")
+    .action(async (id, options) => {
+      const code = await runVerify(id, options, hooks);
+      if (code !== 0) Deno.exit(code);
+    });
+}

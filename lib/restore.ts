@@ -1,0 +1,305 @@
+/**
+ * Restores one recording from its branch: the chunks of `<id>` in sequence
+ * order, each streamed out of git (`git cat-file --batch`) through its own
+ * `zstd -d`, hashed and checked while it is written to a temporary file
+ * beside the output, which is then fsynced and moved into place. Nothing is
+ * written when a check fails, and an existing file is never replaced without
+ * `force`. A recording without a manifest is still in progress (or its
+ * machine died): it restores up to the last pushed byte and is labelled
+ * partial.
+ *
+ * @module
+ */
+import { dirname, join, resolve } from "node:path";
+import { BlobReader, type Manifest, readBranchIndex } from "./branch_index.ts";
+import type { HomePaths } from "./paths.ts";
+import { type BranchSourceOptions, openBranch } from "./branch_source.ts";
+import { fsyncDir, tempPathFor } from "./atomic.ts";
+import { loadManifest, type Problem, scanRecording } from "./verify.ts";
+
+/** Options for {@linkcode restoreRecording}. */
+export interface RestoreOptions extends BranchSourceOptions {
+  /** Output file (default `./<id>.cast`); an existing directory gets `<id>.cast` inside it. */
+  output?: string;
+  /** Replace an existing output file. */
+  force?: boolean;
+}
+
+/** What {@linkcode restoreRecording} wrote. */
+export interface RestoreResult {
+  /** Recording id. */
+  id: string;
+  /** Absolute path written. */
+  output: string;
+  /** Bytes written. */
+  bytes: number;
+  /** Chunks restored. */
+  chunks: number;
+  /** No manifest: restored up to the last pushed byte of a recording in progress. */
+  partial: boolean;
+  /** sha256 of the file written. */
+  sha256: string;
+  /** The manifest, when the recording is complete. */
+  manifest?: Manifest;
+  /** Committer time of the last chunk (Unix seconds), when known. */
+  lastCommit?: number;
+  /** Remote read. */
+  url: string;
+  /** Branch read. */
+  branch: string;
+  /** How the branch was read. */
+  via: string;
+  /** Fallback notes and unchecked chunks. */
+  notes: string[];
+}
+
+/** Why a restore failed. */
+export type RestoreErrorKind = "exists" | "not_found" | "damaged";
+
+/** A restore that failed; nothing was written. */
+export class RestoreError extends Error {
+  /** What went wrong. */
+  readonly kind: RestoreErrorKind;
+  /** The problems found (for `damaged`). */
+  readonly problems: Problem[];
+  /** Creates the error. */
+  constructor(kind: RestoreErrorKind, message: string, problems: Problem[] = []) {
+    super(message);
+    this.name = "RestoreError";
+    this.kind = kind;
+    this.problems = problems;
+  }
+}
+
+async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
+  try {
+    return await Deno.lstat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/** The output path for `id`: `output` (or its `<id>.cast` when it is a directory), else `./<id>.cast`. */
+export async function outputPathFor(
+  id: string,
+  options: { output?: string; cwd?: string } = {},
+): Promise<string> {
+  const cwd = options.cwd ?? Deno.cwd();
+  if (!options.output) return resolve(cwd, `${id}.cast`);
+  const path = resolve(cwd, options.output);
+  const info = await statOrUndefined(path);
+  return info?.isDirectory ? join(path, `${id}.cast`) : path;
+}
+
+function existsMessage(path: string): string {
+  return `${path} already exists: pass --force to replace it, or -o to write elsewhere.`;
+}
+
+/** Moves the finished temporary file into place (never over an existing file without `force`). */
+async function publish(tmp: string, output: string, force: boolean): Promise<void> {
+  if (force) {
+    await Deno.rename(tmp, output);
+    return;
+  }
+  try {
+    // link() fails when the target exists: no window where a file appearing meanwhile is lost.
+    await Deno.link(tmp, output);
+    await Deno.remove(tmp);
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) {
+      throw new RestoreError("exists", existsMessage(output));
+    }
+    if (await statOrUndefined(output)) throw new RestoreError("exists", existsMessage(output));
+    await Deno.rename(tmp, output); // filesystems without hard links
+  }
+}
+
+/**
+ * Restores recording `id` to a file (default `./<id>.cast`). Throws a
+ * {@linkcode RestoreError} (`exists`, `not_found`, `damaged` with the
+ * problems) or a `BranchSourceError` when the branch cannot be read.
+ */
+export async function restoreRecording(
+  id: string,
+  options: RestoreOptions,
+): Promise<RestoreResult> {
+  const output = await outputPathFor(id, options);
+  if (!options.force && (await statOrUndefined(output))) {
+    throw new RestoreError("exists", existsMessage(output));
+  }
+  const source = await openBranch(options);
+  try {
+    const index = await readBranchIndex(source.gitDir, source.ref, {
+      ids: [id],
+      signal: options.signal,
+    });
+    const entries = index?.chunks.get(id) ?? [];
+    if (!index || (entries.length === 0 && !index.manifests.has(id))) {
+      throw new RestoreError(
+        "not_found",
+        `There is no recording ${JSON.stringify(id)} on ${source.branch} of ${source.url}: ` +
+          "run `daemon.ts list` to see the recordings there.",
+      );
+    }
+    const compressed = entries.reduce((sum, entry) => sum + entry.size, 0);
+    const reader = BlobReader.open(source.gitDir, {
+      signal: options.signal,
+      timeoutMs: 600_000 + Math.ceil(compressed / (1 << 20)) * 2000,
+    });
+    const tmp = tempPathFor(output);
+    let file: Deno.FsFile | undefined;
+    let written = 0;
+    try {
+      const { manifest, problem } = await loadManifest(index, id, reader);
+      await Deno.mkdir(dirname(output), { recursive: true });
+      file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+      const out = file;
+      const report = await scanRecording(id, {
+        entries,
+        manifest,
+        manifestProblem: problem,
+        reader,
+        stopOnProblem: true,
+        signal: options.signal,
+        sink: async (block) => {
+          let done = 0;
+          while (done < block.length) done += await out.write(block.subarray(done));
+          written += block.length;
+        },
+      });
+      if (report.problems.length) {
+        throw new RestoreError(
+          "damaged",
+          `${id} cannot be restored intact; nothing was written:\n` +
+            report.problems.map((p) => `  - ${p.message}`).join("\n") +
+            "\nRun `daemon.ts verify` for a full report.",
+          report.problems,
+        );
+      }
+      await file.sync();
+      file.close();
+      file = undefined;
+      await publish(tmp, output, options.force ?? false);
+      await fsyncDir(dirname(output));
+      return {
+        id,
+        output,
+        bytes: written,
+        chunks: entries.length,
+        partial: report.partial,
+        sha256: report.sha256 ?? "",
+        manifest,
+        lastCommit: report.lastCommit,
+        url: source.url,
+        branch: source.branch,
+        via: source.via,
+        notes: [...source.notes, ...report.warnings],
+      };
+    } finally {
+      file?.close();
+      await Deno.remove(tmp).catch(() => {});
+      await reader.close();
+    }
+  } finally {
+    await source.close();
+  }
+}
+
+/** One recording on the branch, as `list` shows it. */
+export interface ListedRecording {
+  /** Recording id. */
+  id: string;
+  /** A manifest exists: the recording ended and every chunk was pushed. */
+  complete: boolean;
+  /** Chunks on the branch. */
+  chunks: number;
+  /** Bytes of the `.cast` on the branch (manifest total, else the end of the last chunk). */
+  bytes: number;
+  /** Compressed bytes on the branch. */
+  compressed: number;
+  /** Start time: the manifest's, else when the first chunk was committed (ISO). */
+  started: string | null;
+  /** End time from the manifest; null while in progress. */
+  ended: string | null;
+  /** When the last chunk was committed (ISO). */
+  last_chunk: string | null;
+  /** Also on this machine: in `active/` (still recording) or `done/`. */
+  local: "active" | "done" | null;
+  /** The manifest could not be read. */
+  manifest_error?: string;
+}
+
+/** What {@linkcode listRecordings} found. */
+export interface ListResult {
+  /** Remote read. */
+  url: string;
+  /** Branch read. */
+  branch: string;
+  /** How the branch was read. */
+  via: string;
+  /** Fallback notes. */
+  notes: string[];
+  /** Recordings, oldest first. */
+  recordings: ListedRecording[];
+}
+
+function isoOf(seconds: number | undefined): string | null {
+  return seconds === undefined ? null : new Date(seconds * 1000).toISOString();
+}
+
+async function localState(paths: HomePaths, names: string[]): Promise<"active" | "done" | null> {
+  for (const [state, dir] of [["active", paths.active], ["done", paths.done]] as const) {
+    for (const name of names) {
+      if (await statOrUndefined(join(dir, `${name}.cast`)).catch(() => undefined)) return state;
+    }
+  }
+  return null;
+}
+
+/** Lists the recordings on the branch (names, trailers and manifests only; no content read). */
+export async function listRecordings(options: BranchSourceOptions): Promise<ListResult> {
+  const source = await openBranch(options);
+  try {
+    const index = await readBranchIndex(source.gitDir, source.ref, { signal: options.signal });
+    const recordings: ListedRecording[] = [];
+    if (index) {
+      const reader = BlobReader.open(source.gitDir, { signal: options.signal });
+      try {
+        const ids = [...new Set([...index.chunks.keys(), ...index.manifests.keys()])];
+        for (const id of ids) {
+          const entries = index.chunks.get(id) ?? [];
+          const { manifest, problem } = await loadManifest(index, id, reader);
+          const times = entries.map((e) => e.committedAt).filter((t) => t !== undefined);
+          const origin = typeof manifest?.source === "string" ? manifest.source : undefined;
+          recordings.push({
+            id,
+            complete: manifest !== undefined,
+            chunks: entries.length,
+            bytes: manifest?.total_bytes ?? entries.reduce((max, e) => Math.max(max, e.end), 0),
+            compressed: entries.reduce((sum, e) => sum + e.size, 0),
+            started: manifest?.started ?? isoOf(times.length ? Math.min(...times) : undefined),
+            ended: manifest?.ended ?? null,
+            last_chunk: isoOf(times.length ? Math.max(...times) : undefined),
+            local: await localState(options.paths, origin && origin !== id ? [id, origin] : [id]),
+            ...(problem ? { manifest_error: problem } : {}),
+          });
+        }
+      } finally {
+        await reader.close();
+      }
+    }
+    recordings.sort((a, b) =>
+      (a.started ?? "").localeCompare(b.started ?? "") || a.id.localeCompare(b.id)
+    );
+    return {
+      url: source.url,
+      branch: source.branch,
+      via: source.via,
+      notes: source.notes,
+      recordings,
+    };
+  } finally {
+    await source.close();
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * `restore` (and `list`): a fresh machine gets the original bytes back
+ * (acceptance 1), a recording in progress restores up to the last pushed
+ * byte labelled partial (acceptance 3), nothing is overwritten without
+ * --force, nothing is written when a chunk is damaged, and the daemon's
+ * local clone is used when the remote cannot be reached.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { gitChecked } from "../lib/git.ts";
+import { repoSlug } from "../lib/publisher.ts";
+import { RestoreError, restoreRecording } from "../lib/restore.ts";
+import { assertTools, ignoreWithout, makeTestHome } from "./support/env.ts";
+import {
+  initBare,
+  lineRanges,
+  makeCast,
+  pushRecording,
+  readOnBranch,
+  runDaemonCli,
+  tamper,
+} from "./support/fake_branch.ts";
+
+const TOOLS = ["git", "zstd"];
+const BRANCH = "asciinema-recordings";
+
+async function listDir(dir: string): Promise<string[]> {
+  return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
+}
+
+Deno.test({
+  name: "acceptance 1: restore --repo on a fresh HOME produces the original bytes",
+  ignore: ignoreWithout(TOOLS),
+  async fn() {
+    await assertTools(TOOLS);
+    const t = await makeTestHome();
+    try {
+      // Machine A backed up two recordings to a remote; this HOME never saw them.
+      const remote = join(t.root, "remote.git");
+      await initBare(remote);
+      const id = "-odd id 'ü' \"x\"";
+      const cast = makeCast(500);
+      await pushRecording(remote, { id, data: cast, ranges: lineRanges(cast, 7), manifest: true });
+      await pushRecording(remote, { id: "other", data: makeCast(20, { seed: "o" }) });
+      const work = join(t.root, "work");
+      await Deno.mkdir(work);
+      await assert.rejects(() => Deno.stat(t.paths.home), Deno.errors.NotFound);
+
+      // Over git's transport (file://: a fetch into a temporary repository).
+      const fetched = await runDaemonCli(["restore", "--repo", `file://${remote}`, "--", id], {
+        env: t.env,
+        cwd: work,
+      });
+      assert.equal(fetched.code, 0, fetched.stderr);
+      assert.deepEqual(await Deno.readFile(join(work, `${id}.cast`)), cast);
+      assert.equal((await Deno.stat(join(work, `${id}.cast`))).mode! & 0o777, 0o600);
+      assert.match(fetched.stdout, /Complete/);
+      assert.match(fetched.stdout, /fetched/);
+
+      // A plain path is read in place; -o picks the file.
+      const direct = await runDaemonCli(
+        ["restore", "-o", "copy.cast", "--repo", remote, "--branch", BRANCH, "--", id],
+        { env: t.env, cwd: work },
+      );
+      assert.equal(direct.code, 0, direct.stderr);
+      assert.deepEqual(await Deno.readFile(join(work, "copy.cast")), cast);
+      assert.deepEqual(await listDir(work), [`${id}.cast`, "copy.cast"]); // no temp files left
+
+      // list on the fresh machine shows both, neither local.
+      const listed = await runDaemonCli(["list", "--repo", remote, "--json"], {
+        env: t.env,
+        cwd: work,
+      });
+      assert.equal(listed.code, 0, listed.stderr);
+      const doc = JSON.parse(listed.stdout);
+      const byId = new Map(doc.recordings.map((r: { id: string }) => [r.id, r]));
+      assert.deepEqual(byId.get(id), {
+        id,
+        complete: true,
+        chunks: 7,
+        bytes: cast.length,
+        compressed: (byId.get(id) as { compressed: number }).compressed,
+        started: "2024-01-02T03:04:05.000Z",
+        ended: "2024-01-02T04:05:06.000Z",
+        last_chunk: (byId.get(id) as { last_chunk: string }).last_chunk,
+        local: null,
+      });
+      assert.equal((byId.get("other") as { complete: boolean }).complete, false);
+    } finally {
+      await t.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "acceptance 3: a recording in progress restores up to the last pushed byte, labelled partial",
+  ignore: ignoreWithout(TOOLS),
+  async fn() {
+    await assertTools(TOOLS);
+    const t = await makeTestHome();
+    try {
+      const remote = join(t.root, "remote.git");
+      await initBare(remote);
+      const cast = makeCast(300);
+      const ranges = lineRanges(cast, 5);
+      await pushRecording(remote, { id: "live", data: cast, ranges: ranges.slice(0, 3) });
+      const work = join(t.root, "work");
+      await Deno.mkdir(work);
+
+      const partial = await runDaemonCli(["restore", "live", "--repo", remote], {
+        env: t.env,
+        cwd: work,
+      });
+      assert.equal(partial.code, 0, partial.stderr);
+      assert.match(partial.stdout, /PARTIAL: live has no manifest/);
+      assert.match(partial.stdout, new RegExp(`bytes 0-${ranges[2].end}`));
+      assert.deepEqual(
+        await Deno.readFile(join(work, "live.cast")),
+        cast.subarray(0, ranges[2].end),
+      );
+
+      const list = await runDaemonCli(["list", "--repo", remote], { env: t.env, cwd: work });
+      assert.match(list.stdout, /live\s+in progress\s+3\s/);
+
+      // The rest arrives and the recording ends: a forced restore is complete.
+      await pushRecording(remote, {
+        id: "live",
+        data: cast,
+        ranges: ranges.slice(3),
+        manifest: { chunks: 5 },
+      });
+      const complete = await restoreRecording("live", {
+        repoUrl: remote,
+        paths: t.paths,
+        cwd: work,
+        force: true,
+      });
+      assert.equal(complete.partial, false);
+      assert.equal(complete.bytes, cast.length);
+      assert.deepEqual(await Deno.readFile(join(work, "live.cast")), cast);
+    } finally {
+      await t.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "restore never overwrites without --force, and writes nothing from a damaged branch",
+  ignore: ignoreWithout(TOOLS),
+  async fn() {
+    await assertTools(TOOLS);
+    const t = await makeTestHome();
+    try {
+      const remote = join(t.root, "remote.git");
+      await initBare(remote);
+      const cast = makeCast(200);
+      const ranges = await pushRecording(remote, { id: "r", data: cast, manifest: true });
+      const work = join(t.root, "work");
+      await Deno.mkdir(work);
+      await Deno.writeTextFile(join(work, "r.cast"), "precious");
+
+      const refused = await runDaemonCli(["restore", "r", "--repo", remote], {
+        env: t.env,
+        cwd: work,
+      });
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /already exists: pass --force/);
+      assert.equal(await Deno.readTextFile(join(work, "r.cast")), "precious");
+
+      const forced = await runDaemonCli(["restore", "r", "--repo", remote, "--force"], {
+        env: t.env,
+        cwd: work,
+      });
+      assert.equal(forced.code, 0, forced.stderr);
+      assert.deepEqual(await Deno.readFile(join(work, "r.cast")), cast);
+
+      // An existing directory as -o gets <id>.cast inside it.
+      await Deno.mkdir(join(work, "out"));
+      await restoreRecording("r", { repoUrl: remote, paths: t.paths, cwd: work, output: "out" });
+      assert.deepEqual(await Deno.readFile(join(work, "out", "r.cast")), cast);
+
+      // Chunk #2 damaged: nothing is written, the problem is named.
+      const path = `chunks/r/${String(2).padStart(6, "0")}_${ranges[2].start}-${
+        ranges[2].end
+      }.cast.zst`;
+      const blob = await readOnBranch(remote, { path });
+      await tamper(remote, { path, content: blob.subarray(0, blob.length >> 1) });
+      const damaged = await runDaemonCli(["restore", "r", "--repo", remote, "-o", "new.cast"], {
+        env: t.env,
+        cwd: work,
+      });
+      assert.equal(damaged.code, 1);
+      assert.match(damaged.stderr, /nothing was written/);
+      assert.match(
+        damaged.stderr,
+        new RegExp(`chunk #2 \\(bytes ${ranges[2].start}-${ranges[2].end}\\): truncated`),
+      );
+      assert.deepEqual(await listDir(work), ["out", "r.cast"]);
+
+      const missing = await restoreRecording("nope", { repoUrl: remote, paths: t.paths, cwd: work })
+        .catch((error) => error);
+      assert.ok(missing instanceof RestoreError);
+      assert.equal(missing.kind, "not_found");
+    } finally {
+      await t.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "restore reads the configured or embedded remote, and falls back to the local clone",
+  ignore: ignoreWithout(TOOLS),
+  async fn() {
+    await assertTools(TOOLS);
+    const t = await makeTestHome();
+    try {
+      const work = join(t.root, "work");
+      await Deno.mkdir(work);
+      // No config: the embedded backup.git.
+      const cast = makeCast(100, { seed: "embedded" });
+      await initBare(t.paths.backupGit);
+      await pushRecording(t.paths.backupGit, { id: "e", data: cast, manifest: true });
+      await Deno.mkdir(t.paths.active, { recursive: true });
+      await Deno.writeTextFile(join(t.paths.active, "e.cast"), "");
+      const embedded = await restoreRecording("e", { paths: t.paths, cwd: work });
+      assert.equal(embedded.via, "direct");
+      assert.deepEqual(await Deno.readFile(embedded.output), cast);
+      const list = await runDaemonCli(["list"], { env: t.env, cwd: work });
+      assert.match(list.stdout, /^e\s+complete\s+4\s.*\sactive$/m);
+
+      // config.json names a remote that is unreachable; the daemon's clone of it has the chunks.
+      const url = `file://${join(t.root, "gone.git")}`;
+      const branch = "rec";
+      await Deno.writeTextFile(t.paths.config, JSON.stringify({ repo_url: url, branch }));
+      const clone = join(t.paths.repos, "renamed-clone.git"); // found by its config, not its name
+      await initBare(clone);
+      await gitChecked(["config", "remote.origin.url", url], { gitDir: clone });
+      await gitChecked(["config", "chunker.branch", branch], { gitDir: clone });
+      const data = makeCast(80, { seed: "clone" });
+      await pushRecording(clone, { id: "c", data, branch });
+      const fromClone = await restoreRecording("c", { paths: t.paths, cwd: work });
+      assert.equal(fromClone.via, "local-clone");
+      assert.equal(fromClone.partial, true);
+      assert.match(fromClone.notes.join("\n"), /fetching .* failed/);
+      assert.deepEqual(await Deno.readFile(fromClone.output), data);
+
+      // Reachable remote plus a clone (found by slug): fetched, borrowing the clone's objects.
+      const remote = join(t.root, "remote.git");
+      await initBare(remote);
+      await pushRecording(remote, { id: "c", data, branch, manifest: true });
+      const remoteUrl = `file://${remote}`;
+      const slugClone = join(t.paths.repos, repoSlug({ url: remoteUrl, branch }));
+      await initBare(slugClone);
+      await pushRecording(slugClone, { id: "c", data, branch });
+      const fetched = await restoreRecording("c", {
+        repoUrl: remoteUrl,
+        paths: t.paths,
+        cwd: work,
+        output: "fetched.cast",
+      });
+      assert.equal(fetched.via, "fetched");
+      assert.equal(fetched.partial, false);
+      assert.deepEqual(await Deno.readFile(fetched.output), data);
+      const offline = await restoreRecording("c", {
+        repoUrl: remoteUrl,
+        branch,
+        paths: t.paths,
+        cwd: work,
+        output: "offline.cast",
+        offline: true,
+      });
+      assert.equal(offline.via, "local-clone");
+      assert.deepEqual(await Deno.readFile(offline.output), data);
+    } finally {
+      await t.cleanup();
+    }
+  },
+});
