@@ -172,7 +172,7 @@ export function checkLayout(
         message: `the manifest says ${manifest.total_bytes} bytes but the chunks reach ${end}`,
       });
     }
-    if (manifest.chunks !== sorted.length && manifest.total_bytes <= end) {
+    if (manifest.chunks !== sorted.length && problems.length === 0) {
       problems.push({
         kind: "manifest",
         id,
