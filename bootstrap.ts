@@ -28,9 +28,9 @@
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { buildRecArgs, detectAsciinema } from "./lib/asciinema_cli.ts";
-import { run } from "./lib/exec.ts";
 import { git } from "./lib/git.ts";
 import { type Health, readHealth } from "./lib/health.ts";
+import { pidAlive } from "./lib/process.ts";
 import { ensureHome, type HomePaths, homePaths } from "./lib/paths.ts";
 import { repoSlug } from "./lib/publisher.ts";
 import { allocateRecordingId } from "./lib/recording_id.ts";
@@ -215,22 +215,11 @@ export interface DaemonCheck {
   health?: Health;
 }
 
-/**
- * True when process `pid` exists, by `kill -0` (reading `/proc/<pid>` would
- * need `--allow-all` under Deno 2, which bootstrap does not ask for).
- */
-export async function processAlive(pid: number): Promise<boolean> {
-  const result = await run("kill", { args: ["-0", String(pid)], timeoutMs: 5_000 });
-  // No kill(1) or no answer: do not claim the daemon is gone.
-  if (result.code === 127 || result.timedOut) return true;
-  return result.success;
-}
-
 /** Options for {@linkcode checkDaemon}. */
 export interface CheckDaemonOptions {
   /** Clock in milliseconds (default `Date.now()`). */
   now?: number;
-  /** Process liveness (default {@linkcode processAlive}). */
+  /** Process liveness (default {@linkcode pidAlive}). */
   isAlive?: (pid: number) => Promise<boolean>;
 }
 
@@ -255,7 +244,7 @@ export async function checkDaemon(
   if (!Number.isInteger(pid) || pid <= 0) {
     return { running: false, problem: "health.json names no daemon pid", health };
   }
-  if (!(await (options.isAlive ?? processAlive)(pid))) {
+  if (!(await (options.isAlive ?? pidAlive)(pid))) {
     return {
       running: false,
       problem: `the daemon (pid ${pid}) is gone without a clean stop: it crashed or was killed`,

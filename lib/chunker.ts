@@ -10,7 +10,6 @@
  */
 import { basename, join } from "node:path";
 import { checkHeader, endsWithExitEvent } from "./asciicast.ts";
-import { readJsonIfExists } from "./atomic.ts";
 import { cutNextChunk, reconcileSpool, spoolDirFor, spoolFileFor } from "./cutter.ts";
 import type { ErrorKind, Health, RecordingHealth, RemoteHealth } from "./health.ts";
 import { readHealth, writeHealth } from "./health.ts";
@@ -35,6 +34,8 @@ import {
   saveState,
 } from "./state.ts";
 import { sha256Range } from "./zstd.ts";
+import { pidAlive } from "./process.ts";
+import { readRecordingConfig, type RecordingConfig } from "./recording_config.ts";
 
 /** Events the daemon reports (for notifications). */
 export type ChunkerEvent =
@@ -62,15 +63,6 @@ export interface ChunkerOptions {
   onEvent?: (event: ChunkerEvent) => void;
 }
 
-interface RecordingConfigView {
-  repo_url?: string;
-  branch?: string;
-  started?: string;
-  ended?: string | boolean | null;
-  recorder_pid?: number;
-  [key: string]: unknown;
-}
-
 interface Tracked {
   id: string;
   castPath: string;
@@ -83,7 +75,7 @@ interface Tracked {
   version?: 2 | 3;
   note: string | null;
   inputError: string | null;
-  config?: RecordingConfigView;
+  config?: RecordingConfig;
   configError: string | null;
   configStamp: string;
   ended: boolean;
@@ -578,8 +570,13 @@ export class Chunker {
       this.#once.clear(`config:${tracked.id}`);
       return;
     }
-    const result = await readRecordingConfigView(tracked.jsonPath);
-    if ("error" in result) {
+    const result = await readRecordingConfig(tracked.jsonPath);
+    if (!result.ok && result.missing) {
+      tracked.config = undefined;
+      tracked.configError = null;
+      return;
+    }
+    if (!result.ok) {
       tracked.config = undefined;
       tracked.configError =
         `${tracked.id}.json is invalid (${result.error}); its chunks are kept in the spool, not pushed, until the file is fixed or deleted`;
@@ -1215,58 +1212,4 @@ export class Chunker {
 /** A remote URL without credentials, for logs and health. */
 function displayTarget(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, "$1");
-}
-
-/** True when process `pid` exists. */
-export async function pidAlive(pid: number): Promise<boolean> {
-  if (Deno.build.os === "linux") {
-    try {
-      const status = await Deno.readTextFile(`/proc/${pid}/stat`);
-      // A zombie has exited.
-      return !/^\d+ \(.*\) Z /.test(status);
-    } catch {
-      return false;
-    }
-  }
-  try {
-    const result = await new Deno.Command("kill", {
-      args: ["-0", String(pid)],
-      stdout: "null",
-      stderr: "null",
-      signal: AbortSignal.timeout(5000),
-    }).output();
-    return result.success;
-  } catch {
-    return true;
-  }
-}
-
-async function readRecordingConfigView(
-  path: string,
-): Promise<{ config: RecordingConfigView } | { error: string }> {
-  let raw: unknown;
-  try {
-    raw = await readJsonIfExists(path);
-  } catch (error) {
-    return { error: error instanceof Error ? error.message : String(error) };
-  }
-  if (raw === undefined) return { config: {} };
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    return { error: "not a JSON object" };
-  }
-  const config = raw as Record<string, unknown>;
-  for (const key of ["repo_url", "branch", "local_repo", "workspace", "started"]) {
-    if (config[key] !== undefined && config[key] !== null && typeof config[key] !== "string") {
-      return { error: `${key} must be a string, got ${JSON.stringify(config[key])}` };
-    }
-  }
-  if (
-    config.recorder_pid !== undefined && config.recorder_pid !== null &&
-    (typeof config.recorder_pid !== "number" || !Number.isInteger(config.recorder_pid))
-  ) {
-    return {
-      error: `recorder_pid must be a whole number, got ${JSON.stringify(config.recorder_pid)}`,
-    };
-  }
-  return { config: config as RecordingConfigView };
 }

@@ -5,7 +5,8 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { Chunker, pidAlive } from "./chunker.ts";
+import { Chunker } from "./chunker.ts";
+import { pidAlive } from "./process.ts";
 import { readHealth } from "./health.ts";
 import { createNotificationPolicy, type GetSecret } from "./notifier.ts";
 import { log, setupLogging, shutdownLogging } from "./log.ts";

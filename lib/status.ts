@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { pidAlive as defaultPidAlive } from "./chunker.ts";
+import { pidAlive as defaultPidAlive } from "./process.ts";
 import { type Health, readHealth } from "./health.ts";
 import { formatLocalTime, renderLogEntry, tailLog } from "./log_view.ts";
 import {
