@@ -18,11 +18,15 @@
  */
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { envVarFor, GITHUB_PAT, openCredentialStore, SETUP_COMMAND } from "./credentials.ts";
 import { git } from "./git.ts";
+import { gitAuthFor, MissingTokenError } from "./git_auth.ts";
 import type { HomePaths } from "./paths.ts";
 import { type AuthResolver, classifyGitFailure, repoSlug } from "./publisher.ts";
 import { DEFAULT_BRANCH, loadSettings, SettingsError } from "./settings.ts";
 import { resolveTip } from "./branch_index.ts";
+import { redact } from "./redact.ts";
+import { displayUrl, parseRemoteUrl } from "./remote_url.ts";
 
 /** Where recordings are read from. */
 export interface RemoteSpec {
@@ -202,6 +206,7 @@ export async function openBranch(options: BranchSourceOptions): Promise<BranchSo
   const remote = await resolveRemote(options);
   const cwd = options.cwd ?? Deno.cwd();
   const ref = `refs/heads/${remote.branch}`;
+  const shown = displayUrl(remote.url);
   const notes: string[] = [];
   const noop = () => Promise.resolve();
   const local = remote.url.startsWith("file://") ? undefined : localRemotePath(remote.url, cwd);
@@ -210,7 +215,7 @@ export async function openBranch(options: BranchSourceOptions): Promise<BranchSo
   const useClone = async (why: string): Promise<BranchSource | undefined> => {
     if (!clone || !(await resolveTip(clone, ref, { signal: options.signal }))) return undefined;
     notes.push(why);
-    return { ...remote, gitDir: clone, ref, via: "local-clone", notes, close: noop };
+    return { ...remote, url: shown, gitDir: clone, ref, via: "local-clone", notes, close: noop };
   };
 
   if (options.offline) {
@@ -220,7 +225,7 @@ export async function openBranch(options: BranchSourceOptions): Promise<BranchSo
     if (source) return source;
     throw new BranchSourceError(
       "offline",
-      `There is no local clone of ${remote.url} (${remote.branch}) under ${options.paths.repos}; ` +
+      `There is no local clone of ${shown} (${remote.branch}) under ${options.paths.repos}; ` +
         "run without --offline to fetch the branch.",
     );
   }
@@ -228,18 +233,18 @@ export async function openBranch(options: BranchSourceOptions): Promise<BranchSo
   if (local !== undefined) {
     const gitDir = await gitDirOf(local);
     if (gitDir && (await resolveTip(gitDir, ref, { signal: options.signal }))) {
-      return { ...remote, gitDir, ref, via: "direct", notes, close: noop };
+      return { ...remote, url: shown, gitDir, ref, via: "direct", notes, close: noop };
     }
     const source = await useClone(
-      `${remote.url} has no branch ${remote.branch}; read the daemon's local clone instead`,
+      `${shown} has no branch ${remote.branch}; read the daemon's local clone instead`,
     );
     if (source) return source;
     throw new BranchSourceError(
       "not_found",
       gitDir
-        ? `${remote.url} has no branch ${remote.branch}: nothing was backed up there yet ` +
+        ? `${shown} has no branch ${remote.branch}: nothing was backed up there yet ` +
           "(check --branch, or `daemon.ts status`)."
-        : `${remote.url} is not a git repository: check --repo (or repo_url in config.json).`,
+        : `${shown} is not a git repository: check --repo (or repo_url in config.json).`,
     );
   }
 
@@ -254,21 +259,23 @@ export async function openBranch(options: BranchSourceOptions): Promise<BranchSo
         join(clone, "objects") + "\n",
       );
     }
-    let target = { url: remote.url } as Awaited<ReturnType<AuthResolver>>;
+    let target: Awaited<ReturnType<AuthResolver>> = { url: remote.url };
     if (options.authFor) {
       try {
         target = await options.authFor(remote.url);
       } catch (error) {
+        const message = (error as Error).message;
         const source = await useClone(
-          `no credentials for ${remote.url} (${
-            (error as Error).message
-          }); read the local clone instead`,
+          `cannot reach ${shown} (${message}); read the daemon's local clone instead`,
         );
         if (source) {
           await close();
           return source;
         }
-        throw new BranchSourceError("auth", (error as Error).message);
+        throw new BranchSourceError(
+          (error as Error).name === "RemoteUrlError" ? "remote" : "auth",
+          message,
+        );
       }
     }
     const timeoutMs = options.networkTimeoutMs ?? 600_000;
@@ -282,13 +289,15 @@ export async function openBranch(options: BranchSourceOptions): Promise<BranchSo
       target.url,
       `+${ref}:${ref}`,
     ], { gitDir: tmp, auth: target.auth, signal: options.signal, timeoutMs });
-    if (result.success) return { ...remote, gitDir: tmp, ref, via: "fetched", notes, close };
-    const stderr = result.stderr.trim().split("\n").slice(-3).join("\n");
+    if (result.success) {
+      return { ...remote, url: shown, gitDir: tmp, ref, via: "fetched", notes, close };
+    }
+    const stderr = redact(result.stderr.trim().split("\n").slice(-3).join("\n"));
     const missing = /couldn't find remote ref|could not find remote ref/i.test(result.stderr);
     const source = await useClone(
       missing
-        ? `${remote.url} has no branch ${remote.branch} yet; read the daemon's local clone instead`
-        : `fetching ${remote.url} failed (${stderr || "timed out"}); read the daemon's local ` +
+        ? `${shown} has no branch ${remote.branch} yet; read the daemon's local clone instead`
+        : `fetching ${shown} failed (${stderr || "timed out"}); read the daemon's local ` +
           "clone instead, which may lack chunks pushed from other machines",
     );
     if (source) {
@@ -298,19 +307,48 @@ export async function openBranch(options: BranchSourceOptions): Promise<BranchSo
     if (missing) {
       throw new BranchSourceError(
         "not_found",
-        `${remote.url} has no branch ${remote.branch}: check --branch (or branch in config.json).`,
+        `${shown} has no branch ${remote.branch}: check --branch (or branch in config.json).`,
       );
     }
     const kind = classifyGitFailure(result.stderr, result.timedOut);
     throw new BranchSourceError(
       kind === "auth" ? "auth" : kind === "network" ? "network" : "remote",
-      `Could not fetch ${remote.branch} from ${remote.url}: ${stderr || "timed out"}` +
+      `Could not fetch ${remote.branch} from ${shown}: ${stderr || "timed out"}` +
         (kind === "auth"
-          ? "\nCheck the token in the credential store (setup.ts) or the remote's access rights."
+          ? `\nCheck the GitHub token in the credential store (\`${SETUP_COMMAND}\`, or ` +
+            `${envVarFor(GITHUB_PAT)} with credential_store env) and the remote's access rights.`
           : ""),
     );
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+/**
+ * The authentication of `restore`, `list` and `verify`: the token from the
+ * credential store (config.json `credential_store`, or
+ * `ASCIINEMA_CREDENTIAL_STORE`) for remotes that need one. Without a token
+ * the fetch is tried anonymously (public repositories); the store is not
+ * touched for SSH and local remotes.
+ */
+export function storeAuthResolver(paths: HomePaths): AuthResolver {
+  return async (url: string) => {
+    const remote = parseRemoteUrl(url);
+    if (!remote.needsToken) return { url: remote.url };
+    let setting: string | undefined;
+    try {
+      setting = (await loadSettings(paths.config)).credential_store;
+    } catch {
+      setting = undefined; // a broken config.json is reported elsewhere; auto works here
+    }
+    const store = await openCredentialStore({ setting });
+    try {
+      const resolved = await gitAuthFor(url, { store });
+      return { url: resolved.url, auth: resolved.auth };
+    } catch (error) {
+      if (error instanceof MissingTokenError) return { url: remote.url };
+      throw error;
+    }
+  };
 }

@@ -10,7 +10,7 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { writeStdout } from "./cli_logs.ts";
-import { BranchSourceError, type BranchSourceOptions } from "./branch_source.ts";
+import { BranchSourceError, type BranchSourceOptions, storeAuthResolver } from "./branch_source.ts";
 import { homePaths, resolveHome } from "./paths.ts";
 import type { AuthResolver } from "./publisher.ts";
 import { listRecordings, RestoreError, restoreRecording } from "./restore.ts";
@@ -18,7 +18,7 @@ import { verifyBranch } from "./verify.ts";
 
 /** Hooks other modules provide. */
 export interface RestoreHooks {
-  /** Authentication for network remotes (the credential store's token for HTTPS). */
+  /** Authentication for network remotes (default: the credential store's token for HTTPS). */
   authFor?: AuthResolver;
 }
 
@@ -34,12 +34,13 @@ function sourceOptions(
   hooks: RestoreHooks,
   signal: AbortSignal,
 ): BranchSourceOptions {
+  const paths = homePaths(resolveHome());
   return {
     repoUrl: flags.repo,
     branch: flags.branch,
     offline: flags.offline ?? false,
-    paths: homePaths(resolveHome()),
-    authFor: hooks.authFor,
+    paths,
+    authFor: hooks.authFor ?? storeAuthResolver(paths),
     signal,
   };
 }

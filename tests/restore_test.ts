@@ -11,6 +11,7 @@ import { gitChecked } from "../lib/git.ts";
 import { repoSlug } from "../lib/publisher.ts";
 import { RestoreError, restoreRecording } from "../lib/restore.ts";
 import { assertTools, ignoreWithout, makeTestHome } from "./support/env.ts";
+import { startGitHttpServer } from "./support/git_http_server.ts";
 import {
   initBare,
   lineRanges,
@@ -273,6 +274,47 @@ Deno.test({
       assert.equal(offline.via, "local-clone");
       assert.deepEqual(await Deno.readFile(offline.output), data);
     } finally {
+      await t.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "restore over HTTP(S) uses the credential store's token, never argv or the URL",
+  ignore: ignoreWithout(TOOLS),
+  async fn() {
+    await assertTools(TOOLS);
+    const t = await makeTestHome();
+    const token = "ghp_restoreTestToken0123456789abcdefABCD";
+    const server = await startGitHttpServer({ token });
+    try {
+      const repo = await server.createRepo("rec");
+      const cast = makeCast(150);
+      await pushRecording(repo, { id: "r", data: cast, manifest: true });
+      const work = join(t.root, "work");
+      await Deno.mkdir(work);
+      const url = server.repoUrl("rec");
+
+      // No token: an anonymous fetch is refused, and the message says where the token goes.
+      const refused = await runDaemonCli(["restore", "r", "--repo", url], {
+        env: t.env,
+        cwd: work,
+      });
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /credential store/);
+      assert.deepEqual(await Array.fromAsync(Deno.readDir(work)), []);
+
+      // Token in the (env) credential store: fetched over loopback HTTP with it.
+      const env = { ...t.env, ASCIINEMA_GITHUB_PAT: token };
+      const ok = await runDaemonCli(["restore", "r", "--repo", url], { env, cwd: work });
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.deepEqual(await Deno.readFile(join(work, "r.cast")), cast);
+      assert.ok(!ok.stdout.includes(token) && !ok.stderr.includes(token));
+      const listed = await runDaemonCli(["verify", "--repo", url], { env, cwd: work });
+      assert.equal(listed.code, 0, listed.stdout + listed.stderr);
+      assert.ok(server.stats.accepted > 0);
+    } finally {
+      await server.stop();
       await t.cleanup();
     }
   },
