@@ -22,7 +22,8 @@ import { envVarFor, GITHUB_PAT, openCredentialStore, SETUP_COMMAND } from "./cre
 import { git } from "./git.ts";
 import { gitAuthFor, MissingTokenError } from "./git_auth.ts";
 import type { HomePaths } from "./paths.ts";
-import { type AuthResolver, classifyGitFailure, repoSlug } from "./publisher.ts";
+import { type AuthResolver, repoSlug } from "./publisher.ts";
+import { classifyGitError } from "./git_auth.ts";
 import { DEFAULT_BRANCH, loadSettings, SettingsError } from "./settings.ts";
 import { resolveTip } from "./branch_index.ts";
 import { redact } from "./redact.ts";
@@ -310,7 +311,7 @@ export async function openBranch(options: BranchSourceOptions): Promise<BranchSo
         `${shown} has no branch ${remote.branch}: check --branch (or branch in config.json).`,
       );
     }
-    const kind = classifyGitFailure(result.stderr, result.timedOut);
+    const kind = classifyGitError(result.stderr, { timedOut: result.timedOut });
     throw new BranchSourceError(
       kind === "auth" ? "auth" : kind === "network" ? "network" : "remote",
       `Could not fetch ${remote.branch} from ${shown}: ${stderr || "timed out"}` +

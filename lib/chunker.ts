@@ -968,10 +968,11 @@ export class Chunker {
     entry.lastError = message;
     entry.errorKind = kind;
     const cap = this.#settings.retry_max_seconds;
-    const delay = kind === "auth" ? cap : Math.min(cap, 2 * 2 ** (entry.failures - 1));
+    const needsPerson = kind === "auth" || kind === "config";
+    const delay = needsPerson ? cap : Math.min(cap, 2 * 2 ** (entry.failures - 1));
     entry.nextAttemptAt = Date.now() + delay * 1000;
     const hint = kind === "auth"
-      ? " The token was rejected: store a new one with `deno task daemon-setup`."
+      ? " The token was rejected or cannot be read: store a new one with `deno task daemon-setup`."
       : "";
     this.#lastError = `${message}${hint}`;
     this.#once.warn(
@@ -1167,10 +1168,16 @@ export class Chunker {
     );
     let computed: Health["status"] = "ok";
     let text = `${Object.keys(recordings).length} recording(s), all backed up as they go`;
-    if (failing.some((remote) => remote.error_kind === "auth")) {
+    const needsPerson = failing.find((remote) =>
+      remote.error_kind === "auth" || remote.error_kind === "config"
+    );
+    if (needsPerson?.error_kind === "auth") {
       computed = "error";
       text =
-        "the remote rejected the token: store a new one with `deno task daemon-setup`; chunks are kept in the spool";
+        "the remote rejected the token (or it cannot be read): store a new one with `deno task daemon-setup`; chunks are kept in the spool";
+    } else if (needsPerson) {
+      computed = "error";
+      text = `${needsPerson.last_error}; chunks are kept in the spool`;
     } else if (failing.length) {
       computed = "degraded";
       text = `pushing fails (${failing[0].error_kind}): ${

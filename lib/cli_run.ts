@@ -8,20 +8,13 @@ import { Command } from "@commander-js/extra-typings";
 import { Chunker } from "./chunker.ts";
 import { pidAlive } from "./process.ts";
 import { readHealth } from "./health.ts";
-import { createNotificationPolicy, type GetSecret } from "./notifier.ts";
+import { createNotificationPolicy } from "./notifier.ts";
+import { openCredentialStore } from "./credentials.ts";
+import { createAuthResolver } from "./git_auth.ts";
+import { PublishError } from "./publisher.ts";
 import { log, setupLogging, shutdownLogging } from "./log.ts";
 import { ensureHome, homePaths } from "./paths.ts";
-import { loadSettings, type Settings, SettingsError } from "./settings.ts";
-
-/** How the daemon looks up notification secrets (the credential store). */
-function secretLookup(_settings: Settings): GetSecret {
-  const env: Record<string, string> = {
-    "asciinema-pushover-app": "ASCIINEMA_PUSHOVER_APP",
-    "asciinema-pushover-user": "ASCIINEMA_PUSHOVER_USER",
-    "asciinema-ntfy-token": "ASCIINEMA_NTFY_TOKEN",
-  };
-  return (service) => Promise.resolve(env[service] ? Deno.env.get(env[service]) : undefined);
-}
+import { loadSettings, SettingsError } from "./settings.ts";
 
 /** Runs the daemon until a signal (or once); returns the exit code. */
 export async function runDaemon(options: { once?: boolean } = {}): Promise<number> {
@@ -41,11 +34,22 @@ export async function runDaemon(options: { once?: boolean } = {}): Promise<numbe
     throw error;
   }
   const previous = await readHealth(paths.health);
-  const policy = createNotificationPolicy(settings, { getSecret: secretLookup(settings) });
+  const store = await openCredentialStore({ setting: settings.credential_store });
+  const auth = createAuthResolver({
+    store,
+    wrapError: (error) => new PublishError(error.unavailable ? "auth" : "config", error.message),
+  });
+  const policy = createNotificationPolicy(settings, {
+    getSecret: (service) => store.get(service).catch(() => undefined),
+  });
   const chunker = new Chunker({
     paths,
     settings,
-    onEvent: (event) => void policy.handleEvent(event),
+    authFor: auth.authFor,
+    onEvent: (event) => {
+      auth.observe(event);
+      void policy.handleEvent(event);
+    },
   });
   if (options.once) {
     const ok = await chunker.runOnce();

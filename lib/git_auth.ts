@@ -128,6 +128,9 @@ const NETWORK_PATTERNS = [
   /operation too slow/i,
   /the remote end hung up unexpectedly/i,
   /ssl|tls|certificate/i,
+  // Local-path and file:// remotes that are gone (unmounted disk, moved folder).
+  /does not appear to be a git repository/i,
+  /could not read from remote repository/i,
 ];
 
 /**

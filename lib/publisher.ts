@@ -14,6 +14,7 @@ import { basename, join } from "node:path";
 import { chunkPathOnBranch, manifestPathOnBranch, parseChunkName } from "./chunk_name.ts";
 import { git, type GitAuth, gitChecked, gitEnv, GitError } from "./git.ts";
 import { timeoutSignal } from "./exec.ts";
+import { classifyGitError } from "./git_auth.ts";
 import type { ErrorKind } from "./health.ts";
 import { ensurePrivateDir } from "./paths.ts";
 
@@ -62,26 +63,6 @@ export class PublishError extends Error {
     this.name = "PublishError";
     this.kind = kind;
   }
-}
-
-/** Classifies git's stderr into an error kind. */
-export function classifyGitFailure(stderr: string, timedOut = false): ErrorKind {
-  if (timedOut) return "network";
-  const text = stderr.toLowerCase();
-  if (
-    /\b(401|403)\b/.test(text) || text.includes("authentication failed") ||
-    text.includes("could not read username") || text.includes("could not read password") ||
-    text.includes("permission denied (publickey") || text.includes("invalid credentials") ||
-    text.includes("invalid username or password")
-  ) return "auth";
-  if (
-    text.includes("could not resolve host") || text.includes("connection refused") ||
-    text.includes("timed out") || text.includes("unable to access") ||
-    text.includes("network is unreachable") || text.includes("does not appear to be a git") ||
-    text.includes("could not read from remote") || text.includes("connection reset") ||
-    text.includes("no such file or directory")
-  ) return "network";
-  return "remote";
 }
 
 /** The clone folder name of a remote+branch: readable part plus a hash. */
@@ -266,7 +247,7 @@ export class RepoClone {
         return undefined;
       }
       throw new PublishError(
-        classifyGitFailure(result.stderr, result.timedOut),
+        classifyGitError(result.stderr, { timedOut: result.timedOut }),
         `fetch failed: ${result.stderr.trim().slice(0, 500) || "timed out"}`,
       );
     }
@@ -432,7 +413,7 @@ export class RepoClone {
         /^!\s/m.test(result.stdout);
       if (!rejected) {
         throw new PublishError(
-          classifyGitFailure(result.stderr, result.timedOut),
+          classifyGitError(result.stderr, { timedOut: result.timedOut }),
           `push failed: ${
             result.stderr.trim().slice(0, 500) || (result.timedOut ? "timed out" : "")
           }`,
