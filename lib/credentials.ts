@@ -523,7 +523,7 @@ export class EnvStore extends BaseStore {
   }
 
   /** Always throws: the environment is set by the service definition, not by us. */
-  set(service: string): Promise<void> {
+  set(service: string, _value?: string, _options?: CallOptions): Promise<void> {
     return Promise.reject(
       new CredentialError(
         this.kind,
@@ -536,7 +536,7 @@ export class EnvStore extends BaseStore {
   }
 
   /** Always throws (read-only). */
-  delete(service: string): Promise<boolean> {
+  delete(service: string, _options?: CallOptions): Promise<boolean> {
     return this.set(service).then(() => false);
   }
 
