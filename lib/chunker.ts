@@ -34,6 +34,7 @@ import {
   saveState,
 } from "./state.ts";
 import { sha256Range } from "./zstd.ts";
+import { checkResumePoint, listBranchChunks, resumePointFor } from "./branch_index.ts";
 import { pidAlive } from "./process.ts";
 import { readRecordingConfig, type RecordingConfig } from "./recording_config.ts";
 
@@ -601,21 +602,19 @@ export class Chunker {
       return await this.#newGeneration(tracked, existing);
     }
     const target = this.#targetFor(tracked);
-    if (target) {
-      const resume = await this.#resumePoint(target, state.id);
-      if (resume) {
-        state.cut_offset = resume.end;
-        state.pushed_offset = resume.end;
-        state.next_seq = resume.nextSeq;
-        state.pushed_chunks = resume.nextSeq;
-        this.#log.warn(
-          "No checkpoint for {id}: resuming at byte {end} (chunk {seq}) from the branch",
-          { id: state.id, end: resume.end, seq: resume.nextSeq },
-        );
-      }
+    const resume = target ? await this.#resumePoint(target, state.id, tracked.castPath) : undefined;
+    if (resume) {
+      state.cut_offset = resume.end;
+      state.pushed_offset = resume.end;
+      state.next_seq = resume.nextSeq;
+      state.pushed_chunks = resume.nextSeq;
+      this.#log.warn(
+        "No checkpoint for {id}: resuming at byte {end} (chunk {seq}) from the branch",
+        { id: state.id, end: resume.end, seq: resume.nextSeq },
+      );
     }
-    if (state.cut_offset > tracked.size) {
-      // The branch has more than this file: treat the file as a new generation.
+    if (state.cut_offset > tracked.size || resume?.matches === false) {
+      // The branch has more than this file, or other bytes: the file is a new generation.
       return await this.#newGeneration(tracked, state);
     }
     await saveState(this.#paths.state, state);
@@ -632,22 +631,30 @@ export class Chunker {
   async #resumePoint(
     target: RemoteTarget,
     id: string,
-  ): Promise<{ end: number; nextSeq: number } | undefined> {
+    castPath: string,
+  ): Promise<{ end: number; nextSeq: number; matches: boolean } | undefined> {
     const remote = this.#remote(target);
     try {
-      await Deno.stat(join(remote.clone.gitDir, "HEAD"));
+      // A new clone starts from the remote branch (it fetches), so a lost repos/ resumes too.
+      await remote.clone.ensure();
     } catch {
       return undefined;
     }
-    const ranges = await remote.clone.chunkRanges(id);
-    let end = 0;
-    let nextSeq = 0;
-    for (const range of ranges) {
-      if (range.seq !== nextSeq || range.start !== end) break;
-      end = range.end;
-      nextSeq++;
+    const entries = (await listBranchChunks(remote.clone.gitDir, `refs/heads/${target.branch}`, {
+      ids: [id],
+      signal: this.signal,
+    })).get(id) ?? [];
+    const point = resumePointFor(entries);
+    if (point.next_seq === 0) return undefined;
+    if (point.beyond.length) {
+      this.#log.warn("Branch chunks of {id} after byte {end} do not follow on; ignored", {
+        id,
+        end: point.end,
+      });
     }
-    return nextSeq > 0 ? { end, nextSeq } : undefined;
+    // Is the file still the recording the branch holds? (last chunk's Cast-Sha256)
+    const check = await checkResumePoint(castPath, point, { lastOnly: true });
+    return { end: point.end, nextSeq: point.next_seq, matches: check.ok };
   }
 
   async #newGeneration(tracked: Tracked, old: RecordingState): Promise<RecordingState> {

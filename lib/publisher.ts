@@ -176,7 +176,8 @@ export class RepoClone {
     if (!(await this.tip(this.#localRef))) {
       // New clone: start from the remote branch when it exists and is reachable.
       try {
-        const remoteTip = await this.fetch();
+        // Short: the first recording of a new clone waits for this answer.
+        const remoteTip = await this.fetch({ timeoutMs: 20_000 });
         if (remoteTip) await gitChecked(["update-ref", this.#localRef, remoteTip], this.#gitOpts());
       } catch {
         // Unreachable now: commits start an orphan branch; a later push rebases.
@@ -213,16 +214,17 @@ export class RepoClone {
     }
   }
 
-  async #network(args: string[]) {
+  async #network(args: string[], options: { timeoutMs?: number } = {}) {
     const { url, auth } = await this.#auth();
-    const limit = timeoutSignal(this.#options.networkTimeoutMs ?? 120_000, this.#options.signal);
+    const timeoutMs = options.timeoutMs ?? this.#options.networkTimeoutMs ?? 120_000;
+    const limit = timeoutSignal(timeoutMs, this.#options.signal);
     try {
       return await git(args.map((arg) => arg === "{url}" ? url : arg), {
         gitDir: this.gitDir,
         globalConfig: this.#options.globalConfig,
         signal: limit.signal,
         auth,
-        timeoutMs: this.#options.networkTimeoutMs ?? 120_000,
+        timeoutMs,
       });
     } finally {
       limit.clear();
@@ -233,7 +235,7 @@ export class RepoClone {
    * Fetches the remote branch into `refs/remotes/origin/<branch>`. Returns
    * its tip, or undefined when the remote has no such branch yet.
    */
-  async fetch(): Promise<string | undefined> {
+  async fetch(options: { timeoutMs?: number } = {}): Promise<string | undefined> {
     const result = await this.#network([
       "fetch",
       "--quiet",
@@ -241,7 +243,7 @@ export class RepoClone {
       "--no-write-fetch-head",
       "{url}",
       `+${this.#localRef}:${this.#remoteRef}`,
-    ]);
+    ], options);
     if (!result.success) {
       if (/couldn't find remote ref|could not find remote ref/i.test(result.stderr)) {
         return undefined;
@@ -277,16 +279,6 @@ export class RepoClone {
     if (!tip) return false;
     const result = await this.#git(["cat-file", "-e", `${tip}:${manifestPathOnBranch(id)}`]);
     return result.success;
-  }
-
-  /**
-   * Chunk ranges of `id` on the local tip (what this clone knows was
-   * committed), sorted by sequence.
-   */
-  async chunkRanges(id: string): Promise<{ seq: number; start: number; end: number }[]> {
-    const names = await this.committedChunkNames(id);
-    return [...names].map((name) => parseChunkName(name)).filter((r) => r !== undefined)
-      .sort((a, b) => a.seq - b.seq);
   }
 
   /**
