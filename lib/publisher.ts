@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import { basename, join } from "node:path";
-import { chunkPathOnBranch, manifestPathOnBranch, parseChunkName } from "./chunk_name.ts";
+import { chunkPathOnBranch, manifestPathOnBranch } from "./chunk_name.ts";
 import { git, type GitAuth, gitChecked, gitEnv, GitError } from "./git.ts";
 import { timeoutSignal } from "./exec.ts";
 import { classifyGitError } from "./git_auth.ts";
