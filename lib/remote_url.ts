@@ -107,6 +107,12 @@ export function parseRemoteUrl(input: string): ParsedRemote {
   if (/[\0\r\n]/.test(url)) throw new RemoteUrlError("the remote URL contains a line break");
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
   if (!scheme) {
+    if (/^[A-Za-z][A-Za-z0-9+.-]*::/.test(url)) {
+      throw new RemoteUrlError(
+        `${displayUrl(url)}: git remote helpers (transport::address) are not supported; ` +
+          `use an https:// URL, an SSH URL or a local path`,
+      );
+    }
     const scp = scpLike(url);
     if (scp && !/^[A-Za-z]$/.test(scp.host)) {
       if (GITHUB_HOSTS.has(scp.host)) return githubHttps(scp.path, original, false);
@@ -119,12 +125,6 @@ export function parseRemoteUrl(input: string): ParsedRemote {
         needsToken: false,
         hadUserinfo: false,
       };
-    }
-    if (/^[A-Za-z][A-Za-z0-9+.-]*::/.test(url)) {
-      throw new RemoteUrlError(
-        `${displayUrl(url)}: git remote helpers (transport::address) are not supported; ` +
-          `use an https:// URL, an SSH URL or a local path`,
-      );
     }
     return { kind: "local", url, original, github: false, needsToken: false, hadUserinfo: false };
   }
