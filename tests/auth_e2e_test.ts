@@ -20,6 +20,7 @@ import {
 } from "./support/daemon.ts";
 import { type GitHttpServer, startGitHttpServer } from "./support/git_http_server.ts";
 import { type KeyringSession, startKeyringSession } from "./support/keyring.ts";
+import { hostileHome } from "./support/hostile_git.ts";
 import {
   type ArgvSampler,
   scanTreeForSecrets,
@@ -41,6 +42,7 @@ interface Rig {
   store: SecretServiceStore;
   sampler: ArgvSampler;
   env: Record<string, string>;
+  traps: string;
   daemon?: DaemonProcess;
 }
 
@@ -55,7 +57,16 @@ async function rig(stored: string): Promise<Rig> {
   await server.createRepo("rec");
   const store = new SecretServiceStore({ account: t.env.USER, env: session.env });
   await store.set(GITHUB_PAT, stored);
-  const env = { ...t.env, ...session.env, ASCIINEMA_CREDENTIAL_STORE: "secret-service" };
+  // The person's own git setup would hijack or break any push (acceptance 2),
+  // and the daemon runs with that HOME and no GIT_CONFIG_* of the test's.
+  const { traps } = await hostileHome(t.root, server.url, { home: t.home });
+  const env: Record<string, string> = {
+    ...t.env,
+    ...session.env,
+    ASCIINEMA_CREDENTIAL_STORE: "secret-service",
+  };
+  delete env.GIT_CONFIG_GLOBAL;
+  delete env.GIT_CONFIG_NOSYSTEM;
   await writeConfig(t.paths.home, {
     repo_url: server.repoUrl("rec"),
     credential_store: "secret-service",
@@ -64,7 +75,7 @@ async function rig(stored: string): Promise<Rig> {
     heartbeat_seconds: 1,
     retry_max_seconds: 1,
   });
-  return { t, server, session, store, sampler, env };
+  return { t, server, session, store, sampler, env, traps };
 }
 
 /** Stops everything; checks the argv sampler's report only when the test body passed. */
@@ -85,8 +96,9 @@ async function teardown(r: Rig, passed: boolean): Promise<void> {
   );
 }
 
-/** Acceptance 4: nothing the daemon wrote holds either token. */
+/** Acceptance 4: nothing the daemon wrote holds either token; acceptance 2: no trap ran. */
 async function assertNoTokenOnDisk(r: Rig): Promise<void> {
+  assert.deepEqual(await Array.fromAsync(Deno.readDir(r.traps)), [], "the user's git setup ran");
   const leaks = await scanTreeForSecrets(r.t.paths.home, [
     ...secretForms(TOKEN),
     ...secretForms(WRONG),

@@ -30,6 +30,7 @@ import { redact } from "../lib/redact.ts";
 import { startGitHttpServer } from "./support/git_http_server.ts";
 import { scanTreeForSecrets, secretForms, startArgvSampler } from "./support/argv_sampler.ts";
 import { ignoreWithout } from "./support/env.ts";
+import { hostileHome } from "./support/hostile_git.ts";
 
 const TOKEN = "ghp_DaemonToken0123456789abcdefABCDEF01";
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -204,56 +205,6 @@ Deno.test({
     assert.ok(report.watched.length >= 1);
   },
 });
-
-async function write(path: string, content: string, mode = 0o644) {
-  await Deno.writeTextFile(path, content);
-  await Deno.chmod(path, mode);
-}
-
-/**
- * A HOME whose git setup would hijack or break any push: a credential
- * helper returning another user's credentials, insteadOf rewriting the
- * remote to a dead SSH port, commit signing with a failing gpg, and global
- * hooks that fail. Each trap records that it ran.
- */
-async function hostileHome(root: string, serverUrl: string) {
-  const home = join(root, "hostile-home");
-  const bin = join(home, "bin");
-  const hooks = join(home, "hooks");
-  const traps = join(root, "traps");
-  await Deno.mkdir(bin, { recursive: true });
-  await Deno.mkdir(hooks, { recursive: true });
-  await Deno.mkdir(traps, { recursive: true });
-  await Deno.mkdir(join(home, ".config", "git"), { recursive: true });
-  await write(
-    join(bin, "cred-helper"),
-    `#!/bin/sh\ntouch '${traps}/credential-helper'\n` +
-      `if [ "$1" = get ]; then echo username=other-user; echo password=other-users-password; fi\n`,
-    0o755,
-  );
-  await write(join(bin, "fake-gpg"), `#!/bin/sh\ntouch '${traps}/gpg'\nexit 1\n`, 0o755);
-  for (const hook of ["pre-push", "pre-commit", "commit-msg", "post-commit"]) {
-    await write(join(hooks, hook), `#!/bin/sh\ntouch '${traps}/${hook}'\nexit 1\n`, 0o755);
-  }
-  const config = `[credential]
-\thelper = ${bin}/cred-helper
-[url "ssh://git@127.0.0.1:1/"]
-\tinsteadOf = ${serverUrl}/
-\tpushInsteadOf = ${serverUrl}/
-[commit]
-\tgpgsign = true
-[gpg]
-\tprogram = ${bin}/fake-gpg
-[core]
-\thooksPath = ${hooks}
-[user]
-\tname = Someone Else
-\temail = someone@else.example
-`;
-  await write(join(home, ".gitconfig"), config);
-  await write(join(home, ".config", "git", "config"), config);
-  return { home, traps };
-}
 
 /** Git exactly as the person's shell would run it in `home`. */
 function userGit(home: string, args: string[], options: { cwd?: string; stdin?: string } = {}) {
