@@ -117,6 +117,12 @@ const AUTH_PATTERNS = [
   /bad credentials/i,
 ];
 
+const REMOTE_PATTERNS = [
+  /repository (?:'[^']*' )?not found/i,
+  /\[remote rejected\]/i,
+  /hook declined/i,
+];
+
 const NETWORK_PATTERNS = [
   /could not resolve (?:host|proxy)/i,
   /connection refused/i,
@@ -137,7 +143,9 @@ const NETWORK_PATTERNS = [
  * Classifies git's stderr: "auth" for HTTP 401/403, "Authentication failed",
  * "could not read Username", "Permission denied (publickey)", "invalid
  * credentials"; "network" for unresolvable hosts, refused or timed-out
- * connections and "unable to access"; otherwise "remote".
+ * connections, "unable to access" and a remote path or host that is not
+ * there; otherwise (and for "repository not found", rejected refs, declined
+ * hooks) "remote".
  */
 export function classifyGitError(
   stderr: string,
@@ -145,6 +153,7 @@ export function classifyGitError(
 ): GitErrorKind {
   if (AUTH_PATTERNS.some((pattern) => pattern.test(stderr))) return "auth";
   if (options.timedOut) return "network";
+  if (REMOTE_PATTERNS.some((pattern) => pattern.test(stderr))) return "remote";
   if (NETWORK_PATTERNS.some((pattern) => pattern.test(stderr))) return "network";
   return "remote";
 }

@@ -113,6 +113,16 @@ Deno.test("classifyGitError: auth, network, remote", () => {
   for (const stderr of network) assert.equal(classifyGitError(stderr), "network", stderr);
   assert.equal(classifyGitError("", { timedOut: true }), "network");
   assert.equal(
+    classifyGitError(
+      "fatal: '/mnt/usb/rec.git' does not appear to be a git repository\nfatal: Could not read from remote repository.",
+    ),
+    "network",
+  );
+  assert.equal(
+    classifyGitError("ERROR: Repository not found.\nfatal: Could not read from remote repository."),
+    "remote",
+  );
+  assert.equal(
     classifyGitError(" ! [remote rejected] main -> main (pre-receive hook declined)"),
     "remote",
   );
