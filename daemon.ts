@@ -10,6 +10,7 @@ import { runCommand } from "./lib/cli_run.ts";
 import { statusCommand } from "./lib/cli_status.ts";
 import { logsCommand } from "./lib/cli_logs.ts";
 import { listCommand, restoreCommand, verifyCommand } from "./lib/cli_restore.ts";
+import { serviceCommand, startCommand, stopCommand } from "./lib/cli_service.ts";
 
 /** Builds the CLI (exported for tests). */
 export function buildCli(): Command {
@@ -23,6 +24,9 @@ export function buildCli(): Command {
   program.addCommand(listCommand());
   program.addCommand(restoreCommand());
   program.addCommand(verifyCommand());
+  program.addCommand(startCommand());
+  program.addCommand(stopCommand());
+  program.addCommand(serviceCommand());
   return program as unknown as Command;
 }
 

@@ -1,0 +1,546 @@
+/**
+ * Runs the daemon as a real service and stops it for real. The backend is
+ * picked by platform and availability: launchd on macOS, systemd `--user` on
+ * Linux when `systemctl --user show-environment` answers, else detached.
+ *
+ * - {@linkcode startService}: install or update the definition (compiling
+ *   the binary when possible, else `deno run` with the same permissions) and
+ *   start it; when it already runs, say so.
+ * - {@linkcode stopService}: stop it and keep it stopped until the next
+ *   start (launchd `bootout` + `disable`; systemd `disable --now`; detached:
+ *   SIGTERM through the pidfile).
+ * - {@linkcode serviceState}: the `status` command's view of the manager.
+ * - {@linkcode serviceDefinition}: what start would install (`service print`).
+ *
+ * @module
+ */
+import { dirname } from "node:path";
+import { writeFileAtomic } from "./atomic.ts";
+import { resolveProgram, type ResolveProgramOptions } from "./compile.ts";
+import {
+  detachedArgv,
+  NO_RESTART_NOTE,
+  startDetached,
+  type StartDetachedOptions,
+  stopPidfileDaemon,
+} from "./detach.ts";
+import type { HomePaths } from "./paths.ts";
+import { permissionsForHome } from "./permissions.ts";
+import { clearStalePidfile, inspectPidfile } from "./pidfile.ts";
+import { type ServiceSpec, serviceSpec } from "./service_program.ts";
+import type { ServiceState } from "./status.ts";
+import { Launchctl, type LaunchdJobState } from "../launchd/launchctl.ts";
+import {
+  buildPlist,
+  findLegacyAgents,
+  launchAgentPath,
+  launchAgentsDir,
+  LAUNCHD_LABEL,
+} from "../launchd/plist.ts";
+import { Systemctl, type UnitState } from "../systemd/systemctl.ts";
+import { buildUnit, UNIT_NAME, userUnitPath } from "../systemd/unit.ts";
+
+/** A service backend. */
+export type Backend = "launchd" | "systemd" | "detached";
+
+/** Shared options of the service functions. */
+export interface ServiceOptions {
+  /** The home layout. */
+  paths: HomePaths;
+  /** Environment (HOME, USER, PATH, XDG_CONFIG_HOME; default `Deno.env`). */
+  env?: { get(key: string): string | undefined; toObject?(): Record<string, string> };
+  /** Platform (default `Deno.build.os`). */
+  os?: string;
+  /** launchctl driver (default: the real one). */
+  launchctl?: Launchctl;
+  /** systemctl driver (default: the real one). */
+  systemctl?: Systemctl;
+  /** Progress and result lines for people (default: none). */
+  say?: (line: string) => void;
+}
+
+function envOf(options: ServiceOptions) {
+  return options.env ?? Deno.env;
+}
+
+function homeDir(options: ServiceOptions): string {
+  const home = envOf(options).get("HOME");
+  if (!home) throw new Error("HOME is not set");
+  return home;
+}
+
+function launchctlOf(options: ServiceOptions): Launchctl {
+  return options.launchctl ?? new Launchctl();
+}
+
+function systemctlOf(options: ServiceOptions): Systemctl {
+  return options.systemctl ?? new Systemctl();
+}
+
+/** The backend for this machine: launchd (macOS), systemd (a user manager answers), detached. */
+export async function chooseBackend(options: ServiceOptions): Promise<Backend> {
+  const os = options.os ?? Deno.build.os;
+  if (os === "darwin") return "launchd";
+  if (os === "linux" && await systemctlOf(options).available()) return "systemd";
+  return "detached";
+}
+
+/** Where the definition of `backend` is installed. */
+export function definitionPath(backend: "launchd" | "systemd", options: ServiceOptions): string {
+  const home = homeDir(options);
+  return backend === "launchd"
+    ? launchAgentPath(home)
+    : userUnitPath(home, envOf(options).get("XDG_CONFIG_HOME"));
+}
+
+/** Options for {@linkcode serviceDefinition}. */
+export interface DefinitionOptions extends ServiceOptions {
+  /** Program choice (see {@linkcode resolveProgram}); default `auto`. */
+  compile?: ResolveProgramOptions["compile"];
+  /** Environment for deno compile. */
+  compileEnv?: Record<string, string>;
+}
+
+/** A service definition ready to install. */
+export interface ServiceDefinition {
+  /** Backend. */
+  backend: "launchd" | "systemd";
+  /** Where it goes. */
+  path: string;
+  /** The file's text. */
+  text: string;
+  /** What it runs. */
+  spec: ServiceSpec;
+}
+
+/** Builds the spec (permissions from config.json, program, environment). */
+export async function buildSpec(
+  backend: Backend,
+  options: DefinitionOptions,
+): Promise<ServiceSpec> {
+  const { flags, warnings } = await permissionsForHome(options.paths.home, { os: options.os });
+  for (const warning of warnings) options.say?.(`warning: ${warning}`);
+  const program = await resolveProgram(options.paths, flags, {
+    compile: options.compile,
+    env: options.compileEnv,
+    say: options.say,
+  });
+  return serviceSpec(program, {
+    paths: options.paths,
+    manager: backend,
+    env: envOf(options),
+    os: options.os,
+  });
+}
+
+/** The launchd or systemd definition that start would install. */
+export async function serviceDefinition(
+  backend: "launchd" | "systemd",
+  options: DefinitionOptions,
+): Promise<ServiceDefinition> {
+  const spec = await buildSpec(backend, { ...options, os: backendOs(backend, options) });
+  return {
+    backend,
+    path: definitionPath(backend, options),
+    text: backend === "launchd" ? buildPlist(spec) : buildUnit(spec),
+    spec,
+  };
+}
+
+function backendOs(backend: Backend, options: ServiceOptions): string {
+  if (backend === "launchd") return "darwin";
+  if (backend === "systemd") return "linux";
+  return options.os ?? Deno.build.os;
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch {
+    return undefined;
+  }
+}
+
+async function waitUntil<T>(
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs: number,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await probe();
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    value = await probe();
+  }
+  return value;
+}
+
+/** Result of {@linkcode startService}. */
+export interface StartOutcome {
+  /** The backend used. */
+  backend: Backend;
+  /** `started`, `updated` (definition changed, restarted), `already-running`, `failed`. */
+  status: "started" | "updated" | "already-running" | "failed";
+  /** The daemon's pid when known. */
+  pid?: number;
+  /** The program form. */
+  program?: ServiceSpec["program"];
+  /** What went wrong (failed). */
+  message?: string;
+}
+
+/** Options for {@linkcode startService}. */
+export interface StartOptions extends DefinitionOptions {
+  /** Use detached mode whatever the platform. */
+  detach?: boolean;
+  /** How long to wait for the daemon to run (default 15 s; detached 60 s). */
+  timeoutMs?: number;
+  /** Detached: base environment of the child. */
+  baseEnv?: StartDetachedOptions["baseEnv"];
+}
+
+/** Installs (or updates) the service and starts it. */
+export async function startService(options: StartOptions): Promise<StartOutcome> {
+  const backend: Backend = options.detach ? "detached" : await chooseBackend(options);
+  const say = options.say ?? (() => {});
+  const running = await inspectPidfile(options.paths);
+  if (running.state === "running" && running.mode && running.mode !== backend) {
+    return {
+      backend,
+      status: "failed",
+      pid: running.pid,
+      message: `a daemon started ${
+        running.mode === "foreground" ? "in a terminal" : `by ${running.mode}`
+      } is running (pid ${running.pid}); stop it first with \`deno task daemon-stop\``,
+    };
+  }
+  if (backend === "detached") {
+    if (running.state === "running") {
+      return { backend, status: "already-running", pid: running.pid };
+    }
+    if (running.state === "stale") {
+      say(`The last daemon (pid ${running.pid}) ended without stopping cleanly.`);
+      await clearStalePidfile(options.paths);
+    }
+    const spec = await buildSpec(backend, options);
+    const result = await startDetached(options.paths, spec, {
+      timeoutMs: options.timeoutMs ?? 60_000,
+      baseEnv: options.baseEnv,
+    });
+    if (result.status === "failed") {
+      return { backend, status: "failed", program: spec.program, message: result.message };
+    }
+    if (result.status === "already-running") {
+      return { backend, status: "already-running", pid: result.pid, program: spec.program };
+    }
+    say(`Started the daemon detached (pid ${result.pid}): ${detachedArgv(spec).join(" ")}`);
+    say(`Output goes to ${spec.stdoutPath} and ${spec.stderrPath}.`);
+    say(NO_RESTART_NOTE);
+    return { backend, status: "started", pid: result.pid, program: spec.program };
+  }
+  if (backend === "launchd") return await startLaunchd(options);
+  return await startSystemd(options);
+}
+
+function describeProgram(spec: ServiceSpec): string {
+  return spec.program.kind === "compiled"
+    ? `the compiled binary ${spec.program.argv[0]}`
+    : "`deno run` with the daemon's permissions (no compiled binary)";
+}
+
+async function startLaunchd(options: StartOptions): Promise<StartOutcome> {
+  const say = options.say ?? (() => {});
+  const launchctl = launchctlOf(options);
+  const home = homeDir(options);
+  const plistPath = launchAgentPath(home);
+  for (const legacy of await findLegacyAgents(launchAgentsDir(home))) {
+    await launchctl.bootout({ label: legacy.label, plistPath: legacy.path });
+    if (legacy.path !== plistPath) {
+      await Deno.rename(legacy.path, `${legacy.path}.replaced-by-asciinema-chunker`);
+    }
+    say(`Replaced the bash LaunchAgent ${legacy.path} (idle-chunker-daemon.sh).`);
+  }
+  const definition = await serviceDefinition("launchd", options);
+  const current = await readText(plistPath);
+  const before = await launchctl.print();
+  if (before.running && current === definition.text) {
+    return {
+      backend: "launchd",
+      status: "already-running",
+      pid: before.pid,
+      program: definition.spec.program,
+    };
+  }
+  await Deno.mkdir(dirname(plistPath), { recursive: true });
+  await writeFileAtomic(plistPath, definition.text, { mode: 0o644 });
+  if (before.loaded) await launchctl.bootout({ plistPath });
+  await launchctl.enable();
+  await launchctl.bootstrap(plistPath);
+  const after = await waitUntil(
+    () => launchctl.print(),
+    (state) => state.running,
+    options.timeoutMs ?? 15_000,
+  );
+  say(
+    `LaunchAgent ${LAUNCHD_LABEL} installed at ${plistPath}; it runs ${
+      describeProgram(definition.spec)
+    }, starts at login and is restarted if it stops (ThrottleInterval 10 s).`,
+  );
+  if (!after.running) {
+    return {
+      backend: "launchd",
+      status: "failed",
+      program: definition.spec.program,
+      message: `launchd loaded the agent but it is not running (${
+        describeLaunchd(after)
+      }); see ${definition.spec.stderrPath}`,
+    };
+  }
+  return {
+    backend: "launchd",
+    status: before.loaded ? "updated" : "started",
+    pid: after.pid,
+    program: definition.spec.program,
+  };
+}
+
+async function startSystemd(options: StartOptions): Promise<StartOutcome> {
+  const say = options.say ?? (() => {});
+  const systemctl = systemctlOf(options);
+  const definition = await serviceDefinition("systemd", options);
+  const current = await readText(definition.path);
+  const before = await systemctl.show();
+  if (before.running && current === definition.text && before.unitFileState === "enabled") {
+    return {
+      backend: "systemd",
+      status: "already-running",
+      pid: before.mainPid,
+      program: definition.spec.program,
+    };
+  }
+  await Deno.mkdir(dirname(definition.path), { recursive: true });
+  await writeFileAtomic(definition.path, definition.text, { mode: 0o644 });
+  await systemctl.daemonReload();
+  await systemctl.enableNow();
+  if (before.running && current !== definition.text) await systemctl.restart();
+  const after = await waitUntil(
+    () => systemctl.show(),
+    (state) => state.running,
+    options.timeoutMs ?? 15_000,
+  );
+  say(
+    `systemd user unit ${UNIT_NAME} installed at ${definition.path}; it runs ${
+      describeProgram(definition.spec)
+    }, starts at login and is restarted if it stops (RestartSec=10).`,
+  );
+  const user = envOf(options).get("USER") || envOf(options).get("LOGNAME");
+  if (user) {
+    const hint = await systemctl.lingerHint(user);
+    if (hint) say(hint);
+  }
+  if (!after.running) {
+    return {
+      backend: "systemd",
+      status: "failed",
+      program: definition.spec.program,
+      message: `systemd did not get it running (${describeUnit(after)}); see ` +
+        `\`journalctl --user -u ${UNIT_NAME}\``,
+    };
+  }
+  return {
+    backend: "systemd",
+    status: before.running ? "updated" : "started",
+    pid: after.mainPid,
+    program: definition.spec.program,
+  };
+}
+
+/** Result of {@linkcode stopService}. */
+export interface StopOutcome {
+  /** What was stopped, per manager. */
+  stopped: { manager: string; pid?: number }[];
+  /** True when nothing was running. */
+  wasRunning: boolean;
+  /** Problems (a daemon that did not stop in time, a failing manager). */
+  problems: string[];
+}
+
+/**
+ * Stops the daemon and keeps it stopped until the next start: launchd
+ * `bootout` + `disable`, systemd `disable --now`, and any daemon holding the
+ * pidfile (detached or in a terminal) gets SIGTERM and `timeoutMs` (default
+ * 3 s) to finish.
+ */
+export async function stopService(
+  options: ServiceOptions & { timeoutMs?: number },
+): Promise<StopOutcome> {
+  const os = options.os ?? Deno.build.os;
+  const say = options.say ?? (() => {});
+  const outcome: StopOutcome = { stopped: [], wasRunning: false, problems: [] };
+  if (os === "darwin") {
+    const launchctl = launchctlOf(options);
+    try {
+      const state = await launchctl.print();
+      if (state.loaded) {
+        await launchctl.bootout({ plistPath: launchAgentPath(homeDir(options)) });
+        outcome.stopped.push({ manager: "launchd", pid: state.pid });
+        if (state.running) outcome.wasRunning = true;
+      }
+      await launchctl.disable();
+      if (state.loaded) {
+        say(
+          `Stopped the LaunchAgent (booted out and disabled: it stays stopped, even after ` +
+            `the next login, until \`deno task daemon-start\`).`,
+        );
+      }
+    } catch (error) {
+      outcome.problems.push(error instanceof Error ? error.message : String(error));
+    }
+  } else if (os === "linux") {
+    const systemctl = systemctlOf(options);
+    if (await systemctl.available()) {
+      try {
+        const state = await systemctl.show();
+        if (state.installed && state.unitFileState !== "") {
+          await systemctl.disableNow();
+          outcome.stopped.push({ manager: "systemd", pid: state.mainPid });
+          if (state.running) outcome.wasRunning = true;
+          say(
+            `Stopped ${UNIT_NAME} (disable --now: it stays stopped, even after the next ` +
+              `login, until \`deno task daemon-start\`).`,
+          );
+        }
+      } catch (error) {
+        outcome.problems.push(error instanceof Error ? error.message : String(error));
+      }
+    }
+  }
+  const pidState = await inspectPidfile(options.paths);
+  const result = await stopPidfileDaemon(options.paths, { timeoutMs: options.timeoutMs });
+  switch (result.status) {
+    case "stopped":
+      outcome.wasRunning = true;
+      outcome.stopped.push({
+        manager: pidState.state === "running" ? pidState.mode ?? "detached" : "detached",
+        pid: result.pid,
+      });
+      say(`Stopped the daemon (pid ${result.pid}).`);
+      break;
+    case "stale":
+      await clearStalePidfile(options.paths);
+      say(
+        `The daemon (pid ${result.pid}) was not running any more (it crashed or was killed); ` +
+          `cleared its stale pidfile.`,
+      );
+      break;
+    case "timeout":
+      outcome.wasRunning = true;
+      outcome.problems.push(
+        `the daemon (pid ${result.pid}) got SIGTERM but still runs after ${
+          (options.timeoutMs ?? 3000) / 1000
+        } s (finishing a push?); check again with \`deno task daemon-status\`, or end it with ` +
+          `\`kill -9 ${result.pid}\` (nothing is lost: the spool and checkpoints survive)`,
+      );
+      break;
+    case "failed":
+      outcome.problems.push(`could not stop pid ${result.pid}: ${result.message}`);
+      break;
+    case "not-running":
+      break;
+  }
+  if (!outcome.wasRunning && outcome.problems.length === 0 && outcome.stopped.length === 0) {
+    say("The daemon was not running.");
+  }
+  return outcome;
+}
+
+function describeLaunchd(state: LaunchdJobState): string {
+  if (!state.loaded) return "not loaded";
+  const parts = [`state ${state.state ?? "unknown"}`];
+  if (state.lastExit) parts.push(`last exit ${state.lastExit}`);
+  return parts.join(", ");
+}
+
+function describeUnit(state: UnitState): string {
+  const parts = [`${state.activeState}/${state.subState}`];
+  if (state.execMainStatus !== undefined) parts.push(`last exit status ${state.execMainStatus}`);
+  if (state.result && state.result !== "success") parts.push(`result ${state.result}`);
+  return parts.join(", ");
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The service manager's view for `daemon.ts status`: launchd on macOS when
+ * the agent is installed or loaded, systemd when the unit is installed,
+ * else the pidfile (detached or foreground daemon); `undefined` when none
+ * applies (status then judges by health.json alone). Never throws.
+ */
+export async function serviceState(options: ServiceOptions): Promise<ServiceState | undefined> {
+  const os = options.os ?? Deno.build.os;
+  try {
+    if (os === "darwin") {
+      const installed = await exists(launchAgentPath(homeDir(options)));
+      const state = await launchctlOf(options).print();
+      if (installed || state.loaded) {
+        return {
+          manager: "launchd",
+          installed,
+          running: state.running,
+          pid: state.pid,
+          detail: describeLaunchd(state),
+        };
+      }
+    } else if (os === "linux") {
+      const systemctl = systemctlOf(options);
+      const unitFile = definitionPath("systemd", options);
+      if ((await exists(unitFile)) && await systemctl.available()) {
+        const state = await systemctl.show();
+        return {
+          manager: "systemd",
+          installed: state.installed,
+          running: state.running,
+          pid: state.mainPid,
+          detail: describeUnit(state),
+        };
+      }
+    }
+  } catch (error) {
+    return {
+      manager: os === "darwin" ? "launchd" : "systemd",
+      installed: true,
+      running: false,
+      detail: `the service manager could not be asked: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+    };
+  }
+  const pid = await inspectPidfile(options.paths).catch(() => ({ state: "absent" as const }));
+  if (pid.state === "running") {
+    return {
+      manager: pid.mode ?? "detached",
+      installed: pid.mode !== "foreground",
+      running: true,
+      pid: pid.pid,
+      detail: pid.mode === "detached" ? "detached: not restarted after a crash" : undefined,
+    };
+  }
+  if (pid.state === "stale") {
+    return {
+      manager: pid.mode ?? "detached",
+      installed: pid.mode === "detached",
+      running: false,
+      pid: pid.pid,
+      detail: `pid ${pid.pid} is gone (crashed or killed); a detached daemon is not restarted: ` +
+        "run `deno task daemon-start`",
+    };
+  }
+  return undefined;
+}
