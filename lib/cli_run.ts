@@ -11,6 +11,7 @@ import { readHealth } from "./health.ts";
 import { createNotificationPolicy } from "./notifier.ts";
 import { openCredentialStore } from "./credentials.ts";
 import { createAuthResolver } from "./git_auth.ts";
+import { clearGitHubControlMasters } from "./ssh_control.ts";
 import { PublishError } from "./publisher.ts";
 import { log, setupLogging, shutdownLogging } from "./log.ts";
 import { ensureHome, homePaths } from "./paths.ts";
@@ -37,6 +38,8 @@ export async function runDaemon(options: { once?: boolean } = {}): Promise<numbe
   const store = await openCredentialStore({ setting: settings.credential_store });
   const auth = createAuthResolver({
     store,
+    // Auth retries come every retry_max_seconds: re-read the token on each (at most 5 min apart).
+    rereadIntervalMs: Math.min(5 * 60_000, settings.retry_max_seconds * 1000),
     wrapError: (error) => new PublishError(error.unavailable ? "auth" : "config", error.message),
   });
   const policy = createNotificationPolicy(settings, {
@@ -60,6 +63,8 @@ export async function runDaemon(options: { once?: boolean } = {}): Promise<numbe
   const signals: Deno.Signal[] = ["SIGTERM", "SIGINT", "SIGHUP"];
   const onSignal = () => stopped.resolve();
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  // Stale GitHub SSH ControlMasters break pushes over SSH: close them (never deletes sockets).
+  void clearGitHubControlMasters({ signal: chunker.signal }).catch(() => {});
   await chunker.start();
   if (
     previous && previous.status !== "stopped" && previous.pid !== Deno.pid &&

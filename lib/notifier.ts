@@ -14,12 +14,19 @@ import { log } from "./log.ts";
 import { registerSecret } from "./redact.ts";
 import { NotifySchema, type NotifySettings, type Settings } from "./settings.ts";
 
-/** Credential-store service holding the Pushover application token. */
-export const PUSHOVER_APP_SERVICE = "asciinema-pushover-app";
-/** Credential-store service holding the Pushover user key. */
-export const PUSHOVER_USER_SERVICE = "asciinema-pushover-user";
-/** Credential-store service holding the optional ntfy access token. */
-export const NTFY_TOKEN_SERVICE = "asciinema-ntfy-token";
+export {
+  /** Credential-store service holding the optional ntfy access token. */
+  NTFY_TOKEN as NTFY_TOKEN_SERVICE,
+  /** Credential-store service holding the Pushover application token. */
+  PUSHOVER_APP as PUSHOVER_APP_SERVICE,
+  /** Credential-store service holding the Pushover user key. */
+  PUSHOVER_USER as PUSHOVER_USER_SERVICE,
+} from "./credentials.ts";
+import {
+  NTFY_TOKEN as NTFY_TOKEN_SERVICE,
+  PUSHOVER_APP as PUSHOVER_APP_SERVICE,
+  PUSHOVER_USER as PUSHOVER_USER_SERVICE,
+} from "./credentials.ts";
 /** Default Pushover endpoint. */
 export const PUSHOVER_API_URL = "https://api.pushover.net/1/messages.json";
 /** Timeout of one notification request. */

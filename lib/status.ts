@@ -24,13 +24,14 @@ import {
   PUSHOVER_USER_SERVICE,
 } from "./notifier.ts";
 import type { HomePaths } from "./paths.ts";
-import { loadSettings, type Settings, SettingsSchema } from "./settings.ts";
+import { loadSettings, readRawSettings, type Settings, SettingsSchema } from "./settings.ts";
+import { describeSecrets, GITHUB_PAT, openCredentialStore, SECRETS } from "./credentials.ts";
 
 /** Version of the `status --json` document. */
 export const STATUS_SCHEMA_VERSION = 1;
 
 /** Credential-store service of the daemon's git token. */
-export const GITHUB_PAT_SERVICE = "asciinema-github-pat";
+export const GITHUB_PAT_SERVICE = GITHUB_PAT;
 
 /** What the service manager reports (the hook of the service backends, issue 5). */
 export interface ServiceState {
@@ -65,12 +66,25 @@ export interface SecretPresence {
 export type SecretsHook = () => Promise<SecretPresence[]>;
 
 /** Secrets the daemon may use, with what each is for. */
-export const KNOWN_SECRETS: readonly { service: string; purpose: string; env: string }[] = [
-  { service: GITHUB_PAT_SERVICE, purpose: "git push token", env: "ASCIINEMA_GITHUB_PAT" },
-  { service: PUSHOVER_APP_SERVICE, purpose: "Pushover app token", env: "ASCIINEMA_PUSHOVER_APP" },
-  { service: PUSHOVER_USER_SERVICE, purpose: "Pushover user key", env: "ASCIINEMA_PUSHOVER_USER" },
-  { service: NTFY_TOKEN_SERVICE, purpose: "ntfy access token", env: "ASCIINEMA_NTFY_TOKEN" },
-];
+export const KNOWN_SECRETS = SECRETS;
+
+/** The default hook: asks the configured credential store (never reveals a value). */
+export function credentialStoreSecretsHook(paths: HomePaths): SecretsHook {
+  return async () => {
+    const raw = await readRawSettings(paths.config).catch(() => ({} as Record<string, unknown>));
+    const setting = typeof raw.credential_store === "string" ? raw.credential_store : undefined;
+    try {
+      return await describeSecrets(await openCredentialStore({ setting }));
+    } catch (error) {
+      return SECRETS.map(({ service }) => ({
+        service,
+        present: null,
+        store: null,
+        error: error instanceof Error ? error.message : String(error),
+      }));
+    }
+  };
+}
 
 /** Fallback when no credential-store hook is given: only the environment is checked. */
 export function envSecretsHook(
@@ -430,7 +444,7 @@ export async function collectStatus(options: StatusOptions): Promise<StatusRepor
   // Secrets and notifiers.
   let presence: SecretPresence[];
   try {
-    presence = await (options.secrets ?? envSecretsHook())();
+    presence = await (options.secrets ?? credentialStoreSecretsHook(options.paths))();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     presence = KNOWN_SECRETS.map(({ service }) => ({
