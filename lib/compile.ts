@@ -162,10 +162,16 @@ function compileFailure(stderr: string): { reason: string; offline: boolean } {
   // deno prints ANSI colours even into a pipe.
   // deno-lint-ignore no-control-regex
   const text = stderr.replace(/\u001b\[[0-9;]*m/g, "");
-  const lines = text.split("\n").map((line) => line.trim()).filter(Boolean)
-    .filter((line) => !/^(Compile|Check|Download|Stack backtrace|\d+: <unknown>)/.test(line));
+  const lines = text.split("\n").map((line) => line.trim()).filter(Boolean);
+  const causes = lines.filter((line) => /^\d+: /.test(line) && !/^\d+: <unknown>/.test(line))
+    .map((line) => line.replace(/^\d+: /, ""))
+    .filter((line) =>
+      !/^(Setting up base binary\.?|client error \(Connect\)|dns error)$/.test(line)
+    );
+  const error = lines.find((line) => line.startsWith("error:"))?.replace(/^error:\s*/, "");
+  const reason = causes.length ? causes.join(": ") : error ?? "deno compile failed";
   const offline = /denort|dl\.deno\.land|error sending request|dns error/i.test(text);
-  return { reason: lines.slice(0, 6).join(" / ").slice(0, 600) || "deno compile failed", offline };
+  return { reason: reason.slice(0, 600), offline };
 }
 
 /**

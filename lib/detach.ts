@@ -12,6 +12,7 @@
  * @module
  */
 import { inspectPidfile, type PidfileState } from "./pidfile.ts";
+import { pidAlive } from "./process.ts";
 import { ensureHome, type HomePaths } from "./paths.ts";
 import type { ServiceSpec } from "./service_program.ts";
 
@@ -165,7 +166,8 @@ export async function stopPidfileDaemon(
   const deadline = Date.now() + (options.timeoutMs ?? 3_000);
   while (Date.now() < deadline) {
     const now = await inspectPidfile(paths);
-    if (now.state !== "running" || now.pid !== state.pid) {
+    // It lets go of the pidfile just before it exits: wait for both.
+    if ((now.state !== "running" || now.pid !== state.pid) && !(await pidAlive(state.pid))) {
       return { status: "stopped", pid: state.pid };
     }
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -5,7 +5,9 @@
  * allows:
  *
  * - read/write: `$ASCIINEMA_HOME` only (clones, spool, state, logs and the
- *   embedded remote all live there); read `/proc` on Linux (is a pid alive).
+ *   embedded remote all live there); read `/proc` on Linux (is a pid alive)
+ *   and the `secret-tool` file found on PATH (the credential store's `auto`
+ *   looks for it with a stat).
  * - run: `git`, `zstd`, `ssh` (clearing GitHub ControlMasters), the
  *   credential tool of the platform (`security` on macOS, `secret-tool`
  *   elsewhere) and `kill` where there is no `/proc` (liveness check).
@@ -19,8 +21,8 @@
  *
  * @module
  */
-import { realpathSync } from "node:fs";
-import { isAbsolute } from "node:path";
+import { realpathSync, statSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
 import { homePaths } from "./paths.ts";
 import { loadSettings, type Settings } from "./settings.ts";
 import { notifySettings } from "./notifier.ts";
@@ -55,6 +57,34 @@ export function daemonTools(os: string = Deno.build.os): string[] {
   return tools;
 }
 
+/** The first executable `name` on `path` (a PATH string), or undefined. */
+export function findOnPath(name: string, path: string): string | undefined {
+  for (const dir of path.split(":")) {
+    if (!dir) continue;
+    try {
+      const info = statSync(join(dir, name));
+      if (info.isFile() && (info.mode & 0o111) !== 0) return join(dir, name);
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Files the daemon stats to find its tools: `secret-tool` (credential store
+ * `auto`, lib/credentials.ts) where it exists, on Linux and other non-macOS
+ * systems.
+ */
+export function toolLookupPaths(
+  options: { os?: string; path?: string } = {},
+): string[] {
+  const os = options.os ?? Deno.build.os;
+  if (os === "darwin") return [];
+  const found = findOnPath("secret-tool", options.path ?? Deno.env.get("PATH") ?? "");
+  return found ? [found] : [];
+}
+
 /** Host names the notifiers may contact, from the `notify` settings. */
 export function notifyHosts(settings?: Settings): string[] {
   const notify = notifySettings(settings);
@@ -82,6 +112,8 @@ export interface PermissionInput {
   settings?: Settings;
   /** More directories the daemon reads and writes (configured clones). */
   extraDirs?: string[];
+  /** Files the daemon only reads or stats ({@linkcode toolLookupPaths}). */
+  readFiles?: string[];
   /** Platform (default `Deno.build.os`). */
   os?: string;
 }
@@ -123,7 +155,10 @@ export function daemonPermissionFlags(input: PermissionInput): string[] {
       if (!dirs.includes(path)) dirs.push(checkListItem("path", path));
     }
   }
-  const readable = os === "linux" ? [...dirs, "/proc"] : dirs;
+  const readable = os === "linux" ? [...dirs, "/proc"] : [...dirs];
+  for (const file of input.readFiles ?? []) {
+    if (!readable.includes(file)) readable.push(checkListItem("path", file));
+  }
   const flags = [
     "--no-prompt",
     `--allow-read=${readable.join(",")}`,
@@ -155,12 +190,16 @@ export interface ResolvedPermissions {
  */
 export async function permissionsForHome(
   home: string,
-  options: { os?: string; env?: { get(key: string): string | undefined } } = {},
+  options: {
+    os?: string;
+    /** Where PATH is read to find the tools (default `Deno.env`). */
+    env?: { get(key: string): string | undefined };
+  } = {},
 ): Promise<ResolvedPermissions> {
   const warnings: string[] = [];
   let settings: Settings | undefined;
   try {
-    settings = await loadSettings(homePaths(home).config, { env: options.env ?? emptyEnv });
+    settings = await loadSettings(homePaths(home).config, { env: emptyEnv });
   } catch (error) {
     warnings.push(
       `config.json could not be read (${
@@ -168,7 +207,13 @@ export async function permissionsForHome(
       }); notification hosts are the defaults`,
     );
   }
-  const flags = daemonPermissionFlags({ home, settings, os: options.os });
+  const env = options.env ?? Deno.env;
+  const flags = daemonPermissionFlags({
+    home,
+    settings,
+    os: options.os,
+    readFiles: toolLookupPaths({ os: options.os, path: env.get("PATH") ?? "" }),
+  });
   return { flags, hosts: notifyHosts(settings), warnings };
 }
 

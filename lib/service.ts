@@ -118,7 +118,10 @@ export async function buildSpec(
   backend: Backend,
   options: DefinitionOptions,
 ): Promise<ServiceSpec> {
-  const { flags, warnings } = await permissionsForHome(options.paths.home, { os: options.os });
+  const { flags, warnings } = await permissionsForHome(options.paths.home, {
+    os: options.os,
+    env: envOf(options),
+  });
   for (const warning of warnings) options.say?.(`warning: ${warning}`);
   const program = await resolveProgram(options.paths, flags, {
     compile: options.compile,

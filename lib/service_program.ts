@@ -7,12 +7,12 @@
  *
  * @module
  */
-import { realpathSync, statSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HomePaths } from "./paths.ts";
 import type { RunMode } from "./pidfile.ts";
-import { daemonTools } from "./permissions.ts";
+import { daemonTools, findOnPath } from "./permissions.ts";
 
 /** The source checkout (the directory holding daemon.ts and deno.json). */
 export const SOURCE_DIR: string = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -81,22 +81,6 @@ export function denoRunProgram(
 /** The compiled form of the program. */
 export function compiledProgram(binary: string): ServiceProgram {
   return { kind: "compiled", argv: [binary, "run"] };
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    const info = statSync(path);
-    return info.isFile() && (info.mode & 0o111) !== 0;
-  } catch {
-    return false;
-  }
-}
-
-function findOnPath(name: string, path: string): string | undefined {
-  for (const dir of path.split(":")) {
-    if (dir && isExecutable(join(dir, name))) return join(dir, name);
-  }
-  return undefined;
 }
 
 function realpath(path: string): string {
