@@ -1,0 +1,565 @@
+/**
+ * `deno task bench`: what the daemon costs and how fast it protects data.
+ *
+ * Runs the real daemon (`deno run -A daemon.ts run`) as a subprocess with a
+ * temporary HOME/ASCIINEMA_HOME and a local bare repository as its remote
+ * (config.json `repo_url`), on synthetic asciicast v3 recordings, and
+ * measures, each in this run and against a baseline where one exists:
+ *
+ * - backlog: 20 small recordings present at start, until all are on the remote;
+ * - idle CPU: daemon plus children over 30 s with those 20 idle, pushed recordings;
+ * - latency: an append to a live recording until the remote has it, minus the idle threshold;
+ * - memory: peak RSS while a 1 GB recording is backed up, against the peak at idle;
+ * - throughput: a 200 MB recording present at start until fully pushed, against `zstd -3`;
+ * - restore: of that recording (lib/restore.ts), against `zstd -d` of its concatenated chunks.
+ *
+ * Prints a table and writes `bench/results.json` (or `--output <path>`); with
+ * `--strict` it exits 1 when a target is missed.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { writeFileAtomic } from "../lib/atomic.ts";
+import { run } from "../lib/exec.ts";
+import { gitChecked } from "../lib/git.ts";
+import { parseChunkName } from "../lib/chunk_name.ts";
+import { readHealth } from "../lib/health.ts";
+import { restoreRecording } from "../lib/restore.ts";
+import { DEFAULT_BRANCH } from "../lib/settings.ts";
+import { type DaemonProcess, startDaemon, writeConfig } from "../tests/support/daemon.ts";
+import { makeTestHome, type TestHome } from "../tests/support/env.ts";
+import { clockTicks, machineLoad, readMemory, treeRss, treeTicks } from "./proc.ts";
+import { burst, writeRecording } from "./recordings.ts";
+import { RemoteWatcher } from "./remote.ts";
+
+const MB = 1e6;
+const IDLE_THRESHOLD = 1;
+const ZSTD_LEVEL = 3;
+const SMALL_RECORDINGS = 20;
+const IDLE_SECONDS = 30;
+const LATENCY_ROUNDS = 15;
+const THROUGHPUT_BYTES = 200 * MB;
+const MEMORY_BYTES = 1000 * MB;
+
+/** One measured figure. */
+interface Figure {
+  key: string;
+  name: string;
+  value: number;
+  unit: string;
+  shown: string;
+  baseline?: { what: string; value: number; unit: string; shown: string };
+  ratio?: number;
+  target: string;
+  met: boolean;
+  details: Record<string, unknown>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const round = (value: number, digits = 3) => Number(value.toFixed(digits));
+
+/** Nearest-rank percentile. */
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)];
+}
+
+/** A point in time: wall clock, the machine's busy ticks, this process tree's ticks. */
+interface Snapshot {
+  t: number;
+  busy: number;
+  ours: number;
+}
+
+function snapshot(): Snapshot {
+  return { t: performance.now(), busy: machineLoad().busy, ours: treeTicks(Deno.pid) };
+}
+
+/** CPU (in cores) that processes outside this benchmark used between two snapshots. */
+function othersCores(from: Snapshot, to: Snapshot, hz: number): number {
+  const seconds = (to.t - from.t) / 1000;
+  const ticks = (to.busy - from.busy) - (to.ours - from.ours);
+  return round(Math.max(0, ticks) / hz / seconds, 2);
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  const file = await Deno.open(path, { read: true });
+  for await (const block of file.readable) hash.update(block);
+  return hash.digest("hex");
+}
+
+async function timed(cmd: string, args: string[]): Promise<number> {
+  const start = performance.now();
+  const result = await run(cmd, { args, timeoutMs: 120_000 });
+  const ms = performance.now() - start;
+  if (!result.success) throw new Error(`${cmd} ${args.join(" ")} failed: ${result.stderr}`);
+  return ms;
+}
+
+async function machine(): Promise<Record<string, unknown>> {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo");
+  const meminfo = await Deno.readTextFile("/proc/meminfo");
+  const zstd = await run("zstd", { args: ["--version"], timeoutMs: 5000 });
+  const git = await run("git", { args: ["--version"], timeoutMs: 5000 });
+  return {
+    nproc: navigator.hardwareConcurrency,
+    cpu: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? "unknown",
+    memory_gb: round(Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1] ?? 0) / 1e6, 1),
+    kernel: Deno.osRelease(),
+    deno: Deno.version.deno,
+    zstd: /v[\d.]+/.exec(zstd.stdout)?.[0] ?? "unknown",
+    git: git.stdout.trim().replace(/^git version /, ""),
+  };
+}
+
+/** A daemon home with its own bare remote. */
+interface Setup {
+  home: TestHome;
+  remote: string;
+  watcher: RemoteWatcher;
+}
+
+async function setup(prefix: string): Promise<Setup> {
+  const home = await makeTestHome(prefix);
+  const remote = join(home.root, "remote.git");
+  await gitChecked(["init", "--bare", "--quiet", remote]);
+  await writeConfig(home.paths.home, {
+    repo_url: remote,
+    idle_threshold: IDLE_THRESHOLD,
+    zstd_level: ZSTD_LEVEL,
+  });
+  await Deno.mkdir(home.paths.active, { recursive: true, mode: 0o700 });
+  return { home, remote, watcher: new RemoteWatcher(remote, DEFAULT_BRANCH) };
+}
+
+/** Resolves with `performance.now()` when health.json first names `pid`. */
+async function healthSeen(path: string, pid: number, timeoutMs: number): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const health = await readHealth(path).catch(() => undefined);
+    if (health?.pid === pid) return performance.now();
+    await sleep(5);
+  }
+  throw new Error("the daemon never wrote health.json");
+}
+
+async function stopDaemon(daemon: DaemonProcess | undefined): Promise<void> {
+  if (!daemon) return;
+  daemon.kill("SIGTERM");
+  const timer = setTimeout(() => daemon.kill("SIGKILL"), 10_000);
+  await daemon.wait();
+  clearTimeout(timer);
+}
+
+function log(text: string): void {
+  console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}`);
+}
+
+/** Backlog, idle CPU, latency and memory: one daemon, 20 small recordings, then 1 GB. */
+async function smallAndBig(hz: number): Promise<Figure[]> {
+  const s = await setup("bench-idle-");
+  let daemon: DaemonProcess | undefined;
+  try {
+    const ids = Array.from(
+      { length: SMALL_RECORDINGS },
+      (_, i) => `bench-live-${String(i).padStart(2, "0")}`,
+    );
+    const sizes = new Map<string, number>();
+    for (const [i, id] of ids.entries()) {
+      const bytes = await writeRecording(join(s.home.paths.active, `${id}.cast`), {
+        bytes: 20_000 + i * 3_000,
+        seed: 100 + i,
+      });
+      sizes.set(id, bytes);
+    }
+    const bigId = "bench-1gb";
+    const staging = join(s.home.root, "staging");
+    await Deno.mkdir(staging);
+    log(`writing the ${MEMORY_BYTES / MB} MB recording`);
+    const bigBytes = await writeRecording(join(staging, `${bigId}.cast`), {
+      bytes: MEMORY_BYTES,
+      seed: 7,
+      ended: true,
+    });
+
+    // Backlog: from spawning the daemon until all 20 are on the remote.
+    log("backlog: starting the daemon with 20 recordings waiting");
+    const figures: Figure[] = [];
+    const backlogFrom = snapshot();
+    daemon = startDaemon(s.home.env);
+    const pid = daemon.child.pid;
+    const up = healthSeen(s.home.paths.health, pid, 30_000);
+    const allPushed = await s.watcher.waitUntil(
+      (remote) => ids.every((id) => remote.get(id)?.end === sizes.get(id)),
+      { timeoutMs: 60_000, what: "the 20 recordings on the remote" },
+    );
+    const backlogMs = allPushed - backlogFrom.t;
+    const startupMs = (await up) - backlogFrom.t;
+    figures.push({
+      key: "backlog",
+      name: "backlog (20 recordings at start)",
+      value: round(backlogMs / 1000, 2),
+      unit: "s",
+      shown: `${(backlogMs / 1000).toFixed(2)} s`,
+      target: "< 6 s",
+      met: backlogMs < 6000,
+      details: {
+        daemon_startup_s: round(startupMs / 1000, 2),
+        idle_threshold_s: IDLE_THRESHOLD,
+        recordings: SMALL_RECORDINGS,
+        total_bytes: [...sizes.values()].reduce((a, b) => a + b, 0),
+        others_cores: othersCores(backlogFrom, snapshot(), hz),
+      },
+    });
+
+    // Idle CPU: let the last pushes settle, then 30 s of nothing.
+    await sleep(2000);
+    log(`idle CPU: ${IDLE_SECONDS} s with ${SMALL_RECORDINGS} idle, pushed recordings`);
+    const idleFrom = snapshot();
+    const ticksFrom = treeTicks(pid);
+    await sleep(IDLE_SECONDS * 1000);
+    const ticksTo = treeTicks(pid);
+    const idleTo = snapshot();
+    const idleSeconds = (idleTo.t - idleFrom.t) / 1000;
+    const idlePercent = (ticksTo - ticksFrom) / hz / idleSeconds * 100;
+    figures.push({
+      key: "idle_cpu",
+      name: "idle CPU (20 idle recordings)",
+      value: round(idlePercent, 3),
+      unit: "% of a core",
+      shown: `${idlePercent.toFixed(2)} % of a core`,
+      target: "< 1 % of a core",
+      met: idlePercent < 1,
+      details: {
+        seconds: round(idleSeconds, 1),
+        cpu_ticks: ticksTo - ticksFrom,
+        clock_ticks_per_second: hz,
+        others_cores: othersCores(idleFrom, idleTo, hz),
+      },
+    });
+    const idleMemory = readMemory(pid)!;
+
+    // Latency: append a burst to one recording; until the remote has it, minus the idle threshold.
+    log(`latency: ${LATENCY_ROUNDS} appends`);
+    const latencyFrom = snapshot();
+    const latencies: number[] = [];
+    for (let i = 0; i < LATENCY_ROUNDS; i++) {
+      const id = ids[i % ids.length];
+      const path = join(s.home.paths.active, `${id}.cast`);
+      const file = await Deno.open(path, { append: true });
+      const bytes = burst(20, 1000 + i);
+      let done = 0;
+      while (done < bytes.length) done += await file.write(bytes.subarray(done));
+      file.close();
+      const appended = performance.now();
+      const size = sizes.get(id)! + bytes.length;
+      sizes.set(id, size);
+      const seen = await s.watcher.waitUntil((remote) => (remote.get(id)?.end ?? 0) >= size, {
+        timeoutMs: 30_000,
+        what: `append ${i} on the remote`,
+      });
+      latencies.push(seen - appended - IDLE_THRESHOLD * 1000);
+      await sleep(100);
+    }
+    const p50 = percentile(latencies, 0.5);
+    const p95 = percentile(latencies, 0.95);
+    figures.push({
+      key: "latency",
+      name: "latency beyond idle threshold",
+      value: round(p95 / 1000, 3),
+      unit: "s (p95)",
+      shown: `p50 ${(p50 / 1000).toFixed(3)} s, p95 ${(p95 / 1000).toFixed(3)} s`,
+      target: "p50 and p95 < 1 s",
+      met: p50 < 1000 && p95 < 1000,
+      details: {
+        p50_s: round(p50 / 1000),
+        p95_s: round(p95 / 1000),
+        max_s: round(Math.max(...latencies) / 1000),
+        rounds_s: latencies.map((ms) => round(ms / 1000)),
+        idle_threshold_s: IDLE_THRESHOLD,
+        poll_interval_ms: 5,
+        others_cores: othersCores(latencyFrom, snapshot(), hz),
+      },
+    });
+
+    // Memory: peak RSS while a 1 GB recording is backed up, against the peak so far (idle).
+    log(`memory: backing up ${bigBytes / MB} MB`);
+    const memoryFrom = snapshot();
+    await Deno.rename(join(staging, `${bigId}.cast`), join(s.home.paths.active, `${bigId}.cast`));
+    let treePeak = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        treePeak = Math.max(treePeak, treeRss(pid));
+        await sleep(100);
+      }
+    })();
+    const bigDone = await s.watcher.waitUntil(
+      (remote) => remote.get(bigId)?.manifest === true && remote.get(bigId)?.end === bigBytes,
+      { timeoutMs: 240_000, what: "the 1 GB recording on the remote", intervalMs: 20 },
+    );
+    sampling = false;
+    await sampler;
+    const bigMemory = readMemory(pid)!;
+    const growth = bigMemory.hwm - idleMemory.hwm;
+    figures.push({
+      key: "memory",
+      name: "memory growth (1 GB recording)",
+      value: round(growth / MB, 1),
+      unit: "MB",
+      shown: `+${(growth / MB).toFixed(1)} MB (peak ${(bigMemory.hwm / MB).toFixed(0)} MB)`,
+      baseline: {
+        what: "peak RSS at idle (VmHWM)",
+        value: round(idleMemory.hwm / MB, 1),
+        unit: "MB",
+        shown: `${(idleMemory.hwm / MB).toFixed(0)} MB`,
+      },
+      ratio: round(bigMemory.hwm / idleMemory.hwm, 2),
+      target: "grows < 50 MB",
+      met: growth < 50 * MB,
+      details: {
+        recording_bytes: bigBytes,
+        idle_rss_mb: round(idleMemory.rss / MB, 1),
+        idle_peak_mb: round(idleMemory.hwm / MB, 1),
+        peak_mb: round(bigMemory.hwm / MB, 1),
+        tree_rss_peak_mb_sampled: round(treePeak / MB, 1),
+        backup_s: round((bigDone - memoryFrom.t) / 1000, 2),
+        others_cores: othersCores(memoryFrom, snapshot(), hz),
+      },
+    });
+    return figures;
+  } finally {
+    await stopDaemon(daemon);
+    await s.home.cleanup();
+  }
+}
+
+/** Throughput and restore: a 200 MB recording present at start. */
+async function bigRecording(hz: number): Promise<Figure[]> {
+  const s = await setup("bench-200mb-");
+  let daemon: DaemonProcess | undefined;
+  try {
+    const id = "bench-200mb";
+    const cast = join(s.home.paths.active, `${id}.cast`);
+    log(`writing the ${THROUGHPUT_BYTES / MB} MB recording`);
+    const bytes = await writeRecording(cast, { bytes: THROUGHPUT_BYTES, seed: 3, ended: true });
+    const original = await sha256File(cast);
+    const work = join(s.home.root, "work");
+    await Deno.mkdir(work);
+
+    log(`throughput: zstd -${ZSTD_LEVEL} alone, then the daemon`);
+    const baselineFrom = snapshot();
+    const zstdMs = await timed("zstd", [
+      `-${ZSTD_LEVEL}`,
+      "-q",
+      "-f",
+      cast,
+      "-o",
+      join(work, "baseline.zst"),
+    ]);
+    const baselineOthers = othersCores(baselineFrom, snapshot(), hz);
+    await Deno.remove(join(work, "baseline.zst"));
+    const from = snapshot();
+    daemon = startDaemon(s.home.env);
+    const up = healthSeen(s.home.paths.health, daemon.child.pid, 30_000);
+    let dataAt = 0;
+    const doneAt = await s.watcher.waitUntil((remote) => {
+      const found = remote.get(id);
+      if (found?.end === bytes && !dataAt) dataAt = performance.now();
+      return found?.end === bytes && found.manifest;
+    }, { timeoutMs: 120_000, what: "the 200 MB recording on the remote", intervalMs: 10 });
+    const to = snapshot();
+    const startupMs = (await up) - from.t;
+    const pushMs = doneAt - from.t;
+    await stopDaemon(daemon);
+    daemon = undefined;
+    const figures: Figure[] = [{
+      key: "throughput",
+      name: "throughput (200 MB at start)",
+      value: round(pushMs / 1000, 2),
+      unit: "s",
+      shown: `${(pushMs / 1000).toFixed(2)} s (${(bytes / MB / (pushMs / 1000)).toFixed(0)} MB/s)`,
+      baseline: {
+        what: `zstd -${ZSTD_LEVEL} of the same file`,
+        value: round(zstdMs / 1000, 2),
+        unit: "s",
+        shown: `${(zstdMs / 1000).toFixed(2)} s`,
+      },
+      ratio: round(pushMs / zstdMs, 2),
+      target: "<= 2x",
+      met: pushMs <= 2 * zstdMs,
+      details: {
+        recording_bytes: bytes,
+        daemon_startup_s: round(startupMs / 1000, 2),
+        all_bytes_on_remote_s: round((dataAt - from.t) / 1000, 2),
+        fully_pushed_with_manifest_s: round(pushMs / 1000, 2),
+        others_cores: othersCores(from, to, hz),
+        baseline_others_cores: baselineOthers,
+      },
+    }];
+
+    // Restore through lib/restore.ts, against zstd -d of the concatenated chunks.
+    const listing = await gitChecked(
+      ["ls-tree", "-z", `refs/heads/${DEFAULT_BRANCH}`, "--", `chunks/${id}/`],
+      { gitDir: s.remote },
+    );
+    const chunks = listing.split("\0").filter(Boolean).map((line) => {
+      const [meta, path] = line.split("\t");
+      return { blob: meta.split(" ")[2], range: parseChunkName(path.split("/")[2])! };
+    }).sort((a, b) => a.range.seq - b.range.seq);
+    const concat = join(work, "chunks.zst");
+    const out = await Deno.open(concat, { write: true, createNew: true });
+    const catFile = new Deno.Command("git", {
+      args: ["cat-file", "--batch=%(objectsize)"],
+      env: { GIT_DIR: s.remote, GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null" },
+      stdin: "piped",
+      stdout: "piped",
+    }).spawn();
+    const request = catFile.stdin.getWriter();
+    await request.write(new TextEncoder().encode(chunks.map((c) => c.blob).join("\n") + "\n"));
+    await request.close();
+    // Output: "<size>\n<bytes>\n" per blob; strip the framing.
+    const raw = new Uint8Array(await new Response(catFile.stdout).arrayBuffer());
+    await catFile.status;
+    let at = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const newline = raw.indexOf(0x0a, at);
+      const size = Number(new TextDecoder().decode(raw.subarray(at, newline)));
+      const body = raw.subarray(newline + 1, newline + 1 + size);
+      let done = 0;
+      while (done < body.length) done += await out.write(body.subarray(done));
+      at = newline + 1 + size + 1;
+    }
+    out.close();
+    log("restore: zstd -d of the concatenated chunks, then lib/restore.ts");
+    const dFrom = snapshot();
+    const unzstdMs = await timed("zstd", [
+      "-d",
+      "-q",
+      "-f",
+      concat,
+      "-o",
+      join(work, "plain.cast"),
+    ]);
+    const dOthers = othersCores(dFrom, snapshot(), hz);
+    const plainOk = (await sha256File(join(work, "plain.cast"))) === original;
+    await Deno.remove(join(work, "plain.cast"));
+    const restoreFrom = snapshot();
+    const result = await restoreRecording(id, {
+      repoUrl: s.remote,
+      branch: DEFAULT_BRANCH,
+      output: join(work, "restored.cast"),
+      paths: s.home.paths,
+    });
+    const restoreTo = snapshot();
+    const restoreMs = restoreTo.t - restoreFrom.t;
+    const identical = result.sha256 === original &&
+      (await sha256File(join(work, "restored.cast"))) === original;
+    if (!identical || !plainOk || result.partial) {
+      throw new Error(`restore is not byte-identical (partial: ${result.partial})`);
+    }
+    figures.push({
+      key: "restore",
+      name: "restore (200 MB)",
+      value: round(restoreMs / 1000, 2),
+      unit: "s",
+      shown: `${(restoreMs / 1000).toFixed(2)} s`,
+      baseline: {
+        what: "zstd -d of the concatenated chunks",
+        value: round(unzstdMs / 1000, 2),
+        unit: "s",
+        shown: `${(unzstdMs / 1000).toFixed(2)} s`,
+      },
+      ratio: round(restoreMs / unzstdMs, 2),
+      target: "<= 1.5x",
+      met: restoreMs <= 1.5 * unzstdMs,
+      details: {
+        via: `lib/restore.ts restoreRecording (${result.via})`,
+        chunks: result.chunks,
+        compressed_bytes: (await Deno.stat(concat)).size,
+        byte_identical: identical,
+        others_cores: othersCores(restoreFrom, restoreTo, hz),
+        baseline_others_cores: dOthers,
+      },
+    });
+    return figures;
+  } finally {
+    await stopDaemon(daemon);
+    await s.home.cleanup();
+  }
+}
+
+function table(figures: Figure[]): string {
+  const rows = [["figure", "measured", "baseline", "ratio", "target", "met"]];
+  for (const f of figures) {
+    rows.push([
+      f.name,
+      f.shown,
+      f.baseline ? `${f.baseline.shown} (${f.baseline.what})` : "-",
+      f.ratio !== undefined && f.key !== "memory" ? `${f.ratio.toFixed(2)}x` : "-",
+      f.target,
+      f.met ? "yes" : "NO",
+    ]);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c])).join(" | ")} |`;
+  return [
+    line(rows[0]),
+    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
+    ...rows.slice(1).map(line),
+  ].join("\n");
+}
+
+async function main(): Promise<number> {
+  const args = Deno.args;
+  const outIndex = args.indexOf("--output");
+  const output = outIndex >= 0
+    ? args[outIndex + 1]
+    : fileURLToPath(new URL("./results.json", import.meta.url));
+  for (const tool of ["zstd", "git"]) {
+    if ((await run(tool, { args: ["--version"], timeoutMs: 5000 })).code === 127) {
+      console.error(`deno task bench needs ${tool} on PATH`);
+      return 2;
+    }
+  }
+  const hz = await clockTicks();
+  const started = performance.now();
+  const loadBefore = machineLoad();
+  const figures = [...await smallAndBig(hz), ...await bigRecording(hz)];
+  const loadAfter = machineLoad();
+  const order = ["idle_cpu", "latency", "backlog", "throughput", "memory", "restore"];
+  figures.sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
+  const seconds = (performance.now() - started) / 1000;
+  const results = {
+    date: new Date().toISOString(),
+    machine: await machine(),
+    load: {
+      load1_before: loadBefore.load1,
+      load1_after: loadAfter.load1,
+      machine_busy_percent: round(
+        (loadAfter.busy - loadBefore.busy) / (loadAfter.total - loadBefore.total) * 100,
+        1,
+      ),
+      note: "others_cores in each figure's details: CPU (in cores) used by processes outside " +
+        "the benchmark while it was measured",
+    },
+    settings: { idle_threshold: IDLE_THRESHOLD, zstd_level: ZSTD_LEVEL, other: "defaults" },
+    duration_s: round(seconds, 1),
+    all_met: figures.every((f) => f.met),
+    figures: Object.fromEntries(figures.map(({ key, ...rest }) => [key, rest])),
+  };
+  console.log(table(figures));
+  console.log(
+    `\n${results.machine.nproc} cores, ${results.machine.cpu}, ${results.machine.memory_gb} GB, ` +
+      `deno ${results.machine.deno}; load ${loadBefore.load1} -> ${loadAfter.load1}; ` +
+      `${seconds.toFixed(0)} s`,
+  );
+  await writeFileAtomic(output, JSON.stringify(results, null, 2) + "\n", { mode: 0o644 });
+  console.log(`wrote ${output}`);
+  return results.all_met || !args.includes("--strict") ? 0 : 1;
+}
+
+if (import.meta.main) Deno.exit(await main());
