@@ -312,7 +312,17 @@ export class RepoClone {
       this.#options.signal,
     );
     const process = new Deno.Command("git", {
-      args: ["fast-import", "--quiet", "--done"],
+      // Chunks are zstd frames already: store them as they are. zlib on top
+      // (pack.compression) and fast-import's delta search against the previous
+      // blob (below --big-file-threshold) cost more than zstd itself and save nothing.
+      args: [
+        "-c",
+        "pack.compression=0",
+        "fast-import",
+        "--quiet",
+        "--done",
+        "--big-file-threshold=64k",
+      ],
       env: { ...gitEnv({ globalConfig: this.#options.globalConfig }), GIT_DIR: this.gitDir },
       clearEnv: true,
       cwd: this.gitDir,
