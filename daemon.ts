@@ -11,6 +11,8 @@ import { statusCommand } from "./lib/cli_status.ts";
 import { logsCommand } from "./lib/cli_logs.ts";
 import { listCommand, restoreCommand, verifyCommand } from "./lib/cli_restore.ts";
 import { serviceCommand, startCommand, stopCommand } from "./lib/cli_service.ts";
+import { serviceState } from "./lib/service.ts";
+import { homePaths, resolveHome } from "./lib/paths.ts";
 
 /** Builds the CLI (exported for tests). */
 export function buildCli(): Command {
@@ -19,7 +21,9 @@ export function buildCli(): Command {
     .description("Backs up live asciinema recordings to a git remote, chunk by chunk.")
     .showHelpAfterError();
   program.addCommand(runCommand());
-  program.addCommand(statusCommand());
+  program.addCommand(
+    statusCommand({ serviceState: () => serviceState({ paths: homePaths(resolveHome()) }) }),
+  );
   program.addCommand(logsCommand());
   program.addCommand(listCommand());
   program.addCommand(restoreCommand());

@@ -14,7 +14,8 @@ import { createAuthResolver } from "./git_auth.ts";
 import { clearGitHubControlMasters } from "./ssh_control.ts";
 import { PublishError } from "./publisher.ts";
 import { log, setupLogging, shutdownLogging } from "./log.ts";
-import { ensureHome, homePaths } from "./paths.ts";
+import { ensureHome, type HomePaths, homePaths } from "./paths.ts";
+import { claimPidfile, releasePidfile } from "./pidfile.ts";
 import { loadSettings, SettingsError } from "./settings.ts";
 
 /** Runs the daemon until a signal (or once); returns the exit code. */
@@ -22,6 +23,25 @@ export async function runDaemon(options: { once?: boolean } = {}): Promise<numbe
   const paths = homePaths();
   await ensureHome(paths);
   await setupLogging({ logFile: paths.logFile, console: true });
+  // One daemon per home: two processes must never cut the same files.
+  const claim = await claimPidfile(paths);
+  if (!claim.ok) {
+    const message = `another daemon is already running for ${paths.home}${
+      claim.pid ? ` (pid ${claim.pid})` : ""
+    }; see \`deno task daemon-status\``;
+    log("daemon").error(message);
+    console.error(`asciinema-chunker: ${message}`);
+    await shutdownLogging();
+    return 3;
+  }
+  try {
+    return await runClaimed(paths, options);
+  } finally {
+    await releasePidfile(paths);
+  }
+}
+
+async function runClaimed(paths: HomePaths, options: { once?: boolean }): Promise<number> {
   let settings;
   try {
     settings = await loadSettings(paths.config);
