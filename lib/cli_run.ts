@@ -16,6 +16,7 @@ import { PublishError } from "./publisher.ts";
 import { log, setupLogging, shutdownLogging } from "./log.ts";
 import { ensureHome, type HomePaths, homePaths } from "./paths.ts";
 import { claimPidfile, releasePidfile } from "./pidfile.ts";
+import { missingNetPermissions } from "./permissions.ts";
 import { loadSettings, SettingsError } from "./settings.ts";
 
 /** Runs the daemon until a signal (or once); returns the exit code. */
@@ -53,6 +54,13 @@ async function runClaimed(paths: HomePaths, options: { once?: boolean }): Promis
       return 2;
     }
     throw error;
+  }
+  const unreachable = await missingNetPermissions(settings);
+  if (unreachable.length) {
+    log("daemon").warn(
+      "Notifications to {hosts} cannot be sent: this daemon was started without network permission for them; run `deno task daemon-start` again to reinstall it with the current config.json",
+      { hosts: unreachable.join(", ") },
+    );
   }
   const previous = await readHealth(paths.health);
   const store = await openCredentialStore({ setting: settings.credential_store });
