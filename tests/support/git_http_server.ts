@@ -31,6 +31,8 @@ export interface GitHttpStats {
    * http.postBuffer sends a small probe POST first, so one push may count twice).
    */
   receivePacks: number;
+  /** Push requests refused with 403 because of `refusePush` (right token, no write access). */
+  refusedPushes: number;
 }
 
 /** Options for {@linkcode startGitHttpServer}. */
@@ -41,6 +43,12 @@ export interface GitHttpServerOptions {
   root?: string;
   /** Answer 403 instead of 401 for wrong credentials (a GitHub-like "forbidden"). */
   forbiddenOnWrongToken?: boolean;
+  /**
+   * Accept the token for reads but answer 403 to every push request
+   * (`service=git-receive-pack`), like GitHub for a token that can read but
+   * not write. Changeable with {@linkcode GitHttpServer.setRefusePush}.
+   */
+  refusePush?: boolean;
 }
 
 /** A running server. */
@@ -61,6 +69,8 @@ export interface GitHttpServer {
   createRepo(name: string): Promise<string>;
   /** Accepts only `token` from now on. */
   setToken(token: string): void;
+  /** Refuses (true) or allows (false) pushes from now on (reads stay allowed). */
+  setRefusePush(refuse: boolean): void;
   /** Stops serving, waits for running backends, removes a temp root it created. */
   stop(): Promise<void>;
 }
@@ -164,7 +174,14 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
   const ownRoot = options.root === undefined;
   const root = options.root ?? await Deno.makeTempDir({ prefix: "git-http-" });
   let token = options.token;
-  const stats: GitHttpStats = { accepted: 0, rejected: 0, unauthenticated: 0, receivePacks: 0 };
+  let refusePush = options.refusePush ?? false;
+  const stats: GitHttpStats = {
+    accepted: 0,
+    rejected: 0,
+    unauthenticated: 0,
+    receivePacks: 0,
+    refusedPushes: 0,
+  };
   const running = new Set<Promise<unknown>>();
   const abort = new AbortController();
 
@@ -180,8 +197,20 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
         headers: { "WWW-Authenticate": 'Basic realm="git"', "Content-Type": "text/plain" },
       });
     }
-    stats.accepted++;
     const url = new URL(request.url);
+    if (
+      refusePush &&
+      (url.pathname.endsWith("/git-receive-pack") ||
+        url.searchParams.get("service") === "git-receive-pack")
+    ) {
+      stats.refusedPushes++;
+      await request.body?.cancel().catch(() => {});
+      return new Response("Write access to repository not granted.\n", {
+        status: 403,
+        headers: { "Content-Type": "text/plain" },
+      });
+    }
+    stats.accepted++;
     const env: Record<string, string> = {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
       HOME: root,
@@ -274,6 +303,9 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
     },
     setToken(next) {
       token = next;
+    },
+    setRefusePush(refuse) {
+      refusePush = refuse;
     },
     async stop() {
       abort.abort();
