@@ -17,6 +17,7 @@ import { timeoutSignal } from "./exec.ts";
 import { classifyGitError } from "./git_auth.ts";
 import type { ErrorKind } from "./health.ts";
 import { ensurePrivateDir } from "./paths.ts";
+import { readRange } from "./zstd.ts";
 
 /** Where a recording's chunks go. */
 export interface RemoteTarget {
@@ -352,11 +353,17 @@ export class RepoClone {
             `M 100644 inline ${quoteFastImportPath(chunkPathOnBranch(chunk.id, chunk))}\n` +
             `data ${info.size}\n`,
         ));
-        const file = await Deno.open(chunk.file, { read: true });
         let copied = 0;
-        for await (const block of file.readable) {
-          copied += block.length;
-          await writer.write(block);
+        const file = await Deno.open(chunk.file, { read: true });
+        try {
+          // One reused buffer: writer.write resolves once its bytes are written.
+          for await (const block of readRange(file, 0, info.size)) {
+            copied += block.length;
+            await writer.write(block);
+          }
+          if ((await file.read(new Uint8Array(1))) !== null) copied++;
+        } finally {
+          file.close();
         }
         if (copied !== info.size) throw new Error(`${chunk.file} changed while committing`);
         await writer.write(encoder.encode("\n"));
