@@ -192,6 +192,7 @@ interface Run {
   config: Record<string, unknown>;
   api: string;
   apiExplicit: boolean;
+  showDefinition: boolean;
 }
 
 function say(ctx: SetupContext, line = ""): void {
@@ -882,13 +883,6 @@ async function applyPlan(run: Run, plan: SetupPlan): Promise<number> {
     run.say("then record with `deno task bootstrap`.");
     return 0;
   }
-  let showDefinition = run.flags.showDefinition === true;
-  if (!showDefinition && run.prompter && !run.flags.detach) {
-    showDefinition = await run.prompter.confirm(
-      "Show the service definition before installing it?",
-      false,
-    );
-  }
   run.say("Installing and starting the service …");
   const installed = await installService({
     paths: ctx.paths,
@@ -897,7 +891,7 @@ async function applyPlan(run: Run, plan: SetupPlan): Promise<number> {
     say: run.say,
     detach: run.flags.detach,
     compile: run.flags.compile,
-    showDefinition,
+    showDefinition: run.showDefinition,
     secrets: () => describeSecrets(store),
   });
   if (installed.start.status === "failed") {
@@ -973,6 +967,7 @@ async function setup(flags: SetupFlags, ctx: SetupContext): Promise<number> {
     config,
     api: flags.githubApi ?? DEFAULT_GITHUB_API,
     apiExplicit: flags.githubApi !== undefined,
+    showDefinition: flags.showDefinition === true,
   };
   if (flags.uninstall) return await runUninstall(run);
   const problems = flagProblems(flags);
@@ -1081,6 +1076,12 @@ async function setup(flags: SetupFlags, ctx: SetupContext): Promise<number> {
       idle: chunking.idle,
       zstd: chunking.zstd,
     };
+    if (flags.service !== false && !flags.detach && !run.showDefinition) {
+      run.showDefinition = await prompter.confirm(
+        "Show the service definition (launchd plist or systemd unit) before installing it?",
+        false,
+      );
+    }
     summarize(run, plan);
     if (!(await prompter.confirm("Apply these settings?", true))) throw new SetupCancelled();
   }

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { run } from "../lib/exec.ts";
 import { isTempName } from "../lib/atomic.ts";
 import { git } from "../lib/git.ts";
-import { GITHUB_PAT, SecretServiceStore } from "../lib/credentials.ts";
+import { GITHUB_PAT, PUSHOVER_APP, SecretServiceStore } from "../lib/credentials.ts";
 import {
   checkGitHubToken,
   checkPushAccess,
@@ -306,7 +306,6 @@ Deno.test({
         "--no-service",
       ], { stdin: TOKEN + "\n" });
       assert.equal(result.code, 0, show(result));
-      if (Deno.env.get("SHOW_SETUP")) console.log(show(result));
       assert.match(result.stdout, /the token of alice can push/);
       assert.match(result.stdout, /Created the orphan branch asciinema-recordings/);
 
@@ -345,6 +344,25 @@ Deno.test({
       );
       assert.ok(!once.stderr.includes(TOKEN));
       assert.deepEqual(await scanTreeForSecrets(r.t.home, secretForms(TOKEN)), []);
+
+      // A fresh install really deletes what was stored before.
+      await store.set(PUSHOVER_APP, "old-pushover-app-token");
+      const fresh = await setup(env, [
+        "--yes",
+        "--fresh",
+        "--repo",
+        r.url,
+        "--github-api",
+        r.api.url,
+        "--pat-stdin",
+        "--no-pushover",
+        "--no-service",
+      ], { stdin: TOKEN + "\n" });
+      assert.equal(fresh.code, 0, show(fresh));
+      assert.match(fresh.stdout, /stored: Pushover app token/);
+      assert.match(fresh.stdout, /Deleted 2 stored credential\(s\)/);
+      assert.equal(await store.get(PUSHOVER_APP), undefined);
+      assert.equal(await store.get(GITHUB_PAT), TOKEN);
       passed = true;
     } finally {
       const report = await sampler.stop();
@@ -429,7 +447,6 @@ Deno.test({
       );
       const first = await setup(env, args);
       assert.equal(first.code, 0, show(first));
-      if (Deno.env.get("SHOW_SETUP")) console.log(show(first));
       assert.match(first.stdout, /Test notice sent via ntfy/);
       assert.equal(notify.received.length, 1);
       assert.match(first.stdout, /healthy/i);
