@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { DEFAULT_BRANCH } from "./settings.ts";
 import { parseRemoteUrl, RemoteUrlError } from "./remote_url.ts";
 
 /** The flags of `setup.ts` (commander's parsed options). */
@@ -197,19 +196,18 @@ export function checkNtfyUrl(value: string): true | string {
   }
 }
 
-/** Parses a number flag (`--idle`, `--zstd`) for commander; throws for non-numbers. */
-export function parseNumberFlag(value: string): number {
-  const number = Number(value);
-  if (value.trim() === "" || !Number.isFinite(number)) {
-    throw new SetupError(`${JSON.stringify(value)} is not a number`, EXIT_USAGE);
+/** Validates an http(s) URL (the Pushover endpoint): true or the problem. */
+export function checkHttpUrl(value: string): true | string {
+  try {
+    const url = new URL(value.trim());
+    if (url.protocol === "https:" || url.protocol === "http:") return true;
+  } catch {
+    // below
   }
-  return number;
+  return `${JSON.stringify(value)} is not an http(s) URL`;
 }
 
 /** Throws a usage error unless `check` passed. */
 export function requireValid(flag: string, check: true | string): void {
   if (check !== true) throw new SetupError(`${flag}: ${check}`, EXIT_USAGE);
 }
-
-/** The default branch. */
-export { DEFAULT_BRANCH };

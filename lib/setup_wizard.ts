@@ -42,6 +42,7 @@ import { displayUrl, parseRemoteUrl } from "./remote_url.ts";
 import { DEFAULT_BRANCH, readRawSettings, SettingsError, updateSettings } from "./settings.ts";
 import {
   checkBranch,
+  checkHttpUrl,
   checkIdle,
   checkNtfyUrl,
   checkRepoUrl,
@@ -336,7 +337,7 @@ async function unattendedAnswers(run: Run): Promise<SetupPlan> {
   const { idle, zstd } = chunkingFromFlags(flags, config);
   if (flags.ntfy !== undefined) requireValid("--ntfy", checkNtfyUrl(flags.ntfy));
   if (flags.pushoverApi !== undefined) {
-    requireValid("--pushover-api", checkNtfyUrl(flags.pushoverApi));
+    requireValid("--pushover-api", checkHttpUrl(flags.pushoverApi));
   }
   const fresh = flags.fresh === true;
 
@@ -938,7 +939,10 @@ export async function runSetup(flags: SetupFlags, ctx: SetupContext): Promise<nu
   try {
     return await setup(flags, ctx);
   } catch (error) {
-    if (error instanceof SetupCancelled || isPromptCancel(error)) {
+    if (
+      error instanceof SetupCancelled || isPromptCancel(error) ||
+      (ctx.signal?.aborted && !(error instanceof SetupError))
+    ) {
       print("");
       print("Setup cancelled: nothing was changed.");
       return EXIT_CANCELLED;
