@@ -22,6 +22,7 @@ import {
 } from "../lib/setup_github.ts";
 import { checkBranch, checkIdle, checkNtfyUrl, checkZstd } from "../lib/setup_answers.ts";
 import { inspectPidfile } from "../lib/pidfile.ts";
+import { describeExisting, detectExisting, existingFound } from "../lib/setup_service.ts";
 import { assertTools, ignoreWithout, makeTestHome, type TestHome, waitFor } from "./support/env.ts";
 import { type GitHttpServer, startGitHttpServer } from "./support/git_http_server.ts";
 import { type GitHubApi, startGitHubApi } from "./support/github_api.ts";
@@ -270,6 +271,35 @@ Deno.test({
       await r.stop();
     }
   },
+});
+
+Deno.test("existing install: the bash version's LaunchAgent and a written service definition are found", async () => {
+  const t = await makeTestHome("setup-existing-");
+  try {
+    const env = { get: (key: string) => t.env[key] };
+    const empty = await detectExisting({ paths: t.paths, env, os: "linux" });
+    assert.equal(existingFound(empty), false);
+    const agents = join(t.home, "Library", "LaunchAgents");
+    await Deno.mkdir(agents, { recursive: true });
+    await Deno.writeTextFile(
+      join(agents, "com.cc-skills.asciinema-chunker.plist"),
+      `<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict><key>Label</key><string>com.cc-skills.asciinema-chunker</string>
+<key>ProgramArguments</key><array><string>/bin/bash</string>
+<string>/Users/me/.claude/idle-chunker-daemon.sh</string></array></dict></plist>
+`,
+    );
+    const unit = join(t.home, ".config", "systemd", "user", "asciinema-chunker.service");
+    await Deno.mkdir(join(unit, ".."), { recursive: true });
+    await Deno.writeTextFile(unit, "[Service]\n");
+    const found = await detectExisting({ paths: t.paths, env, os: "linux" });
+    assert.equal(existingFound(found), true);
+    const lines = describeExisting(found).join("\n");
+    assert.match(lines, /bash version's LaunchAgent: .*com\.cc-skills\.asciinema-chunker\.plist/);
+    assert.match(lines, /service definition: .*asciinema-chunker\.service/);
+  } finally {
+    await t.cleanup();
+  }
 });
 
 // ---------------------------------------------------------------- acceptance 1
