@@ -11,6 +11,11 @@ import { basename, dirname, join } from "node:path";
 export interface AtomicWriteOptions {
   /** File mode, default 0600. */
   mode?: number;
+  /**
+   * Never replace an existing file: throws `Deno.errors.AlreadyExists` and
+   * leaves it alone (the complete temp file is hard-linked into place).
+   */
+  exclusive?: boolean;
 }
 
 let counter = 0;
@@ -68,11 +73,14 @@ export async function writeFileAtomic(
   }
   file.close();
   try {
-    await Deno.rename(tmp, path);
+    // link(2) fails when the target exists: exclusive, and the content is complete.
+    if (options.exclusive) await Deno.link(tmp, path);
+    else await Deno.rename(tmp, path);
   } catch (error) {
     await Deno.remove(tmp).catch(() => {});
     throw error;
   }
+  if (options.exclusive) await Deno.remove(tmp).catch(() => {});
   await fsyncDir(dirname(path));
 }
 

@@ -15,6 +15,7 @@ import { homePaths, resolveHome } from "./paths.ts";
 import type { AuthResolver } from "./publisher.ts";
 import { listRecordings, RestoreError, restoreRecording } from "./restore.ts";
 import { verifyBranch } from "./verify.ts";
+import { formatBytes } from "./format.ts";
 
 /** Hooks other modules provide. */
 export interface RestoreHooks {
@@ -56,19 +57,6 @@ async function withSignals<T>(body: (signal: AbortSignal) => Promise<T>): Promis
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, stop);
   }
-}
-
-/** Human-readable size. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
 function shortTime(iso: string | null | undefined): string {

@@ -17,8 +17,7 @@
  * @module
  */
 import { z } from "zod";
-import { fsyncDir, tempPathFor, writeFileAtomic } from "./atomic.ts";
-import { dirname } from "node:path";
+import { writeFileAtomic } from "./atomic.ts";
 
 const optionalString = z.string().nullish();
 
@@ -132,26 +131,7 @@ export async function writeRecordingConfig(path: string, config: RecordingConfig
  * existing file alone) when `path` exists. This is how an id is claimed.
  */
 export async function createRecordingConfig(path: string, config: RecordingConfig): Promise<void> {
-  const tmp = tempPathFor(path);
-  const bytes = new TextEncoder().encode(serialize(config));
-  const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
-  try {
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
-    await file.sync();
-  } catch (error) {
-    file.close();
-    await Deno.remove(tmp).catch(() => {});
-    throw error;
-  }
-  file.close();
-  try {
-    // link(2) fails when the target exists: exclusive, and the content is complete.
-    await Deno.link(tmp, path);
-  } finally {
-    await Deno.remove(tmp).catch(() => {});
-  }
-  await fsyncDir(dirname(path));
+  await writeFileAtomic(path, serialize(config), { exclusive: true });
 }
 
 /** Options for {@linkcode updateRecordingConfig} and {@linkcode markRecordingEnded}. */

@@ -26,6 +26,7 @@ import {
 import type { HomePaths } from "./paths.ts";
 import { loadSettings, readRawSettings, type Settings, SettingsSchema } from "./settings.ts";
 import { describeSecrets, GITHUB_PAT, openCredentialStore, SECRETS } from "./credentials.ts";
+import { formatBytes } from "./format.ts";
 
 /** Version of the `status --json` document. */
 export const STATUS_SCHEMA_VERSION = 1;
@@ -269,19 +270,6 @@ function ageSeconds(iso: string | null | undefined, now: number): number | null 
   const time = Date.parse(iso);
   if (!Number.isFinite(time)) return null;
   return Math.max(0, Math.round((now - time) / 1000));
-}
-
-/** `1.2 MiB`. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }
 
 /**
