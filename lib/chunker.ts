@@ -36,6 +36,7 @@ import {
 import { sha256Range } from "./zstd.ts";
 import { checkResumePoint, listBranchChunks, resumePointFor } from "./branch_index.ts";
 import { pidAlive } from "./process.ts";
+import { displayUrl } from "./remote_url.ts";
 import { readRecordingConfig, type RecordingConfig } from "./recording_config.ts";
 
 /** Events the daemon reports (for notifications). */
@@ -961,7 +962,7 @@ export class Chunker {
         type: "push-ok",
         remote: key,
         queued: pushedNow,
-        label: `${displayTarget(entry.target.url)} (${entry.target.branch})`,
+        label: `${displayUrl(entry.target.url)} (${entry.target.branch})`,
       });
     }
     this.#scheduleHealth();
@@ -993,7 +994,7 @@ export class Chunker {
       message,
       since: new Date(entry.failingSince),
       queued,
-      label: `${displayTarget(entry.target.url)} (${entry.target.branch})`,
+      label: `${displayUrl(entry.target.url)} (${entry.target.branch})`,
     });
     this.#scheduleHealth();
     this.#schedulePublish(entry.key, delay * 1000);
@@ -1129,7 +1130,7 @@ export class Chunker {
           : state.final || !current
           ? "ended"
           : "recording",
-        remote: target ? displayTarget(target.url) : "",
+        remote: target ? displayUrl(target.url) : "",
         branch: target?.branch ?? "",
         last_error: tracked?.inputError ?? tracked?.configError ??
           (target ? this.#remotes.get(repoSlug(target))?.lastError ?? null : null),
@@ -1159,7 +1160,7 @@ export class Chunker {
         if (!state.done && target && repoSlug(target) === entry.key) queued += state.pending.length;
       }
       remotes[entry.key] = {
-        url: displayTarget(entry.target.url),
+        url: displayUrl(entry.target.url),
         branch: entry.target.branch,
         last_push: entry.lastPush ? new Date(entry.lastPush).toISOString() : null,
         last_error: entry.lastError,
@@ -1221,9 +1222,4 @@ export class Chunker {
       this.#once.error("health", `Writing health.json failed: ${error}`);
     }
   }
-}
-
-/** A remote URL without credentials, for logs and health. */
-function displayTarget(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, "$1");
 }
