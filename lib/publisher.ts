@@ -314,11 +314,13 @@ export class RepoClone {
     );
     const process = new Deno.Command("git", {
       // Chunks are zstd frames already: store them as they are. zlib on top
-      // (pack.compression) and fast-import's delta search against the previous
-      // blob (below --big-file-threshold) cost more than zstd itself and save nothing.
+      // (core.compression: the pack, and the loose objects fast-import writes
+      // for batches under fastimport.unpackLimit = 100 objects) and the delta
+      // search against the previous blob (below --big-file-threshold) cost
+      // more than zstd itself and save nothing.
       args: [
         "-c",
-        "pack.compression=0",
+        "core.compression=0",
         "fast-import",
         "--quiet",
         "--done",
@@ -406,6 +408,12 @@ export class RepoClone {
       const known = await this.tip(this.#remoteRef);
       if (known === tip) return tip;
       const result = await this.#network([
+        // Loose chunk objects are packed for the push as they are: no zlib, no
+        // delta search for objects over 1 MiB (trees below that still get deltas).
+        "-c",
+        "core.compression=0",
+        "-c",
+        "core.bigFileThreshold=1m",
         "push",
         "--porcelain",
         "--quiet",
