@@ -500,9 +500,11 @@ export class Chunker {
     await this.#readConfig(tracked);
     const now = Date.now();
     if (info.size !== tracked.size || (info.ino ?? null) !== tracked.ino) {
+      const firstSight = tracked.ino === null && tracked.size === 0;
       tracked.size = info.size;
       tracked.ino = info.ino ?? null;
-      tracked.lastChange = now;
+      // First sight (a recording found at startup): it has been idle since its mtime.
+      tracked.lastChange = firstSight && info.mtime ? Math.min(now, info.mtime.getTime()) : now;
     }
     let state = this.#stateOf(id);
     if (!state) state = await this.#newRecordingState(tracked);
