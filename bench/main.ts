@@ -146,6 +146,22 @@ async function healthSeen(path: string, pid: number, timeoutMs: number): Promise
   throw new Error("the daemon never wrote health.json");
 }
 
+/** Resets the peak RSS (VmHWM) of `pid` to its current RSS (`clear_refs`, Linux 4.0+). */
+function resetPeak(pid: number): boolean {
+  try {
+    Deno.writeTextFileSync(`/proc/${pid}/clear_refs`, "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Sets the mtime of `active/<id>.cast` to `seconds` ago: recordings that waited for the daemon. */
+async function waitingSince(active: string, ids: string[], seconds: number): Promise<void> {
+  const then = new Date(Date.now() - seconds * 1000);
+  for (const id of ids) await Deno.utime(join(active, `${id}.cast`), then, then);
+}
+
 async function stopDaemon(daemon: DaemonProcess | undefined): Promise<void> {
   if (!daemon) return;
   daemon.kill("SIGTERM");
@@ -175,6 +191,7 @@ async function smallAndBig(hz: number): Promise<Figure[]> {
       });
       sizes.set(id, bytes);
     }
+    await waitingSince(s.home.paths.active, ids, 60);
     const bigId = "bench-1gb";
     const staging = join(s.home.root, "staging");
     await Deno.mkdir(staging);
@@ -218,6 +235,7 @@ async function smallAndBig(hz: number): Promise<Figure[]> {
     // Idle CPU: let the last pushes settle, then 30 s of nothing.
     await sleep(2000);
     log(`idle CPU: ${IDLE_SECONDS} s with ${SMALL_RECORDINGS} idle, pushed recordings`);
+    const peakReset = resetPeak(pid);
     const idleFrom = snapshot();
     const ticksFrom = treeTicks(pid);
     await sleep(IDLE_SECONDS * 1000);
@@ -287,6 +305,8 @@ async function smallAndBig(hz: number): Promise<Figure[]> {
 
     // Memory: peak RSS while a 1 GB recording is backed up, against the peak so far (idle).
     log(`memory: backing up ${bigBytes / MB} MB`);
+    resetPeak(pid);
+    const beforeBig = readMemory(pid)!;
     const memoryFrom = snapshot();
     await Deno.rename(join(staging, `${bigId}.cast`), join(s.home.paths.active, `${bigId}.cast`));
     let treePeak = 0;
@@ -310,9 +330,11 @@ async function smallAndBig(hz: number): Promise<Figure[]> {
       name: "memory growth (1 GB recording)",
       value: round(growth / MB, 1),
       unit: "MB",
-      shown: `+${(growth / MB).toFixed(1)} MB (peak ${(bigMemory.hwm / MB).toFixed(0)} MB)`,
+      shown: `${growth >= 0 ? "+" : ""}${(growth / MB).toFixed(1)} MB (peak ${
+        (bigMemory.hwm / MB).toFixed(0)
+      } MB)`,
       baseline: {
-        what: "peak RSS at idle (VmHWM)",
+        what: "peak RSS over the 30 s idle (VmHWM)",
         value: round(idleMemory.hwm / MB, 1),
         unit: "MB",
         shown: `${(idleMemory.hwm / MB).toFixed(0)} MB`,
@@ -324,6 +346,10 @@ async function smallAndBig(hz: number): Promise<Figure[]> {
         recording_bytes: bigBytes,
         idle_rss_mb: round(idleMemory.rss / MB, 1),
         idle_peak_mb: round(idleMemory.hwm / MB, 1),
+        rss_before_backup_mb: round(beforeBig.rss / MB, 1),
+        peak_reset: peakReset
+          ? "VmHWM reset (clear_refs 5) before the idle period and before the backup"
+          : "VmHWM could not be reset: the idle peak includes startup and the backlog",
         peak_mb: round(bigMemory.hwm / MB, 1),
         tree_rss_peak_mb_sampled: round(treePeak / MB, 1),
         backup_s: round((bigDone - memoryFrom.t) / 1000, 2),
@@ -346,6 +372,7 @@ async function bigRecording(hz: number): Promise<Figure[]> {
     const cast = join(s.home.paths.active, `${id}.cast`);
     log(`writing the ${THROUGHPUT_BYTES / MB} MB recording`);
     const bytes = await writeRecording(cast, { bytes: THROUGHPUT_BYTES, seed: 3, ended: true });
+    await waitingSince(s.home.paths.active, [id], 60);
     const original = await sha256File(cast);
     const work = join(s.home.root, "work");
     await Deno.mkdir(work);
@@ -360,7 +387,8 @@ async function bigRecording(hz: number): Promise<Figure[]> {
       "-o",
       join(work, "baseline.zst"),
     ]);
-    const baselineOthers = othersCores(baselineFrom, snapshot(), hz);
+    const baselineTo = snapshot();
+    const baselineOthers = othersCores(baselineFrom, baselineTo, hz);
     await Deno.remove(join(work, "baseline.zst"));
     const from = snapshot();
     daemon = startDaemon(s.home.env);
@@ -372,6 +400,7 @@ async function bigRecording(hz: number): Promise<Figure[]> {
       return found?.end === bytes && found.manifest;
     }, { timeoutMs: 120_000, what: "the 200 MB recording on the remote", intervalMs: 10 });
     const to = snapshot();
+    const daemonTicks = treeTicks(daemon.child.pid);
     const startupMs = (await up) - from.t;
     const pushMs = doneAt - from.t;
     await stopDaemon(daemon);
@@ -396,6 +425,8 @@ async function bigRecording(hz: number): Promise<Figure[]> {
         daemon_startup_s: round(startupMs / 1000, 2),
         all_bytes_on_remote_s: round((dataAt - from.t) / 1000, 2),
         fully_pushed_with_manifest_s: round(pushMs / 1000, 2),
+        daemon_cpu_s: round(daemonTicks / hz, 2),
+        baseline_cpu_s: round((baselineTo.ours - baselineFrom.ours) / hz, 2),
         others_cores: othersCores(from, to, hz),
         baseline_others_cores: baselineOthers,
       },
@@ -444,8 +475,17 @@ async function bigRecording(hz: number): Promise<Figure[]> {
       "-o",
       join(work, "plain.cast"),
     ]);
-    const dOthers = othersCores(dFrom, snapshot(), hz);
+    const dTo = snapshot();
+    const dOthers = othersCores(dFrom, dTo, hz);
     const plainOk = (await sha256File(join(work, "plain.cast"))) === original;
+    await Deno.remove(join(work, "plain.cast"));
+    // The same with the durability restore gives its output (fsync before it is in place).
+    const syncedFrom = performance.now();
+    await timed("zstd", ["-d", "-q", "-f", concat, "-o", join(work, "plain.cast")]);
+    const synced = await Deno.open(join(work, "plain.cast"), { read: true, write: true });
+    await synced.sync();
+    synced.close();
+    const unzstdSyncMs = performance.now() - syncedFrom;
     await Deno.remove(join(work, "plain.cast"));
     const restoreFrom = snapshot();
     const result = await restoreRecording(id, {
@@ -481,6 +521,10 @@ async function bigRecording(hz: number): Promise<Figure[]> {
         chunks: result.chunks,
         compressed_bytes: (await Deno.stat(concat)).size,
         byte_identical: identical,
+        cpu_s: round((restoreTo.ours - restoreFrom.ours) / hz, 2),
+        baseline_cpu_s: round((dTo.ours - dFrom.ours) / hz, 2),
+        baseline_with_fsync_s: round(unzstdSyncMs / 1000, 2),
+        ratio_to_baseline_with_fsync: round(restoreMs / unzstdSyncMs, 2),
         others_cores: othersCores(restoreFrom, restoreTo, hz),
         baseline_others_cores: dOthers,
       },
