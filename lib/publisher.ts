@@ -116,6 +116,11 @@ export interface RepoCloneOptions {
   networkTimeoutMs?: number;
   /** Host suffix used when a path collides with another machine's (default hostname). */
   host?: string;
+  /**
+   * Upkeep: every `every` pushes, repack when there are `loose` loose
+   * objects or `packs` packs (default 50, 1000, 50).
+   */
+  upkeep?: { every: number; loose: number; packs: number };
 }
 
 /** One local bare clone of a remote branch. */
@@ -127,6 +132,7 @@ export class RepoClone {
   #options: RepoCloneOptions;
   #ready = false;
   #renames = new Map<string, string>();
+  #pushes = 0;
 
   /** Creates the handle; {@linkcode RepoClone.ensure} creates the clone. */
   constructor(target: RemoteTarget, options: RepoCloneOptions) {
@@ -521,16 +527,17 @@ export class RepoClone {
 
   /** Each fast-import batch leaves a pack: repack once there are many. */
   async #maintain(): Promise<void> {
-    let packs = 0;
-    try {
-      for await (const entry of Deno.readDir(join(this.gitDir, "objects", "pack"))) {
-        if (entry.name.endsWith(".pack")) packs++;
-      }
-    } catch {
-      return;
-    }
-    if (packs < 50) return;
+    // Cheap check every 50 pushes: packs from fast-import and loose objects from small batches.
+    const upkeep = this.#options.upkeep ?? { every: 50, loose: 1000, packs: 50 };
+    this.#pushes++;
+    if (this.#pushes % upkeep.every !== 0) return;
+    const result = await this.#git(["count-objects", "-v"]);
+    if (!result.success) return;
+    const field = (name: string) =>
+      Number(new RegExp(`^${name}: (\\d+)$`, "m").exec(result.stdout)?.[1] ?? 0);
+    if (field("count") < upkeep.loose && field("packs") < upkeep.packs) return;
     await this.#git(["repack", "-a", "-d", "-q"], { timeoutMs: 600_000 });
+    await this.#git(["prune-packed", "-q"], { timeoutMs: 120_000 });
   }
 
   /** Ids renamed because another machine had written the same path. */
