@@ -516,10 +516,11 @@ Deno.test({
       });
       r.server.setToken("ghp_RotatedAwayToken0123456789abcdefABCD");
       await appendCast(cast, 20, 20);
-      await waitFor(async () => (await filesUnder(join(r.t.paths.spool, id))).size > 0, {
-        what: "a chunk queued in the spool",
-        timeoutMs: 60_000,
-      });
+      // Quiescent: the pushed chunk has left the spool, the refused one waits there.
+      await waitFor(async () => {
+        const queued = [...(await filesUnder(join(r.t.paths.spool, id))).keys()];
+        return queued.length > 0 && queued.every((name) => !name.startsWith("000000_"));
+      }, { what: "only the refused chunk queued in the spool", timeoutMs: 60_000 });
       await Deno.mkdir(r.t.paths.done, { recursive: true });
       await Deno.writeTextFile(join(r.t.paths.done, "rec-b.cast"), "finished\n");
       const before = new Map<string, Map<string, string>>();
