@@ -4,15 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makeTestHome, waitFor } from "./support/env.ts";
+import { waitFor } from "./support/env.ts";
 import {
   assertTiling,
   remoteChunks,
   remoteEnd,
   restoreFromRemote,
-  startDaemon,
   waitForHealth,
-  writeConfig,
+  withDaemon,
 } from "./support/daemon.ts";
 
 const FAST = { idle_threshold: 0.3, scan_interval_seconds: 1, heartbeat_seconds: 1 };
@@ -29,10 +28,7 @@ function v3Lines(count: number): string[] {
 }
 
 Deno.test("asciicast v3 written progressively is pushed, finalized on exit and restores byte-identical", async () => {
-  const t = await makeTestHome();
-  const daemon = startDaemon(t.env);
-  try {
-    await writeConfig(t.paths.home, FAST);
+  await withDaemon(FAST, async ({ t }) => {
     await waitForHealth(t.paths.health, (h) => h.status === "ok" && h.pid > 0);
     const cast = join(t.paths.active, "session-v3.cast");
     const lines = v3Lines(60);
@@ -96,23 +92,12 @@ Deno.test("asciicast v3 written progressively is pushed, finalized on exit and r
     // Private by default.
     assert.equal((await Deno.stat(t.paths.home)).mode! & 0o777, 0o700);
     assert.equal((await Deno.stat(t.paths.health)).mode! & 0o777, 0o600);
-  } finally {
-    daemon.kill("SIGTERM");
-    await daemon.wait();
-    await t.cleanup();
-  }
+  });
 });
 
 Deno.test("continuous output with no idle gap is still chunked, each chunk within max_chunk_bytes plus one line", async () => {
-  const t = await makeTestHome();
-  await writeConfig(t.paths.home, {
-    ...FAST,
-    idle_threshold: 30,
-    max_chunk_bytes: 4096,
-    max_chunk_seconds: 1,
-  });
-  const daemon = startDaemon(t.env);
-  try {
+  const settings = { ...FAST, idle_threshold: 30, max_chunk_bytes: 4096, max_chunk_seconds: 1 };
+  await withDaemon(settings, async ({ t }) => {
     await waitForHealth(t.paths.health, (h) => h.pid > 0 && h.status !== "starting");
     const cast = join(t.paths.active, "busy.cast");
     const file = await Deno.open(cast, { create: true, append: true, mode: 0o600 });
@@ -140,18 +125,11 @@ Deno.test("continuous output with no idle gap is still chunked, each chunk withi
     }
     const prefix = (await Deno.readFile(cast)).subarray(0, chunks.at(-1)!.end);
     assert.deepEqual(await restoreFromRemote(t.paths.backupGit, { id: "busy" }), prefix);
-  } finally {
-    daemon.kill("SIGTERM");
-    await daemon.wait();
-    await t.cleanup();
-  }
+  });
 });
 
 Deno.test("active/ deleted and recreated: the reconcile scan picks up new recordings", async () => {
-  const t = await makeTestHome();
-  await writeConfig(t.paths.home, { ...FAST, scan_interval_seconds: 0.5 });
-  const daemon = startDaemon(t.env);
-  try {
+  await withDaemon({ ...FAST, scan_interval_seconds: 0.5 }, async ({ t }) => {
     await waitForHealth(t.paths.health, (h) => h.status === "ok");
     await Deno.remove(t.paths.active, { recursive: true });
     await Deno.mkdir(t.paths.active);
@@ -161,9 +139,5 @@ Deno.test("active/ deleted and recreated: the reconcile scan picks up new record
     await waitFor(async () => (await remoteEnd(t.paths.backupGit, { id: "after" })) === size, {
       what: "the recording in the recreated active/",
     });
-  } finally {
-    daemon.kill("SIGTERM");
-    await daemon.wait();
-    await t.cleanup();
-  }
+  });
 });

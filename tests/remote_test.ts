@@ -3,14 +3,17 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makeTestHome, waitFor } from "./support/env.ts";
+import { makeTestHome, type TestHome, waitFor } from "./support/env.ts";
+import { startNotifyServer } from "./support/notify_server.ts";
 import {
   assertTiling,
+  FAST_SETTINGS,
   remoteChunks,
   remoteEnd,
   restoreFromRemote,
   startDaemon,
   waitForHealth,
+  withDaemon,
   writeConfig,
 } from "./support/daemon.ts";
 import { loadAllStates } from "../lib/state.ts";
@@ -44,19 +47,21 @@ async function appendBurst(path: string, tag: string, lines = 10): Promise<numbe
   return size;
 }
 
-Deno.test("offline: the remote disappears and returns; every byte arrives once and retries add no chunks", async () => {
-  const t = await makeTestHome();
-  const remote = join(t.root, "remote.git");
-  gitSync(["init", "--bare", "--quiet", remote]);
-  await writeConfig(t.paths.home, {
-    repo_url: remote,
-    idle_threshold: 0.2,
-    scan_interval_seconds: 1,
-    heartbeat_seconds: 1,
-    retry_max_seconds: 1,
-  });
-  const daemon = startDaemon(t.env);
+/** A bare repository inside the test home's root, as the remote. */
+function bareRemote(t: TestHome, name: string): string {
+  const remote = join(t.root, name);
   try {
+    Deno.statSync(remote);
+  } catch {
+    gitSync(["init", "--bare", "--quiet", remote]);
+  }
+  return remote;
+}
+
+Deno.test("offline: the remote disappears and returns; every byte arrives once and retries add no chunks", async () => {
+  const settings = (t: TestHome) => ({ ...FAST_SETTINGS, repo_url: bareRemote(t, "remote.git") });
+  await withDaemon(settings, async ({ t }) => {
+    const remote = bareRemote(t, "remote.git");
     const cast = join(t.paths.active, "trip.cast");
     await Deno.mkdir(t.paths.active, { recursive: true });
     let size = await appendBurst(cast, "online");
@@ -95,26 +100,13 @@ Deno.test("offline: the remote disappears and returns; every byte arrives once a
     const commits = gitSync(["--git-dir", remote, "rev-list", "--count", "asciinema-recordings"]);
     assert.equal(Number(commits.trim()), 4);
     await waitForHealth(t.paths.health, (h) => h.status === "ok", { what: "recovery" });
-  } finally {
-    daemon.kill("SIGTERM");
-    await daemon.wait();
-    await t.cleanup();
-  }
+  });
 });
 
 Deno.test("a commit added to the remote branch by someone else does not block pushing", async () => {
-  const t = await makeTestHome();
-  const remote = join(t.root, "shared.git");
-  gitSync(["init", "--bare", "--quiet", remote]);
-  await writeConfig(t.paths.home, {
-    repo_url: remote,
-    idle_threshold: 0.2,
-    scan_interval_seconds: 1,
-    heartbeat_seconds: 1,
-    retry_max_seconds: 1,
-  });
-  const daemon = startDaemon(t.env);
-  try {
+  const settings = (t: TestHome) => ({ ...FAST_SETTINGS, repo_url: bareRemote(t, "shared.git") });
+  await withDaemon(settings, async ({ t }) => {
+    const remote = bareRemote(t, "shared.git");
     const cast = join(t.paths.active, "mine.cast");
     await Deno.mkdir(t.paths.active, { recursive: true });
     let size = await appendBurst(cast, "first");
@@ -149,11 +141,7 @@ Deno.test("a commit added to the remote branch by someone else does not block pu
     ]);
     assert.ok(files.includes("chunks/theirs/note.txt"), "the other machine's commit was kept");
     assert.deepEqual(await restoreFromRemote(remote, { id: "mine" }), await Deno.readFile(cast));
-  } finally {
-    daemon.kill("SIGTERM");
-    await daemon.wait();
-    await t.cleanup();
-  }
+  });
 });
 
 Deno.test("SIGTERM during activity: exits within 2 s, health stopped, spool consistent", async () => {
@@ -203,40 +191,32 @@ Deno.test("SIGTERM during activity: exits within 2 s, health stopped, spool cons
 });
 
 Deno.test("the running daemon notifies once when pushes keep failing and once when they recover", async () => {
-  const { startNotifyServer } = await import("./support/notify_server.ts");
   const server = await startNotifyServer();
-  const t = await makeTestHome();
-  const remote = join(t.root, "flaky.git");
-  gitSync(["init", "--bare", "--quiet", remote]);
-  await writeConfig(t.paths.home, {
-    repo_url: remote,
-    idle_threshold: 0.2,
-    scan_interval_seconds: 1,
-    heartbeat_seconds: 1,
-    retry_max_seconds: 1,
+  const settings = (t: TestHome) => ({
+    ...FAST_SETTINGS,
+    repo_url: bareRemote(t, "flaky.git"),
     notify: { failure_grace_seconds: 1, ntfy: { url: server.ntfyUrl("chunker-test") } },
   });
-  const daemon = startDaemon(t.env);
   try {
-    const cast = join(t.paths.active, "n.cast");
-    await Deno.mkdir(t.paths.active, { recursive: true });
-    await Deno.rename(remote, `${remote}.away`);
-    let size = await appendBurst(cast, "while down");
-    await waitFor(() => server.received.length >= 1, { what: "a failure notice" });
-    assert.match(server.received[0].body, /fail/i);
-    await Deno.rename(`${remote}.away`, remote);
-    await waitFor(async () => (await remoteEnd(remote, { id: "n" })) === size, {
-      what: "the backlog after recovery",
+    await withDaemon(settings, async ({ t }) => {
+      const remote = bareRemote(t, "flaky.git");
+      const cast = join(t.paths.active, "n.cast");
+      await Deno.mkdir(t.paths.active, { recursive: true });
+      await Deno.rename(remote, `${remote}.away`);
+      let size = await appendBurst(cast, "while down");
+      await waitFor(() => server.received.length >= 1, { what: "a failure notice" });
+      assert.match(server.received[0].body, /fail/i);
+      await Deno.rename(`${remote}.away`, remote);
+      await waitFor(async () => (await remoteEnd(remote, { id: "n" })) === size, {
+        what: "the backlog after recovery",
+      });
+      await waitFor(() => server.received.length >= 2, { what: "a recovery notice" });
+      assert.match(server.received.at(-1)!.body, /again|recover|work/i);
+      size = await appendBurst(cast, "after");
+      await waitFor(async () => (await remoteEnd(remote, { id: "n" })) === size, { what: "more" });
+      assert.equal(server.received.length, 2, "one failure notice and one recovery notice");
     });
-    await waitFor(() => server.received.length >= 2, { what: "a recovery notice" });
-    assert.match(server.received.at(-1)!.body, /again|recover|work/i);
-    size = await appendBurst(cast, "after");
-    await waitFor(async () => (await remoteEnd(remote, { id: "n" })) === size, { what: "more" });
-    assert.equal(server.received.length, 2, "one failure notice and one recovery notice");
   } finally {
-    daemon.kill("SIGTERM");
-    await daemon.wait();
     await server.close();
-    await t.cleanup();
   }
 });

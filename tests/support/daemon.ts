@@ -11,7 +11,7 @@ import { parseChunkName } from "../../lib/chunk_name.ts";
 import { readHealth } from "../../lib/health.ts";
 import type { Health } from "../../lib/health.ts";
 import { run } from "../../lib/exec.ts";
-import { waitFor } from "./env.ts";
+import { makeTestHome, type TestHome, waitFor } from "./env.ts";
 
 /** Absolute path of daemon.ts. */
 export const DAEMON_TS = fileURLToPath(new URL("../../daemon.ts", import.meta.url));
@@ -213,5 +213,45 @@ export async function readLogLines(home: string): Promise<Record<string, unknown
     return text.split("\n").filter(Boolean).map((line) => JSON.parse(line));
   } catch {
     return [];
+  }
+}
+
+/** Settings that make a test daemon react in well under a second. */
+export const FAST_SETTINGS = {
+  idle_threshold: 0.2,
+  scan_interval_seconds: 1,
+  heartbeat_seconds: 1,
+  retry_max_seconds: 1,
+} as const;
+
+/** What {@linkcode withDaemon} hands the test body. */
+export interface DaemonRig {
+  /** The hermetic home. */
+  t: TestHome;
+  /** The running daemon. */
+  daemon: DaemonProcess;
+}
+
+/**
+ * Creates a test home with `settings` as config.json (a function of the
+ * home, for example to create a remote inside it), starts the daemon, runs
+ * `body`, then stops the daemon and removes the home whatever happened.
+ */
+export async function withDaemon(
+  settings: Record<string, unknown> | ((t: TestHome) => Record<string, unknown>),
+  body: (rig: DaemonRig) => Promise<void>,
+): Promise<void> {
+  const t = await makeTestHome();
+  try {
+    await writeConfig(t.paths.home, typeof settings === "function" ? settings(t) : settings);
+    const daemon = startDaemon(t.env);
+    try {
+      await body({ t, daemon });
+    } finally {
+      daemon.kill("SIGTERM");
+      await daemon.wait();
+    }
+  } finally {
+    await t.cleanup();
   }
 }
