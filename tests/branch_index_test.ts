@@ -17,14 +17,14 @@ import {
 } from "../lib/branch_index.ts";
 import { gitChecked } from "../lib/git.ts";
 import { chunkCommitMessage } from "../lib/publisher.ts";
-import { assertTools, ignoreWithout, makeTestHome } from "./support/env.ts";
+import { assertTools, ignoreWithout } from "./support/env.ts";
 import {
-  initBare,
   lineRanges,
   makeCast,
   pushRecording,
   sha256Hex,
   tamper,
+  withFakeRemote,
   zstdCompress,
 } from "./support/fake_branch.ts";
 
@@ -49,10 +49,7 @@ Deno.test({
   ignore: ignoreWithout(TOOLS),
   async fn() {
     await assertTools(TOOLS);
-    const t = await makeTestHome();
-    try {
-      const gitDir = join(t.root, "remote.git");
-      await initBare(gitDir);
+    await withFakeRemote(async ({ remote: gitDir }) => {
       const ids = ["plain", "-dash", "with space 'q' \"dq\"", "ünï€ode", "glob*[x]?", ":(glob)x"];
       const data = new Map<string, Uint8Array>();
       for (const [i, id] of ids.entries()) {
@@ -98,9 +95,7 @@ Deno.test({
 
       assert.equal(await readBranchIndex(gitDir, "refs/heads/nope"), undefined);
       assert.equal((await listBranchChunks(gitDir, "refs/heads/nope")).size, 0);
-    } finally {
-      await t.cleanup();
-    }
+    });
   },
 });
 
@@ -109,10 +104,7 @@ Deno.test({
   ignore: ignoreWithout(TOOLS),
   async fn() {
     await assertTools(TOOLS);
-    const t = await makeTestHome();
-    try {
-      const gitDir = join(t.root, "remote.git");
-      await initBare(gitDir);
+    await withFakeRemote(async ({ remote: gitDir }) => {
       const cast = makeCast(3000);
       await pushRecording(gitDir, { id: "r", data: cast, ranges: lineRanges(cast, 2) });
       const noise = crypto.getRandomValues(new Uint8Array(60_000));
@@ -135,9 +127,7 @@ Deno.test({
       } finally {
         await reader.close();
       }
-    } finally {
-      await t.cleanup();
-    }
+    });
   },
 });
 
@@ -146,10 +136,7 @@ Deno.test({
   ignore: ignoreWithout(TOOLS),
   async fn() {
     await assertTools(TOOLS);
-    const t = await makeTestHome();
-    try {
-      const gitDir = join(t.root, "remote.git");
-      await initBare(gitDir);
+    await withFakeRemote(async ({ t, remote: gitDir }) => {
       const cast = makeCast(200);
       const ranges = lineRanges(cast, 5);
       await pushRecording(gitDir, { id: "r", data: cast, ranges });
@@ -194,8 +181,6 @@ Deno.test({
       const short = await checkResumePoint(castPath, point);
       assert.equal(short.ok, false);
       assert.match(!short.ok ? short.reason : "", /has 100 bytes/);
-    } finally {
-      await t.cleanup();
-    }
+    });
   },
 });

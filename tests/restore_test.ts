@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { gitChecked } from "../lib/git.ts";
 import { repoSlug } from "../lib/publisher.ts";
 import { RestoreError, restoreRecording } from "../lib/restore.ts";
-import { assertTools, ignoreWithout, makeTestHome } from "./support/env.ts";
+import { assertTools, ignoreWithout } from "./support/env.ts";
 import { startGitHttpServer } from "./support/git_http_server.ts";
 import {
   initBare,
@@ -18,8 +18,8 @@ import {
   makeCast,
   pushRecording,
   readOnBranch,
-  runDaemonCli,
   tamper,
+  withFakeRemote,
 } from "./support/fake_branch.ts";
 
 const TOOLS = ["git", "zstd"];
@@ -34,24 +34,16 @@ Deno.test({
   ignore: ignoreWithout(TOOLS),
   async fn() {
     await assertTools(TOOLS);
-    const t = await makeTestHome();
-    try {
+    await withFakeRemote(async ({ t, remote, work, cli }) => {
       // Machine A backed up two recordings to a remote; this HOME never saw them.
-      const remote = join(t.root, "remote.git");
-      await initBare(remote);
       const id = "-odd id 'ü' \"x\"";
       const cast = makeCast(500);
       await pushRecording(remote, { id, data: cast, ranges: lineRanges(cast, 7), manifest: true });
       await pushRecording(remote, { id: "other", data: makeCast(20, { seed: "o" }) });
-      const work = join(t.root, "work");
-      await Deno.mkdir(work);
       await assert.rejects(() => Deno.stat(t.paths.home), Deno.errors.NotFound);
 
       // Over git's transport (file://: a fetch into a temporary repository).
-      const fetched = await runDaemonCli(["restore", "--repo", `file://${remote}`, "--", id], {
-        env: t.env,
-        cwd: work,
-      });
+      const fetched = await cli(["restore", "--repo", `file://${remote}`, "--", id]);
       assert.equal(fetched.code, 0, fetched.stderr);
       assert.deepEqual(await Deno.readFile(join(work, `${id}.cast`)), cast);
       assert.equal((await Deno.stat(join(work, `${id}.cast`))).mode! & 0o777, 0o600);
@@ -59,19 +51,15 @@ Deno.test({
       assert.match(fetched.stdout, /fetched/);
 
       // A plain path is read in place; -o picks the file.
-      const direct = await runDaemonCli(
+      const direct = await cli(
         ["restore", "-o", "copy.cast", "--repo", remote, "--branch", BRANCH, "--", id],
-        { env: t.env, cwd: work },
       );
       assert.equal(direct.code, 0, direct.stderr);
       assert.deepEqual(await Deno.readFile(join(work, "copy.cast")), cast);
       assert.deepEqual(await listDir(work), [`${id}.cast`, "copy.cast"]); // no temp files left
 
       // list on the fresh machine shows both, neither local.
-      const listed = await runDaemonCli(["list", "--repo", remote, "--json"], {
-        env: t.env,
-        cwd: work,
-      });
+      const listed = await cli(["list", "--repo", remote, "--json"]);
       assert.equal(listed.code, 0, listed.stderr);
       const doc = JSON.parse(listed.stdout);
       const byId = new Map(doc.recordings.map((r: { id: string }) => [r.id, r]));
@@ -87,9 +75,7 @@ Deno.test({
         local: null,
       });
       assert.equal((byId.get("other") as { complete: boolean }).complete, false);
-    } finally {
-      await t.cleanup();
-    }
+    });
   },
 });
 
@@ -99,20 +85,12 @@ Deno.test({
   ignore: ignoreWithout(TOOLS),
   async fn() {
     await assertTools(TOOLS);
-    const t = await makeTestHome();
-    try {
-      const remote = join(t.root, "remote.git");
-      await initBare(remote);
+    await withFakeRemote(async ({ t, remote, work, cli }) => {
       const cast = makeCast(300);
       const ranges = lineRanges(cast, 5);
       await pushRecording(remote, { id: "live", data: cast, ranges: ranges.slice(0, 3) });
-      const work = join(t.root, "work");
-      await Deno.mkdir(work);
 
-      const partial = await runDaemonCli(["restore", "live", "--repo", remote], {
-        env: t.env,
-        cwd: work,
-      });
+      const partial = await cli(["restore", "live", "--repo", remote]);
       assert.equal(partial.code, 0, partial.stderr);
       assert.match(partial.stdout, /PARTIAL: live has no manifest/);
       assert.match(partial.stdout, new RegExp(`bytes 0-${ranges[2].end}`));
@@ -121,7 +99,7 @@ Deno.test({
         cast.subarray(0, ranges[2].end),
       );
 
-      const list = await runDaemonCli(["list", "--repo", remote], { env: t.env, cwd: work });
+      const list = await cli(["list", "--repo", remote]);
       assert.match(list.stdout, /live\s+in progress\s+3\s/);
 
       // The rest arrives and the recording ends: a forced restore is complete.
@@ -140,9 +118,7 @@ Deno.test({
       assert.equal(complete.partial, false);
       assert.equal(complete.bytes, cast.length);
       assert.deepEqual(await Deno.readFile(join(work, "live.cast")), cast);
-    } finally {
-      await t.cleanup();
-    }
+    });
   },
 });
 
@@ -151,28 +127,17 @@ Deno.test({
   ignore: ignoreWithout(TOOLS),
   async fn() {
     await assertTools(TOOLS);
-    const t = await makeTestHome();
-    try {
-      const remote = join(t.root, "remote.git");
-      await initBare(remote);
+    await withFakeRemote(async ({ t, remote, work, cli }) => {
       const cast = makeCast(200);
       const ranges = await pushRecording(remote, { id: "r", data: cast, manifest: true });
-      const work = join(t.root, "work");
-      await Deno.mkdir(work);
       await Deno.writeTextFile(join(work, "r.cast"), "precious");
 
-      const refused = await runDaemonCli(["restore", "r", "--repo", remote], {
-        env: t.env,
-        cwd: work,
-      });
+      const refused = await cli(["restore", "r", "--repo", remote]);
       assert.equal(refused.code, 1);
       assert.match(refused.stderr, /already exists: pass --force/);
       assert.equal(await Deno.readTextFile(join(work, "r.cast")), "precious");
 
-      const forced = await runDaemonCli(["restore", "r", "--repo", remote, "--force"], {
-        env: t.env,
-        cwd: work,
-      });
+      const forced = await cli(["restore", "r", "--repo", remote, "--force"]);
       assert.equal(forced.code, 0, forced.stderr);
       assert.deepEqual(await Deno.readFile(join(work, "r.cast")), cast);
 
@@ -187,10 +152,7 @@ Deno.test({
       }.cast.zst`;
       const blob = await readOnBranch(remote, { path });
       await tamper(remote, { path, content: blob.subarray(0, blob.length >> 1) });
-      const damaged = await runDaemonCli(["restore", "r", "--repo", remote, "-o", "new.cast"], {
-        env: t.env,
-        cwd: work,
-      });
+      const damaged = await cli(["restore", "r", "--repo", remote, "-o", "new.cast"]);
       assert.equal(damaged.code, 1);
       assert.match(damaged.stderr, /nothing was written/);
       assert.match(
@@ -203,9 +165,7 @@ Deno.test({
         .catch((error) => error);
       assert.ok(missing instanceof RestoreError);
       assert.equal(missing.kind, "not_found");
-    } finally {
-      await t.cleanup();
-    }
+    });
   },
 });
 
@@ -214,10 +174,7 @@ Deno.test({
   ignore: ignoreWithout(TOOLS),
   async fn() {
     await assertTools(TOOLS);
-    const t = await makeTestHome();
-    try {
-      const work = join(t.root, "work");
-      await Deno.mkdir(work);
+    await withFakeRemote(async ({ t, remote, work, cli }) => {
       // No config: the embedded backup.git.
       const cast = makeCast(100, { seed: "embedded" });
       await initBare(t.paths.backupGit);
@@ -227,7 +184,7 @@ Deno.test({
       const embedded = await restoreRecording("e", { paths: t.paths, cwd: work });
       assert.equal(embedded.via, "direct");
       assert.deepEqual(await Deno.readFile(embedded.output), cast);
-      const list = await runDaemonCli(["list"], { env: t.env, cwd: work });
+      const list = await cli(["list"]);
       assert.match(list.stdout, /^e\s+complete\s+4\s.*\sactive$/m);
 
       // config.json names a remote that is unreachable; the daemon's clone of it has the chunks.
@@ -247,8 +204,6 @@ Deno.test({
       assert.deepEqual(await Deno.readFile(fromClone.output), data);
 
       // Reachable remote plus a clone (found by slug): fetched, borrowing the clone's objects.
-      const remote = join(t.root, "remote.git");
-      await initBare(remote);
       await pushRecording(remote, { id: "c", data, branch, manifest: true });
       const remoteUrl = `file://${remote}`;
       const slugClone = join(t.paths.repos, repoSlug({ url: remoteUrl, branch }));
@@ -273,9 +228,7 @@ Deno.test({
       });
       assert.equal(offline.via, "local-clone");
       assert.deepEqual(await Deno.readFile(offline.output), data);
-    } finally {
-      await t.cleanup();
-    }
+    });
   },
 });
 
@@ -284,38 +237,33 @@ Deno.test({
   ignore: ignoreWithout(TOOLS),
   async fn() {
     await assertTools(TOOLS);
-    const t = await makeTestHome();
     const token = "ghp_restoreTestToken0123456789abcdefABCD";
-    const server = await startGitHttpServer({ token });
-    try {
-      const repo = await server.createRepo("rec");
-      const cast = makeCast(150);
-      await pushRecording(repo, { id: "r", data: cast, manifest: true });
-      const work = join(t.root, "work");
-      await Deno.mkdir(work);
-      const url = server.repoUrl("rec");
+    await withFakeRemote(async ({ t, work, cli }) => {
+      const server = await startGitHttpServer({ token });
+      try {
+        const repo = await server.createRepo("rec");
+        const cast = makeCast(150);
+        await pushRecording(repo, { id: "r", data: cast, manifest: true });
+        const url = server.repoUrl("rec");
 
-      // No token: an anonymous fetch is refused, and the message says where the token goes.
-      const refused = await runDaemonCli(["restore", "r", "--repo", url], {
-        env: t.env,
-        cwd: work,
-      });
-      assert.equal(refused.code, 1);
-      assert.match(refused.stderr, /credential store/);
-      assert.deepEqual(await Array.fromAsync(Deno.readDir(work)), []);
+        // No token: an anonymous fetch is refused, and the message says where the token goes.
+        const refused = await cli(["restore", "r", "--repo", url]);
+        assert.equal(refused.code, 1);
+        assert.match(refused.stderr, /credential store/);
+        assert.deepEqual(await Array.fromAsync(Deno.readDir(work)), []);
 
-      // Token in the (env) credential store: fetched over loopback HTTP with it.
-      const env = { ...t.env, ASCIINEMA_GITHUB_PAT: token };
-      const ok = await runDaemonCli(["restore", "r", "--repo", url], { env, cwd: work });
-      assert.equal(ok.code, 0, ok.stderr);
-      assert.deepEqual(await Deno.readFile(join(work, "r.cast")), cast);
-      assert.ok(!ok.stdout.includes(token) && !ok.stderr.includes(token));
-      const listed = await runDaemonCli(["verify", "--repo", url], { env, cwd: work });
-      assert.equal(listed.code, 0, listed.stdout + listed.stderr);
-      assert.ok(server.stats.accepted > 0);
-    } finally {
-      await server.stop();
-      await t.cleanup();
-    }
+        // Token in the (env) credential store: fetched over loopback HTTP with it.
+        const env = { ...t.env, ASCIINEMA_GITHUB_PAT: token };
+        const ok = await cli(["restore", "r", "--repo", url], { env });
+        assert.equal(ok.code, 0, ok.stderr);
+        assert.deepEqual(await Deno.readFile(join(work, "r.cast")), cast);
+        assert.ok(!ok.stdout.includes(token) && !ok.stderr.includes(token));
+        const listed = await cli(["verify", "--repo", url], { env });
+        assert.equal(listed.code, 0, listed.stdout + listed.stderr);
+        assert.ok(server.stats.accepted > 0);
+      } finally {
+        await server.stop();
+      }
+    });
   },
 });

@@ -8,17 +8,16 @@ import { join } from "node:path";
 import type { ChunkEntry } from "../lib/branch_index.ts";
 import { chunkPathOnBranch } from "../lib/chunk_name.ts";
 import { checkLayout, verifyBranch } from "../lib/verify.ts";
-import { assertTools, ignoreWithout, makeTestHome } from "./support/env.ts";
+import { assertTools, ignoreWithout } from "./support/env.ts";
 import {
   commitChanges,
-  initBare,
   lineRanges,
   makeCast,
   pushRecording,
   type Range,
   readOnBranch,
-  runDaemonCli,
   tamper,
+  withFakeRemote,
   zstdCompress,
 } from "./support/fake_branch.ts";
 
@@ -64,10 +63,7 @@ Deno.test({
   ignore: ignoreWithout(TOOLS),
   async fn() {
     await assertTools(TOOLS);
-    const t = await makeTestHome();
-    try {
-      const remote = join(t.root, "remote.git");
-      await initBare(remote);
+    await withFakeRemote(async ({ t, remote, cli }) => {
       const ranges = new Map<string, Range[]>();
       for (const id of ["intact", "replaced", "deleted", "truncated", "corrupt", "tail", "sum"]) {
         const cast = makeCast(120, { seed: id });
@@ -105,9 +101,7 @@ Deno.test({
       // Tail: the last chunk of a complete recording deleted (only the manifest knows).
       await tamper(remote, { path: chunkPath("tail", at("tail", 4)), content: null });
 
-      const work = join(t.root, "work");
-      await Deno.mkdir(work);
-      const result = await runDaemonCli(["verify", "--repo", remote], { env: t.env, cwd: work });
+      const result = await cli(["verify", "--repo", remote]);
       assert.equal(result.code, 1, result.stderr);
       const out = result.stdout;
       const r = (id: string, seq: number) => `bytes ${at(id, seq).start}-${at(id, seq).end}`;
@@ -151,27 +145,16 @@ Deno.test({
         sum: [["manifest", undefined, 0, at("sum", 4).end]],
       });
 
-      const one = await runDaemonCli(["verify", "intact", "--repo", remote], {
-        env: t.env,
-        cwd: work,
-      });
+      const one = await cli(["verify", "intact", "--repo", remote]);
       assert.equal(one.code, 0, one.stdout + one.stderr);
       assert.match(one.stdout, /All 1 recording intact/);
-      const json = await runDaemonCli(["verify", "deleted", "--repo", remote, "--json"], {
-        env: t.env,
-        cwd: work,
-      });
+      const json = await cli(["verify", "deleted", "--repo", remote, "--json"]);
       assert.equal(json.code, 1);
       assert.equal(JSON.parse(json.stdout).recordings[0].problems[0].seq, 2);
-      const unreadable = await runDaemonCli(["verify", "--repo", join(t.root, "nothing")], {
-        env: t.env,
-        cwd: work,
-      });
+      const unreadable = await cli(["verify", "--repo", join(t.root, "nothing")]);
       assert.equal(unreadable.code, 2);
       assert.match(unreadable.stderr, /not a git repository/);
-    } finally {
-      await t.cleanup();
-    }
+    });
   },
 });
 
@@ -180,10 +163,7 @@ Deno.test({
   ignore: ignoreWithout(TOOLS),
   async fn() {
     await assertTools(TOOLS);
-    const t = await makeTestHome();
-    try {
-      const remote = join(t.root, "remote.git");
-      await initBare(remote);
+    await withFakeRemote(async ({ t, remote }) => {
       const cast = makeCast(30);
       const range = { seq: 0, start: 0, end: cast.length };
       await commitChanges(remote, {
@@ -200,8 +180,6 @@ Deno.test({
       report = await verifyBranch({ repoUrl: remote, paths: t.paths, id: "hand" });
       assert.equal(report.ok, false);
       assert.deepEqual(report.recordings[0].problems.map((p) => p.kind), ["stray"]);
-    } finally {
-      await t.cleanup();
-    }
+    });
   },
 });

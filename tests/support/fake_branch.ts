@@ -9,9 +9,11 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 import { chunkPathOnBranch, manifestPathOnBranch } from "../../lib/chunk_name.ts";
 import { git, gitChecked } from "../../lib/git.ts";
 import { chunkCommitMessage, quoteFastImportPath } from "../../lib/publisher.ts";
+import { makeTestHome, type TestHome } from "./env.ts";
 
 const encoder = new TextEncoder();
 
@@ -217,7 +219,7 @@ const DAEMON = new URL("../../daemon.ts", import.meta.url).pathname;
 export async function runDaemonCli(
   args: string[],
   options: { env: Record<string, string>; cwd: string },
-): Promise<{ code: number; stdout: string; stderr: string }> {
+): Promise<CliResult> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--no-prompt", DAEMON, ...args],
     env: options.env,
@@ -234,4 +236,52 @@ export async function runDaemonCli(
     stdout: decoder.decode(output.stdout),
     stderr: decoder.decode(output.stderr),
   };
+}
+
+/** What {@linkcode runDaemonCli} returns. */
+export interface CliResult {
+  /** Exit code. */
+  code: number;
+  /** Standard output. */
+  stdout: string;
+  /** Standard error. */
+  stderr: string;
+}
+
+/** What {@linkcode withFakeRemote} hands the test body. */
+export interface FakeRemoteRig {
+  /** The hermetic home. */
+  t: TestHome;
+  /** An empty bare repository, `<root>/remote.git`, to build branches in. */
+  remote: string;
+  /** An empty directory, `<root>/work`: the CLI's working directory. */
+  work: string;
+  /**
+   * Runs `daemon.ts <args>` in `work` with the home's environment (or
+   * `options.env`): {@linkcode runDaemonCli} with those filled in.
+   */
+  cli(args: string[], options?: { env?: Record<string, string> }): Promise<CliResult>;
+}
+
+/**
+ * Creates a test home with an empty bare `remote.git` and an empty `work`
+ * directory under its root, runs `body`, then removes the home whatever
+ * happened.
+ */
+export async function withFakeRemote(body: (rig: FakeRemoteRig) => Promise<void>): Promise<void> {
+  const t = await makeTestHome();
+  try {
+    const remote = join(t.root, "remote.git");
+    await initBare(remote);
+    const work = join(t.root, "work");
+    await Deno.mkdir(work);
+    await body({
+      t,
+      remote,
+      work,
+      cli: (args, options = {}) => runDaemonCli(args, { env: options.env ?? t.env, cwd: work }),
+    });
+  } finally {
+    await t.cleanup();
+  }
 }
