@@ -73,15 +73,36 @@ async function assertIntact(t: TestHome, remote: string, ids: string[]): Promise
   assert.deepEqual(report.recordings.flatMap((r) => r.problems.map((p) => p.message)), []);
 }
 
-async function setup(repoUrl?: string): Promise<TestHome> {
+/**
+ * Creates a test home whose daemon cuts small chunks quickly (pushing to
+ * `options.repoUrl`, or the embedded backup.git), with an empty active/,
+ * runs `body`, then removes the home whatever happened.
+ */
+async function withResumeHome(
+  options: { repoUrl?: string },
+  body: (t: TestHome) => Promise<void>,
+): Promise<void> {
   const t = await makeTestHome();
-  await writeConfig(t.paths.home, {
-    idle_threshold: 0.1,
-    max_chunk_bytes: 2048,
-    ...(repoUrl ? { repo_url: repoUrl } : {}),
-  });
-  await Deno.mkdir(t.paths.active, { recursive: true });
-  return t;
+  try {
+    await writeConfig(t.paths.home, {
+      idle_threshold: 0.1,
+      max_chunk_bytes: 2048,
+      ...(options.repoUrl ? { repo_url: options.repoUrl } : {}),
+    });
+    await Deno.mkdir(t.paths.active, { recursive: true });
+    await body(t);
+  } finally {
+    await t.cleanup();
+  }
+}
+
+/** Records 200 lines into active/rec.cast and pushes them with `run --once`; returns its path. */
+async function recordAndPush(t: TestHome): Promise<string> {
+  const path = join(t.paths.active, "rec.cast");
+  await append(path, 0, 200);
+  const result = await runOnce(t.env);
+  assert.equal(result.code, 0, result.stderr);
+  return path;
 }
 
 Deno.test({
@@ -89,8 +110,7 @@ Deno.test({
   ignore: ignoreWithout(TOOLS),
   async fn() {
     await assertTools(TOOLS);
-    const t = await setup();
-    try {
+    await withResumeHome({}, async (t) => {
       const ids = ["rec", "-odd id ü"];
       for (const id of ids) await append(join(t.paths.active, `${id}.cast`), 0, 200);
       let result = await runOnce(t.env);
@@ -100,9 +120,7 @@ Deno.test({
       result = await runOnce(t.env);
       assert.equal(result.code, 0, result.stderr);
       await assertIntact(t, t.paths.backupGit, ids);
-    } finally {
-      await t.cleanup();
-    }
+    });
   },
 });
 
@@ -111,21 +129,15 @@ Deno.test({
   ignore: ignoreUntilWired(),
   async fn() {
     await assertTools(TOOLS);
-    const t = await setup();
-    try {
-      const path = join(t.paths.active, "rec.cast");
-      await append(path, 0, 200);
-      let result = await runOnce(t.env);
-      assert.equal(result.code, 0, result.stderr);
+    await withResumeHome({}, async (t) => {
+      const path = await recordAndPush(t);
       await Deno.remove(t.paths.state, { recursive: true });
       await Deno.remove(t.paths.repos, { recursive: true });
       await append(path, 200, 150);
-      result = await runOnce(t.env);
+      const result = await runOnce(t.env);
       assert.equal(result.code, 0, result.stderr);
       await assertIntact(t, t.paths.backupGit, ["rec"]);
-    } finally {
-      await t.cleanup();
-    }
+    });
   },
 });
 
@@ -136,26 +148,23 @@ Deno.test({
     await assertTools(TOOLS);
     const root = await Deno.makeTempDir({ prefix: "chunker-resume-" });
     const remote = join(root, "remote.git");
-    const t = await setup(remote);
     try {
-      const path = join(t.paths.active, "rec.cast");
-      await append(path, 0, 200);
-      await initBare(remote);
-      let result = await runOnce(t.env);
-      assert.equal(result.code, 0, result.stderr);
-      // The remote goes away; more is cut into the spool; then state/ is lost.
-      await Deno.rename(remote, `${remote}.away`);
-      await append(path, 200, 150);
-      result = await runOnce(t.env);
-      assert.notEqual(result.code, 0);
-      await Deno.remove(t.paths.state, { recursive: true });
-      await Deno.rename(`${remote}.away`, remote);
-      await append(path, 350, 100);
-      result = await runOnce(t.env);
-      assert.equal(result.code, 0, result.stderr);
-      await assertIntact(t, remote, ["rec"]);
+      await withResumeHome({ repoUrl: remote }, async (t) => {
+        await initBare(remote);
+        const path = await recordAndPush(t);
+        // The remote goes away; more is cut into the spool; then state/ is lost.
+        await Deno.rename(remote, `${remote}.away`);
+        await append(path, 200, 150);
+        let result = await runOnce(t.env);
+        assert.notEqual(result.code, 0);
+        await Deno.remove(t.paths.state, { recursive: true });
+        await Deno.rename(`${remote}.away`, remote);
+        await append(path, 350, 100);
+        result = await runOnce(t.env);
+        assert.equal(result.code, 0, result.stderr);
+        await assertIntact(t, remote, ["rec"]);
+      });
     } finally {
-      await t.cleanup();
       await Deno.remove(root, { recursive: true }).catch(() => {});
     }
   },
@@ -166,17 +175,13 @@ Deno.test({
   ignore: ignoreUntilWired(),
   async fn() {
     await assertTools(TOOLS);
-    const t = await setup();
-    try {
-      const path = join(t.paths.active, "rec.cast");
-      await append(path, 0, 200);
-      let result = await runOnce(t.env);
-      assert.equal(result.code, 0, result.stderr);
+    await withResumeHome({}, async (t) => {
+      const path = await recordAndPush(t);
       const first = await Deno.readFile(path);
       await Deno.remove(t.paths.state, { recursive: true });
       await Deno.remove(path);
       await append(path, 0, 400, "other"); // longer, different from the first byte on
-      result = await runOnce(t.env);
+      const result = await runOnce(t.env);
       assert.equal(result.code, 0, result.stderr);
       const chunks = await listBranchChunks(t.paths.backupGit, REF);
       assert.deepEqual(await restoreFromRemote(t.paths.backupGit, { id: "rec" }), first);
@@ -188,8 +193,6 @@ Deno.test({
       );
       const report = await verifyBranch({ repoUrl: t.paths.backupGit, paths: t.paths });
       assert.deepEqual(report.recordings.flatMap((r) => r.problems.map((p) => p.message)), []);
-    } finally {
-      await t.cleanup();
-    }
+    });
   },
 });
