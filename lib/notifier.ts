@@ -153,6 +153,34 @@ function errorText(error: unknown): string {
   return String(error);
 }
 
+/**
+ * Reads `services` from the credential store in order, registering each
+ * value as a secret; a store that cannot be read gives `backend`'s
+ * transient failure result instead of the values.
+ */
+async function readSecrets(
+  getSecret: GetSecret,
+  services: string[],
+  backend: string,
+): Promise<(string | undefined)[] | BackendResult> {
+  const values: (string | undefined)[] = [];
+  try {
+    for (const service of services) {
+      const value = await getSecret(service);
+      registerSecret(value);
+      values.push(value);
+    }
+  } catch (error) {
+    return {
+      backend,
+      ok: false,
+      permanent: false,
+      error: `credential store: ${errorText(error)}`,
+    };
+  }
+  return values;
+}
+
 async function post(
   url: string,
   init: RequestInit,
@@ -190,21 +218,13 @@ export function pushoverBackend(options: PushoverOptions): NotifierBackend {
     name: "pushover",
     async send(notice: Notice): Promise<BackendResult> {
       const base = { backend: "pushover" };
-      let token: string | undefined;
-      let user: string | undefined;
-      try {
-        token = await options.getSecret(PUSHOVER_APP_SERVICE);
-        registerSecret(token);
-        user = await options.getSecret(PUSHOVER_USER_SERVICE);
-        registerSecret(user);
-      } catch (error) {
-        return {
-          ...base,
-          ok: false,
-          permanent: false,
-          error: `credential store: ${errorText(error)}`,
-        };
-      }
+      const secrets = await readSecrets(
+        options.getSecret,
+        [PUSHOVER_APP_SERVICE, PUSHOVER_USER_SERVICE],
+        base.backend,
+      );
+      if (!Array.isArray(secrets)) return secrets;
+      const [token, user] = secrets;
       if (!token && !user) {
         return { ...base, ok: false, permanent: true, skipped: true, error: "not set up" };
       }
@@ -271,18 +291,9 @@ export function ntfyBackend(options: NtfyOptions): NotifierBackend {
     name: "ntfy",
     async send(notice: Notice): Promise<BackendResult> {
       const base = { backend: "ntfy" };
-      let token: string | undefined;
-      try {
-        token = await options.getSecret(NTFY_TOKEN_SERVICE);
-        registerSecret(token);
-      } catch (error) {
-        return {
-          ...base,
-          ok: false,
-          permanent: false,
-          error: `credential store: ${errorText(error)}`,
-        };
-      }
+      const secrets = await readSecrets(options.getSecret, [NTFY_TOKEN_SERVICE], base.backend);
+      if (!Array.isArray(secrets)) return secrets;
+      const [token] = secrets;
       const tags = [...notice.tags, ...(options.tags ?? [])];
       const headers: Record<string, string> = {
         "content-type": "text/plain; charset=utf-8",
