@@ -181,6 +181,26 @@ async function readSecrets(
   return values;
 }
 
+/**
+ * `backend`'s result for an HTTP answer that is not a success: a 4xx is
+ * permanent (sending again cannot help; `permanentHint` is appended), a 5xx
+ * is not. The error reads `HTTP <status><detail>`.
+ */
+function httpFailure(
+  backend: string,
+  status: number,
+  options: { detail?: string; permanentHint?: string } = {},
+): BackendResult {
+  const permanent = status >= 400 && status < 500;
+  return {
+    backend,
+    ok: false,
+    permanent,
+    status,
+    error: `HTTP ${status}${options.detail ?? ""}${permanent ? options.permanentHint ?? "" : ""}`,
+  };
+}
+
 async function post(
   url: string,
   init: RequestInit,
@@ -267,16 +287,10 @@ export function pushoverBackend(options: PushoverOptions): NotifierBackend {
         return { ...base, ok: true, permanent: false, status: answer.status };
       }
       const errors = Array.isArray(reply.errors) ? reply.errors.map(String).join("; ") : "";
-      const permanent = answer.status >= 400 && answer.status < 500;
-      return {
-        ...base,
-        ok: false,
-        permanent,
-        status: answer.status,
-        error: `HTTP ${answer.status}${errors ? `: ${errors}` : ""}${
-          permanent ? " (check the app token and user key: deno task daemon-setup)" : ""
-        }`,
-      };
+      return httpFailure(base.backend, answer.status, {
+        detail: errors ? `: ${errors}` : "",
+        permanentHint: " (check the app token and user key: deno task daemon-setup)",
+      });
     },
   };
 }
@@ -309,14 +323,9 @@ export function ntfyBackend(options: NtfyOptions): NotifierBackend {
       if (answer.status >= 200 && answer.status < 300) {
         return { ...base, ok: true, permanent: false, status: answer.status };
       }
-      const permanent = answer.status >= 400 && answer.status < 500;
-      return {
-        ...base,
-        ok: false,
-        permanent,
-        status: answer.status,
-        error: `HTTP ${answer.status}: ${answer.body.trim().slice(0, 200)}`,
-      };
+      return httpFailure(base.backend, answer.status, {
+        detail: `: ${answer.body.trim().slice(0, 200)}`,
+      });
     },
   };
 }
