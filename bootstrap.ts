@@ -29,8 +29,7 @@ import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typin
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { buildRecArgs, detectAsciinema } from "./lib/asciinema_cli.ts";
 import { git } from "./lib/git.ts";
-import { type Health, readHealth } from "./lib/health.ts";
-import { pidAlive } from "./lib/process.ts";
+import { daemonLiveness, type Health, readHealth } from "./lib/health.ts";
 import { ensureHome, type HomePaths, homePaths } from "./lib/paths.ts";
 import { repoSlug } from "./lib/publisher.ts";
 import { allocateRecordingId } from "./lib/recording_id.ts";
@@ -219,7 +218,7 @@ export interface DaemonCheck {
 export interface CheckDaemonOptions {
   /** Clock in milliseconds (default `Date.now()`). */
   now?: number;
-  /** Process liveness (default {@linkcode pidAlive}). */
+  /** Process liveness (default: lib/process.ts `pidAlive`). */
   isAlive?: (pid: number) => Promise<boolean>;
 }
 
@@ -244,24 +243,21 @@ export async function checkDaemon(
   if (!Number.isInteger(pid) || pid <= 0) {
     return { running: false, problem: "health.json names no daemon pid", health };
   }
-  if (!(await (options.isAlive ?? pidAlive)(pid))) {
+  const live = await daemonLiveness(health, { now, isAlive: options.isAlive });
+  if (live.pidAlive === false) {
     return {
       running: false,
       problem: `the daemon (pid ${pid}) is gone without a clean stop: it crashed or was killed`,
       health,
     };
   }
-  const interval = Number(health.heartbeat_interval_seconds) > 0
-    ? Number(health.heartbeat_interval_seconds)
-    : 15;
-  const beat = Date.parse(health.heartbeat);
-  const age = Number.isFinite(beat) ? (now - beat) / 1000 : Infinity;
-  if (age >= 3 * interval) {
+  if (live.heartbeatStale) {
+    const age = live.heartbeatAgeSeconds;
     return {
       running: false,
       problem: `the daemon (pid ${pid}) has not written a heartbeat for ${
-        Number.isFinite(age) ? `${Math.round(age)} s` : "ever"
-      } (expected every ${interval} s): it is stuck or gone`,
+        age === null ? "ever" : `${age} s`
+      } (expected every ${live.intervalSeconds} s): it is stuck or gone`,
       health,
     };
   }

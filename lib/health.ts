@@ -6,6 +6,7 @@
  * @module
  */
 import { readJsonIfExists, writeJsonAtomic } from "./atomic.ts";
+import { pidAlive } from "./process.ts";
 
 /** Overall daemon status. */
 export type HealthStatus = "starting" | "ok" | "degraded" | "error" | "stopped";
@@ -105,4 +106,62 @@ export async function readHealth(path: string): Promise<Health | undefined> {
     // A torn or foreign file reads as "no health".
   }
   return undefined;
+}
+
+/** What health.json and the process table say about the daemon. */
+export interface Liveness {
+  /** The pid checked is alive (null: no pid to check). */
+  pidAlive: boolean | null;
+  /** Seconds since the last heartbeat (null: none, or unreadable). */
+  heartbeatAgeSeconds: number | null;
+  /** The heartbeat is missing or older than three intervals. */
+  heartbeatStale: boolean;
+  /** The heartbeat interval the daemon announced (or the fallback). */
+  intervalSeconds: number;
+  /** Not stopped, pid alive and heartbeat fresh: the daemon runs, whatever `status` says. */
+  running: boolean;
+}
+
+/** Options for {@linkcode daemonLiveness}. */
+export interface LivenessOptions {
+  /** Clock in milliseconds (default `Date.now()`). */
+  now?: number;
+  /** The pid to check instead of health.json's (a service manager's answer). */
+  pid?: number | null;
+  /** Process liveness (default `pidAlive` of lib/process.ts). */
+  isAlive?: (pid: number) => Promise<boolean>;
+  /** Interval when health.json names none (default 15 s). */
+  defaultIntervalSeconds?: number;
+}
+
+/**
+ * The one rule for "is the daemon running": a dead pid or a heartbeat three
+ * intervals old (two beats missed) means not running, whatever health.json says.
+ */
+export async function daemonLiveness(
+  health: Health | undefined,
+  options: LivenessOptions = {},
+): Promise<Liveness> {
+  const now = options.now ?? Date.now();
+  const announced = Number(health?.heartbeat_interval_seconds);
+  const intervalSeconds = announced > 0 ? announced : options.defaultIntervalSeconds ?? 15;
+  const beat = health?.heartbeat ? Date.parse(health.heartbeat) : NaN;
+  const heartbeatAgeSeconds = Number.isFinite(beat)
+    ? Math.max(0, Math.round((now - beat) / 1000))
+    : null;
+  const heartbeatStale = heartbeatAgeSeconds === null ||
+    heartbeatAgeSeconds >= 3 * intervalSeconds;
+  const pid = options.pid !== undefined ? options.pid : health?.pid ?? null;
+  let alive: boolean | null = null;
+  if (pid !== null && Number.isInteger(pid) && pid > 0) {
+    alive = await (options.isAlive ?? pidAlive)(pid);
+  }
+  return {
+    pidAlive: alive,
+    heartbeatAgeSeconds,
+    heartbeatStale,
+    intervalSeconds,
+    running: Boolean(health) && health?.status !== "stopped" && alive === true &&
+      !heartbeatStale,
+  };
 }

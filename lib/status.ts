@@ -12,8 +12,7 @@
  *
  * @module
  */
-import { pidAlive as defaultPidAlive } from "./process.ts";
-import { type Health, readHealth } from "./health.ts";
+import { daemonLiveness, type Health, readHealth } from "./health.ts";
 import { formatLocalTime, renderLogEntry, tailLog } from "./log_view.ts";
 import {
   describeUrl,
@@ -301,9 +300,6 @@ export async function collectStatus(options: StatusOptions): Promise<StatusRepor
     }
   }
   const health = await readHealth(paths.health);
-  const interval = health?.heartbeat_interval_seconds ?? settings.heartbeat_seconds;
-  const heartbeatAge = ageSeconds(health?.heartbeat, now);
-  const heartbeatStale = heartbeatAge === null || heartbeatAge > 3 * interval;
 
   let service: ServiceState | undefined;
   let serviceError: string | null = null;
@@ -314,19 +310,21 @@ export async function collectStatus(options: StatusOptions): Promise<StatusRepor
       serviceError = error instanceof Error ? error.message : String(error);
     }
   }
-  const isAlive = options.pidAlive ?? defaultPidAlive;
   const managed = Boolean(service?.installed);
   const pid = (managed ? service?.pid : undefined) ?? health?.pid ?? null;
-  let pidAlive: boolean | null = null;
-  if (pid !== null && Number.isInteger(pid) && pid > 0) pidAlive = await isAlive(pid);
-
-  let running: boolean;
-  if (managed && service) {
-    running = service.running;
-  } else {
-    running = Boolean(health) && health?.status !== "stopped" && pidAlive === true &&
-      !heartbeatStale;
-  }
+  const liveness = await daemonLiveness(health, {
+    now,
+    pid,
+    isAlive: options.pidAlive,
+    defaultIntervalSeconds: settings.heartbeat_seconds,
+  });
+  const {
+    pidAlive,
+    heartbeatAgeSeconds: heartbeatAge,
+    heartbeatStale,
+    intervalSeconds: interval,
+  } = liveness;
+  const running = managed && service ? service.running : liveness.running;
 
   if (configError) problems.push(`config.json is invalid: ${configError}`);
   if (serviceError) problems.push(`could not ask the service manager: ${serviceError}`);
