@@ -115,6 +115,8 @@ export class Chunker {
   #stopped = false;
   #tracked = new Map<string, Tracked>();
   #states = new Map<string, RecordingState>();
+  /** Finished generations: kept only so their ids are never reused, never iterated. */
+  #finished = new Map<string, RecordingState>();
   #current = new Map<string, string>();
   #remotes = new Map<string, RemoteEntry>();
   #locks = new Map<string, Promise<unknown>>();
@@ -172,8 +174,12 @@ export class Chunker {
         .catch(() => {});
     }
     for (const state of states) {
+      if (state.done) {
+        this.#finished.set(state.id, state);
+        continue;
+      }
       this.#states.set(state.id, state);
-      if (state.done || state.superseded) continue;
+      if (state.superseded) continue;
       const current = this.#current.get(state.source);
       const currentState = current ? this.#states.get(current) : undefined;
       if (!currentState || currentState.generation < state.generation) {
@@ -599,7 +605,7 @@ export class Chunker {
   async #newRecordingState(tracked: Tracked): Promise<RecordingState> {
     const state = newState(tracked.id, { ino: tracked.ino });
     // A checkpoint lost (state/ deleted): resume from what the clone already has.
-    const existing = this.#states.get(state.id);
+    const existing = this.#states.get(state.id) ?? this.#finished.get(state.id);
     if (existing) {
       // A finished generation with this id exists: this file is a new one.
       return await this.#newGeneration(tracked, existing);
@@ -662,7 +668,8 @@ export class Chunker {
 
   async #newGeneration(tracked: Tracked, old: RecordingState): Promise<RecordingState> {
     let generation = old.generation + 1;
-    while (this.#states.has(`${tracked.id}~${generation}`)) generation++;
+    const taken = (id: string) => this.#states.has(id) || this.#finished.has(id);
+    while (taken(`${tracked.id}~${generation}`)) generation++;
     const state = newState(tracked.id, { generation, ino: tracked.ino });
     await this.#withLock(`state:${old.id}`, async () => {
       const next = {
@@ -1076,6 +1083,8 @@ export class Chunker {
       await saveState(this.#paths.state, next);
       Object.assign(state, next);
     });
+    this.#states.delete(state.id);
+    this.#finished.set(state.id, state);
     await Deno.remove(spoolDirFor(this.#paths.spool, state.id)).catch(() => {});
   }
 

@@ -37,7 +37,6 @@ const StateSchema = z.looseObject({
   superseded: z.boolean().default(false),
   first_seen: z.string(),
   ended_at: z.string().nullable().default(null),
-  sha256_so_far: z.string().nullable().default(null),
 });
 
 /** A recording generation's checkpoint. */
@@ -71,7 +70,6 @@ export function newState(
     superseded: false,
     first_seen: (options.now ?? new Date()).toISOString(),
     ended_at: null,
-    sha256_so_far: null,
   };
 }
 

@@ -92,6 +92,15 @@ Deno.test("asciicast v3 written progressively is pushed, finalized on exit and r
     // Private by default.
     assert.equal((await Deno.stat(t.paths.home)).mode! & 0o777, 0o700);
     assert.equal((await Deno.stat(t.paths.health)).mode! & 0o777, 0o600);
+    // A new recording under a finished one's name never reuses its chunk paths.
+    const again = lines.slice(0, 5).join("\n") + "\n";
+    await Deno.writeTextFile(cast, again);
+    const againSize = new TextEncoder().encode(again).length;
+    await waitFor(
+      async () => (await remoteEnd(t.paths.backupGit, { id: "session-v3~2" })) === againSize,
+      { what: "the second recording under the same name" },
+    );
+    assert.deepEqual(await restoreFromRemote(t.paths.backupGit, { id: "session-v3" }), original);
   });
 });
 
