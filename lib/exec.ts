@@ -153,17 +153,25 @@ export async function runChecked(command: string, options: RunOptions = {}): Pro
   return result;
 }
 
-/** True when `command` can be found on PATH. */
-export async function commandExists(command: string): Promise<boolean> {
-  const path = Deno.env.get("PATH") ?? "";
+/** The first executable `name` on `path` (a PATH string, default `$PATH`), or undefined. */
+export function findOnPath(
+  name: string,
+  path: string = Deno.env.get("PATH") ?? "",
+): string | undefined {
   for (const dir of path.split(":")) {
     if (!dir) continue;
+    const candidate = `${dir}/${name}`;
     try {
-      const info = await Deno.stat(`${dir}/${command}`);
-      if (info.isFile && ((info.mode ?? 0o111) & 0o111)) return true;
+      const info = Deno.statSync(candidate);
+      if (info.isFile && ((info.mode ?? 0o111) & 0o111)) return candidate;
     } catch {
       // not here
     }
   }
-  return false;
+  return undefined;
+}
+
+/** True when `command` can be found on PATH. */
+export function commandExists(command: string): Promise<boolean> {
+  return Promise.resolve(findOnPath(command) !== undefined);
 }

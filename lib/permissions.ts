@@ -21,8 +21,9 @@
  *
  * @module
  */
-import { realpathSync, statSync } from "node:fs";
-import { isAbsolute, join } from "node:path";
+import { realpathSync } from "node:fs";
+import { isAbsolute } from "node:path";
+import { findOnPath } from "./exec.ts";
 import { homePaths } from "./paths.ts";
 import { loadSettings, type Settings } from "./settings.ts";
 import { notifySettings } from "./notifier.ts";
@@ -55,20 +56,6 @@ export function daemonTools(os: string = Deno.build.os): string[] {
   // Without /proc, liveness is checked with `kill -0` (lib/chunker.ts pidAlive).
   if (os !== "linux") tools.push("kill");
   return tools;
-}
-
-/** The first executable `name` on `path` (a PATH string), or undefined. */
-export function findOnPath(name: string, path: string): string | undefined {
-  for (const dir of path.split(":")) {
-    if (!dir) continue;
-    try {
-      const info = statSync(join(dir, name));
-      if (info.isFile() && (info.mode & 0o111) !== 0) return join(dir, name);
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
 
 /**

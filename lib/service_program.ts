@@ -12,7 +12,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HomePaths } from "./paths.ts";
 import type { RunMode } from "./pidfile.ts";
-import { daemonTools, findOnPath } from "./permissions.ts";
+import { daemonTools } from "./permissions.ts";
+import { findOnPath } from "./exec.ts";
 
 /** The source checkout (the directory holding daemon.ts and deno.json). */
 export const SOURCE_DIR: string = dirname(dirname(fileURLToPath(import.meta.url)));

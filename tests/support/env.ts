@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import { commandExists } from "../../lib/exec.ts";
+import { commandExists, findOnPath } from "../../lib/exec.ts";
 import { type HomePaths, homePaths } from "../../lib/paths.ts";
 
 /** A temporary home for one test. */
@@ -66,30 +66,9 @@ export function requireAll(): boolean {
   return Deno.env.get("REQUIRE_ALL_TESTS") === "1";
 }
 
-const toolCache = new Map<string, boolean>();
-
-/** Synchronously checks that every tool is on PATH (for `Deno.test`'s `ignore`). */
+/** The tools of `tools` that are not on PATH. */
 function toolsPresent(tools: string[]): string[] {
-  const missing: string[] = [];
-  for (const tool of tools) {
-    let found = toolCache.get(tool);
-    if (found === undefined) {
-      found = false;
-      for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-        try {
-          if (Deno.statSync(join(dir, tool)).isFile) {
-            found = true;
-            break;
-          }
-        } catch {
-          // keep looking
-        }
-      }
-      toolCache.set(tool, found);
-    }
-    if (!found) missing.push(tool);
-  }
-  return missing;
+  return tools.filter((tool) => findOnPath(tool) === undefined);
 }
 
 /**
