@@ -5,7 +5,7 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { Chunker } from "./chunker.ts";
+import { Engine } from "./engine/mod.ts";
 import { pidAlive } from "./process.ts";
 import { readHealth } from "./health.ts";
 import { createNotificationPolicy } from "./notifier.ts";
@@ -73,7 +73,7 @@ async function runClaimed(paths: HomePaths, options: { once?: boolean }): Promis
   const policy = createNotificationPolicy(settings, {
     getSecret: (service) => store.get(service).catch(() => undefined),
   });
-  const chunker = new Chunker({
+  const chunker = new Engine({
     paths,
     settings,
     authFor: auth.authFor,

@@ -35,6 +35,9 @@ export const HERMETIC_CONFIG: [string, string][] = [
   ["init.defaultBranch", "main"],
   ["push.default", "nothing"],
   ["transfer.fsckObjects", "false"],
+  // No background gc or maintenance from fetch, commit or push: upkeep is the publisher's, time-bounded.
+  ["gc.auto", "0"],
+  ["maintenance.auto", "false"],
   ["http.lowSpeedLimit", "1000"],
   ["http.lowSpeedTime", "30"],
 ];

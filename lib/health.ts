@@ -12,7 +12,15 @@ import { pidAlive } from "./process.ts";
 export type HealthStatus = "starting" | "ok" | "degraded" | "error" | "stopped";
 
 /** Kinds of push failure, as shown in health.json and used by notifications. */
-export type ErrorKind = "auth" | "network" | "remote" | "conflict" | "config" | "disk" | "input";
+export type ErrorKind =
+  | "auth"
+  | "network"
+  | "remote"
+  | "rejected"
+  | "conflict"
+  | "config"
+  | "disk"
+  | "input";
 
 /** Per-recording health. */
 export interface RecordingHealth {

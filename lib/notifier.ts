@@ -466,7 +466,7 @@ export interface NotificationPolicyOptions {
   host?: string;
 }
 
-/** Daemon events the policy understands (structurally compatible with chunker.ts's `ChunkerEvent`). */
+/** Daemon events the policy understands (structurally compatible with `EngineEvent` in lib/engine/engine.ts). */
 export type PolicyEvent =
   | {
     type: "push-failed";
@@ -647,7 +647,7 @@ export class NotificationPolicy {
   }
 
   /**
-   * Dispatches a daemon event (the shape of `ChunkerEvent` in chunker.ts):
+   * Dispatches a daemon event (the shape of `EngineEvent` in lib/engine/engine.ts):
    * `push-failed` with kind `auth` goes to {@linkcode NotificationPolicy.authRejected},
    * other kinds to {@linkcode NotificationPolicy.pushFailing} (kind `disk`
    * also to {@linkcode NotificationPolicy.diskTrouble}); `push-ok` to

@@ -53,7 +53,7 @@ export const DAEMON_SYS_APIS: readonly string[] = ["hostname"];
 export function daemonTools(os: string = Deno.build.os): string[] {
   const tools = ["git", "zstd", "ssh"];
   tools.push(os === "darwin" ? "security" : "secret-tool");
-  // Without /proc, liveness is checked with `kill -0` (lib/chunker.ts pidAlive).
+  // Without /proc, liveness is checked with `kill -0` (lib/process.ts pidAlive).
   if (os !== "linux") tools.push("kill");
   return tools;
 }

@@ -22,7 +22,12 @@ export async function pidAlive(pid: number): Promise<boolean> {
       // NotCapable / PermissionDenied (narrow permissions): ask kill(1).
     }
   }
-  const result = await run("kill", { args: ["-0", String(pid)], timeoutMs: 5_000 });
+  let result;
+  try {
+    result = await run("kill", { args: ["-0", String(pid)], timeoutMs: 5_000 });
+  } catch {
+    return true; // kill cannot be run (narrow permissions): no answer, so alive
+  }
   if (result.code === 127 || result.timedOut) return true;
   if (result.success) return true;
   // kill -0 fails with EPERM for another user's live process.

@@ -160,13 +160,14 @@ export class RepoClone {
 
   /** Creates the bare clone if needed (works while the remote is unreachable). */
   async ensure(): Promise<void> {
-    if (this.#ready) return;
     let exists = false;
     try {
       exists = (await Deno.stat(join(this.gitDir, "HEAD"))).isFile;
     } catch {
       exists = false;
     }
+    // Checked every time: a clone deleted under a running daemon is made again.
+    if (exists && this.#ready) return;
     if (!exists) {
       await ensurePrivateDir(this.gitDir);
       await gitChecked(["init", "--bare", "--quiet", this.gitDir], {
@@ -406,7 +407,7 @@ export class RepoClone {
    * Pushes the local branch. When the remote moved, fetches, replays our
    * unpushed commits on top and pushes again. Returns the pushed tip.
    */
-  async push(): Promise<string | undefined> {
+  async push(options: { timeoutMs?: number } = {}): Promise<string | undefined> {
     await this.ensure();
     for (let attempt = 0; attempt < 4; attempt++) {
       const tip = await this.localTip();
@@ -425,13 +426,15 @@ export class RepoClone {
         "--quiet",
         "{url}",
         `${this.#localRef}:${this.#localRef}`,
-      ]);
+      ], options);
       if (result.success) {
         await gitChecked(["update-ref", this.#remoteRef, tip], this.#gitOpts());
         await this.#maintain();
         return tip;
       }
       const text = `${result.stdout}\n${result.stderr}`;
+      const refused = remoteRefusal(result.stdout, result.stderr);
+      if (refused) throw new PublishError("rejected", refused);
       const rejected = /\[rejected\]|non-fast-forward|fetch first|\(stale info\)/i.test(text) ||
         /^!\s/m.test(result.stdout);
       if (!rejected) {
@@ -536,14 +539,33 @@ export class RepoClone {
     const field = (name: string) =>
       Number(new RegExp(`^${name}: (\\d+)$`, "m").exec(result.stdout)?.[1] ?? 0);
     if (field("count") < upkeep.loose && field("packs") < upkeep.packs) return;
-    await this.#git(["repack", "-a", "-d", "-q"], { timeoutMs: 600_000 });
-    await this.#git(["prune-packed", "-q"], { timeoutMs: 120_000 });
+    // Bounded: a repack that runs out of time leaves the old packs, and pushes go on.
+    const repack = await this.#git(["repack", "-a", "-d", "-q"], { timeoutMs: 60_000 });
+    if (repack.success) await this.#git(["prune-packed", "-q"], { timeoutMs: 30_000 });
   }
 
   /** Ids renamed because another machine had written the same path. */
   renames(): ReadonlyMap<string, string> {
     return this.#renames;
   }
+}
+
+/**
+ * The remote's own refusal of a push (a hook, a quota, a protected branch):
+ * `[remote rejected]` in the porcelain output, with what the remote said
+ * (its `remote:` lines). Undefined for anything else, such as a
+ * non-fast-forward rejection, which a fetch and replay fixes.
+ */
+export function remoteRefusal(stdout: string, stderr: string): string | undefined {
+  const line = `${stdout}\n${stderr}`.split("\n").find((text) => /\[remote rejected\]/.test(text));
+  if (!line) return undefined;
+  const said = stderr.split("\n")
+    .map((text) => /^remote:\s?(.*)$/.exec(text.trim())?.[1]?.trim() ?? "")
+    .filter((text) => text && !/^error: hook declined/i.test(text));
+  const reason = /\[remote rejected\]\s*(?:\S+\s*->\s*\S+\s*)?\(?([^)]*)\)?/.exec(line)?.[1]
+    ?.trim();
+  const parts = [said.join("; "), reason].filter(Boolean);
+  return `the remote refused the push: ${parts.join(" — ").slice(0, 500) || line.trim()}`;
 }
 
 /** Creates `backup.git` (the embedded default remote) when missing. */

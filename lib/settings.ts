@@ -19,6 +19,9 @@ const ranges = {
   retry_max_seconds: "a number of seconds from 1 to 86400",
   scan_interval_seconds: "a number of seconds from 0.5 to 300",
   heartbeat_seconds: "a number of seconds from 1 to 300",
+  push_batch_bytes: "a whole number of bytes from 1024 to 1073741824",
+  push_timeout_seconds: "a number of seconds from 1 to 3600",
+  push_min_bytes_per_second: "a whole number of bytes per second from 256 to 1073741824",
   credential_store: "one of auto, keychain, secret-service, env",
   branch: "a non-empty git branch name",
   repo_url: "a git remote URL or path",
@@ -58,6 +61,12 @@ export const SettingsSchema = z.looseObject({
   retry_max_seconds: z.number().min(1).max(86400).default(300),
   scan_interval_seconds: z.number().min(0.5).max(300).default(15),
   heartbeat_seconds: z.number().min(1).max(300).default(15),
+  /** Compressed bytes in one push at most (a push stays short on a slow link). */
+  push_batch_bytes: z.number().int().min(1024).max(1024 ** 3).default(8 * 1024 * 1024),
+  /** A push's timeout: this, plus its bytes at `push_min_bytes_per_second`. */
+  push_timeout_seconds: z.number().min(1).max(3600).default(120),
+  /** The slowest link a push is given time for. */
+  push_min_bytes_per_second: z.number().int().min(256).max(1024 ** 3).default(16 * 1024),
   credential_store: z.enum(["auto", "keychain", "secret-service", "env"]).default("auto"),
   notify: NotifySchema.optional(),
 });

@@ -17,6 +17,18 @@ const PendingSchema = z.object({
   cut_at: z.string(),
 });
 
+const FingerprintSchema = z.object({
+  at: z.number().int().min(0),
+  head: z.string(),
+  tail: z.string(),
+});
+
+/**
+ * What the cut bytes looked like: sha256 of the first and of the last 4 KiB
+ * before `at` (the cut offset). A file whose bytes there differ is another file.
+ */
+export type Fingerprint = z.infer<typeof FingerprintSchema>;
+
 /** A chunk cut into the spool and not yet pushed. */
 export type PendingChunk = z.infer<typeof PendingSchema>;
 
@@ -37,6 +49,9 @@ const StateSchema = z.looseObject({
   superseded: z.boolean().default(false),
   first_seen: z.string(),
   ended_at: z.string().nullable().default(null),
+  fingerprint: FingerprintSchema.nullable().default(null),
+  remote: z.object({ url: z.string().min(1), branch: z.string().min(1) }).optional(),
+  stale_end: z.string().nullable().default(null),
 });
 
 /** A recording generation's checkpoint. */
@@ -50,7 +65,7 @@ export function statePath(stateDir: string, id: string): string {
 /** A fresh checkpoint for a new recording generation. */
 export function newState(
   source: string,
-  options: { generation?: number; ino?: number | null; now?: Date } = {},
+  options: { generation?: number; ino?: number | null; now?: Date; staleEnd?: string | null } = {},
 ): RecordingState {
   const generation = options.generation ?? 1;
   return {
@@ -70,6 +85,8 @@ export function newState(
     superseded: false,
     first_seen: (options.now ?? new Date()).toISOString(),
     ended_at: null,
+    fingerprint: null,
+    stale_end: options.staleEnd ?? null,
   };
 }
 

@@ -89,14 +89,18 @@ export async function* readStreamReusing(
   }
 }
 
-/** sha256 (hex) of `[start, end)` of the file at `path`. */
-export async function sha256Range(path: string, start: number, end: number): Promise<string> {
+/** sha256 (hex) of `[start, end)` of the file at `path` (or of an open handle, left open). */
+export async function sha256Range(
+  source: string | Deno.FsFile,
+  start: number,
+  end: number,
+): Promise<string> {
   const hash = createHash("sha256");
-  const file = await Deno.open(path, { read: true });
+  const file = typeof source === "string" ? await Deno.open(source, { read: true }) : source;
   try {
     for await (const block of readRange(file, start, end)) hash.update(block);
   } finally {
-    file.close();
+    if (typeof source === "string") file.close();
   }
   return hash.digest("hex");
 }
@@ -118,16 +122,17 @@ export interface CompressOptions {
 }
 
 /**
- * Compresses `[start, end)` of `source` into a new file `output` (created
- * exclusively, 0600, fsynced). Removes `output` on failure.
+ * Compresses `[start, end)` of `source` (a path, or an open handle the caller
+ * keeps and closes) into a new file `output` (created exclusively, 0600,
+ * fsynced). Removes `output` on failure.
  */
 export async function compressRange(
-  source: string,
+  source: string | Deno.FsFile,
   range: { start: number; end: number; output: string },
   options: CompressOptions,
 ): Promise<CompressResult> {
+  const input = typeof source === "string" ? await Deno.open(source, { read: true }) : source;
   const limit = timeoutSignal(zstdTimeoutMs(range.end - range.start), options.signal);
-  const input = await Deno.open(source, { read: true });
   let output: Deno.FsFile | undefined;
   try {
     output = await Deno.open(range.output, { write: true, createNew: true, mode: 0o600 });
@@ -185,7 +190,7 @@ export async function compressRange(
     throw error;
   } finally {
     output?.close();
-    input.close();
+    if (typeof source === "string") input.close();
     limit.clear();
   }
 }

@@ -18,8 +18,7 @@ import {
 } from "./support/daemon.ts";
 import { loadAllStates } from "../lib/state.ts";
 import { formatChunkName } from "../lib/chunk_name.ts";
-
-const encoder = new TextEncoder();
+import { appendBurst, bareRemote } from "./support/recording.ts";
 
 function gitSync(args: string[], env: Record<string, string> = {}): string {
   const out = new Deno.Command("git", {
@@ -32,30 +31,6 @@ function gitSync(args: string[], env: Record<string, string> = {}): string {
     throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
   }
   return new TextDecoder().decode(out.stdout);
-}
-
-async function appendBurst(path: string, tag: string, lines = 10): Promise<number> {
-  const file = await Deno.open(path, { create: true, append: true });
-  if ((await file.stat()).size === 0) {
-    await file.write(encoder.encode('{"version": 2, "width": 80, "height": 24}\n'));
-  }
-  let text = "";
-  for (let i = 0; i < lines; i++) text += JSON.stringify([i, "o", `${tag} ${i}\r\n`]) + "\n";
-  await file.write(encoder.encode(text));
-  const size = (await file.stat()).size;
-  file.close();
-  return size;
-}
-
-/** A bare repository inside the test home's root, as the remote. */
-function bareRemote(t: TestHome, name: string): string {
-  const remote = join(t.root, name);
-  try {
-    Deno.statSync(remote);
-  } catch {
-    gitSync(["init", "--bare", "--quiet", remote]);
-  }
-  return remote;
 }
 
 Deno.test("offline: the remote disappears and returns; every byte arrives once and retries add no chunks", async () => {

@@ -23,15 +23,15 @@ const REF = "refs/heads/asciinema-recordings";
 const encoder = new TextEncoder();
 
 /**
- * Two cases (repos/ lost too; file replaced) need lib/chunker.ts to resume
+ * Two cases (repos/ lost too; file replaced) need the engine to resume
  * through `resumePointFor`/`checkResumePoint` (wiring proposed in the issue 8
  * report). Until it does they are ignored with this reason, and fail under
  * REQUIRE_ALL_TESTS=1.
  */
 function ignoreUntilWired(): boolean {
-  const source = Deno.readTextFileSync(new URL("../lib/chunker.ts", import.meta.url));
+  const source = Deno.readTextFileSync(new URL("../lib/engine/resume.ts", import.meta.url));
   if (source.includes("resumePointFor") || requireAll()) return ignoreWithout(TOOLS);
-  console.warn("ignored: lib/chunker.ts does not resume through resumePointFor yet (issue 8)");
+  console.warn("ignored: the engine does not resume through resumePointFor yet (issue 8)");
   return true;
 }
 

@@ -49,6 +49,8 @@ export interface GitHttpServerOptions {
    * not write. Changeable with {@linkcode GitHttpServer.setRefusePush}.
    */
   refusePush?: boolean;
+  /** Upload speed limit for pushes (bytes per second), like a slow link; null: none. */
+  pushBytesPerSecond?: number | null;
 }
 
 /** A running server. */
@@ -71,6 +73,10 @@ export interface GitHttpServer {
   setToken(token: string): void;
   /** Refuses (true) or allows (false) pushes from now on (reads stay allowed). */
   setRefusePush(refuse: boolean): void;
+  /** Limits push uploads to `bytesPerSecond` from now on (null: no limit). */
+  setPushSpeed(bytesPerSecond: number | null): void;
+  /** Installs (script) or removes (null) the `pre-receive` hook of repo `name`. */
+  setPreReceiveHook(name: string, script: string | null): Promise<void>;
   /** Stops serving, waits for running backends, removes a temp root it created. */
   stop(): Promise<void>;
 }
@@ -169,12 +175,38 @@ async function readCgiResponse(
   return { status, headers, body };
 }
 
+/** A stream that passes bytes on at most `rate()` bytes per second (read per slice). */
+function throttled(
+  body: ReadableStream<Uint8Array>,
+  rate: () => number | null,
+): ReadableStream<Uint8Array> {
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      async transform(chunk, controller) {
+        let offset = 0;
+        while (offset < chunk.length) {
+          const limit = rate();
+          if (!limit) {
+            controller.enqueue(chunk.subarray(offset));
+            return;
+          }
+          const slice = Math.max(1, Math.floor(limit / 20));
+          controller.enqueue(chunk.slice(offset, offset + slice));
+          offset += slice;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      },
+    }),
+  );
+}
+
 /** Starts the server on 127.0.0.1 with an ephemeral port. */
 export async function startGitHttpServer(options: GitHttpServerOptions): Promise<GitHttpServer> {
   const ownRoot = options.root === undefined;
   const root = options.root ?? await Deno.makeTempDir({ prefix: "git-http-" });
   let token = options.token;
   let refusePush = options.refusePush ?? false;
+  let pushSpeed = options.pushBytesPerSecond ?? null;
   const stats: GitHttpStats = {
     accepted: 0,
     rejected: 0,
@@ -248,7 +280,9 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
       stderr: "piped",
       signal: abort.signal,
     }).spawn();
-    const feeding = (request.body ?? new ReadableStream({ start: (c) => c.close() }))
+    const upload = request.body ?? new ReadableStream({ start: (c) => c.close() });
+    const isPush = url.pathname.endsWith("/git-receive-pack");
+    const feeding = (isPush ? throttled(upload, () => pushSpeed) : upload)
       .pipeTo(child.stdin).catch(() => {});
     const errors = new Response(child.stderr).text().catch(() => "");
     const done = Promise.all([child.status, feeding, errors]);
@@ -306,6 +340,18 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
     },
     setRefusePush(refuse) {
       refusePush = refuse;
+    },
+    setPushSpeed(bytesPerSecond) {
+      pushSpeed = bytesPerSecond;
+    },
+    async setPreReceiveHook(name, script) {
+      const hook = join(root, repoDirName(name), "hooks", "pre-receive");
+      if (script === null) {
+        await Deno.remove(hook).catch(() => {});
+        return;
+      }
+      await Deno.mkdir(join(root, repoDirName(name), "hooks"), { recursive: true });
+      await Deno.writeTextFile(hook, script, { mode: 0o755 });
     },
     async stop() {
       abort.abort();

@@ -1,7 +1,9 @@
-/** The cutter: chunk boundaries, crash reconciliation of spool and checkpoint. */
+/** Cut passes: chunk boundaries, identity on one handle, crash reconciliation of the spool. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chooseChunkEnd, cutNextChunk, reconcileSpool } from "../lib/cutter.ts";
+import { chooseChunkEnd, cutPass } from "../lib/engine/cut_pass.ts";
+import { reconcileSpool } from "../lib/engine/spool.ts";
+import { serialStateUpdate } from "../lib/engine/state_writer.ts";
 import { formatChunkName, parseChunkName } from "../lib/chunk_name.ts";
 import { loadState, newState, statePath } from "../lib/state.ts";
 import { compressRange } from "../lib/zstd.ts";
@@ -20,15 +22,17 @@ Deno.test("chunks end after the last newline within max bytes; a long line is ke
   const path = join(t.root, "a.cast");
   await Deno.writeTextFile(path, "aaaa\nbbbb\ncc" + "x".repeat(50) + "\ntail");
   const size = (await Deno.stat(path)).size;
-  assert.equal(await chooseChunkEnd(path, { start: 0, size }, { maxBytes: 1000 }), size - 4);
-  assert.equal(await chooseChunkEnd(path, { start: 0, size }, { maxBytes: 7 }), 5);
+  const file = await Deno.open(path);
+  assert.equal(await chooseChunkEnd(file, { start: 0, size }, { maxBytes: 1000 }), size - 4);
+  assert.equal(await chooseChunkEnd(file, { start: 0, size }, { maxBytes: 7 }), 5);
   // From 10 the next line is 53 bytes long: longer than max, so it is cut whole.
-  assert.equal(await chooseChunkEnd(path, { start: 10, size }, { maxBytes: 7 }), size - 4);
-  assert.equal(await chooseChunkEnd(path, { start: size - 4, size }, { maxBytes: 7 }), size - 4);
+  assert.equal(await chooseChunkEnd(file, { start: 10, size }, { maxBytes: 7 }), size - 4);
+  assert.equal(await chooseChunkEnd(file, { start: size - 4, size }, { maxBytes: 7 }), size - 4);
   assert.equal(
-    await chooseChunkEnd(path, { start: size - 4, size }, { maxBytes: 7, final: true }),
+    await chooseChunkEnd(file, { start: size - 4, size }, { maxBytes: 7, final: true }),
     size,
   );
+  file.close();
   await t.cleanup();
 });
 
@@ -40,8 +44,14 @@ Deno.test("a chunk written just before a crash is verified and adopted; a corrup
   const size = (await Deno.stat(cast)).size;
   const state = newState("r");
   const options = { spoolDir: t.paths.spool, stateDir: t.paths.state, level: 3, maxBytes: 100 };
-  const first = await cutNextChunk(cast, state, { ...options, size });
-  assert.ok(first);
+  const first = await cutPass(cast, state, {
+    ...options,
+    upTo: 100,
+    final: false,
+    wall: () => new Date(),
+    update: serialStateUpdate(t.paths.state),
+  });
+  assert.equal(first.kind, "cut");
   // Simulate a crash after the spool rename, before the checkpoint: a valid
   // next chunk exists that the checkpoint does not know.
   const end = 15 + 14 * 10;

@@ -1,0 +1,177 @@
+/**
+ * One cut pass: from a single open handle of the recording, checks that the
+ * file is still the one the checkpoint describes (inode, fingerprint), then
+ * cuts `[cut_offset, upTo)` into chunks of at most `max_chunk_bytes` (give or
+ * take one line), each written to the spool before the checkpoint advances
+ * (DESIGN.md invariants 2 and 11). `upTo` is fixed when the pass is planned,
+ * so a pass ends however fast the file grows.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { fsyncDir, tempPathFor } from "../atomic.ts";
+import { firstNewlineEnd, lastNewlineEnd } from "../asciicast.ts";
+import { formatChunkName } from "../chunk_name.ts";
+import { ensurePrivateDir } from "../paths.ts";
+import type { PendingChunk, RecordingState } from "../state.ts";
+import { compressRange } from "../zstd.ts";
+import { failpoint } from "./failpoint.ts";
+import { fingerprintAt, fingerprintMismatch } from "./identity.ts";
+import type { StateUpdate } from "./state_writer.ts";
+
+/** The spool folder of a chunk id. */
+export function spoolDirFor(spoolDir: string, id: string): string {
+  return join(spoolDir, id);
+}
+
+/** The spool file of a pending chunk. */
+export function spoolFileFor(spoolDir: string, id: string, chunk: PendingChunk): string {
+  return join(spoolDir, id, formatChunkName(chunk));
+}
+
+/**
+ * Where the next chunk should end: the last newline within `maxBytes`, else
+ * (one line longer than that) the first newline after it, searched from
+ * `searchFrom` when earlier bytes are known to hold none; with `final`, the
+ * end when the rest fits. Returns `start` when nothing is cuttable.
+ */
+export async function chooseChunkEnd(
+  file: Deno.FsFile,
+  span: { start: number; size: number; searchFrom?: number },
+  options: { maxBytes: number; final?: boolean },
+): Promise<number> {
+  const { start, size } = span;
+  if (size <= start) return start;
+  if (options.final && size - start <= options.maxBytes) return size;
+  const limit = Math.min(size, start + options.maxBytes);
+  let end = await lastNewlineEnd(file, { from: start, limit });
+  if (end < 0 && limit < size) {
+    const from = Math.max(limit, Math.min(span.searchFrom ?? limit, size));
+    end = await firstNewlineEnd(file, { from, limit: size });
+  }
+  if (end < 0) return options.final ? size : start;
+  return end;
+}
+
+/** Options for {@linkcode cutPass}. */
+export interface CutPassOptions {
+  /** `$ASCIINEMA_HOME/spool`. */
+  spoolDir: string;
+  /** zstd level. */
+  level: number;
+  /** Largest chunk (raw bytes), give or take one line. */
+  maxBytes: number;
+  /** Cut nothing at or beyond this offset (fixed when the pass was planned). */
+  upTo: number;
+  /** Final: cut a trailing partial line too, then mark the checkpoint final. */
+  final: boolean;
+  /** `[cut_offset, noLineUntil)` is known to hold no newline. */
+  noLineUntil?: number | null;
+  /** Wall time for `cut_at` and `ended_at`. */
+  wall: () => Date;
+  /** Writes checkpoint changes (serialized with the publisher's). */
+  update: StateUpdate;
+  /** Shutdown. */
+  signal?: AbortSignal;
+}
+
+/** What a pass did. */
+export type CutPassResult =
+  | { kind: "mismatch"; reason: string }
+  | {
+    kind: "cut";
+    /** The chunks cut, in order. */
+    chunks: PendingChunk[];
+    /** `[cut_offset, noLineUntil)` holds no complete line: wait for more. */
+    noLineUntil: number | null;
+  };
+
+/**
+ * Runs one pass over `castPath` for `state` (updated in place after each
+ * durable checkpoint). Throws on I/O errors; what was cut before stays cut.
+ */
+export async function cutPass(
+  castPath: string,
+  state: RecordingState,
+  options: CutPassOptions,
+): Promise<CutPassResult> {
+  const file = await Deno.open(castPath, { read: true });
+  try {
+    const info = await file.stat();
+    const ino = info.ino ?? null;
+    if (state.ino !== null && ino !== null && ino !== state.ino) {
+      return { kind: "mismatch", reason: `replaced (inode ${state.ino} -> ${ino})` };
+    }
+    const before = await fingerprintMismatch(file, state);
+    if (before) return { kind: "mismatch", reason: before };
+    const upTo = Math.min(options.upTo, info.size);
+    const chunks: PendingChunk[] = [];
+    // Each chunk advances the offset; the count is bounded by the span fixed above.
+    const most = Math.ceil((upTo - state.cut_offset) / options.maxBytes) + 1;
+    for (let i = 0; i < most && state.cut_offset < upTo; i++) {
+      const start = state.cut_offset;
+      const end = await chooseChunkEnd(file, {
+        start,
+        size: upTo,
+        searchFrom: options.noLineUntil ?? undefined,
+      }, options);
+      if (end <= start) return { kind: "cut", chunks, noLineUntil: upTo };
+      // The bytes at both ends of what is cut now, before and after reading them:
+      // a file rewritten in place meanwhile (a new header) never passes.
+      const expected = await fingerprintAt(file, end);
+      const chunk = await cutOne(file, state, { ...options, start, end });
+      const fingerprint = await fingerprintAt(file, end);
+      if (fingerprint.head !== expected.head || fingerprint.tail !== expected.tail) {
+        await Deno.remove(spoolFileFor(options.spoolDir, state.id, chunk)).catch(() => {});
+        return { kind: "mismatch", reason: "rewritten while it was being cut" };
+      }
+      await options.update(state, (current) => ({
+        ...current,
+        ino: current.ino ?? ino,
+        cut_offset: end,
+        next_seq: chunk.seq + 1,
+        pending: [...current.pending, chunk],
+        fingerprint,
+      }));
+      failpoint("cut.after-checkpoint");
+      chunks.push(chunk);
+    }
+    if (options.final && state.cut_offset >= upTo) {
+      await options.update(state, (current) => ({
+        ...current,
+        ino: current.ino ?? ino,
+        final: true,
+        ended_at: current.ended_at ?? options.wall().toISOString(),
+      }));
+    }
+    return { kind: "cut", chunks, noLineUntil: null };
+  } finally {
+    file.close();
+  }
+}
+
+async function cutOne(
+  file: Deno.FsFile,
+  state: RecordingState,
+  options: CutPassOptions & { start: number; end: number },
+): Promise<PendingChunk> {
+  const dir = spoolDirFor(options.spoolDir, state.id);
+  await ensurePrivateDir(dir);
+  const seq = state.next_seq;
+  const { start, end } = options;
+  const finalPath = join(dir, formatChunkName({ seq, start, end }));
+  const tmp = tempPathFor(finalPath);
+  const result = await compressRange(file, { start, end, output: tmp }, options);
+  failpoint("cut.after-compress");
+  await Deno.rename(tmp, finalPath);
+  await fsyncDir(dir);
+  failpoint("cut.after-spool");
+  return {
+    seq,
+    start,
+    end,
+    sha256: result.sha256,
+    bytes: result.bytes,
+    cut_at: options.wall().toISOString(),
+  };
+}

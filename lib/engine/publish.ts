@@ -1,0 +1,160 @@
+/**
+ * Publishing one batch to one remote: commit its chunks (and manifests) in
+ * the local clone, push with a timeout that grows with the batch, then
+ * advance each generation's checkpoint and drop its spool files. Runs in the
+ * remote's queue, never in the engine's tick. Any step may fail: what was
+ * done stays done (commits are skipped when already there, a push of what is
+ * pushed is a no-op), so the retry picks up where it stopped.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import {
+  type ChunkItem,
+  ensureEmbeddedRemote,
+  type ManifestItem,
+  type RemoteTarget,
+  type RepoClone,
+} from "../publisher.ts";
+import type { HomePaths } from "../paths.ts";
+import type { Settings } from "../settings.ts";
+import type { PendingChunk, RecordingState } from "../state.ts";
+import { readRange } from "../zstd.ts";
+import { pushTimeoutMs, selectBatch } from "./batch.ts";
+import { failpoint } from "./failpoint.ts";
+import { spoolFileFor } from "./cut_pass.ts";
+import { ownsFile } from "./finish.ts";
+import type { StateUpdate } from "./state_writer.ts";
+
+/** What publishing needs from the engine. */
+export interface PublishContext {
+  /** Home layout. */
+  paths: HomePaths;
+  /** Settings (batch size, push timeout). */
+  settings: Settings;
+  /** The remote. */
+  target: RemoteTarget;
+  /** Its local clone. */
+  clone: RepoClone;
+  /** Checkpoint writer. */
+  update: StateUpdate;
+  /** The generations with work for this remote, in order. */
+  sources: () => RecordingState[];
+  /** Extra manifest fields of a generation (started, asciicast version). */
+  manifestExtra: (state: RecordingState) => Record<string, unknown>;
+  /** A pending chunk's spool file is gone and it is not committed: cut it again. */
+  recut: (state: RecordingState, chunk: PendingChunk) => Promise<void>;
+}
+
+/** What one batch did. */
+export interface PublishResult {
+  /** Chunks pushed. */
+  chunks: number;
+  /** Generations whose manifest was pushed. */
+  finished: RecordingState[];
+  /** More work is left. */
+  more: boolean;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** sha256 of the whole file, when it is still exactly this generation's; else null. */
+async function wholeFileSha256(castPath: string, state: RecordingState): Promise<string | null> {
+  if (!(await ownsFile(castPath, state).catch(() => false))) return null;
+  const file = await Deno.open(castPath, { read: true });
+  try {
+    const hash = createHash("sha256");
+    for await (const block of readRange(file, 0, state.cut_offset)) hash.update(block);
+    return hash.digest("hex");
+  } finally {
+    file.close();
+  }
+}
+
+async function manifestOf(
+  ctx: PublishContext,
+  state: RecordingState,
+): Promise<Record<string, unknown>> {
+  const castPath = join(ctx.paths.active, `${state.source}.cast`);
+  return {
+    id: state.id,
+    source: state.source,
+    generation: state.generation,
+    total_bytes: state.cut_offset,
+    chunks: state.next_seq,
+    sha256: await wholeFileSha256(castPath, state).catch(() => null),
+    started: state.first_seen,
+    ended: state.ended_at,
+    asciicast_version: null,
+    ...ctx.manifestExtra(state),
+  };
+}
+
+/** Publishes the next batch for `ctx`'s remote. Throws on failure (the queue backs off). */
+export async function publishBatch(ctx: PublishContext): Promise<PublishResult> {
+  const { clone, paths, settings } = ctx;
+  if (ctx.target.url === paths.backupGit) {
+    await ensureEmbeddedRemote(paths.backupGit, { globalConfig: paths.gitConfig });
+  }
+  await clone.ensure();
+  const batch = selectBatch(ctx.sources(), { maxBytes: settings.push_batch_bytes });
+  const chunks: ChunkItem[] = [];
+  const manifests: ManifestItem[] = [];
+  for (const item of batch.items) {
+    const state = item.source;
+    for (const chunk of item.chunks) {
+      const file = spoolFileFor(paths.spool, state.id, chunk);
+      if (!(await exists(file))) {
+        const committed = await clone.committedChunkNames(state.id).catch(() => new Set());
+        if (!committed.has(file.slice(file.lastIndexOf("/") + 1))) {
+          await ctx.recut(state, chunk);
+          return { chunks: 0, finished: [], more: true };
+        }
+      }
+      chunks.push({ id: state.id, ...chunk, file });
+    }
+    if (item.manifest) manifests.push({ id: state.id, manifest: await manifestOf(ctx, state) });
+  }
+  if (chunks.length || manifests.length) {
+    await clone.commit(chunks, manifests);
+    failpoint("publish.after-commit");
+  }
+  // Also pushes what an earlier, failed push left committed.
+  await clone.push({
+    timeoutMs: pushTimeoutMs(batch.bytes, {
+      baseSeconds: settings.push_timeout_seconds,
+      minBytesPerSecond: settings.push_min_bytes_per_second,
+    }),
+  });
+  failpoint("publish.after-push");
+  const finished: RecordingState[] = [];
+  for (const item of batch.items) {
+    const seqs = new Set(item.chunks.map((chunk) => chunk.seq));
+    const state = item.source;
+    await ctx.update(state, (current) => ({
+      ...current,
+      pending: current.pending.filter((chunk) => !seqs.has(chunk.seq)),
+      pushed_offset: Math.max(current.pushed_offset, ...item.chunks.map((chunk) => chunk.end)),
+      pushed_chunks: current.pushed_chunks + item.chunks.length,
+      manifest_pushed: current.manifest_pushed || item.manifest,
+      remote: current.remote ?? ctx.target,
+    }));
+    failpoint("publish.after-checkpoint");
+    for (const chunk of item.chunks) {
+      await Deno.remove(spoolFileFor(paths.spool, state.id, chunk)).catch(() => {});
+    }
+    if (item.manifest) {
+      failpoint("finish.after-manifest");
+      finished.push(state);
+    }
+  }
+  return { chunks: chunks.length, finished, more: batch.more };
+}

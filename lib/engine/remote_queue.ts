@@ -1,0 +1,162 @@
+/**
+ * One queue per remote: its work (resume look-ups, then publishing) runs one
+ * job at a time, off the engine's tick, so a slow, hanging or failing remote
+ * never delays a recording or another remote. A failure is recorded with its
+ * kind and retried with backoff; nothing thrown here escapes.
+ *
+ * @module
+ */
+import { nextRetry, type Retry } from "./backoff.ts";
+import type { Clock } from "./clock.ts";
+import type { ErrorKind } from "../health.ts";
+
+/** A failure the queue understands: a kind and a message. */
+export interface QueueFailure {
+  /** What kind of failure. */
+  kind: ErrorKind;
+  /** For people. */
+  message: string;
+}
+
+/** What the queue's owner provides. */
+export interface RemoteQueueOptions {
+  /** The clock (monotonic for backoff). */
+  clock: Clock;
+  /** Longest backoff, seconds. */
+  capSeconds: number;
+  /** Publishes one bounded batch; true when more work is left. Throws to fail. */
+  publish: () => Promise<boolean>;
+  /** Turns a thrown value into a failure. */
+  classify: (error: unknown) => QueueFailure;
+  /** Called after each success or failure (health, notifications). */
+  onChange?: (queue: RemoteQueue, failure: QueueFailure | null) => void;
+  /** Batches in one run before yielding to the event loop (default 16). */
+  batchesPerRun?: number;
+}
+
+/** Serial work and backoff for one remote. */
+export class RemoteQueue {
+  /** The remote's key (its clone's folder name). */
+  readonly key: string;
+  /** The current retry, or null when the last attempt worked. */
+  retry: Retry | null = null;
+  /** The kind of the last failure. */
+  errorKind: ErrorKind | null = null;
+  /** When failures began (monotonic), or null. */
+  failingSince: number | null = null;
+  /** When a push last worked (monotonic), or null. */
+  lastSuccess: number | null = null;
+  #options: RemoteQueueOptions;
+  #jobs: (() => Promise<void>)[] = [];
+  #wanted = false;
+  #running: Promise<void> | null = null;
+  #timer?: ReturnType<typeof setTimeout>;
+  #stopped = false;
+
+  /** Creates the queue (idle until {@linkcode RemoteQueue.kick}). */
+  constructor(key: string, options: RemoteQueueOptions) {
+    this.key = key;
+    this.#options = options;
+  }
+
+  /** True while a job or batch runs. */
+  get busy(): boolean {
+    return this.#running !== null;
+  }
+
+  /** Adds a one-off job (for example a resume look-up); it runs before publishing. */
+  enqueue(job: () => Promise<void>): void {
+    this.#jobs.push(job);
+    this.kick({ now: true });
+  }
+
+  /** Asks for a publish run: now, or when the backoff ends (`now` overrides the backoff). */
+  kick(options: { now?: boolean } = {}): void {
+    if (this.#stopped) return;
+    this.#wanted = true;
+    if (this.#running) return;
+    const due = options.now || !this.retry || this.#jobs.length
+      ? 0
+      : this.retry.at - this.#options.clock.now();
+    if (due > 0) {
+      if (this.#timer === undefined) {
+        this.#timer = setTimeout(() => {
+          this.#timer = undefined;
+          this.kick({ now: true });
+        }, due);
+      }
+      return;
+    }
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#running = this.#run().finally(() => {
+      this.#running = null;
+      if ((this.#wanted || this.#jobs.length) && !this.#stopped) this.kick();
+    });
+  }
+
+  async #run(): Promise<void> {
+    while (this.#jobs.length && !this.#stopped) {
+      const job = this.#jobs.shift()!;
+      await job().catch(() => {});
+    }
+    const most = this.#options.batchesPerRun ?? 16;
+    for (let i = 0; i < most && this.#wanted && !this.#stopped; i++) {
+      this.#wanted = false;
+      let more: boolean;
+      try {
+        more = await this.#options.publish();
+      } catch (error) {
+        if (this.#stopped) return;
+        this.#fail(this.#options.classify(error));
+        return;
+      }
+      this.#succeed();
+      if (more) this.#wanted = true;
+    }
+    // Still wanted after the bounded run: the finally hands it to a new run.
+  }
+
+  #succeed(): void {
+    const recovered = this.retry !== null;
+    this.retry = null;
+    this.errorKind = null;
+    this.failingSince = null;
+    this.lastSuccess = this.#options.clock.now();
+    if (recovered) this.#options.onChange?.(this, null);
+  }
+
+  #fail(failure: QueueFailure): void {
+    const now = this.#options.clock.now();
+    const needsPerson = failure.kind === "auth" || failure.kind === "config";
+    this.retry = nextRetry(this.retry, {
+      now,
+      error: failure.message,
+      capSeconds: this.#options.capSeconds,
+    });
+    if (needsPerson) this.retry.at = now + this.#options.capSeconds * 1000;
+    this.errorKind = failure.kind;
+    this.failingSince ??= now;
+    this.#wanted = false;
+    this.#options.onChange?.(this, failure);
+    this.kick();
+  }
+
+  /** Stops: no new runs; waits up to `graceMs` for the current one. */
+  async stop(graceMs = 1500): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    if (!this.#running) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#running,
+      new Promise((resolve) => timer = setTimeout(resolve, graceMs)),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Waits until no run is going and none is wanted now (for `run --once`). */
+  async settle(): Promise<void> {
+    while (this.#running) await this.#running;
+  }
+}
