@@ -244,6 +244,7 @@ export async function withDaemon(
   const t = await makeTestHome();
   try {
     await writeConfig(t.paths.home, typeof settings === "function" ? settings(t) : settings);
+    await Deno.mkdir(t.paths.active, { recursive: true, mode: 0o700 });
     const daemon = startDaemon(t.env);
     try {
       await body({ t, daemon });
