@@ -298,9 +298,8 @@ Deno.test({
     let offset = 0;
     class SteppedDate extends RealDate {
       constructor(...args: unknown[]) {
-        if (args.length === 0) super(RealDate.now() - offset);
         // deno-lint-ignore no-explicit-any
-        else super(...(args as [any]));
+        super(...((args.length === 0 ? [RealDate.now() - offset] : args) as [any]));
       }
       static override now(): number {
         return RealDate.now() - offset;
