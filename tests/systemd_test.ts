@@ -232,3 +232,38 @@ Deno.test("start installs the unit and enables it; again says already running; s
     await t.cleanup();
   }
 });
+
+Deno.test("a rebuilt binary is restarted (systemctl --user restart) although the unit is unchanged", async () => {
+  const t = await makeTestHome();
+  try {
+    const stub = await makeSystemctlStub(t.root, { unit: UNIT_NAME, linger: true });
+    const options = {
+      paths: t.paths,
+      os: "linux",
+      env: envSource(t),
+      systemctl: new Systemctl({ env: stub.env }),
+      compile: "compiled" as const,
+      timeoutMs: 2_000,
+    };
+    const build = async (compiledAt: string) => {
+      await Deno.mkdir(t.paths.bin, { recursive: true });
+      await Deno.writeTextFile(join(t.paths.bin, "asciinema-chunker"), "binary");
+      await Deno.writeTextFile(
+        join(t.paths.bin, "asciinema-chunker.json"),
+        JSON.stringify({ flags: [], fingerprint: "f", deno_version: "2", compiled_at: compiledAt }),
+      );
+    };
+    await build("2026-01-01T00:00:00.000Z");
+    assert.equal((await startService(options)).status, "started");
+    assert.equal((await startService(options)).status, "already-running");
+    const before = (await stub.calls()).length;
+    await build("2026-02-01T00:00:00.000Z");
+    const outcome = await startService(options);
+    assert.equal(outcome.status, "restarted", JSON.stringify(outcome));
+    const verbs = (await stub.calls()).slice(before).map((c) => c[1]);
+    assert.ok(verbs.includes("restart"), verbs.join(", "));
+    assert.ok(!verbs.includes("enable"), "the unit was not reinstalled");
+  } finally {
+    await t.cleanup();
+  }
+});
