@@ -7,12 +7,19 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makeTestHome, waitFor } from "./support/env.ts";
+import { makeTestHome, type TestHome, waitFor } from "./support/env.ts";
 import { DAEMON_TS } from "./support/daemon.ts";
 import { prepareDaemon, trimLogFile } from "../lib/daemon_startup.ts";
 import { readHealth } from "../lib/health.ts";
 import { consoleLevelFor, log, setupLogging, shutdownLogging } from "../lib/log.ts";
 import { inspectPidfile, releasePidfile } from "../lib/pidfile.ts";
+
+/** Undoes a prepareDaemon in this process: pidfile, logging, the test home. */
+async function endPrepared(t: TestHome): Promise<void> {
+  await releasePidfile(t.paths);
+  await shutdownLogging();
+  await t.cleanup();
+}
 
 Deno.test("under launchd, systemd or detached stderr gets warnings and errors only", async () => {
   assert.equal(consoleLevelFor("launchd"), "warning");
@@ -98,9 +105,7 @@ Deno.test("invalid config.json under launchd: the daemon waits, health.json says
     assert.equal(prepared.ok && prepared.settings.zstd_level, 5);
     assert.equal((await inspectPidfile(t.paths)).state, "running");
   } finally {
-    await releasePidfile(t.paths);
-    await shutdownLogging();
-    await t.cleanup();
+    await endPrepared(t);
   }
 });
 
@@ -153,9 +158,7 @@ Deno.test("another daemon holds the pidfile: under systemd wait and take over; i
     } catch {
       // gone already
     }
-    await releasePidfile(t.paths);
-    await shutdownLogging();
-    await t.cleanup();
+    await endPrepared(t);
   }
 });
 

@@ -7,7 +7,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as plist from "plist";
 import { makeTestHome, type TestHome } from "./support/env.ts";
-import { makeLaunchctlStub } from "./support/service_stubs.ts";
+import {
+  type LaunchctlStubOptions,
+  makeLaunchctlStub,
+  type ToolStub,
+  writeFakeBuild,
+} from "./support/service_stubs.ts";
 import { DAEMON_TS } from "./support/daemon.ts";
 import { run } from "../lib/exec.ts";
 import { daemonPermissionFlags } from "../lib/permissions.ts";
@@ -319,6 +324,19 @@ Deno.test("without bootstrap (old launchctl) load -w / unload -w / list are used
 
 // ------------------------------------------------ what a Mac user would hit (#19)
 
+/** Runs `fn` with a test home and a launchctl stand-in (`options` on top of label and uid). */
+async function withLaunchd(
+  options: Partial<LaunchctlStubOptions>,
+  fn: (t: TestHome, stub: ToolStub) => Promise<void>,
+): Promise<void> {
+  const t = await makeTestHome();
+  try {
+    await fn(t, await makeLaunchctlStub(t.root, { label: LAUNCHD_LABEL, uid: UID, ...options }));
+  } finally {
+    await t.cleanup();
+  }
+}
+
 /** A fast driver: short polls and retry pauses. */
 function fastLaunchctl(stub: { env: Record<string, string> }, leaveTimeoutMs = 5_000) {
   return new Launchctl({
@@ -398,32 +416,16 @@ Deno.test("restart waits for the old job to leave: bootstrap only after print sa
   }
 });
 
-Deno.test("bootout answering 36 (in progress) is waited for, not thrown", async () => {
-  const t = await makeTestHome();
-  try {
-    const stub = await makeLaunchctlStub(t.root, {
-      label: LAUNCHD_LABEL,
-      uid: UID,
-      leaveAfter: 2,
-      bootoutInProgress: true,
-    });
+Deno.test("bootout answering 36 (in progress) is waited for, not thrown", () =>
+  withLaunchd({ leaveAfter: 2, bootoutInProgress: true }, async (_t, stub) => {
     await stub.setState("running");
     const launchctl = fastLaunchctl(stub);
     assert.equal(await launchctl.bootout(), true);
     assert.equal((await launchctl.print()).loaded, false);
-  } finally {
-    await t.cleanup();
-  }
-});
+  }));
 
-Deno.test("bootstrap failing now and then with `5: Input/output error` is retried", async () => {
-  const t = await makeTestHome();
-  try {
-    const stub = await makeLaunchctlStub(t.root, {
-      label: LAUNCHD_LABEL,
-      uid: UID,
-      flakyBootstraps: 2,
-    });
+Deno.test("bootstrap failing now and then with `5: Input/output error` is retried", () =>
+  withLaunchd({ flakyBootstraps: 2 }, async (t, stub) => {
     const outcome = await startService(darwinOptions(t, fastLaunchctl(stub)));
     assert.equal(outcome.status, "started", JSON.stringify(outcome));
     assert.deepEqual(verbsOf(await stub.calls()), [
@@ -432,48 +434,25 @@ Deno.test("bootstrap failing now and then with `5: Input/output error` is retrie
       "bootstrap",
       "bootstrap",
     ]);
-  } finally {
-    await t.cleanup();
-  }
-});
+  }));
 
-Deno.test("stop disables the agent even when bootout fails (it must not return at login)", async () => {
-  const t = await makeTestHome();
-  try {
-    // bootout answers 36 and the job never leaves.
-    const stub = await makeLaunchctlStub(t.root, {
-      label: LAUNCHD_LABEL,
-      uid: UID,
-      leaveAfter: 100_000,
-      bootoutInProgress: true,
-    });
+Deno.test("stop disables the agent even when bootout fails (it must not return at login)", () =>
+  withLaunchd({ leaveAfter: 100_000, bootoutInProgress: true }, async (t, stub) => {
     await stub.setState("running");
     const stopped = await stopService(darwinOptions(t, fastLaunchctl(stub, 200)));
     assert.equal(stopped.problems.length, 1, JSON.stringify(stopped));
     assert.match(stopped.problems[0], /still loaded/);
     assert.deepEqual(verbsOf(await stub.calls()), ["bootout", "disable"]);
-  } finally {
-    await t.cleanup();
-  }
-});
+  }));
 
-Deno.test("a rebuilt binary is restarted with kickstart -k although the plist is unchanged", async () => {
-  const t = await makeTestHome();
-  try {
-    const stub = await makeLaunchctlStub(t.root, { label: LAUNCHD_LABEL, uid: UID });
+Deno.test("a rebuilt binary is restarted with kickstart -k although the plist is unchanged", () =>
+  withLaunchd({}, async (t, stub) => {
     const lines: string[] = [];
     const options = {
       ...darwinOptions(t, fastLaunchctl(stub), lines),
       compile: "compiled" as const,
     };
-    const build = async (compiledAt: string) => {
-      await Deno.mkdir(t.paths.bin, { recursive: true });
-      await Deno.writeTextFile(join(t.paths.bin, "asciinema-chunker"), "binary");
-      await Deno.writeTextFile(
-        join(t.paths.bin, "asciinema-chunker.json"),
-        JSON.stringify({ flags: [], fingerprint: "f", deno_version: "2", compiled_at: compiledAt }),
-      );
-    };
+    const build = (compiledAt: string) => writeFakeBuild(t.paths, compiledAt);
     await build("2026-01-01T00:00:00.000Z");
     assert.equal((await startService(options)).status, "started");
     const plistBefore = await Deno.readTextFile(launchAgentPath(t.home));
@@ -492,10 +471,7 @@ Deno.test("a rebuilt binary is restarted with kickstart -k although the plist is
     ]);
     assert.ok(lines.some((line) => /rebuilt/.test(line)), lines.join("\n"));
     assert.equal((await startService(options)).status, "already-running");
-  } finally {
-    await t.cleanup();
-  }
-});
+  }));
 
 Deno.test("ASCIINEMA_HOME or the checkout in ~/Documents, ~/Desktop, ~/Downloads: refused with the fix", async () => {
   for (const folder of ["Documents", "Desktop", "Downloads"]) {
@@ -536,10 +512,8 @@ Deno.test("ASCIINEMA_HOME or the checkout in ~/Documents, ~/Desktop, ~/Downloads
   }
 });
 
-Deno.test("no GUI login (SSH): start refuses with the fix and --detach instead of `Bootstrap failed: 5`", async () => {
-  const t = await makeTestHome();
-  try {
-    const stub = await makeLaunchctlStub(t.root, { label: LAUNCHD_LABEL, uid: UID, noGui: true });
+Deno.test("no GUI login (SSH): start refuses with the fix and --detach instead of `Bootstrap failed: 5`", () =>
+  withLaunchd({ noGui: true }, async (t, stub) => {
     const launchctl = fastLaunchctl(stub);
     assert.equal(await launchctl.guiSessionExists(), false);
     const outcome = await startService(darwinOptions(t, launchctl));
@@ -554,28 +528,16 @@ Deno.test("no GUI login (SSH): start refuses with the fix and --detach instead o
       uid: UID,
     });
     assert.equal(await fastLaunchctl(withGui).guiSessionExists(), true);
-  } finally {
-    await t.cleanup();
-  }
-});
+  }));
 
-Deno.test("a Login Item switched off: the failure names the Login Items setting", async () => {
-  const t = await makeTestHome();
-  try {
-    const stub = await makeLaunchctlStub(t.root, {
-      label: LAUNCHD_LABEL,
-      uid: UID,
-      loginItemOff: true,
-    });
+Deno.test("a Login Item switched off: the failure names the Login Items setting", () =>
+  withLaunchd({ loginItemOff: true }, async (t, stub) => {
     const outcome = await startService(darwinOptions(t, fastLaunchctl(stub)));
     assert.equal(outcome.status, "failed", JSON.stringify(outcome));
     assert.match(outcome.message ?? "", /Bootstrap failed: 5: Input\/output error/);
     assert.match(outcome.message ?? "", /Login Items/);
     assert.match(outcome.message ?? "", /Allow in the Background/);
-  } finally {
-    await t.cleanup();
-  }
-});
+  }));
 
 Deno.test("$ASCIINEMA_HOME and logs/ exist before the first bootstrap (else launchd gives EX_CONFIG)", async () => {
   const t = await makeTestHome();

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { assertTools, ignoreWithout, makeTestHome, type TestHome } from "./support/env.ts";
-import { makeSystemctlStub } from "./support/service_stubs.ts";
+import { makeSystemctlStub, writeFakeBuild } from "./support/service_stubs.ts";
 import { DAEMON_TS } from "./support/daemon.ts";
 import { run } from "../lib/exec.ts";
 import { homePaths } from "../lib/paths.ts";
@@ -245,14 +245,7 @@ Deno.test("a rebuilt binary is restarted (systemctl --user restart) although the
       compile: "compiled" as const,
       timeoutMs: 2_000,
     };
-    const build = async (compiledAt: string) => {
-      await Deno.mkdir(t.paths.bin, { recursive: true });
-      await Deno.writeTextFile(join(t.paths.bin, "asciinema-chunker"), "binary");
-      await Deno.writeTextFile(
-        join(t.paths.bin, "asciinema-chunker.json"),
-        JSON.stringify({ flags: [], fingerprint: "f", deno_version: "2", compiled_at: compiledAt }),
-      );
-    };
+    const build = (compiledAt: string) => writeFakeBuild(t.paths, compiledAt);
     await build("2026-01-01T00:00:00.000Z");
     assert.equal((await startService(options)).status, "started");
     assert.equal((await startService(options)).status, "already-running");

@@ -6,6 +6,7 @@
  * @module
  */
 import { join } from "node:path";
+import type { HomePaths } from "../../lib/paths.ts";
 
 /** A stand-in tool. */
 export interface ToolStub {
@@ -409,4 +410,17 @@ printf 'Linger=${options.linger ? "yes" : "no"}\\n'
     env: { PATH: `${binDir}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`, STUB_DIR: dir },
     ...stubFor(dir),
   };
+}
+
+/**
+ * Writes a stand-in compiled binary and its build info, as `deno compile`
+ * would after a rebuild (`compiledAt` tells the builds apart).
+ */
+export async function writeFakeBuild(paths: HomePaths, compiledAt: string): Promise<void> {
+  await Deno.mkdir(paths.bin, { recursive: true });
+  await Deno.writeTextFile(join(paths.bin, "asciinema-chunker"), "binary");
+  await Deno.writeTextFile(
+    join(paths.bin, "asciinema-chunker.json"),
+    JSON.stringify({ flags: [], fingerprint: "f", deno_version: "2", compiled_at: compiledAt }),
+  );
 }
