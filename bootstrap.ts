@@ -1,15 +1,17 @@
 #!/usr/bin/env -S deno run --allow-read --allow-write --allow-env --allow-run --no-prompt
-//bin/true; echo "ERROR: run ./bootstrap.ts directly; do not source it" >&2; case $- in *e*) return 0 2>/dev/null || exit 1;; esac; return 1 2>/dev/null || exit 1
+//usr/bin/true 2>/dev/null || :; echo "ERROR: run ./bootstrap.ts directly; do not source it" >&2; case $- in *e*) return 0 2>/dev/null || exit 1;; esac; return 1 2>/dev/null || exit 1
 /**
  * bootstrap.ts: starts one asciinema recording that the daemon backs up.
  * It only records; cutting chunks and pushing them is the daemon's job.
  *
  * Run it directly (`./bootstrap.ts [options]` or `deno task bootstrap`).
  * Line 2 above is a TypeScript comment, but a shell that `source`s this file
- * runs it as a command (`//bin/true` is `/bin/true`): it prints an error and
- * `return`s before reading anything else, so the person's shell, its
- * options and its traps stay as they were. Under `set -e` it returns 0, so
- * the shell is not closed by the failed `source` either.
+ * runs it as a command (`//usr/bin/true` is `/usr/bin/true`, which macOS and
+ * Linux both have; macOS has no `/bin/true`). Should even that be missing,
+ * `2>/dev/null || :` keeps the shell quiet and `set -e` from firing. It
+ * prints an error and `return`s before reading anything else, so the
+ * person's shell, its options and its traps stay as they were. Under `set
+ * -e` it returns 0, so the shell is not closed by the failed `source` either.
  *
  * What it does:
  * 1. Preflight: warns loudly when the daemon is not running or unhealthy

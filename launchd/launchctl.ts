@@ -11,8 +11,20 @@
 import { run, type RunResult } from "../lib/exec.ts";
 import { LAUNCHD_LABEL } from "./plist.ts";
 
-/** launchctl's exit status for "Could not find service". */
+/** launchctl's exit status for "Could not find service" (and "Could not find domain"). */
 export const NOT_FOUND_EXIT = 113;
+/** `5: Input/output error`: bootstrap of a job still leaving, a missing domain, a Login Item switched off. */
+export const EIO_EXIT = 5;
+/** `36: Operation now in progress`: bootout started, the job is still leaving. */
+export const IN_PROGRESS_EXIT = 36;
+/** `37: Operation already in progress`: bootstrap while the same job is being removed or added. */
+export const ALREADY_EXIT = 37;
+
+/** Where macOS 13+ lets people switch a LaunchAgent off (then it never runs). */
+export const LOGIN_ITEMS_HINT =
+  "if asciinema-chunker (or deno) is switched off under System Settings > General > " +
+  "Login Items & Extensions > Allow in the Background, switch it on there and run " +
+  "`deno task daemon-start` again";
 
 /** Options of {@linkcode Launchctl}. */
 export interface LaunchctlOptions {
@@ -26,6 +38,14 @@ export interface LaunchctlOptions {
   env?: Record<string, string>;
   /** Timeout per call (default 15 s). */
   timeoutMs?: number;
+  /** How long bootout waits for the job to leave (default 10 s). */
+  leaveTimeoutMs?: number;
+  /** Poll interval while waiting for the job to leave (default 250 ms). */
+  pollMs?: number;
+  /** bootstrap attempts on 5/37 (default 5). */
+  bootstrapAttempts?: number;
+  /** Pause before the n-th bootstrap retry is n times this (default 1 s). */
+  retryDelayMs?: number;
 }
 
 /** What `launchctl print` says about the job. */
@@ -75,7 +95,9 @@ export function parseLaunchctlPrint(text: string): LaunchdJobState {
   const pid = pidText && /^\d+$/.test(pidText) ? Number(pidText) : undefined;
   const lastExit = top.get("last exit code") ?? top.get("last exit status");
   const signal = top.get("last terminating signal");
-  const code = lastExit && /^-?\d+$/.test(lastExit) ? Number(lastExit) : undefined;
+  // Older macOS: `last exit code = 78`; current: `last exit code = 78: EX_CONFIG`.
+  const codeMatch = lastExit ? /^(-?\d+)(?::\s*\S.*)?$/.exec(lastExit) : null;
+  const code = codeMatch ? Number(codeMatch[1]) : undefined;
   const runs = top.get("runs");
   return {
     loaded: true,
@@ -87,6 +109,10 @@ export function parseLaunchctlPrint(text: string): LaunchdJobState {
     runs: runs && /^\d+$/.test(runs) ? Number(runs) : undefined,
     path: top.get("path"),
   };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** A launchctl call that failed. */
@@ -114,6 +140,10 @@ export class Launchctl {
   #env?: Record<string, string>;
   #timeoutMs: number;
   #modern?: boolean;
+  #leaveTimeoutMs: number;
+  #pollMs: number;
+  #attempts: number;
+  #retryDelayMs: number;
 
   /** Creates the driver. */
   constructor(options: LaunchctlOptions = {}) {
@@ -122,6 +152,10 @@ export class Launchctl {
     this.#command = options.command ?? "launchctl";
     this.#env = options.env;
     this.#timeoutMs = options.timeoutMs ?? 15_000;
+    this.#leaveTimeoutMs = options.leaveTimeoutMs ?? 10_000;
+    this.#pollMs = options.pollMs ?? 250;
+    this.#attempts = Math.max(1, options.bootstrapAttempts ?? 5);
+    this.#retryDelayMs = options.retryDelayMs ?? 1000;
   }
 
   /** `gui/<uid>`. */
@@ -147,9 +181,9 @@ export class Launchctl {
   }
 
   /** The job's state (`loaded: false` when launchd does not know it). */
-  async print(): Promise<LaunchdJobState> {
-    if (!(await this.supportsBootstrap())) return await this.#legacyList();
-    const result = await this.#run(["print", this.target]);
+  async print(options: { label?: string } = {}): Promise<LaunchdJobState> {
+    if (!(await this.supportsBootstrap())) return await this.#legacyList(options.label);
+    const result = await this.#run(["print", `${this.domain}/${options.label ?? this.label}`]);
     if (result.success) return parseLaunchctlPrint(result.stdout);
     if (
       result.code === NOT_FOUND_EXIT ||
@@ -160,8 +194,22 @@ export class Launchctl {
     throw new LaunchctlError("print", result);
   }
 
-  async #legacyList(): Promise<LaunchdJobState> {
-    const result = await this.#run(["list", this.label]);
+  /**
+   * True when the `gui/<uid>` domain exists, i.e. the user is logged in at
+   * the Mac's desktop. Over SSH to a Mac nobody is logged in to, `print
+   * gui/<uid>` answers "Could not find domain" and no LaunchAgent can load.
+   * Old launchctl (no `print`): assumed true.
+   */
+  async guiSessionExists(): Promise<boolean> {
+    if (!(await this.supportsBootstrap())) return true;
+    const result = await this.#run(["print", this.domain]);
+    if (result.success) return true;
+    return !(result.code === NOT_FOUND_EXIT ||
+      /could not find domain|domain does not support/i.test(result.stderr + result.stdout));
+  }
+
+  async #legacyList(label: string = this.label): Promise<LaunchdJobState> {
+    const result = await this.#run(["list", label]);
     if (!result.success) return { loaded: false, running: false };
     const pid = /"PID"\s*=\s*(\d+)/.exec(result.stdout)?.[1];
     const status = /"LastExitStatus"\s*=\s*(-?\d+)/.exec(result.stdout)?.[1];
@@ -189,31 +237,73 @@ export class Launchctl {
     if (!result.success) throw new LaunchctlError("disable", result);
   }
 
-  /** Loads the plist into the gui domain (it starts: RunAtLoad). */
+  /**
+   * Loads the plist into the gui domain (it starts: RunAtLoad). Right after
+   * a bootout launchd may still be removing the old job and answers `5:
+   * Input/output error` or `37: Operation already in progress`: then it
+   * waits for the job to leave and tries again (up to `bootstrapAttempts`).
+   */
   async bootstrap(plistPath: string): Promise<void> {
-    const args = (await this.supportsBootstrap())
-      ? ["bootstrap", this.domain, plistPath]
-      : ["load", "-w", plistPath];
-    const result = await this.#run(args);
-    if (!result.success) throw new LaunchctlError(args[0], result);
+    if (!(await this.supportsBootstrap())) {
+      const result = await this.#run(["load", "-w", plistPath]);
+      if (!result.success) throw new LaunchctlError("load", result);
+      return;
+    }
+    let result: RunResult | undefined;
+    for (let attempt = 1; attempt <= this.#attempts; attempt++) {
+      result = await this.#run(["bootstrap", this.domain, plistPath]);
+      if (result.success) return;
+      if (result.timedOut || (result.code !== EIO_EXIT && result.code !== ALREADY_EXIT)) break;
+      if (attempt === this.#attempts) break;
+      await this.waitUntilGone();
+      await sleep(this.#retryDelayMs * attempt);
+    }
+    throw new LaunchctlError("bootstrap", result!);
   }
 
   /**
-   * Unloads the job (stops it); true when it was loaded. `plistPath` is
-   * needed only by legacy `unload`.
+   * Polls `print` until launchd no longer knows the job (113) or
+   * `leaveTimeoutMs` passed; true when it is gone.
+   */
+  async waitUntilGone(options: { label?: string; timeoutMs?: number } = {}): Promise<boolean> {
+    const deadline = Date.now() + (options.timeoutMs ?? this.#leaveTimeoutMs);
+    while (true) {
+      const state = await this.print({ label: options.label });
+      if (!state.loaded) return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(this.#pollMs);
+    }
+  }
+
+  /**
+   * Unloads the job (stops it) and waits until launchd has removed it (like
+   * Homebrew: poll `print` until 113); true when it was loaded. `36:
+   * Operation now in progress` means the removal has begun: it is waited
+   * for too. Throws when the job is still there after `leaveTimeoutMs`.
+   * `plistPath` is needed only by legacy `unload`.
    */
   async bootout(options: { plistPath?: string; label?: string } = {}): Promise<boolean> {
     const label = options.label ?? this.label;
     if (await this.supportsBootstrap()) {
       const result = await this.#run(["bootout", `${this.domain}/${label}`]);
-      if (result.success) return true;
       if (
-        result.code === NOT_FOUND_EXIT || result.code === 3 ||
-        /could not find|no such process/i.test(result.stderr + result.stdout)
+        !result.success && !result.timedOut &&
+        (result.code === NOT_FOUND_EXIT || result.code === 3 ||
+          /could not find|no such process/i.test(result.stderr + result.stdout))
       ) {
         return false;
       }
-      throw new LaunchctlError("bootout", result);
+      if (!result.success && result.code !== IN_PROGRESS_EXIT) {
+        throw new LaunchctlError("bootout", result);
+      }
+      if (!(await this.waitUntilGone({ label }))) {
+        throw new Error(
+          `launchctl bootout ${this.domain}/${label}: the job is still loaded after ${
+            Math.round(this.#leaveTimeoutMs / 1000)
+          } s (its process does not exit?); see \`launchctl print ${this.domain}/${label}\``,
+        );
+      }
+      return true;
     }
     if (!options.plistPath) {
       const removed = await this.#run(["remove", label]);

@@ -13,48 +13,32 @@ import { openCredentialStore } from "./credentials.ts";
 import { createAuthResolver } from "./git_auth.ts";
 import { clearGitHubControlMasters } from "./ssh_control.ts";
 import { PublishError } from "./publisher.ts";
-import { log, setupLogging, shutdownLogging } from "./log.ts";
-import { ensureHome, type HomePaths, homePaths } from "./paths.ts";
-import { claimPidfile, releasePidfile } from "./pidfile.ts";
+import { log, shutdownLogging } from "./log.ts";
+import { type HomePaths, homePaths } from "./paths.ts";
+import { releasePidfile } from "./pidfile.ts";
 import { missingNetPermissions } from "./permissions.ts";
-import { loadSettings, SettingsError } from "./settings.ts";
+import type { Settings } from "./settings.ts";
+import { prepareDaemon } from "./daemon_startup.ts";
 
 /** Runs the daemon until a signal (or once); returns the exit code. */
 export async function runDaemon(options: { once?: boolean } = {}): Promise<number> {
   const paths = homePaths();
-  await ensureHome(paths);
-  await setupLogging({ logFile: paths.logFile, console: true });
-  // One daemon per home: two processes must never cut the same files.
-  const claim = await claimPidfile(paths);
-  if (!claim.ok) {
-    const message = `another daemon is already running for ${paths.home}${
-      claim.pid ? ` (pid ${claim.pid})` : ""
-    }; see \`deno task daemon-status\``;
-    log("daemon").error(message);
-    console.error(`asciinema-chunker: ${message}`);
-    await shutdownLogging();
-    return 3;
-  }
+  // Home, logging, pidfile, config.json; under launchd/systemd it waits out
+  // another daemon or an invalid config.json instead of exiting 3 or 2.
+  const prepared = await prepareDaemon(paths, { once: options.once });
+  if (!prepared.ok) return prepared.code;
   try {
-    return await runClaimed(paths, options);
+    return await runClaimed(paths, prepared.settings, options);
   } finally {
     await releasePidfile(paths);
   }
 }
 
-async function runClaimed(paths: HomePaths, options: { once?: boolean }): Promise<number> {
-  let settings;
-  try {
-    settings = await loadSettings(paths.config);
-  } catch (error) {
-    if (error instanceof SettingsError) {
-      log("daemon").error("Invalid settings, not starting:\n{message}", { message: error.message });
-      console.error(`asciinema-chunker: invalid settings, not starting:\n${error.message}`);
-      await shutdownLogging();
-      return 2;
-    }
-    throw error;
-  }
+async function runClaimed(
+  paths: HomePaths,
+  settings: Settings,
+  options: { once?: boolean },
+): Promise<number> {
   const unreachable = await missingNetPermissions(settings);
   if (unreachable.length) {
     log("daemon").warn(

@@ -64,7 +64,11 @@ export function startCommand() {
       }
       say(
         `The daemon is ${
-          outcome.status === "updated" ? "updated and " : ""
+          outcome.status === "updated"
+            ? "updated and "
+            : outcome.status === "restarted"
+            ? "restarted with the rebuilt program and "
+            : ""
         }running (${outcome.backend}, pid ${
           outcome.pid ?? "?"
         }). Stop it with \`deno task daemon-stop\`; check it with ` +

@@ -239,12 +239,29 @@ function unavailableFromResult(
         `\`${SETUP_COMMAND}\` to choose another store`,
     );
   }
-  return new CredentialUnavailableError(
-    store,
-    service,
-    `the macOS keychain is unavailable (${detail}); unlock it (security unlock-keychain) or run ` +
-      `\`${SETUP_COMMAND}\``,
-  );
+  return new CredentialUnavailableError(store, service, keychainProblem(result.code, detail));
+}
+
+/** errSecInteractionNotAllowed: the keychain is locked and may not prompt (exit 36). */
+const KEYCHAIN_LOCKED_EXIT = 36;
+/** errSecAuthFailed: wrong keychain password, or access denied (exit 51). */
+const KEYCHAIN_AUTH_FAILED_EXIT = 51;
+
+function keychainProblem(code: number, detail: string): string {
+  const unlock = "`security unlock-keychain ~/Library/Keychains/login.keychain-db`";
+  if (code === KEYCHAIN_LOCKED_EXIT || /interaction is not allowed/i.test(detail)) {
+    return `the macOS keychain is locked and cannot ask for its password here (${detail}): ` +
+      `without a desktop login (an SSH session, or before anyone logged in) it stays locked; ` +
+      `log in at the Mac, or run ${unlock} in this session, or run \`${SETUP_COMMAND}\` to ` +
+      `use the environment instead`;
+  }
+  if (code === KEYCHAIN_AUTH_FAILED_EXIT || /passphrase you entered is not correct/i.test(detail)) {
+    return `the macOS keychain refused access (${detail}): the keychain password was wrong or ` +
+      `access to the item was denied; run ${unlock}, allow access when macOS asks, or run ` +
+      `\`${SETUP_COMMAND}\``;
+  }
+  return `the macOS keychain is unavailable (${detail}); unlock it (security unlock-keychain) ` +
+    `or run \`${SETUP_COMMAND}\``;
 }
 
 /** Options shared by the backends. */

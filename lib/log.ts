@@ -1,12 +1,15 @@
 /**
  * Logging: LogTape JSON lines to `logs/chunker.log` (rotated at 10 MiB,
- * keeping 5) and human-readable lines on stderr for the service manager.
+ * keeping 5) and human-readable lines on stderr. Under a service manager
+ * stderr carries warnings and errors only ({@linkcode consoleLevelFor}):
+ * launchd writes it to `logs/launchd-stderr.log`, which nothing rotates.
  * Every line passes through {@linkcode redact}.
  *
  * @module
  */
 import {
   configure,
+  getLevelFilter,
   getLogger,
   getTextFormatter,
   type Logger,
@@ -14,6 +17,7 @@ import {
   type LogRecord,
   reset,
   type Sink,
+  withFilter,
 } from "@logtape/logtape";
 import { getRotatingFileSink } from "@logtape/file";
 import { redact } from "./redact.ts";
@@ -31,6 +35,10 @@ export interface LoggingOptions {
   console?: boolean;
   /** Lowest level written (default `info`). */
   level?: LogLevel;
+  /** Lowest level written to stderr (default: `level`); see {@linkcode consoleLevelFor}. */
+  consoleLevel?: LogLevel;
+  /** Where stderr lines go (default: the process's stderr; tests capture them). */
+  consoleWrite?: (text: string) => void;
   /** Rotation size override (tests). */
   maxBytes?: number;
 }
@@ -67,15 +75,28 @@ export function jsonLine(record: LogRecord): string {
 
 const textFormatter = getTextFormatter({ value: (value) => renderValue(value) });
 
-function stderrSink(): Sink {
+function stderrSink(write?: (text: string) => void): Sink {
   const encoder = new TextEncoder();
   return (record: LogRecord) => {
+    const text = redact(textFormatter(record));
+    if (write) return write(text);
     try {
-      Deno.stderr.writeSync(encoder.encode(redact(textFormatter(record))));
+      Deno.stderr.writeSync(encoder.encode(text));
     } catch {
       // stderr closed (detached daemon): the file sink still has it.
     }
   };
+}
+
+/**
+ * The stderr level for a daemon started by `manager`: `warning` under
+ * launchd, systemd or detached (their stderr is a file or the journal,
+ * chunker.log has every line), `info` in a terminal.
+ */
+export function consoleLevelFor(manager: string | undefined): LogLevel {
+  return manager === "launchd" || manager === "systemd" || manager === "detached"
+    ? "warning"
+    : "info";
 }
 
 /** Configures LogTape for the process (safe to call again; resets first). */
@@ -96,7 +117,12 @@ export async function setupLogging(options: LoggingOptions = {}): Promise<void> 
       bufferSize: 0,
     }) as Sink;
   }
-  if (options.console) sinks.console = stderrSink();
+  if (options.console) {
+    const sink = stderrSink(options.consoleWrite);
+    sinks.console = options.consoleLevel
+      ? withFilter(sink, getLevelFilter(options.consoleLevel))
+      : sink;
+  }
   await configure({
     reset: true,
     sinks,

@@ -77,8 +77,11 @@ async function readInfo(paths: HomePaths, pid: number): Promise<PidfileInfo | un
   }
 }
 
-function modeFromEnv(): RunMode {
-  const value = Deno.env.get("ASCIINEMA_SERVICE_MANAGER");
+/** How this process was started, from `ASCIINEMA_SERVICE_MANAGER` (default `foreground`). */
+export function runModeFrom(
+  env: { get(key: string): string | undefined } = Deno.env,
+): RunMode {
+  const value = env.get("ASCIINEMA_SERVICE_MANAGER");
   return value === "detached" || value === "launchd" || value === "systemd" ? value : "foreground";
 }
 
@@ -116,7 +119,7 @@ export async function claimPidfile(
   held.set(path, file);
   const info: PidfileInfo = {
     pid: Deno.pid,
-    mode: options.mode ?? modeFromEnv(),
+    mode: options.mode ?? runModeFrom(),
     started_at: new Date().toISOString(),
   };
   await writeJsonAtomic(pidInfoPath(paths), info);

@@ -5,10 +5,16 @@
  *
  * - {@linkcode startService}: install or update the definition (compiling
  *   the binary when possible, else `deno run` with the same permissions) and
- *   start it; when it already runs, say so.
+ *   start it; when it already runs with the same definition, say so — unless
+ *   the program was rebuilt since, then restart it (`kickstart -k`,
+ *   `systemctl --user restart`). On macOS it first refuses, with the fix, a
+ *   home or checkout in a privacy-protected folder and a session without a
+ *   desktop login; `$ASCIINEMA_HOME` and `logs/` exist before the service
+ *   is installed.
  * - {@linkcode stopService}: stop it and keep it stopped until the next
- *   start (launchd `bootout` + `disable`; systemd `disable --now`; detached:
- *   SIGTERM through the pidfile).
+ *   start (launchd `bootout`, waiting until the job is gone, and `disable`
+ *   even when bootout failed; systemd `disable --now`; detached: SIGTERM
+ *   through the pidfile).
  * - {@linkcode serviceState}: the `status` command's view of the manager.
  * - {@linkcode serviceDefinition}: what start would install (`service print`).
  *
@@ -24,12 +30,14 @@ import {
   type StartDetachedOptions,
   stopPidfileDaemon,
 } from "./detach.ts";
-import type { HomePaths } from "./paths.ts";
+import { type NeededPath, noGuiLoginMessage, protectedFolderProblem } from "./macos_preflight.ts";
+import { ensureHome, type HomePaths } from "./paths.ts";
 import { permissionsForHome } from "./permissions.ts";
 import { clearStalePidfile, inspectPidfile } from "./pidfile.ts";
-import { type ServiceSpec, serviceSpec } from "./service_program.ts";
+import { DAEMON_ENTRY, type ServiceSpec, serviceSpec } from "./service_program.ts";
+import { programStamp, readServiceStamp, writeServiceStamp } from "./service_stamp.ts";
 import type { ServiceState } from "./status.ts";
-import { Launchctl, type LaunchdJobState } from "../launchd/launchctl.ts";
+import { Launchctl, type LaunchdJobState, LOGIN_ITEMS_HINT } from "../launchd/launchctl.ts";
 import {
   buildPlist,
   findLegacyAgents,
@@ -182,8 +190,11 @@ async function waitUntil<T>(
 export interface StartOutcome {
   /** The backend used. */
   backend: Backend;
-  /** `started`, `updated` (definition changed, restarted), `already-running`, `failed`. */
-  status: "started" | "updated" | "already-running" | "failed";
+  /**
+   * `started`, `updated` (definition changed, restarted), `restarted` (same
+   * definition, rebuilt program: restarted), `already-running`, `failed`.
+   */
+  status: "started" | "updated" | "restarted" | "already-running" | "failed";
   /** The daemon's pid when known. */
   pid?: number;
   /** The program form. */
@@ -256,6 +267,23 @@ async function startLaunchd(options: StartOptions): Promise<StartOutcome> {
   const launchctl = launchctlOf(options);
   const home = homeDir(options);
   const plistPath = launchAgentPath(home);
+  const failed = (message: string, spec?: ServiceSpec): StartOutcome => ({
+    backend: "launchd",
+    status: "failed",
+    program: spec?.program,
+    message,
+  });
+  const refusal = protectedFolderProblem(
+    [{ what: "ASCIINEMA_HOME", path: options.paths.home }],
+    { home, env: envOf(options), os: "darwin" },
+  );
+  if (refusal) return failed(refusal);
+  if (!(await launchctl.guiSessionExists())) {
+    const env = envOf(options);
+    return failed(
+      noGuiLoginMessage({ uid: launchctl.uid, user: env.get("USER") || env.get("LOGNAME") }),
+    );
+  }
   for (const legacy of await findLegacyAgents(launchAgentsDir(home))) {
     await launchctl.bootout({ label: legacy.label, plistPath: legacy.path });
     if (legacy.path !== plistPath) {
@@ -264,21 +292,65 @@ async function startLaunchd(options: StartOptions): Promise<StartOutcome> {
     say(`Replaced the bash LaunchAgent ${legacy.path} (idle-chunker-daemon.sh).`);
   }
   const definition = await serviceDefinition("launchd", options);
+  const program = definition.spec.program;
+  const needed: NeededPath[] = [{ what: "the daemon's program", path: program.argv[0] }];
+  if (program.kind === "deno-run") needed.push({ what: "the checkout", path: DAEMON_ENTRY });
+  const programRefusal = protectedFolderProblem(needed, {
+    home,
+    env: envOf(options),
+    os: "darwin",
+    program: program.argv[0],
+  });
+  if (programRefusal) return failed(programRefusal, definition.spec);
+  // launchd needs WorkingDirectory and the log folder before it spawns the job (else EX_CONFIG).
+  await ensureHome(options.paths);
+  const stamp = await programStamp(options.paths, program);
   const current = await readText(plistPath);
   const before = await launchctl.print();
   if (before.running && current === definition.text) {
-    return {
-      backend: "launchd",
-      status: "already-running",
-      pid: before.pid,
-      program: definition.spec.program,
-    };
+    if (stamp === await readServiceStamp(options.paths)) {
+      return { backend: "launchd", status: "already-running", pid: before.pid, program };
+    }
+    say(
+      `The daemon's program was rebuilt since the agent started; restarting it ` +
+        `(launchctl kickstart -k ${launchctl.target}).`,
+    );
+    await launchctl.kickstart();
+    const restarted = await waitUntil(
+      () => launchctl.print(),
+      (state) => state.running && state.pid !== before.pid,
+      options.timeoutMs ?? 15_000,
+    );
+    if (!restarted.running) {
+      return failed(launchdNotRunning(restarted, definition.spec), definition.spec);
+    }
+    await writeServiceStamp(options.paths, stamp);
+    return { backend: "launchd", status: "restarted", pid: restarted.pid, program };
   }
   await Deno.mkdir(dirname(plistPath), { recursive: true });
   await writeFileAtomic(plistPath, definition.text, { mode: 0o644 });
+  // bootout waits until launchd has removed the old job; bootstrap retries 5/37.
   if (before.loaded) await launchctl.bootout({ plistPath });
   await launchctl.enable();
-  await launchctl.bootstrap(plistPath);
+  try {
+    await launchctl.bootstrap(plistPath);
+  } catch (error) {
+    const text = error instanceof Error ? error.message : String(error);
+    if (!(await launchctl.guiSessionExists())) {
+      const env = envOf(options);
+      return failed(
+        `${text}: ${
+          noGuiLoginMessage({ uid: launchctl.uid, user: env.get("USER") || env.get("LOGNAME") })
+        }`,
+        definition.spec,
+      );
+    }
+    return failed(
+      `${text}. ${LOGIN_ITEMS_HINT}; if it is on, see \`launchctl print ${launchctl.target}\` ` +
+        `and ${definition.spec.stderrPath}`,
+      definition.spec,
+    );
+  }
   const after = await waitUntil(
     () => launchctl.print(),
     (state) => state.running,
@@ -289,36 +361,70 @@ async function startLaunchd(options: StartOptions): Promise<StartOutcome> {
       describeProgram(definition.spec)
     }, starts at login and is restarted if it stops (ThrottleInterval 10 s).`,
   );
-  if (!after.running) {
-    return {
-      backend: "launchd",
-      status: "failed",
-      program: definition.spec.program,
-      message: `launchd loaded the agent but it is not running (${
-        describeLaunchd(after)
-      }); see ${definition.spec.stderrPath}`,
-    };
-  }
+  if (!after.running) return failed(launchdNotRunning(after, definition.spec), definition.spec);
+  await writeServiceStamp(options.paths, stamp);
   return {
     backend: "launchd",
     status: before.loaded ? "updated" : "started",
     pid: after.pid,
-    program: definition.spec.program,
+    program,
   };
+}
+
+/** Why a loaded agent is not running, with what to look at. */
+function launchdNotRunning(state: LaunchdJobState, spec: ServiceSpec): string {
+  const base = `launchd loaded the agent but it is not running (${describeLaunchd(state)})`;
+  if (state.lastExitCode === 78) {
+    return `${base}: launchd could not set the job up (EX_CONFIG: its WorkingDirectory ` +
+      `${spec.workingDirectory} or log folder is missing or not writable); see ${spec.stderrPath}`;
+  }
+  if (state.lastExitCode === undefined) {
+    return `${base}: it never ran; ${LOGIN_ITEMS_HINT}`;
+  }
+  return `${base}; see ${spec.stderrPath} and \`deno task daemon-logs\``;
 }
 
 async function startSystemd(options: StartOptions): Promise<StartOutcome> {
   const say = options.say ?? (() => {});
   const systemctl = systemctlOf(options);
   const definition = await serviceDefinition("systemd", options);
+  // The unit's WorkingDirectory must exist before systemd starts it.
+  await ensureHome(options.paths);
+  const stamp = await programStamp(options.paths, definition.spec.program);
   const current = await readText(definition.path);
   const before = await systemctl.show();
   if (before.running && current === definition.text && before.unitFileState === "enabled") {
+    if (stamp === await readServiceStamp(options.paths)) {
+      return {
+        backend: "systemd",
+        status: "already-running",
+        pid: before.mainPid,
+        program: definition.spec.program,
+      };
+    }
+    say(`The daemon's program was rebuilt since the unit started; restarting ${UNIT_NAME}.`);
+    await systemctl.restart();
+    const restarted = await waitUntil(
+      () => systemctl.show(),
+      (state) => state.running,
+      options.timeoutMs ?? 15_000,
+    );
+    if (restarted.running) {
+      await writeServiceStamp(options.paths, stamp);
+      return {
+        backend: "systemd",
+        status: "restarted",
+        pid: restarted.mainPid,
+        program: definition.spec.program,
+      };
+    }
     return {
       backend: "systemd",
-      status: "already-running",
-      pid: before.mainPid,
+      status: "failed",
       program: definition.spec.program,
+      message: `systemd did not get it running after the restart (${
+        describeUnit(restarted)
+      }); see \`journalctl --user -u ${UNIT_NAME}\``,
     };
   }
   await Deno.mkdir(dirname(definition.path), { recursive: true });
@@ -350,6 +456,7 @@ async function startSystemd(options: StartOptions): Promise<StartOutcome> {
         `\`journalctl --user -u ${UNIT_NAME}\``,
     };
   }
+  await writeServiceStamp(options.paths, stamp);
   return {
     backend: "systemd",
     status: before.running ? "updated" : "started",
@@ -382,22 +489,31 @@ export async function stopService(
   const outcome: StopOutcome = { stopped: [], wasRunning: false, problems: [] };
   if (os === "darwin") {
     const launchctl = launchctlOf(options);
+    let loaded = false;
     try {
       const state = await launchctl.print();
+      loaded = state.loaded;
       if (state.loaded) {
+        // Waits until launchd has removed the job.
         await launchctl.bootout({ plistPath: launchAgentPath(homeDir(options)) });
         outcome.stopped.push({ manager: "launchd", pid: state.pid });
         if (state.running) outcome.wasRunning = true;
       }
-      await launchctl.disable();
-      if (state.loaded) {
-        say(
-          `Stopped the LaunchAgent (booted out and disabled: it stays stopped, even after ` +
-            `the next login, until \`deno task daemon-start\`).`,
-        );
-      }
     } catch (error) {
       outcome.problems.push(error instanceof Error ? error.message : String(error));
+    } finally {
+      // Even when bootout failed: a stopped agent must not come back at the next login.
+      try {
+        await launchctl.disable();
+        if (loaded && outcome.problems.length === 0) {
+          say(
+            `Stopped the LaunchAgent (booted out and disabled: it stays stopped, even after ` +
+              `the next login, until \`deno task daemon-start\`).`,
+          );
+        }
+      } catch (error) {
+        outcome.problems.push(error instanceof Error ? error.message : String(error));
+      }
     }
   } else if (os === "linux") {
     const systemctl = systemctlOf(options);

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildRecArgs, captureInputFlag, parseAsciinemaVersion } from "../lib/asciinema_cli.ts";
-import { run } from "../lib/exec.ts";
+import { findOnPath, run } from "../lib/exec.ts";
 import type { Health } from "../lib/health.ts";
 import {
   createRecordingConfig,
@@ -97,8 +97,49 @@ Deno.test("bootstrap.ts is executable and starts with a deno shebang", async () 
   const text = await Deno.readTextFile(BOOTSTRAP);
   const [first, second] = text.split("\n");
   assert.match(first, /^#!\/usr\/bin\/env -S deno run /);
-  assert.ok(second.startsWith("//bin/true;"), "line 2 is a TypeScript comment and a shell command");
+  assert.ok(second.startsWith("//"), "line 2 is a TypeScript comment and a shell command");
+  // macOS has /usr/bin/true but no /bin/true: the guard names a program both systems have,
+  // and does not depend on it (a missing one is silenced and cannot trip `set -e`).
+  const guard = second.split(" ")[0].slice(1);
+  assert.equal(guard, "/usr/bin/true", second);
+  assert.ok(second.startsWith("//usr/bin/true 2>/dev/null || :;"), second);
 });
+
+for (const shell of ["bash", "zsh"]) {
+  Deno.test({
+    name: `${shell}: sourcing works where the guard's program is missing (macOS has no /bin/true)`,
+    ignore: ignoreWithout([shell]),
+    async fn() {
+      await assertTools([shell]);
+      const dir = await Deno.makeTempDir({ prefix: "guard-" });
+      try {
+        // The guard's absolute path and PATH both point at a folder without `true`.
+        const empty = join(dir, "empty");
+        await Deno.mkdir(empty);
+        const text = await Deno.readTextFile(BOOTSTRAP);
+        const copy = join(dir, "bootstrap.ts");
+        const lines = text.split("\n");
+        lines[1] = lines[1].replace(/^\/\/[^\s;]+/, `/${empty}/true`);
+        await Deno.writeTextFile(copy, lines.join("\n"));
+        assert.ok((await Deno.readTextFile(copy)).split("\n")[1].startsWith(`/${empty}/true`));
+        const program = findOnPath(shell)!;
+        for (const options of ["", "set -e;", "set -eu;"]) {
+          const result = await run(program, {
+            args: ["-c", `${options} trap "echo T" EXIT; . ./bootstrap.ts; echo ALIVE`],
+            cwd: dir,
+            env: { PATH: empty, HOME: "/nonexistent", LANG: "C" },
+            clearEnv: true,
+            timeoutMs: 20_000,
+          });
+          assert.equal(result.stdout, "ALIVE\nT\n", `${shell} ${options}: ${result.stderr}`);
+          assert.equal(result.stderr, `${ERROR_LINE}\n`, `${shell} ${options}`);
+        }
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}
 
 // ------------------------------------------------------------------- ids
 

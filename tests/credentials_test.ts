@@ -148,9 +148,27 @@ Deno.test({
           error instanceof CredentialUnavailableError &&
           /User interaction is not allowed/.test(error.message),
       );
+      // Exit 36 over SSH: the fix (desktop login or unlock-keychain) is named.
+      await assert.rejects(
+        () => store.get(PUSHOVER_APP),
+        (error: unknown) =>
+          error instanceof CredentialUnavailableError &&
+          /locked/.test(error.message) && /desktop login/.test(error.message) &&
+          /security unlock-keychain/.test(error.message),
+      );
       const described = await store.describe(PUSHOVER_APP);
       assert.equal(described.present, null);
-      assert.match(described.error!, /unavailable/);
+      assert.match(described.error!, /locked/);
+      // Exit 51 (errSecAuthFailed): access refused, not "no token" either.
+      await fake.setLocked(false);
+      await fake.setDenied(true);
+      await assert.rejects(
+        () => store.get(PUSHOVER_APP),
+        (error: unknown) =>
+          error instanceof CredentialUnavailableError && /refused access/.test(error.message),
+      );
+      await assert.rejects(() => store.set(PUSHOVER_APP, "x1"), CredentialUnavailableError);
+      await fake.setDenied(false);
     } finally {
       await fake.cleanup();
     }

@@ -7,13 +7,24 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import * as plist from "plist";
 import { makeTestHome, type TestHome } from "./support/env.ts";
-import { makeLaunchctlStub } from "./support/service_stubs.ts";
+import {
+  type LaunchctlStubOptions,
+  makeLaunchctlStub,
+  type ToolStub,
+  writeFakeBuild,
+} from "./support/service_stubs.ts";
 import { DAEMON_TS } from "./support/daemon.ts";
 import { run } from "../lib/exec.ts";
 import { daemonPermissionFlags } from "../lib/permissions.ts";
 import { DENO_CONFIG } from "../lib/service_program.ts";
 import { serviceState, startService, stopService } from "../lib/service.ts";
 import { Launchctl, parseLaunchctlPrint } from "../launchd/launchctl.ts";
+import {
+  ALLOW_PROTECTED_ENV,
+  protectedFolderOf,
+  protectedFolderProblem,
+} from "../lib/macos_preflight.ts";
+import { homePaths } from "../lib/paths.ts";
 import { isLegacyPlist, launchAgentPath, LAUNCHD_LABEL } from "../launchd/plist.ts";
 
 const UID = 501;
@@ -306,6 +317,240 @@ Deno.test("without bootstrap (old launchctl) load -w / unload -w / list are used
     assert.ok(verbs.includes("load -w"), verbs.join(", "));
     assert.ok(verbs.includes("unload -w"), verbs.join(", "));
     assert.ok(!verbs.some((v) => v.startsWith("bootstrap") || v.startsWith("bootout")));
+  } finally {
+    await t.cleanup();
+  }
+});
+
+// ------------------------------------------------ what a Mac user would hit (#19)
+
+/** Runs `fn` with a test home and a launchctl stand-in (`options` on top of label and uid). */
+async function withLaunchd(
+  options: Partial<LaunchctlStubOptions>,
+  fn: (t: TestHome, stub: ToolStub) => Promise<void>,
+): Promise<void> {
+  const t = await makeTestHome();
+  try {
+    await fn(t, await makeLaunchctlStub(t.root, { label: LAUNCHD_LABEL, uid: UID, ...options }));
+  } finally {
+    await t.cleanup();
+  }
+}
+
+/** A fast driver: short polls and retry pauses. */
+function fastLaunchctl(stub: { env: Record<string, string> }, leaveTimeoutMs = 5_000) {
+  return new Launchctl({
+    uid: UID,
+    env: stub.env,
+    pollMs: 10,
+    retryDelayMs: 10,
+    leaveTimeoutMs,
+  });
+}
+
+function darwinOptions(t: TestHome, launchctl: Launchctl, lines: string[] = []) {
+  return {
+    paths: t.paths,
+    os: "darwin",
+    env: envSource(t),
+    launchctl,
+    compile: "deno-run" as const,
+    timeoutMs: 2_000,
+    say: (line: string) => lines.push(line),
+  };
+}
+
+function verbsOf(calls: string[][]): string[] {
+  return calls.map((c) => c[0]).filter((v) => v !== "print" && v !== "help");
+}
+
+Deno.test("print: both `last exit code` forms (78 and `78: EX_CONFIG`) give the code", async () => {
+  const t = await makeTestHome();
+  try {
+    for (const printFormat of ["old", "modern"] as const) {
+      const stub = await makeLaunchctlStub(join(t.root, printFormat), {
+        label: LAUNCHD_LABEL,
+        uid: UID,
+        exitCode: 78,
+        printFormat,
+      });
+      await stub.setState("exited");
+      const state = await new Launchctl({ uid: UID, env: stub.env }).print();
+      assert.equal(state.lastExitCode, 78, printFormat);
+      assert.equal(state.lastExit, printFormat === "old" ? "78" : "78: EX_CONFIG");
+    }
+    const parsed = parseLaunchctlPrint("gui/1/x = {\n\tlast exit code = 2: No such file\n}\n");
+    assert.equal(parsed.lastExitCode, 2);
+    assert.equal(
+      parseLaunchctlPrint("x = {\n\tlast exit code = (never exited)\n}\n").lastExitCode,
+      undefined,
+    );
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("restart waits for the old job to leave: bootstrap only after print says 113", async () => {
+  for (const busyCode of [5, 37] as const) {
+    const t = await makeTestHome();
+    try {
+      // launchd keeps the old job for three more prints; bootstrap meanwhile answers 5 or 37.
+      const stub = await makeLaunchctlStub(t.root, {
+        label: LAUNCHD_LABEL,
+        uid: UID,
+        leaveAfter: 3,
+        busyCode,
+      });
+      await stub.setState("exited");
+      const outcome = await startService(darwinOptions(t, fastLaunchctl(stub)));
+      assert.equal(outcome.status, "updated", JSON.stringify(outcome));
+      const calls = await stub.calls();
+      assert.deepEqual(verbsOf(calls), ["bootout", "enable", "bootstrap"], `busy ${busyCode}`);
+      const bootout = calls.findIndex((c) => c[0] === "bootout");
+      const bootstrap = calls.findIndex((c) => c[0] === "bootstrap");
+      const prints = calls.slice(bootout, bootstrap).filter((c) => c[0] === "print");
+      assert.ok(prints.length >= 4, `polled print until gone: ${JSON.stringify(calls)}`);
+    } finally {
+      await t.cleanup();
+    }
+  }
+});
+
+Deno.test("bootout answering 36 (in progress) is waited for, not thrown", () =>
+  withLaunchd({ leaveAfter: 2, bootoutInProgress: true }, async (_t, stub) => {
+    await stub.setState("running");
+    const launchctl = fastLaunchctl(stub);
+    assert.equal(await launchctl.bootout(), true);
+    assert.equal((await launchctl.print()).loaded, false);
+  }));
+
+Deno.test("bootstrap failing now and then with `5: Input/output error` is retried", () =>
+  withLaunchd({ flakyBootstraps: 2 }, async (t, stub) => {
+    const outcome = await startService(darwinOptions(t, fastLaunchctl(stub)));
+    assert.equal(outcome.status, "started", JSON.stringify(outcome));
+    assert.deepEqual(verbsOf(await stub.calls()), [
+      "enable",
+      "bootstrap",
+      "bootstrap",
+      "bootstrap",
+    ]);
+  }));
+
+Deno.test("stop disables the agent even when bootout fails (it must not return at login)", () =>
+  withLaunchd({ leaveAfter: 100_000, bootoutInProgress: true }, async (t, stub) => {
+    await stub.setState("running");
+    const stopped = await stopService(darwinOptions(t, fastLaunchctl(stub, 200)));
+    assert.equal(stopped.problems.length, 1, JSON.stringify(stopped));
+    assert.match(stopped.problems[0], /still loaded/);
+    assert.deepEqual(verbsOf(await stub.calls()), ["bootout", "disable"]);
+  }));
+
+Deno.test("a rebuilt binary is restarted with kickstart -k although the plist is unchanged", () =>
+  withLaunchd({}, async (t, stub) => {
+    const lines: string[] = [];
+    const options = {
+      ...darwinOptions(t, fastLaunchctl(stub), lines),
+      compile: "compiled" as const,
+    };
+    const build = (compiledAt: string) => writeFakeBuild(t.paths, compiledAt);
+    await build("2026-01-01T00:00:00.000Z");
+    assert.equal((await startService(options)).status, "started");
+    const plistBefore = await Deno.readTextFile(launchAgentPath(t.home));
+    assert.equal((await startService(options)).status, "already-running");
+    // `git pull` + start: recompiled into the same path, same plist text.
+    await build("2026-02-01T00:00:00.000Z");
+    const outcome = await startService(options);
+    assert.equal(outcome.status, "restarted", JSON.stringify(outcome));
+    assert.equal(outcome.pid, 4243, "a new process");
+    assert.equal(await Deno.readTextFile(launchAgentPath(t.home)), plistBefore);
+    const calls = await stub.calls();
+    assert.deepEqual(calls.find((c) => c[0] === "kickstart"), [
+      "kickstart",
+      "-k",
+      `gui/${UID}/${LAUNCHD_LABEL}`,
+    ]);
+    assert.ok(lines.some((line) => /rebuilt/.test(line)), lines.join("\n"));
+    assert.equal((await startService(options)).status, "already-running");
+  }));
+
+Deno.test("ASCIINEMA_HOME or the checkout in ~/Documents, ~/Desktop, ~/Downloads: refused with the fix", async () => {
+  for (const folder of ["Documents", "Desktop", "Downloads"]) {
+    const t = await makeTestHome();
+    try {
+      const stub = await makeLaunchctlStub(t.root, { label: LAUNCHD_LABEL, uid: UID });
+      const paths = homePaths(join(t.home, folder, "asciinema"));
+      const outcome = await startService({ ...darwinOptions(t, fastLaunchctl(stub)), paths });
+      assert.equal(outcome.status, "failed", JSON.stringify(outcome));
+      assert.match(outcome.message ?? "", new RegExp(`inside ~/${folder}`));
+      assert.match(outcome.message ?? "", /Operation not permitted/);
+      assert.match(outcome.message ?? "", /Full Disk Access/);
+      assert.match(outcome.message ?? "", /daemon-start --detach/);
+      assert.deepEqual(verbsOf(await stub.calls()), [], "nothing installed");
+      await assert.rejects(Deno.stat(launchAgentPath(t.home)));
+    } finally {
+      await t.cleanup();
+    }
+  }
+  // The checkout (deno run form) and symbolic links count too; other systems are not checked.
+  const t = await makeTestHome();
+  try {
+    await Deno.mkdir(join(t.home, "Documents", "code"), { recursive: true });
+    await Deno.symlink(join(t.home, "Documents", "code"), join(t.home, "code"));
+    const checkout = join(t.home, "code", "asciinema-chunker", "daemon.ts");
+    assert.equal(protectedFolderOf(checkout, t.home), "~/Documents");
+    assert.equal(protectedFolderOf(join(t.home, ".asciinema"), t.home), undefined);
+    const needed = [{ what: "the checkout", path: checkout }];
+    assert.match(protectedFolderProblem(needed, { home: t.home, os: "darwin" }) ?? "", /checkout/);
+    assert.equal(protectedFolderProblem(needed, { home: t.home, os: "linux" }), undefined);
+    const granted = { get: (key: string) => key === ALLOW_PROTECTED_ENV ? "1" : undefined };
+    assert.equal(
+      protectedFolderProblem(needed, { home: t.home, os: "darwin", env: granted }),
+      undefined,
+    );
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("no GUI login (SSH): start refuses with the fix and --detach instead of `Bootstrap failed: 5`", () =>
+  withLaunchd({ noGui: true }, async (t, stub) => {
+    const launchctl = fastLaunchctl(stub);
+    assert.equal(await launchctl.guiSessionExists(), false);
+    const outcome = await startService(darwinOptions(t, launchctl));
+    assert.equal(outcome.status, "failed", JSON.stringify(outcome));
+    assert.match(outcome.message ?? "", /gui\/501/);
+    assert.match(outcome.message ?? "", /logged in/);
+    assert.match(outcome.message ?? "", /keychain/);
+    assert.match(outcome.message ?? "", /daemon-start --detach/);
+    assert.ok(!verbsOf(await stub.calls()).includes("bootstrap"));
+    const withGui = await makeLaunchctlStub(join(t.root, "gui"), {
+      label: LAUNCHD_LABEL,
+      uid: UID,
+    });
+    assert.equal(await fastLaunchctl(withGui).guiSessionExists(), true);
+  }));
+
+Deno.test("a Login Item switched off: the failure names the Login Items setting", () =>
+  withLaunchd({ loginItemOff: true }, async (t, stub) => {
+    const outcome = await startService(darwinOptions(t, fastLaunchctl(stub)));
+    assert.equal(outcome.status, "failed", JSON.stringify(outcome));
+    assert.match(outcome.message ?? "", /Bootstrap failed: 5: Input\/output error/);
+    assert.match(outcome.message ?? "", /Login Items/);
+    assert.match(outcome.message ?? "", /Allow in the Background/);
+  }));
+
+Deno.test("$ASCIINEMA_HOME and logs/ exist before the first bootstrap (else launchd gives EX_CONFIG)", async () => {
+  const t = await makeTestHome();
+  try {
+    await assert.rejects(Deno.stat(t.paths.home), "a fresh machine: no ASCIINEMA_HOME yet");
+    const stub = await makeLaunchctlStub(t.root, { label: LAUNCHD_LABEL, uid: UID });
+    const outcome = await startService(darwinOptions(t, fastLaunchctl(stub)));
+    assert.equal(outcome.status, "started", JSON.stringify(outcome));
+    assert.ok((await Deno.stat(t.paths.logs)).isDirectory);
+    // What launchd does when they are missing, and what we then say.
+    await stub.setState("config");
+    const state = await fastLaunchctl(stub).print();
+    assert.equal(state.lastExitCode, 78);
   } finally {
     await t.cleanup();
   }

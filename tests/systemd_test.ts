@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { assertTools, ignoreWithout, makeTestHome, type TestHome } from "./support/env.ts";
-import { makeSystemctlStub } from "./support/service_stubs.ts";
+import { makeSystemctlStub, writeFakeBuild } from "./support/service_stubs.ts";
 import { DAEMON_TS } from "./support/daemon.ts";
 import { run } from "../lib/exec.ts";
 import { homePaths } from "../lib/paths.ts";
@@ -228,6 +228,34 @@ Deno.test("start installs the unit and enables it; again says already running; s
     assert.match(after?.detail ?? "", /inactive\/dead/);
     // The unit file stays; it is disabled, so it does not come back at the next login.
     await Deno.stat(unitPath);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("a rebuilt binary is restarted (systemctl --user restart) although the unit is unchanged", async () => {
+  const t = await makeTestHome();
+  try {
+    const stub = await makeSystemctlStub(t.root, { unit: UNIT_NAME, linger: true });
+    const options = {
+      paths: t.paths,
+      os: "linux",
+      env: envSource(t),
+      systemctl: new Systemctl({ env: stub.env }),
+      compile: "compiled" as const,
+      timeoutMs: 2_000,
+    };
+    const build = (compiledAt: string) => writeFakeBuild(t.paths, compiledAt);
+    await build("2026-01-01T00:00:00.000Z");
+    assert.equal((await startService(options)).status, "started");
+    assert.equal((await startService(options)).status, "already-running");
+    const before = (await stub.calls()).length;
+    await build("2026-02-01T00:00:00.000Z");
+    const outcome = await startService(options);
+    assert.equal(outcome.status, "restarted", JSON.stringify(outcome));
+    const verbs = (await stub.calls()).slice(before).map((c) => c[1]);
+    assert.ok(verbs.includes("restart"), verbs.join(", "));
+    assert.ok(!verbs.includes("enable"), "the unit was not reinstalled");
   } finally {
     await t.cleanup();
   }

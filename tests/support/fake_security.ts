@@ -6,7 +6,9 @@
  *
  * - `find-generic-password -s S -a A -w`: prints the password, or exits 44
  *   ("could not be found"); exits 36 ("User interaction is not allowed")
- *   when the keychain is marked locked.
+ *   when the keychain is marked locked (no GUI login, e.g. over SSH), 51
+ *   ("The user name or passphrase you entered is not correct") when access
+ *   is marked denied.
  * - `-i`: reads commands from stdin, split like security.c's `split_line`
  *   (double or single quotes, backslash escapes), and runs
  *   `add-generic-password [-U] -a A -s S [-l L] -w W` and
@@ -30,6 +32,7 @@ export interface SecurityCall {
 /** The stand-in's keychain file. */
 interface KeychainFile {
   locked?: boolean;
+  denied?: boolean;
   items: Record<string, { password: string; label?: string }>;
 }
 
@@ -45,6 +48,8 @@ export interface FakeSecurity {
   items(): Promise<KeychainFile["items"]>;
   /** Marks the keychain locked (reads fail with "User interaction is not allowed"). */
   setLocked(locked: boolean): Promise<void>;
+  /** Marks access denied (reads and writes fail with errSecAuthFailed, exit 51). */
+  setDenied(denied: boolean): Promise<void>;
   /** Removes the folder. */
   cleanup(): Promise<void>;
 }
@@ -84,6 +89,11 @@ export async function installFakeSecurity(): Promise<FakeSecurity> {
     async setLocked(locked) {
       const current = await readState();
       current.locked = locked;
+      await Deno.writeTextFile(state, JSON.stringify(current));
+    },
+    async setDenied(denied) {
+      const current = await readState();
+      current.denied = denied;
       await Deno.writeTextFile(state, JSON.stringify(current));
     },
     cleanup: () => Deno.remove(dir, { recursive: true }).catch(() => {}),
@@ -175,6 +185,16 @@ async function main(): Promise<number> {
 
   const execute = async (args: string[]): Promise<number> => {
     const [command, ...rest] = args;
+    if (state.denied && /-generic-password$/.test(command ?? "")) {
+      err(
+        `${
+          command === "add-generic-password"
+            ? "SecKeychainItemCreateFromContent"
+            : "SecKeychainSearchCopyNext"
+        }: The user name or passphrase you entered is not correct.`,
+      );
+      return 51;
+    }
     if (command === "find-generic-password") {
       const { opts } = options(rest, "s:a:l:");
       if (state.locked) {

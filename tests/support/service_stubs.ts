@@ -6,6 +6,7 @@
  * @module
  */
 import { join } from "node:path";
+import type { HomePaths } from "../../lib/paths.ts";
 
 /** A stand-in tool. */
 export interface ToolStub {
@@ -140,55 +141,155 @@ function stubFor(dir: string): Omit<ToolStub, "binDir" | "env"> {
   };
 }
 
+/** Options of {@linkcode makeLaunchctlStub}. */
+export interface LaunchctlStubOptions {
+  /** The job's label. */
+  label: string;
+  /** The user id (`gui/<uid>`). */
+  uid: number;
+  /** An old macOS: `help` lists no `bootstrap`; load/unload/list answer. */
+  legacy?: boolean;
+  /** The exit code `print` shows for an exited job (default 1). */
+  exitCode?: number;
+  /** `modern` (default): `last exit code = 78: EX_CONFIG`; `old`: `last exit code = 78`. */
+  printFormat?: "modern" | "old";
+  /**
+   * After `bootout`, how many `print` calls still show the job while
+   * launchd removes it (default 0: gone at once). Meanwhile `bootstrap`
+   * answers `busyCode` and `bootout` answers 36.
+   */
+  leaveAfter?: number;
+  /** What bootstrap answers while the old job is leaving: 5 (default) or 37. */
+  busyCode?: 5 | 37;
+  /** `bootout` answers `36: Operation now in progress` (the job still leaves). */
+  bootoutInProgress?: boolean;
+  /** The first n bootstraps fail with `5: Input/output error` ("now and then"). */
+  flakyBootstraps?: number;
+  /** No GUI login (SSH): `gui/<uid>` does not exist, bootstrap fails with 5. */
+  noGui?: boolean;
+  /** Switched off under Login Items: bootstrap fails with 5. */
+  loginItemOff?: boolean;
+}
+
+const EXIT_NAMES: Record<number, string> = {
+  1: "Operation not permitted",
+  2: "No such file or directory",
+  3: "No such process",
+  78: "EX_CONFIG",
+};
+
 /**
- * A `launchctl` stand-in in `dir` for `label` and `uid`. With `legacy`,
- * `help` lists no `bootstrap` (an old macOS) and load/unload/list answer.
+ * A `launchctl` stand-in in `dir` for `label` and `uid`, answering with the
+ * real tool's exit codes and messages: 113 `Could not find service` (and
+ * `Could not find domain` without a GUI login), `Bootstrap failed: 5:
+ * Input/output error` and `37: Operation already in progress` while a job
+ * is loaded or still leaving, `Boot-out failed: 36: Operation now in
+ * progress`, `3: No such process`. Like launchd, bootstrap of a plist whose
+ * WorkingDirectory or log folder is missing loads the job but it exits at
+ * once with `78: EX_CONFIG`. `kickstart -k` gives the job a new pid.
  */
 export async function makeLaunchctlStub(
   dir: string,
-  options: { label: string; uid: number; legacy?: boolean; exitCode?: number },
+  options: LaunchctlStubOptions,
 ): Promise<ToolStub> {
   const binDir = join(dir, "bin");
   await Deno.mkdir(binDir, { recursive: true });
   const target = `gui/${options.uid}/${options.label}`;
+  const code = options.exitCode ?? 1;
+  const shown = (n: number) =>
+    options.printFormat === "old" || !EXIT_NAMES[n] ? `${n}` : `${n}: ${EXIT_NAMES[n]}`;
   await Deno.writeTextFile(
     join(dir, "running.txt"),
-    launchctlPrintRunning(options.label, options.uid, 4242),
+    launchctlPrintRunning(options.label, options.uid, 4242).replace(/pid = 4242/, "pid = @PID@"),
   );
   await Deno.writeTextFile(
     join(dir, "exited.txt"),
-    launchctlPrintExited(options.label, options.uid, options.exitCode ?? 1),
+    launchctlPrintExited(options.label, options.uid, code).replace(
+      /last exit code = .*/,
+      `last exit code = ${shown(code)}`,
+    ),
   );
+  await Deno.writeTextFile(
+    join(dir, "config-exited.txt"),
+    launchctlPrintExited(options.label, options.uid, 78).replace(
+      /last exit code = .*/,
+      `last exit code = ${shown(78)}`,
+    ),
+  );
+  await Deno.writeTextFile(join(dir, "pid"), "4242\n");
+  await Deno.writeTextFile(join(dir, "flaky"), `${options.flakyBootstraps ?? 0}\n`);
   const help = options.legacy
     ? "Subcommands:\\n\\tload\\n\\tunload\\n\\tlist\\n\\tstart\\n\\tstop\\n"
     : "Subcommands:\\n\\tbootstrap\\n\\tbootout\\n\\tenable\\n\\tdisable\\n\\tkickstart\\n\\tprint\\n";
+  const eio = 'echo "Bootstrap failed: 5: Input/output error" >&2; echo ' +
+    '"Try re-running the command as root for richer errors." >&2; exit 5';
+  const busy = options.busyCode === 37
+    ? 'echo "Bootstrap failed: 37: Operation already in progress" >&2; exit 37'
+    : eio;
   await writeScript(
     join(binDir, "launchctl"),
     `#!/bin/sh
 ${RECORD}
+nodomain() {
+  echo "Could not find domain for user gui: ${options.uid}" >&2
+  exit 113
+}
 notfound() {
+  ${options.noGui ? "nodomain" : ""}
   echo "Bad request." >&2
   echo "Could not find service \\"${options.label}\\" in domain for user gui: ${options.uid}" >&2
   exit 113
+}
+# A job being removed stays visible for a few prints.
+if [ "$state" = leaving ] && [ "$1" = print ]; then
+  left=$(cat "$STUB_DIR/leave" 2>/dev/null || echo 0)
+  if [ "$left" -le 0 ]; then state=none; echo none > "$STUB_DIR/state"
+  else echo $((left - 1)) > "$STUB_DIR/leave"; fi
+fi
+plistkey() {
+  sed -n "/<key>$1<\\/key>/{n;s/.*<string>\\(.*\\)<\\/string>.*/\\1/p;}" "$2"
 }
 case "$1" in
   help) printf '${help}'; exit 0 ;;
   print)
     ${options.legacy ? 'echo "Unrecognized subcommand: print" >&2; exit 64' : ""}
+    ${options.noGui ? "nodomain" : ""}
+    if [ "$2" = "gui/${options.uid}" ]; then
+      printf 'gui/${options.uid} = {\\n\\ttype = gui\\n\\thandle = ${options.uid}\\n}\\n'; exit 0
+    fi
     [ "$2" = "${target}" ] || notfound
     case "$state" in
-      running) cat "$STUB_DIR/running.txt" ;;
-      exited) cat "$STUB_DIR/exited.txt" ;;
+      running) sed "s/@PID@/$(cat "$STUB_DIR/pid")/" "$STUB_DIR/running.txt" ;;
+      exited|leaving) cat "$STUB_DIR/exited.txt" ;;
+      config) cat "$STUB_DIR/config-exited.txt" ;;
       *) notfound ;;
     esac ;;
   bootstrap)
-    [ "$state" = running ] && { echo "Bootstrap failed: 5: Input/output error" >&2; exit 5; }
+    ${options.noGui || options.loginItemOff ? eio : ""}
+    [ "$state" = leaving ] && { ${busy}; }
+    [ "$state" = running ] || [ "$state" = exited ] || [ "$state" = config ] && { ${eio}; }
+    flaky=$(cat "$STUB_DIR/flaky")
+    [ "$flaky" -gt 0 ] && { echo $((flaky - 1)) > "$STUB_DIR/flaky"; ${eio}; }
+    wd=$(plistkey WorkingDirectory "$3"); err=$(plistkey StandardErrorPath "$3")
+    if [ ! -d "$wd" ] || [ ! -d "$(dirname "$err")" ]; then echo config > "$STUB_DIR/state"; exit 0; fi
     echo running > "$STUB_DIR/state" ;;
   bootout)
     [ "$state" = none ] && { echo "Boot-out failed: 3: No such process" >&2; exit 3; }
-    echo none > "$STUB_DIR/state" ;;
-  kickstart) echo running > "$STUB_DIR/state" ;;
-  enable|disable) exit 0 ;;
+    [ "$state" = leaving ] && { echo "Boot-out failed: 36: Operation now in progress" >&2; exit 36; }
+    if [ "${options.leaveAfter ?? 0}" -gt 0 ]; then
+      echo ${options.leaveAfter ?? 0} > "$STUB_DIR/leave"; echo leaving > "$STUB_DIR/state"
+    else echo none > "$STUB_DIR/state"; fi
+    ${
+      options.bootoutInProgress
+        ? 'echo "Boot-out failed: 36: Operation now in progress" >&2; exit 36'
+        : ""
+    } ;;
+  kickstart)
+    [ "$state" = none ] && notfound
+    echo $(($(cat "$STUB_DIR/pid") + 1)) > "$STUB_DIR/pid"
+    echo running > "$STUB_DIR/state" ;;
+  enable) rm -f "$STUB_DIR/disabled" ;;
+  disable) echo 1 > "$STUB_DIR/disabled" ;;
   load) echo running > "$STUB_DIR/state" ;;
   unload) echo none > "$STUB_DIR/state" ;;
   list)
@@ -309,4 +410,17 @@ printf 'Linger=${options.linger ? "yes" : "no"}\\n'
     env: { PATH: `${binDir}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`, STUB_DIR: dir },
     ...stubFor(dir),
   };
+}
+
+/**
+ * Writes a stand-in compiled binary and its build info, as `deno compile`
+ * would after a rebuild (`compiledAt` tells the builds apart).
+ */
+export async function writeFakeBuild(paths: HomePaths, compiledAt: string): Promise<void> {
+  await Deno.mkdir(paths.bin, { recursive: true });
+  await Deno.writeTextFile(join(paths.bin, "asciinema-chunker"), "binary");
+  await Deno.writeTextFile(
+    join(paths.bin, "asciinema-chunker.json"),
+    JSON.stringify({ flags: [], fingerprint: "f", deno_version: "2", compiled_at: compiledAt }),
+  );
 }
