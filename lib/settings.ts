@@ -62,7 +62,7 @@ export const SettingsSchema = z.looseObject({
   scan_interval_seconds: z.number().min(0.5).max(300).default(15),
   heartbeat_seconds: z.number().min(1).max(300).default(15),
   /** Compressed bytes in one push at most (a push stays short on a slow link). */
-  push_batch_bytes: z.number().int().min(1024).max(1024 ** 3).default(8 * 1024 * 1024),
+  push_batch_bytes: z.number().int().min(1024).max(1024 ** 3).default(64 * 1024 * 1024),
   /** A push's timeout: this, plus its bytes at `push_min_bytes_per_second`. */
   push_timeout_seconds: z.number().min(1).max(3600).default(120),
   /** The slowest link a push is given time for. */
