@@ -10,7 +10,7 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { formatFailure, runSeeds, runSequence } from "./sequence.ts";
+import { formatFailure, runSeeds, runSequence, statistics } from "./sequence.ts";
 import { tail } from "./world.ts";
 
 const int = (value: string) => {
@@ -56,6 +56,7 @@ export async function main(args: string[]): Promise<number> {
   const failed = results.filter((result) => !result.ok);
   for (const result of failed) console.log(`\n${formatFailure(result)}`);
   const seconds = ((performance.now() - began) / 1000).toFixed(1);
+  console.log(`\n${statistics(results)}`);
   console.log(
     `\n${results.length - failed.length}/${results.length} seeds passed in ${seconds} s` +
       (failed.length ? `; failed: ${failed.map((result) => result.seed).join(" ")}` : ""),

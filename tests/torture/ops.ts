@@ -139,7 +139,7 @@ function step(random: Prng, state: GenState, ops: Op[]): void {
       ops.push({ kind: "append", rec: random.pick(live), ...appendShape(random) });
       return;
     case "pause":
-      ops.push({ kind: "pause", ms: random.int(30, 350) });
+      ops.push({ kind: "pause", ms: random.int(30, 250) });
       return;
     case "replace":
     case "rewrite": {
@@ -237,7 +237,7 @@ export function generateSequence(seed: number): Sequence {
   }
   ops.push(createOp(random, names[0], state));
   if (random.chance(0.85)) startOp(state, ops);
-  const steps = random.int(10, 18);
+  const steps = random.int(7, 13);
   for (let i = 0; i < steps; i++) step(random, state, ops);
   // Every recording ends up present, so its last incarnation can be checked in full.
   for (const [name, entry] of state.recs) {

@@ -37,12 +37,6 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
   return n;
 }
 
-function lineAt(bytes: Uint8Array, offset: number): Uint8Array {
-  const start = bytes.lastIndexOf(10, offset - 1) + 1;
-  const end = bytes.indexOf(10, offset);
-  return bytes.subarray(start, end < 0 ? bytes.length : end + 1);
-}
-
 function contains(haystack: Uint8Array, needle: Uint8Array): boolean {
   if (needle.length === 0) return true;
   outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
@@ -85,6 +79,13 @@ function restore(id: string, chunks: BranchChunk[], failures: string[]): Uint8Ar
   return ok ? concat(chunks.map((chunk) => chunk.raw!)) : null;
 }
 
+/** Bytes from `at` on where `a` and `b` agree. */
+function agreeing(a: Uint8Array, b: Uint8Array, at: number): number {
+  let n = 0;
+  while (at + n < a.length && at + n < b.length && a[at + n] === b[at + n]) n++;
+  return n;
+}
+
 /** Explains how `restored` departs from `inc` (and which incarnation the odd bytes came from). */
 function explainMismatch(
   id: string,
@@ -94,18 +95,31 @@ function explainMismatch(
 ): string {
   const content = contentOf(inc);
   const at = firstDifference(restored, content);
-  if (at === content.length) {
-    return `chunk id "${id}" restores ${restored.length} bytes, more than the ${content.length} of ${
+  const head = at === content.length
+    ? `chunk id "${id}" restores ${restored.length} bytes, more than the ${content.length} of ${
       describe(inc)
-    }`;
+    }`
+    : `chunk id "${id}" restores bytes that are not a prefix of ${
+      describe(inc)
+    }: they differ at byte ${at}`;
+  const rest = restored.length - at;
+  // A daemon that kept reading a new file at the old offset: same offset, other incarnation.
+  const sameOffset = model.incarnations
+    .filter((other) => other !== inc)
+    .map((other) => ({ other, n: agreeing(restored, contentOf(other), at) }))
+    .sort((a, b) => b.n - a.n)[0];
+  if (sameOffset && sameOffset.n >= Math.min(8, rest)) {
+    return `${head}; from byte ${at} on, ${sameOffset.n} of the ${rest} remaining bytes are those of ${
+      describe(sameOffset.other)
+    } at the same offset: two files mixed under one id`;
   }
-  const line = lineAt(restored, at);
-  const source = model.incarnations.find((other) =>
-    other !== inc && contains(contentOf(other), line)
-  );
-  return `chunk id "${id}" restores bytes that are not a prefix of ${describe(inc)}: ` +
-    `they differ at byte ${at} (line ${preview(line)})` +
-    (source ? `, which is a line of ${describe(source)}: two files mixed under one id` : "");
+  const lineEnd = restored.indexOf(10, at);
+  const needle = restored.subarray(at, lineEnd < 0 ? restored.length : lineEnd + 1);
+  const source = needle.length >= 4
+    ? model.incarnations.find((other) => other !== inc && contains(contentOf(other), needle))
+    : undefined;
+  return `${head} (there: ${preview(needle)})` +
+    (source ? `, bytes found in ${describe(source)}: two files mixed under one id` : "");
 }
 
 async function listDone(done: string): Promise<Map<string, Uint8Array>> {

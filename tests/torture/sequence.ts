@@ -34,6 +34,8 @@ export interface SequenceResult {
   ms: number;
   /** The kept test home of a failed run. */
   keptHome?: string;
+  /** What reached the branch: chunk ids, chunks, manifests. */
+  branch: { ids: number; chunks: number; manifests: number };
 }
 
 /** Runs the sequence of `seed`; never throws for a daemon failure (see `ok`). */
@@ -46,6 +48,7 @@ export async function runSequence(
   const world = new World(sequence, { print: options.print });
   const failures: string[] = [];
   let ok = false;
+  const summary = { ids: 0, chunks: 0, manifests: 0 };
   try {
     await world.setup();
     for (const [index, op] of sequence.ops.entries()) {
@@ -56,6 +59,12 @@ export async function runSequence(
       failures.push(`run --once never exited 0 after healing:\n${tail(world.lastStderr)}`);
     }
     const branch = await readBranch(world.remote.path, BRANCH);
+    summary.ids = branch.chunks.size;
+    summary.manifests = branch.manifests.size;
+    for (const [id, chunks] of branch.chunks) {
+      summary.chunks += chunks.length;
+      options.print?.(`-- branch: ${id}: ${chunks.length} chunk(s), ${chunks.at(-1)?.end} bytes`);
+    }
     failures.push(
       ...world.problems,
       ...(await checkOracle({
@@ -79,6 +88,7 @@ export async function runSequence(
     stderr: world.lastStderr,
     ms: performance.now() - began,
     keptHome: !ok && options.keepFailed ? world.home?.root : undefined,
+    branch: summary,
   };
 }
 
@@ -115,4 +125,24 @@ export async function runSeeds(
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
   return results.sort((a, b) => a.seed - b.seed);
+}
+
+/** Totals over many results, to see what the sequences exercised. */
+export function statistics(results: SequenceResult[]): string {
+  const kinds = new Map<string, number>();
+  let skipped = 0;
+  let failpointHits = 0;
+  for (const result of results) {
+    for (const line of result.log) {
+      const kind = /^\s*\d+ms\s+\d+ (\S+)/.exec(line)?.[1];
+      if (kind) kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+      if (line.includes("(skipped")) skipped++;
+      if (line.includes("hit failpoint")) failpointHits++;
+    }
+  }
+  const sum = (key: keyof SequenceResult["branch"]) =>
+    results.reduce((total, result) => total + result.branch[key], 0);
+  const ops = [...kinds].sort((a, b) => b[1] - a[1]).map(([kind, n]) => `${kind} ${n}`);
+  return `ops: ${ops.join(", ")}; skipped ${skipped}; failpoints hit ${failpointHits}\n` +
+    `branch: ${sum("ids")} chunk ids, ${sum("chunks")} chunks, ${sum("manifests")} manifests`;
 }

@@ -28,6 +28,7 @@ export const TORTURE_SETTINGS = {
 /** No daemon run may outlive this. */
 const DAEMON_HARD_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
+const READY_TIMEOUT_MS = 5_000;
 
 /** Where libfaketime is, if installed (TORTURE_FAKETIME_LIB overrides). */
 export function findFaketime(): string | undefined {
@@ -76,6 +77,7 @@ export class World {
   #daemonArmed: string | null = null;
   #armed: string | null = null;
   #lastStderr = "";
+  readonly #began = performance.now();
 
   /** A world for `sequence`; `print` sees every log line as it happens. */
   constructor(sequence: Sequence, options: { print?: (line: string) => void } = {}) {
@@ -101,6 +103,7 @@ export class World {
   }
 
   #note(line: string): void {
+    line = `${String(Math.round(performance.now() - this.#began)).padStart(5)}ms ${line}`;
     this.log.push(line);
     this.#print?.(line);
   }
@@ -184,7 +187,7 @@ export class World {
       case "end":
         return await this.#end(op, index);
       case "start":
-        return this.#start();
+        return await this.#start();
       case "stop":
         return await this.#stop();
       case "kill":
@@ -299,7 +302,8 @@ export class World {
     inc.json = this.model.json.get(op.rec) ?? null;
   }
 
-  #start(): void {
+  /** Starts the daemon and waits (bounded) until its health.json names it, so ops meet a live daemon. */
+  async #start(): Promise<void> {
     if (this.#daemon) return this.#note("  (skipped: the daemon is running)");
     const env = { ...this.#t.env };
     if (this.#armed) env.ASCIINEMA_FAILPOINT = this.#armed;
@@ -313,7 +317,21 @@ export class World {
     }
     this.#daemonArmed = this.#armed;
     this.#armed = null;
-    this.#daemon = spawnDaemon(env, { hardTimeoutMs: DAEMON_HARD_TIMEOUT_MS });
+    const daemon = spawnDaemon(env, { hardTimeoutMs: DAEMON_HARD_TIMEOUT_MS });
+    this.#daemon = daemon;
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (!daemon.done() && Date.now() < deadline) {
+      try {
+        const health = JSON.parse(await Deno.readTextFile(this.#t.paths.health));
+        if (health?.pid === daemon.pid) return;
+      } catch {
+        // not written yet (or being replaced)
+      }
+      await sleep(25);
+    }
+    if (!daemon.done()) {
+      this.#note(`  (the daemon did not write health.json within ${READY_TIMEOUT_MS} ms)`);
+    }
   }
 
   /** Waits for the exited daemon and records how it ended. */
@@ -348,14 +366,14 @@ export class World {
   async #supervise(): Promise<void> {
     if (this.#daemon?.done()) {
       await this.#reap("self");
-      this.#start();
+      await this.#start();
     }
   }
 
   /** Heals every fault, completes every partial line and stops the daemon. */
   async heal(): Promise<void> {
-    this.#note("-- heal: remote ok, partial lines completed, daemon stopped");
     await this.#stop();
+    this.#note("-- heal: daemon stopped, remote ok, partial lines completed");
     await this.#remote.set("ok");
     for (const [rec, inc] of this.model.current) {
       if (!inc.ended && inc.pending) await this.#appendFile(rec, completeLine(inc));
