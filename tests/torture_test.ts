@@ -7,7 +7,14 @@
  * TORTURE_RUNS (default 200) sequences from TORTURE_START (default 1), two at
  * a time. A failing seed is replayed with `deno task torture --seed N`.
  */
+import assert from "node:assert/strict";
+import { join } from "node:path";
 import { assertTools, ignoreWithout } from "./support/env.ts";
+import type { BranchChunk, BranchContents } from "./torture/branch_reader.ts";
+import { appendBytes, contentOf, Model } from "./torture/model.ts";
+import { checkOracle } from "./torture/oracle.ts";
+import { generateSequence } from "./torture/ops.ts";
+import { mulberry32 } from "./torture/prng.ts";
 import { formatFailure, runSeeds } from "./torture/sequence.ts";
 
 const TOOLS = ["git", "zstd"];
@@ -30,4 +37,104 @@ Deno.test({
       );
     }
   },
+});
+
+// --- The oracle itself: it must pass an honest branch and name each kind of damage.
+
+/** Splits `bytes` into chunks at line ends (about `size` bytes each), numbered from 0. */
+function chunksOf(bytes: Uint8Array, id: string, size = 200): BranchChunk[] {
+  const chunks: BranchChunk[] = [];
+  let start = 0;
+  while (start < bytes.length) {
+    const nl = bytes.indexOf(10, Math.min(bytes.length - 1, start + size));
+    const end = nl < 0 ? bytes.length : nl + 1;
+    const seq = chunks.length;
+    const name = `${String(seq).padStart(6, "0")}_${start}-${end}.cast.zst`;
+    chunks.push({ path: `chunks/${id}/${name}`, seq, start, end, raw: bytes.slice(start, end) });
+    start = end;
+  }
+  return chunks;
+}
+
+async function oracleCase(
+  damage: (branch: BranchContents, model: Model) => void,
+): Promise<string[]> {
+  const dir = await Deno.makeTempDir({ prefix: "torture-oracle-" });
+  try {
+    const model = new Model("oracle");
+    const random = mulberry32(7);
+    const shape = { lines: 30, partial: false, big: false };
+    const a0 = model.begin("a", { version: 2, origin: "create" });
+    appendBytes(a0, random, shape);
+    const a1 = model.begin("a", { version: 3, origin: "replace" });
+    appendBytes(a1, random, shape);
+    const b0 = model.begin("b", { version: 3, origin: "create" });
+    appendBytes(b0, random, shape);
+    b0.ended = true;
+    await Deno.mkdir(join(dir, "active"));
+    await Deno.mkdir(join(dir, "done"));
+    await Deno.writeFile(join(dir, "active", "a.cast"), contentOf(a1));
+    await Deno.writeFile(join(dir, "done", "b.cast"), contentOf(b0));
+    const branch: BranchContents = {
+      chunks: new Map([
+        ["a", chunksOf(contentOf(a0).subarray(0, contentOf(a0).lastIndexOf(10, 400) + 1), "a")],
+        ["a~2", chunksOf(contentOf(a1), "a~2")],
+        ["b", chunksOf(contentOf(b0), "b")],
+      ]),
+      manifests: new Map([["b", "{}"]]),
+      strays: [],
+    };
+    damage(branch, model);
+    return await checkOracle({
+      model,
+      branch,
+      active: join(dir, "active"),
+      done: join(dir, "done"),
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("torture oracle: an honest branch passes", async () => {
+  assert.deepEqual(await oracleCase(() => {}), []);
+});
+
+Deno.test("torture oracle: names mixing, duplication, gaps, loss and a missing done/ file", async () => {
+  const expectations: [string, (branch: BranchContents, model: Model) => void, RegExp][] = [
+    ["mixing", (branch, model) => {
+      const [a0, a1] = model.incarnations.map(contentOf);
+      const mixed = new Uint8Array([...a0.subarray(0, 300), ...a1.subarray(300)]);
+      branch.chunks.set("a~2", chunksOf(mixed.subarray(0, mixed.lastIndexOf(10) + 1), "a~2"));
+    }, /mixed under one id/],
+    ["duplication", (branch) => {
+      branch.chunks.set("a~3", branch.chunks.get("a~2")!);
+    }, /under 2 chunk ids/],
+    ["gap", (branch) => {
+      branch.chunks.get("a~2")!.splice(1, 1);
+    }, /starts at/],
+    ["loss", (branch) => {
+      branch.chunks.get("a~2")!.pop();
+    }, /restores only/],
+    ["no done/ file", (_branch, model) => {
+      model.incarnations[2].json = "{}";
+    }, /\.json of finished/],
+    ["no manifest", (branch) => {
+      branch.manifests.clear();
+    }, /manifest\.json/],
+  ];
+  for (const [what, damage, expected] of expectations) {
+    const failures = await oracleCase(damage);
+    assert.ok(
+      failures.some((failure) => expected.test(failure)),
+      `${what}: ${failures.join("; ")}`,
+    );
+  }
+});
+
+Deno.test("torture generator: a seed always gives the same operations", () => {
+  for (const seed of [1, 2, 99, 12345]) {
+    assert.deepEqual(generateSequence(seed), generateSequence(seed));
+  }
+  assert.notDeepEqual(generateSequence(1).ops, generateSequence(2).ops);
 });
