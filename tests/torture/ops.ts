@@ -123,7 +123,7 @@ function step(random: Prng, state: GenState, ops: Op[]): void {
   const reusable = recs.filter(([, r]) => r.state !== "live").map(([name]) => name);
   const kind = random.weighted<Kind>({
     append: live.length ? 34 : 0,
-    pause: 14,
+    pause: 20,
     replace: live.length ? 4 : 0,
     rewrite: live.length ? 4 : 0,
     remove: live.length ? 3 : 0,

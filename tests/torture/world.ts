@@ -28,7 +28,7 @@ export const TORTURE_SETTINGS = {
 /** No daemon run may outlive this. */
 const DAEMON_HARD_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
-const READY_TIMEOUT_MS = 5_000;
+const READY_TIMEOUT_MS = 3_000;
 
 /** Where libfaketime is, if installed (TORTURE_FAKETIME_LIB overrides). */
 export function findFaketime(): string | undefined {
