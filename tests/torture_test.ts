@@ -9,13 +9,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { assertTools, ignoreWithout } from "./support/env.ts";
+import { assertTools, ignoreWithout, makeTestHome, waitFor } from "./support/env.ts";
 import type { BranchChunk, BranchContents } from "./torture/branch_reader.ts";
 import { appendBytes, contentOf, Model } from "./torture/model.ts";
 import { checkOracle } from "./torture/oracle.ts";
 import { generateSequence } from "./torture/ops.ts";
 import { mulberry32 } from "./torture/prng.ts";
 import { formatFailure, runSeeds } from "./torture/sequence.ts";
+import { Supervisor } from "./torture/supervisor.ts";
 
 const TOOLS = ["git", "zstd"];
 const runs = Number(Deno.env.get("TORTURE_RUNS") ?? 200);
@@ -137,4 +138,35 @@ Deno.test("torture generator: a seed always gives the same operations", () => {
     assert.deepEqual(generateSequence(seed), generateSequence(seed));
   }
   assert.notDeepEqual(generateSequence(1).ops, generateSequence(2).ops);
+});
+
+Deno.test("torture supervisor: a daemon killed at an armed failpoint is started again, a crash is a problem", async () => {
+  const t = await makeTestHome("torture-supervisor-");
+  const notes: string[] = [];
+  const supervisor = new Supervisor({
+    env: t.env,
+    healthPath: t.paths.health,
+    note: (line) => notes.push(line),
+  });
+  try {
+    supervisor.arm("cut.after-compress:1");
+    await supervisor.start();
+    // First the armed daemon, then its restart (not armed) die the way a failpoint kills.
+    for (const expected of [/hit failpoint cut\.after-compress:1; restarting/, /SIGKILL/]) {
+      const { pid } = JSON.parse(await Deno.readTextFile(t.paths.health));
+      Deno.kill(pid, "SIGKILL");
+      await waitFor(async () => {
+        await supervisor.supervise();
+        return [...notes, ...supervisor.problems].some((line) => expected.test(line));
+      }, { what: `the supervisor to notice (${expected})` });
+      assert.ok(supervisor.running, "started again");
+      await waitFor(async () => JSON.parse(await Deno.readTextFile(t.paths.health)).pid !== pid);
+    }
+    assert.match(notes.join("\n"), /hit failpoint cut\.after-compress:1; restarting/);
+    assert.equal(supervisor.problems.length, 1);
+    assert.match(supervisor.problems[0], /exited by itself with SIGKILL/);
+  } finally {
+    await supervisor.kill();
+    await t.cleanup();
+  }
 });

@@ -11,7 +11,7 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { formatFailure, runSeeds, runSequence, statistics } from "./sequence.ts";
-import { tail } from "./world.ts";
+import { tail } from "./supervisor.ts";
 
 const int = (value: string) => {
   const n = Number(value);

@@ -8,7 +8,8 @@ import { readBranch } from "./branch_reader.ts";
 import { checkOracle } from "./oracle.ts";
 import { describeOp, generateSequence } from "./ops.ts";
 import { BRANCH } from "./remote.ts";
-import { tail, World } from "./world.ts";
+import { tail } from "./supervisor.ts";
+import { World } from "./world.ts";
 
 /** Options for {@linkcode runSequence}. */
 export interface SequenceOptions {

@@ -12,8 +12,9 @@ import { appendBytes, completeLine, contentOf, exitBytes, Model } from "./model.
 import type { Incarnation } from "./model.ts";
 import type { Op, Sequence } from "./ops.ts";
 import { mixSeed, mulberry32 } from "./prng.ts";
-import { command, type Daemon, DAEMON_TS, spawnDaemon, stopDaemon } from "./proc.ts";
+import { command, DAEMON_TS } from "./proc.ts";
 import { BRANCH, Remote } from "./remote.ts";
+import { clockFile, findFaketime, Supervisor } from "./supervisor.ts";
 
 /** Daemon settings: react within a fraction of a second, cut small chunks. */
 export const TORTURE_SETTINGS = {
@@ -24,30 +25,6 @@ export const TORTURE_SETTINGS = {
   scan_interval_seconds: 0.5,
   heartbeat_seconds: 1,
 } as const;
-
-/** No daemon run may outlive this. */
-const DAEMON_HARD_TIMEOUT_MS = 60_000;
-const STOP_GRACE_MS = 10_000;
-const READY_TIMEOUT_MS = 3_000;
-
-/** Where libfaketime is, if installed (TORTURE_FAKETIME_LIB overrides). */
-export function findFaketime(): string | undefined {
-  const candidates = [
-    Deno.env.get("TORTURE_FAKETIME_LIB"),
-    "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
-    "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1",
-    "/usr/lib/faketime/libfaketimeMT.so.1",
-    "/usr/local/lib/faketime/libfaketimeMT.so.1",
-  ];
-  return candidates.find((path) => {
-    if (!path) return false;
-    try {
-      return Deno.statSync(path).isFile;
-    } catch {
-      return false;
-    }
-  });
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -66,16 +43,12 @@ export class World {
   readonly model: Model;
   /** The operation log (what ran, what was skipped, what the daemon did by itself). */
   readonly log: string[] = [];
-  /** Things that are wrong whatever the oracle says (a daemon that crashed by itself). */
-  readonly problems: string[] = [];
   readonly #sequence: Sequence;
   readonly #print?: (line: string) => void;
   readonly #faketime?: string;
   #t!: TestHome;
   #remote!: Remote;
-  #daemon: Daemon | null = null;
-  #daemonArmed: string | null = null;
-  #armed: string | null = null;
+  #daemon!: Supervisor;
   #lastStderr = "";
   readonly #began = performance.now();
 
@@ -97,9 +70,14 @@ export class World {
     return this.#remote;
   }
 
+  /** Things that are wrong whatever the oracle says (a daemon that crashed by itself). */
+  get problems(): string[] {
+    return this.#daemon?.problems ?? [];
+  }
+
   /** Stderr of the last daemon run (for failure reports). */
   get lastStderr(): string {
-    return this.#lastStderr;
+    return this.#lastStderr || (this.#daemon?.lastStderr ?? "");
   }
 
   #note(line: string): void {
@@ -128,7 +106,15 @@ export class World {
     });
     await Deno.mkdir(this.#t.paths.active, { recursive: true });
     await Deno.mkdir(join(this.#t.root, "staging"), { recursive: true });
-    await Deno.writeTextFile(join(this.#t.root, "clock"), "+0\n");
+    await Deno.writeTextFile(clockFile(this.#t.root), "+0\n");
+    this.#daemon = new Supervisor({
+      env: this.#t.env,
+      healthPath: this.#t.paths.health,
+      faketime: this.#faketime
+        ? { library: this.#faketime, clockFile: clockFile(this.#t.root) }
+        : undefined,
+      note: (line) => this.#note(line),
+    });
   }
 
   /** Runs operation number `index`. */
@@ -187,25 +173,20 @@ export class World {
       case "end":
         return await this.#end(op, index);
       case "start":
-        return await this.#start();
+        return await this.#daemon.start();
       case "stop":
-        return await this.#stop();
+        return await this.#daemon.stop();
       case "kill":
         await sleep(op.afterMs);
-        if (this.#daemon) {
-          this.#daemon.signal("SIGKILL");
-          await this.#reap();
-        }
-        return;
+        return await this.#daemon.kill();
       case "failpoint":
-        this.#armed = `${op.name}:${op.n}`;
-        return;
+        return this.#daemon.arm(`${op.name}:${op.n}`);
       case "remote":
         return await this.#remote.set(op.mode);
       case "clock":
         if (!this.#faketime) return this.#note("  (skipped: libfaketime is not installed)");
         await Deno.writeTextFile(
-          join(this.#t.root, "clock"),
+          clockFile(this.#t.root),
           `${op.offsetSeconds >= 0 ? "+" : ""}${op.offsetSeconds}\n`,
         );
         return;
@@ -216,7 +197,7 @@ export class World {
   async step(op: Op, index: number, describe: string): Promise<void> {
     this.#note(`${String(index).padStart(2)} ${describe}`);
     await this.apply(op, index);
-    await this.#supervise();
+    await this.#daemon.supervise();
   }
 
   #live(rec: string, index: number): Incarnation | undefined {
@@ -274,7 +255,7 @@ export class World {
       // Reuse only once the finished files have left active/ (the daemon moves them to done/).
       const gone = async () =>
         !(await exists(this.#cast(op.rec))) && !(await exists(this.#json(op.rec)));
-      const deadline = Date.now() + (this.#daemon ? 8_000 : 0);
+      const deadline = Date.now() + (this.#daemon.running ? 8_000 : 0);
       while (!(await gone()) && Date.now() < deadline) await sleep(50);
       if (!(await gone())) {
         return this.#note(`  (skipped: finished ${op.rec} has not been moved to done/)`);
@@ -302,77 +283,9 @@ export class World {
     inc.json = this.model.json.get(op.rec) ?? null;
   }
 
-  /** Starts the daemon and waits (bounded) until its health.json names it, so ops meet a live daemon. */
-  async #start(): Promise<void> {
-    if (this.#daemon) return this.#note("  (skipped: the daemon is running)");
-    const env = { ...this.#t.env };
-    if (this.#armed) env.ASCIINEMA_FAILPOINT = this.#armed;
-    if (this.#faketime) {
-      Object.assign(env, {
-        LD_PRELOAD: this.#faketime,
-        FAKETIME_TIMESTAMP_FILE: join(this.#t.root, "clock"),
-        FAKETIME_NO_CACHE: "1",
-        FAKETIME_DONT_FAKE_MONOTONIC: "1",
-      });
-    }
-    this.#daemonArmed = this.#armed;
-    this.#armed = null;
-    const daemon = spawnDaemon(env, { hardTimeoutMs: DAEMON_HARD_TIMEOUT_MS });
-    this.#daemon = daemon;
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (!daemon.done() && Date.now() < deadline) {
-      try {
-        const health = JSON.parse(await Deno.readTextFile(this.#t.paths.health));
-        if (health?.pid === daemon.pid) return;
-      } catch {
-        // not written yet (or being replaced)
-      }
-      await sleep(25);
-    }
-    if (!daemon.done()) {
-      this.#note(`  (the daemon did not write health.json within ${READY_TIMEOUT_MS} ms)`);
-    }
-  }
-
-  /** Waits for the exited daemon and records how it ended. */
-  async #reap(expected: "kill" | "stop" | "self" = "kill"): Promise<void> {
-    const daemon = this.#daemon!;
-    const status = await daemon.exited;
-    this.#daemon = null;
-    this.#lastStderr = daemon.stderr();
-    const how = status.signal ?? `code ${status.code}`;
-    if (daemon.timedOut()) {
-      this.problems.push(`a daemon outlived the ${DAEMON_HARD_TIMEOUT_MS} ms hard timeout`);
-    } else if (expected === "stop" && status.code !== 0 && status.signal !== "SIGTERM") {
-      // (Killed by the SIGTERM itself is fine: it came before the daemon's handler was in place.)
-      this.problems.push(`the daemon exited with ${how} on SIGTERM:\n${tail(daemon.stderr())}`);
-    } else if (expected === "self") {
-      if (status.signal === "SIGKILL" && this.#daemonArmed) {
-        this.#note(`  (daemon hit failpoint ${this.#daemonArmed}; restarting it)`);
-      } else {
-        this.problems.push(`the daemon exited by itself with ${how}:\n${tail(daemon.stderr())}`);
-      }
-    }
-  }
-
-  async #stop(): Promise<void> {
-    if (!this.#daemon) return;
-    const daemon = this.#daemon;
-    if (daemon.done()) return await this.#reap("self");
-    await stopDaemon(daemon, STOP_GRACE_MS);
-    await this.#reap("stop");
-  }
-
-  async #supervise(): Promise<void> {
-    if (this.#daemon?.done()) {
-      await this.#reap("self");
-      await this.#start();
-    }
-  }
-
   /** Heals every fault, completes every partial line and stops the daemon. */
   async heal(): Promise<void> {
-    await this.#stop();
+    await this.#daemon.stop();
     this.#note("-- heal: daemon stopped, remote ok, partial lines completed");
     await this.#remote.set("ok");
     for (const [rec, inc] of this.model.current) {
@@ -397,16 +310,7 @@ export class World {
 
   /** Kills any daemon still running and removes the home unless `keep`. */
   async close(options: { keep?: boolean } = {}): Promise<void> {
-    if (this.#daemon) {
-      this.#daemon.signal("SIGKILL");
-      await this.#daemon.exited;
-      this.#daemon = null;
-    }
+    await this.#daemon?.kill();
     if (!options.keep && this.#t) await this.#t.cleanup();
   }
-}
-
-/** The last lines of `text`. */
-export function tail(text: string, lines = 25): string {
-  return text.trimEnd().split("\n").slice(-lines).join("\n");
 }
