@@ -29,12 +29,14 @@ Deno.test({
     await assertTools(TOOLS);
     const results = await runSeeds({ start, runs, concurrency: 2 });
     const failed = results.filter((result) => !result.ok);
-    for (const result of failed) console.error(`\n${formatFailure(result)}\n`);
     if (failed.length) {
       throw new Error(
-        `${failed.length} of ${runs} torture sequences failed (seeds ${
-          failed.map((result) => result.seed).join(", ")
-        }); replay one with: deno task torture --seed N`,
+        [
+          ...failed.map(formatFailure),
+          `${failed.length} of ${runs} torture sequences failed (seeds ${
+            failed.map((result) => result.seed).join(", ")
+          }); replay one with: deno task torture --seed N`,
+        ].join("\n\n"),
       );
     }
   },
