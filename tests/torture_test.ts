@@ -1,7 +1,8 @@
 /**
  * The model-based fault test (tests/torture/): random sequences of appends,
  * partial lines, replaced / rewritten / recreated files, finished and reused
- * recordings, daemon restarts, SIGKILLs, failpoints and remote faults, each
+ * recordings, daemon restarts, SIGKILLs, failpoints, remote faults and (with
+ * libfaketime) wall-clock steps, each
  * checked against a model of what was written (DESIGN.md invariants 1, 2, 11).
  *
  * TORTURE_RUNS (default 200) sequences from TORTURE_START (default 1), two at
@@ -9,14 +10,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { assertTools, ignoreWithout, makeTestHome, waitFor } from "./support/env.ts";
+import { assertTools, ignoreWithout, makeTestHome, requireAll, waitFor } from "./support/env.ts";
 import type { BranchChunk, BranchContents } from "./torture/branch_reader.ts";
 import { appendBytes, contentOf, Model } from "./torture/model.ts";
 import { checkOracle } from "./torture/oracle.ts";
 import { generateSequence } from "./torture/ops.ts";
 import { mulberry32 } from "./torture/prng.ts";
 import { formatFailure, runSeeds } from "./torture/sequence.ts";
-import { Supervisor } from "./torture/supervisor.ts";
+import { findFaketime, Supervisor } from "./torture/supervisor.ts";
 
 const TOOLS = ["git", "zstd"];
 const runs = Number(Deno.env.get("TORTURE_RUNS") ?? 200);
@@ -27,6 +28,10 @@ Deno.test({
   ignore: ignoreWithout(TOOLS),
   async fn() {
     await assertTools(TOOLS);
+    // Without libfaketime the wall-clock steps are skipped (and say so in the op log); CI has it.
+    if (requireAll() && !findFaketime()) {
+      throw new Error("this test needs libfaketime for its clock steps (apt-get install faketime)");
+    }
     const results = await runSeeds({ start, runs, concurrency: 2 });
     const failed = results.filter((result) => !result.ok);
     if (failed.length) {
