@@ -1,0 +1,111 @@
+/**
+ * An independent reader of the bare remote for the oracle: git plumbing
+ * (`ls-tree`, `cat-file --batch`) and `zstd -d`, nothing from lib/. It knows
+ * only the documented layout: `chunks/<chunk id>/<seq>_<start>-<end>.cast.zst`
+ * and `recordings/<chunk id>/manifest.json`.
+ *
+ * @module
+ */
+import { command } from "./proc.ts";
+import { gitEnv } from "./remote.ts";
+
+/** One chunk file on the branch. */
+export interface BranchChunk {
+  /** Its path. */
+  path: string;
+  /** Sequence number. */
+  seq: number;
+  /** Byte range start. */
+  start: number;
+  /** Byte range end (exclusive). */
+  end: number;
+  /** Decompressed bytes, or null when zstd failed. */
+  raw: Uint8Array | null;
+}
+
+/** Everything on the branch, by chunk id. */
+export interface BranchContents {
+  /** Chunks per chunk id, sorted by seq. */
+  chunks: Map<string, BranchChunk[]>;
+  /** Manifest text per chunk id. */
+  manifests: Map<string, string>;
+  /** Paths that fit neither layout. */
+  strays: string[];
+}
+
+const CHUNK = /^chunks\/(.+)\/(\d{6,})_(\d+)-(\d+)\.cast\.zst$/;
+const MANIFEST = /^recordings\/(.+)\/manifest\.json$/;
+const decoder = new TextDecoder();
+
+/** Reads all blobs named by `oids` with one `git cat-file --batch`. */
+async function readBlobs(gitDir: string, oids: string[]): Promise<Map<string, Uint8Array>> {
+  const blobs = new Map<string, Uint8Array>();
+  if (oids.length === 0) return blobs;
+  const out = await command("git", {
+    args: ["cat-file", "--batch"],
+    env: { ...gitEnv(), GIT_DIR: gitDir },
+    stdin: new TextEncoder().encode(oids.join("\n") + "\n"),
+    timeoutMs: 20_000,
+  });
+  if (out.code !== 0) throw new Error(`git cat-file --batch failed: ${out.stderr}`);
+  let at = 0;
+  const data = out.stdout;
+  while (at < data.length) {
+    const eol = data.indexOf(10, at);
+    const [oid, type, size] = decoder.decode(data.subarray(at, eol)).split(" ");
+    if (type === "missing") throw new Error(`blob ${oid} is missing from the remote`);
+    const length = Number(size);
+    blobs.set(oid, data.slice(eol + 1, eol + 1 + length));
+    at = eol + 1 + length + 1;
+  }
+  return blobs;
+}
+
+/** Decompresses one zstd blob; null when it does not decompress. */
+async function unzstd(blob: Uint8Array): Promise<Uint8Array | null> {
+  const out = await command("zstd", {
+    args: ["-d", "-q", "-c"],
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+    stdin: blob,
+    timeoutMs: 20_000,
+  });
+  return out.code === 0 ? out.stdout : null;
+}
+
+/** Reads `branch` of the bare repository `gitDir` (empty when the branch does not exist). */
+export async function readBranch(gitDir: string, branch: string): Promise<BranchContents> {
+  const contents: BranchContents = { chunks: new Map(), manifests: new Map(), strays: [] };
+  const listing = await command("git", {
+    args: ["ls-tree", "-r", "-z", "--full-tree", `refs/heads/${branch}`],
+    env: { ...gitEnv(), GIT_DIR: gitDir },
+    timeoutMs: 20_000,
+  });
+  if (listing.code !== 0) return contents;
+  const entries = decoder.decode(listing.stdout).split("\0").filter(Boolean).map((line) => {
+    const tab = line.indexOf("\t");
+    return { oid: line.slice(0, tab).split(" ")[2], path: line.slice(tab + 1) };
+  });
+  const blobs = await readBlobs(gitDir, [...new Set(entries.map((entry) => entry.oid))]);
+  for (const { oid, path } of entries) {
+    const chunk = CHUNK.exec(path);
+    const manifest = MANIFEST.exec(path);
+    if (chunk) {
+      const [, id, seq, start, end] = chunk;
+      const list = contents.chunks.get(id) ?? [];
+      list.push({
+        path,
+        seq: Number(seq),
+        start: Number(start),
+        end: Number(end),
+        raw: await unzstd(blobs.get(oid)!),
+      });
+      contents.chunks.set(id, list);
+    } else if (manifest) {
+      contents.manifests.set(manifest[1], decoder.decode(blobs.get(oid)!));
+    } else {
+      contents.strays.push(path);
+    }
+  }
+  for (const list of contents.chunks.values()) list.sort((a, b) => a.seq - b.seq);
+  return contents;
+}

@@ -1,0 +1,71 @@
+/**
+ * The bare remote of a torture sequence and its faults: gone (renamed
+ * away), rejecting (a pre-receive hook that fails with a quota message),
+ * slow (a hook that sleeps before accepting), and healed.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { command } from "./proc.ts";
+import type { RemoteMode } from "./ops.ts";
+
+/** The branch every torture sequence backs up to. */
+export const BRANCH = "asciinema-recordings";
+
+const HOOKS: Record<"rejecting" | "slow", string> = {
+  // git prefixes hook output with "remote: ", so the client sees "remote: disk quota exceeded".
+  rejecting: "#!/bin/sh\ncat >/dev/null\necho 'disk quota exceeded' >&2\nexit 1\n",
+  slow: "#!/bin/sh\ncat >/dev/null\nsleep 0.3\nexit 0\n",
+};
+
+/** Environment for the harness's own git calls: no user or system config. */
+export function gitEnv(): Record<string, string> {
+  return {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: "/nonexistent",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    LANG: "C.UTF-8",
+  };
+}
+
+/** A local bare repository standing in for the user's remote. */
+export class Remote {
+  /** Where the daemon is told the remote is. */
+  readonly path: string;
+  readonly #away: string;
+  #mode: RemoteMode = "ok";
+
+  /** A remote at `<root>/remote.git` (created by {@linkcode Remote.init}). */
+  constructor(root: string) {
+    this.path = join(root, "remote.git");
+    this.#away = join(root, "remote-away.git");
+  }
+
+  /** What the remote does now. */
+  get mode(): RemoteMode {
+    return this.#mode;
+  }
+
+  /** Creates the empty bare repository. */
+  async init(): Promise<void> {
+    const out = await command("git", {
+      args: ["init", "--bare", "-q", this.path],
+      env: gitEnv(),
+      timeoutMs: 10_000,
+    });
+    if (out.code !== 0) throw new Error(`git init --bare failed: ${out.stderr}`);
+  }
+
+  /** Switches to `mode` (any mode can follow any other). */
+  async set(mode: RemoteMode): Promise<void> {
+    if (this.#mode === "gone") await Deno.rename(this.#away, this.path);
+    const hook = join(this.path, "hooks", "pre-receive");
+    await Deno.remove(hook).catch(() => {});
+    if (mode === "rejecting" || mode === "slow") {
+      await Deno.writeTextFile(hook, HOOKS[mode], { mode: 0o755 });
+    }
+    if (mode === "gone") await Deno.rename(this.path, this.#away);
+    this.#mode = mode;
+  }
+}
