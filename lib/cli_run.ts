@@ -57,17 +57,18 @@ async function runClaimed(
   const policy = createNotificationPolicy(settings, {
     getSecret: (service) => store.get(service).catch(() => undefined),
   });
-  const chunker = new Engine({
+  const engine = new Engine({
     paths,
     settings,
     authFor: auth.authFor,
     onEvent: (event) => {
       auth.observe(event);
-      void policy.handleEvent(event);
+      // A notice that cannot be sent is the policy's to log; it never ends the daemon.
+      policy.handleEvent(event).catch(() => {});
     },
   });
   if (options.once) {
-    const ok = await chunker.runOnce();
+    const ok = await engine.runOnce();
     await shutdownLogging();
     return ok ? 0 : 1;
   }
@@ -76,8 +77,8 @@ async function runClaimed(
   const onSignal = () => stopped.resolve();
   for (const signal of signals) Deno.addSignalListener(signal, onSignal);
   // Stale GitHub SSH ControlMasters break pushes over SSH: close them (never deletes sockets).
-  void clearGitHubControlMasters({ signal: chunker.signal }).catch(() => {});
-  await chunker.start();
+  void clearGitHubControlMasters({ signal: engine.signal }).catch(() => {});
+  await engine.start();
   if (
     previous && previous.status !== "stopped" && previous.pid !== Deno.pid &&
     !(await pidAlive(previous.pid))
@@ -85,15 +86,15 @@ async function runClaimed(
     log("daemon").warn("The previous daemon (pid {pid}) ended without a clean stop", {
       pid: previous.pid,
     });
-    void policy.crashRestart(
+    policy.crashRestart(
       `The daemon (pid ${previous.pid}) ended without a clean stop; last heartbeat ${previous.heartbeat}. It is running again and catching up.`,
-    );
+    ).catch(() => {});
   }
-  const retry = setInterval(() => void policy.tick(), 60_000);
+  const retry = setInterval(() => policy.tick().catch(() => {}), 60_000);
   await stopped.promise;
   clearInterval(retry);
   for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
-  await chunker.stop();
+  await engine.stop();
   await shutdownLogging();
   return 0;
 }

@@ -10,7 +10,8 @@
  */
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
+import { fsyncDir } from "./atomic.ts";
 import { chunkPathOnBranch, manifestPathOnBranch } from "./chunk_name.ts";
 import { git, type GitAuth, gitChecked, gitEnv, GitError } from "./git.ts";
 import { timeoutSignal } from "./exec.ts";
@@ -160,17 +161,12 @@ export class RepoClone {
 
   /** Creates the bare clone if needed (works while the remote is unreachable). */
   async ensure(): Promise<void> {
-    let exists = false;
-    try {
-      exists = (await Deno.stat(join(this.gitDir, "HEAD"))).isFile;
-    } catch {
-      exists = false;
-    }
-    // Checked every time: a clone deleted under a running daemon is made again.
-    if (exists && this.#ready) return;
-    if (!exists) {
-      await ensurePrivateDir(this.gitDir);
-      await gitChecked(["init", "--bare", "--quiet", this.gitDir], {
+    // Checked every time: a clone deleted (or left half-made) under a running daemon is made again.
+    const complete = await isCompleteBare(this.gitDir);
+    if (complete && this.#ready) return;
+    if (!complete) {
+      this.#ready = false;
+      await initBareAtomically(this.gitDir, {
         globalConfig: this.#options.globalConfig,
         signal: this.#options.signal,
       });
@@ -393,7 +389,9 @@ export class RepoClone {
       await writer.abort().catch(() => {});
       await process.status;
       limit.clear();
-      throw new PublishError("disk", `git fast-import failed: ${(error as Error).message}`);
+      // A broken pipe only says fast-import died: what it said is the reason.
+      const said = (await stderr.catch(() => "")).trim().slice(0, 500);
+      throw new PublishError("disk", `git fast-import failed: ${said || (error as Error).message}`);
     }
     const [status, errText] = await Promise.all([process.status, stderr, stdout]);
     limit.clear();
@@ -568,19 +566,59 @@ export function remoteRefusal(stdout: string, stderr: string): string | undefine
   return `the remote refused the push: ${parts.join(" — ").slice(0, 500) || line.trim()}`;
 }
 
+/** True when `gitDir` is a whole bare repository (HEAD, objects/, refs/). */
+export async function isCompleteBare(gitDir: string): Promise<boolean> {
+  try {
+    const [head, objects, refs] = await Promise.all(
+      ["HEAD", "objects", "refs"].map((name) => Deno.stat(join(gitDir, name))),
+    );
+    return head.isFile && objects.isDirectory && refs.isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+let initCounter = 0;
+
+/**
+ * Creates the bare repository `gitDir` all at once: `git init` into a
+ * temporary folder beside it, then a rename, so a crash or a stop never
+ * leaves half a repository. Something incomplete already there is moved
+ * aside to `<gitDir>.broken-<time>`, never deleted.
+ */
+export async function initBareAtomically(
+  gitDir: string,
+  options: { globalConfig?: string; signal?: AbortSignal } = {},
+): Promise<void> {
+  if (await isCompleteBare(gitDir)) return;
+  const parent = dirname(gitDir);
+  await ensurePrivateDir(parent);
+  try {
+    await Deno.lstat(gitDir);
+    await Deno.rename(gitDir, `${gitDir}.broken-${Date.now()}`);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const tmp = join(parent, `.${basename(gitDir)}.tmp-${Deno.pid}-${++initCounter}`);
+  await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  await ensurePrivateDir(tmp);
+  try {
+    const result = await git(["init", "--bare", "--quiet", tmp], options);
+    if (!result.success) throw new GitError(["init"], result);
+    await Deno.rename(tmp, gitDir);
+    await fsyncDir(parent);
+  } catch (error) {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    throw error;
+  }
+}
+
 /** Creates `backup.git` (the embedded default remote) when missing. */
 export async function ensureEmbeddedRemote(
   gitDir: string,
   options: { globalConfig?: string } = {},
 ): Promise<void> {
-  try {
-    if ((await Deno.stat(join(gitDir, "HEAD"))).isFile) return;
-  } catch {
-    // create it
-  }
-  await ensurePrivateDir(gitDir);
-  const result = await git(["init", "--bare", "--quiet", gitDir], options);
-  if (!result.success) throw new GitError(["init"], result);
+  await initBareAtomically(gitDir, options);
 }
 
 /**

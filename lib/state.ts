@@ -52,6 +52,7 @@ const StateSchema = z.looseObject({
   fingerprint: FingerprintSchema.nullable().default(null),
   remote: z.object({ url: z.string().min(1), branch: z.string().min(1) }).optional(),
   stale_end: z.string().nullable().default(null),
+  end_stamp: z.string().nullable().default(null),
 });
 
 /** A recording generation's checkpoint. */
@@ -87,6 +88,7 @@ export function newState(
     ended_at: null,
     fingerprint: null,
     stale_end: options.staleEnd ?? null,
+    end_stamp: null,
   };
 }
 

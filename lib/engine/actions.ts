@@ -205,14 +205,15 @@ export class RecordingActions {
         ended_at: current.ended_at ?? this.#o.clock.wall().toISOString(),
       }));
     }
-    // End signals the .json already gave (ended, a recorder gone) do not end the new file.
-    const config = rec.memo.config;
-    const spent = config?.ended || (config?.recorder_pid && !rec.memo.pidAlive);
+    // End signals of the .json that ended the old generation (ended, a recorder gone) do
+    // not end the new file written after it; given later, or after another end, they are its own.
+    const stamp = configEndStamp(rec.memo.config);
+    const spent = old?.final && stamp !== null && old.end_stamp === stamp;
     const state = newState(rec.id, {
       generation,
       ino: rec.facts?.ino ?? null,
       now: this.#o.clock.wall(),
-      staleEnd: spent ? configEndStamp(config) : null,
+      staleEnd: spent ? stamp : null,
     });
     await saveState(this.#o.paths.state, state);
     this.#o.states.set(state.id, state);
@@ -259,6 +260,9 @@ export class RecordingActions {
         upTo: action.upTo,
         final: action.final,
         noLineUntil: rec.progress.noLineUntil,
+        endStamp: action.final && rec.facts?.ended !== "asciicast exit event"
+          ? configEndStamp(rec.memo.config)
+          : null,
         wall: () => clock.wall(),
         update: this.update,
         signal: this.#o.signal,

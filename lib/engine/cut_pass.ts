@@ -69,6 +69,8 @@ export interface CutPassOptions {
   noLineUntil?: number | null;
   /** Wall time for `cut_at` and `ended_at`. */
   wall: () => Date;
+  /** With `final`: the `.json` end signals that ended it (see tracker's `configEndStamp`). */
+  endStamp?: string | null;
   /** Writes checkpoint changes (serialized with the publisher's). */
   update: StateUpdate;
   /** Shutdown. */
@@ -142,6 +144,7 @@ export async function cutPass(
         ino: current.ino ?? ino,
         final: true,
         ended_at: current.ended_at ?? options.wall().toISOString(),
+        end_stamp: options.endStamp ?? null,
       }));
     }
     return { kind: "cut", chunks, noLineUntil: null };
