@@ -13,7 +13,9 @@
 import { dirname, join, resolve } from "node:path";
 import { BlobReader, type Manifest, readBranchIndex } from "./branch_index.ts";
 import type { HomePaths } from "./paths.ts";
-import { type BranchSourceOptions, openBranch } from "./branch_source.ts";
+import { BranchSourceError, type BranchSourceOptions, openBranch } from "./branch_source.ts";
+import { gitDirOf, knownRemotes, localRemotePath } from "./remote_lookup.ts";
+import { displayUrl } from "./remote_url.ts";
 import { fsyncDir, tempPathFor } from "./atomic.ts";
 import { loadManifest, type Problem, scanRecording } from "./verify.ts";
 
@@ -128,7 +130,7 @@ export async function restoreRecording(
   if (!options.force && (await statOrUndefined(output))) {
     throw new RestoreError("exists", existsMessage(output));
   }
-  const source = await openBranch(options);
+  const source = await openBranch({ ...options, id });
   try {
     const index = await readBranchIndex(source.gitDir, source.ref, {
       ids: [id],
@@ -302,4 +304,45 @@ export async function listRecordings(options: BranchSourceOptions): Promise<List
   } finally {
     await source.close();
   }
+}
+
+/** A known remote that could not be read (see {@linkcode listKnownRemotes}). */
+export interface UnreadableRemote {
+  /** Remote. */
+  url: string;
+  /** Branch. */
+  branch: string;
+  /** Why (with the next step). */
+  error: string;
+}
+
+/** One remote's recordings, or why it could not be read. */
+export type RemoteListing = ListResult | UnreadableRemote;
+
+/**
+ * Lists every remote the daemon knows (lib/remote_lookup.ts knownRemotes),
+ * one {@linkcode ListResult} each, or the reason one could not be read. The
+ * embedded `backup.git` is left out while it does not exist and other
+ * remotes are known.
+ */
+export async function listKnownRemotes(options: BranchSourceOptions): Promise<RemoteListing[]> {
+  const cwd = options.cwd ?? Deno.cwd();
+  const remotes = await knownRemotes(options.paths, { cwd });
+  const listings: RemoteListing[] = [];
+  for (const remote of remotes) {
+    const local = localRemotePath(remote.url, cwd);
+    if (
+      remotes.length > 1 && remote.url === options.paths.backupGit && !remote.clone &&
+      local && !(await gitDirOf(local))
+    ) continue;
+    try {
+      listings.push(
+        await listRecordings({ ...options, repoUrl: remote.url, branch: remote.branch }),
+      );
+    } catch (error) {
+      if (!(error instanceof BranchSourceError)) throw error;
+      listings.push({ url: displayUrl(remote.url), branch: remote.branch, error: error.message });
+    }
+  }
+  return listings;
 }
