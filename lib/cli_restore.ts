@@ -195,7 +195,8 @@ export async function runRestore(
     for (const note of result.notes) console.error(`note: ${note}`);
     let text = `Restored ${id} from ${sourceLine(result)}\n` +
       `  to ${result.output}: ${result.bytes} bytes (${formatBytes(result.bytes)}) ` +
-      `from ${result.chunks} chunk${result.chunks === 1 ? "" : "s"}, sha256 ${result.sha256}\n`;
+      `from ${result.chunks} chunk${result.chunks === 1 ? "" : "s"}` +
+      (result.sha256 ? `, sha256 ${result.sha256}\n` : "\n");
     if (result.partial) {
       text += `PARTIAL: ${id} has no manifest: the recording is still in progress (or its ` +
         `machine stopped before it ended). Restored bytes 0-${result.bytes}, up to the last ` +
