@@ -9,7 +9,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { BlobReader, ChunkEntry } from "./branch_index.ts";
+import { type BlobReader, type ChunkEntry, feedBlobs } from "./branch_index.ts";
 import { timeoutSignal } from "./exec.ts";
 import { zstdTimeoutMs } from "./zstd.ts";
 
@@ -66,26 +66,7 @@ export async function decompressAll(
       stderr: "piped",
       signal: limit.signal,
     }).spawn();
-    const feed = (async () => {
-      const writer = child.stdin.getWriter();
-      let alive = true;
-      try {
-        for (const entry of entries) {
-          for await (const block of reader.stream(entry.blob)) {
-            if (!alive) continue;
-            try {
-              await writer.write(block);
-            } catch {
-              alive = false; // zstd gave up (corrupt frame); keep reading to stay in step
-            }
-          }
-        }
-      } catch (error) {
-        await writer.abort(error).catch(() => {});
-        throw error;
-      }
-      await writer.close().catch(() => {});
-    })();
+    const feed = feedBlobs(reader, entries.map((entry) => entry.blob), child.stdin);
     const [fed, status, errText] = await Promise.allSettled([
       feed,
       child.status,

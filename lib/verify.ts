@@ -13,6 +13,7 @@ import {
   BlobReader,
   type BranchIndex,
   type ChunkEntry,
+  feedBlobs,
   type Manifest,
   ManifestError,
   parseManifest,
@@ -216,24 +217,7 @@ async function decodeChunk(
       stderr: "piped",
       signal: limit.signal,
     }).spawn();
-    const feed = (async () => {
-      const writer = child.stdin.getWriter();
-      let alive = true;
-      try {
-        for await (const block of reader.stream(entry.blob)) {
-          if (!alive) continue;
-          try {
-            await writer.write(block);
-          } catch {
-            alive = false; // zstd gave up (corrupt frame); keep reading to stay in step
-          }
-        }
-      } catch (error) {
-        await writer.abort(error).catch(() => {});
-        throw error;
-      }
-      await writer.close().catch(() => {});
-    })();
+    const feed = feedBlobs(reader, [entry.blob], child.stdin);
     const hash = createHash("sha256");
     let length = 0;
     const drain = (async () => {

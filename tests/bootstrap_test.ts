@@ -33,15 +33,10 @@ import {
   idFrom,
   startBootstrap,
   tmuxFor,
+  withRecordingDaemon,
 } from "./support/bootstrap_run.ts";
 import { assertTools, ignoreWithout, makeTestHome, waitFor } from "./support/env.ts";
-import {
-  DAEMON_TS,
-  remoteEnd,
-  restoreFromRemote,
-  startDaemon,
-  waitForHealth,
-} from "./support/daemon.ts";
+import { DAEMON_TS, remoteEnd, restoreFromRemote } from "./support/daemon.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const ERROR_LINE = "ERROR: run ./bootstrap.ts directly; do not source it";
@@ -558,18 +553,8 @@ Deno.test({
   ignore: ignoreWithout(REAL),
   async fn() {
     await assertTools(REAL);
-    const t = await makeTestHome();
-    await fakeSsh(t);
     // A long idle threshold: only `ended` can make the daemon cut the final chunk quickly.
-    await Deno.mkdir(t.paths.home, { recursive: true });
-    await Deno.writeTextFile(
-      t.paths.config,
-      JSON.stringify({ idle_threshold: 60, scan_interval_seconds: 1, heartbeat_seconds: 1 }),
-    );
-    const daemon = startDaemon(t.env);
-    const tmux = await tmuxFor(t);
-    try {
-      await waitForHealth(t.paths.health, (h) => h.status === "ok");
+    await withRecordingDaemon(async ({ t, tmux, daemon }) => {
       const cwd = join(t.root, "same workspace");
       await Deno.mkdir(cwd);
       const args = [
@@ -629,11 +614,6 @@ Deno.test({
         const config = await readRecordingConfig(join(t.paths.done, `${id}.json`));
         assert.ok(config.ok && typeof config.config.ended === "string");
       }
-    } finally {
-      await tmux.tmux(["kill-server"]);
-      daemon.kill("SIGTERM");
-      await daemon.wait();
-      await t.cleanup();
-    }
+    });
   },
 });

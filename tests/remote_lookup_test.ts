@@ -13,8 +13,8 @@ import { writeJsonAtomic } from "../lib/atomic.ts";
 import { gitChecked } from "../lib/git.ts";
 import { knownRemotes, recordingRemote, resolveRemote } from "../lib/remote_lookup.ts";
 import { newState, saveState } from "../lib/state.ts";
-import { fakeSsh, finished, idFrom, startBootstrap, tmuxFor } from "./support/bootstrap_run.ts";
-import { remoteEnd, startDaemon, waitForHealth } from "./support/daemon.ts";
+import { finished, idFrom, startBootstrap, withRecordingDaemon } from "./support/bootstrap_run.ts";
+import { remoteEnd } from "./support/daemon.ts";
 import { assertTools, ignoreWithout, makeTestHome, waitFor } from "./support/env.ts";
 import { initBare, makeCast, pushRecording, runDaemonCli } from "./support/fake_branch.ts";
 import { run } from "../lib/exec.ts";
@@ -176,24 +176,14 @@ Deno.test({
   ignore: ignoreWithout(REAL),
   async fn() {
     await assertTools(REAL);
-    const t = await makeTestHome();
-    await fakeSsh(t);
-    await Deno.mkdir(t.paths.home, { recursive: true });
-    await Deno.writeTextFile(
-      t.paths.config,
-      JSON.stringify({ idle_threshold: 60, scan_interval_seconds: 1, heartbeat_seconds: 1 }),
-    );
-    // The project being recorded: a git work tree whose origin is a local bare repository.
-    const origin = join(t.root, "origin.git");
-    await initBare(origin);
-    const project = join(t.root, "project");
-    await Deno.mkdir(project);
-    await gitChecked(["init", "--quiet", project]);
-    await gitChecked(["-C", project, "remote", "add", "origin", origin]);
-    const daemon = startDaemon(t.env);
-    const tmux = await tmuxFor(t);
-    try {
-      await waitForHealth(t.paths.health, (h) => h.status === "ok");
+    await withRecordingDaemon(async ({ t, tmux }) => {
+      // The project being recorded: a git work tree whose origin is a local bare repository.
+      const origin = join(t.root, "origin.git");
+      await initBare(origin);
+      const project = join(t.root, "project");
+      await Deno.mkdir(project);
+      await gitChecked(["init", "--quiet", project]);
+      await gitChecked(["-C", project, "remote", "add", "origin", origin]);
       const started = await startBootstrap(t, tmux, {
         cwd: project,
         name: "origin",
@@ -244,11 +234,6 @@ Deno.test({
       assert.ok(there, listed.stdout);
       assert.deepEqual(there.recordings?.map((r) => [r.id, r.local]), [[id, "done"]]);
       assert.equal(remotes.length, 1, "the unused embedded backup.git is not listed");
-    } finally {
-      await tmux.tmux(["kill-server"]);
-      daemon.kill("SIGTERM");
-      await daemon.wait();
-      await t.cleanup();
-    }
+    });
   },
 });

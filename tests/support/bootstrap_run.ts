@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { run } from "../../lib/exec.ts";
-import type { TestHome } from "./env.ts";
+import { type DaemonProcess, startDaemon, waitForHealth } from "./daemon.ts";
+import { makeTestHome, type TestHome } from "./env.ts";
 
 /** bootstrap.ts of this checkout. */
 export const BOOTSTRAP = fileURLToPath(new URL("../../bootstrap.ts", import.meta.url));
@@ -116,4 +117,42 @@ export async function fakeSsh(t: TestHome): Promise<string> {
   await Deno.chmod(join(bin, "ssh"), 0o755);
   t.env.PATH = `${bin}:${t.env.PATH}`;
   return logPath;
+}
+
+/** What {@linkcode withRecordingDaemon} hands the test body. */
+export interface RecordingRig {
+  /** The hermetic home (a stand-in `ssh` on its PATH). */
+  t: TestHome;
+  /** The test's own tmux server. */
+  tmux: Awaited<ReturnType<typeof tmuxFor>>;
+  /** The daemon, running and healthy. */
+  daemon: DaemonProcess;
+}
+
+/**
+ * Runs `body` with a daemon running in a fresh home, configured so that only
+ * a recording's `ended` makes it cut the final chunk quickly (idle threshold
+ * 60 s, scan and heartbeat every second), and a tmux server for bootstraps.
+ */
+export async function withRecordingDaemon(
+  body: (rig: RecordingRig) => Promise<void>,
+): Promise<void> {
+  const t = await makeTestHome();
+  await fakeSsh(t);
+  await Deno.mkdir(t.paths.home, { recursive: true });
+  await Deno.writeTextFile(
+    t.paths.config,
+    JSON.stringify({ idle_threshold: 60, scan_interval_seconds: 1, heartbeat_seconds: 1 }),
+  );
+  const daemon = startDaemon(t.env);
+  const tmux = await tmuxFor(t);
+  try {
+    await waitForHealth(t.paths.health, (h) => h.status === "ok");
+    await body({ t, tmux, daemon });
+  } finally {
+    await tmux.tmux(["kill-server"]);
+    daemon.kill("SIGTERM");
+    await daemon.wait();
+    await t.cleanup();
+  }
 }
