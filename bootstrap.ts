@@ -30,6 +30,7 @@
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { buildRecArgs, detectAsciinema } from "./lib/asciinema_cli.ts";
+import { restoreCommandLine } from "./lib/cli_restore.ts";
 import { git } from "./lib/git.ts";
 import { daemonLiveness, type Health, readHealth } from "./lib/health.ts";
 import { ensureHome, type HomePaths, homePaths } from "./lib/paths.ts";
@@ -366,7 +367,7 @@ export function summary(
       "             start it with: deno task daemon-start",
     );
   }
-  lines.push(`  Restore:   deno task restore ${id}`);
+  lines.push(`  Restore:   ${restoreCommandLine(id)}`);
   return lines.join("\n");
 }
 

@@ -602,3 +602,34 @@ export class BlobReader {
     this.#limit.clear();
   }
 }
+
+/**
+ * Writes blobs `blobs`, in order, to a decoder's standard input and closes
+ * it. A decoder that stops reading (zstd rejecting a corrupt frame) is not
+ * an error: the rest is still read, so `reader` stays in step for the next
+ * blob. A read error aborts the input and is thrown.
+ */
+export async function feedBlobs(
+  reader: BlobReader,
+  blobs: readonly string[],
+  stdin: WritableStream<Uint8Array>,
+): Promise<void> {
+  const writer = stdin.getWriter();
+  let alive = true;
+  try {
+    for (const blob of blobs) {
+      for await (const block of reader.stream(blob)) {
+        if (!alive) continue;
+        try {
+          await writer.write(block);
+        } catch {
+          alive = false;
+        }
+      }
+    }
+  } catch (error) {
+    await writer.abort(error).catch(() => {});
+    throw error;
+  }
+  await writer.close().catch(() => {});
+}

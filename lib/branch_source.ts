@@ -16,35 +16,29 @@
  *
  * @module
  */
-import { isAbsolute, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { envVarFor, GITHUB_PAT, openCredentialStore, SETUP_COMMAND } from "./credentials.ts";
 import { git } from "./git.ts";
 import { gitAuthFor, MissingTokenError } from "./git_auth.ts";
 import type { HomePaths } from "./paths.ts";
-import { type AuthResolver, repoSlug } from "./publisher.ts";
+import type { AuthResolver } from "./publisher.ts";
 import { classifyGitError } from "./git_auth.ts";
-import { DEFAULT_BRANCH, loadSettings, SettingsError } from "./settings.ts";
+import { loadSettings } from "./settings.ts";
 import { resolveTip } from "./branch_index.ts";
 import { redact } from "./redact.ts";
 import { displayUrl, parseRemoteUrl } from "./remote_url.ts";
-
-/** Where recordings are read from. */
-export interface RemoteSpec {
-  /** Remote URL or path, as configured or given. */
-  url: string;
-  /** Branch name. */
-  branch: string;
-}
+import {
+  findLocalClone,
+  gitDirOf,
+  localRemotePath,
+  RemoteLookupError,
+  type RemoteLookupOptions,
+  type RemoteSpec,
+  resolveRemote,
+} from "./remote_lookup.ts";
 
 /** Options for {@linkcode openBranch}. */
-export interface BranchSourceOptions {
-  /** Remote URL or path (default: config.json `repo_url`, else `$ASCIINEMA_HOME/backup.git`). */
-  repoUrl?: string;
-  /** Branch (default: config.json `branch`, else `asciinema-recordings`). */
-  branch?: string;
-  /** Home layout (config.json, local clones, the embedded remote). */
-  paths: HomePaths;
+export interface BranchSourceOptions extends RemoteLookupOptions {
   /** Authentication for network remotes (the credential store's token for HTTPS). */
   authFor?: AuthResolver;
   /** Never touch the network: read the daemon's local clone. */
@@ -53,8 +47,6 @@ export interface BranchSourceOptions {
   signal?: AbortSignal;
   /** Timeout of the fetch (default 10 min). */
   networkTimeoutMs?: number;
-  /** Directory relative paths are resolved against (default the current one). */
-  cwd?: string;
 }
 
 /** A readable copy of the branch. */
@@ -97,114 +89,17 @@ export class BranchSourceError extends Error {
 }
 
 /**
- * The local filesystem path of a remote given as a path or `file://` URL;
- * `undefined` for network remotes (`https://`, `ssh://`, `host:path`).
- */
-export function localRemotePath(url: string, cwd: string = Deno.cwd()): string | undefined {
-  if (url.startsWith("file://")) return fileURLToPath(url);
-  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(url)) return undefined;
-  // git's rule: a colon before the first slash makes it scp-like (host:path).
-  const colon = url.indexOf(":");
-  const slash = url.indexOf("/");
-  if (colon > 0 && (slash < 0 || colon < slash)) return undefined;
-  return isAbsolute(url) ? url : resolve(cwd, url);
-}
-
-/** The remote and branch to read: options, else config.json, else the embedded remote. */
-export async function resolveRemote(options: BranchSourceOptions): Promise<RemoteSpec> {
-  if (options.repoUrl && options.branch) return { url: options.repoUrl, branch: options.branch };
-  let settings;
-  try {
-    settings = await loadSettings(options.paths.config);
-  } catch (error) {
-    if (error instanceof SettingsError) {
-      throw new BranchSourceError(
-        "settings",
-        `${error.message}\nFix config.json, or pass --repo and --branch explicitly.`,
-      );
-    }
-    throw error;
-  }
-  return {
-    url: options.repoUrl ?? settings.repo_url ?? options.paths.backupGit,
-    branch: options.branch ?? settings.branch ?? DEFAULT_BRANCH,
-  };
-}
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isFile;
-  } catch {
-    return false;
-  }
-}
-
-function normalizeUrl(url: string, cwd: string): string {
-  const local = localRemotePath(url, cwd);
-  return (local ?? url).replace(/\/+$/, "").replace(/\.git$/, "");
-}
-
-/**
- * The daemon's local bare clone of `remote` under `repos/`, if there is one:
- * the folder named by {@linkcode repoSlug}, else any clone whose recorded
- * remote URL and branch match.
- */
-export async function findLocalClone(
-  paths: HomePaths,
-  remote: RemoteSpec,
-  options: { cwd?: string } = {},
-): Promise<string | undefined> {
-  const cwd = options.cwd ?? Deno.cwd();
-  const direct = join(paths.repos, repoSlug(remote));
-  if (await isFile(join(direct, "HEAD"))) return direct;
-  let entries: Deno.DirEntry[];
-  try {
-    entries = await Array.fromAsync(Deno.readDir(paths.repos));
-  } catch {
-    return undefined;
-  }
-  const want = normalizeUrl(remote.url, cwd);
-  for (const entry of entries) {
-    if (!entry.isDirectory) continue;
-    const gitDir = join(paths.repos, entry.name);
-    if (!(await isFile(join(gitDir, "HEAD")))) continue;
-    const result = await git(
-      [
-        "config",
-        "--file",
-        join(gitDir, "config"),
-        "-z",
-        "--get-regexp",
-        "^(remote\\.origin\\.url|chunker\\.branch)$",
-      ],
-      { timeoutMs: 10_000 },
-    );
-    if (!result.success) continue;
-    const values = new Map<string, string>();
-    for (const record of result.stdout.split("\0")) {
-      const newline = record.indexOf("\n");
-      if (newline > 0) values.set(record.slice(0, newline), record.slice(newline + 1));
-    }
-    const url = values.get("remote.origin.url");
-    if (
-      url && values.get("chunker.branch") === remote.branch && normalizeUrl(url, cwd) === want
-    ) return gitDir;
-  }
-  return undefined;
-}
-
-async function gitDirOf(path: string): Promise<string | undefined> {
-  if (await isFile(join(path, "HEAD"))) return path;
-  if (await isFile(join(path, ".git", "HEAD"))) return join(path, ".git");
-  return undefined;
-}
-
-/**
  * Opens the recordings branch for reading. Close the result when done (it
  * may be a temporary repository).
  */
 export async function openBranch(options: BranchSourceOptions): Promise<BranchSource> {
-  const remote = await resolveRemote(options);
+  let remote: RemoteSpec;
+  try {
+    remote = await resolveRemote(options);
+  } catch (error) {
+    if (error instanceof RemoteLookupError) throw new BranchSourceError("settings", error.message);
+    throw error;
+  }
   const cwd = options.cwd ?? Deno.cwd();
   const ref = `refs/heads/${remote.branch}`;
   const shown = displayUrl(remote.url);

@@ -9,13 +9,34 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
+import { fileURLToPath } from "node:url";
 import { writeStdout } from "./cli_logs.ts";
 import { BranchSourceError, type BranchSourceOptions, storeAuthResolver } from "./branch_source.ts";
 import { homePaths, resolveHome } from "./paths.ts";
 import type { AuthResolver } from "./publisher.ts";
-import { listRecordings, RestoreError, restoreRecording } from "./restore.ts";
+import {
+  listKnownRemotes,
+  listRecordings,
+  type ListResult,
+  type RemoteListing,
+  RestoreError,
+  restoreRecording,
+} from "./restore.ts";
+import { RemoteLookupError } from "./remote_lookup.ts";
 import { verifyBranch } from "./verify.ts";
-import { formatBytes } from "./format.ts";
+import { formatBytes, shellQuote } from "./format.ts";
+
+/**
+ * The command that restores `id` into the current directory, pasteable from
+ * anywhere (`deno task restore` only works inside this checkout): the remote
+ * is found from the recording itself, so no `--repo` is needed.
+ */
+export function restoreCommandLine(id: string): string {
+  const daemon = fileURLToPath(new URL("../daemon.ts", import.meta.url));
+  return `deno run -A ${shellQuote(daemon)} restore ${id.startsWith("-") ? "-- " : ""}${
+    shellQuote(id)
+  }`;
+}
 
 /** Hooks other modules provide. */
 export interface RestoreHooks {
@@ -89,47 +110,67 @@ function table(rows: string[][]): string {
     .join("\n") + "\n";
 }
 
-/** Runs `list`; returns the exit code. */
+function listingText(result: ListResult): string {
+  if (result.recordings.length === 0) return `No recordings on ${sourceLine(result)}.\n`;
+  const rows = [["ID", "STATE", "CHUNKS", "SIZE", "STARTED", "ENDED", "LOCAL"]];
+  for (const r of result.recordings) {
+    rows.push([
+      JSON.stringify(r.id).slice(1, -1) === r.id && !/\s/.test(r.id) ? r.id : JSON.stringify(r.id),
+      r.manifest_error ? "manifest unreadable" : r.complete ? "complete" : "in progress",
+      String(r.chunks),
+      formatBytes(r.bytes),
+      shortTime(r.started),
+      r.complete ? shortTime(r.ended) : `(last chunk ${shortTime(r.last_chunk)})`,
+      r.local ?? "-",
+    ]);
+  }
+  return `Recordings on ${sourceLine(result)}:\n\n${table(rows)}`;
+}
+
+const RESTORE_HINT = "Restore one with: deno task restore <id> [-o FILE]\n";
+
+/**
+ * Runs `list`; returns the exit code. With `--repo`, that one remote (JSON:
+ * one listing); without, every remote the daemon knows, grouped (JSON:
+ * `{ "remotes": [...] }`, an unreadable one as `{ url, branch, error }`).
+ */
 export async function runList(
   flags: SourceFlags & { json?: boolean },
   hooks: RestoreHooks = {},
 ): Promise<number> {
   return await withSignals(async (signal) => {
-    let result;
+    let listings: RemoteListing[];
     try {
-      result = await listRecordings(sourceOptions(flags, hooks, signal));
+      const options = sourceOptions(flags, hooks, signal);
+      listings = flags.repo || flags.branch
+        ? [await listRecordings(options)]
+        : await listKnownRemotes(options);
     } catch (error) {
       if (printError(error)) return 2;
+      if (error instanceof RemoteLookupError) {
+        console.error(`asciinema-chunker: ${error.message}`);
+        return 2;
+      }
       throw error;
     }
-    for (const note of result.notes) console.error(`note: ${note}`);
+    const read = listings.filter((listing): listing is ListResult => !("error" in listing));
+    for (const note of read.flatMap((listing) => listing.notes)) console.error(`note: ${note}`);
+    const code = read.length === 0 ? 2 : 0;
     if (flags.json) {
-      await writeStdout(JSON.stringify(result, null, 2) + "\n");
-      return 0;
+      const doc = flags.repo || flags.branch ? listings[0] : { remotes: listings };
+      await writeStdout(JSON.stringify(doc, null, 2) + "\n");
+      return code;
     }
-    if (result.recordings.length === 0) {
-      await writeStdout(`No recordings on ${sourceLine(result)}.\n`);
-      return 0;
+    const parts: string[] = [];
+    for (const listing of listings) {
+      if ("error" in listing) {
+        console.error(`asciinema-chunker: ${listing.error}`);
+        parts.push(`Could not read ${listing.branch} of ${listing.url} (see above).\n`);
+      } else parts.push(listingText(listing));
     }
-    const rows = [["ID", "STATE", "CHUNKS", "SIZE", "STARTED", "ENDED", "LOCAL"]];
-    for (const r of result.recordings) {
-      rows.push([
-        JSON.stringify(r.id).slice(1, -1) === r.id && !/\s/.test(r.id)
-          ? r.id
-          : JSON.stringify(r.id),
-        r.manifest_error ? "manifest unreadable" : r.complete ? "complete" : "in progress",
-        String(r.chunks),
-        formatBytes(r.bytes),
-        shortTime(r.started),
-        r.complete ? shortTime(r.ended) : `(last chunk ${shortTime(r.last_chunk)})`,
-        r.local ?? "-",
-      ]);
-    }
-    await writeStdout(
-      `Recordings on ${sourceLine(result)}:\n\n${table(rows)}\n` +
-        "Restore one with: deno task restore <id> [-o FILE]\n",
-    );
-    return 0;
+    const any = read.some((listing) => listing.recordings.length > 0);
+    await writeStdout(parts.join("\n") + (any ? `\n${RESTORE_HINT}` : ""));
+    return code;
   });
 }
 
@@ -154,7 +195,8 @@ export async function runRestore(
     for (const note of result.notes) console.error(`note: ${note}`);
     let text = `Restored ${id} from ${sourceLine(result)}\n` +
       `  to ${result.output}: ${result.bytes} bytes (${formatBytes(result.bytes)}) ` +
-      `from ${result.chunks} chunk${result.chunks === 1 ? "" : "s"}, sha256 ${result.sha256}\n`;
+      `from ${result.chunks} chunk${result.chunks === 1 ? "" : "s"}` +
+      (result.sha256 ? `, sha256 ${result.sha256}\n` : "\n");
     if (result.partial) {
       text += `PARTIAL: ${id} has no manifest: the recording is still in progress (or its ` +
         `machine stopped before it ended). Restored bytes 0-${result.bytes}, up to the last ` +
@@ -219,16 +261,18 @@ export async function runVerify(
   });
 }
 
-const REPO_HELP =
-  "remote URL or path (default: repo_url in config.json, else the embedded backup.git)";
-const BRANCH_HELP = "branch (default: branch in config.json, else asciinema-recordings)";
+const REPO_HELP = "remote URL or path (default: the recording's own remote, as pinned by the " +
+  "daemon or named in its .json, else repo_url in config.json, else the embedded backup.git)";
+const BRANCH_HELP = "branch (default: the recording's, else branch in config.json, else " +
+  "asciinema-recordings)";
+const LIST_REPO_HELP = "only this remote (default: every remote the daemon knows)";
 const OFFLINE_HELP = "read the daemon's local clone without fetching";
 
 /** The `list` subcommand. */
 export function listCommand(hooks: RestoreHooks = {}) {
   return new Command("list")
     .description("list the recordings on the branch: times, size, chunks, complete or in progress")
-    .option("--repo <url>", REPO_HELP)
+    .option("--repo <url>", LIST_REPO_HELP)
     .option("--branch <name>", BRANCH_HELP)
     .option("--offline", OFFLINE_HELP)
     .option("--json", "print one JSON document")

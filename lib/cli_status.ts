@@ -7,9 +7,9 @@
 import { Command } from "@commander-js/extra-typings";
 import { useColor, writeStdout } from "./cli_logs.ts";
 import { type HomePaths, homePaths, resolveHome } from "./paths.ts";
+import { renderStatus } from "./status_text.ts";
 import {
   collectStatus,
-  renderStatus,
   type SecretsHook,
   type ServiceStateHook,
   type StatusReport,

@@ -153,22 +153,29 @@ export async function runChecked(command: string, options: RunOptions = {}): Pro
   return result;
 }
 
+/** Every executable `name` in the directories of `path` (a PATH string), in PATH order. */
+export function findAllOnPath(name: string, path: string): string[] {
+  const found: string[] = [];
+  for (const dir of path.split(":")) {
+    if (!dir) continue;
+    const candidate = `${dir}/${name}`;
+    if (found.includes(candidate)) continue;
+    try {
+      const info = Deno.statSync(candidate);
+      if (info.isFile && ((info.mode ?? 0o111) & 0o111)) found.push(candidate);
+    } catch {
+      // not here
+    }
+  }
+  return found;
+}
+
 /** The first executable `name` on `path` (a PATH string, default `$PATH`), or undefined. */
 export function findOnPath(
   name: string,
   path: string = Deno.env.get("PATH") ?? "",
 ): string | undefined {
-  for (const dir of path.split(":")) {
-    if (!dir) continue;
-    const candidate = `${dir}/${name}`;
-    try {
-      const info = Deno.statSync(candidate);
-      if (info.isFile && ((info.mode ?? 0o111) & 0o111)) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return findAllOnPath(name, path)[0];
 }
 
 /** True when `command` can be found on PATH. */

@@ -10,7 +10,10 @@
  *   looks for it with a stat).
  * - run: `git`, `zstd`, `ssh` (clearing GitHub ControlMasters), the
  *   credential tool of the platform (`security` on macOS, `secret-tool`
- *   elsewhere) and `kill` where there is no `/proc` (liveness check).
+ *   elsewhere) and `kill` where there is no `/proc` (liveness check) — each
+ *   as the absolute paths where it exists (every match on PATH and in the
+ *   system directories the service's PATH adds), so Deno never has to
+ *   resolve a missing one (its `Info Failed to resolve ... for allow-run`).
  * - net: the notification hosts only (`api.pushover.net` or the configured
  *   `notify.pushover.api_url`, and the `notify.ntfy.url` host), computed from
  *   config.json when the service is installed; `daemon.ts start` recomputes
@@ -23,7 +26,7 @@
  */
 import { realpathSync } from "node:fs";
 import { isAbsolute } from "node:path";
-import { findOnPath } from "./exec.ts";
+import { findAllOnPath, findOnPath } from "./exec.ts";
 import { homePaths } from "./paths.ts";
 import { loadSettings, type Settings } from "./settings.ts";
 import { notifySettings } from "./notifier.ts";
@@ -56,6 +59,26 @@ export function daemonTools(os: string = Deno.build.os): string[] {
   // Without /proc, liveness is checked with `kill -0` (lib/process.ts pidAlive).
   if (os !== "linux") tools.push("kill");
   return tools;
+}
+
+/** The system directories a service's PATH always has (lib/service_program.ts servicePath). */
+export function systemBinDirs(os: string = Deno.build.os): string[] {
+  return os === "darwin"
+    ? ["/opt/homebrew/bin", "/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"]
+    : ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"];
+}
+
+/**
+ * The daemon's programs ({@linkcode daemonTools}) as the absolute paths where
+ * they exist: every match in the directories of `path` and in
+ * {@linkcode systemBinDirs}, so the daemon may run them whichever of those
+ * directories comes first on its PATH. A tool that exists nowhere is left out.
+ */
+export function daemonRunPaths(options: { os?: string; path?: string } = {}): string[] {
+  const os = options.os ?? Deno.build.os;
+  const dirs = [...(options.path ?? Deno.env.get("PATH") ?? "").split(":"), ...systemBinDirs(os)]
+    .filter((dir) => dir.startsWith("/"));
+  return daemonTools(os).flatMap((tool) => findAllOnPath(tool, dirs.join(":")));
 }
 
 /**
@@ -101,6 +124,8 @@ export interface PermissionInput {
   extraDirs?: string[];
   /** Files the daemon only reads or stats ({@linkcode toolLookupPaths}). */
   readFiles?: string[];
+  /** Programs it may run, absolute ({@linkcode daemonRunPaths}; default: found on `$PATH`). */
+  run?: string[];
   /** Platform (default `Deno.build.os`). */
   os?: string;
 }
@@ -150,8 +175,10 @@ export function daemonPermissionFlags(input: PermissionInput): string[] {
     "--no-prompt",
     `--allow-read=${readable.join(",")}`,
     `--allow-write=${dirs.join(",")}`,
-    `--allow-run=${daemonTools(os).join(",")}`,
   ];
+  const run = (input.run ?? daemonRunPaths({ os })).map((file) => checkListItem("path", file));
+  // An empty --allow-run= would allow every program: no tool found means no run permission.
+  if (run.length) flags.push(`--allow-run=${run.join(",")}`);
   const hosts = notifyHosts(input.settings).map((host) => checkListItem("host", host));
   if (hosts.length) flags.push(`--allow-net=${hosts.join(",")}`);
   flags.push(`--allow-env=${DAEMON_ENV_VARS.join(",")}`);
@@ -200,6 +227,7 @@ export async function permissionsForHome(
     settings,
     os: options.os,
     readFiles: toolLookupPaths({ os: options.os, path: env.get("PATH") ?? "" }),
+    run: daemonRunPaths({ os: options.os, path: env.get("PATH") ?? "" }),
   });
   return { flags, hosts: notifyHosts(settings), warnings };
 }

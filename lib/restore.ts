@@ -1,21 +1,28 @@
 /**
  * Restores one recording from its branch: the chunks of `<id>` in sequence
- * order, each streamed out of git (`git cat-file --batch`) through its own
- * `zstd -d`, hashed and checked while it is written to a temporary file
- * beside the output, which is then fsynced and moved into place. Nothing is
- * written when a check fails, and an existing file is never replaced without
+ * order, streamed out of git (`git cat-file --batch`) into a temporary file
+ * in a private folder beside the output, which is then fsynced and moved
+ * into place. Every byte is hashed once: with a manifest, one `zstd -d`
+ * writes the whole file and its sha256 is checked against the manifest's
+ * (lib/restore_stream.ts); only when that fails are the chunks hashed one by
+ * one, to name the bad one. Without a manifest each chunk goes through its
+ * own `zstd -d` and is checked against its `Cast-Sha256`. Nothing is written
+ * when a check fails, and an existing file is never replaced without
  * `force`. A recording without a manifest is still in progress (or its
  * machine died): it restores up to the last pushed byte and is labelled
  * partial.
  *
  * @module
  */
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { BlobReader, type Manifest, readBranchIndex } from "./branch_index.ts";
 import type { HomePaths } from "./paths.ts";
-import { type BranchSourceOptions, openBranch } from "./branch_source.ts";
+import { BranchSourceError, type BranchSourceOptions, openBranch } from "./branch_source.ts";
+import { gitDirOf, knownRemotes, localRemotePath } from "./remote_lookup.ts";
+import { displayUrl } from "./remote_url.ts";
 import { fsyncDir, tempPathFor } from "./atomic.ts";
-import { loadManifest, type Problem, scanRecording } from "./verify.ts";
+import { loadManifest, type Problem, type ScanOptions, scanRecording } from "./verify.ts";
+import { decompressAll } from "./restore_stream.ts";
 
 /** Options for {@linkcode restoreRecording}. */
 export interface RestoreOptions extends BranchSourceOptions {
@@ -37,8 +44,8 @@ export interface RestoreResult {
   chunks: number;
   /** No manifest: restored up to the last pushed byte of a recording in progress. */
   partial: boolean;
-  /** sha256 of the file written. */
-  sha256: string;
+  /** sha256 of the file written (absent for a partial restore: only its chunks were hashed). */
+  sha256?: string;
   /** The manifest, when the recording is complete. */
   manifest?: Manifest;
   /** Committer time of the last chunk (Unix seconds), when known. */
@@ -115,6 +122,56 @@ async function publish(tmp: string, output: string, force: boolean): Promise<voi
   }
 }
 
+/** What {@linkcode writeChecked} wrote and found. */
+interface Written {
+  bytes: number;
+  sha256?: string;
+  partial: boolean;
+  lastCommit?: number;
+  problems: Problem[];
+  warnings: string[];
+}
+
+/**
+ * Writes the recording to `tmp`, hashing every byte once: with a manifest
+ * sha256, one `zstd -d` for all chunks and the whole file against the
+ * manifest (per-chunk hashes only to name the bad chunk when that fails);
+ * without one, chunk by chunk against each `Cast-Sha256`.
+ */
+async function writeChecked(
+  id: string,
+  options: Omit<ScanOptions, "sink" | "stopOnProblem" | "wholeFileHash"> & { tmp: string },
+): Promise<Written> {
+  const { tmp, ...scan } = options;
+  const manifest = options.manifest;
+  const layout = await scanRecording(id, { ...scan, layoutOnly: true });
+  if (layout.problems.length) return { ...layout, bytes: 0, sha256: undefined };
+  if (manifest?.sha256 && options.entries.length) {
+    const entries = [...options.entries].sort((a, b) => a.seq - b.seq || a.start - b.start);
+    const whole = await decompressAll(options.reader, entries, tmp, { signal: options.signal });
+    if (whole.ok && whole.sha256 === manifest.sha256 && whole.bytes === manifest.total_bytes) {
+      return { ...layout, bytes: whole.bytes, sha256: whole.sha256 };
+    }
+    // Name the bad chunk: hash chunk by chunk (nothing written).
+    const named = await scanRecording(id, { ...scan, stopOnProblem: true });
+    if (named.problems.length) return { ...named, bytes: 0, sha256: undefined };
+    await Deno.remove(tmp).catch(() => {}); // every check passed this time: write it chunk by chunk
+  }
+  let bytes = 0;
+  using file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+  const report = await scanRecording(id, {
+    ...scan,
+    stopOnProblem: true,
+    wholeFileHash: Boolean(manifest?.sha256),
+    sink: async (block) => {
+      let done = 0;
+      while (done < block.length) done += await file.write(block.subarray(done));
+      bytes += block.length;
+    },
+  });
+  return { ...report, bytes };
+}
+
 /**
  * Restores recording `id` to a file (default `./<id>.cast`). Throws a
  * {@linkcode RestoreError} (`exists`, `not_found`, `damaged` with the
@@ -128,7 +185,7 @@ export async function restoreRecording(
   if (!options.force && (await statOrUndefined(output))) {
     throw new RestoreError("exists", existsMessage(output));
   }
-  const source = await openBranch(options);
+  const source = await openBranch({ ...options, id });
   try {
     const index = await readBranchIndex(source.gitDir, source.ref, {
       ids: [id],
@@ -147,26 +204,21 @@ export async function restoreRecording(
       signal: options.signal,
       timeoutMs: 600_000 + Math.ceil(compressed / (1 << 20)) * 2000,
     });
-    const tmp = tempPathFor(output);
+    // A private folder beside the output: zstd creates the file there, unreadable to others.
+    const tmpDir = tempPathFor(output);
+    const tmp = join(tmpDir, basename(output));
     let file: Deno.FsFile | undefined;
-    let written = 0;
     try {
       const { manifest, problem } = await loadManifest(index, id, reader);
       await Deno.mkdir(dirname(output), { recursive: true });
-      file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
-      const out = file;
-      const report = await scanRecording(id, {
+      await Deno.mkdir(tmpDir, { mode: 0o700 });
+      const report = await writeChecked(id, {
         entries,
         manifest,
         manifestProblem: problem,
         reader,
-        stopOnProblem: true,
+        tmp,
         signal: options.signal,
-        sink: async (block) => {
-          let done = 0;
-          while (done < block.length) done += await out.write(block.subarray(done));
-          written += block.length;
-        },
       });
       if (report.problems.length) {
         throw new RestoreError(
@@ -177,6 +229,7 @@ export async function restoreRecording(
           report.problems,
         );
       }
+      file = await Deno.open(tmp, { read: true, write: true });
       await file.sync();
       file.close();
       file = undefined;
@@ -185,10 +238,10 @@ export async function restoreRecording(
       return {
         id,
         output,
-        bytes: written,
+        bytes: report.bytes,
         chunks: entries.length,
         partial: report.partial,
-        sha256: report.sha256 ?? "",
+        sha256: report.sha256,
         manifest,
         lastCommit: report.lastCommit,
         url: source.url,
@@ -198,7 +251,7 @@ export async function restoreRecording(
       };
     } finally {
       file?.close();
-      await Deno.remove(tmp).catch(() => {});
+      await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
       await reader.close();
     }
   } finally {
@@ -302,4 +355,45 @@ export async function listRecordings(options: BranchSourceOptions): Promise<List
   } finally {
     await source.close();
   }
+}
+
+/** A known remote that could not be read (see {@linkcode listKnownRemotes}). */
+export interface UnreadableRemote {
+  /** Remote. */
+  url: string;
+  /** Branch. */
+  branch: string;
+  /** Why (with the next step). */
+  error: string;
+}
+
+/** One remote's recordings, or why it could not be read. */
+export type RemoteListing = ListResult | UnreadableRemote;
+
+/**
+ * Lists every remote the daemon knows (lib/remote_lookup.ts knownRemotes),
+ * one {@linkcode ListResult} each, or the reason one could not be read. The
+ * embedded `backup.git` is left out while it does not exist and other
+ * remotes are known.
+ */
+export async function listKnownRemotes(options: BranchSourceOptions): Promise<RemoteListing[]> {
+  const cwd = options.cwd ?? Deno.cwd();
+  const remotes = await knownRemotes(options.paths, { cwd });
+  const listings: RemoteListing[] = [];
+  for (const remote of remotes) {
+    const local = localRemotePath(remote.url, cwd);
+    if (
+      remotes.length > 1 && remote.url === options.paths.backupGit && !remote.clone &&
+      local && !(await gitDirOf(local))
+    ) continue;
+    try {
+      listings.push(
+        await listRecordings({ ...options, repoUrl: remote.url, branch: remote.branch }),
+      );
+    } catch (error) {
+      if (!(error instanceof BranchSourceError)) throw error;
+      listings.push({ url: displayUrl(remote.url), branch: remote.branch, error: error.message });
+    }
+  }
+  return listings;
 }

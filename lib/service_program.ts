@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HomePaths } from "./paths.ts";
 import type { RunMode } from "./pidfile.ts";
-import { daemonTools } from "./permissions.ts";
+import { daemonTools, systemBinDirs } from "./permissions.ts";
 import { findOnPath } from "./exec.ts";
 
 /** The source checkout (the directory holding daemon.ts and deno.json). */
@@ -128,10 +128,7 @@ export function servicePath(
     const found = findOnPath(tool, current);
     if (found) add(dirname(found));
   }
-  const base = os === "darwin"
-    ? ["/opt/homebrew/bin", "/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"]
-    : ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"];
-  for (const dir of base) add(dir);
+  for (const dir of systemBinDirs(os)) add(dir);
   return dirs.join(":");
 }
 

@@ -113,7 +113,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const stdinIsTerminal = Deno.stdin.isTerminal();
   let prompter: Prompter | undefined;
-  if (stdinIsTerminal && !flags.yes) prompter = await inquirerPrompter();
+  if (stdinIsTerminal && !flags.yes) prompter = inquirerPrompter();
   const controller = new AbortController();
   const onInterrupt = () => {
     if (controller.signal.aborted) Deno.exit(EXIT_CANCELLED);

@@ -30,7 +30,8 @@ import {
   startService,
   stopService,
 } from "./service.ts";
-import { collectStatus, renderStatus, type ServiceState, type StatusReport } from "./status.ts";
+import { collectStatus, type ServiceState, type StatusReport } from "./status.ts";
+import { renderStatus } from "./status_text.ts";
 
 /** What setup found of an earlier installation. */
 export interface ExistingInstall {

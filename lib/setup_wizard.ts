@@ -24,6 +24,7 @@
  * @module
  */
 import { hostname } from "node:os";
+import * as prompts from "@inquirer/prompts";
 import {
   type CredentialStore,
   CredentialUnavailableError,
@@ -107,9 +108,12 @@ export interface Prompter {
   confirm(message: string, defaultValue?: boolean): Promise<boolean>;
 }
 
-/** The prompter over @inquirer/prompts (loaded only when setup asks anything). */
-export async function inquirerPrompter(): Promise<Prompter> {
-  const prompts = await import("@inquirer/prompts");
+/**
+ * The prompter over @inquirer/prompts. The package is imported statically, so
+ * Deno resolves (and, with an empty cache, downloads) it before setup prints
+ * its first line, never in the middle of the wizard.
+ */
+export function inquirerPrompter(): Prompter {
   return {
     select: <T>(message: string, choices: Choice<T>[], defaultValue?: T) =>
       prompts.select<T>({ message, choices, default: defaultValue }),

@@ -13,6 +13,7 @@ import {
   BlobReader,
   type BranchIndex,
   type ChunkEntry,
+  feedBlobs,
   type Manifest,
   ManifestError,
   parseManifest,
@@ -216,24 +217,7 @@ async function decodeChunk(
       stderr: "piped",
       signal: limit.signal,
     }).spawn();
-    const feed = (async () => {
-      const writer = child.stdin.getWriter();
-      let alive = true;
-      try {
-        for await (const block of reader.stream(entry.blob)) {
-          if (!alive) continue;
-          try {
-            await writer.write(block);
-          } catch {
-            alive = false; // zstd gave up (corrupt frame); keep reading to stay in step
-          }
-        }
-      } catch (error) {
-        await writer.abort(error).catch(() => {});
-        throw error;
-      }
-      await writer.close().catch(() => {});
-    })();
+    const feed = feedBlobs(reader, [entry.blob], child.stdin);
     const hash = createHash("sha256");
     let length = 0;
     const drain = (async () => {
@@ -286,6 +270,14 @@ export interface ScanOptions {
   sink?: (block: Uint8Array) => Promise<void>;
   /** Stop at the first problem (restore: nothing more is worth writing). */
   stopOnProblem?: boolean;
+  /** Only the structural checks (no content read). */
+  layoutOnly?: boolean;
+  /**
+   * Hash all bytes in order against the manifest (default true). Restore
+   * without a manifest turns it off: each chunk is hashed once, against its
+   * `Cast-Sha256`, and `sha256` stays unset.
+   */
+  wholeFileHash?: boolean;
   /** Abort. */
   signal?: AbortSignal;
 }
@@ -318,8 +310,8 @@ export async function scanRecording(id: string, options: ScanOptions): Promise<R
   if (entries.length === 0 && !manifest) {
     problems.push({ kind: "missing", id, message: `no chunks of ${id} on the branch` });
   }
-  if (options.stopOnProblem && problems.length) return report;
-  const total = createHash("sha256");
+  if (options.layoutOnly || (options.stopOnProblem && problems.length)) return report;
+  const total = options.wholeFileHash === false ? undefined : createHash("sha256");
   for (const entry of entries) {
     const expected = entry.end - entry.start;
     let decoded: Decoded;
@@ -327,7 +319,7 @@ export async function scanRecording(id: string, options: ScanOptions): Promise<R
       decoded = await decodeChunk(options.reader, entry, {
         signal: options.signal,
         onBlock: async (block) => {
-          total.update(block);
+          total?.update(block);
           if (options.sink) await options.sink(block);
         },
       });
@@ -394,6 +386,7 @@ export async function scanRecording(id: string, options: ScanOptions): Promise<R
     }
     if (options.stopOnProblem && problems.length) return report;
   }
+  if (!total) return report;
   report.sha256 = total.digest("hex");
   if (manifest?.sha256 && problems.length === 0 && report.sha256 !== manifest.sha256) {
     problems.push({

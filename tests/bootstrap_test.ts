@@ -26,23 +26,20 @@ import {
   sanitizeWorkspace,
 } from "../lib/recording_id.ts";
 import { checkDaemon, resolveTarget } from "../bootstrap.ts";
-import { assertTools, ignoreWithout, makeTestHome, type TestHome, waitFor } from "./support/env.ts";
 import {
-  DAEMON_TS,
-  remoteEnd,
-  restoreFromRemote,
-  startDaemon,
-  waitForHealth,
-} from "./support/daemon.ts";
+  BOOTSTRAP,
+  fakeSsh,
+  finished,
+  idFrom,
+  startBootstrap,
+  tmuxFor,
+  withRecordingDaemon,
+} from "./support/bootstrap_run.ts";
+import { assertTools, ignoreWithout, makeTestHome, waitFor } from "./support/env.ts";
+import { DAEMON_TS, remoteEnd, restoreFromRemote } from "./support/daemon.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const BOOTSTRAP = join(ROOT, "bootstrap.ts");
 const ERROR_LINE = "ERROR: run ./bootstrap.ts directly; do not source it";
-
-/** Single-quotes `value` for sh. */
-function shq(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
 
 // ------------------------------------------------------------------ sourcing
 
@@ -483,104 +480,6 @@ Deno.test("preflight: no health.json, stopped, dead pid, stale heartbeat, health
 
 const REAL = ["asciinema", "tmux", "git", "zstd"];
 
-/**
- * A tmux server of its own (unique socket) for one test, kept alive by an
- * idle session so a `wait-for` signal is not lost when the last recording's
- * session ends.
- */
-async function tmuxFor(t: TestHome) {
-  const socket = `bootstrap-test-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  const tmux = (args: string[]) =>
-    run("tmux", { args: ["-L", socket, ...args], env: t.env, clearEnv: true, timeoutMs: 90_000 });
-  const keeper = await tmux(["new-session", "-d", "-s", "keeper", "sleep 3600"]);
-  assert.ok(keeper.success, keeper.stderr);
-  return { socket, tmux };
-}
-
-/** One bootstrap run inside tmux: its output files and pid. */
-interface BootstrapRun {
-  session: string;
-  channel: string;
-  stderrPath: string;
-  rcPath: string;
-  pidPath: string;
-}
-
-/** Starts `./bootstrap.ts args` in a new tmux session, in `cwd`, like a person would. */
-async function startBootstrap(
-  t: TestHome,
-  tmux: Awaited<ReturnType<typeof tmuxFor>>,
-  options: { cwd: string; args: string[]; name: string },
-): Promise<BootstrapRun> {
-  const out = join(t.root, `run-${options.name}`);
-  await Deno.mkdir(out, { recursive: true });
-  const run: BootstrapRun = {
-    session: options.name,
-    channel: `done-${options.name}`,
-    stderrPath: join(out, "stderr"),
-    rcPath: join(out, "rc"),
-    pidPath: join(out, "pid"),
-  };
-  const script = join(out, "run.sh");
-  await Deno.writeTextFile(
-    script,
-    [
-      `cd ${shq(options.cwd)} || exit 1`,
-      // The inner shell execs into bootstrap.ts, so the pid file names bootstrap itself.
-      `sh -c 'echo $$ > "$1"; shift; exec "$@"' sh ${shq(run.pidPath)} ${shq(BOOTSTRAP)} ${
-        options.args.map(shq).join(" ")
-      } 2> ${shq(run.stderrPath)}`,
-      `echo $? > ${shq(run.rcPath)}`,
-      `tmux -L ${shq(tmux.socket)} wait-for -S ${shq(run.channel)}`,
-    ].join("\n") + "\n",
-  );
-  const started = await tmux.tmux([
-    "new-session",
-    "-d",
-    "-s",
-    run.session,
-    "-x",
-    "80",
-    "-y",
-    "24",
-    `sh ${shq(script)}`,
-  ]);
-  assert.ok(started.success, started.stderr);
-  return run;
-}
-
-async function finished(tmux: Awaited<ReturnType<typeof tmuxFor>>, run: BootstrapRun) {
-  const waited = await tmux.tmux(["wait-for", run.channel]);
-  assert.ok(waited.success, waited.stderr);
-  return {
-    code: Number((await Deno.readTextFile(run.rcPath)).trim()),
-    stderr: await Deno.readTextFile(run.stderrPath),
-  };
-}
-
-/** The id bootstrap printed (`Recording <id>`). */
-function idFrom(stderr: string): string {
-  const match = /^Recording (\S+)$/m.exec(stderr);
-  assert.ok(match, `no id in:\n${stderr}`);
-  return match[1];
-}
-
-/** A stand-in `ssh` on PATH that logs its arguments (bootstrap clears GitHub ControlMasters). */
-async function fakeSsh(t: TestHome): Promise<string> {
-  const bin = join(t.root, "bin");
-  await Deno.mkdir(bin, { recursive: true });
-  const logPath = join(t.root, "ssh.log");
-  await Deno.writeTextFile(
-    join(bin, "ssh"),
-    `#!/bin/sh\necho "$*" >> ${
-      shq(logPath)
-    }\necho "Control socket connect: No such file or directory" >&2\nexit 255\n`,
-  );
-  await Deno.chmod(join(bin, "ssh"), 0o755);
-  t.env.PATH = `${bin}:${t.env.PATH}`;
-  return logPath;
-}
-
 Deno.test({
   name:
     "daemon stopped: bootstrap warns (naming deno task daemon-start) and still records; odd workspace names give valid JSON",
@@ -607,7 +506,10 @@ Deno.test({
       const id = idFrom(result.stderr);
       assert.ok(isRecordingId(id), id);
       assert.ok(id.startsWith("it-s-a-dir-café_"), id);
-      assert.match(result.stderr, new RegExp(`deno task restore ${id}`));
+      assert.match(
+        result.stderr,
+        new RegExp(`Restore: +deno run -A \\S+/daemon\\.ts restore '${id}'$`, "m"),
+      );
 
       const cast = await Deno.readTextFile(join(t.paths.active, `${id}.cast`));
       assert.match(cast, /^\{"version": 2/);
@@ -692,18 +594,8 @@ Deno.test({
   ignore: ignoreWithout(REAL),
   async fn() {
     await assertTools(REAL);
-    const t = await makeTestHome();
-    await fakeSsh(t);
     // A long idle threshold: only `ended` can make the daemon cut the final chunk quickly.
-    await Deno.mkdir(t.paths.home, { recursive: true });
-    await Deno.writeTextFile(
-      t.paths.config,
-      JSON.stringify({ idle_threshold: 60, scan_interval_seconds: 1, heartbeat_seconds: 1 }),
-    );
-    const daemon = startDaemon(t.env);
-    const tmux = await tmuxFor(t);
-    try {
-      await waitForHealth(t.paths.health, (h) => h.status === "ok");
+    await withRecordingDaemon(async ({ t, tmux, daemon }) => {
       const cwd = join(t.root, "same workspace");
       await Deno.mkdir(cwd);
       const args = [
@@ -763,11 +655,6 @@ Deno.test({
         const config = await readRecordingConfig(join(t.paths.done, `${id}.json`));
         assert.ok(config.ok && typeof config.config.ended === "string");
       }
-    } finally {
-      await tmux.tmux(["kill-server"]);
-      daemon.kill("SIGTERM");
-      await daemon.wait();
-      await t.cleanup();
-    }
+    });
   },
 });

@@ -31,11 +31,13 @@ import { foregroundArgv } from "../lib/launch_daemon.ts";
 import {
   DAEMON_ENV_VARS,
   daemonPermissionFlags,
+  daemonRunPaths,
+  daemonTools,
   notifyHosts,
   permissionsForHome,
   toolLookupPaths,
 } from "../lib/permissions.ts";
-import { run } from "../lib/exec.ts";
+import { findOnPath, run } from "../lib/exec.ts";
 import { binaryPath, DENO_CONFIG } from "../lib/service_program.ts";
 import { serviceDefinition } from "../lib/service.ts";
 import { SettingsSchema } from "../lib/settings.ts";
@@ -89,7 +91,7 @@ Deno.test("compile, the deno-run fallback, the service definitions and `deno tas
         "--no-prompt",
         `--allow-read=${[t.paths.home, "/proc", ...toolLookupPaths()].join(",")}`,
         `--allow-write=${t.paths.home}`,
-        "--allow-run=git,zstd,ssh,secret-tool",
+        `--allow-run=${daemonRunPaths({ path: t.env.PATH }).join(",")}`,
         "--allow-net=api.pushover.net,ntfy.example.org",
         `--allow-env=${DAEMON_ENV_VARS.join(",")}`,
         "--allow-sys=hostname",
@@ -124,9 +126,15 @@ Deno.test("notification hosts come from config.json; paths with commas are refus
     settings: settings({ pushover: { enabled: false } }),
   });
   assert.ok(!flags.some((flag) => flag.startsWith("--allow-net")), "no hosts: no net at all");
-  const mac = daemonPermissionFlags({ home: "/h/.asciinema", os: "darwin" });
+  const mac = daemonPermissionFlags({
+    home: "/h/.asciinema",
+    os: "darwin",
+    run: ["/usr/bin/git", "/usr/bin/security"],
+  });
   assert.ok(mac.includes("--allow-read=/h/.asciinema"), "no /proc on macOS");
-  assert.ok(mac.includes("--allow-run=git,zstd,ssh,security,kill"));
+  assert.ok(mac.includes("--allow-run=/usr/bin/git,/usr/bin/security"));
+  const none = daemonPermissionFlags({ home: "/h/.asciinema", os: "linux", run: [] });
+  assert.ok(!none.some((flag) => flag.startsWith("--allow-run")), "no tool: no run at all");
   assert.throws(() => daemonPermissionFlags({ home: "/h/a,b" }), /comma/);
   assert.throws(() => daemonPermissionFlags({ home: "relative" }), /absolute/);
 });
@@ -215,6 +223,7 @@ Deno.test({
   },
 });
 
+const LAUNCH_DAEMON_TS = new URL("../lib/launch_daemon.ts", import.meta.url).pathname;
 const encoder = new TextEncoder();
 
 function gitSync(args: string[]): void {
@@ -313,6 +322,48 @@ Deno.test("the daemon under the narrow flags (not -A, stdin null, no prompt) bac
     daemon.kill("SIGTERM");
     await daemon.wait();
     await server.close();
+    await t.cleanup();
+  }
+});
+
+Deno.test("the run permission names only programs that exist, as absolute paths: no Deno `Info` line without secret-tool", async () => {
+  const t = await makeTestHome();
+  try {
+    // A PATH with git, zstd and deno but no secret-tool (and no ssh).
+    const bin = join(t.root, "bin");
+    await Deno.mkdir(bin);
+    for (const tool of ["git", "zstd"]) {
+      const found = findOnPath(tool);
+      if (found) await Deno.symlink(found, join(bin, tool));
+    }
+    await Deno.symlink(Deno.execPath(), join(bin, "deno"));
+    const run = daemonRunPaths({ os: "linux", path: bin }).filter((p) => p.startsWith(bin));
+    assert.deepEqual(
+      run,
+      ["git", "zstd"].filter((tool) => findOnPath(tool)).map((tool) => join(bin, tool)),
+    );
+    const everywhere = daemonRunPaths({ os: "linux", path: bin });
+    for (const path of everywhere) {
+      assert.ok(path.startsWith("/"), path);
+      assert.ok(daemonTools("linux").includes(path.split("/").pop()!), path);
+      assert.ok(Deno.statSync(path).isFile, path);
+    }
+
+    // `deno task daemon --once` with that PATH: the daemon starts and ends without an Info line.
+    const env = { ...t.env, PATH: bin };
+    const once = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-prompt", LAUNCH_DAEMON_TS, "--once"],
+      env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    const stderr = new TextDecoder().decode(once.stderr);
+    assert.doesNotMatch(stderr, /Info|Failed to resolve/, stderr);
+    assert.equal(once.code, 0, stderr);
+  } finally {
     await t.cleanup();
   }
 });

@@ -18,8 +18,10 @@ import {
   makeCast,
   pushRecording,
   readOnBranch,
+  sha256Hex,
   tamper,
   withFakeRemote,
+  zstdCompress,
 } from "./support/fake_branch.ts";
 
 const TOOLS = ["git", "zstd"];
@@ -264,6 +266,68 @@ Deno.test({
       } finally {
         await server.stop();
       }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "restore hashes the whole file once, yet still names a bad chunk: same-length content swapped, a corrupt frame, and without a manifest",
+  ignore: ignoreWithout(TOOLS),
+  async fn() {
+    await assertTools(TOOLS);
+    await withFakeRemote(async ({ remote, work, cli }) => {
+      const cast = makeCast(300);
+      const ranges = await pushRecording(remote, { id: "h", data: cast, manifest: true });
+      const ok = await cli(["restore", "h", "--repo", remote]);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.deepEqual(await Deno.readFile(join(work, "h.cast")), cast);
+      assert.match(ok.stdout, new RegExp(`sha256 ${sha256Hex(cast)}`));
+
+      // Chunk #1 replaced by a valid frame of other bytes of the same length: zstd is happy, only
+      // the hashes can tell, and the chunk is named by its Cast-Sha256.
+      const name = (seq: number) =>
+        `chunks/h/${String(seq).padStart(6, "0")}_${ranges[seq].start}-${ranges[seq].end}.cast.zst`;
+      const original = cast.subarray(ranges[1].start, ranges[1].end);
+      const swapped = original.map((byte) => byte === 0x6c ? 0x4c : byte);
+      assert.notDeepEqual(swapped, original);
+      await tamper(remote, { path: name(1), content: await zstdCompress(swapped) });
+      const checksum = await cli(["restore", "h", "--repo", remote, "-o", "a.cast"]);
+      assert.equal(checksum.code, 1);
+      assert.match(
+        checksum.stderr,
+        new RegExp(`chunk #1 \\(bytes ${ranges[1].start}-${ranges[1].end}\\): checksum mismatch`),
+      );
+
+      // A flipped byte inside chunk #3's frame: zstd's own checksum fails; chunk #3 is named.
+      await tamper(remote, {
+        path: name(1),
+        content: await zstdCompress(original),
+      });
+      const frame = await readOnBranch(remote, { path: name(3) });
+      const flipped = frame.slice();
+      flipped[flipped.length >> 1] ^= 0xff;
+      await tamper(remote, { path: name(3), content: flipped });
+      const corrupt = await cli(["restore", "h", "--repo", remote, "-o", "b.cast"]);
+      assert.equal(corrupt.code, 1);
+      assert.match(
+        corrupt.stderr,
+        new RegExp(`chunk #3 \\(bytes ${ranges[3].start}-${ranges[3].end}\\)`),
+      );
+      assert.deepEqual(await listDir(work), ["h.cast"]); // nothing written, no temp folder left
+
+      // No manifest: chunk by chunk, the bad one named.
+      const live = makeCast(120, { seed: "live" });
+      const liveRanges = lineRanges(live, 4);
+      await pushRecording(remote, { id: "live", data: live, ranges: liveRanges.slice(0, 3) });
+      const path = `chunks/live/000001_${liveRanges[1].start}-${liveRanges[1].end}.cast.zst`;
+      const liveSwap = live.subarray(liveRanges[1].start, liveRanges[1].end).map((b) =>
+        b === 0x6c ? 0x4c : b
+      );
+      await tamper(remote, { path, content: await zstdCompress(liveSwap) });
+      const partial = await cli(["restore", "live", "--repo", remote]);
+      assert.equal(partial.code, 1);
+      assert.match(partial.stderr, /chunk #1 \(bytes \d+-\d+\): checksum mismatch/);
     });
   },
 });

@@ -47,10 +47,12 @@ interface Tty {
   press(...keys: string[]): Promise<void>;
   /** The screen and its scrollback. */
   screen(): Promise<string>;
-  /** Waits until the screen matches. */
-  waitFor(pattern: RegExp, what: string): Promise<string>;
+  /** Waits until the screen matches (default 60 s). */
+  waitFor(pattern: RegExp, what: string, timeoutMs?: number): Promise<string>;
   /** Clears the screen and the scrollback. */
   clear(): Promise<void>;
+  /** Appends everything the pane outputs from now on (raw, erased drawings too) to `file`. */
+  record(file: string): Promise<void>;
   /** Ends the tmux server. */
   kill(): Promise<void>;
 }
@@ -92,12 +94,12 @@ async function startTty(env: Record<string, string>, cwd: string): Promise<Tty> 
       for (const key of keys) await tmux(["send-keys", "-t", "main", key]);
     },
     screen,
-    async waitFor(pattern, what) {
+    async waitFor(pattern, what, timeoutMs = 60_000) {
       let last = "";
       try {
         await waitFor(async () => pattern.test(last = await screen()), {
           what,
-          timeoutMs: 60_000,
+          timeoutMs,
           intervalMs: 100,
         });
       } catch (error) {
@@ -111,13 +113,16 @@ async function startTty(env: Record<string, string>, cwd: string): Promise<Tty> 
         .catch(() => {});
       await tmux(["clear-history", "-t", "main"]);
     },
+    record: async (file) => {
+      await tmux(["pipe-pane", "-t", "main", `cat >> '${file}'`]);
+    },
     kill: async () => {
       await tmux(["kill-server"]).catch(() => "");
     },
   };
 }
 
-async function rig(): Promise<Rig> {
+async function rig(options: { env?: Record<string, string> } = {}): Promise<Rig> {
   const t = await makeTestHome("setup-tty-");
   const session = await startKeyringSession({ root: t.root });
   const server = await startGitHttpServer({ token: TOKEN });
@@ -135,6 +140,7 @@ async function rig(): Promise<Rig> {
     ASCIINEMA_CREDENTIAL_STORE: "secret-service",
     HISTFILE: "/dev/null",
     TERM: "xterm-256color",
+    ...options.env,
   };
   const tty = await startTty(env, work);
   return {
@@ -382,6 +388,47 @@ Deno.test({
       assert.equal(await remoteBranchTip(r), undefined);
     } finally {
       await r.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "issue 14: with an empty Deno cache every npm package is fetched before setup prints its first line (no download bar inside the wizard)",
+  ignore: ignoreWithout(TOOLS) || Deno.build.os !== "linux",
+  async fn() {
+    await assertTools(TOOLS);
+    const denoDir = await Deno.makeTempDir({ prefix: "setup-tty-deno-dir-" });
+    const r = await rig({ env: { DENO_DIR: denoDir } });
+    try {
+      const raw = join(r.t.root, "pane.log");
+      await r.tty.record(raw);
+      await startSetup(r, "FRESH");
+      // Downloading the npm packages into the empty cache comes first, however long it takes.
+      const screen = await r.tty.waitFor(
+        /\? Where should recordings be backed up\?/,
+        "the first question (after the npm downloads)",
+        240_000,
+      );
+      const lines = screen.split("\n");
+      const first = lines.findIndex((line) => /Step 1\/7 · Preflight/.test(line));
+      assert.ok(first >= 0, screen);
+      assert.doesNotMatch(lines.slice(first).join("\n"), /Download|[▰▱]|npm:/, screen);
+      // Deno's progress bar is drawn and erased in place: look at the raw output too.
+      const output = await Deno.readTextFile(raw);
+      const printed = output.indexOf("Step 1/7");
+      assert.ok(printed >= 0, output);
+      const late = output.slice(printed).match(/.{0,40}(Download|[▰▱]).{0,60}/);
+      assert.equal(late, null, `Deno downloaded after setup printed its first line: ${late?.[0]}`);
+      const cached = await Array.fromAsync(Deno.readDir(join(denoDir, "npm"))).catch(() => []);
+      assert.ok(cached.length > 0, `nothing was downloaded into ${denoDir}: was it empty?`);
+      await r.tty.press("C-c");
+      const ended = await r.tty.waitFor(/SETUP-FRESH=\d+/, "setup to end");
+      assert.match(ended, /SETUP-FRESH=130/);
+      await assertTerminalUsable(r, "FRESH");
+    } finally {
+      await r.stop();
+      await Deno.remove(denoDir, { recursive: true }).catch(() => {});
     }
   },
 });

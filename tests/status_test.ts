@@ -4,11 +4,13 @@
  * colour, and the `--json` schema.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import type { Health } from "../lib/health.ts";
 import { writeHealth } from "../lib/health.ts";
-import { collectStatus, renderStatus, type SecretsHook } from "../lib/status.ts";
+import { collectStatus, KNOWN_SECRETS, type SecretsHook } from "../lib/status.ts";
+import { renderStatus } from "../lib/status_text.ts";
 import { ensureHome } from "../lib/paths.ts";
 import { makeTestHome as makeBareHome, type TestHome } from "./support/env.ts";
 
@@ -426,6 +428,34 @@ Deno.test("the service manager decides when one is installed", async () => {
     });
     assert.equal(report.exit_code, 1);
     assert.match(report.problems.join("\n"), /heartbeat is 10 min old/);
+  } finally {
+    await home.cleanup();
+  }
+});
+
+Deno.test("no keyring: status explains the unavailable store once, then lists the secrets it could not check", async () => {
+  const home = await makeTestHome();
+  try {
+    const env = {
+      ...home.env,
+      ASCIINEMA_CREDENTIAL_STORE: "secret-service",
+      DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(home.root, "no-bus")}`,
+      ASCIINEMA_GITHUB_PAT: "",
+    };
+    const text = await cli({ ...home, env }, []);
+    const section = text.stdout.slice(
+      text.stdout.indexOf("Secrets:"),
+      text.stdout.indexOf("Notifiers:"),
+    );
+    const lines = section.trim().split("\n");
+    // "Secrets:", one explanation, one line per secret.
+    assert.equal(lines.length, 2 + KNOWN_SECRETS.length, section);
+    assert.match(lines[1], /^ {2}could not check these secrets: (the Secret Service|secret-tool)/);
+    for (const [index, { service }] of KNOWN_SECRETS.entries()) {
+      assert.match(lines[2 + index], new RegExp(`^ {4}${service} +unknown`), section);
+    }
+    const why = lines[1].replace(/^ {2}could not check these secrets: /, "");
+    assert.equal(section.split(why).length - 1, 1, section);
   } finally {
     await home.cleanup();
   }

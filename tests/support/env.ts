@@ -32,6 +32,25 @@ export function denoDir(): string {
   return join(Deno.env.get("XDG_CACHE_HOME") ?? join(home, ".cache"), "deno");
 }
 
+/**
+ * Variables that tell Deno how to reach the npm registry (CA bundle, proxy):
+ * passed on when set, so a child Deno with an empty cache can still download.
+ */
+const REGISTRY_ENV = [
+  "DENO_CERT",
+  "DENO_TLS_CA_STORE",
+  "NODE_EXTRA_CA_CERTS",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "HTTPS_PROXY",
+  "HTTP_PROXY",
+  "NO_PROXY",
+  "https_proxy",
+  "http_proxy",
+  "no_proxy",
+  "NPM_CONFIG_REGISTRY",
+];
+
 /** Creates a temporary HOME with ASCIINEMA_HOME inside it. */
 export async function makeTestHome(prefix = "chunker-test-"): Promise<TestHome> {
   const root = await Deno.makeTempDir({ prefix });
@@ -52,6 +71,10 @@ export async function makeTestHome(prefix = "chunker-test-"): Promise<TestHome> 
     DENO_DIR: denoDir(),
     DENO_NO_UPDATE_CHECK: "1",
   };
+  for (const name of REGISTRY_ENV) {
+    const value = Deno.env.get(name);
+    if (value) env[name] = value;
+  }
   return {
     root,
     home,
