@@ -18,7 +18,7 @@ import { loadAllStates, type RecordingState } from "../state.ts";
 import { readHealth, writeHealth } from "../health.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { buildHealth, type HealthSnapshot, type RecordingSnapshot } from "./health_view.ts";
-import { type Action, newProgress, plan, type PlanLimits } from "./planner.ts";
+import { ABSENT, type Action, newProgress, plan, type PlanLimits } from "./planner.ts";
 import { newMemo, readFacts } from "./tracker.ts";
 import { type RemoteEntry, Remotes } from "./remotes.ts";
 import { reconcileSpool } from "./spool.ts";
@@ -321,14 +321,7 @@ export class Engine {
   /** The actions due now: the current generation's, then older generations' (finish). */
   #plan(rec: Recording, once?: Map<string, number>): Action[] {
     const now = this.#clock.now();
-    const facts = rec.facts ?? {
-      present: false,
-      problem: null,
-      headerReady: false,
-      ino: null,
-      size: 0,
-      ended: null,
-    };
+    const facts = rec.facts ?? ABSENT;
     const current = rec.current ? this.#states.get(rec.current) : undefined;
     const actions = [plan({
       facts,

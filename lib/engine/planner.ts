@@ -44,6 +44,16 @@ export interface FileFacts {
   ended: string | null;
 }
 
+/** The facts of a file that is not there. */
+export const ABSENT: Readonly<FileFacts> = {
+  present: false,
+  problem: null,
+  headerReady: false,
+  ino: null,
+  size: 0,
+  ended: null,
+};
+
 /** The part of a checkpoint the planner reads. */
 export interface CheckpointView {
   /** Bytes cut so far. */

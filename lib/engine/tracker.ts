@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { checkHeader, endsWithExitEvent } from "../asciicast.ts";
 import { pidAlive } from "../process.ts";
 import { readRecordingConfig, type RecordingConfig } from "../recording_config.ts";
-import type { FileFacts } from "./planner.ts";
+import { ABSENT, type FileFacts } from "./planner.ts";
 
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -73,14 +73,7 @@ export function configEndStamp(config: RecordingConfig | undefined): string | nu
 export async function readFacts(id: string, options: ReadFactsOptions): Promise<FileFacts> {
   const { memo } = options;
   const castPath = join(options.activeDir, `${id}.cast`);
-  const absent: FileFacts = {
-    present: false,
-    problem: null,
-    headerReady: false,
-    ino: null,
-    size: 0,
-    ended: null,
-  };
+  const absent: FileFacts = { ...ABSENT };
   let info: Deno.FileInfo;
   try {
     info = await Deno.lstat(castPath);
