@@ -11,10 +11,12 @@
  * - latency: an append to a live recording until the remote has it, minus the idle threshold;
  * - memory: peak RSS while a 1 GB recording is backed up, against the peak at idle;
  * - throughput: a 200 MB recording present at start until fully pushed, against `zstd -3`;
- * - restore: of that recording (lib/restore.ts), against `zstd -d` of its concatenated chunks.
+ * - restore: of that recording (lib/restore.ts), against `zstd -d` of its concatenated chunks;
+ * - data at risk: TUI-like recordings for 5 minutes at the default settings (bench/data_at_risk.ts).
  *
  * Prints a table and writes `bench/results.json` (or `--output <path>`); with
- * `--strict` it exits 1 when a target is missed.
+ * `--strict` it exits 1 when a target is missed. `--only small,big,risk` runs
+ * some groups; `--risk-seconds N` and `--risk-recordings N` size the last one.
  *
  * @module
  */
@@ -25,64 +27,21 @@ import { writeFileAtomic } from "../lib/atomic.ts";
 import { run } from "../lib/exec.ts";
 import { gitChecked } from "../lib/git.ts";
 import { parseChunkName } from "../lib/chunk_name.ts";
-import { readHealth } from "../lib/health.ts";
 import { restoreRecording } from "../lib/restore.ts";
 import { DEFAULT_BRANCH } from "../lib/settings.ts";
-import { type DaemonProcess, startDaemon, writeConfig } from "../tests/support/daemon.ts";
-import { makeTestHome, type TestHome } from "../tests/support/env.ts";
+import { type DaemonProcess, startDaemon } from "../tests/support/daemon.ts";
 import { clockTicks, machineLoad, readMemory, treeRss, treeTicks } from "./proc.ts";
+import { type Figure, othersCores, percentile, round, snapshot } from "./figure.ts";
+import { dataAtRisk } from "./data_at_risk.ts";
 import { burst, writeRecording } from "./recordings.ts";
-import { RemoteWatcher } from "./remote.ts";
+import { healthSeen, IDLE_THRESHOLD, log, setup, sleep, stopDaemon, ZSTD_LEVEL } from "./rig.ts";
 
 const MB = 1e6;
-const IDLE_THRESHOLD = 1;
-const ZSTD_LEVEL = 3;
 const SMALL_RECORDINGS = 20;
 const IDLE_SECONDS = 30;
 const LATENCY_ROUNDS = 15;
 const THROUGHPUT_BYTES = 200 * MB;
 const MEMORY_BYTES = 1000 * MB;
-
-/** One measured figure. */
-interface Figure {
-  key: string;
-  name: string;
-  value: number;
-  unit: string;
-  shown: string;
-  baseline?: { what: string; value: number; unit: string; shown: string };
-  ratio?: number;
-  target: string;
-  met: boolean;
-  details: Record<string, unknown>;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const round = (value: number, digits = 3) => Number(value.toFixed(digits));
-
-/** Nearest-rank percentile. */
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)];
-}
-
-/** A point in time: wall clock, the machine's busy ticks, this process tree's ticks. */
-interface Snapshot {
-  t: number;
-  busy: number;
-  ours: number;
-}
-
-function snapshot(): Snapshot {
-  return { t: performance.now(), busy: machineLoad().busy, ours: treeTicks(Deno.pid) };
-}
-
-/** CPU (in cores) that processes outside this benchmark used between two snapshots. */
-function othersCores(from: Snapshot, to: Snapshot, hz: number): number {
-  const seconds = (to.t - from.t) / 1000;
-  const ticks = (to.busy - from.busy) - (to.ours - from.ours);
-  return round(Math.max(0, ticks) / hz / seconds, 2);
-}
 
 async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");
@@ -115,37 +74,6 @@ async function machine(): Promise<Record<string, unknown>> {
   };
 }
 
-/** A daemon home with its own bare remote. */
-interface Setup {
-  home: TestHome;
-  remote: string;
-  watcher: RemoteWatcher;
-}
-
-async function setup(prefix: string): Promise<Setup> {
-  const home = await makeTestHome(prefix);
-  const remote = join(home.root, "remote.git");
-  await gitChecked(["init", "--bare", "--quiet", remote]);
-  await writeConfig(home.paths.home, {
-    repo_url: remote,
-    idle_threshold: IDLE_THRESHOLD,
-    zstd_level: ZSTD_LEVEL,
-  });
-  await Deno.mkdir(home.paths.active, { recursive: true, mode: 0o700 });
-  return { home, remote, watcher: new RemoteWatcher(remote, DEFAULT_BRANCH) };
-}
-
-/** Resolves with `performance.now()` when health.json first names `pid`. */
-async function healthSeen(path: string, pid: number, timeoutMs: number): Promise<number> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    const health = await readHealth(path).catch(() => undefined);
-    if (health?.pid === pid) return performance.now();
-    await sleep(5);
-  }
-  throw new Error("the daemon never wrote health.json");
-}
-
 /** Resets the peak RSS (VmHWM) of `pid` to its current RSS (`clear_refs`, Linux 4.0+). */
 function resetPeak(pid: number): boolean {
   try {
@@ -160,18 +88,6 @@ function resetPeak(pid: number): boolean {
 async function waitingSince(active: string, ids: string[], seconds: number): Promise<void> {
   const then = new Date(Date.now() - seconds * 1000);
   for (const id of ids) await Deno.utime(join(active, `${id}.cast`), then, then);
-}
-
-async function stopDaemon(daemon: DaemonProcess | undefined): Promise<void> {
-  if (!daemon) return;
-  daemon.kill("SIGTERM");
-  const timer = setTimeout(() => daemon.kill("SIGKILL"), 10_000);
-  await daemon.wait();
-  clearTimeout(timer);
-}
-
-function log(text: string): void {
-  console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}`);
 }
 
 /** Backlog, idle CPU, latency and memory: one daemon, 20 small recordings, then 1 GB. */
@@ -557,6 +473,11 @@ function table(figures: Figure[]): string {
   ].join("\n");
 }
 
+function valueOf(args: string[], flag: string): string | undefined {
+  const index = args.indexOf(flag);
+  return index >= 0 ? args[index + 1] : undefined;
+}
+
 async function main(): Promise<number> {
   const args = Deno.args;
   const outIndex = args.indexOf("--output");
@@ -572,9 +493,29 @@ async function main(): Promise<number> {
   const hz = await clockTicks();
   const started = performance.now();
   const loadBefore = machineLoad();
-  const figures = [...await smallAndBig(hz), ...await bigRecording(hz)];
+  const only = valueOf(args, "--only")?.split(",");
+  const wanted = (group: string) => !only || only.includes(group);
+  const figures: Figure[] = [];
+  if (wanted("small")) figures.push(...await smallAndBig(hz));
+  if (wanted("big")) figures.push(...await bigRecording(hz));
+  if (wanted("risk")) {
+    figures.push(
+      ...await dataAtRisk(hz, {
+        seconds: Number(valueOf(args, "--risk-seconds") ?? 300),
+        recordings: Number(valueOf(args, "--risk-recordings") ?? 2),
+      }),
+    );
+  }
   const loadAfter = machineLoad();
-  const order = ["idle_cpu", "latency", "backlog", "throughput", "memory", "restore"];
+  const order = [
+    "idle_cpu",
+    "latency",
+    "backlog",
+    "throughput",
+    "memory",
+    "restore",
+    "data_at_risk",
+  ];
   figures.sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
   const seconds = (performance.now() - started) / 1000;
   const results = {

@@ -108,6 +108,12 @@ export async function firstNewlineEnd(
 
 const EXIT_EVENT = /^\[\s*-?[0-9.eE+-]+\s*,\s*"x"\s*,/;
 
+/** True when `text` (the end of a file) ends with an asciicast v3 exit event line. */
+function lastLineIsExit(text: string): boolean {
+  const trimmed = text.replace(/\n+$/, "");
+  return EXIT_EVENT.test(trimmed.slice(trimmed.lastIndexOf("\n") + 1));
+}
+
 /** True when the last complete line before `size` is an asciicast v3 exit event. */
 export async function endsWithExitEvent(path: string, size: number): Promise<boolean> {
   if (size <= 0) return false;
@@ -122,9 +128,32 @@ export async function endsWithExitEvent(path: string, size: number): Promise<boo
       if (n === null) break;
       filled += n;
     }
-    const text = new TextDecoder().decode(buffer.subarray(0, filled)).replace(/\n+$/, "");
-    const last = text.slice(text.lastIndexOf("\n") + 1);
-    return EXIT_EVENT.test(last);
+    return lastLineIsExit(new TextDecoder().decode(buffer.subarray(0, filled)));
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * {@linkcode endsWithExitEvent} with synchronous calls: reading 4 KiB of a
+ * local file this way costs a fraction of the four thread-pool round trips
+ * of the async calls, which matters when a busy terminal is checked several
+ * times a second.
+ */
+export function endsWithExitEventSync(path: string, size: number): boolean {
+  if (size <= 0) return false;
+  const file = Deno.openSync(path, { read: true });
+  try {
+    const span = Math.min(size, 4096);
+    const buffer = new Uint8Array(span);
+    file.seekSync(size - span, Deno.SeekMode.Start);
+    let filled = 0;
+    while (filled < span) {
+      const n = file.readSync(buffer.subarray(filled));
+      if (n === null) break;
+      filled += n;
+    }
+    return lastLineIsExit(new TextDecoder().decode(buffer.subarray(0, filled)));
   } finally {
     file.close();
   }

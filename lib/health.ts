@@ -38,6 +38,13 @@ export interface RecordingHealth {
   spool_bytes: number;
   /** When the oldest byte not yet pushed was first seen (ISO), or null. */
   oldest_pending_at: string | null;
+  /**
+   * When the oldest byte of the file that is not on the remote yet (cut or
+   * not) was first seen (ISO), or null when everything is pushed.
+   */
+  oldest_unpushed_at?: string | null;
+  /** Its age in seconds when health.json was written: what a lost laptop would cost. */
+  unpushed_age_seconds?: number | null;
   /** `recording`, `ended`, `held` (not published: fix its config) or `error`. */
   state: "recording" | "ended" | "held" | "error";
   /** Remote URL (never with credentials). */

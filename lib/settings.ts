@@ -22,6 +22,7 @@ const ranges = {
   push_batch_bytes: "a whole number of bytes from 1024 to 1073741824",
   push_timeout_seconds: "a number of seconds from 1 to 3600",
   push_min_bytes_per_second: "a whole number of bytes per second from 256 to 1073741824",
+  push_interval_seconds: "a number of seconds from 0 to 3600",
   credential_store: "one of auto, keychain, secret-service, env",
   branch: "a non-empty git branch name",
   repo_url: "a git remote URL or path",
@@ -57,7 +58,8 @@ export const SettingsSchema = z.looseObject({
   idle_threshold: z.number().min(0.1).max(86400).default(30),
   zstd_level: z.number().int().min(1).max(19).default(3),
   max_chunk_bytes: z.number().int().min(1024).max(1024 ** 3).default(8 * 1024 * 1024),
-  max_chunk_seconds: z.number().min(1).max(86400).default(300),
+  /** Chosen from `deno task bench`'s data-at-risk figure (README, Benchmarks). */
+  max_chunk_seconds: z.number().min(1).max(86400).default(20),
   retry_max_seconds: z.number().min(1).max(86400).default(300),
   scan_interval_seconds: z.number().min(0.5).max(300).default(15),
   heartbeat_seconds: z.number().min(1).max(300).default(15),
@@ -65,6 +67,12 @@ export const SettingsSchema = z.looseObject({
   push_batch_bytes: z.number().int().min(1024).max(1024 ** 3).default(64 * 1024 * 1024),
   /** A push's timeout: this, plus its bytes at `push_min_bytes_per_second`. */
   push_timeout_seconds: z.number().min(1).max(3600).default(120),
+  /**
+   * Chunks cut while output never pauses (size and age cuts) wait up to this
+   * long after the remote's last push, so several recordings share one push.
+   * Idle, final and `run --once` chunks go at once.
+   */
+  push_interval_seconds: z.number().min(0).max(3600).default(5),
   /** The slowest link a push is given time for. */
   push_min_bytes_per_second: z.number().int().min(256).max(1024 ** 3).default(16 * 1024),
   credential_store: z.enum(["auto", "keychain", "secret-service", "env"]).default("auto"),

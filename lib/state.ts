@@ -15,6 +15,10 @@ const PendingSchema = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   bytes: z.number().int().min(0),
   cut_at: z.string(),
+  /** When its first byte was first seen (wall, ISO): the age of what is at risk. */
+  since: z.string().optional(),
+  /** What triggered the cut (size and age cuts may wait to share a push). */
+  reason: z.enum(["idle", "size", "age", "end", "once"]).optional(),
 });
 
 const FingerprintSchema = z.object({

@@ -14,7 +14,7 @@ import type { RemoteTarget } from "../publisher.ts";
 import type { Settings } from "../settings.ts";
 import { newState, type PendingChunk, type RecordingState, saveState } from "../state.ts";
 import { nextRetry, type Retry } from "./backoff.ts";
-import type { Clock } from "./clock.ts";
+import { type Clock, wallAt } from "./clock.ts";
 import { cutPass } from "./cut_pass.ts";
 import { finishRecording } from "./finish.ts";
 import { fingerprintAt } from "./identity.ts";
@@ -44,6 +44,8 @@ export interface Recording {
   error: string | null;
   /** Not looked at yet (found at startup: idle since its mtime). */
   firstSight: boolean;
+  /** What health last showed of its file (problem, note, held, end), to write health on change. */
+  shown: string;
   /** The note last logged, so each is logged once. */
   loggedNote: string | null;
 }
@@ -260,6 +262,8 @@ export class RecordingActions {
         upTo: action.upTo,
         final: action.final,
         noLineUntil: rec.progress.noLineUntil,
+        reason: action.reason,
+        since: wallAt(clock, rec.progress.pendingSince ?? rec.progress.grewAt).toISOString(),
         endStamp: action.final && rec.facts?.ended !== "asciicast exit event"
           ? configEndStamp(rec.memo.config)
           : null,

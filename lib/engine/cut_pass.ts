@@ -18,6 +18,7 @@ import { compressRange } from "../zstd.ts";
 import { failpoint } from "./failpoint.ts";
 import { fingerprintAt, fingerprintMismatch } from "./identity.ts";
 import type { StateUpdate } from "./state_writer.ts";
+import type { CutReason } from "./planner.ts";
 
 /** The spool folder of a chunk id. */
 export function spoolDirFor(spoolDir: string, id: string): string {
@@ -69,6 +70,10 @@ export interface CutPassOptions {
   noLineUntil?: number | null;
   /** Wall time for `cut_at` and `ended_at`. */
   wall: () => Date;
+  /** What triggered the pass (kept with each chunk). */
+  reason?: CutReason;
+  /** When the oldest byte of the pass was first seen (wall, ISO), kept with each chunk. */
+  since?: string;
   /** With `final`: the `.json` end signals that ended it (see tracker's `configEndStamp`). */
   endStamp?: string | null;
   /** Writes checkpoint changes (serialized with the publisher's). */
@@ -176,5 +181,7 @@ async function cutOne(
     sha256: result.sha256,
     bytes: result.bytes,
     cut_at: options.wall().toISOString(),
+    ...(options.since ? { since: options.since } : {}),
+    ...(options.reason ? { reason: options.reason } : {}),
   };
 }

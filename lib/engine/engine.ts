@@ -16,8 +16,13 @@ import { displayUrl } from "../remote_url.ts";
 import type { Settings } from "../settings.ts";
 import { loadAllStates, type RecordingState } from "../state.ts";
 import { readHealth, writeHealth } from "../health.ts";
-import { type Clock, systemClock } from "./clock.ts";
-import { buildHealth, type HealthSnapshot, type RecordingSnapshot } from "./health_view.ts";
+import { type Clock, systemClock, wallAt } from "./clock.ts";
+import {
+  buildHealth,
+  earliest,
+  type HealthSnapshot,
+  type RecordingSnapshot,
+} from "./health_view.ts";
 import { ABSENT, type Action, newProgress, plan, type PlanLimits } from "./planner.ts";
 import { newMemo, readFacts } from "./tracker.ts";
 import { type RemoteEntry, Remotes } from "./remotes.ts";
@@ -41,6 +46,20 @@ export type EngineEvent =
   }
   | { type: "push-ok"; remote: string; queued: number; label: string }
   | { type: "disk"; message: string };
+
+/**
+ * True when a generation's waiting work must be pushed at once: a chunk cut
+ * because the terminal went quiet, ended or `run --once` asked (the person may
+ * be about to close the laptop), or its manifest. Size and age cuts of a busy
+ * terminal may wait `push_interval_seconds` to share a push.
+ */
+export function isUrgent(state: RecordingState): boolean {
+  if (state.final && !state.manifest_pushed) return true;
+  return state.pending.some((chunk) => chunk.reason !== "size" && chunk.reason !== "age");
+}
+
+/** How long file events are gathered before a tick. */
+const EVENT_BATCH_MS = 1000;
 
 /** Options for {@linkcode Engine}. */
 export interface EngineOptions {
@@ -99,6 +118,7 @@ export class Engine {
       hooks: {
         publish: (entry) => this.#publish(entry),
         onChange: (entry, failure) => this.#remoteChanged(entry, failure),
+        notBefore: (entry, lastSuccess) => this.#notBefore(entry, lastSuccess),
       },
     });
     this.#actions = new RecordingActions({
@@ -193,6 +213,7 @@ export class Engine {
         resolving: false,
         error: null,
         firstSight: true,
+        shown: "",
         loggedNote: null,
       };
       this.#recs.set(id, rec);
@@ -235,9 +256,14 @@ export class Engine {
     this.#kick();
   }
 
+  /**
+   * File events are taken up together, at most every 200 ms: a terminal that
+   * redraws ten times a second costs a few ticks, not one per write. (Idle
+   * time is measured from the file's mtime, so this adds nothing to it.)
+   */
   #kickSoon(): void {
-    if (this.#stopped || this.#wakeAt <= this.#clock.now() + 50) return;
-    this.#setWake(this.#clock.now() + 50);
+    if (this.#stopped || this.#wakeAt <= this.#clock.now() + EVENT_BATCH_MS) return;
+    this.#setWake(this.#clock.now() + EVENT_BATCH_MS);
   }
 
   #setWake(at: number): void {
@@ -284,13 +310,20 @@ export class Engine {
     rec.facts = facts;
     const seen = rec.memo.seen;
     if (seen && (!before || before.size !== seen.size || before.ino !== seen.ino)) {
-      // First sight (found at startup): idle since its mtime, not since now.
-      const idleFor = rec.firstSight && seen.mtimeMs !== null
+      // Quiet since its last write (mtime), not since the event was noticed (events are
+      // taken up in batches); found at startup, that may be long ago. A wall clock that
+      // stepped makes this at most "now" or one early cut.
+      const idleFor = seen.mtimeMs !== null
         ? Math.max(0, this.#clock.wall().getTime() - seen.mtimeMs)
         : 0;
-      rec.progress.grewAt = now - idleFor;
+      rec.progress.grewAt = rec.firstSight ? now - idleFor : now - Math.min(idleFor, 1000);
     }
     rec.firstSight = false;
+    const shown = `${facts.problem}|${rec.memo.note}|${rec.memo.configError}|${facts.ended}`;
+    if (shown !== rec.shown) {
+      rec.shown = shown;
+      this.#scheduleHealth();
+    }
     if (!facts.present && !rec.current && !rec.task && !rec.resolving) {
       if (![...this.#states.values()].some((s) => s.source === rec.id)) this.#recs.delete(rec.id);
     }
@@ -373,7 +406,6 @@ export class Engine {
     if (wake < Infinity) this.#setWake(wake);
     // Work can become publishable without a cut (a .json fixed): idle queues look again.
     for (const entry of this.#remotesWithWork()) if (!entry.queue.busy) entry.queue.kick();
-    this.#scheduleHealth();
   }
 
   #afterTask(rec: Recording): void {
@@ -382,6 +414,7 @@ export class Engine {
     }
     this.#dirty.add(rec.id);
     for (const entry of this.#remotesWithWork()) entry.queue.kick();
+    this.#scheduleHealth();
     this.#kick();
   }
 
@@ -403,6 +436,23 @@ export class Engine {
       const target = work ? this.#targetOf(state) : undefined;
       return target !== undefined && this.#remotes.get(target).key === entry.key;
     }).sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  }
+
+  /**
+   * When a remote's waiting work may be pushed: now when any of it is urgent;
+   * else `push_interval_seconds` after the oldest waiting chunk was cut and after
+   * the last push, so busy recordings' chunks share pushes.
+   */
+  #notBefore(entry: RemoteEntry, lastSuccess: number | null): number {
+    const sources = this.#sourcesFor(entry);
+    if (sources.some(isUrgent)) return 0;
+    const interval = this.#o.settings.push_interval_seconds * 1000;
+    const cut = earliest(sources.flatMap((state) => state.pending.map((chunk) => chunk.cut_at)));
+    const wallNow = this.#clock.wall().getTime();
+    const cutAt = cut === null
+      ? -Infinity
+      : this.#clock.now() - Math.max(0, wallNow - Date.parse(cut));
+    return Math.max(cutAt + interval, (lastSuccess ?? -Infinity) + interval);
   }
 
   #remotesWithWork(): RemoteEntry[] {
@@ -578,6 +628,13 @@ export class Engine {
         note: null,
         error: current ? rec?.error ?? null : null,
         pendingSince: null,
+        unpushedSince: earliest([
+          ...state.pending.map((chunk) => chunk.since ?? chunk.cut_at),
+          current && rec && (rec.facts?.size ?? 0) > state.cut_offset &&
+            rec.progress.pendingSince !== null
+            ? wallAt(this.#clock, rec.progress.pendingSince).toISOString()
+            : null,
+        ]),
         remote: target
           ? {
             url: displayUrl(target.url),
@@ -598,6 +655,7 @@ export class Engine {
         note: rec.memo.note,
         error: null,
         pendingSince: null,
+        unpushedSince: null,
         remote: null,
       });
     }

@@ -28,6 +28,8 @@ export interface RecordingSnapshot {
   error: string | null;
   /** Wall time (ISO) since when bytes wait to be cut, or null. */
   pendingSince: string | null;
+  /** Wall time (ISO) of the oldest byte not on the remote (cut or not), or null. */
+  unpushedSince: string | null;
   /** Where its chunks go (display URL without credentials), or null. */
   remote: { url: string; branch: string; key: string } | null;
 }
@@ -77,8 +79,10 @@ export interface HealthSnapshot {
 function recordingHealth(
   rec: RecordingSnapshot,
   remoteError: string | null,
+  now: Date,
 ): RecordingHealth {
   const state = rec.state;
+  const since = rec.unpushedSince ? Date.parse(rec.unpushedSince) : NaN;
   return {
     chunk_id: state?.id ?? rec.key,
     size: rec.current || !state ? rec.size : state.cut_offset,
@@ -87,6 +91,10 @@ function recordingHealth(
     spool_chunks: state?.pending.length ?? 0,
     spool_bytes: state?.pending.reduce((sum, chunk) => sum + chunk.bytes, 0) ?? 0,
     oldest_pending_at: state?.pending[0]?.cut_at ?? rec.pendingSince,
+    oldest_unpushed_at: rec.unpushedSince,
+    unpushed_age_seconds: Number.isFinite(since)
+      ? Math.max(0, Math.round((now.getTime() - since) / 100) / 10)
+      : null,
     state: rec.held
       ? "held"
       : rec.problem || rec.error
@@ -142,6 +150,15 @@ function verdict(
   };
 }
 
+/** The earliest of some ISO times (null ones skipped), or null. */
+export function earliest(times: (string | null | undefined)[]): string | null {
+  let best: string | null = null;
+  for (const time of times) {
+    if (time && (best === null || Date.parse(time) < Date.parse(best))) best = time;
+  }
+  return best;
+}
+
 /** Builds health.json from a snapshot; `override` forces status and message (start, stop). */
 export function buildHealth(
   snapshot: HealthSnapshot,
@@ -164,7 +181,7 @@ export function buildHealth(
   for (const rec of snapshot.recordings) {
     const remote = rec.remote ? remotes[rec.remote.key] : undefined;
     if (remote && rec.state) remote.queued_chunks += rec.state.pending.length;
-    recordings[rec.key] = recordingHealth(rec, remote?.last_error ?? null);
+    recordings[rec.key] = recordingHealth(rec, remote?.last_error ?? null, snapshot.now);
   }
   const computed = verdict(recordings, remotes);
   const now = snapshot.now.toISOString();

@@ -32,6 +32,12 @@ export interface RemoteQueueOptions {
   onChange?: (queue: RemoteQueue, failure: QueueFailure | null) => void;
   /** Batches in one run before yielding to the event loop (default 16). */
   batchesPerRun?: number;
+  /**
+   * The earliest time (monotonic ms) the waiting work may be published, given
+   * when a publish last worked (null: never): work that may wait to share a
+   * push says so here; 0 or less: now.
+   */
+  notBefore?: (lastSuccess: number | null) => number;
 }
 
 /** Serial work and backoff for one remote. */
@@ -75,9 +81,7 @@ export class RemoteQueue {
     if (this.#stopped) return;
     this.#wanted = true;
     if (this.#running) return;
-    const due = options.now || !this.retry || this.#jobs.length
-      ? 0
-      : this.retry.at - this.#options.clock.now();
+    const due = options.now || this.#jobs.length ? 0 : this.#due() - this.#options.clock.now();
     if (due > 0) {
       if (this.#timer === undefined) {
         this.#timer = setTimeout(() => {
@@ -93,6 +97,12 @@ export class RemoteQueue {
       this.#running = null;
       if ((this.#wanted || this.#jobs.length) && !this.#stopped) this.kick();
     });
+  }
+
+  /** When the next run may start (monotonic): after a backoff, or when the work may go. */
+  #due(): number {
+    if (this.retry) return this.retry.at;
+    return this.#options.notBefore?.(this.lastSuccess) ?? 0;
   }
 
   async #run(): Promise<void> {
@@ -112,7 +122,10 @@ export class RemoteQueue {
         return;
       }
       this.#succeed();
-      if (more) this.#wanted = true;
+      // A batch cut short by its size goes on now; work that came meanwhile waits
+      // for the next run, which keeps the push interval.
+      if (!more) return;
+      this.#wanted = true;
     }
     // Still wanted after the bounded run: the finally hands it to a new run.
   }

@@ -41,6 +41,8 @@ export interface RemoteHooks {
   publish: (entry: RemoteEntry) => Promise<boolean>;
   /** After a failure or a recovery. */
   onChange: (entry: RemoteEntry, failure: QueueFailure | null) => void;
+  /** When its waiting work may be published (see `RemoteQueueOptions.notBefore`). */
+  notBefore: (entry: RemoteEntry, lastSuccess: number | null) => number;
 }
 
 /** Classifies anything thrown while publishing. */
@@ -73,6 +75,7 @@ export interface RemotesOptions {
 /** Creates remotes on demand. */
 export class Remotes {
   #entries = new Map<string, RemoteEntry>();
+  #byTarget = new Map<string, RemoteEntry>();
   #options: RemotesOptions;
 
   /** Creates the registry. */
@@ -82,6 +85,9 @@ export class Remotes {
 
   /** The entry of `target`, created on first use. */
   get(target: RemoteTarget): RemoteEntry {
+    // Asked for on every tick: the slug (a hash) is computed once per remote.
+    const named = this.#byTarget.get(`${target.url}\n${target.branch}`);
+    if (named) return named;
     const key = repoSlug(target);
     const known = this.#entries.get(key);
     if (known) return known;
@@ -104,12 +110,14 @@ export class Remotes {
       capSeconds: this.#options.capSeconds,
       publish: () => hooks.publish(entry),
       classify: classifyPublishError,
+      notBefore: (lastSuccess) => hooks.notBefore(entry, lastSuccess),
       onChange: (_queue, failure) => {
         entry.failure = failure;
         hooks.onChange(entry, failure);
       },
     });
     this.#entries.set(key, entry);
+    this.#byTarget.set(`${target.url}\n${target.branch}`, entry);
     return entry;
   }
 

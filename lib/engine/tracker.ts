@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import { checkHeader, endsWithExitEvent } from "../asciicast.ts";
+import { checkHeader, endsWithExitEventSync } from "../asciicast.ts";
 import { pidAlive } from "../process.ts";
 import { readRecordingConfig, type RecordingConfig } from "../recording_config.ts";
 import { ABSENT, type FileFacts } from "./planner.ts";
@@ -76,7 +76,8 @@ export async function readFacts(id: string, options: ReadFactsOptions): Promise<
   const absent: FileFacts = { ...ABSENT };
   let info: Deno.FileInfo;
   try {
-    info = await Deno.lstat(castPath);
+    // Synchronous: a local stat is microseconds, the async one a thread-pool round trip.
+    info = Deno.lstatSync(castPath);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       memo.version = undefined;
@@ -138,7 +139,7 @@ async function endReason(
   const config = memo.config;
   const fresh = configEndStamp(config) !== (options.staleEnd ?? null);
   if (fresh && config?.ended) return "its .json says it ended";
-  if (memo.version === 3 && (await endsWithExitEvent(castPath, facts.size).catch(() => false))) {
+  if (memo.version === 3 && exitSeen(castPath, facts.size)) {
     return "asciicast exit event";
   }
   const pid = config?.recorder_pid;
@@ -152,10 +153,18 @@ async function endReason(
   return null;
 }
 
+function exitSeen(castPath: string, size: number): boolean {
+  try {
+    return endsWithExitEventSync(castPath, size);
+  } catch {
+    return false;
+  }
+}
+
 async function readConfig(jsonPath: string, id: string, memo: TrackerMemo): Promise<void> {
   let stamp = "absent";
   try {
-    const info = await Deno.lstat(jsonPath);
+    const info = Deno.lstatSync(jsonPath);
     stamp = `${info.mtime?.getTime()}:${info.size}:${info.ino}:${info.isSymlink}`;
     if (info.isSymlink) {
       memo.configStamp = stamp;

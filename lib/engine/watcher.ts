@@ -3,9 +3,16 @@
  * that changed; a periodic check notices when `active/` itself was deleted or
  * replaced (the watch would follow a dead folder) and starts again.
  *
+ * A terminal that redraws ten times a second makes twenty file events a
+ * second, and taking each one up costs more than looking once a second. So
+ * while events come faster than {@linkcode BUSY_EVENTS_PER_SECOND}, the
+ * watcher closes its watch and compares the folder's listing once a second
+ * instead; after {@linkcode QUIET_POLLS} looks without a change it watches
+ * again (and looks once more, for what changed in between).
+ *
  * @module
  */
-import { basename } from "node:path";
+import { basename, join } from "node:path";
 import { ensurePrivateDir } from "../paths.ts";
 
 /** Callbacks of {@linkcode Watcher}. */
@@ -23,6 +30,27 @@ export function idOfName(name: string): string | undefined {
   return undefined;
 }
 
+/** Events per second above which the folder is looked at once a second instead. */
+export const BUSY_EVENTS_PER_SECOND = 8;
+/** Looks without a change before watching again. */
+export const QUIET_POLLS = 3;
+const POLL_MS = 1000;
+
+/** A listing of the folder: name -> size, mtime and inode. */
+function listing(dir: string): Map<string, string> {
+  const seen = new Map<string, string>();
+  for (const entry of Deno.readDirSync(dir)) {
+    if (idOfName(entry.name) === undefined) continue;
+    try {
+      const info = Deno.lstatSync(join(dir, entry.name));
+      seen.set(entry.name, `${info.size}:${info.mtime?.getTime()}:${info.ino}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return seen;
+}
+
 /** Watches one folder. */
 export class Watcher {
   #dir: string;
@@ -31,6 +59,10 @@ export class Watcher {
   #ino: number | null = null;
   #stopped = false;
   #loop?: Promise<void>;
+  #window = { start: 0, events: 0 };
+  #polling?: ReturnType<typeof setInterval>;
+  #last = new Map<string, string>();
+  #quiet = 0;
 
   /** Creates the watcher for `dir` (nothing runs until `start`). */
   constructor(dir: string, options: WatcherOptions) {
@@ -54,6 +86,10 @@ export class Watcher {
           const ids = event.paths.map((path) => idOfName(basename(path)))
             .filter((id): id is string => id !== undefined);
           if (ids.length) this.#options.onIds(ids);
+          if (this.#busy()) {
+            this.#startPolling();
+            return;
+          }
         }
       } catch (error) {
         if (this.#stopped) return;
@@ -61,6 +97,49 @@ export class Watcher {
       }
       if (this.#stopped) return;
       await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  /** Counts an event; true when they come too fast to take up one by one. */
+  #busy(): boolean {
+    const now = performance.now();
+    if (now - this.#window.start >= 1000) this.#window = { start: now, events: 0 };
+    return ++this.#window.events > BUSY_EVENTS_PER_SECOND;
+  }
+
+  #startPolling(): void {
+    this.#close();
+    try {
+      this.#last = listing(this.#dir);
+    } catch {
+      this.#last = new Map();
+    }
+    this.#quiet = 0;
+    this.#polling = setInterval(() => this.#poll(), POLL_MS);
+  }
+
+  #poll(): void {
+    let now: Map<string, string>;
+    try {
+      now = listing(this.#dir);
+    } catch (error) {
+      this.#options.onError(`Looking at ${this.#dir} failed: ${error}`);
+      now = new Map();
+    }
+    const changed = new Set<string>();
+    for (const [name, stamp] of now) if (this.#last.get(name) !== stamp) changed.add(name);
+    for (const name of this.#last.keys()) if (!now.has(name)) changed.add(name);
+    this.#last = now;
+    const ids = [...changed].map(idOfName).filter((id): id is string => id !== undefined);
+    if (ids.length) this.#options.onIds([...new Set(ids)]);
+    this.#quiet = ids.length ? 0 : this.#quiet + 1;
+    if (this.#quiet >= QUIET_POLLS && !this.#stopped) {
+      clearInterval(this.#polling);
+      this.#polling = undefined;
+      this.#window = { start: performance.now(), events: 0 };
+      this.#loop = this.#watch();
+      // What changed between the last look and the new watch.
+      this.#options.onIds([...now.keys()].map(idOfName).filter((id): id is string => !!id));
     }
   }
 
@@ -98,6 +177,7 @@ export class Watcher {
   /** Stops watching. */
   stop(): void {
     this.#stopped = true;
+    clearInterval(this.#polling);
     this.#close();
   }
 }
