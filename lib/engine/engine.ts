@@ -513,8 +513,24 @@ export class Engine {
       for (const rec of this.#recs.values()) await this.#refresh(rec);
     }
     const failing = this.#remotes.all().find((entry) => entry.queue.retry);
-    const ok = !failing && this.#remotesWithWork().length === 0 &&
+    // Everything pushed: also nothing held back (a broken .json) and nothing left uncut.
+    const unpushed = [...this.#states.values()].filter((state) =>
+      state.pending.length > 0 || (state.final && !state.manifest_pushed)
+    );
+    const unresolved = [...this.#recs.values()].filter((rec) =>
+      rec.facts?.headerReady && !rec.facts.problem && !rec.current
+    );
+    const ok = !failing && unpushed.length === 0 && unresolved.length === 0 &&
       ![...this.#recs.values()].some((rec) => rec.error);
+    if (!ok) {
+      this.#log.warn(
+        "run --once: {unpushed} generation(s) not fully pushed, {unresolved} not started",
+        {
+          unpushed: unpushed.map((state) => state.id).join(", ") || "none",
+          unresolved: unresolved.map((rec) => rec.id).join(", ") || "none",
+        },
+      );
+    }
     await this.#writeHealth(
       "stopped",
       ok
