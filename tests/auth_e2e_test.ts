@@ -27,8 +27,8 @@ import {
   secretForms,
   startArgvSampler,
 } from "./support/argv_sampler.ts";
-import { GITHUB_PAT, SecretServiceStore } from "../lib/credentials.ts";
-import type { Health, RemoteHealth } from "../lib/health.ts";
+import { GITHUB_PAT, SecretServiceStore } from "../lib/credentials/store.ts";
+import type { Health, RemoteHealth } from "../lib/status/health.ts";
 
 const TOKEN = "ghp_E2eDaemonToken0123456789abcdefABCDEF";
 const WRONG = "ghp_E2eWrongToken0123456789abcdefABCDEF";

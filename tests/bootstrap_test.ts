@@ -7,15 +7,19 @@
 import assert from "node:assert/strict";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildRecArgs, captureInputFlag, parseAsciinemaVersion } from "../lib/asciinema_cli.ts";
-import { findOnPath, run } from "../lib/exec.ts";
-import type { Health } from "../lib/health.ts";
+import {
+  buildRecArgs,
+  captureInputFlag,
+  parseAsciinemaVersion,
+} from "../lib/recording/asciinema_cli.ts";
+import { findOnPath, run } from "../lib/sys/exec.ts";
+import type { Health } from "../lib/status/health.ts";
 import {
   createRecordingConfig,
   markRecordingEnded,
   readRecordingConfig,
   writeRecordingConfig,
-} from "../lib/recording_config.ts";
+} from "../lib/recording/config.ts";
 import {
   allocateRecordingId,
   FALLBACK_WORKSPACE,
@@ -24,7 +28,7 @@ import {
   makeRecordingId,
   type RandomSource,
   sanitizeWorkspace,
-} from "../lib/recording_id.ts";
+} from "../lib/recording/id.ts";
 import { checkDaemon, resolveTarget } from "../bootstrap.ts";
 import {
   BOOTSTRAP,

@@ -14,9 +14,9 @@ import {
   readBranchIndex,
   readManifest,
   resumePointFor,
-} from "../lib/branch_index.ts";
-import { gitChecked } from "../lib/git.ts";
-import { chunkCommitMessage } from "../lib/publisher.ts";
+} from "../lib/git/branch_index.ts";
+import { gitChecked } from "../lib/git/hermetic.ts";
+import { chunkCommitMessage } from "../lib/git/publisher.ts";
 import { assertTools, ignoreWithout } from "./support/env.ts";
 import {
   lineRanges,

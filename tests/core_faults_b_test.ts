@@ -18,12 +18,12 @@ import {
 import { appendBurst, bareRemote } from "./support/recording.ts";
 import { failingZstd } from "./support/fake_zstd.ts";
 import { startGitHttpServer } from "./support/git_http_server.ts";
-import { loadAllStates } from "../lib/state.ts";
-import { gitEnv } from "../lib/git.ts";
-import { remoteRefusal } from "../lib/publisher.ts";
-import { compressRange } from "../lib/zstd.ts";
+import { loadAllStates } from "../lib/chunk/state.ts";
+import { gitEnv } from "../lib/git/hermetic.ts";
+import { remoteRefusal } from "../lib/git/publisher.ts";
+import { compressRange } from "../lib/chunk/zstd.ts";
 import { Engine } from "../lib/engine/mod.ts";
-import { parseSettings } from "../lib/settings.ts";
+import { parseSettings } from "../lib/sys/settings.ts";
 
 const TOOLS = ["git", "zstd"];
 const V3_HEADER = '{"version": 3, "term": {"cols": 80, "rows": 24}}\n';

@@ -23,8 +23,8 @@ import {
   PUSHOVER_USER,
   quoteSecurityArg,
   SecretServiceStore,
-} from "../lib/credentials.ts";
-import { redact, REDACTED } from "../lib/redact.ts";
+} from "../lib/credentials/store.ts";
+import { redact, REDACTED } from "../lib/sys/redact.ts";
 import { installFakeSecurity, splitSecurityLine } from "./support/fake_security.ts";
 import { startKeyringSession } from "./support/keyring.ts";
 import { CREDENTIAL_PROBE } from "./support/credential_probe.ts";

@@ -9,10 +9,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { makeTestHome, type TestHome, waitFor } from "./support/env.ts";
 import { DAEMON_TS } from "./support/daemon.ts";
-import { prepareDaemon, trimLogFile } from "../lib/daemon_startup.ts";
-import { readHealth } from "../lib/health.ts";
-import { consoleLevelFor, log, setupLogging, shutdownLogging } from "../lib/log.ts";
-import { inspectPidfile, releasePidfile } from "../lib/pidfile.ts";
+import { prepareDaemon, trimLogFile } from "../lib/service/daemon_startup.ts";
+import { readHealth } from "../lib/status/health.ts";
+import { consoleLevelFor, log, setupLogging, shutdownLogging } from "../lib/sys/log.ts";
+import { inspectPidfile, releasePidfile } from "../lib/service/pidfile.ts";
 
 /** Undoes a prepareDaemon in this process: pidfile, logging, the test home. */
 async function endPrepared(t: TestHome): Promise<void> {
@@ -116,10 +116,10 @@ Deno.test("another daemon holds the pidfile: under systemd wait and take over; i
     args: [
       "eval",
       `import { claimPidfile } from ${
-        JSON.stringify(new URL("../lib/pidfile.ts", import.meta.url).href)
+        JSON.stringify(new URL("../lib/service/pidfile.ts", import.meta.url).href)
       };
        import { homePaths } from ${
-        JSON.stringify(new URL("../lib/paths.ts", import.meta.url).href)
+        JSON.stringify(new URL("../lib/sys/paths.ts", import.meta.url).href)
       };
        const claim = await claimPidfile(homePaths(${JSON.stringify(t.paths.home)}));
        console.log(claim.ok ? "claimed" : "no");

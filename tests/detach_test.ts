@@ -10,11 +10,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { assertTools, ignoreWithout, makeTestHome, type TestHome, waitFor } from "./support/env.ts";
 import { DAEMON_TS, remoteEnd, waitForHealth, writeConfig } from "./support/daemon.ts";
-import { pidAlive } from "../lib/process.ts";
-import { run } from "../lib/exec.ts";
-import { permissionsForHome } from "../lib/permissions.ts";
-import { inspectPidfile } from "../lib/pidfile.ts";
-import { serviceState } from "../lib/service.ts";
+import { pidAlive } from "../lib/sys/process.ts";
+import { run } from "../lib/sys/exec.ts";
+import { permissionsForHome } from "../lib/service/permissions.ts";
+import { inspectPidfile } from "../lib/service/pidfile.ts";
+import { serviceState } from "../lib/service/backend.ts";
 
 const FAST = { idle_threshold: 0.3, scan_interval_seconds: 1, heartbeat_seconds: 1 };
 

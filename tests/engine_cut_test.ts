@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { chooseChunkEnd, cutPass } from "../lib/engine/cut_pass.ts";
 import { reconcileSpool } from "../lib/engine/spool.ts";
 import { serialStateUpdate } from "../lib/engine/state_writer.ts";
-import { formatChunkName, parseChunkName } from "../lib/chunk_name.ts";
-import { loadState, newState, statePath } from "../lib/state.ts";
-import { compressRange } from "../lib/zstd.ts";
-import { ensureHome } from "../lib/paths.ts";
+import { formatChunkName, parseChunkName } from "../lib/chunk/chunk_name.ts";
+import { loadState, newState, statePath } from "../lib/chunk/state.ts";
+import { compressRange } from "../lib/chunk/zstd.ts";
+import { ensureHome } from "../lib/sys/paths.ts";
 import { makeTestHome } from "./support/env.ts";
 
 Deno.test("chunk names are deterministic and parse back", () => {

@@ -13,7 +13,7 @@ import {
 } from "../lib/engine/planner.ts";
 import { backoffMs, nextRetry } from "../lib/engine/backoff.ts";
 import { pushTimeoutMs, selectBatch } from "../lib/engine/batch.ts";
-import type { PendingChunk } from "../lib/state.ts";
+import type { PendingChunk } from "../lib/chunk/state.ts";
 
 const LIMITS = { idleMs: 1000, maxAgeMs: 10_000, maxBytes: 100 };
 

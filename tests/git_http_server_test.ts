@@ -7,11 +7,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startGitHttpServer } from "./support/git_http_server.ts";
 import { ignoreWithout } from "./support/env.ts";
-import { tokenAuth } from "../lib/git_auth.ts";
+import { tokenAuth } from "../lib/git/auth.ts";
 
 const TOKEN = "ghp_TestToken0123456789abcdefABCDEF0000";
 
-/** Plain git (not lib/git.ts) with the token as a GIT_CONFIG_COUNT entry only. */
+/** Plain git (not lib/git/hermetic.ts) with the token as a GIT_CONFIG_COUNT entry only. */
 function plainGit(
   args: string[],
   options: { cwd: string; origin?: string; token?: string },

@@ -14,17 +14,17 @@ import {
   writeFakeBuild,
 } from "./support/service_stubs.ts";
 import { DAEMON_TS } from "./support/daemon.ts";
-import { run } from "../lib/exec.ts";
-import { daemonPermissionFlags } from "../lib/permissions.ts";
-import { DENO_CONFIG } from "../lib/service_program.ts";
-import { serviceState, startService, stopService } from "../lib/service.ts";
+import { run } from "../lib/sys/exec.ts";
+import { daemonPermissionFlags } from "../lib/service/permissions.ts";
+import { DENO_CONFIG } from "../lib/service/program.ts";
+import { serviceState, startService, stopService } from "../lib/service/backend.ts";
 import { Launchctl, parseLaunchctlPrint } from "../launchd/launchctl.ts";
 import {
   ALLOW_PROTECTED_ENV,
   protectedFolderOf,
   protectedFolderProblem,
-} from "../lib/macos_preflight.ts";
-import { homePaths } from "../lib/paths.ts";
+} from "../lib/service/macos_preflight.ts";
+import { homePaths } from "../lib/sys/paths.ts";
 import { isLegacyPlist, launchAgentPath, LAUNCHD_LABEL } from "../launchd/plist.ts";
 
 const UID = 501;

@@ -14,9 +14,9 @@ import {
   ntfyBackend,
   PUSHOVER_MESSAGE_MAX,
   pushoverBackend,
-} from "../lib/notifier.ts";
-import { log, setupLogging, shutdownLogging } from "../lib/log.ts";
-import { parseSettings } from "../lib/settings.ts";
+} from "../lib/notify/notifier.ts";
+import { log, setupLogging, shutdownLogging } from "../lib/sys/log.ts";
+import { parseSettings } from "../lib/sys/settings.ts";
 import { type NotifyServer, startNotifyServer } from "./support/notify_server.ts";
 import { makeTestHome } from "./support/env.ts";
 

@@ -26,8 +26,8 @@ import {
   DENORT_HINT,
   resolveProgram,
   sourceFingerprint,
-} from "../lib/compile.ts";
-import { foregroundArgv } from "../lib/launch_daemon.ts";
+} from "../lib/service/compile.ts";
+import { foregroundArgv } from "../lib/service/launch_daemon.ts";
 import {
   DAEMON_ENV_VARS,
   daemonPermissionFlags,
@@ -36,11 +36,11 @@ import {
   notifyHosts,
   permissionsForHome,
   toolLookupPaths,
-} from "../lib/permissions.ts";
-import { findOnPath, run } from "../lib/exec.ts";
-import { binaryPath, DENO_CONFIG } from "../lib/service_program.ts";
-import { serviceDefinition } from "../lib/service.ts";
-import { SettingsSchema } from "../lib/settings.ts";
+} from "../lib/service/permissions.ts";
+import { findOnPath, run } from "../lib/sys/exec.ts";
+import { binaryPath, DENO_CONFIG } from "../lib/service/program.ts";
+import { serviceDefinition } from "../lib/service/backend.ts";
+import { SettingsSchema } from "../lib/sys/settings.ts";
 
 /** The permission flags in an argv, in order. */
 function permissionFlags(argv: string[]): string[] {
@@ -203,7 +203,7 @@ Deno.test({
     try {
       const { flags } = await permissionsForHome(t.paths.home);
       const probe = join(t.root, "probe.ts");
-      const credentials = new URL("../lib/credentials.ts", import.meta.url).href;
+      const credentials = new URL("../lib/credentials/store.ts", import.meta.url).href;
       await Deno.writeTextFile(
         probe,
         `import { autoStoreKind } from ${JSON.stringify(credentials)};\n` +
@@ -223,7 +223,7 @@ Deno.test({
   },
 });
 
-const LAUNCH_DAEMON_TS = new URL("../lib/launch_daemon.ts", import.meta.url).pathname;
+const LAUNCH_DAEMON_TS = new URL("../lib/service/launch_daemon.ts", import.meta.url).pathname;
 const encoder = new TextEncoder();
 
 function gitSync(args: string[]): void {

@@ -9,15 +9,15 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { writeJsonAtomic } from "../lib/atomic.ts";
-import { gitChecked } from "../lib/git.ts";
-import { knownRemotes, recordingRemote, resolveRemote } from "../lib/remote_lookup.ts";
-import { newState, saveState } from "../lib/state.ts";
+import { writeJsonAtomic } from "../lib/sys/atomic.ts";
+import { gitChecked } from "../lib/git/hermetic.ts";
+import { knownRemotes, recordingRemote, resolveRemote } from "../lib/branch/remote_lookup.ts";
+import { newState, saveState } from "../lib/chunk/state.ts";
 import { finished, idFrom, startBootstrap, withRecordingDaemon } from "./support/bootstrap_run.ts";
 import { remoteEnd } from "./support/daemon.ts";
 import { assertTools, ignoreWithout, makeTestHome, waitFor } from "./support/env.ts";
 import { initBare, makeCast, pushRecording, runDaemonCli } from "./support/fake_branch.ts";
-import { run } from "../lib/exec.ts";
+import { run } from "../lib/sys/exec.ts";
 
 Deno.test("a recording's remote: --repo, pinned checkpoint, done/ or active/ .json, config.json, backup.git; generations and renames fall back to their base id", async () => {
   const t = await makeTestHome();

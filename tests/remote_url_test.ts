@@ -4,7 +4,12 @@
  * other SSH remotes untouched, and credential-free display forms.
  */
 import assert from "node:assert/strict";
-import { displayUrl, isLoopbackHost, parseRemoteUrl, RemoteUrlError } from "../lib/remote_url.ts";
+import {
+  displayUrl,
+  isLoopbackHost,
+  parseRemoteUrl,
+  RemoteUrlError,
+} from "../lib/git/remote_url.ts";
 
 Deno.test("GitHub SSH forms become https://github.com/o/r.git", () => {
   for (

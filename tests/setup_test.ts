@@ -10,19 +10,19 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { run } from "../lib/exec.ts";
-import { isTempName } from "../lib/atomic.ts";
-import { git } from "../lib/git.ts";
-import { GITHUB_PAT, PUSHOVER_APP, SecretServiceStore } from "../lib/credentials.ts";
+import { run } from "../lib/sys/exec.ts";
+import { isTempName } from "../lib/sys/atomic.ts";
+import { git } from "../lib/git/hermetic.ts";
+import { GITHUB_PAT, PUSHOVER_APP, SecretServiceStore } from "../lib/credentials/store.ts";
 import {
   checkGitHubToken,
   checkPushAccess,
   ensureBranch,
   repoNameOf,
-} from "../lib/setup_github.ts";
-import { checkBranch, checkIdle, checkNtfyUrl, checkZstd } from "../lib/setup_answers.ts";
-import { inspectPidfile } from "../lib/pidfile.ts";
-import { describeExisting, detectExisting, existingFound } from "../lib/setup_service.ts";
+} from "../lib/setup/github.ts";
+import { checkBranch, checkIdle, checkNtfyUrl, checkZstd } from "../lib/setup/answers.ts";
+import { inspectPidfile } from "../lib/service/pidfile.ts";
+import { describeExisting, detectExisting, existingFound } from "../lib/setup/service.ts";
 import { assertTools, ignoreWithout, makeTestHome, type TestHome, waitFor } from "./support/env.ts";
 import { type GitHttpServer, startGitHttpServer } from "./support/git_http_server.ts";
 import { type GitHubApi, startGitHubApi } from "./support/github_api.ts";

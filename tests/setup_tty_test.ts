@@ -11,9 +11,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { run } from "../lib/exec.ts";
-import { git } from "../lib/git.ts";
-import { GITHUB_PAT, SecretServiceStore } from "../lib/credentials.ts";
+import { run } from "../lib/sys/exec.ts";
+import { git } from "../lib/git/hermetic.ts";
+import { GITHUB_PAT, SecretServiceStore } from "../lib/credentials/store.ts";
 import { assertTools, ignoreWithout, makeTestHome, type TestHome, waitFor } from "./support/env.ts";
 import { type GitHttpServer, startGitHttpServer } from "./support/git_http_server.ts";
 import { type GitHubApi, startGitHubApi } from "./support/github_api.ts";

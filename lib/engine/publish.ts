@@ -16,11 +16,11 @@ import {
   type ManifestItem,
   type RemoteTarget,
   type RepoClone,
-} from "../publisher.ts";
-import type { HomePaths } from "../paths.ts";
-import type { Settings } from "../settings.ts";
-import type { PendingChunk, RecordingState } from "../state.ts";
-import { readRange } from "../zstd.ts";
+} from "../git/publisher.ts";
+import type { HomePaths } from "../sys/paths.ts";
+import type { Settings } from "../sys/settings.ts";
+import type { PendingChunk, RecordingState } from "../chunk/state.ts";
+import { readRange } from "../chunk/zstd.ts";
 import { pushTimeoutMs, selectBatch } from "./batch.ts";
 import { failpoint } from "./failpoint.ts";
 import { spoolFileFor } from "./cut_pass.ts";

@@ -5,16 +5,16 @@
  * @module
  */
 import { join } from "node:path";
-import type { ErrorKind } from "../health.ts";
-import type { HomePaths } from "../paths.ts";
+import type { ErrorKind } from "../status/health.ts";
+import type { HomePaths } from "../sys/paths.ts";
 import {
   type AuthResolver,
   PublishError,
   type RemoteTarget,
   RepoClone,
   repoSlug,
-} from "../publisher.ts";
-import { displayUrl } from "../remote_url.ts";
+} from "../git/publisher.ts";
+import { displayUrl } from "../git/remote_url.ts";
 import { type Clock, wallAt } from "./clock.ts";
 import type { RemoteSnapshot } from "./health_view.ts";
 import { type QueueFailure, RemoteQueue } from "./remote_queue.ts";

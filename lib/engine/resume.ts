@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { checkResumePoint, listBranchChunks, resumePointFor } from "../branch_index.ts";
-import { log } from "../log.ts";
-import type { RepoClone } from "../publisher.ts";
+import { checkResumePoint, listBranchChunks, resumePointFor } from "../git/branch_index.ts";
+import { log } from "../sys/log.ts";
+import type { RepoClone } from "../git/publisher.ts";
 
 /** Where to continue `id`, from the branch. */
 export interface ResumeFromBranch {
