@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { run, type RunResult } from "../lib/sys/exec.ts";
+import { run, type RunResult } from "../lib/sys/mod.ts";
 import { LAUNCHD_LABEL } from "./plist.ts";
 
 /** launchctl's exit status for "Could not find service" (and "Could not find domain"). */

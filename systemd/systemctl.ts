@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { run, type RunResult } from "../lib/sys/exec.ts";
+import { run, type RunResult } from "../lib/sys/mod.ts";
 import { UNIT_NAME } from "./unit.ts";
 
 /** Properties read by {@linkcode Systemctl.show}. */

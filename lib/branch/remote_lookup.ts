@@ -14,12 +14,12 @@
  */
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { git } from "../git/hermetic.ts";
-import type { HomePaths } from "../sys/paths.ts";
-import { repoSlug } from "../git/publisher.ts";
-import { readRecordingConfig } from "../recording/config.ts";
-import { DEFAULT_BRANCH, loadSettings, type Settings, SettingsError } from "../sys/settings.ts";
-import { loadAllStates, loadState, type RecordingState, statePath } from "../chunk/state.ts";
+import { git } from "../git/mod.ts";
+import type { HomePaths } from "../sys/mod.ts";
+import { repoSlug } from "../git/mod.ts";
+import { readRecordingConfig } from "../recording/mod.ts";
+import { DEFAULT_BRANCH, loadSettings, type Settings, SettingsError } from "../sys/mod.ts";
+import { loadAllStates, loadState, type RecordingState, statePath } from "../chunk/mod.ts";
 
 /** Where recordings are read from. */
 export interface RemoteSpec {

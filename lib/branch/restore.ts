@@ -15,12 +15,12 @@
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
-import { BlobReader, type Manifest, readBranchIndex } from "../git/branch_index.ts";
-import type { HomePaths } from "../sys/paths.ts";
+import { BlobReader, type Manifest, readBranchIndex } from "../git/mod.ts";
+import type { HomePaths } from "../sys/mod.ts";
 import { BranchSourceError, type BranchSourceOptions, openBranch } from "./source.ts";
 import { gitDirOf, knownRemotes, localRemotePath } from "./remote_lookup.ts";
-import { displayUrl } from "../git/remote_url.ts";
-import { fsyncDir, tempPathFor } from "../sys/atomic.ts";
+import { displayUrl } from "../git/mod.ts";
+import { fsyncDir, tempPathFor } from "../sys/mod.ts";
 import { loadManifest, type Problem, type ScanOptions, scanRecording } from "./verify.ts";
 import { decompressAll } from "./restore_stream.ts";
 

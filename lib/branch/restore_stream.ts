@@ -9,9 +9,9 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { type BlobReader, type ChunkEntry, feedBlobs } from "../git/branch_index.ts";
-import { timeoutSignal } from "../sys/exec.ts";
-import { zstdTimeoutMs } from "../chunk/zstd.ts";
+import { type BlobReader, type ChunkEntry, feedBlobs } from "../git/mod.ts";
+import { timeoutSignal } from "../sys/mod.ts";
+import { zstdTimeoutMs } from "../chunk/mod.ts";
 
 /** What {@linkcode decompressAll} wrote. */
 export interface Decompressed {

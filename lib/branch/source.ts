@@ -17,16 +17,16 @@
  * @module
  */
 import { join } from "node:path";
-import { envVarFor, GITHUB_PAT, openCredentialStore, SETUP_COMMAND } from "../credentials/store.ts";
-import { git } from "../git/hermetic.ts";
-import { gitAuthFor, MissingTokenError } from "../git/auth.ts";
-import type { HomePaths } from "../sys/paths.ts";
-import type { AuthResolver } from "../git/publisher.ts";
-import { classifyGitError } from "../git/auth.ts";
-import { loadSettings } from "../sys/settings.ts";
-import { resolveTip } from "../git/branch_index.ts";
-import { redact } from "../sys/redact.ts";
-import { displayUrl, parseRemoteUrl } from "../git/remote_url.ts";
+import { envVarFor, GITHUB_PAT, openCredentialStore, SETUP_COMMAND } from "../credentials/mod.ts";
+import { git } from "../git/mod.ts";
+import { gitAuthFor, MissingTokenError } from "../git/mod.ts";
+import type { HomePaths } from "../sys/mod.ts";
+import type { AuthResolver } from "../git/mod.ts";
+import { classifyGitError } from "../git/mod.ts";
+import { loadSettings } from "../sys/mod.ts";
+import { resolveTip } from "../git/mod.ts";
+import { redact } from "../sys/mod.ts";
+import { displayUrl, parseRemoteUrl } from "../git/mod.ts";
 import {
   findLocalClone,
   gitDirOf,

@@ -18,10 +18,10 @@ import {
   ManifestError,
   parseManifest,
   readBranchIndex,
-} from "../git/branch_index.ts";
+} from "../git/mod.ts";
 import { type BranchSourceOptions, openBranch } from "./source.ts";
-import { timeoutSignal } from "../sys/exec.ts";
-import { zstdTimeoutMs } from "../chunk/zstd.ts";
+import { timeoutSignal } from "../sys/mod.ts";
+import { zstdTimeoutMs } from "../chunk/mod.ts";
 
 /** What kind of problem a chunk or recording has. */
 export type ProblemKind =

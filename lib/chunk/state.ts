@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { readJsonIfExists, writeJsonAtomic } from "../sys/atomic.ts";
+import { readJsonIfExists, writeJsonAtomic } from "../sys/mod.ts";
 
 const PendingSchema = z.object({
   seq: z.number().int().min(0),

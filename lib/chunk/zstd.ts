@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { timeoutSignal } from "../sys/exec.ts";
+import { timeoutSignal } from "../sys/mod.ts";
 
 /** Read size for streaming. */
 const BLOCK = 1 << 20;

@@ -4,7 +4,7 @@
  * @module
  */
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
-import { type HomePaths, homePaths, resolveHome } from "../sys/paths.ts";
+import { type HomePaths, homePaths, resolveHome } from "../sys/mod.ts";
 import {
   followLog,
   type LogEntry,
@@ -12,7 +12,7 @@ import {
   renderLogEntry,
   statOrNull,
   tailLog,
-} from "../status/log_view.ts";
+} from "../status/mod.ts";
 
 /** Options of {@linkcode runLogs} (the command's flags). */
 export interface LogsOptions {

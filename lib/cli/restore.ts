@@ -11,13 +11,9 @@
 import { Command } from "@commander-js/extra-typings";
 import { fileURLToPath } from "node:url";
 import { writeStdout } from "./logs.ts";
-import {
-  BranchSourceError,
-  type BranchSourceOptions,
-  storeAuthResolver,
-} from "../branch/source.ts";
-import { homePaths, resolveHome } from "../sys/paths.ts";
-import type { AuthResolver } from "../git/publisher.ts";
+import { BranchSourceError, type BranchSourceOptions, storeAuthResolver } from "../branch/mod.ts";
+import { homePaths, resolveHome } from "../sys/mod.ts";
+import type { AuthResolver } from "../git/mod.ts";
 import {
   listKnownRemotes,
   listRecordings,
@@ -25,10 +21,10 @@ import {
   type RemoteListing,
   RestoreError,
   restoreRecording,
-} from "../branch/restore.ts";
-import { RemoteLookupError } from "../branch/remote_lookup.ts";
-import { verifyBranch } from "../branch/verify.ts";
-import { formatBytes, shellQuote } from "../sys/format.ts";
+} from "../branch/mod.ts";
+import { RemoteLookupError } from "../branch/mod.ts";
+import { verifyBranch } from "../branch/mod.ts";
+import { formatBytes, shellQuote } from "../sys/mod.ts";
 
 /**
  * The command that restores `id` into the current directory, pasteable from

@@ -8,9 +8,9 @@
 import { Argument, Command, Option } from "@commander-js/extra-typings";
 import { runDaemon } from "./run.ts";
 import { runStatus } from "./status.ts";
-import { homePaths, resolveHome } from "../sys/paths.ts";
-import { claimPidfile, releasePidfile } from "../service/pidfile.ts";
-import { serviceDefinition, serviceState, startService, stopService } from "../service/backend.ts";
+import { homePaths, resolveHome } from "../sys/mod.ts";
+import { claimPidfile, releasePidfile } from "../service/mod.ts";
+import { serviceDefinition, serviceState, startService, stopService } from "../service/mod.ts";
 
 function say(line: string): void {
   console.log(line);

@@ -6,14 +6,14 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { useColor, writeStdout } from "./logs.ts";
-import { type HomePaths, homePaths, resolveHome } from "../sys/paths.ts";
-import { renderStatus } from "../status/render.ts";
+import { type HomePaths, homePaths, resolveHome } from "../sys/mod.ts";
+import { renderStatus } from "../status/mod.ts";
 import {
   collectStatus,
   type SecretsHook,
   type ServiceStateHook,
   type StatusReport,
-} from "../status/collect.ts";
+} from "../status/mod.ts";
 
 /** Hooks that other modules provide (service backends, credential store). */
 export interface StatusHooks {

@@ -8,11 +8,11 @@
  * @module
  */
 import { join } from "node:path";
-import { log, OnceLog } from "../sys/log.ts";
-import type { HomePaths } from "../sys/paths.ts";
-import type { RemoteTarget } from "../git/publisher.ts";
-import type { Settings } from "../sys/settings.ts";
-import { newState, type PendingChunk, type RecordingState, saveState } from "../chunk/state.ts";
+import { log, OnceLog } from "../sys/mod.ts";
+import type { HomePaths } from "../sys/mod.ts";
+import type { RemoteTarget } from "../git/mod.ts";
+import type { Settings } from "../sys/mod.ts";
+import { newState, type PendingChunk, type RecordingState, saveState } from "../chunk/mod.ts";
 import { nextRetry, type Retry } from "./backoff.ts";
 import type { Clock } from "./clock.ts";
 import { cutPass } from "./cut_pass.ts";

@@ -9,12 +9,12 @@
  * @module
  */
 import { join } from "node:path";
-import { fsyncDir, tempPathFor } from "../sys/atomic.ts";
-import { firstNewlineEnd, lastNewlineEnd } from "../chunk/asciicast.ts";
-import { formatChunkName } from "../chunk/chunk_name.ts";
-import { ensurePrivateDir } from "../sys/paths.ts";
-import type { PendingChunk, RecordingState } from "../chunk/state.ts";
-import { compressRange } from "../chunk/zstd.ts";
+import { fsyncDir, tempPathFor } from "../sys/mod.ts";
+import { firstNewlineEnd, lastNewlineEnd } from "../chunk/mod.ts";
+import { formatChunkName } from "../chunk/mod.ts";
+import { ensurePrivateDir } from "../sys/mod.ts";
+import type { PendingChunk, RecordingState } from "../chunk/mod.ts";
+import { compressRange } from "../chunk/mod.ts";
 import { failpoint } from "./failpoint.ts";
 import { fingerprintAt, fingerprintMismatch } from "./identity.ts";
 import type { StateUpdate } from "./state_writer.ts";

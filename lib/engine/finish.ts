@@ -8,9 +8,9 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { fsyncDir, tempPathFor } from "../sys/atomic.ts";
-import { ensurePrivateDir } from "../sys/paths.ts";
-import type { RecordingState } from "../chunk/state.ts";
+import { fsyncDir, tempPathFor } from "../sys/mod.ts";
+import { ensurePrivateDir } from "../sys/mod.ts";
+import type { RecordingState } from "../chunk/mod.ts";
 import { failpoint } from "./failpoint.ts";
 import { fingerprintMismatch } from "./identity.ts";
 import type { StateUpdate } from "./state_writer.ts";

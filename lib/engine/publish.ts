@@ -16,11 +16,11 @@ import {
   type ManifestItem,
   type RemoteTarget,
   type RepoClone,
-} from "../git/publisher.ts";
-import type { HomePaths } from "../sys/paths.ts";
-import type { Settings } from "../sys/settings.ts";
-import type { PendingChunk, RecordingState } from "../chunk/state.ts";
-import { readRange } from "../chunk/zstd.ts";
+} from "../git/mod.ts";
+import type { HomePaths } from "../sys/mod.ts";
+import type { Settings } from "../sys/mod.ts";
+import type { PendingChunk, RecordingState } from "../chunk/mod.ts";
+import { readRange } from "../chunk/mod.ts";
 import { pushTimeoutMs, selectBatch } from "./batch.ts";
 import { failpoint } from "./failpoint.ts";
 import { spoolFileFor } from "./cut_pass.ts";

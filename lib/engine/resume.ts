@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { checkResumePoint, listBranchChunks, resumePointFor } from "../git/branch_index.ts";
-import { log } from "../sys/log.ts";
-import type { RepoClone } from "../git/publisher.ts";
+import { checkResumePoint, listBranchChunks, resumePointFor } from "../git/mod.ts";
+import { log } from "../sys/mod.ts";
+import type { RepoClone } from "../git/mod.ts";
 
 /** Where to continue `id`, from the branch. */
 export interface ResumeFromBranch {

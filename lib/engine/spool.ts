@@ -8,10 +8,10 @@
  * @module
  */
 import { join } from "node:path";
-import { fsyncDir, isTempName } from "../sys/atomic.ts";
-import { formatChunkName, parseChunkName } from "../chunk/chunk_name.ts";
-import { type PendingChunk, type RecordingState, saveState } from "../chunk/state.ts";
-import { decompressDigest, sha256Range } from "../chunk/zstd.ts";
+import { fsyncDir, isTempName } from "../sys/mod.ts";
+import { formatChunkName, parseChunkName } from "../chunk/mod.ts";
+import { type PendingChunk, type RecordingState, saveState } from "../chunk/mod.ts";
+import { decompressDigest, sha256Range } from "../chunk/mod.ts";
 import { spoolDirFor } from "./cut_pass.ts";
 import { fingerprintAt, fingerprintMismatch } from "./identity.ts";
 

@@ -24,8 +24,8 @@ import {
   envVarFor,
   GITHUB_PAT,
   SETUP_COMMAND,
-} from "../credentials/store.ts";
-import { registerSecret } from "../sys/redact.ts";
+} from "../credentials/mod.ts";
+import { registerSecret } from "../sys/mod.ts";
 import { displayUrl, type ParsedRemote, parseRemoteUrl, RemoteUrlError } from "./remote_url.ts";
 
 /** What git should push to, and how. */

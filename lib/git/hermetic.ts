@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { run, type RunResult } from "../sys/exec.ts";
+import { run, type RunResult } from "../sys/mod.ts";
 
 /** Extra configuration and environment for one git call (for example authentication). */
 export interface GitAuth {

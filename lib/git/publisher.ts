@@ -11,14 +11,14 @@
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { fsyncDir } from "../sys/atomic.ts";
-import { chunkPathOnBranch, manifestPathOnBranch } from "../chunk/chunk_name.ts";
+import { fsyncDir } from "../sys/mod.ts";
+import { chunkPathOnBranch, manifestPathOnBranch } from "../chunk/mod.ts";
 import { git, type GitAuth, gitChecked, gitEnv, GitError } from "./hermetic.ts";
-import { timeoutSignal } from "../sys/exec.ts";
+import { timeoutSignal } from "../sys/mod.ts";
 import { classifyGitError } from "./auth.ts";
-import type { ErrorKind } from "../status/health.ts";
-import { ensurePrivateDir } from "../sys/paths.ts";
-import { readRange } from "../chunk/zstd.ts";
+import type { ErrorKind } from "../status/mod.ts";
+import { ensurePrivateDir } from "../sys/mod.ts";
+import { readRange } from "../chunk/mod.ts";
 
 /** Where a recording's chunks go. */
 export interface RemoteTarget {

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { redact } from "../sys/redact.ts";
+import { redact } from "../sys/mod.ts";
 
 /** How a remote is reached. */
 export type RemoteKind = "https" | "http-loopback" | "ssh" | "local" | "git";

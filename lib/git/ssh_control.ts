@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { run } from "../sys/exec.ts";
+import { run } from "../sys/mod.ts";
 
 /** The GitHub masters that are cleared: ssh arguments after `-O exit`. */
 export const GITHUB_CONTROL_TARGETS: readonly (readonly string[])[] = [

@@ -9,10 +9,10 @@
  *
  * @module
  */
-import { timeoutSignal } from "../sys/exec.ts";
-import { log } from "../sys/log.ts";
-import { registerSecret } from "../sys/redact.ts";
-import { NotifySchema, type NotifySettings, type Settings } from "../sys/settings.ts";
+import { timeoutSignal } from "../sys/mod.ts";
+import { log } from "../sys/mod.ts";
+import { registerSecret } from "../sys/mod.ts";
+import { NotifySchema, type NotifySettings, type Settings } from "../sys/mod.ts";
 
 export {
   /** Credential-store service holding the optional ntfy access token. */
@@ -21,12 +21,12 @@ export {
   PUSHOVER_APP as PUSHOVER_APP_SERVICE,
   /** Credential-store service holding the Pushover user key. */
   PUSHOVER_USER as PUSHOVER_USER_SERVICE,
-} from "../credentials/store.ts";
+} from "../credentials/mod.ts";
 import {
   NTFY_TOKEN as NTFY_TOKEN_SERVICE,
   PUSHOVER_APP as PUSHOVER_APP_SERVICE,
   PUSHOVER_USER as PUSHOVER_USER_SERVICE,
-} from "../credentials/store.ts";
+} from "../credentials/mod.ts";
 /** Default Pushover endpoint. */
 export const PUSHOVER_API_URL = "https://api.pushover.net/1/messages.json";
 /** Timeout of one notification request. */

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { run } from "../sys/exec.ts";
+import { run } from "../sys/mod.ts";
 
 /** A parsed `asciinema --version`. */
 export interface AsciinemaVersion {

@@ -17,7 +17,7 @@
  * @module
  */
 import { z } from "zod";
-import { writeFileAtomic } from "../sys/atomic.ts";
+import { writeFileAtomic } from "../sys/mod.ts";
 
 const optionalString = z.string().nullish();
 

@@ -21,7 +21,7 @@
  * @module
  */
 import { dirname } from "node:path";
-import { writeFileAtomic } from "../sys/atomic.ts";
+import { writeFileAtomic } from "../sys/mod.ts";
 import { resolveProgram, type ResolveProgramOptions } from "./compile.ts";
 import {
   detachedArgv,
@@ -31,12 +31,12 @@ import {
   stopPidfileDaemon,
 } from "./detach.ts";
 import { type NeededPath, noGuiLoginMessage, protectedFolderProblem } from "./macos_preflight.ts";
-import { ensureHome, type HomePaths } from "../sys/paths.ts";
+import { ensureHome, type HomePaths } from "../sys/mod.ts";
 import { permissionsForHome } from "./permissions.ts";
 import { clearStalePidfile, inspectPidfile } from "./pidfile.ts";
 import { DAEMON_ENTRY, type ServiceSpec, serviceSpec } from "./program.ts";
 import { programStamp, readServiceStamp, writeServiceStamp } from "./stamp.ts";
-import type { ServiceState } from "../status/collect.ts";
+import type { ServiceState } from "../status/mod.ts";
 import { Launchctl, type LaunchdJobState, LOGIN_ITEMS_HINT } from "../../launchd/launchctl.ts";
 import {
   buildPlist,

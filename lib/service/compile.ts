@@ -14,9 +14,9 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { readJsonIfExists, writeJsonAtomic } from "../sys/atomic.ts";
-import { run } from "../sys/exec.ts";
-import { ensurePrivateDir, type HomePaths, homePaths, resolveHome } from "../sys/paths.ts";
+import { readJsonIfExists, writeJsonAtomic } from "../sys/mod.ts";
+import { run } from "../sys/mod.ts";
+import { ensurePrivateDir, type HomePaths, homePaths, resolveHome } from "../sys/mod.ts";
 import { permissionsForHome } from "./permissions.ts";
 import {
   binaryPath,

@@ -23,11 +23,11 @@
  * @module
  */
 import { join } from "node:path";
-import { type Health, readHealth, writeHealth } from "../status/health.ts";
-import { consoleLevelFor, log, setupLogging, shutdownLogging } from "../sys/log.ts";
-import { ensureHome, type HomePaths } from "../sys/paths.ts";
+import { type Health, readHealth, writeHealth } from "../status/mod.ts";
+import { consoleLevelFor, log, setupLogging, shutdownLogging } from "../sys/mod.ts";
+import { ensureHome, type HomePaths } from "../sys/mod.ts";
 import { claimPidfile, releasePidfile, type RunMode, runModeFrom } from "./pidfile.ts";
-import { loadSettings, type Settings, SettingsError } from "../sys/settings.ts";
+import { loadSettings, type Settings, SettingsError } from "../sys/mod.ts";
 
 /** A stderr file longer than this is cut at start. */
 export const STDERR_MAX_BYTES = 1024 * 1024;

@@ -12,8 +12,8 @@
  * @module
  */
 import { inspectPidfile, type PidfileState } from "./pidfile.ts";
-import { pidAlive } from "../sys/process.ts";
-import { ensureHome, type HomePaths } from "../sys/paths.ts";
+import { pidAlive } from "../sys/mod.ts";
+import { ensureHome, type HomePaths } from "../sys/mod.ts";
 import type { ServiceSpec } from "./program.ts";
 
 /** Arguments that replace `run` for the detached child (claims the pidfile, then runs). */

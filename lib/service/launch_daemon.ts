@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { resolveHome } from "../sys/paths.ts";
+import { resolveHome } from "../sys/mod.ts";
 import { permissionsForHome } from "./permissions.ts";
 import { denoRunProgram } from "./program.ts";
 

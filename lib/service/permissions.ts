@@ -26,10 +26,10 @@
  */
 import { realpathSync } from "node:fs";
 import { isAbsolute } from "node:path";
-import { findAllOnPath, findOnPath } from "../sys/exec.ts";
-import { homePaths } from "../sys/paths.ts";
-import { loadSettings, type Settings } from "../sys/settings.ts";
-import { notifySettings } from "../notify/notifier.ts";
+import { findAllOnPath, findOnPath } from "../sys/mod.ts";
+import { homePaths } from "../sys/mod.ts";
+import { loadSettings, type Settings } from "../sys/mod.ts";
+import { notifySettings } from "../notify/mod.ts";
 
 /**
  * Environment variables the daemon reads (`ASCIINEMA_*` covers

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { parseRemoteUrl, RemoteUrlError } from "../git/remote_url.ts";
+import { parseRemoteUrl, RemoteUrlError } from "../git/mod.ts";
 
 /** The flags of `setup.ts` (commander's parsed options). */
 export interface SetupFlags {

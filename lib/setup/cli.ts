@@ -9,7 +9,7 @@
  * @module
  */
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
-import { homePaths, resolveHome } from "../sys/paths.ts";
+import { homePaths, resolveHome } from "../sys/mod.ts";
 import { EXIT_CANCELLED, EXIT_USAGE, type SetupFlags } from "./answers.ts";
 import { inquirerPrompter, type Prompter, runSetup } from "./wizard.ts";
 

@@ -22,11 +22,11 @@
  * @module
  */
 import { join } from "node:path";
-import { timeoutSignal } from "../sys/exec.ts";
-import { git, type GitAuth, gitChecked } from "../git/hermetic.ts";
-import { classifyGitError, gitAuthFor } from "../git/auth.ts";
-import { redact, registerSecret } from "../sys/redact.ts";
-import { displayUrl, parseRemoteUrl } from "../git/remote_url.ts";
+import { timeoutSignal } from "../sys/mod.ts";
+import { git, type GitAuth, gitChecked } from "../git/mod.ts";
+import { classifyGitError, gitAuthFor } from "../git/mod.ts";
+import { redact, registerSecret } from "../sys/mod.ts";
+import { displayUrl, parseRemoteUrl } from "../git/mod.ts";
 
 /** Default GitHub API. */
 export const DEFAULT_GITHUB_API = "https://api.github.com";

@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { parseAsciinemaVersion } from "../recording/asciinema_cli.ts";
-import { commandExists, run } from "../sys/exec.ts";
+import { parseAsciinemaVersion } from "../recording/mod.ts";
+import { commandExists, run } from "../sys/mod.ts";
 
 /** One tool's check. */
 export interface ToolCheck {

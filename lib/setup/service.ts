@@ -18,9 +18,9 @@ import {
   describeSecrets,
   type SecretDescription,
   SECRETS,
-} from "../credentials/store.ts";
-import type { HomePaths } from "../sys/paths.ts";
-import { readRawSettings } from "../sys/settings.ts";
+} from "../credentials/mod.ts";
+import type { HomePaths } from "../sys/mod.ts";
+import { readRawSettings } from "../sys/mod.ts";
 import {
   chooseBackend,
   definitionPath,
@@ -29,9 +29,9 @@ import {
   type StartOutcome,
   startService,
   stopService,
-} from "../service/backend.ts";
-import { collectStatus, type ServiceState, type StatusReport } from "../status/collect.ts";
-import { renderStatus } from "../status/render.ts";
+} from "../service/mod.ts";
+import { collectStatus, type ServiceState, type StatusReport } from "../status/mod.ts";
+import { renderStatus } from "../status/mod.ts";
 
 /** What setup found of an earlier installation. */
 export interface ExistingInstall {

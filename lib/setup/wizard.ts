@@ -34,13 +34,13 @@ import {
   openCredentialStore,
   PUSHOVER_APP,
   PUSHOVER_USER,
-} from "../credentials/store.ts";
-import { git } from "../git/hermetic.ts";
-import { createNotifier, type Notice } from "../notify/notifier.ts";
-import { ensurePrivateDir, type HomePaths } from "../sys/paths.ts";
-import { redact, registerSecret } from "../sys/redact.ts";
-import { displayUrl, parseRemoteUrl } from "../git/remote_url.ts";
-import { DEFAULT_BRANCH, readRawSettings, SettingsError, updateSettings } from "../sys/settings.ts";
+} from "../credentials/mod.ts";
+import { git } from "../git/mod.ts";
+import { createNotifier, type Notice } from "../notify/mod.ts";
+import { ensurePrivateDir, type HomePaths } from "../sys/mod.ts";
+import { redact, registerSecret } from "../sys/mod.ts";
+import { displayUrl, parseRemoteUrl } from "../git/mod.ts";
+import { DEFAULT_BRANCH, readRawSettings, SettingsError, updateSettings } from "../sys/mod.ts";
 import {
   checkBranch,
   checkHttpUrl,

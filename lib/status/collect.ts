@@ -21,10 +21,10 @@ import {
   NTFY_TOKEN_SERVICE,
   PUSHOVER_APP_SERVICE,
   PUSHOVER_USER_SERVICE,
-} from "../notify/notifier.ts";
-import type { HomePaths } from "../sys/paths.ts";
-import { loadSettings, readRawSettings, type Settings, SettingsSchema } from "../sys/settings.ts";
-import { describeSecrets, GITHUB_PAT, openCredentialStore, SECRETS } from "../credentials/store.ts";
+} from "../notify/mod.ts";
+import type { HomePaths } from "../sys/mod.ts";
+import { loadSettings, readRawSettings, type Settings, SettingsSchema } from "../sys/mod.ts";
+import { describeSecrets, GITHUB_PAT, openCredentialStore, SECRETS } from "../credentials/mod.ts";
 
 /** Version of the `status --json` document. */
 export const STATUS_SCHEMA_VERSION = 1;

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { readJsonIfExists, writeJsonAtomic } from "../sys/atomic.ts";
-import { pidAlive } from "../sys/process.ts";
+import { readJsonIfExists, writeJsonAtomic } from "../sys/mod.ts";
+import { pidAlive } from "../sys/mod.ts";
 
 /** Overall daemon status. */
 export type HealthStatus = "starting" | "ok" | "degraded" | "error" | "stopped";

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { formatBytes } from "../sys/format.ts";
+import { formatBytes } from "../sys/mod.ts";
 import { formatLocalTime } from "./log_view.ts";
-import { formatDuration } from "../notify/notifier.ts";
+import { formatDuration } from "../notify/mod.ts";
 import type { RecordingStatus, SecretStatus, StatusReport } from "./collect.ts";
 
 const PAINT = {
