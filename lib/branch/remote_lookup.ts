@@ -14,11 +14,15 @@
  */
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { git } from "../git/mod.ts";
-import type { HomePaths } from "../sys/mod.ts";
-import { repoSlug } from "../git/mod.ts";
+import { git, repoSlug } from "../git/mod.ts";
+import {
+  DEFAULT_BRANCH,
+  type HomePaths,
+  loadSettings,
+  type Settings,
+  SettingsError,
+} from "../sys/mod.ts";
 import { readRecordingConfig } from "../recording/mod.ts";
-import { DEFAULT_BRANCH, loadSettings, type Settings, SettingsError } from "../sys/mod.ts";
 import { loadAllStates, loadState, type RecordingState, statePath } from "../chunk/mod.ts";
 
 /** Where recordings are read from. */

@@ -15,12 +15,15 @@
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
-import { BlobReader, type Manifest, readBranchIndex } from "../git/mod.ts";
-import type { HomePaths } from "../sys/mod.ts";
-import { BranchSourceError, type BranchSourceOptions, openBranch } from "./source.ts";
+import { BlobReader, displayUrl, type Manifest, readBranchIndex } from "../git/mod.ts";
+import { fsyncDir, type HomePaths, tempPathFor } from "../sys/mod.ts";
+import {
+  BranchSourceError,
+  type BranchSourceOptions,
+  openBranch,
+  readBranchRecordings,
+} from "./source.ts";
 import { gitDirOf, knownRemotes, localRemotePath } from "./remote_lookup.ts";
-import { displayUrl } from "../git/mod.ts";
-import { fsyncDir, tempPathFor } from "../sys/mod.ts";
 import { loadManifest, type Problem, type ScanOptions, scanRecording } from "./verify.ts";
 import { decompressAll } from "./restore_stream.ts";
 
@@ -312,49 +315,33 @@ async function localState(paths: HomePaths, names: string[]): Promise<"active" |
 
 /** Lists the recordings on the branch (names, trailers and manifests only; no content read). */
 export async function listRecordings(options: BranchSourceOptions): Promise<ListResult> {
-  const source = await openBranch(options);
-  try {
-    const index = await readBranchIndex(source.gitDir, source.ref, { signal: options.signal });
+  const result = await readBranchRecordings(options, async ({ index, reader }) => {
     const recordings: ListedRecording[] = [];
-    if (index) {
-      const reader = BlobReader.open(source.gitDir, { signal: options.signal });
-      try {
-        const ids = [...new Set([...index.chunks.keys(), ...index.manifests.keys()])];
-        for (const id of ids) {
-          const entries = index.chunks.get(id) ?? [];
-          const { manifest, problem } = await loadManifest(index, id, reader);
-          const times = entries.map((e) => e.committedAt).filter((t) => t !== undefined);
-          const origin = typeof manifest?.source === "string" ? manifest.source : undefined;
-          recordings.push({
-            id,
-            complete: manifest !== undefined,
-            chunks: entries.length,
-            bytes: manifest?.total_bytes ?? entries.reduce((max, e) => Math.max(max, e.end), 0),
-            compressed: entries.reduce((sum, e) => sum + e.size, 0),
-            started: manifest?.started ?? isoOf(times.length ? Math.min(...times) : undefined),
-            ended: manifest?.ended ?? null,
-            last_chunk: isoOf(times.length ? Math.max(...times) : undefined),
-            local: await localState(options.paths, origin && origin !== id ? [id, origin] : [id]),
-            ...(problem ? { manifest_error: problem } : {}),
-          });
-        }
-      } finally {
-        await reader.close();
-      }
+    const ids = [...new Set([...index.chunks.keys(), ...index.manifests.keys()])];
+    for (const id of ids) {
+      const entries = index.chunks.get(id) ?? [];
+      const { manifest, problem } = await loadManifest(index, id, reader);
+      const times = entries.map((e) => e.committedAt).filter((t) => t !== undefined);
+      const origin = typeof manifest?.source === "string" ? manifest.source : undefined;
+      recordings.push({
+        id,
+        complete: manifest !== undefined,
+        chunks: entries.length,
+        bytes: manifest?.total_bytes ?? entries.reduce((max, e) => Math.max(max, e.end), 0),
+        compressed: entries.reduce((sum, e) => sum + e.size, 0),
+        started: manifest?.started ?? isoOf(times.length ? Math.min(...times) : undefined),
+        ended: manifest?.ended ?? null,
+        last_chunk: isoOf(times.length ? Math.max(...times) : undefined),
+        local: await localState(options.paths, origin && origin !== id ? [id, origin] : [id]),
+        ...(problem ? { manifest_error: problem } : {}),
+      });
     }
-    recordings.sort((a, b) =>
-      (a.started ?? "").localeCompare(b.started ?? "") || a.id.localeCompare(b.id)
-    );
-    return {
-      url: source.url,
-      branch: source.branch,
-      via: source.via,
-      notes: source.notes,
-      recordings,
-    };
-  } finally {
-    await source.close();
-  }
+    return recordings;
+  });
+  result.recordings.sort((a, b) =>
+    (a.started ?? "").localeCompare(b.started ?? "") || a.id.localeCompare(b.id)
+  );
+  return result;
 }
 
 /** A known remote that could not be read (see {@linkcode listKnownRemotes}). */

@@ -18,15 +18,20 @@
  */
 import { join } from "node:path";
 import { envVarFor, GITHUB_PAT, openCredentialStore, SETUP_COMMAND } from "../credentials/mod.ts";
-import { git } from "../git/mod.ts";
-import { gitAuthFor, MissingTokenError } from "../git/mod.ts";
-import type { HomePaths } from "../sys/mod.ts";
-import type { AuthResolver } from "../git/mod.ts";
-import { classifyGitError } from "../git/mod.ts";
-import { loadSettings } from "../sys/mod.ts";
-import { resolveTip } from "../git/mod.ts";
-import { redact } from "../sys/mod.ts";
-import { displayUrl, parseRemoteUrl } from "../git/mod.ts";
+import {
+  type AuthResolver,
+  BlobReader,
+  type BranchIndex,
+  classifyGitError,
+  displayUrl,
+  git,
+  gitAuthFor,
+  MissingTokenError,
+  parseRemoteUrl,
+  readBranchIndex,
+  resolveTip,
+} from "../git/mod.ts";
+import { type HomePaths, KindedError, loadSettings, redact } from "../sys/mod.ts";
 import {
   findLocalClone,
   gitDirOf,
@@ -77,16 +82,7 @@ export type BranchSourceErrorKind =
   | "offline";
 
 /** A branch could not be opened; the message says what to do next. */
-export class BranchSourceError extends Error {
-  /** What went wrong. */
-  readonly kind: BranchSourceErrorKind;
-  /** Creates the error. */
-  constructor(kind: BranchSourceErrorKind, message: string) {
-    super(message);
-    this.name = "BranchSourceError";
-    this.kind = kind;
-  }
-}
+export class BranchSourceError extends KindedError<BranchSourceErrorKind> {}
 
 /**
  * Opens the recordings branch for reading. Close the result when done (it
@@ -247,4 +243,73 @@ export function storeAuthResolver(paths: HomePaths): AuthResolver {
       throw error;
     }
   };
+}
+
+/** Options of {@linkcode readBranchRecordings}. */
+export interface ReadBranchOptions extends BranchSourceOptions {
+  /** Only these recordings' chunks and manifests (default: all). */
+  ids?: string[];
+  /** The blob reader's timeout, from the index (default: the reader's own). */
+  readerTimeoutMs?: (index: BranchIndex) => number;
+}
+
+/** The branch as a reader sees it: its index and one open blob reader. */
+export interface BranchView {
+  /** The branch's chunks, manifests and strays. */
+  index: BranchIndex;
+  /** Reads blobs of the branch (closed by {@linkcode readBranchRecordings}). */
+  reader: BlobReader;
+}
+
+/** What {@linkcode readBranchRecordings} answers: where it read, and one item a recording. */
+export interface BranchRecordings<T> {
+  /** The remote as given or configured. */
+  url: string;
+  /** The branch. */
+  branch: string;
+  /** How it was obtained. */
+  via: BranchSource["via"];
+  /** Things the person should know (fallbacks). */
+  notes: string[];
+  /** What `body` made of the branch (empty when the branch does not exist). */
+  recordings: T[];
+}
+
+/**
+ * Opens the branch, reads its index, runs `body` with a blob reader, and
+ * closes reader and source again, whatever happens (`list`, `verify`).
+ */
+export async function readBranchRecordings<T>(
+  options: ReadBranchOptions,
+  body: (view: BranchView) => Promise<T[]>,
+): Promise<BranchRecordings<T>> {
+  const source = await openBranch(options);
+  try {
+    const index = await readBranchIndex(source.gitDir, source.ref, {
+      ids: options.ids,
+      signal: options.signal,
+    });
+    let recordings: T[] = [];
+    if (index) {
+      const timeoutMs = options.readerTimeoutMs?.(index);
+      const reader = BlobReader.open(source.gitDir, {
+        signal: options.signal,
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      });
+      try {
+        recordings = await body({ index, reader });
+      } finally {
+        await reader.close();
+      }
+    }
+    return {
+      url: source.url,
+      branch: source.branch,
+      via: source.via,
+      notes: source.notes,
+      recordings,
+    };
+  } finally {
+    await source.close();
+  }
 }

@@ -17,9 +17,8 @@ import {
   type Manifest,
   ManifestError,
   parseManifest,
-  readBranchIndex,
 } from "../git/mod.ts";
-import { type BranchSourceOptions, openBranch } from "./source.ts";
+import { type BranchSourceOptions, readBranchRecordings } from "./source.ts";
 import { timeoutSignal } from "../sys/mod.ts";
 import { zstdTimeoutMs } from "../chunk/mod.ts";
 
@@ -441,55 +440,38 @@ export interface VerifyReport {
 
 /** Verifies every recording on the branch (or one): the checks of restore, writing nothing. */
 export async function verifyBranch(options: VerifyOptions): Promise<VerifyReport> {
-  const source = await openBranch(options);
-  try {
-    const index = await readBranchIndex(source.gitDir, source.ref, {
-      ids: options.id === undefined ? undefined : [options.id],
-      signal: options.signal,
-    });
-    const recordings: RecordingReport[] = [];
-    if (index) {
-      const ids = options.id !== undefined
-        ? [options.id]
-        : [...new Set([...index.chunks.keys(), ...index.manifests.keys()])].sort();
+  const result = await readBranchRecordings({
+    ...options,
+    ids: options.id === undefined ? undefined : [options.id],
+    readerTimeoutMs: (index) => {
       const compressed = [...index.chunks.values()].flat().reduce((sum, e) => sum + e.size, 0);
-      const reader = BlobReader.open(source.gitDir, {
+      return 600_000 + Math.ceil(compressed / (1 << 20)) * 2000;
+    },
+  }, async ({ index, reader }) => {
+    const recordings: RecordingReport[] = [];
+    const ids = options.id !== undefined
+      ? [options.id]
+      : [...new Set([...index.chunks.keys(), ...index.manifests.keys()])].sort();
+    for (const id of ids) {
+      const { manifest, problem } = await loadManifest(index, id, reader);
+      const report = await scanRecording(id, {
+        entries: index.chunks.get(id) ?? [],
+        manifest,
+        manifestProblem: problem,
+        reader,
         signal: options.signal,
-        timeoutMs: 600_000 + Math.ceil(compressed / (1 << 20)) * 2000,
       });
-      try {
-        for (const id of ids) {
-          const { manifest, problem } = await loadManifest(index, id, reader);
-          const report = await scanRecording(id, {
-            entries: index.chunks.get(id) ?? [],
-            manifest,
-            manifestProblem: problem,
-            reader,
-            signal: options.signal,
-          });
-          for (const stray of index.stray.filter((s) => s.id === id)) {
-            report.problems.push({
-              kind: "stray",
-              id,
-              path: stray.path,
-              message: `${stray.path}: ${stray.reason}`,
-            });
-          }
-          recordings.push(report);
-        }
-      } finally {
-        await reader.close();
+      for (const stray of index.stray.filter((s) => s.id === id)) {
+        report.problems.push({
+          kind: "stray",
+          id,
+          path: stray.path,
+          message: `${stray.path}: ${stray.reason}`,
+        });
       }
+      recordings.push(report);
     }
-    return {
-      url: source.url,
-      branch: source.branch,
-      via: source.via,
-      notes: source.notes,
-      recordings,
-      ok: recordings.every((r) => r.problems.length === 0),
-    };
-  } finally {
-    await source.close();
-  }
+    return recordings;
+  });
+  return { ...result, ok: result.recordings.every((r) => r.problems.length === 0) };
 }

@@ -4,15 +4,8 @@
  * @module
  */
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
-import { type HomePaths, homePaths, resolveHome } from "../sys/mod.ts";
-import {
-  followLog,
-  type LogEntry,
-  parseSince,
-  renderLogEntry,
-  statOrNull,
-  tailLog,
-} from "../status/mod.ts";
+import { type HomePaths, homePaths, resolveHome, statOrNull } from "../sys/mod.ts";
+import { followLog, type LogEntry, parseSince, renderLogEntry, tailLog } from "../status/mod.ts";
 
 /** Options of {@linkcode runLogs} (the command's flags). */
 export interface LogsOptions {

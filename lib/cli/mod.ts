@@ -8,3 +8,4 @@ export * from "./restore.ts";
 export * from "./run.ts";
 export * from "./service.ts";
 export * from "./status.ts";
+export * from "./options.ts";

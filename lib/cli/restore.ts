@@ -11,20 +11,22 @@
 import { Command } from "@commander-js/extra-typings";
 import { fileURLToPath } from "node:url";
 import { writeStdout } from "./logs.ts";
-import { BranchSourceError, type BranchSourceOptions, storeAuthResolver } from "../branch/mod.ts";
-import { homePaths, resolveHome } from "../sys/mod.ts";
-import type { AuthResolver } from "../git/mod.ts";
 import {
+  BranchSourceError,
+  type BranchSourceOptions,
   listKnownRemotes,
   listRecordings,
   type ListResult,
   type RemoteListing,
+  RemoteLookupError,
   RestoreError,
   restoreRecording,
+  storeAuthResolver,
+  verifyBranch,
 } from "../branch/mod.ts";
-import { RemoteLookupError } from "../branch/mod.ts";
-import { verifyBranch } from "../branch/mod.ts";
-import { formatBytes, shellQuote } from "../sys/mod.ts";
+import { formatBytes, homePaths, resolveHome, shellQuote } from "../sys/mod.ts";
+import type { AuthResolver } from "../git/mod.ts";
+import { LIST_REPO_HELP, withBranchOptions } from "./options.ts";
 
 /**
  * The command that restores `id` into the current directory, pasteable from
@@ -261,20 +263,15 @@ export async function runVerify(
   });
 }
 
-const REPO_HELP = "remote URL or path (default: the recording's own remote, as pinned by the " +
-  "daemon or named in its .json, else repo_url in config.json, else the embedded backup.git)";
-const BRANCH_HELP = "branch (default: the recording's, else branch in config.json, else " +
-  "asciinema-recordings)";
-const LIST_REPO_HELP = "only this remote (default: every remote the daemon knows)";
-const OFFLINE_HELP = "read the daemon's local clone without fetching";
-
 /** The `list` subcommand. */
 export function listCommand(hooks: RestoreHooks = {}) {
-  return new Command("list")
-    .description("list the recordings on the branch: times, size, chunks, complete or in progress")
-    .option("--repo <url>", LIST_REPO_HELP)
-    .option("--branch <name>", BRANCH_HELP)
-    .option("--offline", OFFLINE_HELP)
+  return withBranchOptions(
+    new Command("list")
+      .description(
+        "list the recordings on the branch: times, size, chunks, complete or in progress",
+      ),
+    LIST_REPO_HELP,
+  )
     .option("--json", "print one JSON document")
     .action(async (options) => {
       const code = await runList(options, hooks);
@@ -284,15 +281,14 @@ export function listCommand(hooks: RestoreHooks = {}) {
 
 /** The `restore` subcommand. */
 export function restoreCommand(hooks: RestoreHooks = {}) {
-  return new Command("restore")
-    .description(
-      "restore a recording from the branch, checked chunk by chunk (never overwrites without --force)",
-    )
-    .argument("<id>", "recording id (see `list`); put `--` before an id starting with a dash")
-    .option("-o, --output <file>", "where to write (default ./<id>.cast)")
-    .option("--repo <url>", REPO_HELP)
-    .option("--branch <name>", BRANCH_HELP)
-    .option("--offline", OFFLINE_HELP)
+  return withBranchOptions(
+    new Command("restore")
+      .description(
+        "restore a recording from the branch, checked chunk by chunk (never overwrites without --force)",
+      )
+      .argument("<id>", "recording id (see `list`); put `--` before an id starting with a dash")
+      .option("-o, --output <file>", "where to write (default ./<id>.cast)"),
+  )
     .option("--force", "replace the output file if it exists")
     .action(async (id, options) => {
       const code = await runRestore(id, options, hooks);
@@ -302,14 +298,13 @@ export function restoreCommand(hooks: RestoreHooks = {}) {
 
 /** The `verify` subcommand. */
 export function verifyCommand(hooks: RestoreHooks = {}) {
-  return new Command("verify")
-    .description(
-      "check recordings on the branch without writing (exit 0 intact, 1 problems, 2 unreadable)",
-    )
-    .argument("[id]", "only this recording (default: all)")
-    .option("--repo <url>", REPO_HELP)
-    .option("--branch <name>", BRANCH_HELP)
-    .option("--offline", OFFLINE_HELP)
+  return withBranchOptions(
+    new Command("verify")
+      .description(
+        "check recordings on the branch without writing (exit 0 intact, 1 problems, 2 unreadable)",
+      )
+      .argument("[id]", "only this recording (default: all)"),
+  )
     .option("--json", "print one JSON document")
     .action(async (id, options) => {
       const code = await runVerify(id, options, hooks);

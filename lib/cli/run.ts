@@ -6,19 +6,19 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { Engine } from "../engine/mod.ts";
-import { pidAlive } from "../sys/mod.ts";
+import {
+  type HomePaths,
+  homePaths,
+  log,
+  pidAlive,
+  type Settings,
+  shutdownLogging,
+} from "../sys/mod.ts";
 import { readHealth } from "../status/mod.ts";
 import { createNotificationPolicy } from "../notify/mod.ts";
 import { openCredentialStore } from "../credentials/mod.ts";
-import { createAuthResolver } from "../git/mod.ts";
-import { clearGitHubControlMasters } from "../git/mod.ts";
-import { PublishError } from "../git/mod.ts";
-import { log, shutdownLogging } from "../sys/mod.ts";
-import { type HomePaths, homePaths } from "../sys/mod.ts";
-import { releasePidfile } from "../service/mod.ts";
-import { missingNetPermissions } from "../service/mod.ts";
-import type { Settings } from "../sys/mod.ts";
-import { prepareDaemon } from "../service/mod.ts";
+import { clearGitHubControlMasters, createAuthResolver, PublishError } from "../git/mod.ts";
+import { missingNetPermissions, prepareDaemon, releasePidfile } from "../service/mod.ts";
 
 /** Runs the daemon until a signal (or once); returns the exit code. */
 export async function runDaemon(options: { once?: boolean } = {}): Promise<number> {

@@ -8,9 +8,15 @@
 import { Argument, Command, Option } from "@commander-js/extra-typings";
 import { runDaemon } from "./run.ts";
 import { runStatus } from "./status.ts";
-import { homePaths, resolveHome } from "../sys/mod.ts";
-import { claimPidfile, releasePidfile } from "../service/mod.ts";
-import { serviceDefinition, serviceState, startService, stopService } from "../service/mod.ts";
+import { errorMessage, homePaths, resolveHome } from "../sys/mod.ts";
+import {
+  claimPidfile,
+  releasePidfile,
+  serviceDefinition,
+  serviceState,
+  startService,
+  stopService,
+} from "../service/mod.ts";
 
 function say(line: string): void {
   console.log(line);
@@ -44,7 +50,7 @@ export function startCommand() {
           say,
         });
       } catch (error) {
-        console.error(`start failed: ${error instanceof Error ? error.message : String(error)}`);
+        console.error(`start failed: ${errorMessage(error)}`);
         Deno.exit(1);
       }
       if (outcome.status === "failed") {

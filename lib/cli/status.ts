@@ -7,9 +7,9 @@
 import { Command } from "@commander-js/extra-typings";
 import { useColor, writeStdout } from "./logs.ts";
 import { type HomePaths, homePaths, resolveHome } from "../sys/mod.ts";
-import { renderStatus } from "../status/mod.ts";
 import {
   collectStatus,
+  renderStatus,
   type SecretsHook,
   type ServiceStateHook,
   type StatusReport,

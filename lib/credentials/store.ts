@@ -24,8 +24,7 @@
  * @module
  */
 import { userInfo } from "node:os";
-import { commandExists, run, type RunResult } from "../sys/mod.ts";
-import { registerSecret } from "../sys/mod.ts";
+import { commandExists, registerSecret, run, type RunResult } from "../sys/mod.ts";
 
 /** Service of the daemon's git token. */
 export const GITHUB_PAT = "asciinema-github-pat";

@@ -8,10 +8,8 @@
  * @module
  */
 import { join } from "node:path";
-import { log, OnceLog } from "../sys/mod.ts";
-import type { HomePaths } from "../sys/mod.ts";
+import { type HomePaths, log, OnceLog, type Settings } from "../sys/mod.ts";
 import type { RemoteTarget } from "../git/mod.ts";
-import type { Settings } from "../sys/mod.ts";
 import { newState, type PendingChunk, type RecordingState, saveState } from "../chunk/mod.ts";
 import { nextRetry, type Retry } from "./backoff.ts";
 import type { Clock } from "./clock.ts";

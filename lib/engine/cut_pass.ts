@@ -9,12 +9,15 @@
  * @module
  */
 import { join } from "node:path";
-import { fsyncDir, tempPathFor } from "../sys/mod.ts";
-import { firstNewlineEnd, lastNewlineEnd } from "../chunk/mod.ts";
-import { formatChunkName } from "../chunk/mod.ts";
-import { ensurePrivateDir } from "../sys/mod.ts";
-import type { PendingChunk, RecordingState } from "../chunk/mod.ts";
-import { compressRange } from "../chunk/mod.ts";
+import { ensurePrivateDir, fsyncDir, tempPathFor } from "../sys/mod.ts";
+import {
+  compressRange,
+  firstNewlineEnd,
+  formatChunkName,
+  lastNewlineEnd,
+  type PendingChunk,
+  type RecordingState,
+} from "../chunk/mod.ts";
 import { failpoint } from "./failpoint.ts";
 import { fingerprintAt, fingerprintMismatch } from "./identity.ts";
 import type { StateUpdate } from "./state_writer.ts";

@@ -8,8 +8,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { fsyncDir, tempPathFor } from "../sys/mod.ts";
-import { ensurePrivateDir } from "../sys/mod.ts";
+import { ensurePrivateDir, fsyncDir, tempPathFor } from "../sys/mod.ts";
 import type { RecordingState } from "../chunk/mod.ts";
 import { failpoint } from "./failpoint.ts";
 import { fingerprintMismatch } from "./identity.ts";

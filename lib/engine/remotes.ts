@@ -9,12 +9,12 @@ import type { ErrorKind } from "../status/mod.ts";
 import type { HomePaths } from "../sys/mod.ts";
 import {
   type AuthResolver,
+  displayUrl,
   PublishError,
   type RemoteTarget,
   RepoClone,
   repoSlug,
 } from "../git/mod.ts";
-import { displayUrl } from "../git/mod.ts";
 import { type Clock, wallAt } from "./clock.ts";
 import type { RemoteSnapshot } from "./health_view.ts";
 import { type QueueFailure, RemoteQueue } from "./remote_queue.ts";

@@ -6,9 +6,8 @@
  *
  * @module
  */
-import { checkResumePoint, listBranchChunks, resumePointFor } from "../git/mod.ts";
+import { checkResumePoint, listBranchChunks, type RepoClone, resumePointFor } from "../git/mod.ts";
 import { log } from "../sys/mod.ts";
-import type { RepoClone } from "../git/mod.ts";
 
 /** Where to continue `id`, from the branch. */
 export interface ResumeFromBranch {

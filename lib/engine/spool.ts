@@ -9,9 +9,15 @@
  */
 import { join } from "node:path";
 import { fsyncDir, isTempName } from "../sys/mod.ts";
-import { formatChunkName, parseChunkName } from "../chunk/mod.ts";
-import { type PendingChunk, type RecordingState, saveState } from "../chunk/mod.ts";
-import { decompressDigest, sha256Range } from "../chunk/mod.ts";
+import {
+  decompressDigest,
+  formatChunkName,
+  parseChunkName,
+  type PendingChunk,
+  type RecordingState,
+  saveState,
+  sha256Range,
+} from "../chunk/mod.ts";
 import { spoolDirFor } from "./cut_pass.ts";
 import { fingerprintAt, fingerprintMismatch } from "./identity.ts";
 

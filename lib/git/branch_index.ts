@@ -12,10 +12,9 @@
  * @module
  */
 import { z } from "zod";
-import { manifestPathOnBranch, parseChunkName } from "../chunk/mod.ts";
+import { manifestPathOnBranch, parseChunkName, sha256Range } from "../chunk/mod.ts";
 import { timeoutSignal } from "../sys/mod.ts";
 import { git, gitEnv, GitError } from "./hermetic.ts";
-import { sha256Range } from "../chunk/mod.ts";
 
 /** One chunk file on the branch. */
 export interface ChunkEntry {

@@ -11,14 +11,18 @@
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { fsyncDir } from "../sys/mod.ts";
-import { chunkPathOnBranch, manifestPathOnBranch } from "../chunk/mod.ts";
+import {
+  ensurePrivateDir,
+  errorMessage,
+  fsyncDir,
+  KindedError,
+  timeoutSignal,
+  walkFiles,
+} from "../sys/mod.ts";
+import { chunkPathOnBranch, manifestPathOnBranch, readRange } from "../chunk/mod.ts";
 import { git, type GitAuth, gitChecked, gitEnv, GitError } from "./hermetic.ts";
-import { timeoutSignal } from "../sys/mod.ts";
 import { classifyGitError } from "./auth.ts";
 import type { ErrorKind } from "../status/mod.ts";
-import { ensurePrivateDir } from "../sys/mod.ts";
-import { readRange } from "../chunk/mod.ts";
 
 /** Where a recording's chunks go. */
 export interface RemoteTarget {
@@ -56,16 +60,7 @@ export interface ManifestItem {
 }
 
 /** A failed publish, classified. */
-export class PublishError extends Error {
-  /** What kind of failure. */
-  readonly kind: ErrorKind;
-  /** Creates the error. */
-  constructor(kind: ErrorKind, message: string) {
-    super(message);
-    this.name = "PublishError";
-    this.kind = kind;
-  }
-}
+export class PublishError extends KindedError<ErrorKind> {}
 
 /** The clone folder name of a remote+branch: readable part plus a hash. */
 export function repoSlug(target: RemoteTarget): string {
@@ -214,7 +209,7 @@ export class RepoClone {
       return await this.#options.authFor(this.target.url);
     } catch (error) {
       if (error instanceof PublishError) throw error;
-      throw new PublishError("auth", error instanceof Error ? error.message : String(error));
+      throw new PublishError("auth", errorMessage(error));
     }
   }
 
@@ -628,18 +623,7 @@ export async function ensureEmbeddedRemote(
 async function removeStaleLocks(gitDir: string): Promise<void> {
   const candidates = ["HEAD.lock", "config.lock", "packed-refs.lock", "index.lock", "shallow.lock"];
   for (const name of candidates) await Deno.remove(join(gitDir, name)).catch(() => {});
-  const walk = async (dir: string): Promise<void> => {
-    let entries: Deno.DirEntry[];
-    try {
-      entries = await Array.fromAsync(Deno.readDir(dir));
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory) await walk(path);
-      else if (entry.name.endsWith(".lock")) await Deno.remove(path).catch(() => {});
-    }
-  };
-  await walk(join(gitDir, "refs"));
+  for (const path of await walkFiles(join(gitDir, "refs"))) {
+    if (path.endsWith(".lock")) await Deno.remove(path).catch(() => {});
+  }
 }

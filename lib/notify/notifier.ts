@@ -9,10 +9,14 @@
  *
  * @module
  */
-import { timeoutSignal } from "../sys/mod.ts";
-import { log } from "../sys/mod.ts";
-import { registerSecret } from "../sys/mod.ts";
-import { NotifySchema, type NotifySettings, type Settings } from "../sys/mod.ts";
+import {
+  log,
+  NotifySchema,
+  type NotifySettings,
+  registerSecret,
+  type Settings,
+  timeoutSignal,
+} from "../sys/mod.ts";
 
 export {
   /** Credential-store service holding the optional ntfy access token. */

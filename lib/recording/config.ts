@@ -17,7 +17,7 @@
  * @module
  */
 import { z } from "zod";
-import { writeFileAtomic } from "../sys/mod.ts";
+import { errorMessage, writeFileAtomic } from "../sys/mod.ts";
 
 const optionalString = z.string().nullish();
 
@@ -97,9 +97,7 @@ export async function readRecordingConfig(path: string): Promise<RecordingConfig
     const missing = error instanceof Deno.errors.NotFound;
     return {
       ok: false,
-      error: missing
-        ? `${path}: does not exist`
-        : `${path}: unreadable (${error instanceof Error ? error.message : String(error)})`,
+      error: missing ? `${path}: does not exist` : `${path}: unreadable (${errorMessage(error)})`,
       missing,
     };
   }
@@ -109,7 +107,7 @@ export async function readRecordingConfig(path: string): Promise<RecordingConfig
   } catch (error) {
     return {
       ok: false,
-      error: `${path}: not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+      error: `${path}: not valid JSON (${errorMessage(error)})`,
       missing: false,
     };
   }

@@ -21,7 +21,7 @@
  * @module
  */
 import { dirname } from "node:path";
-import { writeFileAtomic } from "../sys/mod.ts";
+import { ensureHome, errorMessage, exists, type HomePaths, writeFileAtomic } from "../sys/mod.ts";
 import { resolveProgram, type ResolveProgramOptions } from "./compile.ts";
 import {
   detachedArgv,
@@ -31,7 +31,6 @@ import {
   stopPidfileDaemon,
 } from "./detach.ts";
 import { type NeededPath, noGuiLoginMessage, protectedFolderProblem } from "./macos_preflight.ts";
-import { ensureHome, type HomePaths } from "../sys/mod.ts";
 import { permissionsForHome } from "./permissions.ts";
 import { clearStalePidfile, inspectPidfile } from "./pidfile.ts";
 import { DAEMON_ENTRY, type ServiceSpec, serviceSpec } from "./program.ts";
@@ -335,7 +334,7 @@ async function startLaunchd(options: StartOptions): Promise<StartOutcome> {
   try {
     await launchctl.bootstrap(plistPath);
   } catch (error) {
-    const text = error instanceof Error ? error.message : String(error);
+    const text = errorMessage(error);
     if (!(await launchctl.guiSessionExists())) {
       const env = envOf(options);
       return failed(
@@ -500,7 +499,7 @@ export async function stopService(
         if (state.running) outcome.wasRunning = true;
       }
     } catch (error) {
-      outcome.problems.push(error instanceof Error ? error.message : String(error));
+      outcome.problems.push(errorMessage(error));
     } finally {
       // Even when bootout failed: a stopped agent must not come back at the next login.
       try {
@@ -512,7 +511,7 @@ export async function stopService(
           );
         }
       } catch (error) {
-        outcome.problems.push(error instanceof Error ? error.message : String(error));
+        outcome.problems.push(errorMessage(error));
       }
     }
   } else if (os === "linux") {
@@ -530,7 +529,7 @@ export async function stopService(
           );
         }
       } catch (error) {
-        outcome.problems.push(error instanceof Error ? error.message : String(error));
+        outcome.problems.push(errorMessage(error));
       }
     }
   }
@@ -587,15 +586,6 @@ function describeUnit(state: UnitState): string {
   return parts.join(", ");
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The service manager's view for `daemon.ts status`: launchd on macOS when
  * the agent is installed or loaded, systemd when the unit is installed,
@@ -636,9 +626,7 @@ export async function serviceState(options: ServiceOptions): Promise<ServiceStat
       manager: os === "darwin" ? "launchd" : "systemd",
       installed: true,
       running: false,
-      detail: `the service manager could not be asked: ${
-        error instanceof Error ? error.message : String(error)
-      }`,
+      detail: `the service manager could not be asked: ${errorMessage(error)}`,
     };
   }
   const pid = await inspectPidfile(options.paths).catch(() => ({ state: "absent" as const }));

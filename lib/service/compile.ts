@@ -13,10 +13,17 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { join } from "node:path";
-import { readJsonIfExists, writeJsonAtomic } from "../sys/mod.ts";
-import { run } from "../sys/mod.ts";
-import { ensurePrivateDir, type HomePaths, homePaths, resolveHome } from "../sys/mod.ts";
+import { join, relative } from "node:path";
+import {
+  ensurePrivateDir,
+  type HomePaths,
+  homePaths,
+  readJsonIfExists,
+  resolveHome,
+  run,
+  walkFiles,
+  writeJsonAtomic,
+} from "../sys/mod.ts";
 import { permissionsForHome } from "./permissions.ts";
 import {
   binaryPath,
@@ -92,15 +99,8 @@ export function buildInfoPath(paths: HomePaths): string {
 }
 
 async function listSources(dir: string, base: string, out: string[]): Promise<void> {
-  let entries: Deno.DirEntry[];
-  try {
-    entries = await Array.fromAsync(Deno.readDir(join(base, dir)));
-  } catch {
-    return;
-  }
-  for (const entry of entries) {
-    if (entry.isFile && entry.name.endsWith(".ts")) out.push(join(dir, entry.name));
-    else if (entry.isDirectory) await listSources(join(dir, entry.name), base, out);
+  for (const path of await walkFiles(join(base, dir))) {
+    if (path.endsWith(".ts")) out.push(relative(base, path));
   }
 }
 

@@ -24,10 +24,18 @@
  */
 import { join } from "node:path";
 import { type Health, readHealth, writeHealth } from "../status/mod.ts";
-import { consoleLevelFor, log, setupLogging, shutdownLogging } from "../sys/mod.ts";
-import { ensureHome, type HomePaths } from "../sys/mod.ts";
+import {
+  consoleLevelFor,
+  ensureHome,
+  type HomePaths,
+  loadSettings,
+  log,
+  type Settings,
+  SettingsError,
+  setupLogging,
+  shutdownLogging,
+} from "../sys/mod.ts";
 import { claimPidfile, releasePidfile, type RunMode, runModeFrom } from "./pidfile.ts";
-import { loadSettings, type Settings, SettingsError } from "../sys/mod.ts";
 
 /** A stderr file longer than this is cut at start. */
 export const STDERR_MAX_BYTES = 1024 * 1024;

@@ -12,8 +12,7 @@
  * @module
  */
 import { inspectPidfile, type PidfileState } from "./pidfile.ts";
-import { pidAlive } from "../sys/mod.ts";
-import { ensureHome, type HomePaths } from "../sys/mod.ts";
+import { ensureHome, errorMessage, type HomePaths, pidAlive } from "../sys/mod.ts";
 import type { ServiceSpec } from "./program.ts";
 
 /** Arguments that replace `run` for the detached child (claims the pidfile, then runs). */
@@ -159,7 +158,7 @@ export async function stopPidfileDaemon(
       return {
         status: "failed",
         pid: state.pid,
-        message: error instanceof Error ? error.message : String(error),
+        message: errorMessage(error),
       };
     }
   }

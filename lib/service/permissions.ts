@@ -26,9 +26,14 @@
  */
 import { realpathSync } from "node:fs";
 import { isAbsolute } from "node:path";
-import { findAllOnPath, findOnPath } from "../sys/mod.ts";
-import { homePaths } from "../sys/mod.ts";
-import { loadSettings, type Settings } from "../sys/mod.ts";
+import {
+  errorMessage,
+  findAllOnPath,
+  findOnPath,
+  homePaths,
+  loadSettings,
+  type Settings,
+} from "../sys/mod.ts";
 import { notifySettings } from "../notify/mod.ts";
 
 /**
@@ -216,9 +221,7 @@ export async function permissionsForHome(
     settings = await loadSettings(homePaths(home).config, { env: emptyEnv });
   } catch (error) {
     warnings.push(
-      `config.json could not be read (${
-        error instanceof Error ? error.message : String(error)
-      }); notification hosts are the defaults`,
+      `config.json could not be read (${errorMessage(error)}); notification hosts are the defaults`,
     );
   }
   const env = options.env ?? Deno.env;

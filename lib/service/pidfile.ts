@@ -18,8 +18,7 @@
  * @module
  */
 import { join } from "node:path";
-import { readJsonIfExists, writeJsonAtomic } from "../sys/mod.ts";
-import { ensurePrivateDir, type HomePaths } from "../sys/mod.ts";
+import { ensurePrivateDir, type HomePaths, readJsonIfExists, writeJsonAtomic } from "../sys/mod.ts";
 
 /** How a daemon was started (from `ASCIINEMA_SERVICE_MANAGER`, default `foreground`). */
 export type RunMode = "detached" | "launchd" | "systemd" | "foreground";

@@ -10,10 +10,9 @@
 import { realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { HomePaths } from "../sys/mod.ts";
+import { findOnPath, type HomePaths } from "../sys/mod.ts";
 import type { RunMode } from "./pidfile.ts";
 import { daemonTools, systemBinDirs } from "./permissions.ts";
-import { findOnPath } from "../sys/mod.ts";
 
 /** The source checkout (the directory holding daemon.ts and deno.json). */
 export const SOURCE_DIR: string = dirname(dirname(dirname(fileURLToPath(import.meta.url))));

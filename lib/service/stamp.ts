@@ -10,9 +10,8 @@
  * @module
  */
 import { join } from "node:path";
-import { readJsonIfExists, writeJsonAtomic } from "../sys/mod.ts";
+import { type HomePaths, readJsonIfExists, writeJsonAtomic } from "../sys/mod.ts";
 import { type BuildInfo, buildInfoPath, sourceFingerprint } from "./compile.ts";
-import type { HomePaths } from "../sys/mod.ts";
 import type { ServiceProgram } from "./program.ts";
 
 /** Path of the stamp file. */

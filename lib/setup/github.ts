@@ -22,11 +22,16 @@
  * @module
  */
 import { join } from "node:path";
-import { timeoutSignal } from "../sys/mod.ts";
-import { git, type GitAuth, gitChecked } from "../git/mod.ts";
-import { classifyGitError, gitAuthFor } from "../git/mod.ts";
-import { redact, registerSecret } from "../sys/mod.ts";
-import { displayUrl, parseRemoteUrl } from "../git/mod.ts";
+import { redact, registerSecret, timeoutSignal } from "../sys/mod.ts";
+import {
+  classifyGitError,
+  displayUrl,
+  git,
+  type GitAuth,
+  gitAuthFor,
+  gitChecked,
+  parseRemoteUrl,
+} from "../git/mod.ts";
 
 /** Default GitHub API. */
 export const DEFAULT_GITHUB_API = "https://api.github.com";

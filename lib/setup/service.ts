@@ -19,8 +19,7 @@ import {
   type SecretDescription,
   SECRETS,
 } from "../credentials/mod.ts";
-import type { HomePaths } from "../sys/mod.ts";
-import { readRawSettings } from "../sys/mod.ts";
+import { exists, type HomePaths, readRawSettings } from "../sys/mod.ts";
 import {
   chooseBackend,
   definitionPath,
@@ -30,8 +29,12 @@ import {
   startService,
   stopService,
 } from "../service/mod.ts";
-import { collectStatus, type ServiceState, type StatusReport } from "../status/mod.ts";
-import { renderStatus } from "../status/mod.ts";
+import {
+  collectStatus,
+  renderStatus,
+  type ServiceState,
+  type StatusReport,
+} from "../status/mod.ts";
 
 /** What setup found of an earlier installation. */
 export interface ExistingInstall {
@@ -59,15 +62,6 @@ export interface SetupServiceOptions {
   say?: (line: string) => void;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The service definition files this platform may have installed. */
 export function definitionFilesFor(options: SetupServiceOptions): string[] {
   const os = options.os ?? Deno.build.os;
@@ -91,7 +85,7 @@ export async function detectExisting(
   ]);
   const definitionFiles: string[] = [];
   for (const file of definitionFilesFor(options)) {
-    if (await exists(file)) definitionFiles.push(file);
+    if (await exists(file, { lstat: true })) definitionFiles.push(file);
   }
   return { service, definitionFiles, secrets, legacyAgents, config };
 }
@@ -266,7 +260,7 @@ export async function uninstall(options: UninstallOptions): Promise<UninstallRes
   result.stopped = stop.wasRunning;
   result.problems.push(...stop.problems);
   for (const file of definitionFilesFor(base)) {
-    if (!(await exists(file))) continue;
+    if (!(await exists(file, { lstat: true }))) continue;
     try {
       await Deno.remove(file);
       result.removed.push(file);

@@ -35,12 +35,19 @@ import {
   PUSHOVER_APP,
   PUSHOVER_USER,
 } from "../credentials/mod.ts";
-import { git } from "../git/mod.ts";
+import { displayUrl, git, parseRemoteUrl } from "../git/mod.ts";
 import { createNotifier, type Notice } from "../notify/mod.ts";
-import { ensurePrivateDir, type HomePaths } from "../sys/mod.ts";
-import { redact, registerSecret } from "../sys/mod.ts";
-import { displayUrl, parseRemoteUrl } from "../git/mod.ts";
-import { DEFAULT_BRANCH, readRawSettings, SettingsError, updateSettings } from "../sys/mod.ts";
+import {
+  DEFAULT_BRANCH,
+  ensurePrivateDir,
+  errorMessage,
+  type HomePaths,
+  readRawSettings,
+  redact,
+  registerSecret,
+  SettingsError,
+  updateSettings,
+} from "../sys/mod.ts";
 import {
   checkBranch,
   checkHttpUrl,
@@ -955,7 +962,7 @@ export async function runSetup(flags: SetupFlags, ctx: SetupContext): Promise<nu
       print(`error: ${error.message}`);
       return error.exitCode;
     }
-    print(`error: ${error instanceof Error ? error.message : String(error)}`);
+    print(`error: ${errorMessage(error)}`);
     return EXIT_FAILED;
   }
 }

@@ -22,8 +22,14 @@ import {
   PUSHOVER_APP_SERVICE,
   PUSHOVER_USER_SERVICE,
 } from "../notify/mod.ts";
-import type { HomePaths } from "../sys/mod.ts";
-import { loadSettings, readRawSettings, type Settings, SettingsSchema } from "../sys/mod.ts";
+import {
+  errorMessage,
+  type HomePaths,
+  loadSettings,
+  readRawSettings,
+  type Settings,
+  SettingsSchema,
+} from "../sys/mod.ts";
 import { describeSecrets, GITHUB_PAT, openCredentialStore, SECRETS } from "../credentials/mod.ts";
 
 /** Version of the `status --json` document. */
@@ -79,7 +85,7 @@ export function credentialStoreSecretsHook(paths: HomePaths): SecretsHook {
         service,
         present: null,
         store: null,
-        error: error instanceof Error ? error.message : String(error),
+        error: errorMessage(error),
       }));
     }
   };
@@ -294,7 +300,7 @@ export async function collectStatus(options: StatusOptions): Promise<StatusRepor
     try {
       settings = await loadSettings(paths.config);
     } catch (error) {
-      configError = error instanceof Error ? error.message : String(error);
+      configError = errorMessage(error);
       settings = SettingsSchema.parse({});
     }
   }
@@ -306,7 +312,7 @@ export async function collectStatus(options: StatusOptions): Promise<StatusRepor
     try {
       service = await options.serviceState();
     } catch (error) {
-      serviceError = error instanceof Error ? error.message : String(error);
+      serviceError = errorMessage(error);
     }
   }
   const managed = Boolean(service?.installed);
@@ -431,7 +437,7 @@ export async function collectStatus(options: StatusOptions): Promise<StatusRepor
   try {
     presence = await (options.secrets ?? credentialStoreSecretsHook(options.paths))();
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     presence = KNOWN_SECRETS.map(({ service }) => ({
       service,
       present: null,

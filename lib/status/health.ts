@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { readJsonIfExists, writeJsonAtomic } from "../sys/mod.ts";
-import { pidAlive } from "../sys/mod.ts";
+import { pidAlive, readJsonIfExists, writeJsonAtomic } from "../sys/mod.ts";
 
 /** Overall daemon status. */
 export type HealthStatus = "starting" | "ok" | "degraded" | "error" | "stopped";

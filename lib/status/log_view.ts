@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { statOrNull } from "../sys/mod.ts";
 
 /** One log line, parsed when it is a LogTape JSON line. */
 export interface LogEntry {
@@ -338,16 +339,6 @@ export interface FollowOptions extends LogFilter {
   start?: FollowStart;
   /** Poll interval in milliseconds (default 250). */
   pollMs?: number;
-}
-
-/** Stats `path`; `null` when it does not exist. */
-export async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
-  try {
-    return await Deno.stat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
-  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

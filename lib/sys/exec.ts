@@ -59,6 +59,16 @@ export class CommandError extends Error {
   }
 }
 
+/**
+ * How a command failed, for a message: `timed out`, or `exited <code>:` and
+ * the start of its stderr (its stdout when stderr is empty).
+ */
+export function failureDetail(result: RunResult, limit = 500): string {
+  return result.timedOut
+    ? "timed out"
+    : `exited ${result.code}: ${(result.stderr || result.stdout).trim().slice(0, limit)}`;
+}
+
 /** Default timeout for external commands. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
 

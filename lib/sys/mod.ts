@@ -6,7 +6,9 @@
  * @module
  */
 export * from "./atomic.ts";
+export * from "./errors.ts";
 export * from "./exec.ts";
+export * from "./fs.ts";
 export * from "./format.ts";
 export * from "./log.ts";
 export * from "./paths.ts";
