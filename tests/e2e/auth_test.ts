@@ -27,7 +27,7 @@ import {
   secretForms,
   startArgvSampler,
 } from "../support/argv_sampler.ts";
-import { GITHUB_PAT, SecretServiceStore } from "../../lib/credentials/store.ts";
+import { GITHUB_PAT, SecretServiceStore } from "../../lib/credentials/mod.ts";
 import type { Health, RemoteHealth } from "../../lib/status/health.ts";
 
 const TOKEN = "ghp_E2eDaemonToken0123456789abcdefABCDEF";

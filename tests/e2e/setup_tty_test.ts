@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { run } from "../../lib/sys/exec.ts";
 import { git } from "../../lib/git/hermetic.ts";
-import { GITHUB_PAT, SecretServiceStore } from "../../lib/credentials/store.ts";
+import { GITHUB_PAT, SecretServiceStore } from "../../lib/credentials/mod.ts";
 import {
   assertTools,
   ignoreWithout,

@@ -23,7 +23,7 @@ import {
   PUSHOVER_USER,
   quoteSecurityArg,
   SecretServiceStore,
-} from "../../../lib/credentials/store.ts";
+} from "../../../lib/credentials/mod.ts";
 import { redact, REDACTED } from "../../../lib/sys/redact.ts";
 import { installFakeSecurity, splitSecurityLine } from "../../support/fake_security.ts";
 import { startKeyringSession } from "../../support/keyring.ts";

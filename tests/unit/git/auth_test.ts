@@ -22,7 +22,7 @@ import {
   CredentialUnavailableError,
   EnvStore,
   GITHUB_PAT,
-} from "../../../lib/credentials/store.ts";
+} from "../../../lib/credentials/mod.ts";
 import { RemoteUrlError } from "../../../lib/git/remote_url.ts";
 import { PublishError, RepoClone } from "../../../lib/git/publisher.ts";
 import { chunkPathOnBranch } from "../../../lib/chunk/chunk_name.ts";

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { run } from "../../../lib/sys/exec.ts";
 import { isTempName } from "../../../lib/sys/atomic.ts";
 import { git } from "../../../lib/git/hermetic.ts";
-import { GITHUB_PAT, PUSHOVER_APP, SecretServiceStore } from "../../../lib/credentials/store.ts";
+import { GITHUB_PAT, PUSHOVER_APP, SecretServiceStore } from "../../../lib/credentials/mod.ts";
 import {
   checkGitHubToken,
   checkPushAccess,
