@@ -9,13 +9,10 @@
  * @module
  */
 import { join } from "node:path";
-import { log, OnceLog } from "../log.ts";
-import { ensureHome, type HomePaths } from "../paths.ts";
-import type { AuthResolver, RemoteTarget } from "../publisher.ts";
-import { displayUrl } from "../remote_url.ts";
-import type { Settings } from "../settings.ts";
-import { loadAllStates, type RecordingState } from "../state.ts";
-import { readHealth, writeHealth } from "../health.ts";
+import { ensureHome, type HomePaths, log, OnceLog, type Settings } from "../sys/mod.ts";
+import { type AuthResolver, displayUrl, type RemoteTarget } from "../git/mod.ts";
+import { loadAllStates, type RecordingState } from "../chunk/mod.ts";
+import { type ErrorKind, readHealth, writeHealth } from "../status/mod.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { buildHealth, type HealthSnapshot, type RecordingSnapshot } from "./health_view.ts";
 import { ABSENT, type Action, newProgress, plan, type PlanLimits } from "./planner.ts";
@@ -26,7 +23,6 @@ import { serialStateUpdate } from "./state_writer.ts";
 import { type Recording, RecordingActions } from "./actions.ts";
 import { publishBatch } from "./publish.ts";
 import { Watcher } from "./watcher.ts";
-import type { ErrorKind } from "../health.ts";
 
 /** Events the daemon reports (for notifications). */
 export type EngineEvent =

@@ -6,7 +6,7 @@
  * @module
  */
 import { basename } from "node:path";
-import { ensurePrivateDir } from "../paths.ts";
+import { ensurePrivateDir } from "../sys/mod.ts";
 
 /** Callbacks of {@linkcode Watcher}. */
 export interface WatcherOptions {
