@@ -29,23 +29,23 @@
  */
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { basename, isAbsolute, join, resolve } from "node:path";
-import { buildRecArgs, detectAsciinema } from "./lib/asciinema_cli.ts";
-import { restoreCommandLine } from "./lib/cli_restore.ts";
-import { git } from "./lib/git.ts";
-import { daemonLiveness, type Health, readHealth } from "./lib/health.ts";
-import { ensureHome, type HomePaths, homePaths } from "./lib/paths.ts";
-import { repoSlug } from "./lib/publisher.ts";
-import { allocateRecordingId } from "./lib/recording_id.ts";
+import { buildRecArgs, detectAsciinema } from "./lib/recording/asciinema_cli.ts";
+import { restoreCommandLine } from "./lib/cli/restore.ts";
+import { git } from "./lib/git/hermetic.ts";
+import { daemonLiveness, type Health, readHealth } from "./lib/status/health.ts";
+import { ensureHome, type HomePaths, homePaths } from "./lib/sys/paths.ts";
+import { repoSlug } from "./lib/git/publisher.ts";
+import { allocateRecordingId } from "./lib/recording/id.ts";
 import {
   createRecordingConfig,
   markRecordingEnded,
   type RecordingConfig,
   updateRecordingConfig,
-} from "./lib/recording_config.ts";
-import { displayUrl, parseRemoteUrl } from "./lib/remote_url.ts";
-import { DEFAULT_BRANCH, readRawSettings } from "./lib/settings.ts";
-import { clearGitHubControlMasters } from "./lib/ssh_control.ts";
-import { loadState, statePath } from "./lib/state.ts";
+} from "./lib/recording/config.ts";
+import { displayUrl, parseRemoteUrl } from "./lib/git/remote_url.ts";
+import { DEFAULT_BRANCH, readRawSettings } from "./lib/sys/settings.ts";
+import { clearGitHubControlMasters } from "./lib/git/ssh_control.ts";
+import { loadState, statePath } from "./lib/chunk/state.ts";
 
 /** Command-line options of bootstrap.ts. */
 export interface BootstrapOptions {
@@ -221,7 +221,7 @@ export interface DaemonCheck {
 export interface CheckDaemonOptions {
   /** Clock in milliseconds (default `Date.now()`). */
   now?: number;
-  /** Process liveness (default: lib/process.ts `pidAlive`). */
+  /** Process liveness (default: lib/sys/process.ts `pidAlive`). */
   isAlive?: (pid: number) => Promise<boolean>;
 }
 

@@ -6,13 +6,13 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { runCommand } from "./lib/cli_run.ts";
-import { statusCommand } from "./lib/cli_status.ts";
-import { logsCommand } from "./lib/cli_logs.ts";
-import { listCommand, restoreCommand, verifyCommand } from "./lib/cli_restore.ts";
-import { serviceCommand, startCommand, stopCommand } from "./lib/cli_service.ts";
-import { serviceState } from "./lib/service.ts";
-import { homePaths, resolveHome } from "./lib/paths.ts";
+import { runCommand } from "./lib/cli/run.ts";
+import { statusCommand } from "./lib/cli/status.ts";
+import { logsCommand } from "./lib/cli/logs.ts";
+import { listCommand, restoreCommand, verifyCommand } from "./lib/cli/restore.ts";
+import { serviceCommand, startCommand, stopCommand } from "./lib/cli/service.ts";
+import { serviceState } from "./lib/service/backend.ts";
+import { homePaths, resolveHome } from "./lib/sys/paths.ts";
 
 /** Builds the CLI (exported for tests). */
 export function buildCli(): Command {

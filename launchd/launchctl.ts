@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { run, type RunResult } from "../lib/exec.ts";
+import { CommandError, failureDetail, run, type RunResult } from "../lib/sys/mod.ts";
 import { LAUNCHD_LABEL } from "./plist.ts";
 
 /** launchctl's exit status for "Could not find service" (and "Could not find domain"). */
@@ -116,17 +116,11 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** A launchctl call that failed. */
-export class LaunchctlError extends Error {
-  /** The result. */
-  readonly result: RunResult;
-  /** Creates it. */
+export class LaunchctlError extends CommandError {
+  /** Creates it: `launchctl <what>` and how it failed. */
   constructor(what: string, result: RunResult) {
-    const detail = result.timedOut
-      ? "timed out"
-      : `exited ${result.code}: ${(result.stderr || result.stdout).trim().slice(0, 500)}`;
-    super(`launchctl ${what} ${detail}`);
+    super(`launchctl ${what}`, result, `launchctl ${what} ${failureDetail(result)}`);
     this.name = "LaunchctlError";
-    this.result = result;
   }
 }
 

@@ -8,7 +8,7 @@
  */
 import * as plist from "plist";
 import { join } from "node:path";
-import type { ServiceSpec } from "../lib/service_program.ts";
+import type { ServiceSpec } from "../lib/service/program.ts";
 
 /** The LaunchAgent label (the bash version's). */
 export const LAUNCHD_LABEL = "com.cc-skills.asciinema-chunker";

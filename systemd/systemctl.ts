@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { run, type RunResult } from "../lib/exec.ts";
+import { CommandError, failureDetail, run, type RunResult } from "../lib/sys/mod.ts";
 import { UNIT_NAME } from "./unit.ts";
 
 /** Properties read by {@linkcode Systemctl.show}. */
@@ -80,17 +80,11 @@ export function parseShow(text: string): UnitState {
 }
 
 /** A systemctl call that failed. */
-export class SystemctlError extends Error {
-  /** The result. */
-  readonly result: RunResult;
-  /** Creates it. */
+export class SystemctlError extends CommandError {
+  /** Creates it: `systemctl --user <what>` and how it failed. */
   constructor(what: string, result: RunResult) {
-    const detail = result.timedOut
-      ? "timed out"
-      : `exited ${result.code}: ${(result.stderr || result.stdout).trim().slice(0, 500)}`;
-    super(`systemctl --user ${what} ${detail}`);
+    super(`systemctl --user ${what}`, result, `systemctl --user ${what} ${failureDetail(result)}`);
     this.name = "SystemctlError";
-    this.result = result;
   }
 }
 

@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { ServiceSpec } from "../lib/service_program.ts";
+import type { ServiceSpec } from "../lib/service/program.ts";
 
 /** The unit name. */
 export const UNIT_NAME = "asciinema-chunker.service";

@@ -8,11 +8,9 @@
  * @module
  */
 import { join } from "node:path";
-import { log, OnceLog } from "../log.ts";
-import type { HomePaths } from "../paths.ts";
-import type { RemoteTarget } from "../publisher.ts";
-import type { Settings } from "../settings.ts";
-import { newState, type PendingChunk, type RecordingState, saveState } from "../state.ts";
+import { type HomePaths, log, OnceLog, type Settings } from "../sys/mod.ts";
+import type { RemoteTarget } from "../git/mod.ts";
+import { newState, type PendingChunk, type RecordingState, saveState } from "../chunk/mod.ts";
 import { nextRetry, type Retry } from "./backoff.ts";
 import { type Clock, wallAt } from "./clock.ts";
 import { cutPass } from "./cut_pass.ts";

@@ -9,12 +9,15 @@
  * @module
  */
 import { join } from "node:path";
-import { fsyncDir, tempPathFor } from "../atomic.ts";
-import { firstNewlineEnd, lastNewlineEnd } from "../asciicast.ts";
-import { formatChunkName } from "../chunk_name.ts";
-import { ensurePrivateDir } from "../paths.ts";
-import type { PendingChunk, RecordingState } from "../state.ts";
-import { compressRange } from "../zstd.ts";
+import { ensurePrivateDir, fsyncDir, tempPathFor } from "../sys/mod.ts";
+import {
+  compressRange,
+  firstNewlineEnd,
+  formatChunkName,
+  lastNewlineEnd,
+  type PendingChunk,
+  type RecordingState,
+} from "../chunk/mod.ts";
 import { failpoint } from "./failpoint.ts";
 import { fingerprintAt, fingerprintMismatch } from "./identity.ts";
 import type { StateUpdate } from "./state_writer.ts";

@@ -9,13 +9,10 @@
  * @module
  */
 import { join } from "node:path";
-import { log, OnceLog } from "../log.ts";
-import { ensureHome, type HomePaths } from "../paths.ts";
-import type { AuthResolver, RemoteTarget } from "../publisher.ts";
-import { displayUrl } from "../remote_url.ts";
-import type { Settings } from "../settings.ts";
-import { loadAllStates, type RecordingState } from "../state.ts";
-import { readHealth, writeHealth } from "../health.ts";
+import { ensureHome, type HomePaths, log, OnceLog, type Settings } from "../sys/mod.ts";
+import { type AuthResolver, displayUrl, type RemoteTarget } from "../git/mod.ts";
+import { loadAllStates, type RecordingState } from "../chunk/mod.ts";
+import { type ErrorKind, readHealth, writeHealth } from "../status/mod.ts";
 import { type Clock, systemClock, wallAt } from "./clock.ts";
 import {
   buildHealth,
@@ -31,7 +28,6 @@ import { serialStateUpdate } from "./state_writer.ts";
 import { type Recording, RecordingActions } from "./actions.ts";
 import { publishBatch } from "./publish.ts";
 import { Watcher } from "./watcher.ts";
-import type { ErrorKind } from "../health.ts";
 
 /** Events the daemon reports (for notifications). */
 export type EngineEvent =
@@ -563,8 +559,24 @@ export class Engine {
       for (const rec of this.#recs.values()) await this.#refresh(rec);
     }
     const failing = this.#remotes.all().find((entry) => entry.queue.retry);
-    const ok = !failing && this.#remotesWithWork().length === 0 &&
+    // Everything pushed: also nothing held back (a broken .json) and nothing left uncut.
+    const unpushed = [...this.#states.values()].filter((state) =>
+      state.pending.length > 0 || (state.final && !state.manifest_pushed)
+    );
+    const unresolved = [...this.#recs.values()].filter((rec) =>
+      rec.facts?.headerReady && !rec.facts.problem && !rec.current
+    );
+    const ok = !failing && unpushed.length === 0 && unresolved.length === 0 &&
       ![...this.#recs.values()].some((rec) => rec.error);
+    if (!ok) {
+      this.#log.warn(
+        "run --once: {unpushed} generation(s) not fully pushed, {unresolved} not started",
+        {
+          unpushed: unpushed.map((state) => state.id).join(", ") || "none",
+          unresolved: unresolved.map((rec) => rec.id).join(", ") || "none",
+        },
+      );
+    }
     await this.#writeHealth(
       "stopped",
       ok

@@ -8,9 +8,8 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { fsyncDir, tempPathFor } from "../atomic.ts";
-import { ensurePrivateDir } from "../paths.ts";
-import type { RecordingState } from "../state.ts";
+import { ensurePrivateDir, fsyncDir, tempPathFor } from "../sys/mod.ts";
+import type { RecordingState } from "../chunk/mod.ts";
 import { failpoint } from "./failpoint.ts";
 import { fingerprintMismatch } from "./identity.ts";
 import type { StateUpdate } from "./state_writer.ts";

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { ErrorKind, Health, RecordingHealth, RemoteHealth } from "../health.ts";
-import type { RecordingState } from "../state.ts";
+import type { ErrorKind, Health, RecordingHealth, RemoteHealth } from "../status/mod.ts";
+import type { RecordingState } from "../chunk/mod.ts";
 
 /** One recording (a generation, or a file not backed up) as the engine sees it. */
 export interface RecordingSnapshot {

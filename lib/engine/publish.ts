@@ -16,11 +16,9 @@ import {
   type ManifestItem,
   type RemoteTarget,
   type RepoClone,
-} from "../publisher.ts";
-import type { HomePaths } from "../paths.ts";
-import type { Settings } from "../settings.ts";
-import type { PendingChunk, RecordingState } from "../state.ts";
-import { readRange } from "../zstd.ts";
+} from "../git/mod.ts";
+import { exists, type HomePaths, type Settings } from "../sys/mod.ts";
+import { type PendingChunk, readRange, type RecordingState } from "../chunk/mod.ts";
 import { pushTimeoutMs, selectBatch } from "./batch.ts";
 import { failpoint } from "./failpoint.ts";
 import { spoolFileFor } from "./cut_pass.ts";
@@ -55,15 +53,6 @@ export interface PublishResult {
   finished: RecordingState[];
   /** More work is left. */
   more: boolean;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** sha256 of the whole file, when it is still exactly this generation's; else null. */

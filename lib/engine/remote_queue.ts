@@ -8,7 +8,7 @@
  */
 import { nextRetry, type Retry } from "./backoff.ts";
 import type { Clock } from "./clock.ts";
-import type { ErrorKind } from "../health.ts";
+import type { ErrorKind } from "../status/mod.ts";
 
 /** A failure the queue understands: a kind and a message. */
 export interface QueueFailure {

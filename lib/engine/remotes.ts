@@ -5,16 +5,16 @@
  * @module
  */
 import { join } from "node:path";
-import type { ErrorKind } from "../health.ts";
-import type { HomePaths } from "../paths.ts";
+import type { ErrorKind } from "../status/mod.ts";
+import type { HomePaths } from "../sys/mod.ts";
 import {
   type AuthResolver,
+  displayUrl,
   PublishError,
   type RemoteTarget,
   RepoClone,
   repoSlug,
-} from "../publisher.ts";
-import { displayUrl } from "../remote_url.ts";
+} from "../git/mod.ts";
 import { type Clock, wallAt } from "./clock.ts";
 import type { RemoteSnapshot } from "./health_view.ts";
 import { type QueueFailure, RemoteQueue } from "./remote_queue.ts";

@@ -6,9 +6,8 @@
  *
  * @module
  */
-import { checkResumePoint, listBranchChunks, resumePointFor } from "../branch_index.ts";
-import { log } from "../log.ts";
-import type { RepoClone } from "../publisher.ts";
+import { checkResumePoint, listBranchChunks, type RepoClone, resumePointFor } from "../git/mod.ts";
+import { log } from "../sys/mod.ts";
 
 /** Where to continue `id`, from the branch. */
 export interface ResumeFromBranch {

@@ -8,10 +8,16 @@
  * @module
  */
 import { join } from "node:path";
-import { fsyncDir, isTempName } from "../atomic.ts";
-import { formatChunkName, parseChunkName } from "../chunk_name.ts";
-import { type PendingChunk, type RecordingState, saveState } from "../state.ts";
-import { decompressDigest, sha256Range } from "../zstd.ts";
+import { fsyncDir, isTempName } from "../sys/mod.ts";
+import {
+  decompressDigest,
+  formatChunkName,
+  parseChunkName,
+  type PendingChunk,
+  type RecordingState,
+  saveState,
+  sha256Range,
+} from "../chunk/mod.ts";
 import { spoolDirFor } from "./cut_pass.ts";
 import { fingerprintAt, fingerprintMismatch } from "./identity.ts";
 

@@ -13,7 +13,7 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { ensurePrivateDir } from "../paths.ts";
+import { ensurePrivateDir } from "../sys/mod.ts";
 
 /** Callbacks of {@linkcode Watcher}. */
 export interface WatcherOptions {

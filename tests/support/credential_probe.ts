@@ -1,5 +1,5 @@
 /**
- * A small CLI over lib/credentials.ts for tests that need the store used
+ * A small CLI over lib/credentials/store.ts for tests that need the store used
  * from another process (for example inside a D-Bus session):
  *
  * `deno run -A tests/support/credential_probe.ts <op> <service>` with op
@@ -10,7 +10,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { openCredentialStore } from "../../lib/credentials.ts";
+import { openCredentialStore } from "../../lib/credentials/store.ts";
 
 /** Absolute path of this script. */
 export const CREDENTIAL_PROBE = fileURLToPath(import.meta.url);

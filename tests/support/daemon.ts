@@ -6,11 +6,11 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { git } from "../../lib/git.ts";
-import { parseChunkName } from "../../lib/chunk_name.ts";
-import { readHealth } from "../../lib/health.ts";
-import type { Health } from "../../lib/health.ts";
-import { run } from "../../lib/exec.ts";
+import { git } from "../../lib/git/hermetic.ts";
+import { parseChunkName } from "../../lib/chunk/chunk_name.ts";
+import { readHealth } from "../../lib/status/health.ts";
+import type { Health } from "../../lib/status/health.ts";
+import { run } from "../../lib/sys/exec.ts";
 import { makeTestHome, type TestHome, waitFor } from "./env.ts";
 
 /** Absolute path of daemon.ts. */

@@ -6,8 +6,8 @@
  * @module
  */
 import { join } from "node:path";
-import { commandExists, findOnPath } from "../../lib/exec.ts";
-import { type HomePaths, homePaths } from "../../lib/paths.ts";
+import { commandExists, findOnPath } from "../../lib/sys/exec.ts";
+import { type HomePaths, homePaths } from "../../lib/sys/paths.ts";
 
 /** A temporary home for one test. */
 export interface TestHome {

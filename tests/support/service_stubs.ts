@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { HomePaths } from "../../lib/paths.ts";
+import type { HomePaths } from "../../lib/sys/paths.ts";
 
 /** A stand-in tool. */
 export interface ToolStub {

@@ -31,6 +31,8 @@ export interface SequenceResult {
   log: string[];
   /** The daemon's last stderr. */
   stderr: string;
+  /** The serving daemon's last stderr (before the drain). */
+  daemonStderr: string;
   /** Wall time in milliseconds. */
   ms: number;
   /** The kept test home of a failed run. */
@@ -87,10 +89,15 @@ export async function runSequence(
     failures,
     log: world.log,
     stderr: world.lastStderr,
+    daemonStderr: world.daemonStderr,
     ms: performance.now() - began,
     keptHome: !ok && options.keepFailed ? world.home?.root : undefined,
     branch: summary,
   };
+}
+
+function tailLines(text: string, count = 25): string[] {
+  return text.split("\n").filter(Boolean).slice(-count).map((line) => `  ${line}`);
 }
 
 /** The report of a failed seed: what failed, the operations, how to replay. */
@@ -100,6 +107,10 @@ export function formatFailure(result: SequenceResult): string {
     ...result.failures.map((failure) => `  - ${failure.replaceAll("\n", "\n    ")}`),
     "operations:",
     ...result.log.map((line) => `  ${line}`),
+    "last daemon's stderr:",
+    ...tailLines(result.daemonStderr),
+    "run --once's stderr:",
+    ...tailLines(result.stderr),
     ...(result.keptHome ? [`test home kept at ${result.keptHome}`] : []),
     `replay with: deno task torture --seed ${result.seed}`,
   ].join("\n");

@@ -80,6 +80,11 @@ export class World {
     return this.#lastStderr || (this.#daemon?.lastStderr ?? "");
   }
 
+  /** Stderr of the last serving daemon (before the drain), for failure reports. */
+  get daemonStderr(): string {
+    return this.#daemon?.lastStderr ?? "";
+  }
+
   #note(line: string): void {
     line = `${String(Math.round(performance.now() - this.#began)).padStart(5)}ms ${line}`;
     this.log.push(line);

@@ -1,0 +1,11 @@
+/**
+ * Reading a branch back on any machine: the branch source (which remote, which
+ * clone), restore, verify, and the remote look-up.
+ *
+ * @module
+ */
+export * from "./remote_lookup.ts";
+export * from "./restore.ts";
+export * from "./restore_stream.ts";
+export * from "./source.ts";
+export * from "./verify.ts";

@@ -1,0 +1,315 @@
+/**
+ * Finds a readable git directory for a remote's recordings branch, for
+ * `restore`, `list` and `verify`:
+ *
+ * - a local path is read in place (read-only plumbing, nothing copied);
+ * - any other remote (including `file://`, which asks for git's transport) is fetched (single branch, no tags) into a temporary
+ *   bare repository that borrows the objects of the daemon's local clone
+ *   (`repos/<slug>.git`) through `objects/info/alternates`, so only what the
+ *   clone lacks is transferred; when the remote cannot be reached and a local
+ *   clone exists, the clone is read instead (with a note saying so).
+ *
+ * The fetch is complete, not `--depth=1`: the branch only ever adds files, so
+ * every blob in its history is in its tip and a shallow fetch would save only
+ * the commit objects (a few hundred bytes per chunk) while losing the
+ * `Cast-Sha256` trailers that let each chunk be checked.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { envVarFor, GITHUB_PAT, openCredentialStore, SETUP_COMMAND } from "../credentials/mod.ts";
+import {
+  type AuthResolver,
+  BlobReader,
+  type BranchIndex,
+  classifyGitError,
+  displayUrl,
+  git,
+  gitAuthFor,
+  MissingTokenError,
+  parseRemoteUrl,
+  readBranchIndex,
+  resolveTip,
+} from "../git/mod.ts";
+import { type HomePaths, KindedError, loadSettings, redact } from "../sys/mod.ts";
+import {
+  findLocalClone,
+  gitDirOf,
+  localRemotePath,
+  RemoteLookupError,
+  type RemoteLookupOptions,
+  type RemoteSpec,
+  resolveRemote,
+} from "./remote_lookup.ts";
+
+/** Options for {@linkcode openBranch}. */
+export interface BranchSourceOptions extends RemoteLookupOptions {
+  /** Authentication for network remotes (the credential store's token for HTTPS). */
+  authFor?: AuthResolver;
+  /** Never touch the network: read the daemon's local clone. */
+  offline?: boolean;
+  /** Abort. */
+  signal?: AbortSignal;
+  /** Timeout of the fetch (default 10 min). */
+  networkTimeoutMs?: number;
+}
+
+/** A readable copy of the branch. */
+export interface BranchSource {
+  /** The remote as given or configured. */
+  url: string;
+  /** The branch. */
+  branch: string;
+  /** The git directory to read. */
+  gitDir: string;
+  /** The ref to read inside it. */
+  ref: string;
+  /** How it was obtained. */
+  via: "direct" | "fetched" | "local-clone";
+  /** Things the person should know (fallbacks). */
+  notes: string[];
+  /** Removes the temporary repository, if any. */
+  close(): Promise<void>;
+}
+
+/** Why a branch could not be opened. */
+export type BranchSourceErrorKind =
+  | "not_found"
+  | "auth"
+  | "network"
+  | "remote"
+  | "settings"
+  | "offline";
+
+/** A branch could not be opened; the message says what to do next. */
+export class BranchSourceError extends KindedError<BranchSourceErrorKind> {}
+
+/**
+ * Opens the recordings branch for reading. Close the result when done (it
+ * may be a temporary repository).
+ */
+export async function openBranch(options: BranchSourceOptions): Promise<BranchSource> {
+  let remote: RemoteSpec;
+  try {
+    remote = await resolveRemote(options);
+  } catch (error) {
+    if (error instanceof RemoteLookupError) throw new BranchSourceError("settings", error.message);
+    throw error;
+  }
+  const cwd = options.cwd ?? Deno.cwd();
+  const ref = `refs/heads/${remote.branch}`;
+  const shown = displayUrl(remote.url);
+  const notes: string[] = [];
+  const noop = () => Promise.resolve();
+  const local = remote.url.startsWith("file://") ? undefined : localRemotePath(remote.url, cwd);
+  const clone = await findLocalClone(options.paths, remote, { cwd });
+
+  const useClone = async (why: string): Promise<BranchSource | undefined> => {
+    if (!clone || !(await resolveTip(clone, ref, { signal: options.signal }))) return undefined;
+    notes.push(why);
+    return { ...remote, url: shown, gitDir: clone, ref, via: "local-clone", notes, close: noop };
+  };
+
+  if (options.offline) {
+    const source = await useClone(
+      "offline: read the daemon's local clone; chunks pushed from other machines may be missing",
+    );
+    if (source) return source;
+    throw new BranchSourceError(
+      "offline",
+      `There is no local clone of ${shown} (${remote.branch}) under ${options.paths.repos}; ` +
+        "run without --offline to fetch the branch.",
+    );
+  }
+
+  if (local !== undefined) {
+    const gitDir = await gitDirOf(local);
+    if (gitDir && (await resolveTip(gitDir, ref, { signal: options.signal }))) {
+      return { ...remote, url: shown, gitDir, ref, via: "direct", notes, close: noop };
+    }
+    const source = await useClone(
+      `${shown} has no branch ${remote.branch}; read the daemon's local clone instead`,
+    );
+    if (source) return source;
+    throw new BranchSourceError(
+      "not_found",
+      gitDir
+        ? `${shown} has no branch ${remote.branch}: nothing was backed up there yet ` +
+          "(check --branch, or `daemon.ts status`)."
+        : `${shown} is not a git repository: check --repo (or repo_url in config.json).`,
+    );
+  }
+
+  const tmp = await Deno.makeTempDir({ prefix: "asciinema-restore-" });
+  const close = () => Deno.remove(tmp, { recursive: true }).catch(() => {});
+  try {
+    const init = await git(["init", "--bare", "--quiet", tmp], { signal: options.signal });
+    if (!init.success) throw new Error(`git init failed: ${init.stderr.trim()}`);
+    if (clone) {
+      await Deno.writeTextFile(
+        join(tmp, "objects", "info", "alternates"),
+        join(clone, "objects") + "\n",
+      );
+    }
+    let target: Awaited<ReturnType<AuthResolver>> = { url: remote.url };
+    if (options.authFor) {
+      try {
+        target = await options.authFor(remote.url);
+      } catch (error) {
+        const message = (error as Error).message;
+        const source = await useClone(
+          `cannot reach ${shown} (${message}); read the daemon's local clone instead`,
+        );
+        if (source) {
+          await close();
+          return source;
+        }
+        throw new BranchSourceError(
+          (error as Error).name === "RemoteUrlError" ? "remote" : "auth",
+          message,
+        );
+      }
+    }
+    const timeoutMs = options.networkTimeoutMs ?? 600_000;
+    const result = await git([
+      "fetch",
+      "--quiet",
+      "--no-tags",
+      "--no-write-fetch-head",
+      "--no-recurse-submodules",
+      "--end-of-options",
+      target.url,
+      `+${ref}:${ref}`,
+    ], { gitDir: tmp, auth: target.auth, signal: options.signal, timeoutMs });
+    if (result.success) {
+      return { ...remote, url: shown, gitDir: tmp, ref, via: "fetched", notes, close };
+    }
+    const stderr = redact(result.stderr.trim().split("\n").slice(-3).join("\n"));
+    const missing = /couldn't find remote ref|could not find remote ref/i.test(result.stderr);
+    const source = await useClone(
+      missing
+        ? `${shown} has no branch ${remote.branch} yet; read the daemon's local clone instead`
+        : `fetching ${shown} failed (${stderr || "timed out"}); read the daemon's local ` +
+          "clone instead, which may lack chunks pushed from other machines",
+    );
+    if (source) {
+      await close();
+      return source;
+    }
+    if (missing) {
+      throw new BranchSourceError(
+        "not_found",
+        `${shown} has no branch ${remote.branch}: check --branch (or branch in config.json).`,
+      );
+    }
+    const kind = classifyGitError(result.stderr, { timedOut: result.timedOut });
+    throw new BranchSourceError(
+      kind === "auth" ? "auth" : kind === "network" ? "network" : "remote",
+      `Could not fetch ${remote.branch} from ${shown}: ${stderr || "timed out"}` +
+        (kind === "auth"
+          ? `\nCheck the GitHub token in the credential store (\`${SETUP_COMMAND}\`, or ` +
+            `${envVarFor(GITHUB_PAT)} with credential_store env) and the remote's access rights.`
+          : ""),
+    );
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/**
+ * The authentication of `restore`, `list` and `verify`: the token from the
+ * credential store (config.json `credential_store`, or
+ * `ASCIINEMA_CREDENTIAL_STORE`) for remotes that need one. Without a token
+ * the fetch is tried anonymously (public repositories); the store is not
+ * touched for SSH and local remotes.
+ */
+export function storeAuthResolver(paths: HomePaths): AuthResolver {
+  return async (url: string) => {
+    const remote = parseRemoteUrl(url);
+    if (!remote.needsToken) return { url: remote.url };
+    let setting: string | undefined;
+    try {
+      setting = (await loadSettings(paths.config)).credential_store;
+    } catch {
+      setting = undefined; // a broken config.json is reported elsewhere; auto works here
+    }
+    const store = await openCredentialStore({ setting });
+    try {
+      const resolved = await gitAuthFor(url, { store });
+      return { url: resolved.url, auth: resolved.auth };
+    } catch (error) {
+      if (error instanceof MissingTokenError) return { url: remote.url };
+      throw error;
+    }
+  };
+}
+
+/** Options of {@linkcode readBranchRecordings}. */
+export interface ReadBranchOptions extends BranchSourceOptions {
+  /** Only these recordings' chunks and manifests (default: all). */
+  ids?: string[];
+  /** The blob reader's timeout, from the index (default: the reader's own). */
+  readerTimeoutMs?: (index: BranchIndex) => number;
+}
+
+/** The branch as a reader sees it: its index and one open blob reader. */
+export interface BranchView {
+  /** The branch's chunks, manifests and strays. */
+  index: BranchIndex;
+  /** Reads blobs of the branch (closed by {@linkcode readBranchRecordings}). */
+  reader: BlobReader;
+}
+
+/** What {@linkcode readBranchRecordings} answers: where it read, and one item a recording. */
+export interface BranchRecordings<T> {
+  /** The remote as given or configured. */
+  url: string;
+  /** The branch. */
+  branch: string;
+  /** How it was obtained. */
+  via: BranchSource["via"];
+  /** Things the person should know (fallbacks). */
+  notes: string[];
+  /** What `body` made of the branch (empty when the branch does not exist). */
+  recordings: T[];
+}
+
+/**
+ * Opens the branch, reads its index, runs `body` with a blob reader, and
+ * closes reader and source again, whatever happens (`list`, `verify`).
+ */
+export async function readBranchRecordings<T>(
+  options: ReadBranchOptions,
+  body: (view: BranchView) => Promise<T[]>,
+): Promise<BranchRecordings<T>> {
+  const source = await openBranch(options);
+  try {
+    const index = await readBranchIndex(source.gitDir, source.ref, {
+      ids: options.ids,
+      signal: options.signal,
+    });
+    let recordings: T[] = [];
+    if (index) {
+      const timeoutMs = options.readerTimeoutMs?.(index);
+      const reader = BlobReader.open(source.gitDir, {
+        signal: options.signal,
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      });
+      try {
+        recordings = await body({ index, reader });
+      } finally {
+        await reader.close();
+      }
+    }
+    return {
+      url: source.url,
+      branch: source.branch,
+      via: source.via,
+      notes: source.notes,
+      recordings,
+    };
+  } finally {
+    await source.close();
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * The subcommands of daemon.ts, one file each, and their shared options.
+ *
+ * @module
+ */
+export * from "./logs.ts";
+export * from "./restore.ts";
+export * from "./run.ts";
+export * from "./service.ts";
+export * from "./status.ts";
+export * from "./options.ts";

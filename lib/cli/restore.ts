@@ -1,0 +1,313 @@
+/**
+ * `daemon.ts list`, `daemon.ts restore <id>` and `daemon.ts verify [<id>]`:
+ * getting recordings back from the branch, on this machine or a new one.
+ *
+ * Exit codes: `list` 0, or 2 when the branch cannot be read; `restore` 0
+ * (also for a partial restore, which says so), 1 when nothing was written;
+ * `verify` 0 all good, 1 problems found, 2 the branch cannot be read.
+ *
+ * @module
+ */
+import { Command } from "@commander-js/extra-typings";
+import { fileURLToPath } from "node:url";
+import { writeStdout } from "./logs.ts";
+import {
+  BranchSourceError,
+  type BranchSourceOptions,
+  listKnownRemotes,
+  listRecordings,
+  type ListResult,
+  type RemoteListing,
+  RemoteLookupError,
+  RestoreError,
+  restoreRecording,
+  storeAuthResolver,
+  verifyBranch,
+} from "../branch/mod.ts";
+import { formatBytes, homePaths, resolveHome, shellQuote } from "../sys/mod.ts";
+import type { AuthResolver } from "../git/mod.ts";
+import { LIST_REPO_HELP, withBranchOptions } from "./options.ts";
+
+/**
+ * The command that restores `id` into the current directory, pasteable from
+ * anywhere (`deno task restore` only works inside this checkout): the remote
+ * is found from the recording itself, so no `--repo` is needed.
+ */
+export function restoreCommandLine(id: string): string {
+  const daemon = fileURLToPath(new URL("../../daemon.ts", import.meta.url));
+  return `deno run -A ${shellQuote(daemon)} restore ${id.startsWith("-") ? "-- " : ""}${
+    shellQuote(id)
+  }`;
+}
+
+/** Hooks other modules provide. */
+export interface RestoreHooks {
+  /** Authentication for network remotes (default: the credential store's token for HTTPS). */
+  authFor?: AuthResolver;
+}
+
+/** Options shared by the three commands. */
+interface SourceFlags {
+  repo?: string;
+  branch?: string;
+  offline?: boolean;
+}
+
+function sourceOptions(
+  flags: SourceFlags,
+  hooks: RestoreHooks,
+  signal: AbortSignal,
+): BranchSourceOptions {
+  const paths = homePaths(resolveHome());
+  return {
+    repoUrl: flags.repo,
+    branch: flags.branch,
+    offline: flags.offline ?? false,
+    paths,
+    authFor: hooks.authFor ?? storeAuthResolver(paths),
+    signal,
+  };
+}
+
+/** Runs `body` with an abort signal fired by SIGINT/SIGTERM (temporary files get removed). */
+async function withSignals<T>(body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const stop = () => controller.abort(new Error("interrupted"));
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  try {
+    return await body(controller.signal);
+  } finally {
+    for (const signal of signals) Deno.removeSignalListener(signal, stop);
+  }
+}
+
+function shortTime(iso: string | null | undefined): string {
+  if (!iso) return "-";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toISOString().slice(0, 16).replace("T", " ") + "Z";
+}
+
+function sourceLine(result: { url: string; branch: string; via: string }): string {
+  const how = result.via === "fetched"
+    ? "fetched"
+    : result.via === "direct"
+    ? "read in place"
+    : "local clone";
+  return `${result.branch} of ${result.url} (${how})`;
+}
+
+function printError(error: unknown): boolean {
+  if (error instanceof RestoreError || error instanceof BranchSourceError) {
+    console.error(`asciinema-chunker: ${error.message}`);
+    return true;
+  }
+  return false;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd())
+    .join("\n") + "\n";
+}
+
+function listingText(result: ListResult): string {
+  if (result.recordings.length === 0) return `No recordings on ${sourceLine(result)}.\n`;
+  const rows = [["ID", "STATE", "CHUNKS", "SIZE", "STARTED", "ENDED", "LOCAL"]];
+  for (const r of result.recordings) {
+    rows.push([
+      JSON.stringify(r.id).slice(1, -1) === r.id && !/\s/.test(r.id) ? r.id : JSON.stringify(r.id),
+      r.manifest_error ? "manifest unreadable" : r.complete ? "complete" : "in progress",
+      String(r.chunks),
+      formatBytes(r.bytes),
+      shortTime(r.started),
+      r.complete ? shortTime(r.ended) : `(last chunk ${shortTime(r.last_chunk)})`,
+      r.local ?? "-",
+    ]);
+  }
+  return `Recordings on ${sourceLine(result)}:\n\n${table(rows)}`;
+}
+
+const RESTORE_HINT = "Restore one with: deno task restore <id> [-o FILE]\n";
+
+/**
+ * Runs `list`; returns the exit code. With `--repo`, that one remote (JSON:
+ * one listing); without, every remote the daemon knows, grouped (JSON:
+ * `{ "remotes": [...] }`, an unreadable one as `{ url, branch, error }`).
+ */
+export async function runList(
+  flags: SourceFlags & { json?: boolean },
+  hooks: RestoreHooks = {},
+): Promise<number> {
+  return await withSignals(async (signal) => {
+    let listings: RemoteListing[];
+    try {
+      const options = sourceOptions(flags, hooks, signal);
+      listings = flags.repo || flags.branch
+        ? [await listRecordings(options)]
+        : await listKnownRemotes(options);
+    } catch (error) {
+      if (printError(error)) return 2;
+      if (error instanceof RemoteLookupError) {
+        console.error(`asciinema-chunker: ${error.message}`);
+        return 2;
+      }
+      throw error;
+    }
+    const read = listings.filter((listing): listing is ListResult => !("error" in listing));
+    for (const note of read.flatMap((listing) => listing.notes)) console.error(`note: ${note}`);
+    const code = read.length === 0 ? 2 : 0;
+    if (flags.json) {
+      const doc = flags.repo || flags.branch ? listings[0] : { remotes: listings };
+      await writeStdout(JSON.stringify(doc, null, 2) + "\n");
+      return code;
+    }
+    const parts: string[] = [];
+    for (const listing of listings) {
+      if ("error" in listing) {
+        console.error(`asciinema-chunker: ${listing.error}`);
+        parts.push(`Could not read ${listing.branch} of ${listing.url} (see above).\n`);
+      } else parts.push(listingText(listing));
+    }
+    const any = read.some((listing) => listing.recordings.length > 0);
+    await writeStdout(parts.join("\n") + (any ? `\n${RESTORE_HINT}` : ""));
+    return code;
+  });
+}
+
+/** Runs `restore`; returns the exit code. */
+export async function runRestore(
+  id: string,
+  flags: SourceFlags & { output?: string; force?: boolean },
+  hooks: RestoreHooks = {},
+): Promise<number> {
+  return await withSignals(async (signal) => {
+    let result;
+    try {
+      result = await restoreRecording(id, {
+        ...sourceOptions(flags, hooks, signal),
+        output: flags.output,
+        force: flags.force ?? false,
+      });
+    } catch (error) {
+      if (printError(error)) return 1;
+      throw error;
+    }
+    for (const note of result.notes) console.error(`note: ${note}`);
+    let text = `Restored ${id} from ${sourceLine(result)}\n` +
+      `  to ${result.output}: ${result.bytes} bytes (${formatBytes(result.bytes)}) ` +
+      `from ${result.chunks} chunk${result.chunks === 1 ? "" : "s"}` +
+      (result.sha256 ? `, sha256 ${result.sha256}\n` : "\n");
+    if (result.partial) {
+      text += `PARTIAL: ${id} has no manifest: the recording is still in progress (or its ` +
+        `machine stopped before it ended). Restored bytes 0-${result.bytes}, up to the last ` +
+        `pushed chunk${
+          result.lastCommit
+            ? ` (committed ${shortTime(new Date(result.lastCommit * 1000).toISOString())})`
+            : ""
+        }.\n`;
+    } else {
+      text += "Complete: every chunk and the manifest's total sha256 match.\n";
+    }
+    await writeStdout(text);
+    return 0;
+  });
+}
+
+/** Runs `verify`; returns the exit code. */
+export async function runVerify(
+  id: string | undefined,
+  flags: SourceFlags & { json?: boolean },
+  hooks: RestoreHooks = {},
+): Promise<number> {
+  return await withSignals(async (signal) => {
+    let report;
+    try {
+      report = await verifyBranch({ ...sourceOptions(flags, hooks, signal), id });
+    } catch (error) {
+      if (printError(error)) return 2;
+      throw error;
+    }
+    for (const note of report.notes) console.error(`note: ${note}`);
+    if (flags.json) {
+      await writeStdout(JSON.stringify(report, null, 2) + "\n");
+      return report.ok ? 0 : 1;
+    }
+    let text = `Verifying ${sourceLine(report)}\n`;
+    let bad = 0;
+    for (const r of report.recordings) {
+      const state = r.complete ? "complete" : "in progress";
+      if (r.problems.length === 0) {
+        text += `ok    ${r.id}: ${r.chunks} chunks, ${r.bytes} bytes, ${state}\n`;
+      } else {
+        bad++;
+        text += `FAIL  ${r.id}: ${r.chunks} chunks, ${state}, ${r.problems.length} problem${
+          r.problems.length === 1 ? "" : "s"
+        }\n`;
+        for (const problem of r.problems) text += `      - [${problem.kind}] ${problem.message}\n`;
+      }
+      for (const warning of r.warnings) text += `      (warning) ${warning}\n`;
+    }
+    text += report.recordings.length === 0
+      ? "No recordings found.\n"
+      : bad
+      ? `${bad} of ${report.recordings.length} recording${
+        report.recordings.length === 1 ? "" : "s"
+      } damaged.\n`
+      : `All ${report.recordings.length} recording${
+        report.recordings.length === 1 ? "" : "s"
+      } intact.\n`;
+    await writeStdout(text);
+    return report.ok ? 0 : 1;
+  });
+}
+
+/** The `list` subcommand. */
+export function listCommand(hooks: RestoreHooks = {}) {
+  return withBranchOptions(
+    new Command("list")
+      .description(
+        "list the recordings on the branch: times, size, chunks, complete or in progress",
+      ),
+    LIST_REPO_HELP,
+  )
+    .option("--json", "print one JSON document")
+    .action(async (options) => {
+      const code = await runList(options, hooks);
+      if (code !== 0) Deno.exit(code);
+    });
+}
+
+/** The `restore` subcommand. */
+export function restoreCommand(hooks: RestoreHooks = {}) {
+  return withBranchOptions(
+    new Command("restore")
+      .description(
+        "restore a recording from the branch, checked chunk by chunk (never overwrites without --force)",
+      )
+      .argument("<id>", "recording id (see `list`); put `--` before an id starting with a dash")
+      .option("-o, --output <file>", "where to write (default ./<id>.cast)"),
+  )
+    .option("--force", "replace the output file if it exists")
+    .action(async (id, options) => {
+      const code = await runRestore(id, options, hooks);
+      if (code !== 0) Deno.exit(code);
+    });
+}
+
+/** The `verify` subcommand. */
+export function verifyCommand(hooks: RestoreHooks = {}) {
+  return withBranchOptions(
+    new Command("verify")
+      .description(
+        "check recordings on the branch without writing (exit 0 intact, 1 problems, 2 unreadable)",
+      )
+      .argument("[id]", "only this recording (default: all)"),
+  )
+    .option("--json", "print one JSON document")
+    .action(async (id, options) => {
+      const code = await runVerify(id, options, hooks);
+      if (code !== 0) Deno.exit(code);
+    });
+}

@@ -1,0 +1,137 @@
+/**
+ * Hermetic git: every git child gets its own configuration through the
+ * environment, so the user's credential helpers, `gh auth`, `insteadOf`
+ * rewrites, signing, hooks and SSH multiplexing never apply (DESIGN.md
+ * invariant 5). Authentication plugs in through {@linkcode GitAuth}.
+ *
+ * @module
+ */
+import { run, type RunResult } from "../sys/mod.ts";
+
+/** Extra configuration and environment for one git call (for example authentication). */
+export interface GitAuth {
+  /** `git -c`-style entries passed through `GIT_CONFIG_COUNT/KEY/VALUE` (never argv). */
+  config?: [string, string][];
+  /** Extra environment variables for the git child. */
+  env?: Record<string, string>;
+}
+
+/** Fixed identity for the daemon's commits. */
+export const GIT_IDENTITY = {
+  name: "asciinema-chunker",
+  email: "asciinema-chunker@localhost",
+} as const;
+
+/** Configuration every daemon git call gets, whatever the user's setup. */
+export const HERMETIC_CONFIG: [string, string][] = [
+  ["credential.helper", ""],
+  ["core.hooksPath", "/dev/null"],
+  ["commit.gpgSign", "false"],
+  ["tag.gpgSign", "false"],
+  ["core.fsmonitor", "false"],
+  ["core.askPass", ""],
+  ["protocol.file.allow", "always"],
+  ["advice.detachedHead", "false"],
+  ["init.defaultBranch", "main"],
+  ["push.default", "nothing"],
+  ["transfer.fsckObjects", "false"],
+  // No background gc or maintenance from fetch, commit or push: upkeep is the publisher's, time-bounded.
+  ["gc.auto", "0"],
+  ["maintenance.auto", "false"],
+  ["http.lowSpeedLimit", "1000"],
+  ["http.lowSpeedTime", "30"],
+];
+
+/** Options for {@linkcode gitEnv}. */
+export interface GitEnvOptions {
+  /** Daemon-owned global config file (default `/dev/null`). */
+  globalConfig?: string;
+  /** Authentication (or other) additions. */
+  auth?: GitAuth;
+  /** The base environment to take PATH, HOME and locale from (default `Deno.env`). */
+  base?: { get(key: string): string | undefined };
+}
+
+/** Builds the complete, hermetic environment of a git child (used with `clearEnv`). */
+export function gitEnv(options: GitEnvOptions = {}): Record<string, string> {
+  const base = options.base ?? Deno.env;
+  const env: Record<string, string> = {
+    PATH: base.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin",
+    HOME: base.get("HOME") ?? "/nonexistent",
+    LANG: "C",
+    LC_ALL: "C",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: options.globalConfig ?? "/dev/null",
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_ASKPASS: "",
+    SSH_ASKPASS: "",
+    GIT_AUTHOR_NAME: GIT_IDENTITY.name,
+    GIT_AUTHOR_EMAIL: GIT_IDENTITY.email,
+    GIT_COMMITTER_NAME: GIT_IDENTITY.name,
+    GIT_COMMITTER_EMAIL: GIT_IDENTITY.email,
+    // Plain ssh, no ControlMaster reuse, never a password prompt.
+    GIT_SSH_COMMAND:
+      "ssh -o ControlMaster=no -o ControlPath=none -o BatchMode=yes -o ConnectTimeout=20",
+  };
+  const tmp = base.get("TMPDIR");
+  if (tmp) env.TMPDIR = tmp;
+  const config = [...HERMETIC_CONFIG, ...(options.auth?.config ?? [])];
+  env.GIT_CONFIG_COUNT = String(config.length);
+  config.forEach(([key, value], index) => {
+    env[`GIT_CONFIG_KEY_${index}`] = key;
+    env[`GIT_CONFIG_VALUE_${index}`] = value;
+  });
+  return { ...env, ...(options.auth?.env ?? {}) };
+}
+
+/** Options for {@linkcode git}. */
+export interface GitOptions extends GitEnvOptions {
+  /** The repository (`GIT_DIR`); omitted for commands like `init` or `ls-remote`. */
+  gitDir?: string;
+  /** Working directory. */
+  cwd?: string;
+  /** Text or bytes for stdin. */
+  stdin?: string | Uint8Array;
+  /** Timeout (default 60 s; network operations should pass their own). */
+  timeoutMs?: number;
+  /** Abort on shutdown. */
+  signal?: AbortSignal;
+}
+
+/** Runs git hermetically; never throws for a non-zero exit. */
+export function git(args: string[], options: GitOptions = {}): Promise<RunResult> {
+  const env = gitEnv(options);
+  if (options.gitDir) env.GIT_DIR = options.gitDir;
+  return run("git", {
+    args,
+    cwd: options.cwd ?? options.gitDir ?? "/",
+    env,
+    clearEnv: true,
+    stdin: options.stdin,
+    timeoutMs: options.timeoutMs ?? 60_000,
+    signal: options.signal,
+  });
+}
+
+/** Thrown when a git call fails. */
+export class GitError extends Error {
+  /** The git result. */
+  readonly result: RunResult;
+  /** Creates the error. */
+  constructor(args: string[], result: RunResult) {
+    super(
+      `git ${args[0]} ${result.timedOut ? "timed out" : `failed (exit ${result.code})`}: ${
+        result.stderr.trim().slice(0, 1500)
+      }`,
+    );
+    this.name = "GitError";
+    this.result = result;
+  }
+}
+
+/** Runs git and throws a {@linkcode GitError} unless it succeeded; returns stdout. */
+export async function gitChecked(args: string[], options: GitOptions = {}): Promise<string> {
+  const result = await git(args, options);
+  if (!result.success) throw new GitError(args, result);
+  return result.stdout;
+}

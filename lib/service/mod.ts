@@ -1,0 +1,32 @@
+/**
+ * Running the daemon under the OS: the service backend choice, what a service
+ * runs (binary or `deno run`), compile, the permission list, the pidfile,
+ * detached start, daemon startup, macOS refusals and the service stamp.
+ * The launchd/ and systemd/ drivers stay at the top level.
+ *
+ * @module
+ */
+export * from "./backend.ts";
+export {
+  binaryIsCurrent,
+  type BuildInfo,
+  buildInfoPath,
+  type CommandLine,
+  COMPILE_TIMEOUT_MS,
+  compileCommand,
+  type CompileCommandOptions,
+  compileDaemon,
+  type CompileOptions,
+  type CompileResult,
+  DENORT_HINT,
+  resolveProgram,
+  type ResolveProgramOptions,
+  sourceFingerprint,
+} from "./compile.ts";
+export * from "./daemon_startup.ts";
+export * from "./detach.ts";
+export * from "./macos_preflight.ts";
+export * from "./permissions.ts";
+export * from "./pidfile.ts";
+export * from "./program.ts";
+export * from "./stamp.ts";

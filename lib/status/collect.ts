@@ -1,0 +1,580 @@
+/**
+ * `daemon.ts status`: is the daemon running, are recordings safe, and what
+ * to do next. Built from health.json, the service manager (through an
+ * injected hook), the credential store (through an injected hook), the
+ * settings and the last log lines. {@linkcode collectStatus} gathers the
+ * report (also printed as JSON), {@linkcode renderStatus} shows it to people.
+ *
+ * Running means: the service manager says so when one is installed;
+ * otherwise health.json's pid is alive, its heartbeat is younger than three
+ * intervals and its status is not `stopped`. A dead pid or a stale
+ * heartbeat means not running, whatever health.json says.
+ *
+ * @module
+ */
+import { daemonLiveness, type Health, readHealth } from "./health.ts";
+import { formatLocalTime, renderLogEntry, tailLog } from "./log_view.ts";
+import {
+  describeUrl,
+  formatDuration,
+  notifySettings,
+  NTFY_TOKEN_SERVICE,
+  PUSHOVER_APP_SERVICE,
+  PUSHOVER_USER_SERVICE,
+} from "../notify/mod.ts";
+import {
+  errorMessage,
+  type HomePaths,
+  loadSettings,
+  readRawSettings,
+  type Settings,
+  SettingsSchema,
+} from "../sys/mod.ts";
+import { describeSecrets, GITHUB_PAT, openCredentialStore, SECRETS } from "../credentials/mod.ts";
+
+/** Version of the `status --json` document. */
+export const STATUS_SCHEMA_VERSION = 1;
+
+/** Credential-store service of the daemon's git token. */
+export const GITHUB_PAT_SERVICE = GITHUB_PAT;
+
+/** What the service manager reports (the hook of the service backends, issue 5). */
+export interface ServiceState {
+  /** A service definition is installed (LaunchAgent, systemd unit, detached pidfile). */
+  installed: boolean;
+  /** The manager says the daemon is running. */
+  running: boolean;
+  /** The daemon's pid, when the manager knows it. */
+  pid?: number;
+  /** `launchd`, `systemd`, `detached`, ... */
+  manager: string;
+  /** One line from the manager (last exit status, ...). */
+  detail?: string;
+}
+
+/** Asks the service manager; `undefined` when no manager applies. */
+export type ServiceStateHook = () => Promise<ServiceState | undefined>;
+
+/** Whether one secret is stored, and where (never its value). */
+export interface SecretPresence {
+  /** Credential-store service name (`asciinema-github-pat`, ...). */
+  service: string;
+  /** True when stored, false when absent, null when it could not be checked. */
+  present: boolean | null;
+  /** `keychain`, `secret-service` or `env` (null when absent or unknown). */
+  store: string | null;
+  /** Why it could not be checked (locked keyring, ...). */
+  error?: string;
+}
+
+/** Checks which secrets are stored (the credential store's hook, issue 3). */
+export type SecretsHook = () => Promise<SecretPresence[]>;
+
+/** Secrets the daemon may use, with what each is for. */
+export const KNOWN_SECRETS = SECRETS;
+
+/** The default hook: asks the configured credential store (never reveals a value). */
+export function credentialStoreSecretsHook(paths: HomePaths): SecretsHook {
+  return async () => {
+    const raw = await readRawSettings(paths.config).catch(() => ({} as Record<string, unknown>));
+    const setting = typeof raw.credential_store === "string" ? raw.credential_store : undefined;
+    try {
+      return await describeSecrets(await openCredentialStore({ setting }));
+    } catch (error) {
+      return SECRETS.map(({ service }) => ({
+        service,
+        present: null,
+        store: null,
+        error: errorMessage(error),
+      }));
+    }
+  };
+}
+
+/** Fallback when no credential-store hook is given: only the environment is checked. */
+export function envSecretsHook(
+  env: { get(key: string): string | undefined } = Deno.env,
+): SecretsHook {
+  return () =>
+    Promise.resolve(KNOWN_SECRETS.map(({ service, env: name }) => {
+      const set = Boolean(env.get(name));
+      return set
+        ? { service, present: true, store: "env" }
+        : { service, present: null, store: null, error: "credential store not checked" };
+    }));
+}
+
+/** Overall verdict; the exit code follows from it. */
+export type Verdict = "healthy" | "degraded" | "not_running";
+
+/** The `status --json` document (see README "Status JSON"). */
+export interface StatusReport {
+  /** {@linkcode STATUS_SCHEMA_VERSION}. */
+  schema: number;
+  /** When the report was made (ISO). */
+  generated_at: string;
+  /** healthy (exit 0), degraded (exit 1), not_running (exit 2). */
+  verdict: Verdict;
+  /** The exit code of `status`. */
+  exit_code: 0 | 1 | 2;
+  /** Why it is degraded or not running (empty when healthy). */
+  problems: string[];
+  /** Commands worth running next. */
+  next_steps: string[];
+  /** The service and the process. */
+  service: {
+    /** Manager name, or `none`. */
+    manager: string;
+    /** Installed as a service. */
+    installed: boolean;
+    /** Running (see the module doc for the rule). */
+    running: boolean;
+    /** Where `running` came from: the service manager or health.json. */
+    source: "manager" | "health";
+    /** The daemon's pid, when known. */
+    pid: number | null;
+    /** Whether that pid is alive (null when there is none). */
+    pid_alive: boolean | null;
+    /** Manager detail line, or null. */
+    detail: string | null;
+  };
+  /** From health.json (nulls when it is absent). */
+  daemon: {
+    /** health.json exists and parses. */
+    health_found: boolean;
+    /** status in health.json. */
+    status: Health["status"] | null;
+    /** message in health.json. */
+    message: string | null;
+    /** Last heartbeat (ISO). */
+    heartbeat: string | null;
+    /** Its age in seconds. */
+    heartbeat_age_seconds: number | null;
+    /** Older than three heartbeat intervals. */
+    heartbeat_stale: boolean;
+    /** Seconds between heartbeats. */
+    heartbeat_interval_seconds: number;
+    /** When the daemon started (ISO). */
+    started_at: string | null;
+    /** Last successful push (ISO). */
+    last_push: string | null;
+    /** Chunks pushed over the daemon's lifetime. */
+    chunks_pushed: number;
+    /** The most recent error, or null. */
+    last_error: string | null;
+  };
+  /** config.json problem, or null. */
+  config_error: string | null;
+  /** Recordings still being recorded (or held / in error). */
+  recordings: RecordingStatus[];
+  /** Recordings that ended and wait to be fully pushed and moved to done/. */
+  finished_waiting: RecordingStatus[];
+  /** Remotes by clone key. */
+  remotes: RemoteStatus[];
+  /** Which secrets are stored and where; never values. */
+  secrets: SecretStatus[];
+  /** Notification backends. */
+  notifiers: NotifierStatus[];
+  /** The last 5 log lines, rendered (no colour). */
+  log_tail: string[];
+}
+
+/** One recording in the report. */
+export interface RecordingStatus {
+  /** Recording id. */
+  id: string;
+  /** Chunk folder id. */
+  chunk_id: string;
+  /** recording | ended | held | error. */
+  state: string;
+  /** Size of the .cast file (bytes). */
+  size: number;
+  /** Bytes cut into chunks. */
+  cut_offset: number;
+  /** Bytes pushed. */
+  bytes_pushed: number;
+  /** Bytes not yet pushed (size - pushed). */
+  bytes_pending: number;
+  /** Chunks waiting in the spool. */
+  spool_chunks: number;
+  /** Compressed bytes waiting in the spool. */
+  spool_bytes: number;
+  /** When the oldest unpushed byte was seen (ISO), or null. */
+  oldest_pending_at: string | null;
+  /** Its age in seconds, or null. */
+  oldest_pending_age_seconds: number | null;
+  /** Remote URL (no credentials). */
+  remote: string;
+  /** Branch. */
+  branch: string;
+  /** Last problem, or null. */
+  last_error: string | null;
+}
+
+/** One remote in the report. */
+export interface RemoteStatus {
+  /** Clone key (slug). */
+  key: string;
+  /** URL (no credentials). */
+  url: string;
+  /** Branch. */
+  branch: string;
+  /** Last successful push (ISO) or null. */
+  last_push: string | null;
+  /** Last error or null. */
+  last_error: string | null;
+  /** auth | network | remote | conflict | config | disk | input, or null. */
+  error_kind: string | null;
+  /** Failing since (ISO) or null. */
+  failing_since: string | null;
+  /** Seconds failing, or null. */
+  failing_seconds: number | null;
+  /** Next attempt (ISO) or null. */
+  next_retry_at: string | null;
+  /** Chunks waiting. */
+  queued_chunks: number;
+}
+
+/** One secret in the report. */
+export interface SecretStatus extends SecretPresence {
+  /** What it is for. */
+  purpose: string;
+  /** A warning for people (environment store), or null. */
+  warning: string | null;
+}
+
+/** One notifier in the report. */
+export interface NotifierStatus {
+  /** `pushover` or `ntfy`. */
+  name: string;
+  /** True when it will be used; null when its secrets could not be checked. */
+  configured: boolean | null;
+  /** Where it sends, or what is missing. */
+  detail: string;
+}
+
+/** Options for {@linkcode collectStatus}. */
+export interface StatusOptions {
+  /** Home layout. */
+  paths: HomePaths;
+  /** Settings (default: loaded from config.json). */
+  settings?: Settings;
+  /** Clock in milliseconds (default `Date.now()`). */
+  now?: number;
+  /** Service manager hook (issue 5); default: none installed. */
+  serviceState?: ServiceStateHook;
+  /** Credential store hook (issue 3); default: environment only. */
+  secrets?: SecretsHook;
+  /** Process liveness check (default: /proc or `kill -0`). */
+  pidAlive?: (pid: number) => Promise<boolean>;
+}
+
+function ageSeconds(iso: string | null | undefined, now: number): number | null {
+  if (!iso) return null;
+  const time = Date.parse(iso);
+  if (!Number.isFinite(time)) return null;
+  return Math.max(0, Math.round((now - time) / 1000));
+}
+
+/**
+ * Seconds after which unpushed data counts as "behind": a chunk may wait
+ * for the idle threshold or the maximum chunk age, then the grace period
+ * for a push to get through.
+ */
+export function behindThresholdSeconds(settings: Settings): number {
+  const notify = notifySettings(settings);
+  return Math.max(settings.idle_threshold, settings.max_chunk_seconds) +
+    notify.failure_grace_seconds + 60;
+}
+
+/** Gathers everything `status` shows. Never throws for a missing or broken file. */
+export async function collectStatus(options: StatusOptions): Promise<StatusReport> {
+  const now = options.now ?? Date.now();
+  const paths = options.paths;
+  const problems: string[] = [];
+  const next: string[] = [];
+
+  let settings = options.settings;
+  let configError: string | null = null;
+  if (!settings) {
+    try {
+      settings = await loadSettings(paths.config);
+    } catch (error) {
+      configError = errorMessage(error);
+      settings = SettingsSchema.parse({});
+    }
+  }
+  const health = await readHealth(paths.health);
+
+  let service: ServiceState | undefined;
+  let serviceError: string | null = null;
+  if (options.serviceState) {
+    try {
+      service = await options.serviceState();
+    } catch (error) {
+      serviceError = errorMessage(error);
+    }
+  }
+  const managed = Boolean(service?.installed);
+  const pid = (managed ? service?.pid : undefined) ?? health?.pid ?? null;
+  const liveness = await daemonLiveness(health, {
+    now,
+    pid,
+    isAlive: options.pidAlive,
+    defaultIntervalSeconds: settings.heartbeat_seconds,
+  });
+  const {
+    pidAlive,
+    heartbeatAgeSeconds: heartbeatAge,
+    heartbeatStale,
+    intervalSeconds: interval,
+  } = liveness;
+  const running = managed && service ? service.running : liveness.running;
+
+  if (configError) problems.push(`config.json is invalid: ${configError}`);
+  if (serviceError) problems.push(`could not ask the service manager: ${serviceError}`);
+  if (!running) {
+    if (!health) {
+      problems.push("the daemon has never run here (no health.json)");
+    } else if (managed) {
+      problems.push(`the ${service?.manager} service is installed but not running`);
+    } else if (health.status === "stopped") {
+      problems.push(
+        `the daemon was stopped at ${
+          Number.isFinite(Date.parse(health.last_update))
+            ? formatLocalTime(new Date(health.last_update))
+            : health.last_update
+        }`,
+      );
+    } else if (pidAlive === false) {
+      problems.push(
+        `the daemon (pid ${health.pid}) is gone without a clean stop: it crashed or was killed`,
+      );
+    } else if (heartbeatStale) {
+      problems.push(
+        `no heartbeat for ${
+          heartbeatAge === null ? "ever" : formatDuration(heartbeatAge * 1000)
+        } (expected every ${interval} s): the daemon is stuck or gone`,
+      );
+    }
+  } else if (heartbeatStale) {
+    problems.push(
+      health
+        ? `the service runs but its heartbeat is ${
+          formatDuration((heartbeatAge ?? 0) * 1000)
+        } old (expected every ${interval} s): stuck?`
+        : "the service runs but has not written health.json yet",
+    );
+  }
+
+  const behind = behindThresholdSeconds(settings);
+  const recordings: RecordingStatus[] = [];
+  const finished: RecordingStatus[] = [];
+  for (const [id, rec] of Object.entries(health?.recordings ?? {})) {
+    const oldestAge = ageSeconds(rec.oldest_pending_at, now);
+    const item: RecordingStatus = {
+      id,
+      chunk_id: rec.chunk_id,
+      state: rec.state,
+      size: rec.size,
+      cut_offset: rec.cut_offset,
+      bytes_pushed: rec.pushed_offset,
+      bytes_pending: Math.max(0, rec.size - rec.pushed_offset),
+      spool_chunks: rec.spool_chunks,
+      spool_bytes: rec.spool_bytes,
+      oldest_pending_at: rec.oldest_pending_at,
+      oldest_pending_age_seconds: oldestAge,
+      remote: rec.remote,
+      branch: rec.branch,
+      last_error: rec.last_error,
+    };
+    (rec.state === "ended" ? finished : recordings).push(item);
+    if (!running) continue;
+    if (rec.state === "held" || rec.state === "error") {
+      problems.push(`recording ${id} is ${rec.state}: ${rec.last_error ?? "see the log"}`);
+    } else if (oldestAge !== null && oldestAge > behind) {
+      problems.push(
+        `recording ${id} is behind: data ${formatDuration(oldestAge * 1000)} old is not pushed yet`,
+      );
+    }
+  }
+
+  const remotes: RemoteStatus[] = [];
+  for (const [key, remote] of Object.entries(health?.remotes ?? {})) {
+    remotes.push({
+      key,
+      url: remote.url,
+      branch: remote.branch,
+      last_push: remote.last_push,
+      last_error: remote.last_error,
+      error_kind: remote.error_kind,
+      failing_since: remote.failing_since,
+      failing_seconds: ageSeconds(remote.failing_since, now),
+      next_retry_at: remote.next_retry_at,
+      queued_chunks: remote.queued_chunks,
+    });
+    if (running && remote.last_error) {
+      const since = remote.failing_since
+        ? ` for ${formatDuration((ageSeconds(remote.failing_since, now) ?? 0) * 1000)}`
+        : "";
+      problems.push(
+        `pushes to ${remote.url} (${remote.branch}) are failing${since} (${
+          remote.error_kind ?? "error"
+        }): ${remote.last_error}; ${remote.queued_chunks} chunk(s) queued`,
+      );
+      if (remote.error_kind === "auth") {
+        next.push("store a new token: deno task daemon-setup");
+      }
+    }
+  }
+  if (running && health && (health.status === "degraded" || health.status === "error")) {
+    const listed = problems.some((problem) => problem.includes(health.message));
+    if (!listed) problems.push(`daemon reports ${health.status}: ${health.message}`);
+  }
+
+  // Secrets and notifiers.
+  let presence: SecretPresence[];
+  try {
+    presence = await (options.secrets ?? credentialStoreSecretsHook(options.paths))();
+  } catch (error) {
+    const message = errorMessage(error);
+    presence = KNOWN_SECRETS.map(({ service }) => ({
+      service,
+      present: null,
+      store: null,
+      error: message,
+    }));
+  }
+  const secrets: SecretStatus[] = KNOWN_SECRETS.map(({ service, purpose }) => {
+    const found = presence.find((item) => item.service === service) ??
+      { service, present: null, store: null, error: "not checked" };
+    return {
+      service,
+      purpose,
+      present: found.present,
+      store: found.present ? found.store : null,
+      ...(found.error ? { error: found.error } : {}),
+      warning: found.present && found.store === "env"
+        ? "kept in an environment variable: any process of this user can read it; " +
+          "move it to the keychain with deno task daemon-setup"
+        : null,
+    };
+  });
+  for (const secret of presence) {
+    if (!KNOWN_SECRETS.some((known) => known.service === secret.service)) {
+      secrets.push({
+        ...secret,
+        purpose: "",
+        warning: secret.present && secret.store === "env"
+          ? "kept in an environment variable"
+          : null,
+      });
+    }
+  }
+  const notify = notifySettings(settings);
+  const notifiers: NotifierStatus[] = [];
+  {
+    const app = secrets.find((secret) => secret.service === PUSHOVER_APP_SERVICE);
+    const user = secrets.find((secret) => secret.service === PUSHOVER_USER_SERVICE);
+    let configured: boolean | null;
+    let detail: string;
+    if (!notify.enabled || !notify.pushover.enabled) {
+      configured = false;
+      detail = "disabled in config.json (notify)";
+    } else if (app?.present && user?.present) {
+      configured = true;
+      detail = `sends to ${describeUrl(notify.pushover.api_url)}`;
+    } else if (app?.present === false || user?.present === false) {
+      configured = false;
+      detail = "no app token or user key stored: deno task daemon-setup";
+    } else {
+      configured = null;
+      detail = "could not check the credential store";
+    }
+    notifiers.push({ name: "pushover", configured, detail });
+    const token = secrets.find((secret) => secret.service === NTFY_TOKEN_SERVICE);
+    notifiers.push(
+      notify.enabled && notify.ntfy.url
+        ? {
+          name: "ntfy",
+          configured: true,
+          detail: `sends to ${describeUrl(notify.ntfy.url)}${
+            token?.present ? " with an access token" : ""
+          }`,
+        }
+        : {
+          name: "ntfy",
+          configured: false,
+          detail: notify.enabled ? "set notify.ntfy.url in config.json" : "disabled in config.json",
+        },
+    );
+  }
+  if (!notifiers.some((notifier) => notifier.configured !== false)) {
+    next.push("no notifier configured: you will not hear about failures (deno task daemon-setup)");
+  }
+
+  let logTail: string[] = [];
+  try {
+    logTail = (await tailLog(paths.logFile, { lines: 5 })).map((entry) =>
+      renderLogEntry(entry, { color: false })
+    );
+  } catch {
+    // unreadable log: nothing to show
+  }
+
+  const verdict: Verdict = !running ? "not_running" : problems.length > 0 ? "degraded" : "healthy";
+  if (!running) {
+    if (!managed && !health) next.unshift("set it up and start it: deno task daemon-setup");
+    else if (!managed) {
+      next.unshift(
+        "see why it stopped: deno task daemon-logs --errors; " +
+          "install it as a service so it restarts: deno task daemon-setup",
+      );
+    } else next.unshift("see why it stopped: deno task daemon-logs --errors");
+  } else if (verdict === "degraded") {
+    next.push("details: deno task daemon-logs --errors");
+  }
+  if (running && !managed) {
+    next.push(
+      "not installed as a service: it will not come back after a reboot (deno task daemon-setup)",
+    );
+  }
+
+  return {
+    schema: STATUS_SCHEMA_VERSION,
+    generated_at: new Date(now).toISOString(),
+    verdict,
+    exit_code: verdict === "healthy" ? 0 : verdict === "degraded" ? 1 : 2,
+    problems,
+    next_steps: [...new Set(next)],
+    service: {
+      manager: managed ? service?.manager ?? "unknown" : "none",
+      installed: managed,
+      running,
+      source: managed ? "manager" : "health",
+      pid,
+      pid_alive: pidAlive,
+      detail: service?.detail ?? null,
+    },
+    daemon: {
+      health_found: Boolean(health),
+      status: health?.status ?? null,
+      message: health?.message ?? null,
+      heartbeat: health?.heartbeat ?? null,
+      heartbeat_age_seconds: heartbeatAge,
+      heartbeat_stale: heartbeatStale,
+      heartbeat_interval_seconds: interval,
+      started_at: health?.started_at ?? null,
+      last_push: health?.last_push ?? null,
+      chunks_pushed: health?.chunks_pushed ?? 0,
+      last_error: health?.last_error ?? null,
+    },
+    config_error: configError,
+    recordings,
+    finished_waiting: finished,
+    remotes,
+    secrets,
+    notifiers,
+    log_tail: logTail,
+  };
+}

@@ -1,0 +1,79 @@
+/** Cut passes: chunk boundaries, identity on one handle, crash reconciliation of the spool. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { chooseChunkEnd, cutPass } from "../../../lib/engine/cut_pass.ts";
+import { reconcileSpool } from "../../../lib/engine/spool.ts";
+import { serialStateUpdate } from "../../../lib/engine/state_writer.ts";
+import { formatChunkName, parseChunkName } from "../../../lib/chunk/chunk_name.ts";
+import { loadState, newState, statePath } from "../../../lib/chunk/state.ts";
+import { compressRange } from "../../../lib/chunk/zstd.ts";
+import { ensureHome } from "../../../lib/sys/paths.ts";
+import { makeTestHome } from "../../support/env.ts";
+
+Deno.test("chunk names are deterministic and parse back", () => {
+  assert.equal(formatChunkName({ seq: 7, start: 10, end: 99 }), "000007_10-99.cast.zst");
+  assert.deepEqual(parseChunkName("000007_10-99.cast.zst"), { seq: 7, start: 10, end: 99 });
+  assert.equal(parseChunkName("000007_10-9.cast.zst"), undefined);
+  assert.equal(parseChunkName(".tmp-000007_10-99.cast.zst"), undefined);
+});
+
+Deno.test("chunks end after the last newline within max bytes; a long line is kept whole", async () => {
+  const t = await makeTestHome();
+  const path = join(t.root, "a.cast");
+  await Deno.writeTextFile(path, "aaaa\nbbbb\ncc" + "x".repeat(50) + "\ntail");
+  const size = (await Deno.stat(path)).size;
+  const file = await Deno.open(path);
+  assert.equal(await chooseChunkEnd(file, { start: 0, size }, { maxBytes: 1000 }), size - 4);
+  assert.equal(await chooseChunkEnd(file, { start: 0, size }, { maxBytes: 7 }), 5);
+  // From 10 the next line is 53 bytes long: longer than max, so it is cut whole.
+  assert.equal(await chooseChunkEnd(file, { start: 10, size }, { maxBytes: 7 }), size - 4);
+  assert.equal(await chooseChunkEnd(file, { start: size - 4, size }, { maxBytes: 7 }), size - 4);
+  assert.equal(
+    await chooseChunkEnd(file, { start: size - 4, size }, { maxBytes: 7, final: true }),
+    size,
+  );
+  file.close();
+  await t.cleanup();
+});
+
+Deno.test("a chunk written just before a crash is verified and adopted; a corrupt one is deleted", async () => {
+  const t = await makeTestHome();
+  await ensureHome(t.paths);
+  const cast = join(t.paths.active, "r.cast");
+  await Deno.writeTextFile(cast, '{"version": 2}\n' + '[1, "o", "x"]\n'.repeat(20));
+  const size = (await Deno.stat(cast)).size;
+  const state = newState("r");
+  const options = { spoolDir: t.paths.spool, stateDir: t.paths.state, level: 3, maxBytes: 100 };
+  const first = await cutPass(cast, state, {
+    ...options,
+    upTo: 100,
+    final: false,
+    wall: () => new Date(),
+    update: serialStateUpdate(t.paths.state),
+  });
+  assert.equal(first.kind, "cut");
+  // Simulate a crash after the spool rename, before the checkpoint: a valid
+  // next chunk exists that the checkpoint does not know.
+  const end = 15 + 14 * 10;
+  await compressRange(cast, {
+    start: state.cut_offset,
+    end,
+    output: join(t.paths.spool, "r", formatChunkName({ seq: 1, start: state.cut_offset, end })),
+  }, { level: 3 });
+  await Deno.writeTextFile(join(t.paths.spool, "r", ".tmp-leftover"), "junk");
+  const onDisk = await loadState(statePath(t.paths.state, "r"));
+  assert.ok(onDisk && !(onDisk instanceof Error));
+  const report = await reconcileSpool(cast, onDisk, options);
+  assert.equal(report.adopted, 1);
+  assert.deepEqual(report.deleted, [".tmp-leftover"]);
+  assert.equal(onDisk.cut_offset, end);
+  assert.equal(onDisk.next_seq, 2);
+  // A chunk whose bytes do not match the recording is never adopted.
+  const bogus = join(t.paths.spool, "r", formatChunkName({ seq: 2, start: end, end: size }));
+  await compressRange(cast, { start: 0, end: size - end, output: bogus }, { level: 3 });
+  const again = await reconcileSpool(cast, onDisk, options);
+  assert.equal(again.adopted, 0);
+  assert.deepEqual(again.deleted, [formatChunkName({ seq: 2, start: end, end: size })]);
+  assert.equal(onDisk.cut_offset, end);
+  await t.cleanup();
+});

@@ -1,0 +1,86 @@
+/** The publisher on its own: trailers, quoting, collisions with another machine, upkeep. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { chunkCommitMessage, quoteFastImportPath, RepoClone } from "../../../lib/git/publisher.ts";
+import { git } from "../../../lib/git/hermetic.ts";
+import { compressRange } from "../../../lib/chunk/zstd.ts";
+import { makeTestHome } from "../../support/env.ts";
+import { remoteChunks } from "../../support/daemon.ts";
+
+Deno.test("fast-import paths are C-quoted; commit messages carry the Cast-* trailers", () => {
+  assert.equal(quoteFastImportPath('chunks/a "b"\\c/x'), '"chunks/a \\"b\\"\\\\c/x"');
+  assert.equal(quoteFastImportPath("chunks/\u00fc\n"), '"chunks/\u00fc\\n"');
+  const message = chunkCommitMessage({ id: "r", seq: 3, start: 10, end: 20, sha256: "ab" });
+  for (const line of ["Cast-Id: r", "Cast-Seq: 3", "Cast-Range: 10-20", "Cast-Sha256: ab"]) {
+    assert.ok(message.includes(`\n${line}\n`), line);
+  }
+});
+
+async function makeChunk(dir: string, text: string, name: string): Promise<string> {
+  const source = join(dir, `${name}.src`);
+  await Deno.writeTextFile(source, text);
+  const output = join(dir, `${name}.zst`);
+  await compressRange(source, { start: 0, end: text.length, output }, { level: 1 });
+  return output;
+}
+
+Deno.test("a path another machine already wrote is never overwritten: ours moves to <id>~<host>", async () => {
+  const t = await makeTestHome();
+  const remote = join(t.root, "remote.git");
+  await git(["init", "--bare", "--quiet", remote]);
+  const target = { url: remote, branch: "asciinema-recordings" };
+  const a = new RepoClone(target, { gitDir: join(t.root, "a.git"), host: "alpha" });
+  const b = new RepoClone(target, { gitDir: join(t.root, "b.git"), host: "beta" });
+  await a.ensure();
+  await b.ensure();
+  const fileA = await makeChunk(t.root, "from alpha\n", "a");
+  const fileB = await makeChunk(t.root, "from beta!\n", "b");
+  const range = { id: "same", seq: 0, start: 0, end: 11 };
+  await a.commit([{ ...range, sha256: "a".repeat(64), file: fileA }]);
+  await a.push();
+  await b.commit([{ ...range, sha256: "b".repeat(64), file: fileB }]);
+  await b.push();
+  const theirs = await remoteChunks(remote, { id: "same" });
+  const ours = await remoteChunks(remote, { id: "same~beta" });
+  assert.equal(theirs.length, 1);
+  assert.equal(ours.length, 1);
+  const show = async (blob: string) =>
+    (await git(["cat-file", "blob", blob], { gitDir: remote })).stdout.length > 0;
+  assert.ok(await show(theirs[0].blob));
+  const log = await git(["log", "--format=%B", "asciinema-recordings"], { gitDir: remote });
+  assert.ok(
+    log.stdout.includes("Cast-Id: same~beta"),
+    "the moved chunk's trailer names its new id",
+  );
+  assert.ok(log.stdout.includes("Cast-Id: same\n"), "the other machine's commit is kept");
+  await t.cleanup();
+});
+
+Deno.test("packs and loose objects from many small pushes are repacked", async () => {
+  const t = await makeTestHome();
+  const remote = join(t.root, "remote.git");
+  await git(["init", "--bare", "--quiet", remote]);
+  const clone = new RepoClone({ url: remote, branch: "b" }, {
+    gitDir: join(t.root, "c.git"),
+    upkeep: { every: 10, loose: 100, packs: 5 },
+  });
+  await clone.ensure();
+  for (let seq = 0; seq < 40; seq++) {
+    const file = await makeChunk(t.root, `line ${seq}\n`, `c${seq}`);
+    await clone.commit([{
+      id: "r",
+      seq,
+      start: seq * 10,
+      end: seq * 10 + 8,
+      sha256: "0".repeat(64),
+      file,
+    }]);
+    await clone.push();
+  }
+  const counts = (await git(["count-objects", "-v"], { gitDir: join(t.root, "c.git") })).stdout;
+  const loose = Number(/^count: (\d+)$/m.exec(counts)?.[1]);
+  const packs = Number(/^packs: (\d+)$/m.exec(counts)?.[1]);
+  assert.ok(packs <= 1 && loose === 0, counts);
+  assert.equal((await remoteChunks(remote, { id: "r", branch: "b" })).length, 40);
+  await t.cleanup();
+});

@@ -1,0 +1,67 @@
+/** Settings: defaults, overrides, and errors that name key, value and range. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { loadSettings, parseSettings, SettingsError } from "../../../lib/sys/settings.ts";
+import { makeTestHome } from "../../support/env.ts";
+import { runOnce, writeConfig } from "../../support/daemon.ts";
+
+const env = (values: Record<string, string>) => ({ get: (key: string) => values[key] });
+
+Deno.test("defaults apply when config.json is absent; unknown keys are kept", async () => {
+  const t = await makeTestHome();
+  const settings = await loadSettings(join(t.paths.home, "config.json"), { env: env({}) });
+  assert.equal(settings.branch, "asciinema-recordings");
+  assert.equal(settings.idle_threshold, 30);
+  assert.equal(settings.zstd_level, 3);
+  assert.equal(settings.max_chunk_bytes, 8 * 1024 * 1024);
+  assert.equal(settings.max_chunk_seconds, 300);
+  assert.equal(settings.retry_max_seconds, 300);
+  assert.equal((parseSettings({ future_key: 1 }) as Record<string, unknown>).future_key, 1);
+  await t.cleanup();
+});
+
+Deno.test("IDLE_THRESHOLD and ZSTD_LEVEL override config.json", async () => {
+  const t = await makeTestHome();
+  await writeConfig(t.paths.home, { idle_threshold: 10, zstd_level: 5 });
+  const settings = await loadSettings(t.paths.config, {
+    env: env({ IDLE_THRESHOLD: "2.5", ZSTD_LEVEL: "7" }),
+  });
+  assert.equal(settings.idle_threshold, 2.5);
+  assert.equal(settings.zstd_level, 7);
+  await t.cleanup();
+});
+
+Deno.test("invalid values name the key, the value and the allowed range", async () => {
+  const t = await makeTestHome();
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ idle_threshold: 0 }, /idle_threshold is 0; allowed: a number of seconds from 0\.1/],
+    [{ zstd_level: 22 }, /zstd_level is 22; allowed: a whole number from 1 to 19/],
+    [{ zstd_level: "3" }, /zstd_level is "3"/],
+    [{ max_chunk_bytes: -1 }, /max_chunk_bytes is -1/],
+    [{ max_chunk_seconds: 0 }, /max_chunk_seconds is 0/],
+  ];
+  for (const [config, pattern] of cases) {
+    await writeConfig(t.paths.home, config);
+    await assert.rejects(
+      () => loadSettings(t.paths.config, { env: env({}) }),
+      (error: Error) => error instanceof SettingsError && pattern.test(error.message),
+    );
+  }
+  await writeConfig(t.paths.home, {});
+  await assert.rejects(
+    () => loadSettings(t.paths.config, { env: env({ ZSTD_LEVEL: "fast" }) }),
+    /ZSTD_LEVEL is "fast"/,
+  );
+  await Deno.writeTextFile(t.paths.config, "{oops");
+  await assert.rejects(() => loadSettings(t.paths.config, { env: env({}) }), /not valid JSON/);
+  await t.cleanup();
+});
+
+Deno.test("the daemon refuses to start on invalid settings and says why", async () => {
+  const t = await makeTestHome();
+  await writeConfig(t.paths.home, { zstd_level: 42 });
+  const result = await runOnce(t.env);
+  assert.notEqual(result.code, 0);
+  assert.match(result.stderr, /zstd_level is 42; allowed: a whole number from 1 to 19/);
+  await t.cleanup();
+});
