@@ -14,6 +14,7 @@ import {
   type ChunkItem,
   ensureEmbeddedRemote,
   type ManifestItem,
+  PublishError,
   type RemoteTarget,
   type RepoClone,
 } from "../git/mod.ts";
@@ -117,12 +118,15 @@ export async function publishBatch(ctx: PublishContext): Promise<PublishResult> 
     failpoint("publish.after-commit");
   }
   // Also pushes what an earlier, failed push left committed.
-  await clone.push({
+  const pushed = await clone.push({
     timeoutMs: pushTimeoutMs(batch.bytes, {
       baseSeconds: settings.push_timeout_seconds,
       minBytesPerSecond: settings.push_min_bytes_per_second,
     }),
   });
+  if (!pushed && (chunks.length || manifests.length)) {
+    throw new PublishError("disk", `nothing was pushed from ${clone.gitDir}: no local branch tip`);
+  }
   failpoint("publish.after-push");
   const finished: RecordingState[] = [];
   for (const item of batch.items) {

@@ -145,13 +145,25 @@ export class RepoClone {
     return `refs/remotes/origin/${this.target.branch}`;
   }
 
-  #git(args: string[], extra: { stdin?: string | Uint8Array; timeoutMs?: number } = {}) {
-    return git(args, {
+  /**
+   * A local git call. One that was stopped (shutdown) or timed out throws:
+   * its silence must never read as an answer ("no tip", "not committed"), or
+   * a push that never ran would count as done.
+   */
+  async #git(args: string[], extra: { stdin?: string | Uint8Array; timeoutMs?: number } = {}) {
+    const result = await git(args, {
       gitDir: this.gitDir,
       globalConfig: this.#options.globalConfig,
       signal: this.#options.signal,
       ...extra,
     });
+    if (result.aborted || result.timedOut) {
+      throw new PublishError(
+        "disk",
+        `git ${args[0]} ${result.timedOut ? "timed out" : "was stopped"} in ${this.gitDir}`,
+      );
+    }
+    return result;
   }
 
   /** Creates the bare clone if needed (works while the remote is unreachable). */

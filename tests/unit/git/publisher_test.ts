@@ -84,3 +84,25 @@ Deno.test("packs and loose objects from many small pushes are repacked", async (
   assert.equal((await remoteChunks(remote, { id: "r", branch: "b" })).length, 40);
   await t.cleanup();
 });
+
+Deno.test("a git call stopped by shutdown throws: a push that never ran never counts as done", async () => {
+  const t = await makeTestHome();
+  try {
+    const remote = join(t.root, "remote.git");
+    await git(["init", "--bare", "--quiet", remote]);
+    const stop = new AbortController();
+    const clone = new RepoClone({ url: remote, branch: "b" }, {
+      gitDir: join(t.root, "clone.git"),
+      signal: stop.signal,
+    });
+    await clone.ensure();
+    const file = await makeChunk(t.root, "some output\n", "c");
+    await clone.commit([{ id: "r", seq: 0, start: 0, end: 12, sha256: "c".repeat(64), file }]);
+    stop.abort(new Error("shutdown"));
+    // Before: the stopped rev-parse read as "no local tip" and push() returned as if done.
+    await assert.rejects(clone.push(), /was stopped/);
+    assert.deepEqual(await remoteChunks(remote, { id: "r", branch: "b" }), []);
+  } finally {
+    await t.cleanup();
+  }
+});
