@@ -502,7 +502,7 @@ async function main(): Promise<number> {
     figures.push(
       ...await dataAtRisk(hz, {
         seconds: Number(valueOf(args, "--risk-seconds") ?? 300),
-        recordings: Number(valueOf(args, "--risk-recordings") ?? 2),
+        recordings: Number(valueOf(args, "--risk-recordings") ?? 1),
       }),
     );
   }

@@ -41,7 +41,9 @@ export type EngineEvent =
     label: string;
   }
   | { type: "push-ok"; remote: string; queued: number; label: string }
-  | { type: "disk"; message: string };
+  | { type: "disk"; message: string }
+  | { type: "behind"; id: string; ageSeconds: number }
+  | { type: "caught-up"; id: string };
 
 /**
  * True when a generation's waiting work must be pushed at once: a chunk cut
@@ -98,6 +100,7 @@ export class Engine {
   #lastError: string | null = null;
   /** `run --once` drives every step itself: no ticks, no wake-ups. */
   #onceMode = false;
+  #behind = new Set<string>();
 
   /** Creates the engine (nothing runs until `start` or `runOnce`). */
   constructor(options: EngineOptions) {
@@ -687,10 +690,38 @@ export class Engine {
 
   async #writeHealth(status?: "starting" | "stopped", message?: string): Promise<void> {
     if (this.#stopped && status !== "stopped") return;
+    const health = buildHealth(this.snapshot(), { status, message });
     try {
-      await writeHealth(this.#o.paths.health, buildHealth(this.snapshot(), { status, message }));
+      await writeHealth(this.#o.paths.health, health);
     } catch (error) {
       this.#once.error("health", `Writing health.json failed: ${error}`);
+    }
+    if (!status) this.#watchBehind(health.recordings);
+  }
+
+  /**
+   * Recordings whose oldest unpushed byte passed `notify.behind_minutes`
+   * (pushes stall while the terminal keeps writing): one `behind` event when
+   * it starts, one `caught-up` when it ends.
+   */
+  #watchBehind(recordings: Record<string, { unpushed_age_seconds?: number | null }>): void {
+    const limit = (this.#o.settings.notify?.behind_minutes ?? 10) * 60;
+    for (const [id, rec] of Object.entries(recordings)) {
+      const age = rec.unpushed_age_seconds ?? 0;
+      if (age > limit && !this.#behind.has(id)) {
+        this.#behind.add(id);
+        this.#log.warn("Recording {id} is behind: {age} s of output not on the remote", {
+          id,
+          age: Math.round(age),
+        });
+        this.#o.onEvent?.({ type: "behind", id, ageSeconds: age });
+      }
+    }
+    for (const id of [...this.#behind]) {
+      if ((recordings[id]?.unpushed_age_seconds ?? 0) > limit) continue;
+      this.#behind.delete(id);
+      this.#log.info("Recording {id} is caught up", { id });
+      this.#o.onEvent?.({ type: "caught-up", id });
     }
   }
 }

@@ -49,7 +49,9 @@ export type NoticeKind =
   | "auth_rejected"
   | "disk_trouble"
   | "crash_restart"
-  | "recovered";
+  | "recovered"
+  | "behind"
+  | "caught_up";
 
 /** How urgent a notice is; each backend maps it to its own scale. */
 export type NoticePriority = "low" | "normal" | "high";
@@ -483,7 +485,9 @@ export type PolicyEvent =
   }
   | { type: "push-ok"; remote: string; queued: number; label?: string }
   | { type: "disk"; message: string }
-  | { type: "crash-restart"; message: string };
+  | { type: "crash-restart"; message: string }
+  | { type: "behind"; id: string; ageSeconds: number }
+  | { type: "caught-up"; id: string };
 
 /** Details of a failing remote. */
 export interface PushFailingInfo {
@@ -575,6 +579,7 @@ export class NotificationPolicy {
   #lastSent = new Map<string, number>();
   #outages = new Map<string, Outage>();
   #pending = new Map<string, Pending>();
+  #behind = new Set<string>();
 
   /** Creates the policy. */
   constructor(options: NotificationPolicyOptions) {
@@ -679,6 +684,10 @@ export class NotificationPolicy {
           return await this.diskTrouble(event.message);
         case "crash-restart":
           return await this.crashRestart(event.message);
+        case "behind":
+          return await this.behind(event.id, event.ageSeconds);
+        case "caught-up":
+          return await this.caughtUp(event.id);
       }
     } catch (error) {
       log("notify").warn("notification policy failed: {error}", { error: errorText(error) });
@@ -770,6 +779,44 @@ export class NotificationPolicy {
       priority: "normal",
       tags: ["recycle"],
     });
+  }
+
+  /**
+   * Recording `id` has bytes older than `behind_minutes` that are not on the
+   * remote: pushes stall while the terminal keeps writing. Throttled like the
+   * others; {@linkcode NotificationPolicy.caughtUp} ends it.
+   */
+  async behind(id: string, ageSeconds: number): Promise<Notice | undefined> {
+    const sent = await this.#emit({
+      kind: "behind",
+      key: id,
+      title: `asciinema backup falling behind on ${this.#host}`,
+      message:
+        `Recording ${id} has ${
+          formatDuration(ageSeconds * 1000)
+        } of output that is not on the remote yet; it stays safe on this machine meanwhile.\n` +
+        STATUS_HINT,
+      priority: "normal",
+      tags: ["hourglass"],
+    });
+    if (sent) this.#behind.add(id);
+    return sent;
+  }
+
+  /** Recording `id` is caught up again: a notice only when a behind notice went out. */
+  async caughtUp(id: string): Promise<Notice | undefined> {
+    this.#pending.delete(`behind\0${id}`);
+    this.#lastSent.delete(`behind\0${id}`);
+    if (!this.#behind.delete(id)) return undefined;
+    return await this.#emit({
+      kind: "caught_up",
+      key: id,
+      title: `asciinema backup caught up on ${this.#host}`,
+      message:
+        `Recording ${id} is backed up as it goes again. Check with \`deno task daemon-status\`.`,
+      priority: "low",
+      tags: ["white_check_mark"],
+    }, false);
   }
 
   /**

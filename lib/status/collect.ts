@@ -371,7 +371,11 @@ export async function collectStatus(options: StatusOptions): Promise<StatusRepor
   const recordings: RecordingStatus[] = [];
   const finished: RecordingStatus[] = [];
   for (const [id, rec] of Object.entries(health?.recordings ?? {})) {
-    const oldestAge = ageSeconds(rec.oldest_pending_at, now);
+    // The oldest byte not on the remote (cut or not), from daemons that report it.
+    const since = rec.oldest_unpushed_at !== undefined
+      ? rec.oldest_unpushed_at
+      : rec.oldest_pending_at;
+    const oldestAge = ageSeconds(since, now);
     const item: RecordingStatus = {
       id,
       chunk_id: rec.chunk_id,
@@ -382,7 +386,7 @@ export async function collectStatus(options: StatusOptions): Promise<StatusRepor
       bytes_pending: Math.max(0, rec.size - rec.pushed_offset),
       spool_chunks: rec.spool_chunks,
       spool_bytes: rec.spool_bytes,
-      oldest_pending_at: rec.oldest_pending_at,
+      oldest_pending_at: since,
       oldest_pending_age_seconds: oldestAge,
       remote: rec.remote,
       branch: rec.branch,

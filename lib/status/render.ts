@@ -117,8 +117,8 @@ export function renderStatus(report: StatusReport, options: RenderStatusOptions 
   }
   const recordingLine = (rec: RecordingStatus) => {
     const pending = rec.oldest_pending_age_seconds === null
-      ? "nothing pending"
-      : `oldest pending ${formatDuration(rec.oldest_pending_age_seconds * 1000)}`;
+      ? "everything pushed"
+      : `oldest unpushed byte ${formatDuration(rec.oldest_pending_age_seconds * 1000)} old`;
     lines.push(
       `  ${rec.id}  ${rec.state}: ${formatBytes(rec.size)}, pushed ${
         formatBytes(rec.bytes_pushed)

@@ -36,6 +36,8 @@ const ranges = {
 export const NotifySchema = z.looseObject({
   enabled: z.boolean().default(true),
   failure_grace_seconds: z.number().min(0).max(86400).default(120),
+  /** Notice when a recording's oldest unpushed byte is this old (pushes stalled while it records). */
+  behind_minutes: z.number().min(0.01).max(10080).default(10),
   throttle_minutes: z.number().min(0).max(10080).default(30),
   pushover: z.looseObject({
     enabled: z.boolean().default(true),
