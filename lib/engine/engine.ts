@@ -28,6 +28,7 @@ import { serialStateUpdate } from "./state_writer.ts";
 import { type Recording, RecordingActions } from "./actions.ts";
 import { publishBatch } from "./publish.ts";
 import { Watcher } from "./watcher.ts";
+import { fileIdentityMismatch } from "./identity.ts";
 
 /** Events the daemon reports (for notifications). */
 export type EngineEvent =
@@ -316,6 +317,14 @@ export class Engine {
         ? Math.max(0, this.#clock.wall().getTime() - seen.mtimeMs)
         : 0;
       rec.progress.grewAt = rec.firstSight ? now - idleFor : now - Math.min(idleFor, 1000);
+    }
+    // Rewritten in place without growing past the cut (or changed while the daemon was
+    // down): no cut would look at it, so the fingerprint is checked here.
+    const changedInPlace = seen && before && seen.mtimeMs !== before.mtimeMs &&
+      state && seen.size <= state.cut_offset;
+    if (state && facts.present && !facts.problem && (rec.firstSight || changedInPlace)) {
+      const why = await fileIdentityMismatch(this.#castPath(rec.id), state).catch(() => null);
+      if (why) rec.progress.mismatch = why;
     }
     rec.firstSight = false;
     const shown = `${facts.problem}|${rec.memo.note}|${rec.memo.configError}|${facts.ended}`;

@@ -51,3 +51,24 @@ export async function fingerprintMismatch(
   if (now.tail !== fingerprint.tail) return "rewritten (the bytes before the cut differ)";
   return null;
 }
+
+/**
+ * Why the file at `castPath` is not the one `state` describes (another
+ * inode, or the bytes already cut differ), or null. For a file that changed
+ * without growing past what was cut, which no cut would look at.
+ */
+export async function fileIdentityMismatch(
+  castPath: string,
+  state: { ino: number | null; fingerprint: Fingerprint | null; cut_offset: number },
+): Promise<string | null> {
+  const file = await Deno.open(castPath, { read: true });
+  try {
+    const ino = (await file.stat()).ino ?? null;
+    if (state.ino !== null && ino !== null && ino !== state.ino) {
+      return `replaced (inode ${state.ino} -> ${ino})`;
+    }
+    return await fingerprintMismatch(file, state);
+  } finally {
+    file.close();
+  }
+}

@@ -154,6 +154,9 @@ async function appendCast(path: string, from: number, count: number): Promise<nu
 }
 
 /** Every file under `dir` but temp files (relative path → sha256); empty when absent. */
+/** Files git makes and removes while it runs (a fetch or push in flight is no data to keep). */
+const GIT_TRANSIENT = /^(tmp_obj_|tmp_pack_|tmp_idx_|incoming-)|\.lock$/;
+
 async function filesUnder(dir: string): Promise<Map<string, string>> {
   const found = new Map<string, string>();
   const walk = async (path: string, prefix: string): Promise<void> => {
@@ -167,7 +170,7 @@ async function filesUnder(dir: string): Promise<Map<string, string>> {
       const child = join(path, entry.name);
       const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
       if (entry.isDirectory) await walk(child, relative);
-      else if (!isTempName(entry.name)) {
+      else if (!isTempName(entry.name) && !GIT_TRANSIENT.test(entry.name)) {
         const bytes = await Deno.readFile(child).catch(() => new Uint8Array());
         const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
         found.set(relative, Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""));

@@ -14,7 +14,7 @@ Deno.test("defaults apply when config.json is absent; unknown keys are kept", as
   assert.equal(settings.idle_threshold, 30);
   assert.equal(settings.zstd_level, 3);
   assert.equal(settings.max_chunk_bytes, 8 * 1024 * 1024);
-  assert.equal(settings.max_chunk_seconds, 300);
+  assert.equal(settings.max_chunk_seconds, 20);
   assert.equal(settings.retry_max_seconds, 300);
   assert.equal((parseSettings({ future_key: 1 }) as Record<string, unknown>).future_key, 1);
   await t.cleanup();
