@@ -17,22 +17,17 @@ import {
   withDaemon,
   writeConfig,
 } from "../support/daemon.ts";
-import { appendBurst, bareRemote, eventLines, V2_HEADER } from "../support/recording.ts";
+import {
+  appendBurst,
+  bareRemote,
+  eventLines,
+  remoteIds,
+  V2_HEADER,
+  V3_HEADER,
+} from "../support/recording.ts";
 import { failingZstd } from "../support/fake_zstd.ts";
 
 const TOOLS = ["git", "zstd"];
-const V3_HEADER = '{"version": 3, "term": {"cols": 80, "rows": 24}}\n';
-
-function remoteIds(gitDir: string): string[] {
-  const out = new Deno.Command("git", {
-    args: ["ls-tree", "--name-only", "refs/heads/asciinema-recordings", "chunks/"],
-    env: { GIT_DIR: gitDir, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" },
-    stdout: "piped",
-    stderr: "null",
-  }).outputSync();
-  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean)
-    .map((path) => path.slice("chunks/".length)).sort();
-}
 
 function startsWith(whole: Uint8Array, part: Uint8Array): boolean {
   return part.length <= whole.length && part.every((byte, i) => whole[i] === byte);

@@ -15,31 +15,22 @@ import {
   withDaemon,
   writeConfig,
 } from "../support/daemon.ts";
-import { appendBurst, bareRemote } from "../support/recording.ts";
+import { appendBurst, bareRemote, V3_HEADER } from "../support/recording.ts";
 import { failingZstd } from "../support/fake_zstd.ts";
-import { startGitHttpServer } from "../support/git_http_server.ts";
+import { type GitHttpServer, startGitHttpServer } from "../support/git_http_server.ts";
 import { loadAllStates } from "../../lib/chunk/state.ts";
 import { gitEnv } from "../../lib/git/hermetic.ts";
 import { remoteRefusal } from "../../lib/git/publisher.ts";
 import { compressRange } from "../../lib/chunk/zstd.ts";
 import { Engine } from "../../lib/engine/mod.ts";
 import { parseSettings } from "../../lib/sys/settings.ts";
+import { exists } from "../../lib/sys/fs.ts";
 
 const TOOLS = ["git", "zstd"];
-const V3_HEADER = '{"version": 3, "term": {"cols": 80, "rows": 24}}\n';
 const TOKEN = "ghp_TestToken0123456789abcdefABCDEFghij";
 
 function settingsWith(extra: Record<string, unknown>) {
   return (t: TestHome) => ({ ...FAST_SETTINGS, repo_url: bareRemote(t, "remote.git"), ...extra });
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 Deno.test({
@@ -186,54 +177,76 @@ Deno.test({
   },
 });
 
+/** A home whose daemon pushes to repo `name` of `server` with the token; cleans up after `body`. */
+async function withHttpDaemon(
+  server: GitHttpServer,
+  setup: {
+    name: string;
+    settings?: Record<string, unknown>;
+    before?: (t: TestHome) => Promise<void>;
+  },
+  body: (t: TestHome) => Promise<void>,
+): Promise<void> {
+  await server.createRepo(setup.name);
+  const t = await makeTestHome();
+  try {
+    await writeConfig(t.paths.home, {
+      ...FAST_SETTINGS,
+      repo_url: server.repoUrl(setup.name),
+      ...setup.settings,
+    });
+    await Deno.mkdir(t.paths.active, { recursive: true });
+    await setup.before?.(t);
+    const daemon = startDaemon({ ...t.env, ASCIINEMA_GITHUB_PAT: TOKEN });
+    try {
+      await body(t);
+    } finally {
+      daemon.kill("SIGTERM");
+      await daemon.wait();
+    }
+  } finally {
+    await t.cleanup();
+    await server.stop();
+  }
+}
+
 Deno.test({
   name:
     "row 13: a backlog over a slow link drains: batches are bounded and each push's timeout grows with it",
   ignore: ignoreWithout(TOOLS),
   async fn() {
     const server = await startGitHttpServer({ token: TOKEN, pushBytesPerSecond: 64 * 1024 });
-    await server.createRepo("slow");
-    const t = await makeTestHome();
-    try {
-      await writeConfig(t.paths.home, {
-        ...FAST_SETTINGS,
-        repo_url: server.repoUrl("slow"),
-        max_chunk_bytes: 32 * 1024,
-        push_batch_bytes: 64 * 1024,
-        push_timeout_seconds: 1,
-        push_min_bytes_per_second: 16 * 1024,
-      });
-      await Deno.mkdir(t.paths.active, { recursive: true });
-      // Incompressible: random bytes as hex, about 320 KB.
-      const random = new Uint8Array(160 * 1024);
-      for (let i = 0; i < random.length; i += 65536) {
-        crypto.getRandomValues(random.subarray(i, i + 65536));
-      }
-      const hex = Array.from(random, (byte) => byte.toString(16).padStart(2, "0")).join("");
-      let text = '{"version": 2, "width": 80, "height": 24}\n';
-      for (let i = 0; i < hex.length; i += 1000) {
-        text += JSON.stringify([i, "o", hex.slice(i, i + 1000)]) + "\n";
-      }
-      const cast = join(t.paths.active, "r.cast");
-      await Deno.writeTextFile(cast, text);
-      const daemon = startDaemon({ ...t.env, ASCIINEMA_GITHUB_PAT: TOKEN });
-      try {
-        await waitFor(
-          async () => (await remoteEnd(server.repoPath("slow"), { id: "r" })) === text.length,
-          { what: "the backlog pushed over the slow link", timeoutMs: 90_000 },
-        );
-        assert.deepEqual(
-          await restoreFromRemote(server.repoPath("slow"), { id: "r" }),
-          await Deno.readFile(cast),
-        );
-      } finally {
-        daemon.kill("SIGTERM");
-        await daemon.wait();
-      }
-    } finally {
-      await t.cleanup();
-      await server.stop();
+    // Incompressible: random bytes as hex, about 320 KB.
+    const random = new Uint8Array(160 * 1024);
+    for (let i = 0; i < random.length; i += 65536) {
+      crypto.getRandomValues(random.subarray(i, i + 65536));
     }
+    const hex = Array.from(random, (byte) => byte.toString(16).padStart(2, "0")).join("");
+    let text = '{"version": 2, "width": 80, "height": 24}\n';
+    for (let i = 0; i < hex.length; i += 1000) {
+      text += JSON.stringify([i, "o", hex.slice(i, i + 1000)]) + "\n";
+    }
+    const settings = {
+      max_chunk_bytes: 32 * 1024,
+      push_batch_bytes: 64 * 1024,
+      push_timeout_seconds: 1,
+      push_min_bytes_per_second: 16 * 1024,
+    };
+    const castOf = (t: TestHome) => join(t.paths.active, "r.cast");
+    await withHttpDaemon(server, {
+      name: "slow",
+      settings,
+      before: (t) => Deno.writeTextFile(castOf(t), text),
+    }, async (t) => {
+      await waitFor(
+        async () => (await remoteEnd(server.repoPath("slow"), { id: "r" })) === text.length,
+        { what: "the backlog pushed over the slow link", timeoutMs: 90_000 },
+      );
+      assert.deepEqual(
+        await restoreFromRemote(server.repoPath("slow"), { id: "r" }),
+        await Deno.readFile(castOf(t)),
+      );
+    });
   },
 });
 
@@ -243,48 +256,36 @@ Deno.test({
   ignore: ignoreWithout(TOOLS),
   async fn() {
     const server = await startGitHttpServer({ token: TOKEN });
-    await server.createRepo("quota");
-    await server.setPreReceiveHook(
-      "quota",
-      "#!/bin/sh\necho 'disk quota exceeded' >&2\nexit 1\n",
-    );
-    const t = await makeTestHome();
-    try {
-      await writeConfig(t.paths.home, { ...FAST_SETTINGS, repo_url: server.repoUrl("quota") });
-      await Deno.mkdir(t.paths.active, { recursive: true });
-      const size = await appendBurst(join(t.paths.active, "r.cast"), "data", 10);
-      const daemon = startDaemon({ ...t.env, ASCIINEMA_GITHUB_PAT: TOKEN });
-      try {
-        const health = await waitForHealth(
-          t.paths.health,
-          (h) => Object.values(h.remotes ?? {}).some((remote) => remote.error_kind === "rejected"),
-          {
-            what: "the refusal in health.json",
-          },
+    let size = 0;
+    await withHttpDaemon(server, {
+      name: "quota",
+      before: async (t) => {
+        await server.setPreReceiveHook(
+          "quota",
+          "#!/bin/sh\necho 'disk quota exceeded' >&2\nexit 1\n",
         );
-        const remote = Object.values(health.remotes).find((r) => r.error_kind === "rejected")!;
-        assert.match(remote.last_error ?? "", /disk quota exceeded/);
-        const packs = server.stats.receivePacks;
-        const before = server.stats.accepted;
-        await new Promise((resolve) => setTimeout(resolve, 1500));
-        // A retry or two a second apart, each one push; never fetch-and-replay rounds.
-        assert.ok(server.stats.accepted - before <= 12, "requests kept coming");
-        assert.ok(server.stats.receivePacks - packs <= 3, "more than one push per retry");
-        await server.setPreReceiveHook("quota", null);
-        await waitFor(
-          async () => (await remoteEnd(server.repoPath("quota"), { id: "r" })) === size,
-          {
-            what: "pushed once the remote accepts",
-          },
-        );
-      } finally {
-        daemon.kill("SIGTERM");
-        await daemon.wait();
-      }
-    } finally {
-      await t.cleanup();
-      await server.stop();
-    }
+        size = await appendBurst(join(t.paths.active, "r.cast"), "data", 10);
+      },
+    }, async (t) => {
+      const health = await waitForHealth(
+        t.paths.health,
+        (h) => Object.values(h.remotes ?? {}).some((remote) => remote.error_kind === "rejected"),
+        { what: "the refusal in health.json" },
+      );
+      const remote = Object.values(health.remotes).find((r) => r.error_kind === "rejected")!;
+      assert.match(remote.last_error ?? "", /disk quota exceeded/);
+      const packs = server.stats.receivePacks;
+      const before = server.stats.accepted;
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // A retry or two a second apart, each one push; never fetch-and-replay rounds.
+      assert.ok(server.stats.accepted - before <= 12, "requests kept coming");
+      assert.ok(server.stats.receivePacks - packs <= 3, "more than one push per retry");
+      await server.setPreReceiveHook("quota", null);
+      await waitFor(
+        async () => (await remoteEnd(server.repoPath("quota"), { id: "r" })) === size,
+        { what: "pushed once the remote accepts" },
+      );
+    });
   },
 });
 

@@ -52,3 +52,18 @@ export function bareRemote(t: TestHome, name: string): string {
   }
   return remote;
 }
+
+/** The asciicast v3 header of test recordings. */
+export const V3_HEADER = '{"version": 3, "term": {"cols": 80, "rows": 24}}\n';
+
+/** The chunk ids on `branch` of the bare repository `gitDir`, sorted. */
+export function remoteIds(gitDir: string, branch = "asciinema-recordings"): string[] {
+  const out = new Deno.Command("git", {
+    args: ["ls-tree", "--name-only", `refs/heads/${branch}`, "chunks/"],
+    env: { GIT_DIR: gitDir, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" },
+    stdout: "piped",
+    stderr: "null",
+  }).outputSync();
+  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean)
+    .map((path) => path.slice("chunks/".length)).sort();
+}

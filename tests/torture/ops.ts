@@ -6,19 +6,11 @@
  *
  * @module
  */
+import { FAILPOINTS } from "../../lib/engine/failpoint.ts";
 import { mulberry32, type Prng } from "./prng.ts";
 
-/** A failpoint the daemon may be armed with (lib/engine/failpoint.ts). */
-export const FAILPOINT_NAMES = [
-  "cut.after-compress",
-  "cut.after-spool",
-  "cut.after-checkpoint",
-  "publish.after-commit",
-  "publish.after-push",
-  "publish.after-checkpoint",
-  "finish.after-manifest",
-  "finish.after-move",
-] as const;
+/** The failpoints the daemon may be armed with (lib/engine/failpoint.ts). */
+export const FAILPOINT_NAMES = FAILPOINTS;
 
 /** What the bare remote currently does with a push. */
 export type RemoteMode = "ok" | "gone" | "rejecting" | "slow";
