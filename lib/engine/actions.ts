@@ -82,6 +82,7 @@ export class RecordingActions {
   #log = log("daemon");
   #once = new OnceLog(log("daemon"));
   #finishRetries = new Map<string, Retry>();
+  #toResolve = new Map<string, Set<Recording>>();
 
   /** Creates the runner. */
   constructor(options: ActionsOptions) {
@@ -126,26 +127,42 @@ export class RecordingActions {
     const target = this.#o.targetOf(rec);
     if (!target) return await this.#createFirst(rec, undefined);
     const entry = this.#o.remote(target);
-    const job = async () => {
-      const resume = await resumeFromBranch(entry.clone, {
-        id: rec.id,
-        castPath: this.#castPath(rec),
-        signal: this.#o.signal,
-      }).catch(() => undefined);
-      if (!rec.current && rec.facts?.present) await this.#createFirst(rec, resume);
-    };
-    if (inline) return await job();
+    if (inline) return await this.#resolveAll(entry, [rec]);
     rec.resolving = true;
+    // One look-up job per remote takes every recording waiting by the time it runs.
+    let waiting = this.#toResolve.get(entry.key);
+    if (waiting) {
+      waiting.add(rec);
+      return;
+    }
+    waiting = new Set([rec]);
+    this.#toResolve.set(entry.key, waiting);
     entry.queue.enqueue(async () => {
+      this.#toResolve.delete(entry.key);
+      const recs = [...waiting];
       try {
-        await job();
+        await this.#resolveAll(entry, recs);
       } catch (error) {
-        rec.error = `Starting ${rec.id} failed: ${(error as Error)?.message ?? error}`;
+        for (const one of recs) {
+          one.error = `Starting ${one.id} failed: ${(error as Error)?.message ?? error}`;
+        }
       } finally {
-        rec.resolving = false;
-        this.#o.afterJob(rec);
+        for (const one of recs) {
+          one.resolving = false;
+          this.#o.afterJob(one);
+        }
       }
     });
+  }
+
+  async #resolveAll(entry: RemoteEntry, recs: Recording[]): Promise<void> {
+    const answers = await resumeFromBranch(entry.clone, {
+      recordings: recs.map((rec) => ({ id: rec.id, castPath: this.#castPath(rec) })),
+      signal: this.#o.signal,
+    }).catch(() => new Map<string, ResumeFromBranch | undefined>());
+    for (const rec of recs) {
+      if (!rec.current && rec.facts?.present) await this.#createFirst(rec, answers.get(rec.id));
+    }
   }
 
   async #createFirst(rec: Recording, resume: ResumeFromBranch | undefined): Promise<void> {

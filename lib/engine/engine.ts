@@ -57,6 +57,9 @@ export function isUrgent(state: RecordingState): boolean {
   return state.pending.some((chunk) => chunk.reason !== "size" && chunk.reason !== "age");
 }
 
+/** Cut passes running at once (zstd is CPU work). */
+const CUT_CONCURRENCY = Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 2));
+
 /** How long file events are gathered before a tick. */
 const EVENT_BATCH_MS = 1000;
 
@@ -102,6 +105,7 @@ export class Engine {
   /** `run --once` drives every step itself: no ticks, no wake-ups. */
   #onceMode = false;
   #behind = new Set<string>();
+  #cutting = new Set<string>();
 
   /** Creates the engine (nothing runs until `start` or `runOnce`). */
   constructor(options: EngineOptions) {
@@ -402,10 +406,15 @@ export class Engine {
       for (const action of this.#plan(rec)) {
         if (action.type === "wait") wake = Math.min(wake, action.until);
         else if (action.type !== "idle" && action.type !== "hold" && !rec.task) {
+          // Cuts are CPU work (zstd): as many at once as there are cores; the rest start
+          // when one ends (its end kicks a tick).
+          if (action.type === "cut" && this.#cutting.size >= CUT_CONCURRENCY) continue;
+          if (action.type === "cut") this.#cutting.add(rec.id);
           rec.task = this.#actions.run(rec, action).catch((error) => {
             this.#noteError(`internal error in ${rec.id}: ${error?.stack ?? error}`);
           }).finally(() => {
             rec.task = null;
+            this.#cutting.delete(rec.id);
             this.#afterTask(rec);
           });
         }
@@ -453,7 +462,20 @@ export class Engine {
    */
   #notBefore(entry: RemoteEntry, lastSuccess: number | null): number {
     const sources = this.#sourcesFor(entry);
-    if (sources.some(isUrgent)) return 0;
+    if (sources.some(isUrgent)) {
+      // A backlog being cut goes out in one push once its cuts are done (each push
+      // costs a few git processes on both sides), but never more than a second late.
+      const cutting = [...this.#recs.values()].some((rec) => {
+        const due = this.#cutting.has(rec.id) ||
+          this.#plan(rec).some((action) => action.type === "cut");
+        const target = due ? this.#targetOf(undefined, rec) : undefined;
+        return target !== undefined && this.#remotes.get(target).key === entry.key;
+      });
+      if (!cutting) return 0;
+      const oldest = earliest(sources.flatMap((state) => state.pending.map((c) => c.cut_at)));
+      const cutAgo = oldest === null ? 0 : this.#clock.wall().getTime() - Date.parse(oldest);
+      return this.#clock.now() + Math.max(0, Math.min(1000 - cutAgo, 1000));
+    }
     const interval = this.#o.settings.push_interval_seconds * 1000;
     const cut = earliest(sources.flatMap((state) => state.pending.map((chunk) => chunk.cut_at)));
     const wallNow = this.#clock.wall().getTime();

@@ -93,7 +93,7 @@ export class RemoteQueue {
     }
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#running = this.#run().finally(() => {
+    this.#running = this.#run({ force: options.now && this.#jobs.length === 0 }).finally(() => {
       this.#running = null;
       if ((this.#wanted || this.#jobs.length) && !this.#stopped) this.kick();
     });
@@ -105,11 +105,15 @@ export class RemoteQueue {
     return this.#options.notBefore?.(this.lastSuccess) ?? 0;
   }
 
-  async #run(): Promise<void> {
+  async #run(options: { force?: boolean } = {}): Promise<void> {
+    let ranJobs = false;
     while (this.#jobs.length && !this.#stopped) {
       const job = this.#jobs.shift()!;
       await job().catch(() => {});
+      ranJobs = true;
     }
+    // Jobs go at once; publishing after them still waits for its time (unless forced).
+    if (ranJobs && !options.force && this.#due() > this.#options.clock.now()) return;
     const most = this.#options.batchesPerRun ?? 16;
     for (let i = 0; i < most && this.#wanted && !this.#stopped; i++) {
       this.#wanted = false;

@@ -19,24 +19,35 @@ export interface ResumeFromBranch {
   matches: boolean;
 }
 
-/** Looks `id` up on the clone's branch; undefined when the branch has none of it. */
+/**
+ * Looks recordings up on the clone's branch in one pass (a backlog of new
+ * recordings costs one branch listing, not one each). The answer for an id
+ * is undefined when the branch has none of it.
+ */
 export async function resumeFromBranch(
   clone: RepoClone,
-  options: { id: string; castPath: string; signal?: AbortSignal },
-): Promise<ResumeFromBranch | undefined> {
+  options: { recordings: { id: string; castPath: string }[]; signal?: AbortSignal },
+): Promise<Map<string, ResumeFromBranch | undefined>> {
   await clone.ensure();
-  const entries = (await listBranchChunks(clone.gitDir, `refs/heads/${clone.target.branch}`, {
-    ids: [options.id],
+  const answers = new Map<string, ResumeFromBranch | undefined>();
+  const listed = await listBranchChunks(clone.gitDir, `refs/heads/${clone.target.branch}`, {
+    ids: options.recordings.map((rec) => rec.id),
     signal: options.signal,
-  })).get(options.id) ?? [];
-  const point = resumePointFor(entries);
-  if (point.next_seq === 0) return undefined;
-  if (point.beyond.length) {
-    log("daemon").warn("Branch chunks of {id} after byte {end} do not follow on; ignored", {
-      id: options.id,
-      end: point.end,
-    });
+  });
+  for (const { id, castPath } of options.recordings) {
+    const point = resumePointFor(listed.get(id) ?? []);
+    if (point.next_seq === 0) {
+      answers.set(id, undefined);
+      continue;
+    }
+    if (point.beyond.length) {
+      log("daemon").warn("Branch chunks of {id} after byte {end} do not follow on; ignored", {
+        id,
+        end: point.end,
+      });
+    }
+    const check = await checkResumePoint(castPath, point, { lastOnly: true });
+    answers.set(id, { end: point.end, nextSeq: point.next_seq, matches: check.ok });
   }
-  const check = await checkResumePoint(options.castPath, point, { lastOnly: true });
-  return { end: point.end, nextSeq: point.next_seq, matches: check.ok };
+  return answers;
 }

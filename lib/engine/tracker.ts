@@ -30,6 +30,8 @@ export interface TrackerMemo {
   pidCheckedAt: number;
   /** Whether it was alive then. */
   pidAlive: boolean;
+  /** Size and mtime at the last exit-event check, and what it found. */
+  exitChecked?: { stamp: string; exit: boolean };
   /** The size and inode at the last look (to see growth). */
   seen: { size: number; ino: number | null; mtimeMs: number | null } | null;
 }
@@ -81,6 +83,7 @@ export async function readFacts(id: string, options: ReadFactsOptions): Promise<
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       memo.version = undefined;
+      memo.exitChecked = undefined;
       memo.seen = null;
       return absent;
     }
@@ -102,7 +105,10 @@ export async function readFacts(id: string, options: ReadFactsOptions): Promise<
     ? "it is not a regular file"
     : null;
   if (problem) return { ...facts, problem: `${id}.cast is not backed up: ${problem}` };
-  if (memo.seen && memo.seen.ino !== facts.ino) memo.version = undefined;
+  if (memo.seen && memo.seen.ino !== facts.ino) {
+    memo.version = undefined;
+    memo.exitChecked = undefined;
+  }
   memo.seen = { size: info.size, ino: facts.ino, mtimeMs: info.mtime?.getTime() ?? null };
   if (!memo.version) {
     const header = await checkHeader(castPath).catch((error) => ({
@@ -139,7 +145,7 @@ async function endReason(
   const config = memo.config;
   const fresh = configEndStamp(config) !== (options.staleEnd ?? null);
   if (fresh && config?.ended) return "its .json says it ended";
-  if (memo.version === 3 && exitSeen(castPath, facts.size)) {
+  if (memo.version === 3 && exitSeen(castPath, facts.size, memo)) {
     return "asciicast exit event";
   }
   const pid = config?.recorder_pid;
@@ -153,12 +159,18 @@ async function endReason(
   return null;
 }
 
-function exitSeen(castPath: string, size: number): boolean {
+/** The exit check, read again only when the size changed since the last one. */
+function exitSeen(castPath: string, size: number, memo: TrackerMemo): boolean {
+  const stamp = `${size}:${memo.seen?.mtimeMs}`;
+  if (memo.exitChecked?.stamp === stamp) return memo.exitChecked.exit;
+  let exit = false;
   try {
-    return endsWithExitEventSync(castPath, size);
+    exit = endsWithExitEventSync(castPath, size);
   } catch {
-    return false;
+    exit = false;
   }
+  memo.exitChecked = { stamp, exit };
+  return exit;
 }
 
 async function readConfig(jsonPath: string, id: string, memo: TrackerMemo): Promise<void> {
