@@ -4,9 +4,9 @@
  * replaced (the watch would follow a dead folder) and starts again.
  *
  * A terminal that redraws ten times a second makes twenty file events a
- * second, and taking each one up costs more than looking once a second. So
+ * second, and taking each one up costs more than looking every two seconds. So
  * while events come faster than {@linkcode BUSY_EVENTS_PER_SECOND}, the
- * watcher closes its watch and compares the folder's listing once a second
+ * watcher closes its watch and compares the folder's listing every two seconds
  * instead; after {@linkcode QUIET_POLLS} looks without a change it watches
  * again (and looks once more, for what changed in between).
  *
@@ -30,11 +30,11 @@ export function idOfName(name: string): string | undefined {
   return undefined;
 }
 
-/** Events per second above which the folder is looked at once a second instead. */
+/** Events per second above which the folder is looked at every two seconds instead. */
 export const BUSY_EVENTS_PER_SECOND = 8;
 /** Looks without a change before watching again. */
 export const QUIET_POLLS = 3;
-const POLL_MS = 1000;
+const POLL_MS = 2000;
 
 /** A listing of the folder: name -> size, mtime and inode. */
 function listing(dir: string): Map<string, string> {
