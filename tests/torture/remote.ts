@@ -59,7 +59,13 @@ export class Remote {
 
   /** Switches to `mode` (any mode can follow any other). */
   async set(mode: RemoteMode): Promise<void> {
-    if (this.#mode === "gone") await Deno.rename(this.#away, this.path);
+    if (this.#mode === "gone") {
+      await Deno.rename(this.#away, this.path);
+      // A push cut off by the disappearance (a disk unplugged mid-push) can leave the
+      // remote's ref lock behind; git's message tells the person to remove it, and the
+      // daemon must not touch locks in a repository it does not own. Here the person does.
+      await removeRefLocks(join(this.path, "refs"));
+    }
     const hook = join(this.path, "hooks", "pre-receive");
     await Deno.remove(hook).catch(() => {});
     if (mode === "rejecting" || mode === "slow") {
@@ -67,5 +73,20 @@ export class Remote {
     }
     if (mode === "gone") await Deno.rename(this.path, this.#away);
     this.#mode = mode;
+  }
+}
+
+/** Removes `*.lock` files under `dir` (a returning remote's stale ref locks). */
+async function removeRefLocks(dir: string): Promise<void> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) await removeRefLocks(path);
+    else if (entry.name.endsWith(".lock")) await Deno.remove(path).catch(() => {});
   }
 }
