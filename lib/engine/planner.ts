@@ -1,7 +1,7 @@
 /**
  * The planner: what to do next with one recording, as a pure function of the
  * facts about its file, its checkpoint, what the engine remembers about it and
- * the time. No I/O: every rule has a unit test (tests/engine_planner_test.ts).
+ * the time. No I/O: every rule has a unit test (tests/unit/engine/planner_test.ts).
  *
  * The rules, in order:
  * 1. The manifest is pushed: **finish** (move to `done/`), unless a failed

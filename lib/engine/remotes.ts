@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import type { ErrorKind } from "../status/mod.ts";
-import type { HomePaths } from "../sys/mod.ts";
+import { errorMessage, type HomePaths } from "../sys/mod.ts";
 import {
   type AuthResolver,
   displayUrl,
@@ -48,7 +48,7 @@ export interface RemoteHooks {
 /** Classifies anything thrown while publishing. */
 export function classifyPublishError(error: unknown): QueueFailure {
   if (error instanceof PublishError) return { kind: error.kind, message: error.message };
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   const kind: ErrorKind = error instanceof Deno.errors.PermissionDenied ||
       error instanceof Deno.errors.NotFound || /No space|os error 28|Read-only/i.test(message)
     ? "disk"
