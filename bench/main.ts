@@ -17,6 +17,7 @@
  * Prints a table and writes `bench/results.json` (or `--output <path>`); with
  * `--strict` it exits 1 when a target is missed. `--only small,big,risk` runs
  * some groups; `--risk-seconds N` and `--risk-recordings N` size the last one.
+ * `BENCH_SETTLE_MS` (default 2000) is the pause between the backlog and the idle period.
  *
  * @module
  */
@@ -149,7 +150,7 @@ async function smallAndBig(hz: number): Promise<Figure[]> {
     });
 
     // Idle CPU: let the last pushes settle, then 30 s of nothing.
-    await sleep(2000);
+    await sleep(Number(Deno.env.get("BENCH_SETTLE_MS") ?? 2000));
     log(`idle CPU: ${IDLE_SECONDS} s with ${SMALL_RECORDINGS} idle, pushed recordings`);
     const peakReset = resetPeak(pid);
     const idleFrom = snapshot();

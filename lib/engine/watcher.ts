@@ -7,7 +7,7 @@
  * second, and taking each one up costs more than looking every two seconds. So
  * while events come faster than {@linkcode BUSY_EVENTS_PER_SECOND}, the
  * watcher closes its watch and compares the folder's listing every two seconds
- * instead; after {@linkcode QUIET_POLLS} looks without a change it watches
+ * instead; after {@linkcode QUIET_POLLS} look without a change it watches
  * again (and looks once more, for what changed in between).
  *
  * @module
@@ -33,7 +33,7 @@ export function idOfName(name: string): string | undefined {
 /** Events per second above which the folder is looked at every two seconds instead. */
 export const BUSY_EVENTS_PER_SECOND = 8;
 /** Looks without a change before watching again. */
-export const QUIET_POLLS = 3;
+export const QUIET_POLLS = 1;
 const POLL_MS = 2000;
 
 /** A listing of the folder: name -> size, mtime and inode. */
