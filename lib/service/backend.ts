@@ -176,9 +176,9 @@ async function waitUntil<T>(
   done: (value: T) => boolean,
   timeoutMs: number,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   let value = await probe();
-  while (!done(value) && Date.now() < deadline) {
+  while (!done(value) && performance.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 200));
     value = await probe();
   }

@@ -97,9 +97,9 @@ export async function startDetached(
   }).spawn();
   let exited: Deno.CommandStatus | undefined;
   const status = child.status.then((value) => exited = value);
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
+  const deadline = performance.now() + (options.timeoutMs ?? 60_000);
   let state: PidfileState = { state: "absent" };
-  while (Date.now() < deadline) {
+  while (performance.now() < deadline) {
     state = await inspectPidfile(paths);
     if (state.state === "running" && state.pid === child.pid) {
       child.unref();
@@ -162,8 +162,8 @@ export async function stopPidfileDaemon(
       };
     }
   }
-  const deadline = Date.now() + (options.timeoutMs ?? 3_000);
-  while (Date.now() < deadline) {
+  const deadline = performance.now() + (options.timeoutMs ?? 3_000);
+  while (performance.now() < deadline) {
     const now = await inspectPidfile(paths);
     // It lets go of the pidfile just before it exits: wait for both.
     if ((now.state !== "running" || now.pid !== state.pid) && !(await pidAlive(state.pid))) {

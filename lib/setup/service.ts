@@ -204,9 +204,9 @@ export async function installService(
   if (start.status === "failed") {
     return { start, report: await collectStatus(hooks), healthy: false };
   }
-  const deadline = Date.now() + (options.healthTimeoutMs ?? 15_000);
+  const deadline = performance.now() + (options.healthTimeoutMs ?? 15_000);
   let report = await collectStatus(hooks);
-  while (report.verdict !== "healthy" && Date.now() < deadline) {
+  while (report.verdict !== "healthy" && performance.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 300));
     report = await collectStatus(hooks);
   }
