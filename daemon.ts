@@ -11,6 +11,9 @@ import { statusCommand } from "./lib/cli/status.ts";
 import { logsCommand } from "./lib/cli/logs.ts";
 import { listCommand, restoreCommand, verifyCommand } from "./lib/cli/restore.ts";
 import { serviceCommand, startCommand, stopCommand } from "./lib/cli/service.ts";
+import { textCommand } from "./lib/cli/text.ts";
+import { searchCommand } from "./lib/cli/search.ts";
+import { reindexCommand } from "./lib/cli/reindex.ts";
 import { serviceState } from "./lib/service/backend.ts";
 import { homePaths, resolveHome } from "./lib/sys/paths.ts";
 
@@ -28,6 +31,9 @@ export function buildCli(): Command {
   program.addCommand(listCommand());
   program.addCommand(restoreCommand());
   program.addCommand(verifyCommand());
+  program.addCommand(textCommand());
+  program.addCommand(searchCommand());
+  program.addCommand(reindexCommand());
   program.addCommand(startCommand());
   program.addCommand(stopCommand());
   program.addCommand(serviceCommand());

@@ -4,6 +4,7 @@
  *
  * @module
  */
+export * from "./recording_bytes.ts";
 export * from "./remote_lookup.ts";
 export * from "./restore.ts";
 export * from "./restore_stream.ts";

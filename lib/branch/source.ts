@@ -52,6 +52,12 @@ export interface BranchSourceOptions extends RemoteLookupOptions {
   signal?: AbortSignal;
   /** Timeout of the fetch (default 10 min). */
   networkTimeoutMs?: number;
+  /**
+   * Fetch into this bare repository (made when missing, kept by `close`)
+   * instead of a new temporary one: a reader polling the branch (`play
+   * --follow`) fetches only what is new each time.
+   */
+  scratch?: string;
 }
 
 /** A readable copy of the branch. */
@@ -140,8 +146,10 @@ export async function openBranch(options: BranchSourceOptions): Promise<BranchSo
     );
   }
 
-  const tmp = await Deno.makeTempDir({ prefix: "asciinema-restore-" });
-  const close = () => Deno.remove(tmp, { recursive: true }).catch(() => {});
+  const tmp = options.scratch ?? await Deno.makeTempDir({ prefix: "asciinema-restore-" });
+  const close = options.scratch
+    ? noop
+    : () => Deno.remove(tmp, { recursive: true }).catch(() => {});
   try {
     const init = await git(["init", "--bare", "--quiet", tmp], { signal: options.signal });
     if (!init.success) throw new Error(`git init failed: ${init.stderr.trim()}`);

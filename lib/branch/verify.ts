@@ -277,6 +277,11 @@ export interface ScanOptions {
    * `Cast-Sha256`, and `sha256` stays unset.
    */
   wholeFileHash?: boolean;
+  /**
+   * Read only the chunks starting at or after this byte (a reader following
+   * a recording has the rest); the layout is still checked whole.
+   */
+  from?: number;
   /** Abort. */
   signal?: AbortSignal;
 }
@@ -312,6 +317,7 @@ export async function scanRecording(id: string, options: ScanOptions): Promise<R
   if (options.layoutOnly || (options.stopOnProblem && problems.length)) return report;
   const total = options.wholeFileHash === false ? undefined : createHash("sha256");
   for (const entry of entries) {
+    if (options.from !== undefined && entry.start < options.from) continue;
     const expected = entry.end - entry.start;
     let decoded: Decoded;
     try {

@@ -4,8 +4,11 @@
  * @module
  */
 export * from "./logs.ts";
+export * from "./reindex.ts";
 export * from "./restore.ts";
 export * from "./run.ts";
+export * from "./search.ts";
 export * from "./service.ts";
 export * from "./status.ts";
+export * from "./text.ts";
 export * from "./options.ts";

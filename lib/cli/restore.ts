@@ -46,14 +46,15 @@ export interface RestoreHooks {
   authFor?: AuthResolver;
 }
 
-/** Options shared by the three commands. */
-interface SourceFlags {
+/** Options shared by the commands that read a branch. */
+export interface SourceFlags {
   repo?: string;
   branch?: string;
   offline?: boolean;
 }
 
-function sourceOptions(
+/** Where a command reads the branch, from its flags. */
+export function sourceOptions(
   flags: SourceFlags,
   hooks: RestoreHooks,
   signal: AbortSignal,
@@ -70,7 +71,7 @@ function sourceOptions(
 }
 
 /** Runs `body` with an abort signal fired by SIGINT/SIGTERM (temporary files get removed). */
-async function withSignals<T>(body: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withSignals<T>(body: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const stop = () => controller.abort(new Error("interrupted"));
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
@@ -98,7 +99,8 @@ function sourceLine(result: { url: string; branch: string; via: string }): strin
   return `${result.branch} of ${result.url} (${how})`;
 }
 
-function printError(error: unknown): boolean {
+/** Prints a restore or branch error for people; false when `error` is something else. */
+export function printError(error: unknown): boolean {
   if (error instanceof RestoreError || error instanceof BranchSourceError) {
     console.error(`asciinema-chunker: ${error.message}`);
     return true;

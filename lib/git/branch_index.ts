@@ -60,6 +60,8 @@ export interface BranchIndex {
   chunks: Map<string, ChunkEntry[]>;
   /** Manifest blobs by id (`recordings/<id>/manifest.json`). */
   manifests: Map<string, { path: string; blob: string }>;
+  /** Other files beside a manifest (`recordings/<id>/<name>`, e.g. the text index), by id and name. */
+  files: Map<string, Map<string, { path: string; blob: string; size: number }>>;
   /** Files under `chunks/` that are not chunks. */
   stray: StrayFile[];
 }
@@ -195,7 +197,14 @@ export async function readBranchIndex(
   const tip = await resolveTip(gitDir, ref, options);
   if (!tip) return undefined;
   const opts = gitOptions(gitDir, options);
-  const index: BranchIndex = { ref, tip, chunks: new Map(), manifests: new Map(), stray: [] };
+  const index: BranchIndex = {
+    ref,
+    tip,
+    chunks: new Map(),
+    manifests: new Map(),
+    files: new Map(),
+    stray: [],
+  };
   if (options.ids?.length === 0) return index;
 
   const lsArgs = [
@@ -233,6 +242,9 @@ export async function readBranchIndex(
     if (top === "recordings") {
       if (path === manifestPathOnBranch(id) && type === "blob") {
         index.manifests.set(id, { path, blob });
+      } else if (type === "blob" && !name.includes("/")) {
+        if (!index.files.has(id)) index.files.set(id, new Map());
+        index.files.get(id)!.set(name, { path, blob, size: Number(size) || 0 });
       }
       continue;
     }

@@ -7,6 +7,7 @@
  */
 export * from "./auth.ts";
 export * from "./branch_index.ts";
+export * from "./derived_commit.ts";
 export * from "./hermetic.ts";
 export * from "./publisher.ts";
 export * from "./remote_url.ts";

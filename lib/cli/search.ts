@@ -1,0 +1,137 @@
+/**
+ * `daemon.ts search <pattern>`: every match across every recording of the
+ * known remotes, one per line as `<id>  <hh:mm:ss>  <line>` (the time into
+ * the recording), or JSON lines with `--json`. Exit codes follow grep: 0 a
+ * match, 1 none, 2 an error (matches found before it are still printed).
+ *
+ * @module
+ */
+import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
+import { BranchSourceError, RemoteLookupError } from "../branch/mod.ts";
+import { parseSince } from "../status/mod.ts";
+import {
+  formatMatchJson,
+  formatMatchText,
+  type Match,
+  type MatchPlace,
+  needsSeparator,
+  PatternError,
+  searchRecordings,
+} from "../text/mod.ts";
+import { writeStdout } from "./logs.ts";
+import { type RestoreHooks, type SourceFlags, sourceOptions, withSignals } from "./restore.ts";
+import { LIST_REPO_HELP, withBranchOptions } from "./options.ts";
+
+/** Flags of `search`. */
+export interface SearchFlags extends SourceFlags {
+  /** Only these recordings. */
+  id?: string[];
+  /** `10m`, `2h`, `1d` or an ISO date: only lines shown since then. */
+  since?: string;
+  /** The pattern is a regular expression. */
+  regex?: boolean;
+  /** Ignore case. */
+  ignoreCase?: boolean;
+  /** Lines of context around each match. */
+  context?: number;
+  /** JSON lines. */
+  json?: boolean;
+  /** Render every recording from its chunks (ignore text indexes). */
+  render?: boolean;
+}
+
+/** Runs `search`; returns the exit code (0 match, 1 none, 2 error). */
+export async function runSearch(
+  pattern: string,
+  flags: SearchFlags,
+  hooks: RestoreHooks = {},
+): Promise<number> {
+  let since: Date | undefined;
+  if (flags.since !== undefined) {
+    try {
+      since = parseSince(flags.since);
+    } catch (error) {
+      console.error(`asciinema-chunker: ${(error as Error).message}`);
+      return 2;
+    }
+  }
+  return await withSignals(async (signal) => {
+    let previous: { place: MatchPlace; match: Match } | undefined;
+    const context = flags.context ?? 0;
+    const onMatch = async (place: MatchPlace, match: Match) => {
+      if (flags.json) {
+        await writeStdout(formatMatchJson(place, match));
+      } else {
+        const separate = context > 0 && previous !== undefined &&
+          (previous.place.id !== place.id || needsSeparator(previous.match, match));
+        await writeStdout((separate ? "--\n" : "") + formatMatchText(place.id, match));
+      }
+      previous = { place, match };
+    };
+    let summary;
+    try {
+      summary = await searchRecordings({
+        ...sourceOptions(flags, hooks, signal),
+        pattern,
+        regex: flags.regex,
+        ignoreCase: flags.ignoreCase,
+        context,
+        ids: flags.id?.length ? flags.id : undefined,
+        since,
+        noIndex: flags.render,
+        onMatch,
+      });
+    } catch (error) {
+      if (
+        error instanceof PatternError || error instanceof BranchSourceError ||
+        error instanceof RemoteLookupError
+      ) {
+        console.error(`asciinema-chunker: ${error.message}`);
+        return 2;
+      }
+      throw error;
+    }
+    for (const note of summary.notes) console.error(`note: ${note}`);
+    for (const error of summary.errors) console.error(`asciinema-chunker: ${error}`);
+    if (summary.errors.length) return 2;
+    return summary.matches > 0 ? 0 : 1;
+  });
+}
+
+function contextLines(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 1000) {
+    throw new InvalidArgumentError("expected a whole number of lines from 0 to 1000");
+  }
+  return n;
+}
+
+/** The `search` subcommand. */
+export function searchCommand(hooks: RestoreHooks = {}) {
+  return withBranchOptions(
+    new Command("search")
+      .description(
+        "find text in every recording, with the time into each (exit 0 found, 1 none, 2 error)",
+      )
+      .argument("<pattern>", "text to find (a regular expression with --regex)"),
+    LIST_REPO_HELP,
+  )
+    .option(
+      "--id <id>",
+      "only this recording (repeatable)",
+      (value, all: string[]) => [...all, value],
+      [] as string[],
+    )
+    .option("--since <when>", "only lines shown since then: 30m, 2h, 1d or an ISO date")
+    .option("--regex", "the pattern is a JavaScript regular expression")
+    .option("-i, --ignore-case", "ignore case")
+    .option("-C, --context <n>", "lines of context around each match", contextLines)
+    .option("--json", "one JSON object per match")
+    .option("--render", "render every recording from its chunks, ignoring text indexes")
+    // grep's convention: a bad option is an error (2), not "no match" (1).
+    .exitOverride((error) => Deno.exit(error.exitCode === 0 ? 0 : 2))
+    .action(async (pattern, options) => {
+      const code = await runSearch(pattern, options, hooks);
+      if (code !== 0) Deno.exit(code);
+    });
+}

@@ -1,0 +1,158 @@
+/**
+ * `daemon.ts text <id> [-o FILE] [--timestamps]`: a recording as the plain
+ * text its screen showed, from the committed index of a finished recording
+ * or rendered from its chunks (up to the last pushed byte while it is still
+ * being made). Exit 0, or 1 when it cannot be read.
+ *
+ * @module
+ */
+import { Command } from "@commander-js/extra-typings";
+import { dirname, resolve } from "node:path";
+import { readBranchRecordings, RestoreError } from "../branch/mod.ts";
+import { errorMessage, fsyncDir, tempPathFor } from "../sys/mod.ts";
+import {
+  CastFormatError,
+  formatTextLine,
+  IndexFormatError,
+  readRecordingText,
+} from "../text/mod.ts";
+import { writeStdout } from "./logs.ts";
+import {
+  printError,
+  type RestoreHooks,
+  type SourceFlags,
+  sourceOptions,
+  withSignals,
+} from "./restore.ts";
+import { withBranchOptions } from "./options.ts";
+
+/** Flags of `text`. */
+export interface TextFlags extends SourceFlags {
+  /** Write here (atomically, 0600) instead of standard output. */
+  output?: string;
+  /** Prefix each line with `[hh:mm:ss]` into the recording. */
+  timestamps?: boolean;
+  /** Render from the chunks even when an index is committed. */
+  render?: boolean;
+}
+
+/** Writes text to a private temporary file beside `path`, then moves it into place. */
+class FileOut {
+  #path: string;
+  #tmp: string;
+  #file: Deno.FsFile;
+  #encoder = new TextEncoder();
+
+  private constructor(path: string, tmp: string, file: Deno.FsFile) {
+    this.#path = path;
+    this.#tmp = tmp;
+    this.#file = file;
+  }
+
+  static async open(path: string): Promise<FileOut> {
+    const tmp = tempPathFor(path);
+    const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+    return new FileOut(path, tmp, file);
+  }
+
+  async write(text: string): Promise<void> {
+    const bytes = this.#encoder.encode(text);
+    let done = 0;
+    while (done < bytes.length) done += await this.#file.write(bytes.subarray(done));
+  }
+
+  async commit(): Promise<void> {
+    await this.#file.sync();
+    this.#file.close();
+    await Deno.rename(this.#tmp, this.#path);
+    await fsyncDir(dirname(this.#path));
+  }
+
+  async abandon(): Promise<void> {
+    try {
+      this.#file.close();
+    } catch {
+      // closed already
+    }
+    await Deno.remove(this.#tmp).catch(() => {});
+  }
+}
+
+/** Runs `text`; returns the exit code. */
+export async function runText(
+  id: string,
+  flags: TextFlags,
+  hooks: RestoreHooks = {},
+): Promise<number> {
+  return await withSignals(async (signal) => {
+    const path = flags.output ? resolve(flags.output) : undefined;
+    const out = path ? await FileOut.open(path) : undefined;
+    const write = out ? (text: string) => out.write(text) : writeStdout;
+    try {
+      let pending = "";
+      const result = await readBranchRecordings(
+        { ...sourceOptions(flags, hooks, signal), id, ids: [id] },
+        async (view) => [
+          await readRecordingText(view, id, {
+            useIndex: !flags.render,
+            signal,
+            onLines: async (lines) => {
+              for (const line of lines) pending += formatTextLine(line, flags.timestamps ?? false);
+              if (pending.length >= 1 << 16) {
+                await write(pending);
+                pending = "";
+              }
+            },
+          }),
+        ],
+      );
+      await write(pending);
+      for (const note of result.notes) console.error(`note: ${note}`);
+      const read = result.recordings[0];
+      if (!read) {
+        console.error(
+          `asciinema-chunker: ${result.branch} of ${result.url} does not exist: nothing was ` +
+            "backed up there yet (check --repo and --branch).",
+        );
+        await out?.abandon();
+        return 1;
+      }
+      if (read.note) console.error(`note: ${read.note}`);
+      if (!read.manifest) {
+        console.error(
+          `note: ${id} is still being recorded (no manifest): this is its text up to the last ` +
+            "pushed chunk.",
+        );
+      }
+      await out?.commit();
+      if (path) console.error(`Wrote ${read.lines} lines of ${id} to ${path}`);
+      return 0;
+    } catch (error) {
+      await out?.abandon();
+      if (printError(error)) return 1;
+      if (
+        error instanceof RestoreError || error instanceof CastFormatError ||
+        error instanceof IndexFormatError
+      ) {
+        console.error(`asciinema-chunker: ${errorMessage(error)}`);
+        return 1;
+      }
+      throw error;
+    }
+  });
+}
+
+/** The `text` subcommand. */
+export function textCommand(hooks: RestoreHooks = {}) {
+  return withBranchOptions(
+    new Command("text")
+      .description("print a recording as the plain text its screen showed")
+      .argument("<id>", "recording id (see `list`); put `--` before an id starting with a dash")
+      .option("-o, --output <file>", "write to this file (replaced atomically) instead of stdout")
+      .option("--timestamps", "prefix each line with [hh:mm:ss] into the recording")
+      .option("--render", "render from the chunks even when a text index is committed"),
+  ).action(async (id, options) => {
+    const code = await runText(id, options, hooks);
+    if (code !== 0) Deno.exit(code);
+  });
+}

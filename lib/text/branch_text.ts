@@ -1,0 +1,184 @@
+/**
+ * A recording's text as read from its branch: the committed index
+ * (`recordings/<id>/text.zst`) when the recording is finished and the index
+ * is this version and covers all of it, else rendered from the chunks
+ * (recordings in progress: up to the last pushed byte). Both give the same
+ * lines: the index is the renderer's output, stored.
+ *
+ * @module
+ */
+import { type BranchView, loadManifest, streamRecordingBytes } from "../branch/mod.ts";
+import type { BranchIndex, Manifest } from "../git/mod.ts";
+import { decodeDerivedPayload, type PayloadCodec, PLAIN_CODEC } from "./codec.ts";
+import {
+  INDEX_NAME,
+  IndexDecoder,
+  IndexFormatError,
+  type IndexLine,
+  type IndexMeta,
+  indexTime,
+} from "./index_format.ts";
+import { buildTextIndex, type BuiltIndex } from "./index_build.ts";
+import { renderFeed } from "./render.ts";
+
+/** A committed text index on the branch. */
+export interface IndexFile {
+  /** Path on the branch. */
+  path: string;
+  /** Its blob. */
+  blob: string;
+}
+
+/** The text index of `id` committed on the branch (plain or sealed), if any. */
+export function findTextIndex(index: BranchIndex, id: string): IndexFile | undefined {
+  const files = index.files.get(id);
+  if (!files) return undefined;
+  for (const [name, file] of files) {
+    if (name === INDEX_NAME || name.startsWith(`${INDEX_NAME}.`)) return file;
+  }
+  return undefined;
+}
+
+/** What the lines come with: where they were read and what the recording is. */
+export interface TextInfo {
+  /** Recording id. */
+  id: string;
+  /** The committed index, or rendered from the chunks. */
+  source: "index" | "rendered";
+  /** The manifest, when the recording ended. */
+  manifest?: Manifest;
+  /** Start of the recording (Unix seconds), from its header, when known. */
+  timestamp?: number;
+}
+
+/** Options of {@linkcode readRecordingText}. */
+export interface ReadTextOptions {
+  /** Receives the lines in order (with what is known about the recording). */
+  onLines: (lines: IndexLine[], info: TextInfo) => Promise<void>;
+  /** Read the committed index when there is a usable one (default true). */
+  useIndex?: boolean;
+  /** Opens sealed indexes (default plain). */
+  codec?: PayloadCodec;
+  /** Abort. */
+  signal?: AbortSignal;
+}
+
+/** What {@linkcode readRecordingText} read. */
+export interface TextResult extends TextInfo {
+  /** Lines delivered. */
+  lines: number;
+  /** Why the index was not used although there is one. */
+  note?: string;
+}
+
+/** Reads the index `file`: checks its first line against the manifest before any line goes out. */
+async function readIndex(
+  view: BranchView,
+  file: IndexFile,
+  info: TextInfo,
+  options: ReadTextOptions,
+): Promise<{ lines: number } | { unusable: string }> {
+  const sealed = await view.reader.read(file.blob);
+  const decoder = new IndexDecoder();
+  const text = new TextDecoder();
+  let meta: IndexMeta | undefined;
+  let count = 0;
+  const deliver = async (lines: IndexLine[]) => {
+    if (lines.length === 0) return;
+    count += lines.length;
+    await options.onLines(lines, { ...info, timestamp: meta?.timestamp });
+  };
+  const blocks = decodeDerivedPayload(sealed, file.path, options.codec ?? PLAIN_CODEC);
+  try {
+    for await (const block of blocks) {
+      options.signal?.throwIfAborted();
+      const lines = decoder.push(text.decode(block, { stream: true }));
+      if (!meta && decoder.meta) {
+        meta = decoder.meta;
+        const expected = info.manifest?.total_bytes;
+        if (meta.id !== info.id || meta.bytes !== expected) {
+          return {
+            unusable: `its index covers ${meta.bytes} bytes of ${JSON.stringify(meta.id)}, ` +
+              `the recording has ${expected}`,
+          };
+        }
+      }
+      await deliver(lines);
+    }
+    const last = decoder.end();
+    meta ??= decoder.meta;
+    await deliver(last);
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    if (count === 0) {
+      return { unusable: `its index cannot be read (${(error as Error).message})` };
+    }
+    throw new IndexFormatError(
+      `${file.path} is damaged after ${count} lines (${(error as Error).message}): ` +
+        `rebuild it with \`daemon.ts reindex --force --id ${info.id}\``,
+    );
+  }
+  return { lines: count };
+}
+
+/** Renders `id` from its chunks; returns the lines delivered. */
+async function renderFromChunks(
+  view: BranchView,
+  info: TextInfo,
+  options: ReadTextOptions,
+): Promise<number> {
+  let count = 0;
+  await renderFeed(
+    (sink) => streamRecordingBytes(view, info.id, { sink, signal: options.signal }),
+    async (lines, header) => {
+      count += lines.length;
+      await options.onLines(
+        lines.map((line) => ({ t: indexTime(line.us), text: line.text })),
+        { ...info, timestamp: header.timestamp },
+      );
+    },
+  );
+  return count;
+}
+
+/**
+ * Reads recording `id`'s text from `view` into `options.onLines`. Throws a
+ * `RestoreError` when its chunks cannot be read, `CastFormatError` when they
+ * are not a recording, `IndexFormatError` when its index breaks mid-way.
+ */
+export async function readRecordingText(
+  view: BranchView,
+  id: string,
+  options: ReadTextOptions,
+): Promise<TextResult> {
+  const { manifest } = await loadManifest(view.index, id, view.reader);
+  const info: TextInfo = { id, source: "index", manifest };
+  const file = manifest && options.useIndex !== false ? findTextIndex(view.index, id) : undefined;
+  let note: string | undefined;
+  if (file) {
+    const read = await readIndex(view, file, info, options);
+    if ("lines" in read) return { ...info, lines: read.lines };
+    note = `${id}: ${read.unusable}; rendered from its chunks instead`;
+  }
+  const rendered: TextInfo = { ...info, source: "rendered" };
+  const lines = await renderFromChunks(view, rendered, options);
+  return { ...rendered, lines, ...(note ? { note } : {}) };
+}
+
+/** Renders `id` from the branch into a sealed index (for `reindex`); needs its manifest. */
+export async function buildIndexFromBranch(
+  view: BranchView,
+  id: string,
+  options: { codec?: PayloadCodec; signal?: AbortSignal } = {},
+): Promise<BuiltIndex> {
+  const { manifest, problem } = await loadManifest(view.index, id, view.reader);
+  if (!manifest) {
+    throw new Error(
+      problem ?? `${id} has no manifest yet (still recording): its index is built when it ends`,
+    );
+  }
+  return await buildTextIndex(
+    (sink) => streamRecordingBytes(view, id, { sink, signal: options.signal }),
+    { id, bytes: manifest.total_bytes, codec: options.codec },
+  );
+}

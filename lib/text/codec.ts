@@ -1,0 +1,105 @@
+/**
+ * Encoding a derived payload (the text index) for the branch and back:
+ * zstd in-process (node:zlib, the same frames the `zstd` tool reads: an
+ * index can be checked with `git cat-file blob … | zstd -d`), then the
+ * payload codec — the one hook where encryption plugs in. The daemon and
+ * `reindex` both encode through {@linkcode encodeDerivedPayload} with the
+ * codec {@linkcode derivedPayloadCodec} picks from the settings; readers
+ * decode through {@linkcode decodeDerivedPayload}.
+ *
+ * @module
+ */
+import * as zlib from "node:zlib";
+import type { Settings } from "../sys/mod.ts";
+
+/** How a derived payload is sealed for the branch (plain, or encrypted to the recipients). */
+export interface PayloadCodec {
+  /** Added to the file name on the branch (`""` plain, `".age"` encrypted). */
+  suffix: string;
+  /** Seals the (compressed) payload. */
+  encode(bytes: Uint8Array): Promise<Uint8Array>;
+  /** Opens a payload this codec (or an older one) sealed; `path` names the file. */
+  decode(bytes: Uint8Array, path: string): Promise<Uint8Array>;
+}
+
+/** No sealing: the compressed payload as it is. */
+export const PLAIN_CODEC: PayloadCodec = {
+  suffix: "",
+  encode: (bytes) => Promise.resolve(bytes),
+  decode: (bytes, path) =>
+    path.endsWith(".age")
+      ? Promise.reject(new Error(`${path} is encrypted and no identity was given to open it`))
+      : Promise.resolve(bytes),
+};
+
+/**
+ * The codec for payloads the daemon and `reindex` derive from a recording:
+ * the single place that decides whether they are encrypted (when chunks are
+ * encrypted, so is everything derived from them).
+ */
+export function derivedPayloadCodec(_settings?: Settings): PayloadCodec {
+  return PLAIN_CODEC;
+}
+
+/** zstd level of derived payloads (text compresses well; decoding speed does not depend on it). */
+const LEVEL = 9;
+
+/**
+ * Compresses text as it comes (zstd, streaming): memory holds the
+ * compressed output, never the whole text.
+ */
+export class ZstdWriter {
+  #stream = zlib.createZstdCompress({
+    params: { [zlib.constants.ZSTD_c_compressionLevel]: LEVEL },
+  });
+  #parts: Uint8Array[] = [];
+  #done: Promise<void>;
+  #encoder = new TextEncoder();
+
+  /** Starts the compressor. */
+  constructor() {
+    this.#stream.on("data", (block: Uint8Array) => this.#parts.push(block));
+    this.#done = new Promise((resolve, reject) => {
+      this.#stream.on("end", resolve);
+      this.#stream.on("error", reject);
+    });
+  }
+
+  /** Adds text. */
+  write(text: string): void {
+    if (text) this.#stream.write(this.#encoder.encode(text));
+  }
+
+  /** Ends the frame; returns it. */
+  async finish(): Promise<Uint8Array> {
+    this.#stream.end();
+    await this.#done;
+    const out = new Uint8Array(this.#parts.reduce((sum, part) => sum + part.length, 0));
+    let at = 0;
+    for (const part of this.#parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  }
+}
+
+/** Seals a compressed payload with `codec`; returns the bytes and the name suffix. */
+export async function encodeDerivedPayload(
+  compressed: Uint8Array,
+  codec: PayloadCodec = PLAIN_CODEC,
+): Promise<{ bytes: Uint8Array; suffix: string }> {
+  return { bytes: await codec.encode(compressed), suffix: codec.suffix };
+}
+
+/** Opens a payload read from `path` on the branch and yields its decompressed bytes in blocks. */
+export async function* decodeDerivedPayload(
+  bytes: Uint8Array,
+  path: string,
+  codec: PayloadCodec = PLAIN_CODEC,
+): AsyncGenerator<Uint8Array> {
+  const opened = await codec.decode(bytes, path);
+  const stream = zlib.createZstdDecompress();
+  stream.end(opened);
+  for await (const block of stream) yield block as Uint8Array;
+}

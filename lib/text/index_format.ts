@@ -1,0 +1,170 @@
+/**
+ * The text index of a recording (pure): what `recordings/<id>/text.zst` holds
+ * once decompressed. Lines of UTF-8 text, each ending in `\n`:
+ *
+ * ```
+ * asciinema-chunker-text<TAB>1<TAB>{"id":"…","bytes":123,"cols":80,"rows":24,"timestamp":…}
+ * 0.512<TAB>$ echo hello
+ * 0.514<TAB>hello
+ * ```
+ *
+ * The first line names the format, its version (readers refuse another) and
+ * a JSON object about the rendition (`bytes`: how much of the `.cast` was
+ * rendered; `timestamp`: the header's start time). Every other line is the
+ * time (seconds into the recording, three decimals) of one line of text,
+ * a tab, and the text with `\` `\t` `\n` `\r` escaped as `\\` `\t` `\n` `\r`.
+ * Lines are in screen order, so a reader streams it front to back.
+ *
+ * @module
+ */
+
+/** The format's name (first field of the first line). */
+export const INDEX_FORMAT = "asciinema-chunker-text";
+/** The format's version; a reader refuses any other. */
+export const INDEX_VERSION = 1;
+/** The index's file name on the branch, beside the manifest (before any payload suffix). */
+export const INDEX_NAME = "text.zst";
+
+/** Where recording `id`'s index goes on the branch (`suffix`: the payload codec's, e.g. `.age`). */
+export function textIndexPathOnBranch(id: string, suffix = ""): string {
+  return `recordings/${id}/${INDEX_NAME}${suffix}`;
+}
+
+/** What the first line says about the rendition. */
+export interface IndexMeta {
+  /** Recording id. */
+  id: string;
+  /** Bytes of the `.cast` rendered (the whole recording: the manifest's `total_bytes`). */
+  bytes: number;
+  /** Terminal size from the header. */
+  cols: number;
+  /** See cols. */
+  rows: number;
+  /** Start of the recording (Unix seconds) from the header, when it has one. */
+  timestamp?: number;
+}
+
+/** One line of text in the index. */
+export interface IndexLine {
+  /** Seconds into the recording (three decimals). */
+  t: number;
+  /** The text. */
+  text: string;
+}
+
+/** An index that is not this format or version. */
+export class IndexFormatError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "IndexFormatError";
+  }
+}
+
+/** Microseconds to the index's time: seconds, rounded to the millisecond. */
+export function indexTime(us: number): number {
+  return Math.round(us / 1000) / 1000;
+}
+
+function escapeText(text: string): string {
+  return /[\\\t\n\r]/.test(text)
+    ? text.replace(
+      /[\\\t\n\r]/g,
+      (ch) => ch === "\\" ? "\\\\" : ch === "\t" ? "\\t" : ch === "\n" ? "\\n" : "\\r",
+    )
+    : text;
+}
+
+function unescapeText(text: string): string {
+  return text.includes("\\")
+    ? text.replace(
+      /\\(.)/g,
+      (_, ch: string) => ch === "t" ? "\t" : ch === "n" ? "\n" : ch === "r" ? "\r" : ch,
+    )
+    : text;
+}
+
+/** The first line (with its newline). */
+export function encodeIndexHeader(meta: IndexMeta): string {
+  return `${INDEX_FORMAT}\t${INDEX_VERSION}\t${JSON.stringify(meta)}\n`;
+}
+
+/** One text line (with its newline). */
+export function encodeIndexLine(line: IndexLine): string {
+  return `${line.t.toFixed(3)}\t${escapeText(line.text)}\n`;
+}
+
+/** Parses the first line; throws {@linkcode IndexFormatError}. */
+export function decodeIndexHeader(line: string): IndexMeta {
+  const [format, version, json] = line.split("\t", 3);
+  if (format !== INDEX_FORMAT) throw new IndexFormatError("not an asciinema-chunker text index");
+  if (version !== String(INDEX_VERSION)) {
+    throw new IndexFormatError(
+      `text index version ${version} (this version reads ${INDEX_VERSION}): run \`daemon.ts reindex --force\``,
+    );
+  }
+  let meta: unknown;
+  try {
+    meta = JSON.parse(json ?? "");
+  } catch {
+    throw new IndexFormatError("the text index's first line holds no JSON");
+  }
+  const m = meta as Partial<IndexMeta>;
+  if (typeof m?.id !== "string" || typeof m.bytes !== "number") {
+    throw new IndexFormatError("the text index's first line misses id or bytes");
+  }
+  return meta as IndexMeta;
+}
+
+/** Parses one text line; throws {@linkcode IndexFormatError}. */
+export function decodeIndexLine(line: string): IndexLine {
+  const tab = line.indexOf("\t");
+  const t = tab > 0 ? Number(line.slice(0, tab)) : NaN;
+  if (!Number.isFinite(t)) {
+    throw new IndexFormatError(`not a text index line: ${line.slice(0, 80)}`);
+  }
+  return { t, text: unescapeText(line.slice(tab + 1)) };
+}
+
+/**
+ * Reads an index streamed as text blocks: `push` returns the lines complete
+ * so far, `end` the last one; `meta` is set once the first line was read.
+ */
+export class IndexDecoder {
+  /** The first line's contents (after the first `push` that completed it). */
+  meta?: IndexMeta;
+  #rest = "";
+
+  /** Takes the next block of text. */
+  push(block: string): IndexLine[] {
+    const text = this.#rest + block;
+    const last = text.lastIndexOf("\n");
+    if (last < 0) {
+      this.#rest = text;
+      return [];
+    }
+    this.#rest = text.slice(last + 1);
+    return this.#lines(text.slice(0, last).split("\n"));
+  }
+
+  /** Ends the input; throws when it held no header or ended inside a line. */
+  end(): IndexLine[] {
+    const rest = this.#rest;
+    this.#rest = "";
+    const lines = rest ? this.#lines([rest]) : [];
+    if (!this.meta) throw new IndexFormatError("the text index is empty");
+    return lines;
+  }
+
+  #lines(raw: string[]): IndexLine[] {
+    const out: IndexLine[] = [];
+    for (const line of raw) {
+      if (!this.meta) {
+        this.meta = decodeIndexHeader(line);
+        continue;
+      }
+      out.push(decodeIndexLine(line));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * `reindex`: builds the text index of every finished recording that has
+ * none (or an unusable one; every one with `force`) on the known remotes,
+ * and pushes them in one commit per remote. The commit is made in a scratch
+ * repository that borrows the branch's objects, on top of the tip that was
+ * read; when the branch moved meanwhile (the daemon pushed), the branch is
+ * read again and the same indexes are committed on its new tip.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import {
+  BranchSourceError,
+  type BranchSourceOptions,
+  openBranch,
+  RemoteLookupError,
+  resolveRemote,
+} from "../branch/mod.ts";
+import {
+  BlobReader,
+  type BranchIndex,
+  commitFiles,
+  displayUrl,
+  git,
+  parseManifest,
+  pushCommit,
+  readBranchIndex,
+} from "../git/mod.ts";
+import { errorMessage } from "../sys/mod.ts";
+import { buildIndexFromBranch, findTextIndex } from "./branch_text.ts";
+import { decodeDerivedPayload, type PayloadCodec, PLAIN_CODEC } from "./codec.ts";
+import { decodeIndexHeader } from "./index_format.ts";
+import type { BuiltIndex } from "./index_build.ts";
+import { searchedRemotes } from "./remotes.ts";
+
+/** Options of {@linkcode reindexRecordings}. */
+export interface ReindexOptions extends BranchSourceOptions {
+  /** Only these recordings (default: every finished one). */
+  ids?: string[];
+  /** Rebuild indexes that exist and are usable too. */
+  force?: boolean;
+  /** Seals new indexes (and opens existing ones). */
+  codec?: PayloadCodec;
+  /** Progress for people (one line per recording). */
+  onProgress?: (line: string) => void;
+}
+
+/** What reindexing one remote did. */
+export interface ReindexReport {
+  /** The remote (display form). */
+  url: string;
+  /** Its branch. */
+  branch: string;
+  /** Indexes built and pushed. */
+  built: string[];
+  /** Finished recordings whose index was already usable. */
+  kept: string[];
+  /** Recordings whose index could not be built, with why. */
+  failed: { id: string; error: string }[];
+  /** Why the remote could not be reindexed at all. */
+  error?: string;
+}
+
+/** True when the committed index of `id` reads as this version and covers `totalBytes`. */
+async function usable(
+  reader: BlobReader,
+  blob: string,
+  path: string,
+  expected: { id: string; bytes: number },
+  codec: PayloadCodec,
+): Promise<boolean> {
+  try {
+    const decoder = new TextDecoder();
+    let text = "";
+    for await (const block of decodeDerivedPayload(await reader.read(blob), path, codec)) {
+      text += decoder.decode(block, { stream: true });
+      const newline = text.indexOf("\n");
+      if (newline < 0) continue;
+      const meta = decodeIndexHeader(text.slice(0, newline));
+      return meta.id === expected.id && meta.bytes === expected.bytes;
+    }
+    return false;
+  } catch {
+    return false;
+  }
+}
+
+/** The finished recordings of `index` that need an index, built; the rest sorted into kept/failed. */
+async function buildMissing(
+  index: BranchIndex,
+  reader: BlobReader,
+  options: ReindexOptions,
+  report: ReindexReport,
+): Promise<{ built: BuiltIndex; replaces?: string }[]> {
+  const codec = options.codec ?? PLAIN_CODEC;
+  const out: { built: BuiltIndex; replaces?: string }[] = [];
+  for (const [id, file] of [...index.manifests].sort(([a], [b]) => a.localeCompare(b))) {
+    options.signal?.throwIfAborted();
+    let total: number;
+    try {
+      total = parseManifest(await reader.read(file.blob), file.path).total_bytes;
+    } catch (error) {
+      report.failed.push({ id, error: errorMessage(error) });
+      continue;
+    }
+    const existing = findTextIndex(index, id);
+    if (
+      existing && !options.force &&
+      await usable(reader, existing.blob, existing.path, { id, bytes: total }, codec)
+    ) {
+      report.kept.push(id);
+      continue;
+    }
+    try {
+      const built = await buildIndexFromBranch({ index, reader }, id, {
+        codec,
+        signal: options.signal,
+      });
+      const replaces = existing && existing.path !== built.path ? existing.path : undefined;
+      out.push({ built, ...(replaces ? { replaces } : {}) });
+      options.onProgress?.(`built the text index of ${id} (${built.lines} lines)`);
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      report.failed.push({ id, error: errorMessage(error) });
+    }
+  }
+  return out;
+}
+
+/** Reindexes one remote; at most three rounds when the branch keeps moving. */
+async function reindexRemote(
+  options: ReindexOptions,
+  remote: { url?: string; branch?: string },
+): Promise<ReindexReport> {
+  let spec;
+  try {
+    spec = await resolveRemote({ ...options, repoUrl: remote.url, branch: remote.branch });
+  } catch (error) {
+    if (error instanceof RemoteLookupError) throw new BranchSourceError("settings", error.message);
+    throw error;
+  }
+  let built: { built: BuiltIndex; replaces?: string }[] | undefined;
+  let report: ReindexReport | undefined;
+  for (let round = 0; round < 3; round++) {
+    const source = await openBranch({ ...options, repoUrl: spec.url, branch: spec.branch });
+    const scratch = await Deno.makeTempDir({ prefix: "asciinema-reindex-" });
+    try {
+      report ??= { url: source.url, branch: source.branch, built: [], kept: [], failed: [] };
+      if (source.via === "local-clone") {
+        report.error = `the remote cannot be reached (${source.notes.join("; ")}): run reindex ` +
+          "again once it can";
+        return report;
+      }
+      const index = await readBranchIndex(source.gitDir, source.ref, {
+        ids: options.ids,
+        signal: options.signal,
+      });
+      if (!index) return report;
+      if (!built) {
+        const reader = BlobReader.open(source.gitDir, { signal: options.signal });
+        try {
+          built = await buildMissing(index, reader, options, report);
+        } finally {
+          await reader.close();
+        }
+      }
+      // Another reader may have pushed some of them meanwhile: those stay as they are.
+      const todo = round === 0 || options.force
+        ? built
+        : built.filter((item) => !findTextIndex(index, item.built.meta.id));
+      if (todo.length === 0) return report;
+      const commit = await commitInScratch(scratch, source.gitDir, index.tip, todo, options);
+      const target = options.authFor ? await options.authFor(spec.url) : { url: spec.url };
+      const pushed = await pushCommit(scratch, {
+        url: target.url,
+        branch: source.branch,
+        commit,
+        auth: target.auth,
+        signal: options.signal,
+        timeoutMs: 120_000 + todo.reduce((sum, item) => sum + item.built.bytes.length, 0) / 1000,
+      });
+      if (pushed === "pushed") {
+        report.built = todo.map((item) => item.built.meta.id);
+        return report;
+      }
+    } finally {
+      await source.close();
+      await Deno.remove(scratch, { recursive: true }).catch(() => {});
+    }
+  }
+  report!.error = "the branch kept moving while the indexes were pushed: run reindex again";
+  return report!;
+}
+
+/** Commits `todo` on top of `tip` in a scratch repository borrowing `gitDir`'s objects. */
+async function commitInScratch(
+  scratch: string,
+  gitDir: string,
+  tip: string,
+  todo: { built: BuiltIndex; replaces?: string }[],
+  options: ReindexOptions,
+): Promise<string> {
+  const init = await git(["init", "--bare", "--quiet", scratch], { signal: options.signal });
+  if (!init.success) throw new Error(`git init failed: ${init.stderr.trim()}`);
+  await Deno.writeTextFile(join(scratch, "objects", "info", "alternates"), join(gitDir, "objects"));
+  const ids = todo.map((item) => item.built.meta.id);
+  return await commitFiles(scratch, todo.map((item) => item.built), {
+    ref: "refs/heads/reindex",
+    parent: tip,
+    message: `text index of ${ids.length} recording${ids.length === 1 ? "" : "s"}\n\n` +
+      ids.map((id) => `Cast-Id: ${id}`).join("\n") + "\n",
+    remove: todo.flatMap((item) => item.replaces ? [item.replaces] : []),
+    signal: options.signal,
+  });
+}
+
+/**
+ * Reindexes every known remote (or `options.repoUrl`): one report each; a
+ * remote that cannot be opened gets a report with `error`.
+ */
+export async function reindexRecordings(options: ReindexOptions): Promise<ReindexReport[]> {
+  const reports: ReindexReport[] = [];
+  for (const remote of await searchedRemotes(options)) {
+    try {
+      reports.push(await reindexRemote(options, remote));
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      reports.push({
+        url: remote.url ? displayUrl(remote.url) : "the default remote",
+        branch: remote.branch ?? "",
+        built: [],
+        kept: [],
+        failed: [],
+        error: errorMessage(error),
+      });
+    }
+  }
+  return reports;
+}

@@ -1,0 +1,192 @@
+/**
+ * `search`: every match of a pattern across every recording of the known
+ * remotes (or one `--repo`), in recording order (oldest first), each with
+ * its time into the recording. Finished recordings are read from their text
+ * index, the others rendered from their chunks up to the last pushed byte.
+ * A remote or a recording that cannot be read is reported and skipped; the
+ * search goes on.
+ *
+ * @module
+ */
+import {
+  BranchSourceError,
+  type BranchSourceOptions,
+  type BranchView,
+  loadManifest,
+  readBranchRecordings,
+  RemoteLookupError,
+  resolveRemote,
+  RestoreError,
+} from "../branch/mod.ts";
+import { displayUrl, type Manifest } from "../git/mod.ts";
+import { errorMessage } from "../sys/mod.ts";
+import type { PayloadCodec } from "./codec.ts";
+import { CastFormatError } from "./events.ts";
+import { IndexFormatError } from "./index_format.ts";
+import {
+  compileMatcher,
+  type Match,
+  type MatchOptions,
+  type MatchPlace,
+  MatchScanner,
+} from "./match.ts";
+import { readRecordingText } from "./branch_text.ts";
+import { type SearchedRemote, searchedRemotes } from "./remotes.ts";
+
+/** Options of {@linkcode searchRecordings}. */
+export interface SearchOptions extends BranchSourceOptions, MatchOptions {
+  /** What to look for. */
+  pattern: string;
+  /** Lines of context on each side of a match. */
+  context?: number;
+  /** Only these recordings (default: all). */
+  ids?: string[];
+  /** Only lines shown at or after this time (recording start + offset). */
+  since?: Date;
+  /** Opens sealed indexes (default plain). */
+  codec?: PayloadCodec;
+  /** Render every recording, ignoring committed indexes (a check of the index). */
+  noIndex?: boolean;
+  /** Receives each match, in order. */
+  onMatch: (place: MatchPlace, match: Match) => Promise<void>;
+}
+
+/** What a search did. */
+export interface SearchSummary {
+  /** Matches found. */
+  matches: number;
+  /** Recordings searched. */
+  recordings: number;
+  /** Of them, read from their index. */
+  indexed: number;
+  /** What could not be read (each with the next step). */
+  errors: string[];
+  /** Things the person should know (fallbacks). */
+  notes: string[];
+}
+
+/** When a recording started (ms since the epoch), for ordering and `--since`. */
+function startOf(manifest: Manifest | undefined, view: BranchView, id: string): number {
+  const started = manifest?.started ? Date.parse(manifest.started) : NaN;
+  if (Number.isFinite(started)) return started;
+  const times = (view.index.chunks.get(id) ?? []).map((e) => e.committedAt ?? Infinity);
+  const first = Math.min(...times);
+  return Number.isFinite(first) ? first * 1000 : 0;
+}
+
+/** When a recording last showed anything (ms since the epoch), or Infinity when unknown. */
+function endOf(manifest: Manifest | undefined, view: BranchView, id: string): number {
+  const ended = manifest?.ended ? Date.parse(manifest.ended) : NaN;
+  if (Number.isFinite(ended)) return ended;
+  const times = (view.index.chunks.get(id) ?? []).map((e) => e.committedAt ?? Infinity);
+  return times.length ? Math.max(...times) * 1000 : Infinity;
+}
+
+function readable(error: unknown): boolean {
+  return error instanceof RestoreError || error instanceof CastFormatError ||
+    error instanceof IndexFormatError;
+}
+
+/** Searches one branch; adds to `summary`. */
+async function searchBranch(
+  options: SearchOptions,
+  remote: SearchedRemote,
+  summary: SearchSummary,
+): Promise<void> {
+  const matcher = compileMatcher(options.pattern, options);
+  const since = options.since?.getTime();
+  let spec;
+  try {
+    spec = await resolveRemote({ ...options, repoUrl: remote.url, branch: remote.branch });
+  } catch (error) {
+    if (error instanceof RemoteLookupError) throw new BranchSourceError("settings", error.message);
+    throw error;
+  }
+  const shown = { url: displayUrl(spec.url), branch: spec.branch };
+  const result = await readBranchRecordings({
+    ...options,
+    repoUrl: spec.url,
+    branch: spec.branch,
+    ids: options.ids,
+    readerTimeoutMs: (index) => {
+      const compressed = [...index.chunks.values()].flat().reduce((sum, e) => sum + e.size, 0);
+      return 600_000 + Math.ceil(compressed / (1 << 20)) * 2000;
+    },
+  }, async (view) => {
+    const ids = [...new Set([...view.index.chunks.keys(), ...view.index.manifests.keys()])];
+    const recordings: { id: string; start: number; end: number }[] = [];
+    for (const id of ids) {
+      const { manifest } = await loadManifest(view.index, id, view.reader);
+      recordings.push({
+        id,
+        start: startOf(manifest, view, id),
+        end: endOf(manifest, view, id),
+      });
+    }
+    recordings.sort((a, b) => a.start - b.start || a.id.localeCompare(b.id));
+    for (const recording of recordings) {
+      if (since !== undefined && recording.end < since) continue;
+      const scanner = new MatchScanner(matcher, options.context ?? 0);
+      let place: MatchPlace | undefined;
+      const emit = async (matches: Match[]) => {
+        for (const match of matches) {
+          summary.matches++;
+          await options.onMatch(place!, match);
+        }
+      };
+      try {
+        const read = await readRecordingText(view, recording.id, {
+          useIndex: !options.noIndex,
+          codec: options.codec,
+          signal: options.signal,
+          onLines: async (lines, info) => {
+            place ??= {
+              id: recording.id,
+              remote: shown.url,
+              branch: shown.branch,
+              source: info.source,
+              complete: info.manifest !== undefined,
+            };
+            const start = info.timestamp !== undefined ? info.timestamp * 1000 : recording.start;
+            for (const line of lines) {
+              if (since !== undefined && start + line.t * 1000 < since) continue;
+              await emit(scanner.push(line));
+            }
+          },
+        });
+        await emit(scanner.end());
+        summary.recordings++;
+        if (read.source === "index") summary.indexed++;
+        if (read.note) summary.notes.push(read.note);
+      } catch (error) {
+        if (options.signal?.aborted || !readable(error)) throw error;
+        await emit(scanner.end());
+        summary.errors.push(`${recording.id} on ${shown.url}: ${errorMessage(error)}`);
+      }
+    }
+    return [];
+  });
+  summary.notes.push(...result.notes);
+}
+
+/**
+ * Searches every recording of the known remotes (or `options.repoUrl`).
+ * Throws `PatternError` for an invalid pattern (before reading anything).
+ */
+export async function searchRecordings(options: SearchOptions): Promise<SearchSummary> {
+  compileMatcher(options.pattern, options);
+  const summary: SearchSummary = { matches: 0, recordings: 0, indexed: 0, errors: [], notes: [] };
+  for (const remote of await searchedRemotes(options)) {
+    try {
+      await searchBranch(options, remote, summary);
+    } catch (error) {
+      if (!(error instanceof BranchSourceError)) throw error;
+      summary.errors.push(
+        `${remote.url ? displayUrl(remote.url) : "the default remote"}${
+          remote.branch ? ` (${remote.branch})` : ""
+        }: ${error.message}`,
+      );
+    }
+  }
+  return summary;
+}
