@@ -14,6 +14,7 @@ import { serviceCommand, startCommand, stopCommand } from "./lib/cli/service.ts"
 import { textCommand } from "./lib/cli/text.ts";
 import { searchCommand } from "./lib/cli/search.ts";
 import { reindexCommand } from "./lib/cli/reindex.ts";
+import { playCommand } from "./lib/cli/play.ts";
 import { serviceState } from "./lib/service/backend.ts";
 import { homePaths, resolveHome } from "./lib/sys/paths.ts";
 
@@ -34,6 +35,7 @@ export function buildCli(): Command {
   program.addCommand(textCommand());
   program.addCommand(searchCommand());
   program.addCommand(reindexCommand());
+  program.addCommand(playCommand());
   program.addCommand(startCommand());
   program.addCommand(stopCommand());
   program.addCommand(serviceCommand());

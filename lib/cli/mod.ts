@@ -4,6 +4,7 @@
  * @module
  */
 export * from "./logs.ts";
+export * from "./play.ts";
 export * from "./reindex.ts";
 export * from "./restore.ts";
 export * from "./run.ts";

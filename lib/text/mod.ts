@@ -16,3 +16,5 @@ export * from "./render.ts";
 export * from "./search.ts";
 export * from "./remotes.ts";
 export * from "./reindex.ts";
+export * from "./playback.ts";
+export * from "./follow.ts";
