@@ -72,6 +72,8 @@ export interface ActionsOptions {
   afterJob: (rec: Recording) => void;
   /** A cut failed (disk trouble notice). */
   onEvent: (event: { type: "disk"; message: string }) => void;
+  /** A generation finished; `movedTo` is its file in `done/` (null: not moved). */
+  onFinished?: (state: RecordingState, movedTo: string | null) => Promise<void>;
 }
 
 /** Runs actions. */
@@ -339,6 +341,7 @@ export class RecordingActions {
       this.#finishRetries.delete(id);
       this.#once.clear(`finish:${id}`);
       await Deno.remove(join(paths.spool, id)).catch(() => {});
+      await this.#o.onFinished?.(state, result.movedTo).catch(() => {});
       if (rec.current === id) {
         rec.current = null;
         rec.progress = newProgress(clock.now());

@@ -26,6 +26,7 @@ import { HealthReporter } from "./health_report.ts";
 import type { EngineOptions } from "./options.ts";
 import { RemoteWork } from "./remote_work.ts";
 import { fileIdentityMismatch } from "./identity.ts";
+import { TextIndexer } from "./text_index.ts";
 
 /** Cut passes running at once (zstd is CPU work). */
 const CUT_CONCURRENCY = Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 2));
@@ -58,6 +59,7 @@ export class Engine {
   #cutting = new Set<string>();
   #work: RemoteWork;
   #health: HealthReporter;
+  #text: TextIndexer;
 
   /** Creates the engine (nothing runs until `start` or `runOnce`). */
   constructor(options: EngineOptions) {
@@ -109,6 +111,14 @@ export class Engine {
       remote: (target) => this.#remotes.get(target),
       afterJob: (rec) => this.#afterTask(rec),
       onEvent: (event) => this.#o.onEvent?.(event),
+      onFinished: (state, movedTo) => this.#text.finished(state, movedTo),
+    });
+    this.#text = new TextIndexer({
+      paths,
+      settings,
+      clock: this.#clock,
+      signal: this.#abort.signal,
+      remote: (target) => this.#remotes.get(target),
     });
     this.#watcher = new Watcher(paths.active, {
       onIds: (ids) => {
@@ -144,6 +154,7 @@ export class Engine {
       this.#rec(state.source);
     }
     for (const [source, id] of loaded.current) this.#rec(source).current = id;
+    await this.#text.resume();
   }
 
   #castPath(id: string): string {
@@ -439,6 +450,7 @@ export class Engine {
           failing ? ` (${failing.queue.retry?.error})` : ""
         }`,
     );
+    await this.#text.settle();
     await this.#remotes.stop();
     return ok;
   }
@@ -451,6 +463,7 @@ export class Engine {
     clearTimeout(this.#wake);
     this.#health.stop();
     this.#watcher.stop();
+    this.#text.stop();
     this.#abort.abort(new Error("shutdown"));
     const tasks = [this.#ticking, ...[...this.#recs.values()].map((rec) => rec.task)];
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -20,6 +20,8 @@ export interface HomePaths {
   state: string;
   /** Local clones, one per remote and branch. */
   repos: string;
+  /** Text indexes of finished recordings still to be committed (one to-do each). */
+  textIndex: string;
   /** Daemon logs. */
   logs: string;
   /** The structured daemon log. */
@@ -58,6 +60,7 @@ export function homePaths(home: string = resolveHome()): HomePaths {
     spool: join(home, "spool"),
     state: join(home, "state"),
     repos: join(home, "repos"),
+    textIndex: join(home, "text-index"),
     logs: join(home, "logs"),
     logFile: join(home, "logs", "chunker.log"),
     config: join(home, "config.json"),
