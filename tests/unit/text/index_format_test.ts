@@ -1,0 +1,79 @@
+/** The text index format: round trip, escaping, versions, streaming, zstd on disk. */
+import assert from "node:assert/strict";
+import {
+  decodeDerivedPayload,
+  decodeIndexHeader,
+  encodeDerivedPayload,
+  encodeIndexHeader,
+  encodeIndexLine,
+  INDEX_VERSION,
+  IndexDecoder,
+  IndexFormatError,
+  indexTime,
+  textIndexPathOnBranch,
+  ZstdWriter,
+} from "../../../lib/text/mod.ts";
+
+const META = { id: "rec-1", bytes: 1234, cols: 80, rows: 24, timestamp: 1_700_000_000 };
+
+Deno.test("lines round-trip through the format, tabs, newlines and backslashes included", () => {
+  const lines = [
+    { t: 0.5, text: "$ echo hi" },
+    { t: 12.25, text: "a\tb\\c\nd\re" },
+    { t: 3600, text: "" },
+  ];
+  const text = encodeIndexHeader(META) + lines.map(encodeIndexLine).join("");
+  assert.equal(text.split("\n").length, 5, "one line of the file per line of text");
+  assert.match(text, /^asciinema-chunker-text\t1\t\{/);
+  // Fed in small blocks, as a stream.
+  const decoder = new IndexDecoder();
+  const out = [];
+  for (let at = 0; at < text.length; at += 5) out.push(...decoder.push(text.slice(at, at + 5)));
+  out.push(...decoder.end());
+  assert.deepEqual(decoder.meta, META);
+  assert.deepEqual(out, lines);
+});
+
+Deno.test("another version or format is refused, naming reindex", () => {
+  assert.throws(
+    () => decodeIndexHeader(`asciinema-chunker-text\t${INDEX_VERSION + 1}\t{}`),
+    /reindex --force/,
+  );
+  assert.throws(() => decodeIndexHeader("something else"), IndexFormatError);
+  assert.throws(() => new IndexDecoder().end(), /empty/);
+});
+
+Deno.test("times are seconds rounded to the millisecond; the path sits beside the manifest", () => {
+  assert.equal(indexTime(1_234_567), 1.235);
+  assert.equal(encodeIndexLine({ t: 1.5, text: "x" }), "1.500\tx\n");
+  assert.equal(textIndexPathOnBranch("a b"), "recordings/a b/text.zst");
+  assert.equal(textIndexPathOnBranch("x", ".age"), "recordings/x/text.zst.age");
+});
+
+Deno.test("the payload is a zstd frame the zstd tool reads, and decodes back streaming", async () => {
+  const writer = new ZstdWriter();
+  const body = encodeIndexHeader(META) + encodeIndexLine({ t: 1, text: "caf\u00e9" }).repeat(5000);
+  writer.write(body);
+  const sealed = await encodeDerivedPayload(await writer.finish());
+  assert.equal(sealed.suffix, "");
+  assert.ok(sealed.bytes.length < body.length / 10);
+  const cli = await new Deno.Command("zstd", {
+    args: ["-d", "-c"],
+    stdin: "piped",
+    stdout: "piped",
+  })
+    .spawn();
+  const writerCli = cli.stdin.getWriter();
+  await writerCli.write(sealed.bytes);
+  await writerCli.close();
+  assert.equal(new TextDecoder().decode((await cli.output()).stdout), body);
+  let decoded = "";
+  const decoder = new TextDecoder();
+  for await (const block of decodeDerivedPayload(sealed.bytes, "recordings/x/text.zst")) {
+    decoded += decoder.decode(block, { stream: true });
+  }
+  assert.equal(decoded, body);
+  await assert.rejects(async () => {
+    for await (const _ of decodeDerivedPayload(sealed.bytes, "recordings/x/text.zst.age"));
+  }, /encrypted/);
+});
