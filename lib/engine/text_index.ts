@@ -263,17 +263,29 @@ export class TextIndexer {
         signal: this.#o.signal,
       })
       : undefined;
-    if (!there?.success) {
-      await commitFiles(clone.gitDir, [built], {
-        ref: `refs/heads/${todo.remote.branch}`,
-        parent,
-        message: `text index ${todo.id}\n\nCast-Id: ${todo.id}\n`,
-        globalConfig: this.#o.paths.gitConfig,
-        signal: this.#o.signal,
-      });
+    if (there?.success) {
+      if (!(await clone.push())) throw new Error(`nothing was pushed from ${clone.gitDir}`);
+      return;
     }
-    const pushed = await clone.push();
-    if (!pushed) throw new Error(`nothing was pushed from ${clone.gitDir}`);
+    const ref = `refs/heads/${todo.remote.branch}`;
+    await commitFiles(clone.gitDir, [built], {
+      ref,
+      parent,
+      message: `text index ${todo.id}\n\nCast-Id: ${todo.id}\n`,
+      globalConfig: this.#o.paths.gitConfig,
+      signal: this.#o.signal,
+    });
+    try {
+      if (!(await clone.push())) throw new Error(`nothing was pushed from ${clone.gitDir}`);
+    } catch (error) {
+      // Not pushed: take the commit off the branch again, so the recordings' next chunks
+      // never wait behind an index the remote refuses (a hook, a size limit).
+      await git(
+        parent ? ["update-ref", ref, parent] : ["update-ref", "-d", ref],
+        { gitDir: clone.gitDir, globalConfig: this.#o.paths.gitConfig },
+      ).catch(() => {});
+      throw error;
+    }
   }
 
   /** Waits until the work at hand is done or waiting for a retry (`run --once`). */
