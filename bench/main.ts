@@ -12,10 +12,11 @@
  * - memory: peak RSS while a 1 GB recording is backed up, against the peak at idle;
  * - throughput: a 200 MB recording present at start until fully pushed, against `zstd -3`;
  * - restore: of that recording (lib/restore.ts), against `zstd -d` of its concatenated chunks;
- * - data at risk: TUI-like recordings for 5 minutes at the default settings (bench/data_at_risk.ts).
+ * - data at risk: TUI-like recordings for 5 minutes at the default settings (bench/data_at_risk.ts);
+ * - text: rendering through the terminal emulator, and indexed search over 1 GB (bench/text.ts).
  *
  * Prints a table and writes `bench/results.json` (or `--output <path>`); with
- * `--strict` it exits 1 when a target is missed. `--only small,big,risk` runs
+ * `--strict` it exits 1 when a target is missed. `--only small,big,risk,text` runs
  * some groups; `--risk-seconds N` and `--risk-recordings N` size the last one.
  * `BENCH_SETTLE_MS` (default 2000) is the pause between the backlog and the idle period.
  *
@@ -34,6 +35,7 @@ import { type DaemonProcess, startDaemon } from "../tests/support/daemon.ts";
 import { clockTicks, machineLoad, readMemory, treeRss, treeTicks } from "./proc.ts";
 import { type Figure, othersCores, percentile, round, snapshot } from "./figure.ts";
 import { dataAtRisk } from "./data_at_risk.ts";
+import { textFigures } from "./text.ts";
 import { burst, writeRecording } from "./recordings.ts";
 import { healthSeen, IDLE_THRESHOLD, log, setup, sleep, stopDaemon, ZSTD_LEVEL } from "./rig.ts";
 
@@ -507,6 +509,7 @@ async function main(): Promise<number> {
       }),
     );
   }
+  if (wanted("text")) figures.push(...await textFigures(hz));
   const loadAfter = machineLoad();
   const order = [
     "idle_cpu",
@@ -516,6 +519,8 @@ async function main(): Promise<number> {
     "memory",
     "restore",
     "data_at_risk",
+    "text_render",
+    "text_search",
   ];
   figures.sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
   const seconds = (performance.now() - started) / 1000;

@@ -17,6 +17,7 @@ import {
   type IndexLine,
   type IndexMeta,
   indexTime,
+  type LineFilter,
 } from "./index_format.ts";
 import { buildTextIndex, type BuiltIndex } from "./index_build.ts";
 import { renderFeed } from "./render.ts";
@@ -59,6 +60,17 @@ export interface ReadTextOptions {
   useIndex?: boolean;
   /** Opens sealed indexes (default plain). */
   codec?: PayloadCodec;
+  /**
+   * Regions of the index that need not be decoded (see `LineFilter`); each
+   * skipped region goes to `onSkip` instead of `onLines`. Rendered text is
+   * never filtered.
+   */
+  filter?: LineFilter;
+  /** Receives what the filter skipped: how many lines, and the ones at its ends. */
+  onSkip?: (
+    skipped: { count: number; head: IndexLine[]; tail: IndexLine[] },
+    info: TextInfo,
+  ) => Promise<void>;
   /** Abort. */
   signal?: AbortSignal;
 }
@@ -90,9 +102,10 @@ async function readIndex(
   };
   const blocks = decodeDerivedPayload(sealed, file.path, options.codec ?? PLAIN_CODEC);
   try {
+    const filter = options.onSkip ? options.filter : undefined;
     for await (const block of blocks) {
       options.signal?.throwIfAborted();
-      const lines = decoder.push(text.decode(block, { stream: true }));
+      const batch = decoder.push(text.decode(block, { stream: true }), filter);
       if (!meta && decoder.meta) {
         meta = decoder.meta;
         const expected = info.manifest?.total_bytes;
@@ -103,7 +116,11 @@ async function readIndex(
           };
         }
       }
-      await deliver(lines);
+      await deliver(batch.lines);
+      if (batch.skipped) {
+        count += batch.skipped.count;
+        await options.onSkip!(batch.skipped, { ...info, timestamp: meta?.timestamp });
+      }
     }
     const last = decoder.end();
     meta ??= decoder.meta;

@@ -10,7 +10,8 @@
  * @module
  */
 import * as zlib from "node:zlib";
-import type { Settings } from "../sys/mod.ts";
+import { type Settings, timeoutSignal } from "../sys/mod.ts";
+import { zstdTimeoutMs } from "../chunk/mod.ts";
 
 /** How a derived payload is sealed for the branch (plain, or encrypted to the recipients). */
 export interface PayloadCodec {
@@ -92,14 +93,76 @@ export async function encodeDerivedPayload(
   return { bytes: await codec.encode(compressed), suffix: codec.suffix };
 }
 
-/** Opens a payload read from `path` on the branch and yields its decompressed bytes in blocks. */
+/** Payloads bigger than this decompress in a `zstd` process beside the reader (another core). */
+const PROCESS_BYTES = 1 << 20;
+/** Blocks handed on at once (smaller pipe reads are gathered up to this). */
+const BLOCK_BYTES = 1 << 20;
+
+/** Decompresses `data` in a `zstd -d` process, yielding its output in blocks of about 1 MiB. */
+async function* zstdProcess(data: Uint8Array): AsyncGenerator<Uint8Array> {
+  const limit = timeoutSignal(zstdTimeoutMs(data.length * 20));
+  const child = new Deno.Command("zstd", {
+    args: ["-d", "-q", "-c"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    signal: limit.signal,
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const fed = writer.write(data).then(() => writer.close()).catch(() => {});
+  const stderr = new Response(child.stderr).text().catch(() => "");
+  let parts: Uint8Array[] = [];
+  let size = 0;
+  const gathered = () => {
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const part of parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    parts = [];
+    size = 0;
+    return out;
+  };
+  try {
+    for await (const block of child.stdout) {
+      parts.push(block);
+      size += block.length;
+      if (size >= BLOCK_BYTES) yield gathered();
+    }
+    if (size) yield gathered();
+    await fed;
+    const status = await child.status;
+    if (!status.success) {
+      throw new Error(limit.timedOut() ? "zstd timed out" : `zstd: ${(await stderr).trim()}`);
+    }
+  } finally {
+    try {
+      child.kill();
+    } catch {
+      // ended already
+    }
+    await child.status.catch(() => {});
+    limit.clear();
+  }
+}
+
+/**
+ * Opens a payload read from `path` on the branch and yields its decompressed
+ * bytes in blocks: in-process for small payloads, through a `zstd` process
+ * for big ones (it decompresses on another core while the reader scans).
+ */
 export async function* decodeDerivedPayload(
   bytes: Uint8Array,
   path: string,
   codec: PayloadCodec = PLAIN_CODEC,
 ): AsyncGenerator<Uint8Array> {
   const opened = await codec.decode(bytes, path);
-  const stream = zlib.createZstdDecompress();
+  if (opened.length > PROCESS_BYTES) {
+    yield* zstdProcess(opened);
+    return;
+  }
+  const stream = zlib.createZstdDecompress({ chunkSize: BLOCK_BYTES });
   stream.end(opened);
   for await (const block of stream) yield block as Uint8Array;
 }

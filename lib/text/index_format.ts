@@ -66,7 +66,8 @@ export function indexTime(us: number): number {
   return Math.round(us / 1000) / 1000;
 }
 
-function escapeText(text: string): string {
+/** The text as the index stores it (`\` `\t` `\n` `\r` escaped). */
+export function escapeText(text: string): string {
   return /[\\\t\n\r]/.test(text)
     ? text.replace(
       /[\\\t\n\r]/g,
@@ -127,8 +128,60 @@ export function decodeIndexLine(line: string): IndexLine {
 }
 
 /**
+ * Lines a reader does not need decoded (a search that knows no line of the
+ * region can match): `skip` is asked about each region of whole lines (as
+ * stored, escaped); for a region it skips, only `keep` lines at each end are
+ * decoded (context for the lines around it).
+ */
+export interface LineFilter {
+  /** True when no line of `region` (stored text, `\n`-separated) is wanted. */
+  skip: (region: string) => boolean;
+  /** Lines decoded at each end of a skipped region. */
+  keep: number;
+}
+
+/** What one block of the index gave. */
+export interface IndexBatch {
+  /** The lines decoded, in order. */
+  lines: IndexLine[];
+  /** A region after `lines` that was skipped: how many lines, and the ones at its ends. */
+  skipped?: { count: number; head: IndexLine[]; tail: IndexLine[] };
+}
+
+function countLines(region: string): number {
+  let count = 1;
+  for (let at = region.indexOf("\n"); at >= 0; at = region.indexOf("\n", at + 1)) count++;
+  return count;
+}
+
+function headLines(region: string, keep: number): IndexLine[] {
+  const out: IndexLine[] = [];
+  let start = 0;
+  while (out.length < keep) {
+    const end = region.indexOf("\n", start);
+    out.push(decodeIndexLine(region.slice(start, end < 0 ? undefined : end)));
+    if (end < 0) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+function tailLines(region: string, keep: number): IndexLine[] {
+  const out: IndexLine[] = [];
+  let end = region.length;
+  while (out.length < keep) {
+    const start = region.lastIndexOf("\n", end - 1);
+    out.unshift(decodeIndexLine(region.slice(start + 1, end)));
+    if (start < 0) break;
+    end = start;
+  }
+  return out;
+}
+
+/**
  * Reads an index streamed as text blocks: `push` returns the lines complete
- * so far, `end` the last one; `meta` is set once the first line was read.
+ * so far (a region a filter skips only counted), `end` the last one; `meta`
+ * is set once the first line was read.
  */
 export class IndexDecoder {
   /** The first line's contents (after the first `push` that completed it). */
@@ -136,35 +189,46 @@ export class IndexDecoder {
   #rest = "";
 
   /** Takes the next block of text. */
-  push(block: string): IndexLine[] {
+  push(block: string, filter?: LineFilter): IndexBatch {
     const text = this.#rest + block;
     const last = text.lastIndexOf("\n");
     if (last < 0) {
       this.#rest = text;
-      return [];
+      return { lines: [] };
     }
     this.#rest = text.slice(last + 1);
-    return this.#lines(text.slice(0, last).split("\n"));
+    let region = text.slice(0, last);
+    if (!this.meta) {
+      const newline = region.indexOf("\n");
+      this.meta = decodeIndexHeader(newline < 0 ? region : region.slice(0, newline));
+      if (newline < 0) return { lines: [] };
+      region = region.slice(newline + 1);
+    }
+    if (filter && filter.skip(region)) {
+      const count = countLines(region);
+      if (count > 2 * filter.keep) {
+        return {
+          lines: [],
+          skipped: {
+            count,
+            head: headLines(region, filter.keep),
+            tail: tailLines(region, filter.keep),
+          },
+        };
+      }
+    }
+    return { lines: region.split("\n").map(decodeIndexLine) };
   }
 
-  /** Ends the input; throws when it held no header or ended inside a line. */
+  /** Ends the input; throws when it held no header. */
   end(): IndexLine[] {
     const rest = this.#rest;
     this.#rest = "";
-    const lines = rest ? this.#lines([rest]) : [];
-    if (!this.meta) throw new IndexFormatError("the text index is empty");
-    return lines;
-  }
-
-  #lines(raw: string[]): IndexLine[] {
-    const out: IndexLine[] = [];
-    for (const line of raw) {
-      if (!this.meta) {
-        this.meta = decodeIndexHeader(line);
-        continue;
-      }
-      out.push(decodeIndexLine(line));
+    if (!this.meta) {
+      if (!rest) throw new IndexFormatError("the text index is empty");
+      this.meta = decodeIndexHeader(rest);
+      return [];
     }
-    return out;
+    return rest ? [decodeIndexLine(rest)] : [];
   }
 }

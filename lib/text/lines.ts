@@ -25,8 +25,8 @@ export interface TextLine {
 export interface RowReader {
   /** True when row `index` continues the previous one (soft wrap); undefined past the end. */
   wrapped(index: number): boolean | undefined;
-  /** The cells of row `index` as text, untrimmed ("" past the end). */
-  text(index: number): string;
+  /** The cells of row `index` as text, untrimmed or without trailing blanks ("" past the end). */
+  text(index: number, trim: boolean): string;
 }
 
 /** Collects final lines and their times. */
@@ -59,7 +59,7 @@ export class LineCollector {
       let text = "";
       let us: number | undefined;
       for (let i = row; i < end; i++) {
-        text += i === end - 1 ? read.text(i).trimEnd() : read.text(i);
+        text += read.text(i, i === end - 1);
         const stamp = this.#stamps[i];
         if (stamp !== undefined && (us === undefined || stamp > us)) us = stamp;
       }

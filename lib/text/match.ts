@@ -109,6 +109,26 @@ export class MatchScanner {
     return done;
   }
 
+  /**
+   * Takes `count` lines known not to match without looking at each: `head`
+   * (their first lines) may complete a match's context, `tail` (their last)
+   * is the context of the next match. Each needs at most `context` lines.
+   */
+  skip(count: number, head: IndexLine[] = [], tail: IndexLine[] = []): Match[] {
+    const done: Match[] = [];
+    let fed = 0;
+    while (this.#open && fed < head.length && fed < count) done.push(...this.push(head[fed++]));
+    this.#number += count - fed;
+    if (this.#context > 0 && count > fed) {
+      const kept = tail.slice(-Math.min(this.#context, count - fed));
+      this.#recent = kept.map((line, i) => ({
+        line,
+        number: this.#number - kept.length + 1 + i,
+      }));
+    }
+    return done;
+  }
+
   /** Ends the recording: the match still waiting for its context. */
   end(): Match[] {
     const open = this.#open;

@@ -25,9 +25,11 @@ type Buffer = Terminal["buffer"]["normal"];
 /** Characters queued before the renderer waits for the emulator to catch up. */
 export const FLUSH_CHARS = 1 << 20;
 /** Longest piece written at once: what one piece can scroll stays well inside the scrollback. */
-const PIECE_CHARS = 2048;
-/** Rows the emulator keeps above the screen (emitted rows; a margin for one piece). */
+const PIECE_CHARS = 1024;
+/** Rows the emulator keeps above the screen: rows waiting to be taken, and a margin for one piece. */
 const SCROLLBACK = 4096;
+/** Rows that left the screen are taken once there are this many (and at each flush). */
+const TAKE_ROWS = 256;
 
 /** What a whole rendering saw. */
 export interface RenderSummary {
@@ -57,11 +59,29 @@ function pieces(data: string, size: number): string[] {
   return out;
 }
 
-function rowsOf(buffer: Buffer, base: number): RowReader {
-  return {
-    wrapped: (index) => buffer.getLine(base + index)?.isWrapped,
-    text: (index) => buffer.getLine(base + index)?.translateToString(false) ?? "",
-  };
+/** Reads rows of `buffer` counted from `base` (set before each use; one object, no garbage). */
+class Rows implements RowReader {
+  base = 0;
+  #buffer: Buffer;
+
+  constructor(buffer: Buffer) {
+    this.#buffer = buffer;
+  }
+
+  wrapped(index: number): boolean | undefined {
+    return this.#buffer.getLine(this.base + index)?.isWrapped;
+  }
+
+  text(index: number, trim: boolean): string {
+    const text = this.#buffer.getLine(this.base + index)?.translateToString(trim) ?? "";
+    return trim ? text.trimEnd() : text; // xterm keeps spaces that were written
+  }
+}
+
+function rowsOf(buffer: Buffer, base: number, rows?: Rows): RowReader {
+  const reader = rows ?? new Rows(buffer);
+  reader.base = base;
+  return reader;
 }
 
 /**
@@ -75,10 +95,15 @@ export class CastRenderer {
   #term?: Terminal;
   #collector = new LineCollector();
   #buffers?: Terminal["buffer"];
+  #rows?: Rows;
   #anchor?: Marker;
   /** Rows emitted since the anchor was placed. */
   #offset = 0;
+  /** Times of the pieces queued; `#parsed` of them are parsed (a queue, emptied at each flush). */
   #times: number[] = [];
+  #parsed = 0;
+  /** The callback of every piece (one function: nothing allocated per piece). */
+  #pieceDone = () => this.#afterPiece(this.#times[this.#parsed++]);
   #queued = 0;
   #out: TextLine[] = [];
   #bytes = 0;
@@ -151,7 +176,7 @@ export class CastRenderer {
     }
     for (const piece of pieces(event.data, PIECE_CHARS)) {
       this.#times.push(event.us);
-      term.write(piece, () => this.#collect(this.#times.shift()!));
+      term.write(piece, this.#pieceDone);
     }
     this.#queued += event.data.length;
     return this.#queued >= FLUSH_CHARS;
@@ -172,7 +197,7 @@ export class CastRenderer {
     // Erasing the scrollback (ESC [ 3 J, sent by `clear`) or a full reset (ESC c) would
     // drop rows not yet emitted: collect them first, then let the emulator go on.
     term.parser.registerCsiHandler({ final: "J" }, (params) => {
-      if (params[0] === 3) this.#collect(this.#times[0] ?? 0);
+      if (params[0] === 3) this.#collect(this.#times[this.#parsed] ?? 0, true);
       return false;
     });
     term.parser.registerEscHandler({ final: "c" }, () => {
@@ -187,29 +212,52 @@ export class CastRenderer {
     return anchor && !anchor.isDisposed ? anchor.line + this.#offset : undefined;
   }
 
-  /** After a piece was parsed: stamps the rows the cursor crossed, emits what scrolled off. */
-  #collect(us: number, stamp = true): void {
-    const term = this.#term!;
+  /**
+   * After a piece was parsed (the hot path: no allocation): stamps the rows
+   * the cursor crossed; takes what scrolled off once there is a batch of it.
+   */
+  #afterPiece(us: number): void {
     if (this.#buffers!.active.type !== "normal") return; // the alternate screen is never text
     const buffer = this.#buffers!.normal;
     const cursor = buffer.baseY + buffer.cursorY;
-    let base = this.#base();
-    if (base === undefined) {
-      this.#anchor = term.registerMarker(-cursor);
-      this.#offset = 0;
-      base = this.#anchor?.line ?? 0;
-      this.#collector.reset(cursor - base, us);
-    }
+    const base = this.#base() ?? this.#reanchor(cursor, us);
+    this.#collector.touch(cursor - base, us);
+    // Rows wait in the scrollback and are taken in batches (far fewer, bigger calls).
+    if (buffer.baseY - base >= TAKE_ROWS) this.#takeScrolled(cursor, base);
+  }
+
+  /** Takes every row that left the screen now (`stamp`: also stamp the cursor's rows). */
+  #collect(us: number, stamp: boolean): void {
+    if (this.#buffers!.active.type !== "normal") return;
+    const buffer = this.#buffers!.normal;
+    const cursor = buffer.baseY + buffer.cursorY;
+    const base = this.#base() ?? this.#reanchor(cursor, us);
     if (stamp) this.#collector.touch(cursor - base, us);
-    const limit = buffer.baseY - base;
-    if (limit <= 0) return;
-    const { lines, rows } = this.#collector.take(rowsOf(buffer, base), limit);
+    if (buffer.baseY > base) this.#takeScrolled(cursor, base);
+  }
+
+  /** The anchor was lost: a new one on the first row of the buffer; returns its row. */
+  #reanchor(cursor: number, us: number): number {
+    this.#anchor = this.#term!.registerMarker(-cursor);
+    this.#offset = 0;
+    const base = this.#anchor?.line ?? 0;
+    this.#collector.reset(cursor - base, us);
+    return base;
+  }
+
+  #takeScrolled(cursor: number, base: number): void {
+    const buffer = this.#buffers!.normal;
+    this.#rows ??= new Rows(buffer);
+    const { lines, rows } = this.#collector.take(
+      rowsOf(buffer, base, this.#rows),
+      buffer.baseY - base,
+    );
     this.#emit(lines);
     this.#offset += rows;
     // The anchor row drifts up towards the top of the scrollback: move it now and then.
     if (this.#offset > SCROLLBACK / 4) {
       this.#anchor?.dispose();
-      this.#anchor = term.registerMarker(base + rows - cursor);
+      this.#anchor = this.#term!.registerMarker(base + rows - cursor);
       this.#offset = 0;
     }
   }
@@ -234,7 +282,10 @@ export class CastRenderer {
     const term = this.#term;
     if (!term) return;
     await new Promise<void>((resolve) => term.write("", resolve));
+    this.#collect(this.#times[this.#parsed - 1] ?? 0, false);
     this.#queued = 0;
+    this.#times = [];
+    this.#parsed = 0;
   }
 
   #drain(): TextLine[] {

@@ -22,7 +22,7 @@ import { displayUrl, type Manifest } from "../git/mod.ts";
 import { errorMessage } from "../sys/mod.ts";
 import type { PayloadCodec } from "./codec.ts";
 import { CastFormatError } from "./events.ts";
-import { IndexFormatError } from "./index_format.ts";
+import { escapeText, IndexFormatError, type LineFilter } from "./index_format.ts";
 import {
   compileMatcher,
   type Match,
@@ -30,7 +30,7 @@ import {
   type MatchPlace,
   MatchScanner,
 } from "./match.ts";
-import { readRecordingText } from "./branch_text.ts";
+import { readRecordingText, type TextInfo } from "./branch_text.ts";
 import { type SearchedRemote, searchedRemotes } from "./remotes.ts";
 
 /** Options of {@linkcode searchRecordings}. */
@@ -82,6 +82,22 @@ function endOf(manifest: Manifest | undefined, view: BranchView, id: string): nu
   return times.length ? Math.max(...times) * 1000 : Infinity;
 }
 
+/**
+ * For a literal pattern, the index regions that cannot hold a match: the
+ * pattern, escaped as the index stores text, is not in them (a region that
+ * holds it, even inside a time, is decoded and matched line by line).
+ */
+function literalFilter(options: SearchOptions): LineFilter | undefined {
+  if (options.regex) return undefined;
+  const keep = Math.max(0, options.context ?? 0);
+  if (!options.ignoreCase) {
+    const needle = escapeText(options.pattern);
+    return { keep, skip: (region) => !region.includes(needle) };
+  }
+  const needle = escapeText(options.pattern.toLowerCase());
+  return { keep, skip: (region) => !region.toLowerCase().includes(needle) };
+}
+
 function readable(error: unknown): boolean {
   return error instanceof RestoreError || error instanceof CastFormatError ||
     error instanceof IndexFormatError;
@@ -94,6 +110,7 @@ async function searchBranch(
   summary: SearchSummary,
 ): Promise<void> {
   const matcher = compileMatcher(options.pattern, options);
+  const filter = literalFilter(options);
   const since = options.since?.getTime();
   let spec;
   try {
@@ -135,22 +152,32 @@ async function searchBranch(
         }
       };
       try {
+        const placeOf = (info: TextInfo): MatchPlace =>
+          place ??= {
+            id: recording.id,
+            remote: shown.url,
+            branch: shown.branch,
+            source: info.source,
+            complete: info.manifest !== undefined,
+          };
+        const startOf = (info: TextInfo) =>
+          info.timestamp !== undefined ? info.timestamp * 1000 : recording.start;
         const read = await readRecordingText(view, recording.id, {
           useIndex: !options.noIndex,
           codec: options.codec,
           signal: options.signal,
+          filter,
+          onSkip: async (skipped, info) => {
+            placeOf(info);
+            await emit(scanner.skip(skipped.count, skipped.head, skipped.tail));
+          },
           onLines: async (lines, info) => {
-            place ??= {
-              id: recording.id,
-              remote: shown.url,
-              branch: shown.branch,
-              source: info.source,
-              complete: info.manifest !== undefined,
-            };
-            const start = info.timestamp !== undefined ? info.timestamp * 1000 : recording.start;
+            placeOf(info);
+            const start = startOf(info);
             for (const line of lines) {
-              if (since !== undefined && start + line.t * 1000 < since) continue;
-              await emit(scanner.push(line));
+              // Before --since: counted (line numbers stay the recording's), never shown.
+              if (since !== undefined && start + line.t * 1000 < since) scanner.skip(1);
+              else await emit(scanner.push(line));
             }
           },
         });

@@ -1,15 +1,19 @@
 /** The text index format: round trip, escaping, versions, streaming, zstd on disk. */
 import assert from "node:assert/strict";
 import {
+  compileMatcher,
   decodeDerivedPayload,
   decodeIndexHeader,
   encodeDerivedPayload,
   encodeIndexHeader,
   encodeIndexLine,
+  escapeText,
   INDEX_VERSION,
   IndexDecoder,
   IndexFormatError,
   indexTime,
+  type Match,
+  MatchScanner,
   textIndexPathOnBranch,
   ZstdWriter,
 } from "../../../lib/text/mod.ts";
@@ -28,7 +32,9 @@ Deno.test("lines round-trip through the format, tabs, newlines and backslashes i
   // Fed in small blocks, as a stream.
   const decoder = new IndexDecoder();
   const out = [];
-  for (let at = 0; at < text.length; at += 5) out.push(...decoder.push(text.slice(at, at + 5)));
+  for (let at = 0; at < text.length; at += 5) {
+    out.push(...decoder.push(text.slice(at, at + 5)).lines);
+  }
   out.push(...decoder.end());
   assert.deepEqual(decoder.meta, META);
   assert.deepEqual(out, lines);
@@ -76,4 +82,39 @@ Deno.test("the payload is a zstd frame the zstd tool reads, and decodes back str
   await assert.rejects(async () => {
     for await (const _ of decodeDerivedPayload(sealed.bytes, "recordings/x/text.zst.age"));
   }, /encrypted/);
+});
+
+Deno.test("a search that skips regions without the pattern finds the same matches, numbers and context", () => {
+  const lines = Array.from({ length: 5000 }, (_, i) => ({
+    t: i / 10,
+    text: i % 997 === 5 ? `line ${i} has the NEEDLE\there` : `line ${i} plain`,
+  }));
+  const text = encodeIndexHeader(META) + lines.map(encodeIndexLine).join("");
+  const needle = "NEEDLE\the";
+  for (const context of [0, 2]) {
+    const plain = new MatchScanner(compileMatcher(needle), context);
+    const expected: Match[] = lines.flatMap((line) => plain.push(line));
+    expected.push(...plain.end());
+    const scanner = new MatchScanner(compileMatcher(needle), context);
+    const decoder = new IndexDecoder();
+    const found: Match[] = [];
+    let skipped = 0;
+    const filter = {
+      keep: context,
+      skip: (region: string) => !region.includes(escapeText(needle)),
+    };
+    for (let at = 0; at < text.length; at += 4096) {
+      const batch = decoder.push(text.slice(at, at + 4096), filter);
+      for (const line of batch.lines) found.push(...scanner.push(line));
+      if (batch.skipped) {
+        skipped += batch.skipped.count;
+        found.push(...scanner.skip(batch.skipped.count, batch.skipped.head, batch.skipped.tail));
+      }
+    }
+    for (const line of decoder.end()) found.push(...scanner.push(line));
+    found.push(...scanner.end());
+    assert.ok(skipped > 3500, `most lines were skipped (${skipped})`);
+    assert.equal(found.length, 6);
+    assert.deepEqual(found, expected);
+  }
 });

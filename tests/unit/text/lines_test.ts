@@ -5,7 +5,7 @@ import { LineCollector, type RowReader } from "../../../lib/text/mod.ts";
 function rows(list: [string, boolean][]): RowReader {
   return {
     wrapped: (i) => list[i]?.[1],
-    text: (i) => list[i]?.[0] ?? "",
+    text: (i, trim) => trim ? (list[i]?.[0] ?? "").trimEnd() : list[i]?.[0] ?? "",
   };
 }
 
