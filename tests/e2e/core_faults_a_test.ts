@@ -277,7 +277,8 @@ Deno.test({
           stdout: "piped",
         }).outputSync();
         assert.deepEqual(
-          new TextDecoder().decode(manifests.stdout).split("\n").filter(Boolean),
+          new TextDecoder().decode(manifests.stdout).split("\n")
+            .filter((path) => path.endsWith("/manifest.json")), // (its text index may be there too)
           ["recordings/r/manifest.json"],
         );
         await assert.rejects(Deno.stat(join(t.paths.active, "r.cast")));

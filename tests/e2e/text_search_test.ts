@@ -125,6 +125,10 @@ Deno.test("search finds the corrected, coloured, split word at its time; \\r kee
     const fromChunks = await cli(t, ["text", "sess-v3", "--timestamps", "--render"]);
     assert.equal(fromChunks.stdout, text.stdout);
 
+    // --since: lines shown since then (the recordings started moments ago).
+    assert.equal((await searchJson(t, ["deploy staging", "--since", "1h"])).matches.length, 4);
+    assert.equal((await cli(t, ["search", "deploy staging", "--since", "2999-01-01"])).code, 1);
+
     // grep's exit codes: an error is 2.
     assert.equal((await cli(t, ["search", "x", "--since", "yesterday-ish"])).code, 2);
     assert.equal((await cli(t, ["search", "--regex", "("])).code, 2);
