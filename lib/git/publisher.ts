@@ -45,8 +45,10 @@ export interface ChunkItem {
   start: number;
   /** Range end. */
   end: number;
-  /** sha256 of the raw bytes. */
+  /** sha256 of the raw bytes (never written to the branch for an encrypted chunk). */
   sha256: string;
+  /** Encrypted with age (`.cast.zst.age`): no plaintext hash in its commit. */
+  encrypted?: boolean;
   /** Spool file. */
   file: string;
 }
@@ -57,6 +59,8 @@ export interface ManifestItem {
   id: string;
   /** The manifest document. */
   manifest: Record<string, unknown>;
+  /** The manifest encrypted with age: committed as `manifest.json.age` instead. */
+  sealed?: Uint8Array;
 }
 
 /** A failed publish, classified. */
@@ -91,7 +95,8 @@ export function chunkCommitMessage(item: Omit<ChunkItem, "file">): string {
     `Cast-Id: ${item.id}`,
     `Cast-Seq: ${item.seq}`,
     `Cast-Range: ${item.start}-${item.end}`,
-    `Cast-Sha256: ${item.sha256}`,
+    // An encrypted chunk's plaintext hash stays on this machine (DESIGN.md invariant 14).
+    ...(item.encrypted ? [] : [`Cast-Sha256: ${item.sha256}`]),
     "",
   ].join("\n");
 }
@@ -288,8 +293,11 @@ export class RepoClone {
   async hasManifest(id: string): Promise<boolean> {
     const tip = await this.localTip();
     if (!tip) return false;
-    const result = await this.#git(["cat-file", "-e", `${tip}:${manifestPathOnBranch(id)}`]);
-    return result.success;
+    for (const encrypted of [false, true]) {
+      const path = manifestPathOnBranch(id, { encrypted });
+      if ((await this.#git(["cat-file", "-e", `${tip}:${path}`])).success) return true;
+    }
+    return false;
   }
 
   /**
@@ -381,10 +389,11 @@ export class RepoClone {
         await writer.write(encoder.encode("\n"));
       }
       for (const item of manifestTodo) {
-        const body = encoder.encode(JSON.stringify(item.manifest, null, 2) + "\n");
+        const body = item.sealed ?? encoder.encode(JSON.stringify(item.manifest, null, 2) + "\n");
+        const path = manifestPathOnBranch(item.id, { encrypted: item.sealed !== undefined });
         await writer.write(encoder.encode(
           header(`manifest ${item.id}\n\nCast-Id: ${item.id}\n`) +
-            `M 100644 inline ${quoteFastImportPath(manifestPathOnBranch(item.id))}\n` +
+            `M 100644 inline ${quoteFastImportPath(path)}\n` +
             `data ${body.length}\n`,
         ));
         await writer.write(body);
