@@ -11,7 +11,8 @@
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { homePaths, resolveHome } from "../sys/mod.ts";
 import { EXIT_CANCELLED, EXIT_USAGE, type SetupFlags } from "./answers.ts";
-import { inquirerPrompter, type Prompter, runSetup } from "./wizard.ts";
+import { inquirerPrompter, type Prompter } from "./prompter.ts";
+import { runSetup } from "./wizard.ts";
 
 /** How long `--pat-stdin` waits for the first line. */
 export const STDIN_TIMEOUT_MS = 30_000;

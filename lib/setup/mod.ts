@@ -1,12 +1,15 @@
 /**
  * The guided setup and its unattended form: the answers, preflight, GitHub
- * checks, service install, the prompter and the wizard as a list of steps.
+ * checks, service install, the prompter and the wizard as a list of steps
+ * (`steps/`, one file each).
  *
  * @module
  */
 export * from "./answers.ts";
 export { readStdinLine, setupCommand, STDIN_TIMEOUT_MS } from "./cli.ts";
+export type { SetupContext, SetupIo, SetupPlan } from "./context.ts";
 export * from "./github.ts";
 export * from "./preflight.ts";
+export { type Choice, inquirerPrompter, type Prompter } from "./prompter.ts";
 export * from "./service.ts";
-export * from "./wizard.ts";
+export { flagProblems, runSetup, SETUP_STEPS, type SetupStep } from "./wizard.ts";

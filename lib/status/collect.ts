@@ -14,29 +14,27 @@
  */
 import { daemonLiveness, type Health, readHealth } from "./health.ts";
 import { formatLocalTime, renderLogEntry, tailLog } from "./log_view.ts";
-import {
-  describeUrl,
-  formatDuration,
-  notifySettings,
-  NTFY_TOKEN_SERVICE,
-  PUSHOVER_APP_SERVICE,
-  PUSHOVER_USER_SERVICE,
-} from "../notify/mod.ts";
+import { describeUrl, notifySettings } from "../notify/mod.ts";
 import {
   errorMessage,
+  formatDuration,
   type HomePaths,
   loadSettings,
   readRawSettings,
   type Settings,
   SettingsSchema,
 } from "../sys/mod.ts";
-import { describeSecrets, GITHUB_PAT, openCredentialStore, SECRETS } from "../credentials/mod.ts";
+import {
+  describeSecrets,
+  NTFY_TOKEN,
+  openCredentialStore,
+  PUSHOVER_APP,
+  PUSHOVER_USER,
+  SECRETS,
+} from "../credentials/mod.ts";
 
 /** Version of the `status --json` document. */
 export const STATUS_SCHEMA_VERSION = 1;
-
-/** Credential-store service of the daemon's git token. */
-export const GITHUB_PAT_SERVICE = GITHUB_PAT;
 
 /** What the service manager reports (the hook of the service backends, issue 5). */
 export interface ServiceState {
@@ -478,8 +476,8 @@ export async function collectStatus(options: StatusOptions): Promise<StatusRepor
   const notify = notifySettings(settings);
   const notifiers: NotifierStatus[] = [];
   {
-    const app = secrets.find((secret) => secret.service === PUSHOVER_APP_SERVICE);
-    const user = secrets.find((secret) => secret.service === PUSHOVER_USER_SERVICE);
+    const app = secrets.find((secret) => secret.service === PUSHOVER_APP);
+    const user = secrets.find((secret) => secret.service === PUSHOVER_USER);
     let configured: boolean | null;
     let detail: string;
     if (!notify.enabled || !notify.pushover.enabled) {
@@ -496,7 +494,7 @@ export async function collectStatus(options: StatusOptions): Promise<StatusRepor
       detail = "could not check the credential store";
     }
     notifiers.push({ name: "pushover", configured, detail });
-    const token = secrets.find((secret) => secret.service === NTFY_TOKEN_SERVICE);
+    const token = secrets.find((secret) => secret.service === NTFY_TOKEN);
     notifiers.push(
       notify.enabled && notify.ntfy.url
         ? {

@@ -7,7 +7,7 @@
  */
 import { formatBytes } from "../sys/mod.ts";
 import { formatLocalTime } from "./log_view.ts";
-import { formatDuration } from "../notify/mod.ts";
+import { formatDuration } from "../sys/mod.ts";
 import type { RecordingStatus, SecretStatus, StatusReport } from "./collect.ts";
 
 const PAINT = {

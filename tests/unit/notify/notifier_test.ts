@@ -14,7 +14,7 @@ import {
   ntfyBackend,
   PUSHOVER_MESSAGE_MAX,
   pushoverBackend,
-} from "../../../lib/notify/notifier.ts";
+} from "../../../lib/notify/mod.ts";
 import { log, setupLogging, shutdownLogging } from "../../../lib/sys/log.ts";
 import { parseSettings } from "../../../lib/sys/settings.ts";
 import { type NotifyServer, startNotifyServer } from "../../support/notify_server.ts";
