@@ -1,9 +1,11 @@
 /**
  * Reading a branch back on any machine: the branch source (which remote, which
- * clone), restore, verify, and the remote look-up.
+ * clone), the chunk stream (decrypting age chunks), restore, verify, and the
+ * remote look-up.
  *
  * @module
  */
+export * from "./chunk_stream.ts";
 export * from "./remote_lookup.ts";
 export * from "./restore.ts";
 export * from "./restore_stream.ts";

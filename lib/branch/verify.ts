@@ -4,7 +4,9 @@
  * its range's length and matches its `Cast-Sha256` trailer, and the manifest
  * (when there is one) agrees on size, chunk count and total sha256. Each
  * problem names the chunk and byte range. `restore` runs the same scan with
- * a sink that writes the bytes.
+ * a sink that writes the bytes. Encrypted chunks are read through
+ * lib/branch/chunk_stream.ts; one the identity cannot decrypt is reported,
+ * by range, as `undecryptable`.
  *
  * @module
  */
@@ -13,11 +15,16 @@ import {
   BlobReader,
   type BranchIndex,
   type ChunkEntry,
-  feedBlobs,
   type Manifest,
   ManifestError,
   parseManifest,
 } from "../git/mod.ts";
+import {
+  ChunkDecryptError,
+  type DecryptOptions,
+  feedChunks,
+  manifestBytes,
+} from "./chunk_stream.ts";
 import { type BranchSourceOptions, readBranchRecordings } from "./source.ts";
 import { timeoutSignal } from "../sys/mod.ts";
 import { zstdTimeoutMs } from "../chunk/mod.ts";
@@ -33,7 +40,8 @@ export type ProblemKind =
   | "length"
   | "unreadable"
   | "manifest"
-  | "stray";
+  | "stray"
+  | "undecryptable";
 
 /** One problem, with the chunk and byte range concerned. */
 export interface Problem {
@@ -202,7 +210,10 @@ interface Decoded {
 async function decodeChunk(
   reader: BlobReader,
   entry: ChunkEntry,
-  options: { onBlock?: (block: Uint8Array) => Promise<void>; signal?: AbortSignal },
+  options: DecryptOptions & {
+    onBlock?: (block: Uint8Array) => Promise<void>;
+    signal?: AbortSignal;
+  },
 ): Promise<Decoded> {
   const limit = timeoutSignal(
     zstdTimeoutMs(Math.max(entry.end - entry.start, entry.size)),
@@ -216,7 +227,7 @@ async function decodeChunk(
       stderr: "piped",
       signal: limit.signal,
     }).spawn();
-    const feed = feedBlobs(reader, [entry.blob], child.stdin);
+    const feed = feedChunks(reader, [entry], child.stdin, options);
     const hash = createHash("sha256");
     let length = 0;
     const drain = (async () => {
@@ -279,6 +290,8 @@ export interface ScanOptions {
   wholeFileHash?: boolean;
   /** Abort. */
   signal?: AbortSignal;
+  /** Identities for encrypted chunks (looked up when one is met). */
+  identities?: DecryptOptions["identities"];
 }
 
 /**
@@ -317,6 +330,7 @@ export async function scanRecording(id: string, options: ScanOptions): Promise<R
     try {
       decoded = await decodeChunk(options.reader, entry, {
         signal: options.signal,
+        identities: options.identities,
         onBlock: async (block) => {
           total?.update(block);
           if (options.sink) await options.sink(block);
@@ -325,6 +339,19 @@ export async function scanRecording(id: string, options: ScanOptions): Promise<R
     } catch (error) {
       if (options.signal?.aborted) throw error;
       const message = (error as Error).message;
+      if (error instanceof ChunkDecryptError) {
+        problems.push({
+          kind: error.kind === "corrupt" ? "corrupt" : "undecryptable",
+          id,
+          seq: entry.seq,
+          start: entry.start,
+          end: entry.end,
+          path: entry.path,
+          message,
+        });
+        if (options.stopOnProblem) return report;
+        continue;
+      }
       if (/no longer usable|cat-file (ended|timed out|was stopped)/.test(message)) throw error;
       problems.push({
         kind: "unreadable",
@@ -376,7 +403,8 @@ export async function scanRecording(id: string, options: ScanOptions): Promise<R
         kind: decoded.length < expected ? "truncated" : "length",
         message: `${chunkLabel(entry)}: decompresses to ${decoded.length} bytes, not ${expected}`,
       });
-    } else if (!entry.sha256) {
+    } else if (!entry.sha256 && !entry.encrypted) {
+      // An encrypted chunk has no plaintext hash on the branch: age's tags checked it.
       report.warnings.push(
         `${
           chunkLabel(entry)
@@ -400,18 +428,26 @@ export async function scanRecording(id: string, options: ScanOptions): Promise<R
   return report;
 }
 
-/** Reads and parses the manifest of `id` through `reader`. */
+/**
+ * Reads and parses the manifest of `id` through `reader`, decrypting an
+ * encrypted one. `locked` says why an encrypted manifest could not be read
+ * (no identity, or not this one).
+ */
 export async function loadManifest(
   index: BranchIndex,
   id: string,
   reader: BlobReader,
-): Promise<{ manifest?: Manifest; problem?: string }> {
+  options: DecryptOptions = {},
+): Promise<{ manifest?: Manifest; problem?: string; locked?: string }> {
   const found = index.manifests.get(id);
   if (!found) return {};
   try {
-    return { manifest: parseManifest(await reader.read(found.blob), found.path) };
+    return { manifest: parseManifest(await manifestBytes(reader, found, options), found.path) };
   } catch (error) {
     if (error instanceof ManifestError) return { problem: error.message };
+    if (error instanceof ChunkDecryptError) {
+      return error.kind === "corrupt" ? { problem: error.message } : { locked: error.message };
+    }
     throw error;
   }
 }
@@ -453,14 +489,21 @@ export async function verifyBranch(options: VerifyOptions): Promise<VerifyReport
       ? [options.id]
       : [...new Set([...index.chunks.keys(), ...index.manifests.keys()])].sort();
     for (const id of ids) {
-      const { manifest, problem } = await loadManifest(index, id, reader);
+      const { manifest, problem, locked } = await loadManifest(index, id, reader, options);
       const report = await scanRecording(id, {
         entries: index.chunks.get(id) ?? [],
         manifest,
         manifestProblem: problem,
         reader,
         signal: options.signal,
+        identities: options.identities,
       });
+      if (locked) {
+        // Known to be complete, but its sizes and sha256 are sealed.
+        report.complete = true;
+        report.partial = false;
+        report.problems.push({ kind: "undecryptable", id, message: locked });
+      }
       for (const stray of index.stray.filter((s) => s.id === id)) {
         report.problems.push({
           kind: "stray",

@@ -8,10 +8,7 @@
  * @module
  */
 import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient } from "age-encryption";
-import { KindedError, registerSecret } from "../sys/mod.ts";
-
-/** An X25519 recipient: `age1` and 58 bech32 characters. */
-const RECIPIENT = /^age1[02-9ac-hj-np-z]{58}$/;
+import { isAgeRecipient, KindedError, registerSecret } from "../sys/mod.ts";
 
 /**
  * Why something could not be decrypted: `no-match` (encrypted to other
@@ -23,15 +20,7 @@ export type DecryptErrorKind = "no-match" | "corrupt";
 export class DecryptError extends KindedError<DecryptErrorKind> {}
 
 /** True when `text` is an X25519 age recipient with a valid checksum. */
-export function isX25519Recipient(text: string): boolean {
-  if (!RECIPIENT.test(text)) return false;
-  try {
-    new Encrypter().addRecipient(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const isX25519Recipient: (text: string) => boolean = isAgeRecipient;
 
 function encrypterFor(recipients: readonly string[]): Encrypter {
   if (recipients.length === 0) throw new Error("encryption needs at least one recipient");

@@ -29,6 +29,7 @@ import { type Recording, RecordingActions } from "./actions.ts";
 import { publishBatch } from "./publish.ts";
 import { Watcher } from "./watcher.ts";
 import { fileIdentityMismatch } from "./identity.ts";
+import { VisibilityGate } from "./visibility_gate.ts";
 
 /** Events the daemon reports (for notifications). */
 export type EngineEvent =
@@ -44,7 +45,8 @@ export type EngineEvent =
   | { type: "push-ok"; remote: string; queued: number; label: string }
   | { type: "disk"; message: string }
   | { type: "behind"; id: string; ageSeconds: number }
-  | { type: "caught-up"; id: string };
+  | { type: "caught-up"; id: string }
+  | { type: "public-refused"; id: string; message: string };
 
 /**
  * True when a generation's waiting work must be pushed at once: a chunk cut
@@ -71,6 +73,8 @@ export interface EngineOptions {
   settings: Settings;
   /** How git reaches a remote (authentication). */
   authFor?: AuthResolver;
+  /** The token of a remote, for the GitHub API's visibility answer (absent: anonymous). */
+  tokenFor?: (url: string) => Promise<string | undefined>;
   /** Notable events (must not throw). */
   onEvent?: (event: EngineEvent) => void;
   /** Clock (default: the process's). */
@@ -106,6 +110,8 @@ export class Engine {
   #onceMode = false;
   #behind = new Set<string>();
   #cutting = new Set<string>();
+  #gate: VisibilityGate;
+  #refused = new Set<string>();
 
   /** Creates the engine (nothing runs until `start` or `runOnce`). */
   constructor(options: EngineOptions) {
@@ -113,6 +119,13 @@ export class Engine {
     this.#clock = options.clock ?? systemClock;
     this.#startedAt = this.#clock.wall();
     const { paths, settings } = options;
+    this.#gate = new VisibilityGate({
+      settings,
+      clock: this.#clock,
+      tokenFor: options.tokenFor,
+      signal: this.#abort.signal,
+      allowPublic: (state) => this.#recs.get(state.source)?.memo.config?.allow_public === true,
+    });
     this.#remotes = new Remotes({
       paths,
       clock: this.#clock,
@@ -451,7 +464,8 @@ export class Engine {
     return [...this.#states.values()].filter((state) => {
       const work = state.pending.length > 0 || (state.final && !state.manifest_pushed);
       const target = work ? this.#targetOf(state) : undefined;
-      return target !== undefined && this.#remotes.get(target).key === entry.key;
+      return target !== undefined && this.#remotes.get(target).key === entry.key &&
+        this.#gate.decide(target, state).action !== "refuse";
     }).sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   }
 
@@ -490,6 +504,7 @@ export class Engine {
     for (const state of this.#states.values()) {
       if (!state.pending.length && !(state.final && !state.manifest_pushed)) continue;
       const target = this.#targetOf(state);
+      if (target && this.#gate.decide(target, state).action === "refuse") continue;
       if (target) keys.set(this.#remotes.get(target).key, this.#remotes.get(target));
     }
     return [...keys.values()];
@@ -505,6 +520,7 @@ export class Engine {
       sources: () => this.#sourcesFor(entry),
       manifestExtra: (state) => this.#manifestExtra(state),
       recut: (state, chunk) => this.#actions.recut(state, chunk),
+      prepare: () => this.#gate.refresh(entry.target, this.#sourcesFor(entry)),
     });
     if (result.chunks > 0 || result.finished.length) {
       this.#chunksPushed += result.chunks;
@@ -538,6 +554,9 @@ export class Engine {
       this.#log.info("Pushes to {branch} work again", { branch: entry.target.branch });
       this.#o.onEvent?.({ type: "push-ok", remote: entry.key, queued, label });
     } else {
+      if (failure.kind !== "network" && failure.kind !== "disk") {
+        this.#gate.invalidate(entry.target);
+      }
       const hint = failure.kind === "auth"
         ? " The token was rejected or cannot be read: store a new one with `deno task daemon-setup`."
         : "";
@@ -669,7 +688,7 @@ export class Engine {
         state,
         current,
         size: rec?.facts?.size ?? state.cut_offset,
-        held: rec?.memo.configError ?? null,
+        held: rec?.memo.configError ?? (target ? this.#gate.refusal(target, state) : null),
         problem: current ? rec?.facts?.problem ?? null : null,
         note: null,
         error: current ? rec?.error ?? null : null,
@@ -715,7 +734,10 @@ export class Engine {
       lastPush: this.#lastPush,
       lastError: this.#lastError,
       recordings,
-      remotes: this.#remotes.snapshot(),
+      remotes: this.#remotes.snapshot().map((remote) => {
+        const entry = this.#remotes.all().find((one) => one.key === remote.key);
+        return { ...remote, visibility: entry ? this.#gate.visibility(entry.target) : null };
+      }),
     };
   }
 
@@ -727,7 +749,25 @@ export class Engine {
     } catch (error) {
       this.#once.error("health", `Writing health.json failed: ${error}`);
     }
-    if (!status) this.#watchBehind(health.recordings);
+    if (!status) {
+      this.#watchBehind(health.recordings);
+      this.#watchRefused();
+    }
+  }
+
+  /** One `public-refused` event per generation when its chunks start being held back. */
+  #watchRefused(): void {
+    const now = new Set<string>();
+    for (const state of this.#states.values()) {
+      const target = this.#targetOf(state);
+      const message = target ? this.#gate.refusal(target, state) : null;
+      if (!message) continue;
+      now.add(state.id);
+      if (this.#refused.has(state.id)) continue;
+      this.#log.warn("Recording {id} is held back: {message}", { id: state.id, message });
+      this.#o.onEvent?.({ type: "public-refused", id: state.id, message });
+    }
+    this.#refused = now;
   }
 
   /**

@@ -32,6 +32,8 @@ export interface ChunkEntry {
   blob: string;
   /** Compressed size in bytes. */
   size: number;
+  /** Encrypted with age (`.cast.zst.age`): `age(zstd(bytes))`. */
+  encrypted?: boolean;
   /** sha256 (hex) of the raw bytes, from the `Cast-Sha256` trailer of the chunk's commit. */
   sha256?: string;
   /** The commit that carried the trailers. */
@@ -58,8 +60,8 @@ export interface BranchIndex {
   tip: string;
   /** Chunks by id, sorted by sequence then start. */
   chunks: Map<string, ChunkEntry[]>;
-  /** Manifest blobs by id (`recordings/<id>/manifest.json`). */
-  manifests: Map<string, { path: string; blob: string }>;
+  /** Manifest blobs by id (`recordings/<id>/manifest.json`, or `manifest.json.age` encrypted). */
+  manifests: Map<string, { path: string; blob: string; encrypted?: boolean }>;
   /** Files under `chunks/` that are not chunks. */
   stray: StrayFile[];
 }
@@ -233,12 +235,18 @@ export async function readBranchIndex(
     if (top === "recordings") {
       if (path === manifestPathOnBranch(id) && type === "blob") {
         index.manifests.set(id, { path, blob });
+      } else if (path === manifestPathOnBranch(id, { encrypted: true }) && type === "blob") {
+        index.manifests.set(id, { path, blob, encrypted: true });
       }
       continue;
     }
     const range = type === "blob" && !name.includes("/") ? parseChunkName(name) : undefined;
     if (!range) {
-      index.stray.push({ path, id, reason: "not a chunk name (<seq>_<start>-<end>.cast.zst)" });
+      index.stray.push({
+        path,
+        id,
+        reason: "not a chunk name (<seq>_<start>-<end>.cast.zst, or .cast.zst.age encrypted)",
+      });
       continue;
     }
     let list = index.chunks.get(id);

@@ -1,13 +1,16 @@
 /**
  * Git, hermetically: the git runner, token auth, remote URL rules, SSH
- * ControlMaster clean-up, the publisher (clone, fast-import, push) and the
- * branch index (chunks, trailers, manifests through plumbing).
+ * ControlMaster clean-up, the publisher (clone, fast-import, push), the
+ * branch index (chunks, trailers, manifests through plumbing), and the
+ * public-repository guard (visibility policy and its GitHub API call).
  *
  * @module
  */
 export * from "./auth.ts";
 export * from "./branch_index.ts";
+export * from "./github_api.ts";
 export * from "./hermetic.ts";
 export * from "./publisher.ts";
 export * from "./remote_url.ts";
 export * from "./ssh_control.ts";
+export * from "./visibility.ts";

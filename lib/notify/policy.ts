@@ -66,7 +66,8 @@ export type PolicyEvent =
   | { type: "disk"; message: string }
   | { type: "crash-restart"; message: string }
   | { type: "behind"; id: string; ageSeconds: number }
-  | { type: "caught-up"; id: string };
+  | { type: "caught-up"; id: string }
+  | { type: "public-refused"; id: string; message: string };
 
 /** Details of a failing remote. */
 export interface PushFailingInfo {
@@ -254,6 +255,8 @@ export class NotificationPolicy {
           return await this.behind(event.id, event.ageSeconds);
         case "caught-up":
           return await this.caughtUp(event.id);
+        case "public-refused":
+          return await this.publicRefused(event.id, event.message);
       }
     } catch (error) {
       log("notify").warn("notification policy failed: {error}", { error: errorText(error) });
@@ -367,6 +370,23 @@ export class NotificationPolicy {
     });
     if (sent) this.#behind.add(id);
     return sent;
+  }
+
+  /**
+   * Recording `id` is held back because its remote is a public GitHub
+   * repository (or its visibility is unknown): at once, high priority,
+   * throttled per recording.
+   */
+  publicRefused(id: string, message: string): Promise<Notice | undefined> {
+    return this.#emit({
+      kind: "public_refused",
+      key: id,
+      title: `asciinema backup held back on ${this.#host}`,
+      message: `Recording ${id} is not pushed: ${truncate(message, 700)}\n` +
+        "It stays safe in the spool on this machine. " + STATUS_HINT,
+      priority: "high",
+      tags: ["lock", "warning"],
+    });
   }
 
   /** Recording `id` is caught up again: a notice only when a behind notice went out. */
