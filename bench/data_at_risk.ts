@@ -9,7 +9,7 @@
  * @module
  */
 import { join } from "node:path";
-import { gitChecked } from "../lib/git/hermetic.ts";
+import { gitChecked } from "../lib/git/mod.ts";
 import { type DaemonProcess, startDaemon } from "../tests/support/daemon.ts";
 import { type Figure, othersCores, percentile, round, snapshot } from "./figure.ts";
 import { treeTicks } from "./proc.ts";

@@ -24,12 +24,12 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { writeFileAtomic } from "../lib/sys/atomic.ts";
-import { run } from "../lib/sys/exec.ts";
-import { gitChecked } from "../lib/git/hermetic.ts";
-import { parseChunkName } from "../lib/chunk/chunk_name.ts";
-import { restoreRecording } from "../lib/branch/restore.ts";
-import { DEFAULT_BRANCH } from "../lib/sys/settings.ts";
+import { writeFileAtomic } from "../lib/sys/mod.ts";
+import { run } from "../lib/sys/mod.ts";
+import { gitChecked } from "../lib/git/mod.ts";
+import { parseChunkName } from "../lib/chunk/mod.ts";
+import { restoreRecording } from "../lib/branch/mod.ts";
+import { DEFAULT_BRANCH } from "../lib/sys/mod.ts";
 import { type DaemonProcess, startDaemon } from "../tests/support/daemon.ts";
 import { clockTicks, machineLoad, readMemory, treeRss, treeTicks } from "./proc.ts";
 import { type Figure, othersCores, percentile, round, snapshot } from "./figure.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { run } from "../lib/sys/exec.ts";
+import { run } from "../lib/sys/mod.ts";
 
 /** CPU times of one process, in clock ticks. */
 export interface ProcTimes {

@@ -6,8 +6,8 @@
  * @module
  */
 import { join } from "node:path";
-import { parseChunkName } from "../lib/chunk/chunk_name.ts";
-import { git } from "../lib/git/hermetic.ts";
+import { parseChunkName } from "../lib/chunk/mod.ts";
+import { git } from "../lib/git/mod.ts";
 
 /** What the remote branch holds for one recording. */
 export interface RemoteRecording {

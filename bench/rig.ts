@@ -5,9 +5,9 @@
  * @module
  */
 import { join } from "node:path";
-import { gitChecked } from "../lib/git/hermetic.ts";
-import { readHealth } from "../lib/status/health.ts";
-import { DEFAULT_BRANCH } from "../lib/sys/settings.ts";
+import { gitChecked } from "../lib/git/mod.ts";
+import { readHealth } from "../lib/status/mod.ts";
+import { DEFAULT_BRANCH } from "../lib/sys/mod.ts";
 import { type DaemonProcess, writeConfig } from "../tests/support/daemon.ts";
 import { makeTestHome, type TestHome } from "../tests/support/env.ts";
 import { RemoteWatcher } from "./remote.ts";

@@ -277,6 +277,26 @@ export function defaultAccount(env: EnvSource = Deno.env): string {
   }
 }
 
+/**
+ * `store.get`, or a {@linkcode CredentialMissingError} whose message names the
+ * fix (`hint` is appended, e.g. the environment variable that also works).
+ */
+export async function requireSecret(
+  store: CredentialStore,
+  service: string,
+  options: CallOptions & { hint?: string } = {},
+): Promise<string> {
+  const value = await store.get(service, options);
+  if (value === undefined) {
+    throw new CredentialMissingError(
+      store.kind,
+      service,
+      missingMessage(store.kind, service, store.account) + (options.hint ?? ""),
+    );
+  }
+  return value;
+}
+
 /** What every backend shares: account, timeout, `require`, `describe`, `run`. */
 export abstract class BaseStore implements CredentialStore {
   abstract readonly kind: CredentialStoreKind;
@@ -295,16 +315,8 @@ export abstract class BaseStore implements CredentialStore {
   abstract set(service: string, value: string, options?: CallOptions): Promise<void>;
   abstract delete(service: string, options?: CallOptions): Promise<boolean>;
 
-  async require(service: string, options: CallOptions = {}): Promise<string> {
-    const value = await this.get(service, options);
-    if (value === undefined) {
-      throw new CredentialMissingError(
-        this.kind,
-        service,
-        missingMessage(this.kind, service, this.account),
-      );
-    }
-    return value;
+  require(service: string, options: CallOptions = {}): Promise<string> {
+    return requireSecret(this, service, options);
   }
 
   async describe(service: string, options: CallOptions = {}): Promise<SecretDescription> {

@@ -6,11 +6,10 @@
  */
 import {
   type CallOptions,
-  CredentialMissingError,
   type CredentialStore,
   type CredentialStoreKind,
   envVarFor,
-  missingMessage,
+  requireSecret,
   type SecretDescription,
 } from "./base.ts";
 import { EnvStore } from "./env.ts";
@@ -60,16 +59,8 @@ export class FallbackStore implements CredentialStore {
   }
 
   /** Like `get`; the missing error names the keyring and the variable. */
-  async require(service: string, options: CallOptions = {}): Promise<string> {
-    const value = await this.get(service, options);
-    if (value === undefined) {
-      throw new CredentialMissingError(
-        this.kind,
-        service,
-        `${missingMessage(this.kind, service, this.account)} (or set ${envVarFor(service)})`,
-      );
-    }
-    return value;
+  require(service: string, options: CallOptions = {}): Promise<string> {
+    return requireSecret(this, service, { ...options, hint: ` (or set ${envVarFor(service)})` });
   }
 
   /** Stores in the keyring. */

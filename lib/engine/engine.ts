@@ -9,77 +9,30 @@
  * @module
  */
 import { join } from "node:path";
-import { ensureHome, type HomePaths, log, OnceLog, type Settings } from "../sys/mod.ts";
-import { type AuthResolver, displayUrl, type RemoteTarget } from "../git/mod.ts";
-import { loadAllStates, type RecordingState } from "../chunk/mod.ts";
-import { type ErrorKind, readHealth, writeHealth } from "../status/mod.ts";
-import { type Clock, systemClock, wallAt } from "./clock.ts";
-import {
-  buildHealth,
-  earliest,
-  type HealthSnapshot,
-  type RecordingSnapshot,
-} from "./health_view.ts";
+import { ensureHome, log, OnceLog } from "../sys/mod.ts";
+import { type RecordingState } from "../chunk/mod.ts";
+import { readHealth } from "../status/mod.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { type HealthSnapshot } from "./health_view.ts";
 import { ABSENT, type Action, newProgress, plan, type PlanLimits } from "./planner.ts";
 import { newMemo, readFacts } from "./tracker.ts";
-import { type RemoteEntry, Remotes } from "./remotes.ts";
-import { reconcileSpool } from "./spool.ts";
+import { Remotes } from "./remotes.ts";
 import { serialStateUpdate } from "./state_writer.ts";
 import { type Recording, RecordingActions } from "./actions.ts";
-import { publishBatch } from "./publish.ts";
 import { Watcher } from "./watcher.ts";
+import { loadCheckpoints } from "./checkpoints.ts";
+import type { EngineCore } from "./core.ts";
+import { HealthReporter } from "./health_report.ts";
+import type { EngineOptions } from "./options.ts";
+import { RemoteWork } from "./remote_work.ts";
 import { fileIdentityMismatch } from "./identity.ts";
 import { VisibilityGate } from "./visibility_gate.ts";
-
-/** Events the daemon reports (for notifications). */
-export type EngineEvent =
-  | {
-    type: "push-failed";
-    remote: string;
-    kind: ErrorKind;
-    message: string;
-    since: Date;
-    queued: number;
-    label: string;
-  }
-  | { type: "push-ok"; remote: string; queued: number; label: string }
-  | { type: "disk"; message: string }
-  | { type: "behind"; id: string; ageSeconds: number }
-  | { type: "caught-up"; id: string }
-  | { type: "public-refused"; id: string; message: string };
-
-/**
- * True when a generation's waiting work must be pushed at once: a chunk cut
- * because the terminal went quiet, ended or `run --once` asked (the person may
- * be about to close the laptop), or its manifest. Size and age cuts of a busy
- * terminal may wait `push_interval_seconds` to share a push.
- */
-export function isUrgent(state: RecordingState): boolean {
-  if (state.final && !state.manifest_pushed) return true;
-  return state.pending.some((chunk) => chunk.reason !== "size" && chunk.reason !== "age");
-}
 
 /** Cut passes running at once (zstd is CPU work). */
 const CUT_CONCURRENCY = Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 2));
 
 /** How long file events are gathered before a tick. */
 const EVENT_BATCH_MS = 1000;
-
-/** Options for {@linkcode Engine}. */
-export interface EngineOptions {
-  /** Home layout. */
-  paths: HomePaths;
-  /** Validated settings. */
-  settings: Settings;
-  /** How git reaches a remote (authentication). */
-  authFor?: AuthResolver;
-  /** The token of a remote, for the GitHub API's visibility answer (absent: anonymous). */
-  tokenFor?: (url: string) => Promise<string | undefined>;
-  /** Notable events (must not throw). */
-  onEvent?: (event: EngineEvent) => void;
-  /** Clock (default: the process's). */
-  clock?: Clock;
-}
 
 /** The daemon engine. */
 export class Engine {
@@ -100,31 +53,48 @@ export class Engine {
   #wake?: ReturnType<typeof setTimeout>;
   #wakeAt = Infinity;
   #timers: ReturnType<typeof setInterval>[] = [];
-  #healthTimer?: ReturnType<typeof setTimeout>;
   #watcher: Watcher;
-  #startedAt: Date;
-  #chunksPushed = 0;
-  #lastPush: string | null = null;
-  #lastError: string | null = null;
   /** `run --once` drives every step itself: no ticks, no wake-ups. */
   #onceMode = false;
-  #behind = new Set<string>();
   #cutting = new Set<string>();
-  #gate: VisibilityGate;
-  #refused = new Set<string>();
+  #work: RemoteWork;
+  #health: HealthReporter;
 
   /** Creates the engine (nothing runs until `start` or `runOnce`). */
   constructor(options: EngineOptions) {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
-    this.#startedAt = this.#clock.wall();
     const { paths, settings } = options;
-    this.#gate = new VisibilityGate({
+    const core: EngineCore = {
+      options,
+      clock: this.#clock,
+      recs: this.#recs,
+      states: this.#states,
+      dirty: this.#dirty,
+      cutting: this.#cutting,
+      kick: () => this.#kick(),
+      plan: (rec) => this.#plan(rec),
+    };
+    // Public GitHub repositories: decided from cached answers, asked in the remotes' queues.
+    const gate = new VisibilityGate({
       settings,
       clock: this.#clock,
       tokenFor: options.tokenFor,
       signal: this.#abort.signal,
       allowPublic: (state) => this.#recs.get(state.source)?.memo.config?.allow_public === true,
+    });
+    this.#health = new HealthReporter({
+      core,
+      remotes: () => this.#remotes,
+      targetOf: (state) => this.#work.targetOf(state),
+      gate,
+    });
+    this.#work = new RemoteWork({
+      core,
+      gate,
+      health: this.#health,
+      remotes: () => this.#remotes,
+      actions: () => this.#actions,
     });
     this.#remotes = new Remotes({
       paths,
@@ -133,9 +103,9 @@ export class Engine {
       authFor: options.authFor,
       signal: this.#abort.signal,
       hooks: {
-        publish: (entry) => this.#publish(entry),
-        onChange: (entry, failure) => this.#remoteChanged(entry, failure),
-        notBefore: (entry, lastSuccess) => this.#notBefore(entry, lastSuccess),
+        publish: (entry) => this.#work.publish(entry),
+        onChange: (entry, failure) => this.#work.changed(entry, failure),
+        notBefore: (entry, lastSuccess) => this.#work.notBefore(entry, lastSuccess),
       },
     });
     this.#actions = new RecordingActions({
@@ -146,7 +116,7 @@ export class Engine {
       finished: this.#finished,
       update: serialStateUpdate(paths.state),
       signal: this.#abort.signal,
-      targetOf: (rec) => this.#targetOf(undefined, rec),
+      targetOf: (rec) => this.#work.targetOf(undefined, rec),
       remote: (target) => this.#remotes.get(target),
       afterJob: (rec) => this.#afterTask(rec),
       onEvent: (event) => this.#o.onEvent?.(event),
@@ -174,43 +144,17 @@ export class Engine {
       },
     );
     const previous = await readHealth(paths.health);
-    this.#chunksPushed = previous?.chunks_pushed ?? 0;
-    this.#lastPush = previous?.last_push ?? null;
-    const { states, errors } = await loadAllStates(paths.state);
-    for (const [name, error] of errors) {
-      this.#log.warn("Checkpoint {name} is unreadable ({error}); set aside as {name}.broken", {
-        name,
-        error: error.message,
-      });
-      await Deno.rename(join(paths.state, name), join(paths.state, `${name}.broken`))
-        .catch(() => {});
-    }
-    for (const state of states.sort((a, b) => a.generation - b.generation)) {
-      if (state.done) {
-        this.#finished.add(state.id);
-        continue;
-      }
+    this.#health.carryOver(previous);
+    const loaded = await loadCheckpoints(paths, {
+      signal: this.signal,
+      wall: () => this.#clock.wall(),
+    });
+    for (const id of loaded.finished) this.#finished.add(id);
+    for (const state of loaded.live) {
       this.#states.set(state.id, state);
-      const rec = this.#rec(state.source);
-      if (!state.superseded) rec.current = state.id;
+      this.#rec(state.source);
     }
-    for (const state of this.#states.values()) {
-      const rec = this.#recs.get(state.source);
-      const castPath = rec?.current === state.id ? this.#castPath(state.source) : undefined;
-      const report = await reconcileSpool(castPath, state, {
-        spoolDir: paths.spool,
-        stateDir: paths.state,
-        signal: this.signal,
-        wall: () => this.#clock.wall(),
-      });
-      if (report.adopted || report.deleted.length) {
-        this.#log.info("Reconciled spool of {id}: adopted {adopted}, deleted {deleted}", {
-          id: state.id,
-          adopted: report.adopted,
-          deleted: report.deleted.length,
-        });
-      }
-    }
+    for (const [source, id] of loaded.current) this.#rec(source).current = id;
   }
 
   #castPath(id: string): string {
@@ -241,16 +185,16 @@ export class Engine {
   /** Starts watching and working; returns once running. */
   async start(): Promise<void> {
     await this.#init();
-    await this.#writeHealth("starting", "starting up");
+    await this.#health.write("starting", "starting up");
     this.#watcher.start();
     await this.#scan();
     const { settings } = this.#o;
     this.#timers.push(setInterval(() => void this.#scan(), settings.scan_interval_seconds * 1000));
     this.#timers.push(
-      setInterval(() => void this.#writeHealth(), settings.heartbeat_seconds * 1000),
+      setInterval(() => void this.#health.write(), settings.heartbeat_seconds * 1000),
     );
-    for (const entry of this.#remotesWithWork()) entry.queue.kick();
-    await this.#writeHealth();
+    for (const entry of this.#work.withWork()) entry.queue.kick();
+    await this.#health.write();
     this.#log.info("Daemon started (pid {pid}), watching {dir}", {
       pid: Deno.pid,
       dir: this.#o.paths.active,
@@ -304,7 +248,7 @@ export class Engine {
       for (let round = 0; round < 4; round++) {
         this.#tickAgain = false;
         await this.#tick().catch((error) =>
-          this.#noteError(`internal error: ${error instanceof Error ? error.stack : error}`)
+          this.#health.noteError(`internal error: ${error instanceof Error ? error.stack : error}`)
         );
         if (!this.#tickAgain || this.#stopped) break;
       }
@@ -347,7 +291,7 @@ export class Engine {
     const shown = `${facts.problem}|${rec.memo.note}|${rec.memo.configError}|${facts.ended}`;
     if (shown !== rec.shown) {
       rec.shown = shown;
-      this.#scheduleHealth();
+      this.#health.schedule();
     }
     if (!facts.present && !rec.current && !rec.task && !rec.resolving) {
       if (![...this.#states.values()].some((s) => s.source === rec.id)) this.#recs.delete(rec.id);
@@ -424,7 +368,7 @@ export class Engine {
           if (action.type === "cut" && this.#cutting.size >= CUT_CONCURRENCY) continue;
           if (action.type === "cut") this.#cutting.add(rec.id);
           rec.task = this.#actions.run(rec, action).catch((error) => {
-            this.#noteError(`internal error in ${rec.id}: ${error?.stack ?? error}`);
+            this.#health.noteError(`internal error in ${rec.id}: ${error?.stack ?? error}`);
           }).finally(() => {
             rec.task = null;
             this.#cutting.delete(rec.id);
@@ -435,7 +379,7 @@ export class Engine {
     }
     if (wake < Infinity) this.#setWake(wake);
     // Work can become publishable without a cut (a .json fixed): idle queues look again.
-    for (const entry of this.#remotesWithWork()) if (!entry.queue.busy) entry.queue.kick();
+    for (const entry of this.#work.withWork()) if (!entry.queue.busy) entry.queue.kick();
   }
 
   #afterTask(rec: Recording): void {
@@ -443,141 +387,9 @@ export class Engine {
       if (!rec.facts?.present) this.#recs.delete(rec.id);
     }
     this.#dirty.add(rec.id);
-    for (const entry of this.#remotesWithWork()) entry.queue.kick();
-    this.#scheduleHealth();
+    for (const entry of this.#work.withWork()) entry.queue.kick();
+    this.#health.schedule();
     this.#kick();
-  }
-
-  #targetOf(state: RecordingState | undefined, rec?: Recording): RemoteTarget | undefined {
-    if (state?.remote) return state.remote;
-    const owner = rec ?? (state ? this.#recs.get(state.source) : undefined);
-    if (owner?.memo.configError) return undefined;
-    const config = owner?.memo.config;
-    const { settings, paths } = this.#o;
-    return {
-      url: config?.repo_url || settings.repo_url || paths.backupGit,
-      branch: config?.branch || settings.branch,
-    };
-  }
-
-  #sourcesFor(entry: RemoteEntry): RecordingState[] {
-    return [...this.#states.values()].filter((state) => {
-      const work = state.pending.length > 0 || (state.final && !state.manifest_pushed);
-      const target = work ? this.#targetOf(state) : undefined;
-      return target !== undefined && this.#remotes.get(target).key === entry.key &&
-        this.#gate.decide(target, state).action !== "refuse";
-    }).sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-  }
-
-  /**
-   * When a remote's waiting work may be pushed: now when any of it is urgent;
-   * else `push_interval_seconds` after the oldest waiting chunk was cut and after
-   * the last push, so busy recordings' chunks share pushes.
-   */
-  #notBefore(entry: RemoteEntry, lastSuccess: number | null): number {
-    const sources = this.#sourcesFor(entry);
-    if (sources.some(isUrgent)) {
-      // A backlog being cut goes out in one push once its cuts are done (each push
-      // costs a few git processes on both sides), but never more than a second late.
-      const cutting = [...this.#recs.values()].some((rec) => {
-        const due = this.#cutting.has(rec.id) ||
-          this.#plan(rec).some((action) => action.type === "cut");
-        const target = due ? this.#targetOf(undefined, rec) : undefined;
-        return target !== undefined && this.#remotes.get(target).key === entry.key;
-      });
-      if (!cutting) return 0;
-      const oldest = earliest(sources.flatMap((state) => state.pending.map((c) => c.cut_at)));
-      const cutAgo = oldest === null ? 0 : this.#clock.wall().getTime() - Date.parse(oldest);
-      return this.#clock.now() + Math.max(0, Math.min(1000 - cutAgo, 1000));
-    }
-    const interval = this.#o.settings.push_interval_seconds * 1000;
-    const cut = earliest(sources.flatMap((state) => state.pending.map((chunk) => chunk.cut_at)));
-    const wallNow = this.#clock.wall().getTime();
-    const cutAt = cut === null
-      ? -Infinity
-      : this.#clock.now() - Math.max(0, wallNow - Date.parse(cut));
-    return Math.max(cutAt + interval, (lastSuccess ?? -Infinity) + interval);
-  }
-
-  #remotesWithWork(): RemoteEntry[] {
-    const keys = new Map<string, RemoteEntry>();
-    for (const state of this.#states.values()) {
-      if (!state.pending.length && !(state.final && !state.manifest_pushed)) continue;
-      const target = this.#targetOf(state);
-      if (target && this.#gate.decide(target, state).action === "refuse") continue;
-      if (target) keys.set(this.#remotes.get(target).key, this.#remotes.get(target));
-    }
-    return [...keys.values()];
-  }
-
-  async #publish(entry: RemoteEntry): Promise<boolean> {
-    const result = await publishBatch({
-      paths: this.#o.paths,
-      settings: this.#o.settings,
-      target: entry.target,
-      clone: entry.clone,
-      update: this.#actions.update,
-      sources: () => this.#sourcesFor(entry),
-      manifestExtra: (state) => this.#manifestExtra(state),
-      recut: (state, chunk) => this.#actions.recut(state, chunk),
-      prepare: () => this.#gate.refresh(entry.target, this.#sourcesFor(entry)),
-    });
-    if (result.chunks > 0 || result.finished.length) {
-      this.#chunksPushed += result.chunks;
-      this.#lastPush = this.#clock.wall().toISOString();
-      entry.lastPush = this.#lastPush;
-      this.#log.info("Pushed {count} chunk(s) to {branch}", {
-        count: result.chunks,
-        branch: entry.target.branch,
-      });
-    }
-    for (const state of result.finished) this.#dirty.add(state.source);
-    if (result.finished.length) this.#kick();
-    this.#scheduleHealth();
-    return result.more;
-  }
-
-  #manifestExtra(state: RecordingState): Record<string, unknown> {
-    const memo = this.#recs.get(state.source)?.memo;
-    const started = memo?.config?.started;
-    return {
-      started: typeof started === "string" && started ? started : state.first_seen,
-      asciicast_version: memo?.version ?? null,
-    };
-  }
-
-  #remoteChanged(entry: RemoteEntry, failure: { kind: ErrorKind; message: string } | null) {
-    const label = `${displayUrl(entry.target.url)} (${entry.target.branch})`;
-    const queued = this.#sourcesFor(entry).reduce((sum, state) => sum + state.pending.length, 0);
-    if (!failure) {
-      this.#once.clear(`push:${entry.key}`);
-      this.#log.info("Pushes to {branch} work again", { branch: entry.target.branch });
-      this.#o.onEvent?.({ type: "push-ok", remote: entry.key, queued, label });
-    } else {
-      if (failure.kind !== "network" && failure.kind !== "disk") {
-        this.#gate.invalidate(entry.target);
-      }
-      const hint = failure.kind === "auth"
-        ? " The token was rejected or cannot be read: store a new one with `deno task daemon-setup`."
-        : "";
-      const retry = entry.queue.retry;
-      const delay = retry ? Math.round((retry.at - this.#clock.now()) / 1000) : 0;
-      this.#lastError = `${failure.message}${hint}`;
-      this.#once.warn(
-        `push:${entry.key}`,
-        `Pushing to ${entry.target.branch} failed (${failure.kind}): ${failure.message}.${hint} Retrying in ${delay}s; chunks stay in the spool.`,
-      );
-      this.#o.onEvent?.({
-        type: "push-failed",
-        remote: entry.key,
-        kind: failure.kind,
-        message: failure.message,
-        since: this.#clock.wall(),
-        queued,
-        label,
-      });
-    }
-    this.#scheduleHealth();
   }
 
   /**
@@ -603,7 +415,7 @@ export class Engine {
         }
       }
       if (acted) continue;
-      const remotes = this.#remotesWithWork().filter((entry) => !entry.queue.retry);
+      const remotes = this.#work.withWork().filter((entry) => !entry.queue.retry);
       if (!remotes.length) break;
       for (const entry of remotes) {
         entry.queue.kick({ now: true });
@@ -630,7 +442,7 @@ export class Engine {
         },
       );
     }
-    await this.#writeHealth(
+    await this.#health.write(
       "stopped",
       ok
         ? "run --once: all pushed"
@@ -648,7 +460,7 @@ export class Engine {
     this.#stopped = true;
     for (const timer of this.#timers) clearInterval(timer);
     clearTimeout(this.#wake);
-    clearTimeout(this.#healthTimer);
+    this.#health.stop();
     this.#watcher.stop();
     this.#abort.abort(new Error("shutdown"));
     const tasks = [this.#ticking, ...[...this.#recs.values()].map((rec) => rec.task)];
@@ -658,141 +470,12 @@ export class Engine {
       new Promise((resolve) => timer = setTimeout(resolve, 1500)),
     ]);
     clearTimeout(timer);
-    await this.#writeHealth("stopped", "stopped");
+    await this.#health.write("stopped", "stopped");
     this.#log.info("Daemon stopped");
-  }
-
-  #noteError(message: string): void {
-    this.#lastError = message;
-    this.#log.error(message);
-    this.#scheduleHealth();
-  }
-
-  #scheduleHealth(): void {
-    if (this.#healthTimer !== undefined || this.#stopped) return;
-    this.#healthTimer = setTimeout(() => {
-      this.#healthTimer = undefined;
-      void this.#writeHealth();
-    }, 100);
   }
 
   /** A snapshot of everything health.json shows. */
   snapshot(): HealthSnapshot {
-    const recordings: RecordingSnapshot[] = [];
-    for (const state of this.#states.values()) {
-      const rec = this.#recs.get(state.source);
-      const current = rec?.current === state.id;
-      const target = this.#targetOf(state);
-      recordings.push({
-        key: current ? state.source : state.id,
-        state,
-        current,
-        size: rec?.facts?.size ?? state.cut_offset,
-        held: rec?.memo.configError ?? (target ? this.#gate.refusal(target, state) : null),
-        problem: current ? rec?.facts?.problem ?? null : null,
-        note: null,
-        error: current ? rec?.error ?? null : null,
-        pendingSince: null,
-        unpushedSince: earliest([
-          ...state.pending.map((chunk) => chunk.since ?? chunk.cut_at),
-          current && rec && (rec.facts?.size ?? 0) > state.cut_offset &&
-            rec.progress.pendingSince !== null
-            ? wallAt(this.#clock, rec.progress.pendingSince).toISOString()
-            : null,
-        ]),
-        remote: target
-          ? {
-            url: displayUrl(target.url),
-            branch: target.branch,
-            key: this.#remotes.get(target).key,
-          }
-          : null,
-      });
-    }
-    for (const rec of this.#recs.values()) {
-      if (rec.current || !(rec.facts?.problem || rec.memo.note)) continue;
-      recordings.push({
-        key: rec.id,
-        current: true,
-        size: rec.facts?.size ?? 0,
-        held: null,
-        problem: rec.facts?.problem ?? null,
-        note: rec.memo.note,
-        error: null,
-        pendingSince: null,
-        unpushedSince: null,
-        remote: null,
-      });
-    }
-    const { settings } = this.#o;
-    return {
-      now: this.#clock.wall(),
-      pid: Deno.pid,
-      startedAt: this.#startedAt,
-      settings,
-      chunksPushed: this.#chunksPushed,
-      lastPush: this.#lastPush,
-      lastError: this.#lastError,
-      recordings,
-      remotes: this.#remotes.snapshot().map((remote) => {
-        const entry = this.#remotes.all().find((one) => one.key === remote.key);
-        return { ...remote, visibility: entry ? this.#gate.visibility(entry.target) : null };
-      }),
-    };
-  }
-
-  async #writeHealth(status?: "starting" | "stopped", message?: string): Promise<void> {
-    if (this.#stopped && status !== "stopped") return;
-    const health = buildHealth(this.snapshot(), { status, message });
-    try {
-      await writeHealth(this.#o.paths.health, health);
-    } catch (error) {
-      this.#once.error("health", `Writing health.json failed: ${error}`);
-    }
-    if (!status) {
-      this.#watchBehind(health.recordings);
-      this.#watchRefused();
-    }
-  }
-
-  /** One `public-refused` event per generation when its chunks start being held back. */
-  #watchRefused(): void {
-    const now = new Set<string>();
-    for (const state of this.#states.values()) {
-      const target = this.#targetOf(state);
-      const message = target ? this.#gate.refusal(target, state) : null;
-      if (!message) continue;
-      now.add(state.id);
-      if (this.#refused.has(state.id)) continue;
-      this.#log.warn("Recording {id} is held back: {message}", { id: state.id, message });
-      this.#o.onEvent?.({ type: "public-refused", id: state.id, message });
-    }
-    this.#refused = now;
-  }
-
-  /**
-   * Recordings whose oldest unpushed byte passed `notify.behind_minutes`
-   * (pushes stall while the terminal keeps writing): one `behind` event when
-   * it starts, one `caught-up` when it ends.
-   */
-  #watchBehind(recordings: Record<string, { unpushed_age_seconds?: number | null }>): void {
-    const limit = (this.#o.settings.notify?.behind_minutes ?? 10) * 60;
-    for (const [id, rec] of Object.entries(recordings)) {
-      const age = rec.unpushed_age_seconds ?? 0;
-      if (age > limit && !this.#behind.has(id)) {
-        this.#behind.add(id);
-        this.#log.warn("Recording {id} is behind: {age} s of output not on the remote", {
-          id,
-          age: Math.round(age),
-        });
-        this.#o.onEvent?.({ type: "behind", id, ageSeconds: age });
-      }
-    }
-    for (const id of [...this.#behind]) {
-      if ((recordings[id]?.unpushed_age_seconds ?? 0) > limit) continue;
-      this.#behind.delete(id);
-      this.#log.info("Recording {id} is caught up", { id });
-      this.#o.onEvent?.({ type: "caught-up", id });
-    }
+    return this.#health.snapshot();
   }
 }

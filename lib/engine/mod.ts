@@ -5,7 +5,8 @@
  *
  * @module
  */
-export { Engine, type EngineEvent, type EngineOptions } from "./engine.ts";
+export { Engine } from "./engine.ts";
+export type { EngineEvent, EngineOptions } from "./options.ts";
 export { type Clock, systemClock } from "./clock.ts";
 export { type Action, plan, type PlanInput } from "./planner.ts";
 export { type Failpoint, FAILPOINTS } from "./failpoint.ts";

@@ -141,29 +141,18 @@ export function parseRemoteUrl(input: string): ParsedRemote {
   if (!host) throw new RemoteUrlError(`${displayUrl(url)}: the URL has no host`);
   const hadUserinfo = parsed.username !== "" || parsed.password !== "";
   const port = parsed.port ? Number(parsed.port) : undefined;
-  if (scheme === "ssh" || scheme === "git+ssh" || scheme === "ssh+git") {
-    if (GITHUB_HOSTS.has(host)) return githubHttps(parsed.pathname, original, false);
+  if (scheme === "ssh" || scheme === "git+ssh" || scheme === "ssh+git" || scheme === "git") {
+    const ssh = scheme !== "git";
+    if (ssh && GITHUB_HOSTS.has(host)) return githubHttps(parsed.pathname, original, false);
     return {
-      kind: "ssh",
+      kind: ssh ? "ssh" : "git",
       url,
       original,
       host,
       port,
       github: false,
       needsToken: false,
-      hadUserinfo: false,
-    };
-  }
-  if (scheme === "git") {
-    return {
-      kind: "git",
-      url,
-      original,
-      host,
-      port,
-      github: false,
-      needsToken: false,
-      hadUserinfo,
+      hadUserinfo: ssh ? false : hadUserinfo,
     };
   }
   if (scheme === "https" || scheme === "http") {

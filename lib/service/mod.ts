@@ -8,6 +8,19 @@
  */
 export * from "./backend.ts";
 export {
+  type Backend,
+  buildSpec,
+  chooseBackend,
+  type DefinitionOptions,
+  definitionPath,
+  type ServiceDefinition,
+  serviceDefinition,
+  type ServiceOptions,
+  type StartOptions,
+  type StartOutcome,
+  type StopOutcome,
+} from "./base.ts";
+export {
   binaryIsCurrent,
   type BuildInfo,
   buildInfoPath,

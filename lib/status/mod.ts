@@ -5,6 +5,8 @@
  * @module
  */
 export * from "./collect.ts";
+export * from "./report.ts";
 export * from "./health.ts";
+export * from "./log_entry.ts";
 export * from "./log_view.ts";
 export * from "./render.ts";

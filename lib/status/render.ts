@@ -6,9 +6,9 @@
  * @module
  */
 import { formatBytes } from "../sys/mod.ts";
-import { formatLocalTime } from "./log_view.ts";
+import { formatLocalTime } from "./log_entry.ts";
 import { formatDuration } from "../sys/mod.ts";
-import type { RecordingStatus, SecretStatus, StatusReport } from "./collect.ts";
+import type { RecordingStatus, SecretStatus, StatusReport } from "./report.ts";
 
 const PAINT = {
   reset: "\x1b[0m",

@@ -12,7 +12,7 @@ import {
   waitForHealth,
   writeConfig,
 } from "../support/daemon.ts";
-import { run } from "../../lib/sys/exec.ts";
+import { run } from "../../lib/sys/mod.ts";
 
 const TOOLS = ["asciinema", "tmux"];
 

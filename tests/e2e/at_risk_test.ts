@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ignoreWithout, waitFor } from "../support/env.ts";
 import { FAST_SETTINGS, remoteEnd, waitForHealth, withDaemon } from "../support/daemon.ts";
-import { readHealth } from "../../lib/status/health.ts";
+import { readHealth } from "../../lib/status/mod.ts";
 import { startNotifyServer } from "../support/notify_server.ts";
 import { appendBurst, bareRemote } from "../support/recording.ts";
 

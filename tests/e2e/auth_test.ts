@@ -28,7 +28,7 @@ import {
   startArgvSampler,
 } from "../support/argv_sampler.ts";
 import { GITHUB_PAT, SecretServiceStore } from "../../lib/credentials/mod.ts";
-import type { Health, RemoteHealth } from "../../lib/status/health.ts";
+import type { Health, RemoteHealth } from "../../lib/status/mod.ts";
 
 const TOKEN = "ghp_E2eDaemonToken0123456789abcdefABCDEF";
 const WRONG = "ghp_E2eWrongToken0123456789abcdefABCDEF";

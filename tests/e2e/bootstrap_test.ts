@@ -7,19 +7,15 @@
 import assert from "node:assert/strict";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  buildRecArgs,
-  captureInputFlag,
-  parseAsciinemaVersion,
-} from "../../lib/recording/asciinema_cli.ts";
-import { findOnPath, run } from "../../lib/sys/exec.ts";
-import type { Health } from "../../lib/status/health.ts";
+import { buildRecArgs, captureInputFlag, parseAsciinemaVersion } from "../../lib/recording/mod.ts";
+import { findOnPath, run } from "../../lib/sys/mod.ts";
+import type { Health } from "../../lib/status/mod.ts";
 import {
   createRecordingConfig,
   markRecordingEnded,
   readRecordingConfig,
   writeRecordingConfig,
-} from "../../lib/recording/config.ts";
+} from "../../lib/recording/mod.ts";
 import {
   allocateRecordingId,
   FALLBACK_WORKSPACE,
@@ -28,7 +24,7 @@ import {
   makeRecordingId,
   type RandomSource,
   sanitizeWorkspace,
-} from "../../lib/recording/id.ts";
+} from "../../lib/recording/mod.ts";
 import { checkDaemon, resolveTarget } from "../../bootstrap.ts";
 import {
   BOOTSTRAP,

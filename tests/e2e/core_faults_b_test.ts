@@ -18,13 +18,13 @@ import {
 import { appendBurst, bareRemote, V3_HEADER } from "../support/recording.ts";
 import { failingZstd } from "../support/fake_zstd.ts";
 import { type GitHttpServer, startGitHttpServer } from "../support/git_http_server.ts";
-import { loadAllStates } from "../../lib/chunk/state.ts";
-import { gitEnv } from "../../lib/git/hermetic.ts";
-import { remoteRefusal } from "../../lib/git/publisher.ts";
-import { compressRange } from "../../lib/chunk/zstd.ts";
+import { loadAllStates } from "../../lib/chunk/mod.ts";
+import { gitEnv } from "../../lib/git/mod.ts";
+import { remoteRefusal } from "../../lib/git/mod.ts";
+import { compressRange } from "../../lib/chunk/mod.ts";
 import { Engine } from "../../lib/engine/mod.ts";
-import { parseSettings } from "../../lib/sys/settings.ts";
-import { exists } from "../../lib/sys/fs.ts";
+import { parseSettings } from "../../lib/sys/mod.ts";
+import { exists } from "../../lib/sys/mod.ts";
 
 const TOOLS = ["git", "zstd"];
 const TOKEN = "ghp_TestToken0123456789abcdefABCDEFghij";

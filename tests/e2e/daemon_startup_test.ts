@@ -9,10 +9,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { makeTestHome, type TestHome, waitFor } from "../support/env.ts";
 import { DAEMON_TS } from "../support/daemon.ts";
-import { prepareDaemon, trimLogFile } from "../../lib/service/daemon_startup.ts";
-import { readHealth } from "../../lib/status/health.ts";
-import { consoleLevelFor, log, setupLogging, shutdownLogging } from "../../lib/sys/log.ts";
-import { inspectPidfile, releasePidfile } from "../../lib/service/pidfile.ts";
+import { prepareDaemon, trimLogFile } from "../../lib/service/mod.ts";
+import { readHealth } from "../../lib/status/mod.ts";
+import { consoleLevelFor, log, setupLogging, shutdownLogging } from "../../lib/sys/mod.ts";
+import { inspectPidfile, releasePidfile } from "../../lib/service/mod.ts";
 
 /** Undoes a prepareDaemon in this process: pidfile, logging, the test home. */
 async function endPrepared(t: TestHome): Promise<void> {

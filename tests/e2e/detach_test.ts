@@ -16,11 +16,11 @@ import {
   waitFor,
 } from "../support/env.ts";
 import { DAEMON_TS, remoteEnd, waitForHealth, writeConfig } from "../support/daemon.ts";
-import { pidAlive } from "../../lib/sys/process.ts";
-import { run } from "../../lib/sys/exec.ts";
-import { permissionsForHome } from "../../lib/service/permissions.ts";
-import { inspectPidfile } from "../../lib/service/pidfile.ts";
-import { serviceState } from "../../lib/service/backend.ts";
+import { pidAlive } from "../../lib/sys/mod.ts";
+import { run } from "../../lib/sys/mod.ts";
+import { permissionsForHome } from "../../lib/service/mod.ts";
+import { inspectPidfile } from "../../lib/service/mod.ts";
+import { serviceState } from "../../lib/service/mod.ts";
 
 const FAST = { idle_threshold: 0.3, scan_interval_seconds: 1, heartbeat_seconds: 1 };
 

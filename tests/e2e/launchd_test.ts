@@ -14,17 +14,17 @@ import {
   writeFakeBuild,
 } from "../support/service_stubs.ts";
 import { DAEMON_TS } from "../support/daemon.ts";
-import { run } from "../../lib/sys/exec.ts";
-import { daemonPermissionFlags } from "../../lib/service/permissions.ts";
-import { DENO_CONFIG } from "../../lib/service/program.ts";
-import { serviceState, startService, stopService } from "../../lib/service/backend.ts";
+import { run } from "../../lib/sys/mod.ts";
+import { daemonPermissionFlags } from "../../lib/service/mod.ts";
+import { DENO_CONFIG } from "../../lib/service/mod.ts";
+import { serviceState, startService, stopService } from "../../lib/service/mod.ts";
 import { Launchctl, parseLaunchctlPrint } from "../../launchd/launchctl.ts";
 import {
   ALLOW_PROTECTED_ENV,
   protectedFolderOf,
   protectedFolderProblem,
-} from "../../lib/service/macos_preflight.ts";
-import { homePaths } from "../../lib/sys/paths.ts";
+} from "../../lib/service/mod.ts";
+import { homePaths } from "../../lib/sys/mod.ts";
 import { isLegacyPlist, launchAgentPath, LAUNCHD_LABEL } from "../../launchd/plist.ts";
 
 const UID = 501;

@@ -26,7 +26,7 @@ import {
   DENORT_HINT,
   resolveProgram,
   sourceFingerprint,
-} from "../../lib/service/compile.ts";
+} from "../../lib/service/mod.ts";
 import { foregroundArgv } from "../../lib/service/launch_daemon.ts";
 import {
   DAEMON_ENV_VARS,
@@ -36,11 +36,11 @@ import {
   notifyHosts,
   permissionsForHome,
   toolLookupPaths,
-} from "../../lib/service/permissions.ts";
-import { findOnPath, run } from "../../lib/sys/exec.ts";
-import { binaryPath, DENO_CONFIG } from "../../lib/service/program.ts";
-import { serviceDefinition } from "../../lib/service/backend.ts";
-import { SettingsSchema } from "../../lib/sys/settings.ts";
+} from "../../lib/service/mod.ts";
+import { findOnPath, run } from "../../lib/sys/mod.ts";
+import { binaryPath, DENO_CONFIG } from "../../lib/service/mod.ts";
+import { serviceDefinition } from "../../lib/service/mod.ts";
+import { SettingsSchema } from "../../lib/sys/mod.ts";
 
 /** The permission flags in an argv, in order. */
 function permissionFlags(argv: string[]): string[] {

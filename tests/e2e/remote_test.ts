@@ -16,8 +16,8 @@ import {
   withDaemon,
   writeConfig,
 } from "../support/daemon.ts";
-import { loadAllStates } from "../../lib/chunk/state.ts";
-import { formatChunkName } from "../../lib/chunk/chunk_name.ts";
+import { loadAllStates } from "../../lib/chunk/mod.ts";
+import { formatChunkName } from "../../lib/chunk/mod.ts";
 import { appendBurst, bareRemote } from "../support/recording.ts";
 
 function gitSync(args: string[], env: Record<string, string> = {}): string {

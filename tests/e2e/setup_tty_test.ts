@@ -11,8 +11,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { run } from "../../lib/sys/exec.ts";
-import { git } from "../../lib/git/hermetic.ts";
+import { run } from "../../lib/sys/mod.ts";
+import { git } from "../../lib/git/mod.ts";
 import { GITHUB_PAT, SecretServiceStore } from "../../lib/credentials/mod.ts";
 import {
   assertTools,

@@ -9,14 +9,9 @@ import { join } from "node:path";
 import { assertTools, ignoreWithout, makeTestHome, type TestHome } from "../support/env.ts";
 import { makeSystemctlStub, writeFakeBuild } from "../support/service_stubs.ts";
 import { DAEMON_TS } from "../support/daemon.ts";
-import { run } from "../../lib/sys/exec.ts";
-import { homePaths } from "../../lib/sys/paths.ts";
-import {
-  chooseBackend,
-  serviceState,
-  startService,
-  stopService,
-} from "../../lib/service/backend.ts";
+import { run } from "../../lib/sys/mod.ts";
+import { homePaths } from "../../lib/sys/mod.ts";
+import { chooseBackend, serviceState, startService, stopService } from "../../lib/service/mod.ts";
 import { parseShow, Systemctl } from "../../systemd/systemctl.ts";
 import { quoteEnvironment, quoteExecArg, UNIT_NAME, userUnitPath } from "../../systemd/unit.ts";
 

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { run } from "../../lib/sys/exec.ts";
+import { run } from "../../lib/sys/mod.ts";
 import { type DaemonProcess, startDaemon, waitForHealth } from "./daemon.ts";
 import { makeTestHome, type TestHome } from "./env.ts";
 

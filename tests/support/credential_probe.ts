@@ -10,7 +10,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { openCredentialStore } from "../../lib/credentials/store.ts";
+import { openCredentialStore } from "../../lib/credentials/mod.ts";
 
 /** Absolute path of this script. */
 export const CREDENTIAL_PROBE = fileURLToPath(import.meta.url);

@@ -6,11 +6,11 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { git } from "../../lib/git/hermetic.ts";
-import { parseChunkName } from "../../lib/chunk/chunk_name.ts";
-import { readHealth } from "../../lib/status/health.ts";
-import type { Health } from "../../lib/status/health.ts";
-import { run } from "../../lib/sys/exec.ts";
+import { git } from "../../lib/git/mod.ts";
+import { parseChunkName } from "../../lib/chunk/mod.ts";
+import { readHealth } from "../../lib/status/mod.ts";
+import type { Health } from "../../lib/status/mod.ts";
+import { run } from "../../lib/sys/mod.ts";
 import { makeTestHome, type TestHome, waitFor } from "./env.ts";
 
 /** Absolute path of daemon.ts. */

@@ -6,8 +6,8 @@
  * @module
  */
 import { join } from "node:path";
-import { commandExists, findOnPath } from "../../lib/sys/exec.ts";
-import { type HomePaths, homePaths } from "../../lib/sys/paths.ts";
+import { commandExists, findOnPath } from "../../lib/sys/mod.ts";
+import { type HomePaths, homePaths } from "../../lib/sys/mod.ts";
 
 /** A temporary home for one test. */
 export interface TestHome {

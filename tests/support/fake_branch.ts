@@ -12,9 +12,9 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { chunkPathOnBranch, manifestPathOnBranch } from "../../lib/chunk/chunk_name.ts";
-import { git, gitChecked } from "../../lib/git/hermetic.ts";
-import { chunkCommitMessage, quoteFastImportPath } from "../../lib/git/publisher.ts";
+import { chunkPathOnBranch, manifestPathOnBranch } from "../../lib/chunk/mod.ts";
+import { git, gitChecked } from "../../lib/git/mod.ts";
+import { chunkCommitMessage, quoteFastImportPath } from "../../lib/git/mod.ts";
 import { encryptBytes } from "../../lib/crypto/mod.ts";
 import { makeTestHome, type TestHome } from "./env.ts";
 

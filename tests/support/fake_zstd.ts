@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import { findOnPath } from "../../lib/sys/exec.ts";
+import { findOnPath } from "../../lib/sys/mod.ts";
 
 /** The stand-in. */
 export interface FailingZstd {

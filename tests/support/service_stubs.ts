@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { HomePaths } from "../../lib/sys/paths.ts";
+import type { HomePaths } from "../../lib/sys/mod.ts";
 
 /** A stand-in tool. */
 export interface ToolStub {

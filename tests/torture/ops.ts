@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { FAILPOINTS } from "../../lib/engine/failpoint.ts";
+import { FAILPOINTS } from "../../lib/engine/mod.ts";
 import { mulberry32, type Prng } from "./prng.ts";
 
 /** The failpoints the daemon may be armed with (lib/engine/failpoint.ts). */

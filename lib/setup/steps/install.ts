@@ -21,7 +21,7 @@ import {
   SetupCancelled,
   SetupError,
 } from "../answers.ts";
-import { BranchSetupError, ensureBranch } from "../github.ts";
+import { BranchSetupError, ensureBranch } from "../git_access.ts";
 import { deleteCredentials, installService, statusText } from "../service.ts";
 import { checkAborted, type SetupPlan, type SetupRun } from "../context.ts";
 

@@ -9,10 +9,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { writeJsonAtomic } from "../../../lib/sys/atomic.ts";
-import { gitChecked } from "../../../lib/git/hermetic.ts";
-import { knownRemotes, recordingRemote, resolveRemote } from "../../../lib/branch/remote_lookup.ts";
-import { newState, saveState } from "../../../lib/chunk/state.ts";
+import { writeJsonAtomic } from "../../../lib/sys/mod.ts";
+import { gitChecked } from "../../../lib/git/mod.ts";
+import { knownRemotes, recordingRemote, resolveRemote } from "../../../lib/branch/mod.ts";
+import { newState, saveState } from "../../../lib/chunk/mod.ts";
 import {
   finished,
   idFrom,
@@ -22,7 +22,7 @@ import {
 import { remoteEnd } from "../../support/daemon.ts";
 import { assertTools, ignoreWithout, makeTestHome, waitFor } from "../../support/env.ts";
 import { initBare, makeCast, pushRecording, runDaemonCli } from "../../support/fake_branch.ts";
-import { run } from "../../../lib/sys/exec.ts";
+import { run } from "../../../lib/sys/mod.ts";
 
 Deno.test("a recording's remote: --repo, pinned checkpoint, done/ or active/ .json, config.json, backup.git; generations and renames fall back to their base id", async () => {
   const t = await makeTestHome();

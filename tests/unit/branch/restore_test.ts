@@ -7,9 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { gitChecked } from "../../../lib/git/hermetic.ts";
-import { repoSlug } from "../../../lib/git/publisher.ts";
-import { RestoreError, restoreRecording } from "../../../lib/branch/restore.ts";
+import { gitChecked } from "../../../lib/git/mod.ts";
+import { repoSlug } from "../../../lib/git/mod.ts";
+import { RestoreError, restoreRecording } from "../../../lib/branch/mod.ts";
 import { assertTools, ignoreWithout } from "../../support/env.ts";
 import { startGitHttpServer } from "../../support/git_http_server.ts";
 import {

@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { ChunkEntry } from "../../../lib/git/branch_index.ts";
-import { chunkPathOnBranch } from "../../../lib/chunk/chunk_name.ts";
-import { checkLayout, verifyBranch } from "../../../lib/branch/verify.ts";
+import type { ChunkEntry } from "../../../lib/git/mod.ts";
+import { chunkPathOnBranch } from "../../../lib/chunk/mod.ts";
+import { checkLayout, verifyBranch } from "../../../lib/branch/mod.ts";
 import { assertTools, ignoreWithout } from "../../support/env.ts";
 import {
   commitChanges,

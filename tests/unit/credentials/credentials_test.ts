@@ -24,7 +24,7 @@ import {
   quoteSecurityArg,
   SecretServiceStore,
 } from "../../../lib/credentials/mod.ts";
-import { redact, REDACTED } from "../../../lib/sys/redact.ts";
+import { redact, REDACTED } from "../../../lib/sys/mod.ts";
 import { installFakeSecurity, splitSecurityLine } from "../../support/fake_security.ts";
 import { startKeyringSession } from "../../support/keyring.ts";
 import { CREDENTIAL_PROBE } from "../../support/credential_probe.ts";

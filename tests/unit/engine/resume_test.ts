@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { listBranchChunks } from "../../../lib/git/branch_index.ts";
-import { verifyBranch } from "../../../lib/branch/verify.ts";
+import { listBranchChunks } from "../../../lib/git/mod.ts";
+import { verifyBranch } from "../../../lib/branch/mod.ts";
 import {
   assertTools,
   ignoreWithout,

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { git, gitEnv } from "../../../lib/git/hermetic.ts";
+import { git, gitEnv } from "../../../lib/git/mod.ts";
 import {
   AuthSetupError,
   basicAuthHeader,
@@ -16,17 +16,17 @@ import {
   gitAuthFor,
   MissingTokenError,
   TokenCache,
-} from "../../../lib/git/auth.ts";
+} from "../../../lib/git/mod.ts";
 import {
   type CredentialStore,
   CredentialUnavailableError,
   EnvStore,
   GITHUB_PAT,
 } from "../../../lib/credentials/mod.ts";
-import { RemoteUrlError } from "../../../lib/git/remote_url.ts";
-import { PublishError, RepoClone } from "../../../lib/git/publisher.ts";
-import { chunkPathOnBranch } from "../../../lib/chunk/chunk_name.ts";
-import { redact } from "../../../lib/sys/redact.ts";
+import { RemoteUrlError } from "../../../lib/git/mod.ts";
+import { PublishError, RepoClone } from "../../../lib/git/mod.ts";
+import { chunkPathOnBranch } from "../../../lib/chunk/mod.ts";
+import { redact } from "../../../lib/sys/mod.ts";
 import { startGitHttpServer } from "../../support/git_http_server.ts";
 import { scanTreeForSecrets, secretForms, startArgvSampler } from "../../support/argv_sampler.ts";
 import { ignoreWithout } from "../../support/env.ts";

@@ -14,9 +14,9 @@ import {
   readBranchIndex,
   readManifest,
   resumePointFor,
-} from "../../../lib/git/branch_index.ts";
-import { gitChecked } from "../../../lib/git/hermetic.ts";
-import { chunkCommitMessage } from "../../../lib/git/publisher.ts";
+} from "../../../lib/git/mod.ts";
+import { gitChecked } from "../../../lib/git/mod.ts";
+import { chunkCommitMessage } from "../../../lib/git/mod.ts";
 import { assertTools, ignoreWithout } from "../../support/env.ts";
 import {
   lineRanges,

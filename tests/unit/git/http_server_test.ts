@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startGitHttpServer } from "../../support/git_http_server.ts";
 import { ignoreWithout } from "../../support/env.ts";
-import { tokenAuth } from "../../../lib/git/auth.ts";
+import { tokenAuth } from "../../../lib/git/mod.ts";
 
 const TOKEN = "ghp_TestToken0123456789abcdefABCDEF0000";
 

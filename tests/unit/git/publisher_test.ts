@@ -1,9 +1,9 @@
 /** The publisher on its own: trailers, quoting, collisions with another machine, upkeep. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chunkCommitMessage, quoteFastImportPath, RepoClone } from "../../../lib/git/publisher.ts";
-import { git } from "../../../lib/git/hermetic.ts";
-import { compressRange } from "../../../lib/chunk/zstd.ts";
+import { chunkCommitMessage, quoteFastImportPath, RepoClone } from "../../../lib/git/mod.ts";
+import { git } from "../../../lib/git/mod.ts";
+import { compressRange } from "../../../lib/chunk/mod.ts";
 import { makeTestHome } from "../../support/env.ts";
 import { remoteChunks } from "../../support/daemon.ts";
 

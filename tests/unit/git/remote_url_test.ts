@@ -9,7 +9,7 @@ import {
   isLoopbackHost,
   parseRemoteUrl,
   RemoteUrlError,
-} from "../../../lib/git/remote_url.ts";
+} from "../../../lib/git/mod.ts";
 
 Deno.test("GitHub SSH forms become https://github.com/o/r.git", () => {
   for (

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { clearGitHubControlMasters } from "../../../lib/git/ssh_control.ts";
+import { clearGitHubControlMasters } from "../../../lib/git/mod.ts";
 
 async function fakeSsh(body: string) {
   const dir = await Deno.makeTempDir({ prefix: "fake-ssh-" });

@@ -15,8 +15,8 @@ import {
   PUSHOVER_MESSAGE_MAX,
   pushoverBackend,
 } from "../../../lib/notify/mod.ts";
-import { log, setupLogging, shutdownLogging } from "../../../lib/sys/log.ts";
-import { parseSettings } from "../../../lib/sys/settings.ts";
+import { log, setupLogging, shutdownLogging } from "../../../lib/sys/mod.ts";
+import { parseSettings } from "../../../lib/sys/mod.ts";
 import { type NotifyServer, startNotifyServer } from "../../support/notify_server.ts";
 import { makeTestHome } from "../../support/env.ts";
 

@@ -10,19 +10,19 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { run } from "../../../lib/sys/exec.ts";
-import { isTempName } from "../../../lib/sys/atomic.ts";
-import { git } from "../../../lib/git/hermetic.ts";
+import { run } from "../../../lib/sys/mod.ts";
+import { isTempName } from "../../../lib/sys/mod.ts";
+import { git } from "../../../lib/git/mod.ts";
 import { GITHUB_PAT, PUSHOVER_APP, SecretServiceStore } from "../../../lib/credentials/mod.ts";
 import {
   checkGitHubToken,
   checkPushAccess,
   ensureBranch,
   repoNameOf,
-} from "../../../lib/setup/github.ts";
-import { checkBranch, checkIdle, checkNtfyUrl, checkZstd } from "../../../lib/setup/answers.ts";
-import { inspectPidfile } from "../../../lib/service/pidfile.ts";
-import { describeExisting, detectExisting, existingFound } from "../../../lib/setup/service.ts";
+} from "../../../lib/setup/mod.ts";
+import { checkBranch, checkIdle, checkNtfyUrl, checkZstd } from "../../../lib/setup/mod.ts";
+import { inspectPidfile } from "../../../lib/service/mod.ts";
+import { describeExisting, detectExisting, existingFound } from "../../../lib/setup/mod.ts";
 import {
   assertTools,
   ignoreWithout,

@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { EnvStore } from "../../../lib/credentials/mod.ts";
 import { homePaths } from "../../../lib/sys/mod.ts";
-import { SetupCancelled, type SetupFlags } from "../../../lib/setup/answers.ts";
-import type { Draft, SetupRun } from "../../../lib/setup/context.ts";
+import { SetupCancelled, type SetupFlags } from "../../../lib/setup/mod.ts";
+import type { Draft, SetupRun } from "../../../lib/setup/mod.ts";
 import type { Choice, Prompter } from "../../../lib/setup/mod.ts";
 import {
   chunkingStep,
@@ -17,7 +17,7 @@ import {
   repositoryStep,
   reviewStep,
 } from "../../../lib/setup/steps/mod.ts";
-import { runSteps, type SetupStep } from "../../../lib/setup/wizard.ts";
+import { runSteps, type SetupStep } from "../../../lib/setup/mod.ts";
 
 /** One scripted answer: matched against the prompt's message. */
 type Answer = { match: RegExp; value: unknown };

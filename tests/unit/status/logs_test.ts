@@ -5,14 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runLogs } from "../../../lib/cli/logs.ts";
-import { log, setupLogging, shutdownLogging } from "../../../lib/sys/log.ts";
-import {
-  parseLogLine,
-  parseSince,
-  readLinesBackward,
-  tailLog,
-} from "../../../lib/status/log_view.ts";
+import { runLogs } from "../../../lib/cli/mod.ts";
+import { log, setupLogging, shutdownLogging } from "../../../lib/sys/mod.ts";
+import { parseLogLine, parseSince, readLinesBackward, tailLog } from "../../../lib/status/mod.ts";
 import { makeTestHome, type TestHome, waitFor } from "../../support/env.ts";
 
 const NOW = Date.parse("2025-03-01T12:00:00Z");

@@ -7,11 +7,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
-import type { Health } from "../../../lib/status/health.ts";
-import { writeHealth } from "../../../lib/status/health.ts";
-import { collectStatus, KNOWN_SECRETS, type SecretsHook } from "../../../lib/status/collect.ts";
-import { renderStatus } from "../../../lib/status/render.ts";
-import { ensureHome } from "../../../lib/sys/paths.ts";
+import type { Health } from "../../../lib/status/mod.ts";
+import { writeHealth } from "../../../lib/status/mod.ts";
+import { collectStatus, KNOWN_SECRETS, type SecretsHook } from "../../../lib/status/mod.ts";
+import { renderStatus } from "../../../lib/status/mod.ts";
+import { ensureHome } from "../../../lib/sys/mod.ts";
 import { makeTestHome as makeBareHome, type TestHome } from "../../support/env.ts";
 
 /** A test home with the layout created (the daemon would have made it). */

@@ -1,7 +1,7 @@
 /** Settings: defaults, overrides, and errors that name key, value and range. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadSettings, parseSettings, SettingsError } from "../../../lib/sys/settings.ts";
+import { loadSettings, parseSettings, SettingsError } from "../../../lib/sys/mod.ts";
 import { makeTestHome } from "../../support/env.ts";
 import { runOnce, writeConfig } from "../../support/daemon.ts";
 

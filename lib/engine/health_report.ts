@@ -1,0 +1,209 @@
+/**
+ * The engine's health: counters, the last error, the snapshot health.json is
+ * built from (a pure view in health_view.ts), its debounced atomic write, the
+ * `behind`/`caught-up` events when unpushed data gets old, and the
+ * `public-refused` event when a public repository holds a recording back.
+ *
+ * @module
+ */
+import { log, OnceLog } from "../sys/mod.ts";
+import { displayUrl, type RemoteTarget } from "../git/mod.ts";
+import type { RecordingState } from "../chunk/mod.ts";
+import { type Health, writeHealth } from "../status/mod.ts";
+import { wallAt } from "./clock.ts";
+import type { EngineCore } from "./core.ts";
+import {
+  buildHealth,
+  earliest,
+  type HealthSnapshot,
+  type RecordingSnapshot,
+} from "./health_view.ts";
+import type { Remotes } from "./remotes.ts";
+import type { VisibilityGate } from "./visibility_gate.ts";
+
+/** Options for {@linkcode HealthReporter}. */
+export interface HealthReporterOptions {
+  /** The engine's shared state. */
+  core: EngineCore;
+  /** The remotes (built after this object). */
+  remotes: () => Remotes;
+  /** Where a generation goes (see `RemoteWork.targetOf`). */
+  targetOf: (state: RecordingState) => RemoteTarget | undefined;
+  /** The public-repository guard (why a generation is held back; what GitHub said). */
+  gate: VisibilityGate;
+}
+
+/** Counters, snapshot and the health.json write of one engine. */
+export class HealthReporter {
+  /** Chunks pushed (carried over from the last health.json). */
+  chunksPushed = 0;
+  /** Wall time (ISO) of the last push. */
+  lastPush: string | null = null;
+  /** The last error shown in health. */
+  lastError: string | null = null;
+  #o: HealthReporterOptions;
+  #startedAt: Date;
+  #timer?: ReturnType<typeof setTimeout>;
+  #stopped = false;
+  #behind = new Set<string>();
+  #refused = new Set<string>();
+  #log = log("daemon");
+  #once = new OnceLog(log("daemon"));
+
+  /** Creates the reporter; the engine's start time is now. */
+  constructor(options: HealthReporterOptions) {
+    this.#o = options;
+    this.#startedAt = options.core.clock.wall();
+  }
+
+  /** Carries the counters of the last run's health.json over. */
+  carryOver(previous: Health | null | undefined): void {
+    this.chunksPushed = previous?.chunks_pushed ?? 0;
+    this.lastPush = previous?.last_push ?? null;
+  }
+
+  /** Records and logs an error, shown in health. */
+  noteError(message: string): void {
+    this.lastError = message;
+    this.#log.error(message);
+    this.schedule();
+  }
+
+  /** Writes health.json soon (changes within 100 ms share one write). */
+  schedule(): void {
+    if (this.#timer !== undefined || this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.write();
+    }, 100);
+  }
+
+  /** No more writes but the final `stopped` one. */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+
+  /** A snapshot of everything health.json shows. */
+  snapshot(): HealthSnapshot {
+    const { core } = this.#o;
+    const recordings: RecordingSnapshot[] = [];
+    for (const state of core.states.values()) {
+      const rec = core.recs.get(state.source);
+      const current = rec?.current === state.id;
+      const target = this.#o.targetOf(state);
+      recordings.push({
+        key: current ? state.source : state.id,
+        state,
+        current,
+        size: rec?.facts?.size ?? state.cut_offset,
+        held: rec?.memo.configError ?? (target ? this.#o.gate.refusal(target, state) : null),
+        problem: current ? rec?.facts?.problem ?? null : null,
+        note: null,
+        error: current ? rec?.error ?? null : null,
+        pendingSince: null,
+        unpushedSince: earliest([
+          ...state.pending.map((chunk) => chunk.since ?? chunk.cut_at),
+          current && rec && (rec.facts?.size ?? 0) > state.cut_offset &&
+            rec.progress.pendingSince !== null
+            ? wallAt(core.clock, rec.progress.pendingSince).toISOString()
+            : null,
+        ]),
+        remote: target
+          ? {
+            url: displayUrl(target.url),
+            branch: target.branch,
+            key: this.#o.remotes().get(target).key,
+          }
+          : null,
+      });
+    }
+    for (const rec of core.recs.values()) {
+      if (rec.current || !(rec.facts?.problem || rec.memo.note)) continue;
+      recordings.push({
+        key: rec.id,
+        current: true,
+        size: rec.facts?.size ?? 0,
+        held: null,
+        problem: rec.facts?.problem ?? null,
+        note: rec.memo.note,
+        error: null,
+        pendingSince: null,
+        unpushedSince: null,
+        remote: null,
+      });
+    }
+    return {
+      now: core.clock.wall(),
+      pid: Deno.pid,
+      startedAt: this.#startedAt,
+      settings: core.options.settings,
+      chunksPushed: this.chunksPushed,
+      lastPush: this.lastPush,
+      lastError: this.lastError,
+      recordings,
+      remotes: this.#o.remotes().snapshot().map((remote) => {
+        const entry = this.#o.remotes().all().find((one) => one.key === remote.key);
+        return { ...remote, visibility: entry ? this.#o.gate.visibility(entry.target) : null };
+      }),
+    };
+  }
+
+  /** Writes health.json now (after a stop, only the final `stopped`). */
+  async write(status?: "starting" | "stopped", message?: string): Promise<void> {
+    if (this.#stopped && status !== "stopped") return;
+    const health = buildHealth(this.snapshot(), { status, message });
+    try {
+      await writeHealth(this.#o.core.options.paths.health, health);
+    } catch (error) {
+      this.#once.error("health", `Writing health.json failed: ${error}`);
+    }
+    if (!status) {
+      this.#watchBehind(health.recordings);
+      this.#watchRefused();
+    }
+  }
+
+  /** One `public-refused` event per generation when its chunks start being held back. */
+  #watchRefused(): void {
+    const { core } = this.#o;
+    const now = new Set<string>();
+    for (const state of core.states.values()) {
+      const target = this.#o.targetOf(state);
+      const message = target ? this.#o.gate.refusal(target, state) : null;
+      if (!message) continue;
+      now.add(state.id);
+      if (this.#refused.has(state.id)) continue;
+      this.#log.warn("Recording {id} is held back: {message}", { id: state.id, message });
+      core.options.onEvent?.({ type: "public-refused", id: state.id, message });
+    }
+    this.#refused = now;
+  }
+
+  /**
+   * Recordings whose oldest unpushed byte passed `notify.behind_minutes`
+   * (pushes stall while the terminal keeps writing): one `behind` event when
+   * it starts, one `caught-up` when it ends.
+   */
+  #watchBehind(recordings: Record<string, { unpushed_age_seconds?: number | null }>): void {
+    const { options } = this.#o.core;
+    const limit = (options.settings.notify?.behind_minutes ?? 10) * 60;
+    for (const [id, rec] of Object.entries(recordings)) {
+      const age = rec.unpushed_age_seconds ?? 0;
+      if (age > limit && !this.#behind.has(id)) {
+        this.#behind.add(id);
+        this.#log.warn("Recording {id} is behind: {age} s of output not on the remote", {
+          id,
+          age: Math.round(age),
+        });
+        options.onEvent?.({ type: "behind", id, ageSeconds: age });
+      }
+    }
+    for (const id of [...this.#behind]) {
+      if ((recordings[id]?.unpushed_age_seconds ?? 0) > limit) continue;
+      this.#behind.delete(id);
+      this.#log.info("Recording {id} is caught up", { id });
+      options.onEvent?.({ type: "caught-up", id });
+    }
+  }
+}

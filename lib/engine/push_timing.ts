@@ -1,0 +1,54 @@
+/**
+ * When a remote's waiting work may be pushed. Pure: facts and times in, a
+ * monotonic time out.
+ *
+ * @module
+ */
+import type { RecordingState } from "../chunk/mod.ts";
+import { earliest } from "./health_view.ts";
+
+/**
+ * True when a generation's waiting work must be pushed at once: a chunk cut
+ * because the terminal went quiet, ended or `run --once` asked (the person may
+ * be about to close the laptop), or its manifest. Size and age cuts of a busy
+ * terminal may wait `push_interval_seconds` to share a push.
+ */
+export function isUrgent(state: RecordingState): boolean {
+  if (state.final && !state.manifest_pushed) return true;
+  return state.pending.some((chunk) => chunk.reason !== "size" && chunk.reason !== "age");
+}
+
+/** The facts {@linkcode pushNotBefore} decides on. */
+export interface PushTimingInput {
+  /** The generations with work for this remote. */
+  sources: RecordingState[];
+  /** True when a recording for this remote is being cut or due a cut (asked only when needed). */
+  cutting: () => boolean;
+  /** Monotonic now (ms). */
+  now: number;
+  /** Wall now (ms since the epoch): chunk cut times are wall times. */
+  wallNow: number;
+  /** `push_interval_seconds` in ms. */
+  intervalMs: number;
+  /** Monotonic time of the last successful push, or null. */
+  lastSuccess: number | null;
+}
+
+/**
+ * When a remote's waiting work may be pushed: now when any of it is urgent
+ * (but a backlog being cut goes out in one push once its cuts are done, never
+ * more than a second late); else `push_interval_seconds` after the oldest
+ * waiting chunk was cut and after the last push, so busy recordings' chunks
+ * share pushes.
+ */
+export function pushNotBefore(input: PushTimingInput): number {
+  const { sources, now, wallNow, intervalMs } = input;
+  const oldest = earliest(sources.flatMap((state) => state.pending.map((chunk) => chunk.cut_at)));
+  if (sources.some(isUrgent)) {
+    if (!input.cutting()) return 0;
+    const cutAgo = oldest === null ? 0 : wallNow - Date.parse(oldest);
+    return now + Math.max(0, Math.min(1000 - cutAgo, 1000));
+  }
+  const cutAt = oldest === null ? -Infinity : now - Math.max(0, wallNow - Date.parse(oldest));
+  return Math.max(cutAt + intervalMs, (input.lastSuccess ?? -Infinity) + intervalMs);
+}
