@@ -64,6 +64,8 @@ export type TokenCheck =
     push: boolean;
     /** `owner/repo` as GitHub spells it. */
     fullName: string;
+    /** Whether the world can read it (`public`): recordings there must be encrypted. */
+    visibility: "public" | "private" | "unknown";
   }
   | {
     ok: false;
@@ -214,7 +216,13 @@ export async function checkGitHubToken(
         `to the repository (and the token "Contents: Read and write")`,
     };
   }
-  return { ok: true, login, push: permissions?.push === true, fullName };
+  const visibility = repo.body.visibility === "public" || repo.body.private === false
+    ? "public"
+    : repo.body.visibility === "private" || repo.body.visibility === "internal" ||
+        repo.body.private === true
+    ? "private"
+    : "unknown";
+  return { ok: true, login, push: permissions?.push === true, fullName, visibility };
 }
 
 /** What the git write check found. */

@@ -224,7 +224,17 @@ Deno.test({
       assert.match(!readOnly.ok ? readOnly.message : "", /cannot push/);
       r.api.grant(TOKEN, { login: "alice", repos: { [REPO]: { push: true } } });
       const good = await checkGitHubToken(TOKEN, { api: r.api.url, repo });
-      assert.deepEqual(good, { ok: true, login: "alice", push: true, fullName: REPO });
+      assert.deepEqual(good, {
+        ok: true,
+        login: "alice",
+        push: true,
+        fullName: REPO,
+        visibility: "private",
+      });
+      r.api.setPrivate(REPO, false);
+      const open = await checkGitHubToken(TOKEN, { api: r.api.url, repo });
+      assert.equal(open.ok && open.visibility, "public", "the write check says it is public");
+      r.api.setPrivate(REPO, true);
       const bad = await checkGitHubToken(WRONG, { api: r.api.url, repo });
       assert.equal(!bad.ok && bad.kind, "invalid");
       assert.match(!bad.ok ? bad.message : "", /GitHub rejected this token \(HTTP 401/);
