@@ -9,7 +9,7 @@
  * @module
  */
 import { redact, registerSecret, timeoutSignal } from "../sys/mod.ts";
-import { displayUrl } from "./remote_url.ts";
+import { displayUrl, isLoopbackHost } from "./remote_url.ts";
 import { type GitHubRepo, repoFullName, type Visibility } from "./visibility.ts";
 
 /** Timeout of the request (default). */
@@ -42,8 +42,16 @@ export async function fetchVisibility(
   repo: GitHubRepo,
   options: FetchVisibilityOptions = {},
 ): Promise<VisibilityResult> {
-  const token = options.token?.trim();
+  let token = options.token?.trim();
   if (token) registerSecret(token);
+  let base: URL;
+  try {
+    base = new URL(repo.api);
+  } catch {
+    return { visibility: "unknown", error: `${displayUrl(repo.api)} is not a URL` };
+  }
+  // A token never crosses the network in clear: plain http only to a loopback API (tests).
+  if (base.protocol !== "https:" && !isLoopbackHost(base.hostname)) token = undefined;
   const path = `/repos/${encodeURIComponent(repo.owner)}/${encodeURIComponent(repo.repo)}`;
   const limit = timeoutSignal(options.timeoutMs ?? VISIBILITY_TIMEOUT_MS, options.signal);
   const where = `${displayUrl(repo.api)}${path}`;
@@ -95,6 +103,13 @@ export async function fetchVisibility(
   } catch (error) {
     if (limit.timedOut()) return { visibility: "unknown", error: `${where}: no answer in time` };
     if (options.signal?.aborted) return { visibility: "unknown", error: "stopped" };
+    if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+      return {
+        visibility: "unknown",
+        error: `this process may not reach ${base.host} (run \`deno task daemon-start\` again to ` +
+          "reinstall the daemon with the current config.json)",
+      };
+    }
     return {
       visibility: "unknown",
       error: `${where}: ${redact(error instanceof Error ? error.message : String(error))}`,
