@@ -59,6 +59,14 @@ Deno.test({
       assert.match(restored.stdout, /Complete/);
       assert.deepEqual(await Deno.readFile(join(work, "mixed.cast")), cast);
 
+      // In progress (no manifest): chunk by chunk, decrypted, labelled partial.
+      const live = makeCast(120, { seed: "LIVE" });
+      await pushRecording(remote, { id: "live", data: live, recipients: [key.recipient] });
+      const partial = await cli(["restore", "--repo", remote, "--identity", keyFile, "live"]);
+      assert.equal(partial.code, 0, partial.stderr);
+      assert.match(partial.stdout, /PARTIAL/);
+      assert.deepEqual(await Deno.readFile(join(work, "live.cast")), live);
+
       // The identity from the environment (the key itself) works the same.
       const env = { ...t.env, ASCIINEMA_AGE_IDENTITY: key.identity };
       const fromEnv = await cli(["restore", "--repo", remote, "-o", "env.cast", "mixed"], { env });
