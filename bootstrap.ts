@@ -35,7 +35,7 @@ import { backupNote } from "./lib/cli/backup_note.ts";
 import { git } from "./lib/git/hermetic.ts";
 import { daemonLiveness, type Health, readHealth } from "./lib/status/health.ts";
 import { ensureHome, type HomePaths, homePaths } from "./lib/sys/paths.ts";
-import { repoSlug } from "./lib/git/publisher.ts";
+import { repoSlug } from "./lib/git/target.ts";
 import { allocateRecordingId } from "./lib/recording/id.ts";
 import {
   createRecordingConfig,

@@ -10,4 +10,5 @@ export * from "./remote_lookup.ts";
 export * from "./restore.ts";
 export * from "./restore_stream.ts";
 export * from "./source.ts";
+export * from "./layout.ts";
 export * from "./verify.ts";

@@ -24,7 +24,8 @@ import {
   readBranchRecordings,
 } from "./source.ts";
 import { gitDirOf, knownRemotes, localRemotePath } from "./remote_lookup.ts";
-import { loadManifest, type Problem, type ScanOptions, scanRecording } from "./verify.ts";
+import { loadManifest, type ScanOptions, scanRecording } from "./verify.ts";
+import type { Problem } from "./layout.ts";
 import { decompressAll } from "./restore_stream.ts";
 import { ChunkDecryptError } from "./chunk_stream.ts";
 
