@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { BlobReader, ChunkEntry } from "../git/mod.ts";
+import { type BlobReader, type ChunkEntry, feedBlocks } from "../git/mod.ts";
 import { decryptBytes, DecryptError, decryptStream, type Identities } from "../crypto/mod.ts";
 import { KindedError } from "../sys/mod.ts";
 
@@ -117,24 +117,12 @@ export async function feedChunks(
   stdin: WritableStream<Uint8Array>,
   options: DecryptOptions = {},
 ): Promise<void> {
-  const writer = stdin.getWriter();
-  let alive = true;
-  try {
-    for (const entry of entries) {
-      for await (const block of chunkFrames(reader, entry, options)) {
-        if (!alive) continue;
-        try {
-          await writer.write(block);
-        } catch {
-          alive = false;
-        }
-      }
-    }
-  } catch (error) {
-    await writer.abort(error).catch(() => {});
-    throw error;
-  }
-  await writer.close().catch(() => {});
+  await feedBlocks(
+    (async function* () {
+      for (const entry of entries) yield* chunkFrames(reader, entry, options);
+    })(),
+    stdin,
+  );
 }
 
 /** The bytes of a manifest blob, decrypted when it is `manifest.json.age`. */

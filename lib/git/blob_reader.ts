@@ -6,7 +6,7 @@
  * @module
  */
 import { timeoutSignal } from "../sys/mod.ts";
-import { gitEnv } from "./hermetic.ts";
+import { spawnGit } from "./hermetic.ts";
 
 /** Buffered reads from a byte stream: lines and exact lengths. */
 class ByteReader {
@@ -91,16 +91,11 @@ export class BlobReader {
 
   private constructor(gitDir: string, options: BlobReaderOptions) {
     this.#limit = timeoutSignal(options.timeoutMs ?? 600_000, options.signal);
-    this.#child = new Deno.Command("git", {
+    this.#child = spawnGit(gitDir, {
       args: ["cat-file", "--batch"],
-      env: { ...gitEnv({ globalConfig: options.globalConfig }), GIT_DIR: gitDir },
-      clearEnv: true,
-      cwd: gitDir,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
+      globalConfig: options.globalConfig,
       signal: this.#limit.signal,
-    }).spawn();
+    });
     this.#writer = this.#child.stdin.getWriter();
     this.#reader = new ByteReader(this.#child.stdout);
     this.#stderr = new Response(this.#child.stderr).text().catch(() => "");
@@ -189,27 +184,42 @@ export class BlobReader {
 }
 
 /**
- * Writes blobs `blobs`, in order, to a decoder's standard input and closes
- * it. A decoder that stops reading (zstd rejecting a corrupt frame) is not
- * an error: the rest is still read, so `reader` stays in step for the next
- * blob. A read error aborts the input and is thrown.
+ * Streams the blobs' contents, in order, into `stdin` (a child's input),
+ * then closes it; see {@linkcode feedBlocks}.
  */
-export async function feedBlobs(
+export function feedBlobs(
   reader: BlobReader,
   blobs: readonly string[],
+  stdin: WritableStream<Uint8Array>,
+): Promise<void> {
+  return feedBlocks(
+    (async function* () {
+      for (const blob of blobs) yield* reader.stream(blob);
+    })(),
+    stdin,
+  );
+}
+
+/**
+ * Writes `blocks` into `stdin` (a decoder's input), then closes it. A
+ * decoder that stops reading (zstd rejecting a corrupt frame) is not an
+ * error: the rest is still read and dropped, so a blob reader behind
+ * `blocks` stays in step for the next blob. A read error aborts the input
+ * and is thrown.
+ */
+export async function feedBlocks(
+  blocks: AsyncIterable<Uint8Array>,
   stdin: WritableStream<Uint8Array>,
 ): Promise<void> {
   const writer = stdin.getWriter();
   let alive = true;
   try {
-    for (const blob of blobs) {
-      for await (const block of reader.stream(blob)) {
-        if (!alive) continue;
-        try {
-          await writer.write(block);
-        } catch {
-          alive = false;
-        }
+    for await (const block of blocks) {
+      if (!alive) continue;
+      try {
+        await writer.write(block);
+      } catch {
+        alive = false;
       }
     }
   } catch (error) {

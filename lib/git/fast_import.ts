@@ -7,7 +7,7 @@
  */
 import { timeoutSignal } from "../sys/mod.ts";
 import { chunkPathOnBranch, manifestPathOnBranch, readRange } from "../chunk/mod.ts";
-import { gitEnv } from "./hermetic.ts";
+import { spawnGit } from "./hermetic.ts";
 import { PublishError } from "./target.ts";
 
 /** A chunk to commit: its spool file and its place in the recording. */
@@ -95,7 +95,7 @@ export async function writeCommits(gitDir: string, options: WriteCommitsOptions)
     120_000 + Math.ceil(total / (1 << 20)) * 2000,
     options.signal,
   );
-  const process = new Deno.Command("git", {
+  const process = spawnGit(gitDir, {
     // Chunks are zstd frames already: store them as they are. zlib on top
     // (core.compression: the pack, and the loose objects fast-import writes
     // for batches under fastimport.unpackLimit = 100 objects) and the delta
@@ -109,14 +109,9 @@ export async function writeCommits(gitDir: string, options: WriteCommitsOptions)
       "--done",
       "--big-file-threshold=64k",
     ],
-    env: { ...gitEnv({ globalConfig: options.globalConfig }), GIT_DIR: gitDir },
-    clearEnv: true,
-    cwd: gitDir,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
+    globalConfig: options.globalConfig,
     signal: limit.signal,
-  }).spawn();
+  });
   const writer = process.stdin.getWriter();
   const stderr = new Response(process.stderr).text();
   const stdout = new Response(process.stdout).text();

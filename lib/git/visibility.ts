@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { parseRemoteUrl } from "./remote_url.ts";
+import { httpRemoteOf, repoNameOf } from "./remote_url.ts";
 
 /** The default GitHub API. */
 export const GITHUB_API = "https://api.github.com";
@@ -67,13 +67,8 @@ export function githubRepoOf(
   url: string,
   options: { githubApi?: string } = {},
 ): GitHubRepo | undefined {
-  let parsed;
-  try {
-    parsed = parseRemoteUrl(url);
-  } catch {
-    return undefined;
-  }
-  if (parsed.kind !== "https" && parsed.kind !== "http-loopback") return undefined;
+  const parsed = httpRemoteOf(url);
+  if (!parsed) return undefined;
   const configured = options.githubApi?.replace(/\/+$/, "");
   let api: string | undefined;
   if (parsed.github) api = configured ?? GITHUB_API;
@@ -84,12 +79,8 @@ export function githubRepoOf(
       api = undefined;
     }
   }
-  if (!api) return undefined;
-  const parts = new URL(parsed.url).pathname.split("/").filter(Boolean);
-  if (parts.length < 2) return undefined;
-  const owner = decodeURIComponent(parts[parts.length - 2]);
-  const repo = decodeURIComponent(parts[parts.length - 1]).replace(/\.git$/, "");
-  return owner && repo ? { api, owner, repo } : undefined;
+  const name = api ? repoNameOf(url) : undefined;
+  return api && name ? { api, ...name } : undefined;
 }
 
 /** `owner/repo`. */

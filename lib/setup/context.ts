@@ -12,7 +12,7 @@ import {
 import { parseRemoteUrl } from "../git/mod.ts";
 import { type HomePaths, readRawSettings, redact, registerSecret } from "../sys/mod.ts";
 import { EXIT_USAGE, SetupCancelled, SetupError, type SetupFlags } from "./answers.ts";
-import { repoNameOf } from "./github.ts";
+import { repoNameOf } from "../git/mod.ts";
 import type { Prompter } from "./prompter.ts";
 
 export interface SetupIo {

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { displayUrl, parseRemoteUrl } from "../../git/mod.ts";
+import { displayUrl, parseRemoteUrl, repoNameOf } from "../../git/mod.ts";
 import { GITHUB_PAT } from "../../credentials/mod.ts";
 import { registerSecret } from "../../sys/mod.ts";
 import { SetupCancelled, SetupError } from "../answers.ts";
-import { checkGitHubToken, repoNameOf, tokenCreationUrl, webHostOf } from "../github.ts";
+import { checkGitHubToken, tokenCreationUrl, webHostOf } from "../github.ts";
 import { checkPushAccess } from "../git_access.ts";
 import {
   apiApplies,

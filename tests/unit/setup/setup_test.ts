@@ -12,14 +12,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { run } from "../../../lib/sys/mod.ts";
 import { isTempName } from "../../../lib/sys/mod.ts";
-import { git } from "../../../lib/git/mod.ts";
+import { git, repoNameOf } from "../../../lib/git/mod.ts";
 import { GITHUB_PAT, PUSHOVER_APP, SecretServiceStore } from "../../../lib/credentials/mod.ts";
-import {
-  checkGitHubToken,
-  checkPushAccess,
-  ensureBranch,
-  repoNameOf,
-} from "../../../lib/setup/mod.ts";
+import { checkGitHubToken, checkPushAccess, ensureBranch } from "../../../lib/setup/mod.ts";
 import { checkBranch, checkIdle, checkNtfyUrl, checkZstd } from "../../../lib/setup/mod.ts";
 import { inspectPidfile } from "../../../lib/service/mod.ts";
 import { describeExisting, detectExisting, existingFound } from "../../../lib/setup/mod.ts";
