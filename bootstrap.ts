@@ -1,4 +1,4 @@
-#!/usr/bin/env -S deno run --allow-read --allow-write --allow-env --allow-run --no-prompt
+#!/usr/bin/env -S deno run --allow-read --allow-write --allow-env --allow-run --allow-net=api.github.com --no-prompt
 //usr/bin/true 2>/dev/null || :; echo "ERROR: run ./bootstrap.ts directly; do not source it" >&2; case $- in *e*) return 0 2>/dev/null || exit 1;; esac; return 1 2>/dev/null || exit 1
 /**
  * bootstrap.ts: starts one asciinema recording that the daemon backs up.
@@ -31,10 +31,11 @@ import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typin
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { buildRecArgs, detectAsciinema } from "./lib/recording/asciinema_cli.ts";
 import { restoreCommandLine } from "./lib/cli/restore.ts";
+import { backupNote } from "./lib/cli/backup_note.ts";
 import { git } from "./lib/git/hermetic.ts";
 import { daemonLiveness, type Health, readHealth } from "./lib/status/health.ts";
 import { ensureHome, type HomePaths, homePaths } from "./lib/sys/paths.ts";
-import { repoSlug } from "./lib/git/publisher.ts";
+import { repoSlug } from "./lib/git/target.ts";
 import { allocateRecordingId } from "./lib/recording/id.ts";
 import {
   createRecordingConfig,
@@ -67,6 +68,8 @@ export interface BootstrapOptions {
   cwd?: string;
   /** Seconds to wait for the backup after the recording (default 10; 0: do not wait). */
   wait?: number;
+  /** Push this recording to a public GitHub repository even unencrypted (`allow_public`). */
+  allowPublic?: boolean;
 }
 
 /** Where the recording's chunks go, and where each choice came from. */
@@ -400,6 +403,10 @@ export function buildCli(action: (options: BootstrapOptions) => Promise<void>) {
     )
     .option("--capture-input", "record keystrokes too (passwords you type included)")
     .option(
+      "--allow-public",
+      "let the daemon push this recording to a public GitHub repository even unencrypted",
+    )
+    .option(
       "--wait <seconds>",
       "after recording, wait this long for the backup (0: do not wait)",
       parseSeconds("--wait"),
@@ -534,6 +541,7 @@ export async function record(options: BootstrapOptions): Promise<number> {
     recorder_pid: Deno.pid,
     asciinema_version: asciinema.version.text,
     ...(options.title ? { title: options.title } : {}),
+    ...(options.allowPublic ? { allow_public: true } : {}),
   };
   // Signals: from here on, never die leaving a recording without `ended`.
   // SIGTERM/SIGHUP/SIGINT sent to bootstrap go on to asciinema; a recorder that will not stop is
@@ -611,8 +619,18 @@ export async function record(options: BootstrapOptions): Promise<number> {
     castPath: join(paths.active, `${id}.cast`),
   };
 
-  const [check] = await Promise.all([
+  const [check, note] = await Promise.all([
     checkDaemon(paths.health),
+    // Encrypted? A public GitHub repository? (at most 2 s, best effort, no token)
+    readRawSettings(paths.config).catch(() => ({})).then((config) =>
+      backupNote({
+        paths,
+        config,
+        repoUrl: target.repoUrl,
+        branch: target.branch,
+        allowPublic: options.allowPublic,
+      })
+    ),
     // Stale GitHub ControlMasters make the person's own git hang; only those are closed.
     clearGitHubControlMasters().catch(() => []),
   ]);
@@ -641,6 +659,8 @@ export async function record(options: BootstrapOptions): Promise<number> {
       target.repoUrl ?? "the daemon's default remote"
     } (branch ${target.branch})`,
   );
+  console.error(`  chunks ${note.text}`);
+  if (note.warning) console.error(note.warning);
 
   let code = 1;
   try {

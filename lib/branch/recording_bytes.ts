@@ -2,8 +2,9 @@
  * A recording's bytes straight from the branch, in order, for readers that
  * render or follow it (`text`, `search`, `reindex`, `play --follow`): the
  * chunks go through the restore's own checked path (lib/branch/verify.ts
- * scanRecording: each chunk through `zstd -d`, checked against its
- * `Cast-Sha256`), so whatever restore learns to read, these read too. A
+ * scanRecording: each chunk through lib/branch/chunk_stream.ts, decrypted
+ * when encrypted, then `zstd -d`, checked against its `Cast-Sha256`), so
+ * whatever restore reads, these read too. A
  * recording without a manifest is still being written: it reads up to the
  * last pushed byte.
  *
@@ -13,6 +14,7 @@ import type { Manifest } from "../git/mod.ts";
 import type { BranchView } from "./source.ts";
 import { RestoreError } from "./restore.ts";
 import { loadManifest, scanRecording } from "./verify.ts";
+import type { DecryptOptions } from "./chunk_stream.ts";
 
 /** Options of {@linkcode streamRecordingBytes}. */
 export interface StreamBytesOptions {
@@ -22,6 +24,8 @@ export interface StreamBytesOptions {
   from?: number;
   /** Abort. */
   signal?: AbortSignal;
+  /** Identities for encrypted chunks and manifests (looked up when one is met). */
+  identities?: DecryptOptions["identities"];
 }
 
 /** What {@linkcode streamRecordingBytes} read. */
@@ -53,17 +57,20 @@ export async function streamRecordingBytes(
         "the recordings there.",
     );
   }
-  const { manifest, problem } = await loadManifest(view.index, id, view.reader);
+  const { manifest, problem, locked } = await loadManifest(view.index, id, view.reader, {
+    identities: options.identities,
+  });
   const report = await scanRecording(id, {
     entries,
     manifest,
-    manifestProblem: problem,
+    manifestProblem: problem ?? locked,
     reader: view.reader,
     sink: options.sink,
     stopOnProblem: true,
     wholeFileHash: false,
     from: options.from,
     signal: options.signal,
+    identities: options.identities,
   });
   if (report.problems.length) {
     throw new RestoreError(

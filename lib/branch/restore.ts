@@ -24,8 +24,10 @@ import {
   readBranchRecordings,
 } from "./source.ts";
 import { gitDirOf, knownRemotes, localRemotePath } from "./remote_lookup.ts";
-import { loadManifest, type Problem, type ScanOptions, scanRecording } from "./verify.ts";
+import { loadManifest, type ScanOptions, scanRecording } from "./verify.ts";
+import type { Problem } from "./layout.ts";
 import { decompressAll } from "./restore_stream.ts";
+import { ChunkDecryptError } from "./chunk_stream.ts";
 
 /** Options for {@linkcode restoreRecording}. */
 export interface RestoreOptions extends BranchSourceOptions {
@@ -63,8 +65,8 @@ export interface RestoreResult {
   notes: string[];
 }
 
-/** Why a restore failed. */
-export type RestoreErrorKind = "exists" | "not_found" | "damaged";
+/** Why a restore failed (`identity`: encrypted, and no identity that decrypts it). */
+export type RestoreErrorKind = "exists" | "not_found" | "damaged" | "identity";
 
 /** A restore that failed; nothing was written. */
 export class RestoreError extends Error {
@@ -151,7 +153,10 @@ async function writeChecked(
   if (layout.problems.length) return { ...layout, bytes: 0, sha256: undefined };
   if (manifest?.sha256 && options.entries.length) {
     const entries = [...options.entries].sort((a, b) => a.seq - b.seq || a.start - b.start);
-    const whole = await decompressAll(options.reader, entries, tmp, { signal: options.signal });
+    const whole = await decompressAll(options.reader, entries, tmp, {
+      signal: options.signal,
+      identities: options.identities,
+    });
     if (whole.ok && whole.sha256 === manifest.sha256 && whole.bytes === manifest.total_bytes) {
       return { ...layout, bytes: whole.bytes, sha256: whole.sha256 };
     }
@@ -202,6 +207,18 @@ export async function restoreRecording(
           "run `daemon.ts list` to see the recordings there.",
       );
     }
+    if (entries.some((entry) => entry.encrypted) || index.manifests.get(id)?.encrypted) {
+      // Before anything is written: an encrypted recording needs an identity.
+      try {
+        if (!options.identities) throw new Error("no identity was given: pass --identity FILE");
+        await options.identities.get();
+      } catch (error) {
+        throw new RestoreError(
+          "identity",
+          `${id} is encrypted (age); nothing was written: ${(error as Error).message}`,
+        );
+      }
+    }
     const compressed = entries.reduce((sum, entry) => sum + entry.size, 0);
     const reader = BlobReader.open(source.gitDir, {
       signal: options.signal,
@@ -212,7 +229,8 @@ export async function restoreRecording(
     const tmp = join(tmpDir, basename(output));
     let file: Deno.FsFile | undefined;
     try {
-      const { manifest, problem } = await loadManifest(index, id, reader);
+      const { manifest, problem, locked } = await loadManifest(index, id, reader, options);
+      if (locked) throw new RestoreError("identity", `${id}: nothing was written: ${locked}`);
       await Deno.mkdir(dirname(output), { recursive: true });
       await Deno.mkdir(tmpDir, { mode: 0o700 });
       const report = await writeChecked(id, {
@@ -222,10 +240,18 @@ export async function restoreRecording(
         reader,
         tmp,
         signal: options.signal,
+        identities: options.identities,
+      }).catch((error) => {
+        if (!(error instanceof ChunkDecryptError)) throw error;
+        throw new RestoreError(
+          error.kind === "corrupt" ? "damaged" : "identity",
+          `${id} cannot be restored; nothing was written: ${error.message}`,
+        );
       });
       if (report.problems.length) {
+        const locked = report.problems.every((p) => p.kind === "undecryptable");
         throw new RestoreError(
-          "damaged",
+          locked ? "identity" : "damaged",
           `${id} cannot be restored intact; nothing was written:\n` +
             report.problems.map((p) => `  - ${p.message}`).join("\n") +
             "\nRun `daemon.ts verify` for a full report.",
@@ -284,6 +310,10 @@ export interface ListedRecording {
   local: "active" | "done" | null;
   /** The manifest could not be read. */
   manifest_error?: string;
+  /** Its chunks or manifest are encrypted (age). */
+  encrypted?: boolean;
+  /** Encrypted, and the identity at hand cannot read its manifest (times and sizes from the chunks). */
+  locked?: string;
 }
 
 /** What {@linkcode listRecordings} found. */
@@ -320,12 +350,13 @@ export async function listRecordings(options: BranchSourceOptions): Promise<List
     const ids = [...new Set([...index.chunks.keys(), ...index.manifests.keys()])];
     for (const id of ids) {
       const entries = index.chunks.get(id) ?? [];
-      const { manifest, problem } = await loadManifest(index, id, reader);
+      const { manifest, problem, locked } = await loadManifest(index, id, reader, options);
       const times = entries.map((e) => e.committedAt).filter((t) => t !== undefined);
       const origin = typeof manifest?.source === "string" ? manifest.source : undefined;
+      const encrypted = entries.some((e) => e.encrypted) || index.manifests.get(id)?.encrypted;
       recordings.push({
         id,
-        complete: manifest !== undefined,
+        complete: manifest !== undefined || locked !== undefined,
         chunks: entries.length,
         bytes: manifest?.total_bytes ?? entries.reduce((max, e) => Math.max(max, e.end), 0),
         compressed: entries.reduce((sum, e) => sum + e.size, 0),
@@ -334,6 +365,8 @@ export async function listRecordings(options: BranchSourceOptions): Promise<List
         last_chunk: isoOf(times.length ? Math.max(...times) : undefined),
         local: await localState(options.paths, origin && origin !== id ? [id, origin] : [id]),
         ...(problem ? { manifest_error: problem } : {}),
+        ...(encrypted ? { encrypted: true } : {}),
+        ...(locked ? { locked } : {}),
       });
     }
     return recordings;

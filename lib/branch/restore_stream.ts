@@ -4,12 +4,14 @@
  * itself (the chunks are concatenated zstd frames), and the file is hashed
  * once, against the manifest's sha256 and total size. Nothing is hashed per
  * chunk here: when the whole-file check fails, lib/branch/verify.ts scanRecording
- * hashes chunk by chunk only to name the bad chunk.
+ * hashes chunk by chunk only to name the bad chunk. Encrypted chunks are
+ * decrypted one by one on the way in (lib/branch/chunk_stream.ts).
  *
  * @module
  */
 import { createHash } from "node:crypto";
-import { type BlobReader, type ChunkEntry, feedBlobs } from "../git/mod.ts";
+import type { BlobReader, ChunkEntry } from "../git/mod.ts";
+import { type DecryptOptions, feedChunks } from "./chunk_stream.ts";
 import { timeoutSignal } from "../sys/mod.ts";
 import { zstdTimeoutMs } from "../chunk/mod.ts";
 
@@ -51,7 +53,7 @@ export async function decompressAll(
   reader: BlobReader,
   entries: readonly ChunkEntry[],
   output: string,
-  options: { signal?: AbortSignal } = {},
+  options: DecryptOptions & { signal?: AbortSignal } = {},
 ): Promise<Decompressed> {
   const raw = entries.reduce(
     (sum, entry) => sum + Math.max(entry.end - entry.start, entry.size),
@@ -66,7 +68,7 @@ export async function decompressAll(
       stderr: "piped",
       signal: limit.signal,
     }).spawn();
-    const feed = feedBlobs(reader, entries.map((entry) => entry.blob), child.stdin);
+    const feed = feedChunks(reader, entries, child.stdin, options);
     const [fed, status, errText] = await Promise.allSettled([
       feed,
       child.status,

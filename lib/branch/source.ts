@@ -41,9 +41,10 @@ import {
   type RemoteSpec,
   resolveRemote,
 } from "./remote_lookup.ts";
+import type { DecryptOptions } from "./chunk_stream.ts";
 
-/** Options for {@linkcode openBranch}. */
-export interface BranchSourceOptions extends RemoteLookupOptions {
+/** Options for {@linkcode openBranch} (and the identities of those who read encrypted chunks). */
+export interface BranchSourceOptions extends RemoteLookupOptions, DecryptOptions {
   /** Authentication for network remotes (the credential store's token for HTTPS). */
   authFor?: AuthResolver;
   /** Never touch the network: read the daemon's local clone. */

@@ -4,7 +4,9 @@
  * its range's length and matches its `Cast-Sha256` trailer, and the manifest
  * (when there is one) agrees on size, chunk count and total sha256. Each
  * problem names the chunk and byte range. `restore` runs the same scan with
- * a sink that writes the bytes.
+ * a sink that writes the bytes. Encrypted chunks are read through
+ * lib/branch/chunk_stream.ts; one the identity cannot decrypt is reported,
+ * by range, as `undecryptable`.
  *
  * @module
  */
@@ -13,47 +15,20 @@ import {
   BlobReader,
   type BranchIndex,
   type ChunkEntry,
-  feedBlobs,
   type Manifest,
   ManifestError,
   parseManifest,
 } from "../git/mod.ts";
+import {
+  ChunkDecryptError,
+  type DecryptOptions,
+  feedChunks,
+  manifestBytes,
+} from "./chunk_stream.ts";
 import { type BranchSourceOptions, readBranchRecordings } from "./source.ts";
+import { checkLayout, chunkLabel, type Problem } from "./layout.ts";
 import { timeoutSignal } from "../sys/mod.ts";
 import { zstdTimeoutMs } from "../chunk/mod.ts";
-
-/** What kind of problem a chunk or recording has. */
-export type ProblemKind =
-  | "missing"
-  | "overlap"
-  | "duplicate"
-  | "checksum"
-  | "corrupt"
-  | "truncated"
-  | "length"
-  | "unreadable"
-  | "manifest"
-  | "stray";
-
-/** One problem, with the chunk and byte range concerned. */
-export interface Problem {
-  /** Kind. */
-  kind: ProblemKind;
-  /** Recording id. */
-  id: string;
-  /** Chunk sequence number (first one, for a run of missing chunks). */
-  seq?: number;
-  /** Last sequence number of a run of missing chunks. */
-  seqEnd?: number;
-  /** Byte range start. */
-  start?: number;
-  /** Byte range end (exclusive). */
-  end?: number;
-  /** Path on the branch. */
-  path?: string;
-  /** A sentence for people. */
-  message: string;
-}
 
 /** The result of checking one recording. */
 export interface RecordingReport {
@@ -83,113 +58,6 @@ export interface RecordingReport {
   warnings: string[];
 }
 
-function chunkLabel(entry: { seq: number; start: number; end: number }): string {
-  return `chunk #${entry.seq} (bytes ${entry.start}-${entry.end})`;
-}
-
-function seqLabel(first: number, last: number): string {
-  return first === last ? `chunk #${first}` : `chunks #${first}-#${last}`;
-}
-
-/**
- * The structural checks (no content read): sequence numbers 0, 1, 2, ...,
- * ranges tiling `[0, end)`, and agreement with the manifest.
- */
-export function checkLayout(
-  id: string,
-  entries: readonly ChunkEntry[],
-  manifest?: Manifest,
-): Problem[] {
-  const problems: Problem[] = [];
-  const sorted = [...entries].sort((a, b) => a.seq - b.seq || a.start - b.start);
-  let nextSeq = 0;
-  let end = 0;
-  for (const entry of sorted) {
-    if (entry.seq < nextSeq) {
-      problems.push({
-        kind: "duplicate",
-        id,
-        seq: entry.seq,
-        start: entry.start,
-        end: entry.end,
-        path: entry.path,
-        message: `${chunkLabel(entry)}: a second chunk with sequence number ${entry.seq}`,
-      });
-      end = Math.max(end, entry.end);
-      continue;
-    }
-    if (entry.start > end || entry.seq > nextSeq) {
-      const seqs = entry.seq > nextSeq ? seqLabel(nextSeq, entry.seq - 1) : undefined;
-      const bytes = entry.start > end ? `bytes ${end}-${entry.start}` : undefined;
-      problems.push({
-        kind: "missing",
-        id,
-        seq: entry.seq > nextSeq ? nextSeq : undefined,
-        seqEnd: entry.seq > nextSeq ? entry.seq - 1 : undefined,
-        start: end,
-        end: Math.max(end, entry.start),
-        message: seqs && bytes
-          ? `${seqs} missing: ${bytes} are not on the branch`
-          : seqs
-          ? `${seqs} missing (sequence numbers skip to #${entry.seq}, bytes are contiguous at ${end})`
-          : `gap before ${chunkLabel(entry)}: ${bytes} are not on the branch`,
-      });
-    } else if (entry.start < end) {
-      problems.push({
-        kind: "overlap",
-        id,
-        seq: entry.seq,
-        start: entry.start,
-        end: Math.min(end, entry.end),
-        path: entry.path,
-        message: `${chunkLabel(entry)} overlaps the previous chunk on bytes ${entry.start}-${
-          Math.min(end, entry.end)
-        }`,
-      });
-    }
-    nextSeq = entry.seq + 1;
-    end = Math.max(end, entry.end);
-  }
-  if (manifest) {
-    if (manifest.total_bytes > end) {
-      const seqs = manifest.chunks > nextSeq ? `${seqLabel(nextSeq, manifest.chunks - 1)} ` : "";
-      problems.push({
-        kind: "missing",
-        id,
-        seq: manifest.chunks > nextSeq ? nextSeq : undefined,
-        seqEnd: manifest.chunks > nextSeq ? manifest.chunks - 1 : undefined,
-        start: end,
-        end: manifest.total_bytes,
-        message: `${seqs}missing at the end: the manifest says ${manifest.total_bytes} bytes, ` +
-          `the chunks end at ${end} (bytes ${end}-${manifest.total_bytes} are not on the branch)`,
-      });
-    } else if (manifest.total_bytes < end) {
-      problems.push({
-        kind: "manifest",
-        id,
-        start: manifest.total_bytes,
-        end,
-        message: `the manifest says ${manifest.total_bytes} bytes but the chunks reach ${end}`,
-      });
-    }
-    if (manifest.chunks !== sorted.length && problems.length === 0) {
-      problems.push({
-        kind: "manifest",
-        id,
-        message: `the manifest says ${manifest.chunks} chunks, the branch has ${sorted.length}`,
-      });
-    }
-    if (manifest.id !== id) {
-      problems.push({
-        kind: "manifest",
-        id,
-        message: `the manifest names recording ${JSON.stringify(manifest.id)}`,
-      });
-    }
-  }
-  return problems;
-}
-
 /** What decoding one chunk found. */
 interface Decoded {
   ok: boolean;
@@ -202,7 +70,10 @@ interface Decoded {
 async function decodeChunk(
   reader: BlobReader,
   entry: ChunkEntry,
-  options: { onBlock?: (block: Uint8Array) => Promise<void>; signal?: AbortSignal },
+  options: DecryptOptions & {
+    onBlock?: (block: Uint8Array) => Promise<void>;
+    signal?: AbortSignal;
+  },
 ): Promise<Decoded> {
   const limit = timeoutSignal(
     zstdTimeoutMs(Math.max(entry.end - entry.start, entry.size)),
@@ -216,7 +87,7 @@ async function decodeChunk(
       stderr: "piped",
       signal: limit.signal,
     }).spawn();
-    const feed = feedBlobs(reader, [entry.blob], child.stdin);
+    const feed = feedChunks(reader, [entry], child.stdin, options);
     const hash = createHash("sha256");
     let length = 0;
     const drain = (async () => {
@@ -284,6 +155,8 @@ export interface ScanOptions {
   from?: number;
   /** Abort. */
   signal?: AbortSignal;
+  /** Identities for encrypted chunks (looked up when one is met). */
+  identities?: DecryptOptions["identities"];
 }
 
 /**
@@ -323,6 +196,7 @@ export async function scanRecording(id: string, options: ScanOptions): Promise<R
     try {
       decoded = await decodeChunk(options.reader, entry, {
         signal: options.signal,
+        identities: options.identities,
         onBlock: async (block) => {
           total?.update(block);
           if (options.sink) await options.sink(block);
@@ -331,6 +205,19 @@ export async function scanRecording(id: string, options: ScanOptions): Promise<R
     } catch (error) {
       if (options.signal?.aborted) throw error;
       const message = (error as Error).message;
+      if (error instanceof ChunkDecryptError) {
+        problems.push({
+          kind: error.kind === "corrupt" ? "corrupt" : "undecryptable",
+          id,
+          seq: entry.seq,
+          start: entry.start,
+          end: entry.end,
+          path: entry.path,
+          message,
+        });
+        if (options.stopOnProblem) return report;
+        continue;
+      }
       if (/no longer usable|cat-file (ended|timed out|was stopped)/.test(message)) throw error;
       problems.push({
         kind: "unreadable",
@@ -382,7 +269,8 @@ export async function scanRecording(id: string, options: ScanOptions): Promise<R
         kind: decoded.length < expected ? "truncated" : "length",
         message: `${chunkLabel(entry)}: decompresses to ${decoded.length} bytes, not ${expected}`,
       });
-    } else if (!entry.sha256) {
+    } else if (!entry.sha256 && !entry.encrypted) {
+      // An encrypted chunk has no plaintext hash on the branch: age's tags checked it.
       report.warnings.push(
         `${
           chunkLabel(entry)
@@ -406,18 +294,26 @@ export async function scanRecording(id: string, options: ScanOptions): Promise<R
   return report;
 }
 
-/** Reads and parses the manifest of `id` through `reader`. */
+/**
+ * Reads and parses the manifest of `id` through `reader`, decrypting an
+ * encrypted one. `locked` says why an encrypted manifest could not be read
+ * (no identity, or not this one).
+ */
 export async function loadManifest(
   index: BranchIndex,
   id: string,
   reader: BlobReader,
-): Promise<{ manifest?: Manifest; problem?: string }> {
+  options: DecryptOptions = {},
+): Promise<{ manifest?: Manifest; problem?: string; locked?: string }> {
   const found = index.manifests.get(id);
   if (!found) return {};
   try {
-    return { manifest: parseManifest(await reader.read(found.blob), found.path) };
+    return { manifest: parseManifest(await manifestBytes(reader, found, options), found.path) };
   } catch (error) {
     if (error instanceof ManifestError) return { problem: error.message };
+    if (error instanceof ChunkDecryptError) {
+      return error.kind === "corrupt" ? { problem: error.message } : { locked: error.message };
+    }
     throw error;
   }
 }
@@ -459,14 +355,21 @@ export async function verifyBranch(options: VerifyOptions): Promise<VerifyReport
       ? [options.id]
       : [...new Set([...index.chunks.keys(), ...index.manifests.keys()])].sort();
     for (const id of ids) {
-      const { manifest, problem } = await loadManifest(index, id, reader);
+      const { manifest, problem, locked } = await loadManifest(index, id, reader, options);
       const report = await scanRecording(id, {
         entries: index.chunks.get(id) ?? [],
         manifest,
         manifestProblem: problem,
         reader,
         signal: options.signal,
+        identities: options.identities,
       });
+      if (locked) {
+        // Known to be complete, but its sizes and sha256 are sealed.
+        report.complete = true;
+        report.partial = false;
+        report.problems.push({ kind: "undecryptable", id, message: locked });
+      }
       for (const stray of index.stray.filter((s) => s.id === id)) {
         report.problems.push({
           kind: "stray",

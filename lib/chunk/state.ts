@@ -19,6 +19,8 @@ const PendingSchema = z.object({
   since: z.string().optional(),
   /** What triggered the cut (size and age cuts may wait to share a push). */
   reason: z.enum(["idle", "size", "age", "end", "once"]).optional(),
+  /** Encrypted with age (`.cast.zst.age`); `sha256` is then of the plaintext, kept here only. */
+  encrypted: z.boolean().optional(),
 });
 
 const FingerprintSchema = z.object({
@@ -57,6 +59,8 @@ const StateSchema = z.looseObject({
   remote: z.object({ url: z.string().min(1), branch: z.string().min(1) }).optional(),
   stale_end: z.string().nullable().default(null),
   end_stamp: z.string().nullable().default(null),
+  /** Some chunk of this generation was encrypted: its manifest never carries a plaintext hash. */
+  encrypted: z.boolean().optional(),
 });
 
 /** A recording generation's checkpoint. */

@@ -109,8 +109,10 @@ export async function sha256Range(
 export interface CompressResult {
   /** sha256 (hex) of the raw bytes compressed. */
   sha256: string;
-  /** Size of the compressed output. */
+  /** Size of the output file. */
   bytes: number;
+  /** sha256 (hex) of the output file (the ciphertext, when encrypted). */
+  outputSha256: string;
 }
 
 /** Options for {@linkcode compressRange}. */
@@ -119,6 +121,8 @@ export interface CompressOptions {
   level: number;
   /** Abort (shutdown). */
   signal?: AbortSignal;
+  /** Wraps zstd's output before it is written (encryption); default: written as it is. */
+  wrap?: (zstd: ReadableStream<Uint8Array>) => Promise<ReadableStream<Uint8Array>>;
 }
 
 /**
@@ -159,11 +163,26 @@ export async function compressRange(
     })();
     let bytes = 0;
     const out = output;
+    const outHash = createHash("sha256");
     const drain = (async () => {
-      for await (const block of readStreamReusing(child.stdout)) {
-        let written = 0;
-        while (written < block.length) written += await out.write(block.subarray(written));
-        bytes += block.length;
+      try {
+        const blocks = options.wrap
+          ? await options.wrap(child.stdout)
+          : readStreamReusing(child.stdout);
+        for await (const block of blocks) {
+          let written = 0;
+          while (written < block.length) written += await out.write(block.subarray(written));
+          outHash.update(block);
+          bytes += block.length;
+        }
+      } catch (error) {
+        // zstd would wait forever for a reader of its output.
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+        throw error;
       }
     })();
     const stderr = new Response(child.stderr).text();
@@ -182,7 +201,7 @@ export async function compressRange(
       throw new Error(`zstd failed: ${text || "exit status non-zero"}`);
     }
     await output.sync();
-    return { sha256: hash.digest("hex"), bytes };
+    return { sha256: hash.digest("hex"), bytes, outputSha256: outHash.digest("hex") };
   } catch (error) {
     output?.close();
     output = undefined;

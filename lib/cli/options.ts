@@ -1,6 +1,7 @@
 /**
  * Options shared by subcommands: where `list`, `restore` and `verify` read
- * the branch (`--repo`, `--branch`, `--offline`).
+ * the branch (`--repo`, `--branch`, `--offline`) and the age identity that
+ * decrypts encrypted recordings (`--identity`).
  *
  * @module
  */
@@ -14,8 +15,13 @@ export const LIST_REPO_HELP = "only this remote (default: every remote the daemo
 const BRANCH_HELP = "branch (default: the recording's, else branch in config.json, else " +
   "asciinema-recordings)";
 const OFFLINE_HELP = "read the daemon's local clone without fetching";
+const IDENTITY_HELP = "age identity file (AGE-SECRET-KEY-1… lines) for encrypted recordings " +
+  "(default: ASCIINEMA_AGE_IDENTITY, else the identity in the credential store)";
 
-/** Adds `--repo <url>` (with `repoHelp`), `--branch <name>` and `--offline` to `command`. */
+/**
+ * Adds `--repo <url>` (with `repoHelp`), `--branch <name>`, `--offline` and
+ * `--identity <file>` to `command`.
+ */
 export function withBranchOptions<
   Args extends unknown[],
   Opts extends OptionValues,
@@ -24,5 +30,6 @@ export function withBranchOptions<
   return command
     .option("--repo <url>", repoHelp)
     .option("--branch <name>", BRANCH_HELP)
-    .option("--offline", OFFLINE_HELP);
+    .option("--offline", OFFLINE_HELP)
+    .option("--identity <file>", IDENTITY_HELP);
 }

@@ -69,6 +69,11 @@ export function reindexCommand(hooks: RestoreHooks = {}) {
       [] as string[],
     )
     .option("--force", "rebuild indexes that are already there")
+    .option(
+      "--identity <file>",
+      "age identity file for encrypted recordings (default: ASCIINEMA_AGE_IDENTITY, else the " +
+        "identity in the credential store); new indexes are encrypted to encryption.recipients",
+    )
     .action(async (options) => {
       const code = await runReindex(options, hooks);
       if (code !== 0) Deno.exit(code);

@@ -24,8 +24,17 @@ import {
   storeAuthResolver,
   verifyBranch,
 } from "../branch/mod.ts";
-import { formatBytes, homePaths, resolveHome, shellQuote } from "../sys/mod.ts";
+import {
+  formatBytes,
+  type HomePaths,
+  homePaths,
+  loadSettings,
+  resolveHome,
+  shellQuote,
+} from "../sys/mod.ts";
 import type { AuthResolver } from "../git/mod.ts";
+import { AGE_IDENTITY, Identities } from "../crypto/mod.ts";
+import { openCredentialStore } from "../credentials/mod.ts";
 import { LIST_REPO_HELP, withBranchOptions } from "./options.ts";
 
 /**
@@ -51,6 +60,27 @@ export interface SourceFlags {
   repo?: string;
   branch?: string;
   offline?: boolean;
+  identity?: string;
+}
+
+/**
+ * The identities for encrypted recordings: `--identity`, else
+ * `ASCIINEMA_AGE_IDENTITY`, else the credential store (asked only when
+ * something encrypted is met).
+ */
+export function identitiesFor(paths: HomePaths, file?: string): Identities {
+  return new Identities({
+    file,
+    stored: async () => {
+      let setting: string | undefined;
+      try {
+        setting = (await loadSettings(paths.config)).credential_store;
+      } catch {
+        setting = undefined; // a broken config.json is reported elsewhere; auto works here
+      }
+      return await (await openCredentialStore({ setting })).get(AGE_IDENTITY);
+    },
+  });
 }
 
 /** Where a command reads the branch, from its flags. */
@@ -67,6 +97,7 @@ export function sourceOptions(
     paths,
     authFor: hooks.authFor ?? storeAuthResolver(paths),
     signal,
+    identities: identitiesFor(paths, flags.identity),
   };
 }
 
@@ -120,7 +151,8 @@ function listingText(result: ListResult): string {
   for (const r of result.recordings) {
     rows.push([
       JSON.stringify(r.id).slice(1, -1) === r.id && !/\s/.test(r.id) ? r.id : JSON.stringify(r.id),
-      r.manifest_error ? "manifest unreadable" : r.complete ? "complete" : "in progress",
+      (r.manifest_error ? "manifest unreadable" : r.complete ? "complete" : "in progress") +
+      (r.locked ? " (encrypted)" : r.encrypted ? " (decrypted)" : ""),
       String(r.chunks),
       formatBytes(r.bytes),
       shortTime(r.started),
@@ -159,6 +191,8 @@ export async function runList(
     }
     const read = listings.filter((listing): listing is ListResult => !("error" in listing));
     for (const note of read.flatMap((listing) => listing.notes)) console.error(`note: ${note}`);
+    const locked = read.flatMap((listing) => listing.recordings).find((r) => r.locked);
+    if (locked) console.error(`note: encrypted manifests were not read: ${locked.locked}`);
     const code = read.length === 0 ? 2 : 0;
     if (flags.json) {
       const doc = flags.repo || flags.branch ? listings[0] : { remotes: listings };
@@ -193,6 +227,11 @@ export async function runRestore(
         force: flags.force ?? false,
       });
     } catch (error) {
+      if (error instanceof RestoreError && error.kind === "identity") {
+        console.error(`asciinema-chunker: ${error.message}`);
+        console.error(`Then run: ${restoreCommandLine(id)} --identity FILE`);
+        return 1;
+      }
       if (printError(error)) return 1;
       throw error;
     }

@@ -61,6 +61,7 @@ async function runClaimed(
     paths,
     settings,
     authFor: auth.authFor,
+    tokenFor: auth.tokenFor,
     onEvent: (event) => {
       auth.observe(event);
       // A notice that cannot be sent is the policy's to log; it never ends the daemon.

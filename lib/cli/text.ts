@@ -90,12 +90,14 @@ export async function runText(
     const write = out ? (text: string) => out.write(text) : writeStdout;
     try {
       let pending = "";
+      const source = sourceOptions(flags, hooks, signal);
       const result = await readBranchRecordings(
-        { ...sourceOptions(flags, hooks, signal), id, ids: [id] },
+        { ...source, id, ids: [id] },
         async (view) => [
           await readRecordingText(view, id, {
             useIndex: !flags.render,
             signal,
+            identities: source.identities,
             onLines: async (lines) => {
               for (const line of lines) pending += formatTextLine(line, flags.timestamps ?? false);
               if (pending.length >= 1 << 16) {

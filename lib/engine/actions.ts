@@ -287,6 +287,7 @@ export class RecordingActions {
         wall: () => clock.wall(),
         update: this.update,
         signal: this.#o.signal,
+        recipients: settings.encryption?.recipients,
       });
     } catch (error) {
       if (this.#o.signal.aborted) return;

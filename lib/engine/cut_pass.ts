@@ -22,6 +22,7 @@ import { failpoint } from "./failpoint.ts";
 import { fingerprintAt, fingerprintMismatch } from "./identity.ts";
 import type { StateUpdate } from "./state_writer.ts";
 import type { CutReason } from "./planner.ts";
+import { digestPathFor, sealWith, writeDigest } from "./sealed_chunk.ts";
 
 /** The spool folder of a chunk id. */
 export function spoolDirFor(spoolDir: string, id: string): string {
@@ -83,6 +84,8 @@ export interface CutPassOptions {
   update: StateUpdate;
   /** Shutdown. */
   signal?: AbortSignal;
+  /** age recipients (`encryption.recipients`): chunks are `age(zstd(bytes))`; empty: plain zstd. */
+  recipients?: readonly string[];
 }
 
 /** What a pass did. */
@@ -132,7 +135,9 @@ export async function cutPass(
       const chunk = await cutOne(file, state, { ...options, start, end });
       const fingerprint = await fingerprintAt(file, end);
       if (fingerprint.head !== expected.head || fingerprint.tail !== expected.tail) {
-        await Deno.remove(spoolFileFor(options.spoolDir, state.id, chunk)).catch(() => {});
+        const spooled = spoolFileFor(options.spoolDir, state.id, chunk);
+        await Deno.remove(spooled).catch(() => {});
+        await Deno.remove(digestPathFor(spooled)).catch(() => {});
         return { kind: "mismatch", reason: "rewritten while it was being cut" };
       }
       await options.update(state, (current) => ({
@@ -142,7 +147,13 @@ export async function cutPass(
         next_seq: chunk.seq + 1,
         pending: [...current.pending, chunk],
         fingerprint,
+        ...(chunk.encrypted ? { encrypted: true } : {}),
       }));
+      if (chunk.encrypted) {
+        // The checkpoint holds the chunk now: its crash-time digest is not needed any more.
+        await Deno.remove(digestPathFor(spoolFileFor(options.spoolDir, state.id, chunk)))
+          .catch(() => {});
+      }
       failpoint("cut.after-checkpoint");
       chunks.push(chunk);
     }
@@ -170,10 +181,25 @@ async function cutOne(
   await ensurePrivateDir(dir);
   const seq = state.next_seq;
   const { start, end } = options;
-  const finalPath = join(dir, formatChunkName({ seq, start, end }));
+  const recipients = options.recipients ?? [];
+  const encrypted = recipients.length > 0;
+  const finalPath = join(dir, formatChunkName({ seq, start, end, encrypted }));
   const tmp = tempPathFor(finalPath);
-  const result = await compressRange(file, { start, end, output: tmp }, options);
+  const result = await compressRange(file, { start, end, output: tmp }, {
+    ...options,
+    wrap: encrypted ? sealWith(recipients) : undefined,
+  });
   failpoint("cut.after-compress");
+  if (encrypted) {
+    await writeDigest(finalPath, {
+      sha256: result.sha256,
+      output_sha256: result.outputSha256,
+      bytes: result.bytes,
+    }).catch(async (error) => {
+      await Deno.remove(tmp).catch(() => {});
+      throw error;
+    });
+  }
   await Deno.rename(tmp, finalPath);
   await fsyncDir(dir);
   failpoint("cut.after-spool");
@@ -186,5 +212,6 @@ async function cutOne(
     cut_at: options.wall().toISOString(),
     ...(options.since ? { since: options.since } : {}),
     ...(options.reason ? { reason: options.reason } : {}),
+    ...(encrypted ? { encrypted: true } : {}),
   };
 }

@@ -15,7 +15,7 @@ import { readHealth } from "../status/mod.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type HealthSnapshot } from "./health_view.ts";
 import { ABSENT, type Action, newProgress, plan, type PlanLimits } from "./planner.ts";
-import { newMemo, readFacts } from "./tracker.ts";
+import { newMemo } from "./tracker.ts";
 import { Remotes } from "./remotes.ts";
 import { serialStateUpdate } from "./state_writer.ts";
 import { type Recording, RecordingActions } from "./actions.ts";
@@ -25,7 +25,8 @@ import type { EngineCore } from "./core.ts";
 import { HealthReporter } from "./health_report.ts";
 import type { EngineOptions } from "./options.ts";
 import { RemoteWork } from "./remote_work.ts";
-import { fileIdentityMismatch } from "./identity.ts";
+import { refreshRecording } from "./refresh.ts";
+import { VisibilityGate } from "./visibility_gate.ts";
 import { TextIndexer } from "./text_index.ts";
 
 /** Cut passes running at once (zstd is CPU work). */
@@ -58,6 +59,7 @@ export class Engine {
   #onceMode = false;
   #cutting = new Set<string>();
   #work: RemoteWork;
+  #core: EngineCore;
   #health: HealthReporter;
   #text: TextIndexer;
 
@@ -66,7 +68,7 @@ export class Engine {
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
     const { paths, settings } = options;
-    const core: EngineCore = {
+    const core: EngineCore = this.#core = {
       options,
       clock: this.#clock,
       recs: this.#recs,
@@ -76,13 +78,23 @@ export class Engine {
       kick: () => this.#kick(),
       plan: (rec) => this.#plan(rec),
     };
+    // Public GitHub repositories: decided from cached answers, asked in the remotes' queues.
+    const gate = new VisibilityGate({
+      settings,
+      clock: this.#clock,
+      tokenFor: options.tokenFor,
+      signal: this.#abort.signal,
+      allowPublic: (state) => this.#recs.get(state.source)?.memo.config?.allow_public === true,
+    });
     this.#health = new HealthReporter({
       core,
       remotes: () => this.#remotes,
       targetOf: (state) => this.#work.targetOf(state),
+      gate,
     });
     this.#work = new RemoteWork({
       core,
+      gate,
       health: this.#health,
       remotes: () => this.#remotes,
       actions: () => this.#actions,
@@ -257,57 +269,8 @@ export class Engine {
   }
 
   /** Reads the facts of one id, and notes growth for the planner. */
-  async #refresh(rec: Recording): Promise<void> {
-    const now = this.#clock.now();
-    const state = rec.current ? this.#states.get(rec.current) : undefined;
-    const before = rec.memo.seen;
-    const facts = await readFacts(rec.id, {
-      activeDir: this.#o.paths.active,
-      memo: rec.memo,
-      now,
-      pidCheckMs: this.#o.settings.scan_interval_seconds * 500,
-      staleEnd: state?.stale_end ?? null,
-    });
-    rec.facts = facts;
-    const seen = rec.memo.seen;
-    if (seen && (!before || before.size !== seen.size || before.ino !== seen.ino)) {
-      // Quiet since its last write (mtime), not since the event was noticed (events are
-      // taken up in batches); found at startup, that may be long ago. A wall clock that
-      // stepped makes this at most "now" or one early cut.
-      const idleFor = seen.mtimeMs !== null
-        ? Math.max(0, this.#clock.wall().getTime() - seen.mtimeMs)
-        : 0;
-      rec.progress.grewAt = rec.firstSight ? now - idleFor : now - Math.min(idleFor, 1000);
-    }
-    // Rewritten in place without growing past the cut (or changed while the daemon was
-    // down): no cut would look at it, so the fingerprint is checked here.
-    const changedInPlace = seen && before && seen.mtimeMs !== before.mtimeMs &&
-      state && seen.size <= state.cut_offset;
-    if (state && facts.present && !facts.problem && (rec.firstSight || changedInPlace)) {
-      const why = await fileIdentityMismatch(this.#castPath(rec.id), state).catch(() => null);
-      if (why) rec.progress.mismatch = why;
-    }
-    rec.firstSight = false;
-    const shown = `${facts.problem}|${rec.memo.note}|${rec.memo.configError}|${facts.ended}`;
-    if (shown !== rec.shown) {
-      rec.shown = shown;
-      this.#health.schedule();
-    }
-    if (!facts.present && !rec.current && !rec.task && !rec.resolving) {
-      if (![...this.#states.values()].some((s) => s.source === rec.id)) this.#recs.delete(rec.id);
-    }
-    if (state && facts.size > state.cut_offset) rec.progress.pendingSince ??= now;
-    if (rec.memo.note !== rec.loggedNote) {
-      rec.loggedNote = rec.memo.note;
-      if (rec.memo.note) this.#log.info(rec.memo.note);
-    }
-    if (facts.problem) this.#once.warn(`input:${rec.id}`, facts.problem, { id: rec.id });
-    else this.#once.clear(`input:${rec.id}`);
-    const held = rec.memo.configError;
-    if (held) this.#once.warn(`config:${rec.id}`, held, { id: rec.id });
-    else if (this.#once.clear(`config:${rec.id}`)) {
-      this.#log.info("{id}.json is valid again", { id: rec.id });
-    }
+  #refresh(rec: Recording): Promise<void> {
+    return refreshRecording(rec, { core: this.#core, health: this.#health, once: this.#once });
   }
 
   #limits(rec: Recording, once?: Map<string, number>): PlanLimits {

@@ -1,7 +1,8 @@
 /**
  * The engine's health: counters, the last error, the snapshot health.json is
- * built from (a pure view in health_view.ts), its debounced atomic write, and
- * the `behind`/`caught-up` events when unpushed data gets old.
+ * built from (a pure view in health_view.ts), its debounced atomic write, the
+ * `behind`/`caught-up` events when unpushed data gets old, and the
+ * `public-refused` event when a public repository holds a recording back.
  *
  * @module
  */
@@ -18,6 +19,7 @@ import {
   type RecordingSnapshot,
 } from "./health_view.ts";
 import type { Remotes } from "./remotes.ts";
+import type { VisibilityGate } from "./visibility_gate.ts";
 
 /** Options for {@linkcode HealthReporter}. */
 export interface HealthReporterOptions {
@@ -27,6 +29,8 @@ export interface HealthReporterOptions {
   remotes: () => Remotes;
   /** Where a generation goes (see `RemoteWork.targetOf`). */
   targetOf: (state: RecordingState) => RemoteTarget | undefined;
+  /** The public-repository guard (why a generation is held back; what GitHub said). */
+  gate: VisibilityGate;
 }
 
 /** Counters, snapshot and the health.json write of one engine. */
@@ -42,6 +46,7 @@ export class HealthReporter {
   #timer?: ReturnType<typeof setTimeout>;
   #stopped = false;
   #behind = new Set<string>();
+  #refused = new Set<string>();
   #log = log("daemon");
   #once = new OnceLog(log("daemon"));
 
@@ -92,7 +97,7 @@ export class HealthReporter {
         state,
         current,
         size: rec?.facts?.size ?? state.cut_offset,
-        held: rec?.memo.configError ?? null,
+        held: rec?.memo.configError ?? (target ? this.#o.gate.refusal(target, state) : null),
         problem: current ? rec?.facts?.problem ?? null : null,
         note: null,
         error: current ? rec?.error ?? null : null,
@@ -137,7 +142,10 @@ export class HealthReporter {
       lastPush: this.lastPush,
       lastError: this.lastError,
       recordings,
-      remotes: this.#o.remotes().snapshot(),
+      remotes: this.#o.remotes().snapshot().map((remote) => {
+        const entry = this.#o.remotes().all().find((one) => one.key === remote.key);
+        return { ...remote, visibility: entry ? this.#o.gate.visibility(entry.target) : null };
+      }),
     };
   }
 
@@ -150,7 +158,26 @@ export class HealthReporter {
     } catch (error) {
       this.#once.error("health", `Writing health.json failed: ${error}`);
     }
-    if (!status) this.#watchBehind(health.recordings);
+    if (!status) {
+      this.#watchBehind(health.recordings);
+      this.#watchRefused();
+    }
+  }
+
+  /** One `public-refused` event per generation when its chunks start being held back. */
+  #watchRefused(): void {
+    const { core } = this.#o;
+    const now = new Set<string>();
+    for (const state of core.states.values()) {
+      const target = this.#o.targetOf(state);
+      const message = target ? this.#o.gate.refusal(target, state) : null;
+      if (!message) continue;
+      now.add(state.id);
+      if (this.#refused.has(state.id)) continue;
+      this.#log.warn("Recording {id} is held back: {message}", { id: state.id, message });
+      core.options.onEvent?.({ type: "public-refused", id: state.id, message });
+    }
+    this.#refused = now;
   }
 
   /**

@@ -52,6 +52,8 @@ export interface RemoteSnapshot {
   failingSince: string | null;
   /** ISO or null. */
   nextRetryAt: string | null;
+  /** What the GitHub API said of its visibility (null: not GitHub, or not asked yet). */
+  visibility?: "public" | "private" | "unknown" | null;
 }
 
 /** Everything the health document is made of. */
@@ -175,6 +177,7 @@ export function buildHealth(
       failing_since: remote.failingSince,
       next_retry_at: remote.nextRetryAt,
       queued_chunks: 0,
+      ...(remote.visibility ? { visibility: remote.visibility } : {}),
     };
   }
   const recordings: Record<string, RecordingHealth> = {};

@@ -23,7 +23,8 @@ export type EngineEvent =
   | { type: "push-ok"; remote: string; queued: number; label: string }
   | { type: "disk"; message: string }
   | { type: "behind"; id: string; ageSeconds: number }
-  | { type: "caught-up"; id: string };
+  | { type: "caught-up"; id: string }
+  | { type: "public-refused"; id: string; message: string };
 
 /** Options for the engine. */
 export interface EngineOptions {
@@ -33,6 +34,8 @@ export interface EngineOptions {
   settings: Settings;
   /** How git reaches a remote (authentication). */
   authFor?: AuthResolver;
+  /** The token of a remote, for the GitHub API's visibility answer (absent: anonymous). */
+  tokenFor?: (url: string) => Promise<string | undefined>;
   /** Notable events (must not throw). */
   onEvent?: (event: EngineEvent) => void;
   /** Clock (default: the process's). */

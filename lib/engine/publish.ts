@@ -20,6 +20,7 @@ import {
 } from "../git/mod.ts";
 import { exists, type HomePaths, type Settings } from "../sys/mod.ts";
 import { type PendingChunk, readRange, type RecordingState } from "../chunk/mod.ts";
+import { encryptBytes } from "../crypto/mod.ts";
 import { pushTimeoutMs, selectBatch } from "./batch.ts";
 import { failpoint } from "./failpoint.ts";
 import { spoolFileFor } from "./cut_pass.ts";
@@ -44,6 +45,11 @@ export interface PublishContext {
   manifestExtra: (state: RecordingState) => Record<string, unknown>;
   /** A pending chunk's spool file is gone and it is not committed: cut it again. */
   recut: (state: RecordingState, chunk: PendingChunk) => Promise<void>;
+  /**
+   * Runs before the batch is chosen (the public-repository check, which may
+   * ask the GitHub API; `sources` then leaves out what it refused).
+   */
+  prepare?: () => Promise<void>;
 }
 
 /** What one batch did. */
@@ -67,6 +73,21 @@ async function wholeFileSha256(castPath: string, state: RecordingState): Promise
   } finally {
     file.close();
   }
+}
+
+/**
+ * The manifest of a generation: sealed with age when recipients are set; a
+ * plain manifest of a generation with encrypted chunks carries no plaintext
+ * hash (DESIGN.md invariant 14).
+ */
+async function manifestItem(ctx: PublishContext, state: RecordingState): Promise<ManifestItem> {
+  const manifest = await manifestOf(ctx, state);
+  const recipients = ctx.settings.encryption?.recipients ?? [];
+  if (recipients.length === 0) {
+    return { id: state.id, manifest: state.encrypted ? { ...manifest, sha256: null } : manifest };
+  }
+  const bytes = new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n");
+  return { id: state.id, manifest, sealed: await encryptBytes(bytes, recipients) };
 }
 
 async function manifestOf(
@@ -95,6 +116,7 @@ export async function publishBatch(ctx: PublishContext): Promise<PublishResult> 
     await ensureEmbeddedRemote(paths.backupGit, { globalConfig: paths.gitConfig });
   }
   await clone.ensure();
+  await ctx.prepare?.();
   const batch = selectBatch(ctx.sources(), { maxBytes: settings.push_batch_bytes });
   const chunks: ChunkItem[] = [];
   const manifests: ManifestItem[] = [];
@@ -111,7 +133,7 @@ export async function publishBatch(ctx: PublishContext): Promise<PublishResult> 
       }
       chunks.push({ id: state.id, ...chunk, file });
     }
-    if (item.manifest) manifests.push({ id: state.id, manifest: await manifestOf(ctx, state) });
+    if (item.manifest) manifests.push(await manifestItem(ctx, state));
   }
   if (chunks.length || manifests.length) {
     await clone.commit(chunks, manifests);

@@ -15,11 +15,14 @@ import type { HealthReporter } from "./health_report.ts";
 import { publishBatch } from "./publish.ts";
 import { pushNotBefore } from "./push_timing.ts";
 import type { RemoteEntry, Remotes } from "./remotes.ts";
+import type { VisibilityGate } from "./visibility_gate.ts";
 
 /** Options for {@linkcode RemoteWork}. */
 export interface RemoteWorkOptions {
   /** The engine's shared state. */
   core: EngineCore;
+  /** The public-repository guard: generations it refuses are left out of every batch. */
+  gate: VisibilityGate;
   /** Health counters and the health write. */
   health: HealthReporter;
   /** The remotes (built after this object: their hooks call it). */
@@ -57,7 +60,8 @@ export class RemoteWork {
   sourcesFor(entry: RemoteEntry): RecordingState[] {
     return [...this.#o.core.states.values()].filter((state) => {
       const target = hasWork(state) ? this.targetOf(state) : undefined;
-      return target !== undefined && this.#o.remotes().get(target).key === entry.key;
+      return target !== undefined && this.#o.remotes().get(target).key === entry.key &&
+        this.#o.gate.decide(target, state).action !== "refuse";
     }).sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
   }
 
@@ -67,6 +71,7 @@ export class RemoteWork {
     for (const state of this.#o.core.states.values()) {
       if (!hasWork(state)) continue;
       const target = this.targetOf(state);
+      if (target && this.#o.gate.decide(target, state).action === "refuse") continue;
       if (target) keys.set(this.#o.remotes().get(target).key, this.#o.remotes().get(target));
     }
     return [...keys.values()];
@@ -105,6 +110,8 @@ export class RemoteWork {
       sources: () => this.sourcesFor(entry),
       manifestExtra: (state) => this.#manifestExtra(state),
       recut: (state, chunk) => actions.recut(state, chunk),
+      // In the queue, before anything is committed: asks GitHub when an answer is due.
+      prepare: () => this.#o.gate.refresh(entry.target, this.sourcesFor(entry)),
     });
     if (result.chunks > 0 || result.finished.length) {
       health.chunksPushed += result.chunks;
@@ -140,6 +147,10 @@ export class RemoteWork {
       this.#log.info("Pushes to {branch} work again", { branch: entry.target.branch });
       core.options.onEvent?.({ type: "push-ok", remote: entry.key, queued, label });
     } else {
+      // A rejected push may mean the repository changed: ask about its visibility again.
+      if (failure.kind !== "network" && failure.kind !== "disk") {
+        this.#o.gate.invalidate(entry.target);
+      }
       const hint = failure.kind === "auth"
         ? " The token was rejected or cannot be read: store a new one with `deno task daemon-setup`."
         : "";

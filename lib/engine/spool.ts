@@ -4,6 +4,8 @@
  * before a crash (beyond the checkpoint, starting exactly at `cut_offset`) is
  * adopted only when the file is still the checkpoint's (inode, fingerprint)
  * and its bytes are the chunk's; anything else is deleted and cut again.
+ * An encrypted chunk (no private key here) is checked against the local
+ * digest written before its rename (lib/engine/sealed_chunk.ts).
  *
  * @module
  */
@@ -20,6 +22,7 @@ import {
 } from "../chunk/mod.ts";
 import { spoolDirFor } from "./cut_pass.ts";
 import { fingerprintAt, fingerprintMismatch } from "./identity.ts";
+import { isDigestName, removeDigests, sealedChunkMatches } from "./sealed_chunk.ts";
 
 /** What {@linkcode reconcileSpool} did. */
 export interface ReconcileReport {
@@ -36,6 +39,7 @@ interface Extra {
   seq: number;
   start: number;
   end: number;
+  encrypted?: boolean;
 }
 
 /** Reconciles the spool of `state` with it; `castPath` is its file when it is the current one. */
@@ -60,6 +64,7 @@ export async function reconcileSpool(
   };
   for (const name of names) {
     const parsed = parseChunkName(name);
+    if (isDigestName(name) && !isTempName(name)) continue; // read by adoption, removed below
     if (isTempName(name) || !parsed) await remove(name);
     else if (pendingNames.has(name)) continue;
     else if (parsed.end <= state.pushed_offset || parsed.seq < state.next_seq) await remove(name);
@@ -73,6 +78,7 @@ export async function reconcileSpool(
     if (adopted) report.adopted++;
     else await remove(extra.name);
   }
+  report.deleted.push(...await removeDigests(dir, names));
   for (const chunk of state.pending) {
     if (!names.includes(formatChunkName(chunk))) report.missing.push(chunk);
   }
@@ -92,16 +98,22 @@ async function adopt(
     if (state.ino !== null && (info.ino ?? null) !== state.ino) return false;
     if (info.size < extra.end || await fingerprintMismatch(file, state)) return false;
     const chunkPath = join(options.dir, extra.name);
-    const digest = await decompressDigest(chunkPath, { signal: options.signal });
-    if (!digest.ok || digest.length !== extra.end - extra.start) return false;
-    if (digest.sha256 !== await sha256Range(file, extra.start, extra.end)) return false;
+    const plain = await sha256Range(file, extra.start, extra.end);
+    if (extra.encrypted) {
+      if (!(await sealedChunkMatches(chunkPath, plain))) return false;
+    } else {
+      const digest = await decompressDigest(chunkPath, { signal: options.signal });
+      if (!digest.ok || digest.length !== extra.end - extra.start) return false;
+      if (digest.sha256 !== plain) return false;
+    }
     const chunk: PendingChunk = {
       seq: extra.seq,
       start: extra.start,
       end: extra.end,
-      sha256: digest.sha256,
+      sha256: plain,
       bytes: (await Deno.stat(chunkPath)).size,
       cut_at: (options.wall?.() ?? new Date()).toISOString(),
+      ...(extra.encrypted ? { encrypted: true } : {}),
     };
     const next: RecordingState = {
       ...state,
@@ -110,6 +122,7 @@ async function adopt(
       cut_offset: extra.end,
       next_seq: extra.seq + 1,
       fingerprint: await fingerprintAt(file, extra.end),
+      ...(extra.encrypted ? { encrypted: true } : {}),
     };
     await saveState(options.stateDir, next);
     Object.assign(state, next);

@@ -248,6 +248,8 @@ export interface AuthResolverHandle {
   authFor(url: string): Promise<{ url: string; auth?: GitAuth }>;
   /** Feed every chunker event here (`onEvent`): auth failures trigger a re-read. */
   observe(event: PushEvent): void;
+  /** The token for a remote that needs one (the GitHub API call); undefined when none can be read. */
+  tokenFor(url: string): Promise<string | undefined>;
   /** The token cache (tests, status). */
   readonly cache: TokenCache;
 }
@@ -315,6 +317,14 @@ export function createAuthResolver(options: AuthResolverOptions): AuthResolverHa
       if (!token) throw wrap(new AuthSetupError(missingTokenMessage(url, options.store), false));
       const resolved = await gitAuthFor(url, { token });
       return { url: resolved.url, auth: resolved.auth };
+    },
+    async tokenFor(url: string) {
+      try {
+        if (!parseRemoteUrl(url).needsToken) return undefined;
+        return await cache.get();
+      } catch {
+        return undefined;
+      }
     },
     observe(event: PushEvent) {
       if (event.type === "push-failed" && event.kind === "auth") cache.reportAuthFailure();

@@ -12,9 +12,8 @@
  * @module
  */
 import { z } from "zod";
-import { manifestPathOnBranch, parseChunkName, sha256Range } from "../chunk/mod.ts";
-import { timeoutSignal } from "../sys/mod.ts";
-import { git, gitEnv, GitError } from "./hermetic.ts";
+import { manifestPathOnBranch, parseChunkName } from "../chunk/mod.ts";
+import { git, GitError } from "./hermetic.ts";
 
 /** One chunk file on the branch. */
 export interface ChunkEntry {
@@ -32,6 +31,8 @@ export interface ChunkEntry {
   blob: string;
   /** Compressed size in bytes. */
   size: number;
+  /** Encrypted with age (`.cast.zst.age`): `age(zstd(bytes))`. */
+  encrypted?: boolean;
   /** sha256 (hex) of the raw bytes, from the `Cast-Sha256` trailer of the chunk's commit. */
   sha256?: string;
   /** The commit that carried the trailers. */
@@ -58,8 +59,8 @@ export interface BranchIndex {
   tip: string;
   /** Chunks by id, sorted by sequence then start. */
   chunks: Map<string, ChunkEntry[]>;
-  /** Manifest blobs by id (`recordings/<id>/manifest.json`). */
-  manifests: Map<string, { path: string; blob: string }>;
+  /** Manifest blobs by id (`recordings/<id>/manifest.json`, or `manifest.json.age` encrypted). */
+  manifests: Map<string, { path: string; blob: string; encrypted?: boolean }>;
   /** Other files beside a manifest (`recordings/<id>/<name>`, e.g. the text index), by id and name. */
   files: Map<string, Map<string, { path: string; blob: string; size: number }>>;
   /** Files under `chunks/` that are not chunks. */
@@ -242,6 +243,8 @@ export async function readBranchIndex(
     if (top === "recordings") {
       if (path === manifestPathOnBranch(id) && type === "blob") {
         index.manifests.set(id, { path, blob });
+      } else if (path === manifestPathOnBranch(id, { encrypted: true }) && type === "blob") {
+        index.manifests.set(id, { path, blob, encrypted: true });
       } else if (type === "blob" && !name.includes("/")) {
         if (!index.files.has(id)) index.files.set(id, new Map());
         index.files.get(id)!.set(name, { path, blob, size: Number(size) || 0 });
@@ -250,7 +253,11 @@ export async function readBranchIndex(
     }
     const range = type === "blob" && !name.includes("/") ? parseChunkName(name) : undefined;
     if (!range) {
-      index.stray.push({ path, id, reason: "not a chunk name (<seq>_<start>-<end>.cast.zst)" });
+      index.stray.push({
+        path,
+        id,
+        reason: "not a chunk name (<seq>_<start>-<end>.cast.zst, or .cast.zst.age encrypted)",
+      });
       continue;
     }
     let list = index.chunks.get(id);
@@ -338,309 +345,4 @@ export async function readManifest(
     throw new GitError(["cat-file"], result);
   }
   return parseManifest(result.stdout, path);
-}
-
-/** Where the daemon can continue a recording whose checkpoint is lost. */
-export interface ResumePoint {
-  /** Sequence number of the next chunk to cut (= chunks in the contiguous prefix). */
-  next_seq: number;
-  /** Byte offset where the next chunk starts (= end of the contiguous prefix). */
-  end: number;
-  /** The contiguous prefix: seq 0..next_seq-1 tiling [0, end), with their checksums. */
-  chunks: { seq: number; start: number; end: number; sha256?: string }[];
-  /** `Cast-Sha256` of each prefix chunk, indexed by seq (`undefined` when unknown). */
-  sha256s: (string | undefined)[];
-  /** Chunks on the branch that are not part of the prefix (after a gap, or duplicates). */
-  beyond: ChunkEntry[];
-}
-
-/**
- * The resume point of one recording from its branch entries: the longest
- * prefix with seq 0, 1, 2, ... whose ranges tile [0, end) exactly. Entries
- * after a gap or overlap are returned in `beyond` (the daemon should log
- * them; they cannot be continued safely).
- */
-export function resumePointFor(entries: readonly ChunkEntry[]): ResumePoint {
-  const sorted = [...entries].sort((a, b) => a.seq - b.seq || a.start - b.start);
-  const point: ResumePoint = { next_seq: 0, end: 0, chunks: [], sha256s: [], beyond: [] };
-  for (const entry of sorted) {
-    if (point.beyond.length === 0 && entry.seq === point.next_seq && entry.start === point.end) {
-      point.chunks.push({
-        seq: entry.seq,
-        start: entry.start,
-        end: entry.end,
-        sha256: entry.sha256,
-      });
-      point.sha256s.push(entry.sha256);
-      point.next_seq++;
-      point.end = entry.end;
-    } else {
-      point.beyond.push(entry);
-    }
-  }
-  return point;
-}
-
-/** Result of {@linkcode checkResumePoint}. */
-export type ResumeCheck =
-  | { ok: true; checked: number }
-  | { ok: false; seq?: number; start: number; end: number; reason: string };
-
-/**
- * Checks that the local `.cast` at `castPath` really is the recording the
- * branch holds up to `point.end`: it is at least that long and each prefix
- * chunk's bytes match its `Cast-Sha256`. Use before continuing from `point`;
- * when not ok, the file is a different recording (cut it as a new generation).
- * `lastOnly` checks just the last chunk with a checksum (cheap, O(chunk)).
- */
-export async function checkResumePoint(
-  castPath: string,
-  point: ResumePoint,
-  options: { lastOnly?: boolean } = {},
-): Promise<ResumeCheck> {
-  let size: number;
-  try {
-    size = (await Deno.stat(castPath)).size;
-  } catch (error) {
-    return {
-      ok: false,
-      start: 0,
-      end: point.end,
-      reason: `cannot read: ${(error as Error).message}`,
-    };
-  }
-  if (size < point.end) {
-    return {
-      ok: false,
-      start: size,
-      end: point.end,
-      reason: `the file has ${size} bytes, the branch already holds ${point.end}`,
-    };
-  }
-  let chunks = point.chunks.filter((chunk) => chunk.sha256);
-  if (options.lastOnly) chunks = chunks.slice(-1);
-  for (const chunk of chunks) {
-    const actual = await sha256Range(castPath, chunk.start, chunk.end);
-    if (actual !== chunk.sha256) {
-      return {
-        ok: false,
-        seq: chunk.seq,
-        start: chunk.start,
-        end: chunk.end,
-        reason: `bytes ${chunk.start}-${chunk.end} differ from chunk #${chunk.seq} on the branch`,
-      };
-    }
-  }
-  return { ok: true, checked: chunks.length };
-}
-
-/** Buffered reads from a byte stream: lines and exact lengths. */
-class ByteReader {
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #buffer: Uint8Array = new Uint8Array(0);
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.#reader = stream.getReader();
-  }
-
-  async #fill(): Promise<boolean> {
-    const { value, done } = await this.#reader.read();
-    if (done) return false;
-    if (this.#buffer.length === 0) {
-      this.#buffer = value;
-    } else {
-      const joined = new Uint8Array(this.#buffer.length + value.length);
-      joined.set(this.#buffer);
-      joined.set(value, this.#buffer.length);
-      this.#buffer = joined;
-    }
-    return true;
-  }
-
-  /** The next line without its newline; `undefined` at the end of the stream. */
-  async readLine(): Promise<string | undefined> {
-    while (true) {
-      const newline = this.#buffer.indexOf(10);
-      if (newline >= 0) {
-        const line = new TextDecoder().decode(this.#buffer.subarray(0, newline));
-        this.#buffer = this.#buffer.subarray(newline + 1);
-        return line;
-      }
-      if (!(await this.#fill())) return undefined;
-    }
-  }
-
-  /** Up to `max` (> 0) bytes; throws at the end of the stream. */
-  async read(max: number): Promise<Uint8Array> {
-    if (this.#buffer.length === 0 && !(await this.#fill())) {
-      throw new Error("git cat-file output ended early");
-    }
-    const part = this.#buffer.subarray(0, Math.min(max, this.#buffer.length));
-    this.#buffer = this.#buffer.subarray(part.length);
-    return part;
-  }
-
-  /** Skips `length` bytes. */
-  async skip(length: number): Promise<void> {
-    let left = length;
-    while (left > 0) left -= (await this.read(left)).length;
-  }
-
-  /** Stops reading. */
-  async cancel(): Promise<void> {
-    await this.#reader.cancel().catch(() => {});
-  }
-}
-
-/** Options for {@linkcode BlobReader.open}. */
-export interface BlobReaderOptions {
-  /** Daemon-owned git config (`GIT_CONFIG_GLOBAL`). */
-  globalConfig?: string;
-  /** Abort. */
-  signal?: AbortSignal;
-  /** Kill `git cat-file` after this long (default 10 min; size it to the data). */
-  timeoutMs?: number;
-}
-
-/**
- * Streams blobs out of a repository through one `git cat-file --batch`
- * process, one blob at a time, without holding a blob in memory.
- */
-export class BlobReader {
-  #child: Deno.ChildProcess;
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
-  #reader: ByteReader;
-  #stderr: Promise<string>;
-  #limit: ReturnType<typeof timeoutSignal>;
-  #busy = false;
-  #broken = false;
-
-  private constructor(gitDir: string, options: BlobReaderOptions) {
-    this.#limit = timeoutSignal(options.timeoutMs ?? 600_000, options.signal);
-    this.#child = new Deno.Command("git", {
-      args: ["cat-file", "--batch"],
-      env: { ...gitEnv({ globalConfig: options.globalConfig }), GIT_DIR: gitDir },
-      clearEnv: true,
-      cwd: gitDir,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      signal: this.#limit.signal,
-    }).spawn();
-    this.#writer = this.#child.stdin.getWriter();
-    this.#reader = new ByteReader(this.#child.stdout);
-    this.#stderr = new Response(this.#child.stderr).text().catch(() => "");
-  }
-
-  /** Starts `git cat-file --batch` in `gitDir`. */
-  static open(gitDir: string, options: BlobReaderOptions = {}): BlobReader {
-    return new BlobReader(gitDir, options);
-  }
-
-  /**
-   * Yields the bytes of blob `sha` in blocks. Throws when the object is
-   * missing. Stopping early is safe: the rest of the blob is skipped.
-   */
-  async *stream(sha: string): AsyncGenerator<Uint8Array> {
-    if (this.#busy) throw new Error("BlobReader: one blob at a time");
-    if (this.#broken) throw new Error("git cat-file is no longer usable");
-    if (!/^[0-9a-f]{40,64}$/.test(sha)) throw new Error(`not an object id: ${sha}`);
-    this.#busy = true;
-    let left = -1;
-    try {
-      try {
-        await this.#writer.write(new TextEncoder().encode(`${sha}\n`));
-      } catch {
-        // The process is gone: the header read below says why.
-      }
-      const header = await this.#reader.readLine();
-      if (header === undefined) {
-        this.#broken = true;
-        const why = this.#limit.timedOut()
-          ? "timed out"
-          : this.#limit.signal.aborted
-          ? "was stopped"
-          : "ended";
-        throw new Error(`git cat-file ${why}: ${(await this.#stderr).trim()}`);
-      }
-      const match = /^([0-9a-f]+) (\S+) (\d+)$/.exec(header);
-      if (!match) throw new Error(`object ${sha} is missing from the repository`);
-      left = Number(match[3]);
-      if (match[2] !== "blob") throw new Error(`object ${sha} is a ${match[2]}, not a blob`);
-      while (left > 0) {
-        const part = await this.#reader.read(left);
-        left -= part.length;
-        yield part;
-      }
-    } finally {
-      // Keep the stream in step: skip what was not read, and the newline.
-      if (left >= 0 && !this.#broken) {
-        try {
-          await this.#reader.skip(left + 1);
-        } catch (error) {
-          this.#broken = true;
-          // deno-lint-ignore no-unsafe-finally
-          throw error;
-        }
-      }
-      this.#busy = false;
-    }
-  }
-
-  /** The whole blob (for small ones such as manifests). */
-  async read(sha: string): Promise<Uint8Array> {
-    const parts: Uint8Array[] = [];
-    let length = 0;
-    for await (const block of this.stream(sha)) {
-      parts.push(block.slice());
-      length += block.length;
-    }
-    const bytes = new Uint8Array(length);
-    let offset = 0;
-    for (const part of parts) {
-      bytes.set(part, offset);
-      offset += part.length;
-    }
-    return bytes;
-  }
-
-  /** Ends the process. */
-  async close(): Promise<void> {
-    await this.#writer.close().catch(() => {});
-    await this.#reader.cancel();
-    await this.#child.status.catch(() => {});
-    await this.#stderr;
-    this.#limit.clear();
-  }
-}
-
-/**
- * Writes blobs `blobs`, in order, to a decoder's standard input and closes
- * it. A decoder that stops reading (zstd rejecting a corrupt frame) is not
- * an error: the rest is still read, so `reader` stays in step for the next
- * blob. A read error aborts the input and is thrown.
- */
-export async function feedBlobs(
-  reader: BlobReader,
-  blobs: readonly string[],
-  stdin: WritableStream<Uint8Array>,
-): Promise<void> {
-  const writer = stdin.getWriter();
-  let alive = true;
-  try {
-    for (const blob of blobs) {
-      for await (const block of reader.stream(blob)) {
-        if (!alive) continue;
-        try {
-          await writer.write(block);
-        } catch {
-          alive = false;
-        }
-      }
-    }
-  } catch (error) {
-    await writer.abort(error).catch(() => {});
-    throw error;
-  }
-  await writer.close().catch(() => {});
 }

@@ -8,7 +8,9 @@
  * @module
  */
 import { git, GIT_IDENTITY, type GitAuth } from "./hermetic.ts";
-import { PublishError, quoteFastImportPath, remoteRefusal } from "./publisher.ts";
+import { remoteRefusal } from "./publisher.ts";
+import { quoteFastImportPath } from "./fast_import.ts";
+import { PublishError } from "./target.ts";
 import { classifyGitError } from "./auth.ts";
 
 /** One file to add (or replace) on the branch. */

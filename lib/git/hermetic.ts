@@ -135,3 +135,24 @@ export async function gitChecked(args: string[], options: GitOptions = {}): Prom
   if (!result.success) throw new GitError(args, result);
   return result.stdout;
 }
+
+/**
+ * A long-running hermetic git process on `gitDir` with piped standard
+ * streams (`fast-import`, `cat-file --batch`): the caller streams through it
+ * and awaits its status; `signal` bounds it.
+ */
+export function spawnGit(
+  gitDir: string,
+  options: { args: string[]; globalConfig?: string; signal?: AbortSignal },
+): Deno.ChildProcess {
+  return new Deno.Command("git", {
+    args: options.args,
+    env: { ...gitEnv({ globalConfig: options.globalConfig }), GIT_DIR: gitDir },
+    clearEnv: true,
+    cwd: gitDir,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    signal: options.signal,
+  }).spawn();
+}

@@ -8,93 +8,19 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { hostname } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { errorMessage, timeoutSignal } from "../sys/mod.ts";
+import { chunkPathOnBranch, manifestPathOnBranch } from "../chunk/mod.ts";
+import { git, type GitAuth, gitChecked } from "./hermetic.ts";
+import { initBareAtomically, isCompleteBare, removeStaleLocks } from "./bare_repo.ts";
 import {
-  ensurePrivateDir,
-  errorMessage,
-  fsyncDir,
-  KindedError,
-  timeoutSignal,
-  walkFiles,
-} from "../sys/mod.ts";
-import { chunkPathOnBranch, manifestPathOnBranch, readRange } from "../chunk/mod.ts";
-import { git, type GitAuth, gitChecked, gitEnv, GitError } from "./hermetic.ts";
+  type ChunkItem,
+  type ManifestItem,
+  quoteFastImportPath,
+  writeCommits,
+} from "./fast_import.ts";
+import { type AuthResolver, PublishError, type RemoteTarget } from "./target.ts";
 import { classifyGitError } from "./auth.ts";
-import type { ErrorKind } from "../status/mod.ts";
-
-/** Where a recording's chunks go. */
-export interface RemoteTarget {
-  /** Remote URL or local path. */
-  url: string;
-  /** Branch. */
-  branch: string;
-}
-
-/** Resolves how git reaches a remote: the URL to use and any auth. */
-export type AuthResolver = (url: string) => Promise<{ url: string; auth?: GitAuth }>;
-
-/** A chunk to commit: its spool file and its place in the recording. */
-export interface ChunkItem {
-  /** Chunk id (folder on the branch). */
-  id: string;
-  /** Sequence number. */
-  seq: number;
-  /** Range start. */
-  start: number;
-  /** Range end. */
-  end: number;
-  /** sha256 of the raw bytes. */
-  sha256: string;
-  /** Spool file. */
-  file: string;
-}
-
-/** A manifest to commit when a recording ends. */
-export interface ManifestItem {
-  /** Chunk id. */
-  id: string;
-  /** The manifest document. */
-  manifest: Record<string, unknown>;
-}
-
-/** A failed publish, classified. */
-export class PublishError extends KindedError<ErrorKind> {}
-
-/** The clone folder name of a remote+branch: readable part plus a hash. */
-export function repoSlug(target: RemoteTarget): string {
-  const tail = basename(target.url.replace(/\/+$/, "")).replace(/\.git$/, "") || "remote";
-  const readable = `${tail}-${target.branch}`.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 60);
-  const hash = createHash("sha256").update(`${target.url}\n${target.branch}`).digest("hex");
-  return `${readable}-${hash.slice(0, 10)}.git`;
-}
-
-/** C-style quoting of a path for git fast-import. */
-export function quoteFastImportPath(path: string): string {
-  let out = '"';
-  for (const ch of path) {
-    const code = ch.codePointAt(0)!;
-    if (ch === '"' || ch === "\\") out += "\\" + ch;
-    else if (ch === "\n") out += "\\n";
-    else if (code < 0x20 || code === 0x7f) out += "\\" + code.toString(8).padStart(3, "0");
-    else out += ch;
-  }
-  return out + '"';
-}
-
-/** The commit message of a chunk, with its trailers. */
-export function chunkCommitMessage(item: Omit<ChunkItem, "file">): string {
-  return [
-    `chunk ${item.id} #${item.seq} [${item.start}, ${item.end})`,
-    "",
-    `Cast-Id: ${item.id}`,
-    `Cast-Seq: ${item.seq}`,
-    `Cast-Range: ${item.start}-${item.end}`,
-    `Cast-Sha256: ${item.sha256}`,
-    "",
-  ].join("\n");
-}
 
 const encoder = new TextEncoder();
 
@@ -288,8 +214,11 @@ export class RepoClone {
   async hasManifest(id: string): Promise<boolean> {
     const tip = await this.localTip();
     if (!tip) return false;
-    const result = await this.#git(["cat-file", "-e", `${tip}:${manifestPathOnBranch(id)}`]);
-    return result.success;
+    for (const encrypted of [false, true]) {
+      const path = manifestPathOnBranch(id, { encrypted });
+      if ((await this.#git(["cat-file", "-e", `${tip}:${path}`])).success) return true;
+    }
+    return false;
   }
 
   /**
@@ -316,95 +245,14 @@ export class RepoClone {
       if (!(await this.hasManifest(item.id))) manifestTodo.push(item);
     }
     if (todo.length === 0 && manifestTodo.length === 0) return 0;
-    let total = 0;
-    for (const chunk of todo) total += (await Deno.stat(chunk.file)).size;
-    const limit = timeoutSignal(
-      120_000 + Math.ceil(total / (1 << 20)) * 2000,
-      this.#options.signal,
-    );
-    const process = new Deno.Command("git", {
-      // Chunks are zstd frames already: store them as they are. zlib on top
-      // (core.compression: the pack, and the loose objects fast-import writes
-      // for batches under fastimport.unpackLimit = 100 objects) and the delta
-      // search against the previous blob (below --big-file-threshold) cost
-      // more than zstd itself and save nothing.
-      args: [
-        "-c",
-        "core.compression=0",
-        "fast-import",
-        "--quiet",
-        "--done",
-        "--big-file-threshold=64k",
-      ],
-      env: { ...gitEnv({ globalConfig: this.#options.globalConfig }), GIT_DIR: this.gitDir },
-      clearEnv: true,
-      cwd: this.gitDir,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      signal: limit.signal,
-    }).spawn();
-    const writer = process.stdin.getWriter();
-    const stderr = new Response(process.stderr).text();
-    const stdout = new Response(process.stdout).text();
-    let first = true;
-    const now = Math.floor(Date.now() / 1000);
-    const header = (message: string) => {
-      let text = `commit ${this.#localRef}\n` +
-        `committer asciinema-chunker <asciinema-chunker@localhost> ${now} +0000\n` +
-        `data ${encoder.encode(message).length}\n${message}\n`;
-      if (first && parent) text += `from ${parent}\n`;
-      first = false;
-      return text;
-    };
-    try {
-      for (const chunk of todo) {
-        const info = await Deno.stat(chunk.file);
-        await writer.write(encoder.encode(
-          header(chunkCommitMessage(chunk)) +
-            `M 100644 inline ${quoteFastImportPath(chunkPathOnBranch(chunk.id, chunk))}\n` +
-            `data ${info.size}\n`,
-        ));
-        let copied = 0;
-        const file = await Deno.open(chunk.file, { read: true });
-        try {
-          // One reused buffer: writer.write resolves once its bytes are written.
-          for await (const block of readRange(file, 0, info.size)) {
-            copied += block.length;
-            await writer.write(block);
-          }
-          if ((await file.read(new Uint8Array(1))) !== null) copied++;
-        } finally {
-          file.close();
-        }
-        if (copied !== info.size) throw new Error(`${chunk.file} changed while committing`);
-        await writer.write(encoder.encode("\n"));
-      }
-      for (const item of manifestTodo) {
-        const body = encoder.encode(JSON.stringify(item.manifest, null, 2) + "\n");
-        await writer.write(encoder.encode(
-          header(`manifest ${item.id}\n\nCast-Id: ${item.id}\n`) +
-            `M 100644 inline ${quoteFastImportPath(manifestPathOnBranch(item.id))}\n` +
-            `data ${body.length}\n`,
-        ));
-        await writer.write(body);
-        await writer.write(encoder.encode("\n"));
-      }
-      await writer.write(encoder.encode("done\n"));
-      await writer.close();
-    } catch (error) {
-      await writer.abort().catch(() => {});
-      await process.status;
-      limit.clear();
-      // A broken pipe only says fast-import died: what it said is the reason.
-      const said = (await stderr.catch(() => "")).trim().slice(0, 500);
-      throw new PublishError("disk", `git fast-import failed: ${said || (error as Error).message}`);
-    }
-    const [status, errText] = await Promise.all([process.status, stderr, stdout]);
-    limit.clear();
-    if (!status.success) {
-      throw new PublishError("disk", `git fast-import failed: ${errText.trim().slice(0, 500)}`);
-    }
+    await writeCommits(this.gitDir, {
+      globalConfig: this.#options.globalConfig,
+      signal: this.#options.signal,
+      ref: this.#localRef,
+      parent,
+      chunks: todo,
+      manifests: manifestTodo,
+    });
     return todo.length + manifestTodo.length;
   }
 
@@ -571,71 +419,4 @@ export function remoteRefusal(stdout: string, stderr: string): string | undefine
     ?.trim();
   const parts = [said.join("; "), reason].filter(Boolean);
   return `the remote refused the push: ${parts.join(" — ").slice(0, 500) || line.trim()}`;
-}
-
-/** True when `gitDir` is a whole bare repository (HEAD, objects/, refs/). */
-export async function isCompleteBare(gitDir: string): Promise<boolean> {
-  try {
-    const [head, objects, refs] = await Promise.all(
-      ["HEAD", "objects", "refs"].map((name) => Deno.stat(join(gitDir, name))),
-    );
-    return head.isFile && objects.isDirectory && refs.isDirectory;
-  } catch {
-    return false;
-  }
-}
-
-let initCounter = 0;
-
-/**
- * Creates the bare repository `gitDir` all at once: `git init` into a
- * temporary folder beside it, then a rename, so a crash or a stop never
- * leaves half a repository. Something incomplete already there is moved
- * aside to `<gitDir>.broken-<time>`, never deleted.
- */
-export async function initBareAtomically(
-  gitDir: string,
-  options: { globalConfig?: string; signal?: AbortSignal } = {},
-): Promise<void> {
-  if (await isCompleteBare(gitDir)) return;
-  const parent = dirname(gitDir);
-  await ensurePrivateDir(parent);
-  try {
-    await Deno.lstat(gitDir);
-    await Deno.rename(gitDir, `${gitDir}.broken-${Date.now()}`);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  const tmp = join(parent, `.${basename(gitDir)}.tmp-${Deno.pid}-${++initCounter}`);
-  await Deno.remove(tmp, { recursive: true }).catch(() => {});
-  await ensurePrivateDir(tmp);
-  try {
-    const result = await git(["init", "--bare", "--quiet", tmp], options);
-    if (!result.success) throw new GitError(["init"], result);
-    await Deno.rename(tmp, gitDir);
-    await fsyncDir(parent);
-  } catch (error) {
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
-    throw error;
-  }
-}
-
-/** Creates `backup.git` (the embedded default remote) when missing. */
-export async function ensureEmbeddedRemote(
-  gitDir: string,
-  options: { globalConfig?: string } = {},
-): Promise<void> {
-  await initBareAtomically(gitDir, options);
-}
-
-/**
- * Removes git lock files left by a git process that died with the machine
- * (only this daemon uses its clones, and only one daemon runs per home).
- */
-async function removeStaleLocks(gitDir: string): Promise<void> {
-  const candidates = ["HEAD.lock", "config.lock", "packed-refs.lock", "index.lock", "shallow.lock"];
-  for (const name of candidates) await Deno.remove(join(gitDir, name)).catch(() => {});
-  for (const path of await walkFiles(join(gitDir, "refs"))) {
-    if (path.endsWith(".lock")) await Deno.remove(path).catch(() => {});
-  }
 }

@@ -213,3 +213,41 @@ export function displayUrl(url: string): string {
   }
   return redact(text);
 }
+
+/** Owner and name of a repository. */
+export interface RepoName {
+  /** Owner (user or organisation). */
+  owner: string;
+  /** Repository name (without `.git`). */
+  repo: string;
+}
+
+/**
+ * The remote when git reaches it over HTTP(S) (`https://`, loopback
+ * `http://`, GitHub's SSH forms); undefined for anything else or a URL that
+ * does not parse.
+ */
+export function httpRemoteOf(url: string): ParsedRemote | undefined {
+  try {
+    const parsed = parseRemoteUrl(url);
+    return parsed.kind === "https" || parsed.kind === "http-loopback" ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Owner and repository of an `https://` (or loopback `http://`) remote or a
+ * GitHub SSH form: the last two path segments, `.git` removed; `undefined`
+ * for local paths, other SSH hosts, or a path with fewer than two segments.
+ */
+export function repoNameOf(url: string): RepoName | undefined {
+  const parsed = httpRemoteOf(url);
+  if (!parsed) return undefined;
+  const parts = new URL(parsed.url).pathname.split("/").filter(Boolean);
+  if (parts.length < 2) return undefined;
+  const owner = decodeURIComponent(parts[parts.length - 2]);
+  const repo = decodeURIComponent(parts[parts.length - 1]).replace(/\.git$/, "");
+  if (!owner || !repo) return undefined;
+  return { owner, repo };
+}

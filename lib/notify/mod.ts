@@ -11,3 +11,4 @@ export * from "./pushover.ts";
 export * from "./ntfy.ts";
 export * from "./dispatch.ts";
 export * from "./policy.ts";
+export * from "./policy_events.ts";

@@ -19,7 +19,8 @@ export type NoticeKind =
   | "crash_restart"
   | "recovered"
   | "behind"
-  | "caught_up";
+  | "caught_up"
+  | "public_refused";
 
 /** How urgent a notice is; each backend maps it to its own scale. */
 export type NoticePriority = "low" | "normal" | "high";

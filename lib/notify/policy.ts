@@ -9,6 +9,14 @@ import { formatDuration, log, type Settings } from "../sys/mod.ts";
 import { createNotifier, type CreateNotifierOptions, notifySettings } from "./dispatch.ts";
 import { errorText, truncate } from "./http.ts";
 import type { DeliveryResult, Notice } from "./notice.ts";
+import type {
+  EventOptions,
+  NotificationPolicyOptions,
+  PolicyEvent,
+  PushFailingInfo,
+  PushSucceededInfo,
+  SendNotice,
+} from "./policy_events.ts";
 
 /** Options for {@linkcode createNotificationPolicy}. */
 export interface CreatePolicyOptions extends CreateNotifierOptions {
@@ -32,66 +40,6 @@ export function createNotificationPolicy(
     now: options.now,
     host: options.host,
   });
-}
-
-/** Sends a notice; the policy's only way out. */
-export type SendNotice = (notice: Notice) => Promise<DeliveryResult | void> | DeliveryResult | void;
-
-/** Options for {@linkcode NotificationPolicy}. */
-export interface NotificationPolicyOptions {
-  /** Delivers a notice (usually {@linkcode Notifier.send}). */
-  send: SendNotice;
-  /** Clock in milliseconds (tests); default `Date.now`. */
-  now?: () => number;
-  /** Pushes must fail this long before a notice (default 120). */
-  failureGraceSeconds?: number;
-  /** One notice per event kind and key per this many minutes (default 30). */
-  throttleMinutes?: number;
-  /** Host name shown in notices (default `Deno.hostname()`). */
-  host?: string;
-}
-
-/** Daemon events the policy understands (structurally compatible with `EngineEvent` in lib/engine/engine.ts). */
-export type PolicyEvent =
-  | {
-    type: "push-failed";
-    remote: string;
-    kind: string;
-    message: string;
-    since: Date | string | number;
-    queued: number;
-    label?: string;
-  }
-  | { type: "push-ok"; remote: string; queued: number; label?: string }
-  | { type: "disk"; message: string }
-  | { type: "crash-restart"; message: string }
-  | { type: "behind"; id: string; ageSeconds: number }
-  | { type: "caught-up"; id: string };
-
-/** Details of a failing remote. */
-export interface PushFailingInfo {
-  /** When pushes started failing (health.json `failing_since`). */
-  since: Date | string | number;
-  /** Chunks waiting to be pushed. */
-  queued: number;
-  /** The last error (no secrets: it is redacted again anyway by the logger, not by the service). */
-  message: string;
-  /** Remote URL or name for people (default: the key). */
-  label?: string;
-}
-
-/** Details of a successful push. */
-export interface PushSucceededInfo {
-  /** Chunks that were queued and are now pushed (or being pushed). */
-  queued: number;
-  /** Remote URL or name for people (default: the key). */
-  label?: string;
-}
-
-/** Options for events that take a key. */
-export interface EventOptions {
-  /** What the event concerns, for the throttle (recording id, remote key). */
-  key?: string;
 }
 
 interface Outage {
@@ -254,6 +202,8 @@ export class NotificationPolicy {
           return await this.behind(event.id, event.ageSeconds);
         case "caught-up":
           return await this.caughtUp(event.id);
+        case "public-refused":
+          return await this.publicRefused(event.id, event.message);
       }
     } catch (error) {
       log("notify").warn("notification policy failed: {error}", { error: errorText(error) });
@@ -367,6 +317,23 @@ export class NotificationPolicy {
     });
     if (sent) this.#behind.add(id);
     return sent;
+  }
+
+  /**
+   * Recording `id` is held back because its remote is a public GitHub
+   * repository (or its visibility is unknown): at once, high priority,
+   * throttled per recording.
+   */
+  publicRefused(id: string, message: string): Promise<Notice | undefined> {
+    return this.#emit({
+      kind: "public_refused",
+      key: id,
+      title: `asciinema backup held back on ${this.#host}`,
+      message: `Recording ${id} is not pushed: ${truncate(message, 700)}\n` +
+        "It stays safe in the spool on this machine. " + STATUS_HINT,
+      priority: "high",
+      tags: ["lock", "warning"],
+    });
   }
 
   /** Recording `id` is caught up again: a notice only when a behind notice went out. */

@@ -41,6 +41,8 @@ export const RecordingConfigSchema = z.looseObject({
   title: optionalString,
   /** When the recording ended (ISO); `true` is accepted from other writers. */
   ended: z.union([z.string(), z.boolean()]).nullish(),
+  /** Push this recording's plaintext chunks to a public GitHub repository too. */
+  allow_public: z.boolean().nullish(),
 });
 
 /** A parsed per-recording config (unknown fields included). */
@@ -60,6 +62,7 @@ export type RecordingConfigResult =
 const expected: Record<string, string> = {
   recorder_pid: "a positive whole number (a process id)",
   ended: "an ISO time string (or true)",
+  allow_public: "true or false",
 };
 
 /** Validates an already-parsed JSON value; `source` names it in errors. */

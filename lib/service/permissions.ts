@@ -14,11 +14,12 @@
  *   as the absolute paths where it exists (every match on PATH and in the
  *   system directories the service's PATH adds), so Deno never has to
  *   resolve a missing one (its `Info Failed to resolve ... for allow-run`).
- * - net: the notification hosts only (`api.pushover.net` or the configured
- *   `notify.pushover.api_url`, and the `notify.ntfy.url` host), computed from
- *   config.json when the service is installed; `daemon.ts start` recomputes
- *   them (and recompiles when they changed). Git's own network traffic is
- *   git's (a child process), not Deno's.
+ * - net: the notification hosts (`api.pushover.net` or the configured
+ *   `notify.pushover.api_url`, and the `notify.ntfy.url` host) and the GitHub
+ *   API (`api.github.com`, or the `github_api` host) that says whether a
+ *   repository is public, computed from config.json when the service is
+ *   installed; `daemon.ts start` recomputes them (and recompiles when they
+ *   changed). Git's own network traffic is git's (a child process), not Deno's.
  * - env: the variables the daemon reads ({@linkcode DAEMON_ENV_VARS}).
  * - sys: `hostname` (commit messages and notices).
  *
@@ -119,6 +120,18 @@ export function notifyHosts(settings?: Settings): string[] {
   return hosts;
 }
 
+/** Host names of the GitHub API the daemon asks about repositories' visibility. */
+export function githubApiHosts(settings?: Settings): string[] {
+  const hosts = ["api.github.com"];
+  try {
+    const host = settings?.github_api ? new URL(settings.github_api).hostname : undefined;
+    if (host && !hosts.includes(host)) hosts.push(host);
+  } catch {
+    // An invalid URL is rejected by the settings schema already.
+  }
+  return hosts;
+}
+
 /** Input of {@linkcode daemonPermissionFlags}. */
 export interface PermissionInput {
   /** Absolute `$ASCIINEMA_HOME`. */
@@ -184,7 +197,8 @@ export function daemonPermissionFlags(input: PermissionInput): string[] {
   const run = (input.run ?? daemonRunPaths({ os })).map((file) => checkListItem("path", file));
   // An empty --allow-run= would allow every program: no tool found means no run permission.
   if (run.length) flags.push(`--allow-run=${run.join(",")}`);
-  const hosts = notifyHosts(input.settings).map((host) => checkListItem("host", host));
+  const hosts = [...new Set([...notifyHosts(input.settings), ...githubApiHosts(input.settings)])]
+    .map((host) => checkListItem("host", host));
   if (hosts.length) flags.push(`--allow-net=${hosts.join(",")}`);
   flags.push(`--allow-env=${DAEMON_ENV_VARS.join(",")}`);
   flags.push(`--allow-sys=${DAEMON_SYS_APIS.join(",")}`);

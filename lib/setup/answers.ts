@@ -20,6 +20,10 @@ export interface SetupFlags {
   githubApi?: string;
   /** Read the GitHub token from standard input. */
   patStdin?: boolean;
+  /** age recipients (`age1…`) to encrypt the chunks to (repeatable). */
+  ageRecipient?: string[];
+  /** Read an age identity from standard input: it is stored, and its recipient used. */
+  ageIdentityStdin?: boolean;
   /** False with `--no-pushover`. */
   pushover?: boolean;
   /** Pushover endpoint (default https://api.pushover.net/1/messages.json). */

@@ -43,6 +43,16 @@ export function setupCommand() {
     )
     .option("--pat-stdin", "read the GitHub token from standard input (else ASCIINEMA_GITHUB_PAT)")
     .option(
+      "--age-recipient <age1…>",
+      "encrypt the chunks to this age recipient (repeatable: a personal and a team key)",
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .option(
+      "--age-identity-stdin",
+      "read an age identity (AGE-SECRET-KEY-1…) from standard input: stored in the keyring, " +
+        "its recipient encrypts the chunks",
+    )
+    .option(
       "--no-pushover",
       "no Pushover notices (keys otherwise from ASCIINEMA_PUSHOVER_APP/_USER)",
     )
@@ -97,6 +107,30 @@ export async function readStdinLine(timeoutMs: number = STDIN_TIMEOUT_MS): Promi
   return text;
 }
 
+/** Reads standard input to its end (an age identity file), with a timeout. */
+export async function readStdinAll(timeoutMs: number = STDIN_TIMEOUT_MS): Promise<string> {
+  const limit = AbortSignal.timeout(timeoutMs);
+  const reader = Deno.stdin.readable.getReader();
+  const stop = () => reader.cancel().catch(() => {});
+  limit.addEventListener("abort", stop);
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } finally {
+    limit.removeEventListener("abort", stop);
+    reader.releaseLock();
+  }
+  if (limit.aborted && !text.trim()) {
+    throw new Error(`nothing arrived on standard input within ${timeoutMs / 1000} s`);
+  }
+  return text;
+}
+
 /** Runs setup with `argv`; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let flags: SetupFlags;
@@ -132,6 +166,7 @@ export async function main(argv: string[]): Promise<number> {
         prompter,
         stdinIsTerminal,
         readStdin: () => readStdinLine(),
+        readStdinText: () => readStdinAll(),
       },
     });
   } finally {

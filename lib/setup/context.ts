@@ -12,7 +12,7 @@ import {
 import { parseRemoteUrl } from "../git/mod.ts";
 import { type HomePaths, readRawSettings, redact, registerSecret } from "../sys/mod.ts";
 import { EXIT_USAGE, SetupCancelled, SetupError, type SetupFlags } from "./answers.ts";
-import { repoNameOf } from "./github.ts";
+import { repoNameOf } from "../git/mod.ts";
 import type { Prompter } from "./prompter.ts";
 
 export interface SetupIo {
@@ -22,8 +22,10 @@ export interface SetupIo {
   prompter?: Prompter;
   /** True when standard input is a terminal. */
   stdinIsTerminal: boolean;
-  /** Reads standard input to its end (for `--pat-stdin`). */
+  /** Reads standard input's first line (for `--pat-stdin`). */
   readStdin(): Promise<string>;
+  /** Reads standard input to its end (for `--age-identity-stdin`; default: `readStdin`). */
+  readStdinText?(): Promise<string>;
 }
 
 /** Everything setup needs from its surroundings. */
@@ -74,6 +76,12 @@ export interface SetupPlan {
   idle: number;
   /** zstd level. */
   zstd: number;
+  /** What the GitHub API said of the repository's visibility, when asked. */
+  visibility?: "public" | "private" | "unknown";
+  /** `encryption.recipients`: recipients to write, null to turn encryption off, undefined to keep. */
+  recipients?: string[] | null;
+  /** A new age identity to store in the credential store (service `asciinema-age-identity`). */
+  ageIdentity?: string;
 }
 
 /** One run of setup: its flags, surroundings, store and config, shared by the steps. */

@@ -135,10 +135,13 @@ This branch is written by asciinema-chunker: live terminal recordings,
 backed up chunk by chunk while they are made.
 
 - \`chunks/<id>/<seq>_<start>-<end>.cast.zst\`: one zstd frame per chunk
-- \`recordings/<id>/manifest.json\`: written when a recording ends
+  (\`.cast.zst.age\`: encrypted with age)
+- \`recordings/<id>/manifest.json\` (or \`manifest.json.age\`): written when a
+  recording ends
 
 Restore one with \`deno task restore <id>\` (or concatenate the chunks of a
-recording in order and run \`zstd -d\`).
+recording in order and run \`zstd -d\`; an encrypted chunk first goes through
+\`age -d -i key.txt\`).
 `;
 
 /** Parses `git push --porcelain` for `ref`: the status flag and summary, if reported. */

@@ -12,7 +12,7 @@
  * @module
  */
 import { redact, registerSecret, timeoutSignal } from "../sys/mod.ts";
-import { displayUrl, parseRemoteUrl } from "../git/mod.ts";
+import { displayUrl, type RepoName } from "../git/mod.ts";
 
 /** Default GitHub API. */
 export const DEFAULT_GITHUB_API = "https://api.github.com";
@@ -25,35 +25,6 @@ export function tokenCreationUrl(webHost = "github.com"): string {
   return `https://${webHost}/settings/personal-access-tokens/new`;
 }
 
-/** Owner and name of a repository. */
-export interface RepoName {
-  /** Owner (user or organisation). */
-  owner: string;
-  /** Repository name (without `.git`). */
-  repo: string;
-}
-
-/**
- * Owner and repository of an `https://` (or loopback `http://`) remote or a
- * GitHub SSH form: the last two path segments, `.git` removed; `undefined`
- * for local paths, other SSH hosts, or a path with fewer than two segments.
- */
-export function repoNameOf(url: string): RepoName | undefined {
-  let parsed;
-  try {
-    parsed = parseRemoteUrl(url);
-  } catch {
-    return undefined;
-  }
-  if (parsed.kind !== "https" && parsed.kind !== "http-loopback") return undefined;
-  const parts = new URL(parsed.url).pathname.split("/").filter(Boolean);
-  if (parts.length < 2) return undefined;
-  const owner = decodeURIComponent(parts[parts.length - 2]);
-  const repo = decodeURIComponent(parts[parts.length - 1]).replace(/\.git$/, "");
-  if (!owner || !repo) return undefined;
-  return { owner, repo };
-}
-
 /** What the GitHub API said about a token. */
 export type TokenCheck =
   | {
@@ -64,6 +35,8 @@ export type TokenCheck =
     push: boolean;
     /** `owner/repo` as GitHub spells it. */
     fullName: string;
+    /** Whether the world can read it (`public`): recordings there must be encrypted. */
+    visibility: "public" | "private" | "unknown";
   }
   | {
     ok: false;
@@ -214,7 +187,13 @@ export async function checkGitHubToken(
         `to the repository (and the token "Contents: Read and write")`,
     };
   }
-  return { ok: true, login, push: permissions?.push === true, fullName };
+  const visibility = repo.body.visibility === "public" || repo.body.private === false
+    ? "public"
+    : repo.body.visibility === "private" || repo.body.visibility === "internal" ||
+        repo.body.private === true
+    ? "private"
+    : "unknown";
+  return { ok: true, login, push: permissions?.push === true, fullName, visibility };
 }
 
 /** What the git write check found. */

@@ -28,6 +28,62 @@ import {
   storedSecret,
 } from "./context.ts";
 import { chunkingFromFlags } from "./steps/chunking.ts";
+import { IdentityError, isX25519Recipient, parseIdentityFile, recipientOf } from "../crypto/mod.ts";
+
+/**
+ * `--age-recipient` (repeatable) and `--age-identity-stdin`: the recipients
+ * to encrypt to (undefined: keep config.json's) and an identity to store.
+ */
+async function encryptionAnswers(
+  run: SetupRun,
+): Promise<{ recipients?: string[]; ageIdentity?: string }> {
+  const recipients = [...(run.flags.ageRecipient ?? [])];
+  for (const recipient of recipients) {
+    if (!isX25519Recipient(recipient)) {
+      throw new SetupError(
+        `--age-recipient: ${recipient.slice(0, 20)}… is not an age X25519 recipient (age1…, ` +
+          "62 characters; `age-keygen -y key.txt` prints yours)",
+        EXIT_USAGE,
+      );
+    }
+  }
+  let ageIdentity: string | undefined;
+  if (run.flags.ageIdentityStdin) {
+    if (run.ctx.io.stdinIsTerminal) {
+      throw new SetupError(
+        "--age-identity-stdin reads the identity from a pipe (`setup.ts --age-identity-stdin " +
+          "< key.txt`)",
+        EXIT_USAGE,
+      );
+    }
+    const text = await (run.ctx.io.readStdinText ?? run.ctx.io.readStdin)();
+    let identities: string[];
+    try {
+      identities = parseIdentityFile(text, "standard input");
+    } catch (error) {
+      if (!(error instanceof IdentityError)) throw error;
+      throw new MissingAnswerError("--age-identity-stdin", `an age identity (${error.message})`);
+    }
+    if (identities.length !== 1) {
+      throw new SetupError(
+        `--age-identity-stdin: standard input holds ${identities.length} identities; give one`,
+        EXIT_USAGE,
+      );
+    }
+    ageIdentity = identities[0];
+    const own = await recipientOf(ageIdentity);
+    if (!recipients.includes(own)) recipients.push(own);
+    if (run.store.readOnly) {
+      throw new SetupError(
+        `the credential store is ${run.store.kind} (read-only), so the identity cannot be ` +
+          "stored: keep it in a file for `restore --identity`, and pass its recipient with " +
+          "--age-recipient instead",
+        EXIT_USAGE,
+      );
+    }
+  }
+  return recipients.length ? { recipients, ageIdentity } : {};
+}
 
 async function readPatFromStdin(run: SetupRun): Promise<string> {
   if (run.ctx.io.stdinIsTerminal) {
@@ -59,6 +115,7 @@ export async function unattendedAnswers(run: SetupRun): Promise<SetupPlan> {
     requireValid("--pushover-api", checkHttpUrl(flags.pushoverApi));
   }
   const fresh = flags.fresh === true;
+  const encryption = await encryptionAnswers(run);
 
   let token: string | undefined;
   let storeToken = false;
@@ -120,5 +177,6 @@ export async function unattendedAnswers(run: SetupRun): Promise<SetupPlan> {
     ntfyUrl: flags.ntfy,
     idle,
     zstd,
+    ...encryption,
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The guided setup a new user runs once (`deno task daemon-setup`), and its
  * unattended form (`--yes`, or any run whose standard input is not a
- * terminal), as the list of its seven steps (one file each in
+ * terminal), as the list of its eight steps (one file each in
  * lib/setup/steps/), each skipped when already done:
  *
  * 1. preflight (lib/setup/preflight.ts);
@@ -9,15 +9,18 @@
  *    install (deletes them), or cancel (lib/setup/service.ts);
  * 3. repository (this directory's `origin`, a dedicated
  *    `<owner>/asciinema-recordings`, or any URL) and branch;
- * 4. the GitHub token: masked input, checked with the GitHub API and a real
- *    write check with git (lib/setup/github.ts);
- * 5. notifications: Pushover or ntfy, with a test notice;
- * 6. chunking presets;
- * 7. install: credentials into the credential store, the orphan branch,
+ * 4. the GitHub token: masked input, checked with the GitHub API (which also
+ *    says whether the repository is public) and a real write check with git
+ *    (lib/setup/github.ts);
+ * 5. encryption (recommended): a new age key shown once and stored in the
+ *    keyring, or an existing recipient, or none;
+ * 6. notifications: Pushover or ntfy, with a test notice;
+ * 7. chunking presets;
+ * 8. install: credentials into the credential store, the orphan branch,
  *    config.json (lib/sys/settings.ts `updateSettings`: atomic, other keys
  *    kept), the service and its first healthy heartbeat.
  *
- * Nothing is written anywhere before step 7, so Ctrl-C at any prompt changes
+ * Nothing is written anywhere before step 8, so Ctrl-C at any prompt changes
  * nothing. Secrets are read only from a masked prompt, standard input or
  * the environment, registered for redaction at once, and stored only in the
  * credential store — never in config.json, argv or a log.
@@ -49,6 +52,7 @@ import { DEFAULT_GITHUB_API } from "./github.ts";
 import {
   apply,
   chunkingStep,
+  encryptionStep,
   existingStep,
   notificationsStep,
   preflightStep,
@@ -61,18 +65,19 @@ import { runUninstall } from "./uninstall.ts";
 
 /** One numbered step: its title, and what it does to the draft (or which step to go back to). */
 export interface SetupStep {
-  /** The name shown as `Step N/7 · <title>`; also what `goto` names. */
+  /** The name shown as `Step N/8 · <title>`; also what `goto` names. */
   title: string;
   /** Runs the step; returns the title of a step to go back to, or nothing to go on. */
   run(run: SetupRun, draft: Draft): Promise<string | void>;
 }
 
-/** Steps 1 to 6, in order; step 7 (install) follows the review. */
+/** Steps 1 to 7, in order; step 8 (install) follows the review. */
 export const SETUP_STEPS: readonly SetupStep[] = [
   { title: "Preflight", run: (run) => preflightStep(run) },
   { title: "Existing installation", run: existingStep },
   { title: "Repository", run: repositoryStep },
   { title: "Token", run: async (run, draft) => (await tokenStep(run, draft)) && "Repository" },
+  { title: "Encryption", run: encryptionStep },
   { title: "Notifications", run: notificationsStep },
   { title: "Chunking", run: chunkingStep },
 ];
@@ -166,6 +171,12 @@ export function flagProblems(flags: SetupFlags): string[] {
   const problems: string[] = [];
   if (flags.uninstall && (flags.repo || flags.patStdin || flags.fresh)) {
     problems.push("--uninstall takes no setup answers (only --delete-credentials)");
+  }
+  if (flags.patStdin && flags.ageIdentityStdin) {
+    problems.push(
+      "--pat-stdin and --age-identity-stdin both read standard input: give the token with " +
+        "ASCIINEMA_GITHUB_PAT instead",
+    );
   }
   if (flags.deleteCredentials && !flags.uninstall) {
     problems.push("--delete-credentials goes with --uninstall (a fresh install is --fresh)");

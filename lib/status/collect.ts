@@ -187,6 +187,7 @@ export async function collectStatus(options: StatusOptions): Promise<StatusRepor
       failing_seconds: ageSeconds(remote.failing_since, now),
       next_retry_at: remote.next_retry_at,
       queued_chunks: remote.queued_chunks,
+      ...(remote.visibility ? { visibility: remote.visibility } : {}),
     });
     if (running && remote.last_error) {
       const since = remote.failing_since

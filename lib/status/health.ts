@@ -44,7 +44,7 @@ export interface RecordingHealth {
   oldest_unpushed_at?: string | null;
   /** Its age in seconds when health.json was written: what a lost laptop would cost. */
   unpushed_age_seconds?: number | null;
-  /** `recording`, `ended`, `held` (not published: fix its config) or `error`. */
+  /** `recording`, `ended`, `held` (not published: fix its config, or a public repository) or `error`. */
   state: "recording" | "ended" | "held" | "error";
   /** Remote URL (never with credentials). */
   remote: string;
@@ -72,6 +72,8 @@ export interface RemoteHealth {
   next_retry_at: string | null;
   /** Chunks committed or spooled and not yet pushed. */
   queued_chunks: number;
+  /** A GitHub remote's visibility, as the GitHub API last said (absent: not asked). */
+  visibility?: "public" | "private" | "unknown";
 }
 
 /** The whole health.json document. */

@@ -147,9 +147,9 @@ export function renderStatus(report: StatusReport, options: RenderStatusOptions 
         )
         : "ok";
       lines.push(
-        `  ${remote.url} ${remote.branch}: ${state}; last push ${
-          when(remote.last_push, now)
-        }; ${remote.queued_chunks} queued${
+        `  ${remote.url} ${remote.branch}${
+          remote.visibility ? ` (GitHub: ${remote.visibility})` : ""
+        }: ${state}; last push ${when(remote.last_push, now)}; ${remote.queued_chunks} queued${
           remote.next_retry_at ? `; next try ${when(remote.next_retry_at, now)}` : ""
         }`,
       );

@@ -206,6 +206,8 @@ export interface RemoteStatus {
   next_retry_at: string | null;
   /** Chunks waiting. */
   queued_chunks: number;
+  /** A GitHub repository's visibility as the API last said (absent: not asked). */
+  visibility?: "public" | "private" | "unknown";
 }
 
 /** One secret in the report. */

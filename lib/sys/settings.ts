@@ -6,6 +6,7 @@
  * @module
  */
 import { z } from "zod";
+import { Encrypter } from "age-encryption";
 import { readJsonIfExists, writeJsonAtomic } from "./atomic.ts";
 
 /** Default branch for recordings that name none. */
@@ -26,7 +27,31 @@ const ranges = {
   credential_store: "one of auto, keychain, secret-service, env",
   branch: "a non-empty git branch name",
   repo_url: "a git remote URL or path",
+  encryption: 'an object {"recipients": ["age1…", …]} of one or more X25519 age recipients',
+  allow_public: "true or false",
+  github_api: "the https:// URL of the GitHub API (GitHub Enterprise: https://HOST/api/v3)",
 } as const;
+
+/** True when `text` is an X25519 age recipient (`age1…`, 62 characters) with a valid checksum. */
+export function isAgeRecipient(text: string): boolean {
+  if (!/^age1[02-9ac-hj-np-z]{58}$/.test(text)) return false;
+  try {
+    new Encrypter().addRecipient(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `encryption` in config.json: chunks and manifests are encrypted with age to
+ * these recipients before they leave the machine (changing them applies to
+ * new chunks). The daemon needs only these public keys.
+ */
+export const EncryptionSchema = z.looseObject({
+  recipients: z.array(z.string().refine(isAgeRecipient, "not an X25519 age recipient (age1…)"))
+    .min(1),
+});
 
 /**
  * `notify` in config.json: when and where failure notices go. Pushover is
@@ -79,6 +104,12 @@ export const SettingsSchema = z.looseObject({
   push_min_bytes_per_second: z.number().int().min(256).max(1024 ** 3).default(16 * 1024),
   credential_store: z.enum(["auto", "keychain", "secret-service", "env"]).default("auto"),
   notify: NotifySchema.optional(),
+  /** age recipients; absent: chunks are plain zstd. */
+  encryption: EncryptionSchema.optional(),
+  /** Push plaintext chunks to a public GitHub repository too (default: refused). */
+  allow_public: z.boolean().default(false),
+  /** GitHub API base (default https://api.github.com); its host's remotes are GitHub's too. */
+  github_api: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 /** Parsed, validated settings (defaults filled in). */

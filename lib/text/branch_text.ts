@@ -7,9 +7,15 @@
  *
  * @module
  */
-import { type BranchView, loadManifest, streamRecordingBytes } from "../branch/mod.ts";
+import {
+  type BranchView,
+  type DecryptOptions,
+  loadManifest,
+  manifestBytes,
+  streamRecordingBytes,
+} from "../branch/mod.ts";
 import type { BranchIndex, Manifest } from "../git/mod.ts";
-import { decodeDerivedPayload, type PayloadCodec, PLAIN_CODEC } from "./codec.ts";
+import { decodeDerivedPayload, type PayloadCodec } from "./codec.ts";
 import {
   INDEX_NAME,
   IndexDecoder,
@@ -58,8 +64,8 @@ export interface ReadTextOptions {
   onLines: (lines: IndexLine[], info: TextInfo) => Promise<void>;
   /** Read the committed index when there is a usable one (default true). */
   useIndex?: boolean;
-  /** Opens sealed indexes (default plain). */
-  codec?: PayloadCodec;
+  /** Identities for encrypted chunks, manifests and indexes (looked up when one is met). */
+  identities?: DecryptOptions["identities"];
   /**
    * Regions of the index that need not be decoded (see `LineFilter`); each
    * skipped region goes to `onSkip` instead of `onLines`. Rendered text is
@@ -90,7 +96,16 @@ async function readIndex(
   info: TextInfo,
   options: ReadTextOptions,
 ): Promise<{ lines: number } | { unusable: string }> {
-  const sealed = await view.reader.read(file.blob);
+  let opened: Uint8Array;
+  try {
+    // Sealed like a manifest when chunks are encrypted: opened the same way.
+    opened = await manifestBytes(view.reader, { ...file, encrypted: file.path.endsWith(".age") }, {
+      identities: options.identities,
+    });
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    return { unusable: `its index cannot be opened (${(error as Error).message})` };
+  }
   const decoder = new IndexDecoder();
   const text = new TextDecoder();
   let meta: IndexMeta | undefined;
@@ -100,7 +115,7 @@ async function readIndex(
     count += lines.length;
     await options.onLines(lines, { ...info, timestamp: meta?.timestamp });
   };
-  const blocks = decodeDerivedPayload(sealed, file.path, options.codec ?? PLAIN_CODEC);
+  const blocks = decodeDerivedPayload(opened);
   try {
     const filter = options.onSkip ? options.filter : undefined;
     for await (const block of blocks) {
@@ -146,7 +161,12 @@ async function renderFromChunks(
 ): Promise<number> {
   let count = 0;
   await renderFeed(
-    (sink) => streamRecordingBytes(view, info.id, { sink, signal: options.signal }),
+    (sink) =>
+      streamRecordingBytes(view, info.id, {
+        sink,
+        signal: options.signal,
+        identities: options.identities,
+      }),
     async (lines, header) => {
       count += lines.length;
       await options.onLines(
@@ -168,7 +188,9 @@ export async function readRecordingText(
   id: string,
   options: ReadTextOptions,
 ): Promise<TextResult> {
-  const { manifest } = await loadManifest(view.index, id, view.reader);
+  const { manifest } = await loadManifest(view.index, id, view.reader, {
+    identities: options.identities,
+  });
   const info: TextInfo = { id, source: "index", manifest };
   const file = manifest && options.useIndex !== false ? findTextIndex(view.index, id) : undefined;
   let note: string | undefined;
@@ -186,16 +208,22 @@ export async function readRecordingText(
 export async function buildIndexFromBranch(
   view: BranchView,
   id: string,
-  options: { codec?: PayloadCodec; signal?: AbortSignal } = {},
+  options: { codec?: PayloadCodec; signal?: AbortSignal } & DecryptOptions = {},
 ): Promise<BuiltIndex> {
-  const { manifest, problem } = await loadManifest(view.index, id, view.reader);
+  const { manifest, problem, locked } = await loadManifest(view.index, id, view.reader, options);
   if (!manifest) {
     throw new Error(
-      problem ?? `${id} has no manifest yet (still recording): its index is built when it ends`,
+      problem ?? locked ??
+        `${id} has no manifest yet (still recording): its index is built when it ends`,
     );
   }
   return await buildTextIndex(
-    (sink) => streamRecordingBytes(view, id, { sink, signal: options.signal }),
+    (sink) =>
+      streamRecordingBytes(view, id, {
+        sink,
+        signal: options.signal,
+        identities: options.identities,
+      }),
     { id, bytes: manifest.total_bytes, codec: options.codec },
   );
 }

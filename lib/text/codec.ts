@@ -3,14 +3,16 @@
  * zstd in-process (node:zlib, the same frames the `zstd` tool reads: an
  * index can be checked with `git cat-file blob … | zstd -d`), then the
  * payload codec — the one hook where encryption plugs in. The daemon and
- * `reindex` both encode through {@linkcode encodeDerivedPayload} with the
+ * `reindex` both seal through {@linkcode encodeDerivedPayload} with the
  * codec {@linkcode derivedPayloadCodec} picks from the settings; readers
- * decode through {@linkcode decodeDerivedPayload}.
+ * open a sealed payload like a manifest (lib/branch/chunk_stream.ts) and
+ * decompress it through {@linkcode decodeDerivedPayload}.
  *
  * @module
  */
 import * as zlib from "node:zlib";
 import { type Settings, timeoutSignal } from "../sys/mod.ts";
+import { encryptBytes } from "../crypto/mod.ts";
 import { zstdTimeoutMs } from "../chunk/mod.ts";
 
 /** How a derived payload is sealed for the branch (plain, or encrypted to the recipients). */
@@ -19,27 +21,25 @@ export interface PayloadCodec {
   suffix: string;
   /** Seals the (compressed) payload. */
   encode(bytes: Uint8Array): Promise<Uint8Array>;
-  /** Opens a payload this codec (or an older one) sealed; `path` names the file. */
-  decode(bytes: Uint8Array, path: string): Promise<Uint8Array>;
 }
 
 /** No sealing: the compressed payload as it is. */
 export const PLAIN_CODEC: PayloadCodec = {
   suffix: "",
   encode: (bytes) => Promise.resolve(bytes),
-  decode: (bytes, path) =>
-    path.endsWith(".age")
-      ? Promise.reject(new Error(`${path} is encrypted and no identity was given to open it`))
-      : Promise.resolve(bytes),
 };
 
 /**
  * The codec for payloads the daemon and `reindex` derive from a recording:
- * the single place that decides whether they are encrypted (when chunks are
- * encrypted, so is everything derived from them).
+ * the single place that decides whether they are encrypted. With
+ * `encryption.recipients` (chunks are `age(zstd(bytes))`) so is everything
+ * derived from them: `age(zstd(text))`, named `….age`. Readers open a
+ * sealed payload by its name, through lib/branch/chunk_stream.ts.
  */
-export function derivedPayloadCodec(_settings?: Settings): PayloadCodec {
-  return PLAIN_CODEC;
+export function derivedPayloadCodec(settings?: Settings): PayloadCodec {
+  const recipients = settings?.encryption?.recipients ?? [];
+  if (recipients.length === 0) return PLAIN_CODEC;
+  return { suffix: ".age", encode: (bytes) => encryptBytes(bytes, recipients) };
 }
 
 /** zstd level of derived payloads (text compresses well; decoding speed does not depend on it). */
@@ -148,16 +148,11 @@ async function* zstdProcess(data: Uint8Array): AsyncGenerator<Uint8Array> {
 }
 
 /**
- * Opens a payload read from `path` on the branch and yields its decompressed
- * bytes in blocks: in-process for small payloads, through a `zstd` process
- * for big ones (it decompresses on another core while the reader scans).
+ * Yields the decompressed bytes of an (opened) payload in blocks:
+ * in-process for small payloads, through a `zstd` process for big ones (it
+ * decompresses on another core while the reader scans).
  */
-export async function* decodeDerivedPayload(
-  bytes: Uint8Array,
-  path: string,
-  codec: PayloadCodec = PLAIN_CODEC,
-): AsyncGenerator<Uint8Array> {
-  const opened = await codec.decode(bytes, path);
+export async function* decodeDerivedPayload(opened: Uint8Array): AsyncGenerator<Uint8Array> {
   if (opened.length > PROCESS_BYTES) {
     yield* zstdProcess(opened);
     return;

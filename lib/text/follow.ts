@@ -81,6 +81,7 @@ export async function followRecording(
               const read = await streamRecordingBytes({ index, reader }, id, {
                 from: have,
                 signal: options.signal,
+                identities: options.identities,
                 sink: async (block) => {
                   flowing = true;
                   have += block.length;

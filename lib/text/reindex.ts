@@ -12,6 +12,8 @@ import { join } from "node:path";
 import {
   BranchSourceError,
   type BranchSourceOptions,
+  loadManifest,
+  manifestBytes,
   openBranch,
   RemoteLookupError,
   resolveRemote,
@@ -22,7 +24,6 @@ import {
   commitFiles,
   displayUrl,
   git,
-  parseManifest,
   pushCommit,
   readBranchIndex,
 } from "../git/mod.ts";
@@ -39,7 +40,7 @@ export interface ReindexOptions extends BranchSourceOptions {
   ids?: string[];
   /** Rebuild indexes that exist and are usable too. */
   force?: boolean;
-  /** Seals new indexes (and opens existing ones). */
+  /** Seals new indexes (default plain: pass `derivedPayloadCodec(settings)`). */
   codec?: PayloadCodec;
   /** Progress for people (one line per recording). */
   onProgress?: (line: string) => void;
@@ -61,18 +62,20 @@ export interface ReindexReport {
   error?: string;
 }
 
-/** True when the committed index of `id` reads as this version and covers `totalBytes`. */
+/** True when the committed index `file` opens, reads as this version and covers `expected`. */
 async function usable(
   reader: BlobReader,
-  blob: string,
-  path: string,
+  file: { path: string; blob: string },
   expected: { id: string; bytes: number },
-  codec: PayloadCodec,
+  options: ReindexOptions,
 ): Promise<boolean> {
   try {
+    const opened = await manifestBytes(reader, { ...file, encrypted: file.path.endsWith(".age") }, {
+      identities: options.identities,
+    });
     const decoder = new TextDecoder();
     let text = "";
-    for await (const block of decodeDerivedPayload(await reader.read(blob), path, codec)) {
+    for await (const block of decodeDerivedPayload(opened)) {
       text += decoder.decode(block, { stream: true });
       const newline = text.indexOf("\n");
       if (newline < 0) continue;
@@ -94,19 +97,18 @@ async function buildMissing(
 ): Promise<{ built: BuiltIndex; replaces?: string }[]> {
   const codec = options.codec ?? PLAIN_CODEC;
   const out: { built: BuiltIndex; replaces?: string }[] = [];
-  for (const [id, file] of [...index.manifests].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const id of [...index.manifests.keys()].sort()) {
     options.signal?.throwIfAborted();
-    let total: number;
-    try {
-      total = parseManifest(await reader.read(file.blob), file.path).total_bytes;
-    } catch (error) {
-      report.failed.push({ id, error: errorMessage(error) });
+    const { manifest, problem, locked } = await loadManifest(index, id, reader, options);
+    if (!manifest) {
+      report.failed.push({ id, error: problem ?? locked ?? "its manifest cannot be read" });
       continue;
     }
+    const total = manifest.total_bytes;
     const existing = findTextIndex(index, id);
     if (
       existing && !options.force &&
-      await usable(reader, existing.blob, existing.path, { id, bytes: total }, codec)
+      await usable(reader, existing, { id, bytes: total }, options)
     ) {
       report.kept.push(id);
       continue;
@@ -115,6 +117,7 @@ async function buildMissing(
       const built = await buildIndexFromBranch({ index, reader }, id, {
         codec,
         signal: options.signal,
+        identities: options.identities,
       });
       const replaces = existing && existing.path !== built.path ? existing.path : undefined;
       out.push({ built, ...(replaces ? { replaces } : {}) });

@@ -20,7 +20,6 @@ import {
 } from "../branch/mod.ts";
 import { displayUrl, type Manifest } from "../git/mod.ts";
 import { errorMessage } from "../sys/mod.ts";
-import type { PayloadCodec } from "./codec.ts";
 import { CastFormatError } from "./events.ts";
 import { escapeText, IndexFormatError, type LineFilter } from "./index_format.ts";
 import {
@@ -43,8 +42,6 @@ export interface SearchOptions extends BranchSourceOptions, MatchOptions {
   ids?: string[];
   /** Only lines shown at or after this time (recording start + offset). */
   since?: Date;
-  /** Opens sealed indexes (default plain). */
-  codec?: PayloadCodec;
   /** Render every recording, ignoring committed indexes (a check of the index). */
   noIndex?: boolean;
   /** Receives each match, in order. */
@@ -133,7 +130,7 @@ async function searchBranch(
     const ids = [...new Set([...view.index.chunks.keys(), ...view.index.manifests.keys()])];
     const recordings: { id: string; start: number; end: number }[] = [];
     for (const id of ids) {
-      const { manifest } = await loadManifest(view.index, id, view.reader);
+      const { manifest } = await loadManifest(view.index, id, view.reader, options);
       recordings.push({
         id,
         start: startOf(manifest, view, id),
@@ -164,7 +161,7 @@ async function searchBranch(
           info.timestamp !== undefined ? info.timestamp * 1000 : recording.start;
         const read = await readRecordingText(view, recording.id, {
           useIndex: !options.noIndex,
-          codec: options.codec,
+          identities: options.identities,
           signal: options.signal,
           filter,
           onSkip: async (skipped, info) => {

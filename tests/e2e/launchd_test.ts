@@ -101,7 +101,10 @@ Deno.test("service print launchd: both forms parse back with every key", async (
       !allowRun || allowRun.slice(12).split(",").every((path) => path.startsWith("/")),
       flags.join(" "),
     );
-    assert.ok(flags.includes("--allow-net=api.pushover.net,ntfy.example.org"), flags.join(" "));
+    assert.ok(
+      flags.includes("--allow-net=api.pushover.net,ntfy.example.org,api.github.com"),
+      flags.join(" "),
+    );
     assert.ok(!args.includes("-A") && !args.includes("--allow-all"));
     assert.ok(!isLegacyPlist(denoRun.stdout));
   } finally {

@@ -92,7 +92,7 @@ Deno.test("compile, the deno-run fallback, the service definitions and `deno tas
         `--allow-read=${[t.paths.home, "/proc", ...toolLookupPaths()].join(",")}`,
         `--allow-write=${t.paths.home}`,
         `--allow-run=${daemonRunPaths({ path: t.env.PATH }).join(",")}`,
-        "--allow-net=api.pushover.net,ntfy.example.org",
+        "--allow-net=api.pushover.net,ntfy.example.org,api.github.com",
         `--allow-env=${DAEMON_ENV_VARS.join(",")}`,
         "--allow-sys=hostname",
       ]);
@@ -125,7 +125,7 @@ Deno.test("notification hosts come from config.json; paths with commas are refus
     os: "linux",
     settings: settings({ pushover: { enabled: false } }),
   });
-  assert.ok(!flags.some((flag) => flag.startsWith("--allow-net")), "no hosts: no net at all");
+  assert.ok(flags.includes("--allow-net=api.github.com"), "no notify hosts: the GitHub API only");
   const mac = daemonPermissionFlags({
     home: "/h/.asciinema",
     os: "darwin",
@@ -259,7 +259,7 @@ Deno.test("the daemon under the narrow flags (not -A, stdin null, no prompt) bac
     },
   });
   const { flags } = await permissionsForHome(t.paths.home);
-  assert.ok(flags.includes("--allow-net=127.0.0.1"), flags.join(" "));
+  assert.ok(flags.includes("--allow-net=127.0.0.1,api.github.com"), flags.join(" "));
   const daemon = startDaemon(
     { ...t.env, ASCIINEMA_PUSHOVER_APP: "app-token-narrow", ASCIINEMA_PUSHOVER_USER: "user-key" },
     { permissions: flags },

@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { run } from "../../lib/sys/mod.ts";
 import { git } from "../../lib/git/mod.ts";
 import { GITHUB_PAT, SecretServiceStore } from "../../lib/credentials/mod.ts";
+import { AGE_IDENTITY, recipientOf } from "../../lib/crypto/mod.ts";
 import {
   assertTools,
   ignoreWithout,
@@ -190,6 +191,15 @@ async function answerRepository(r: Rig): Promise<void> {
   await r.tty.waitFor(/\? GitHub token \(input is masked\)/, "the token prompt");
 }
 
+/** Answers the encryption step with "No, push plain zstd". */
+async function answerNoEncryption(r: Rig): Promise<void> {
+  await r.tty.waitFor(
+    /\? Encrypt recordings before they leave this machine\?/,
+    "the encryption question",
+  );
+  await r.tty.press("Down", "Down", "Enter");
+}
+
 /** Checks that the shell is back in a usable state: echo and icanon on, and it answers. */
 async function assertTerminalUsable(r: Rig, tag: string): Promise<void> {
   await r.tty.type(
@@ -242,7 +252,7 @@ Deno.test({
     const r = await rig();
     try {
       await startSetup(r, "RUN");
-      await r.tty.waitFor(/Step 1\/7 · Preflight[\s\S]*✔ git/, "the preflight");
+      await r.tty.waitFor(/Step 1\/8 · Preflight[\s\S]*✔ git/, "the preflight");
       await answerRepository(r);
 
       // A wrong token: typed, shown as stars only.
@@ -268,6 +278,7 @@ Deno.test({
       );
       await r.tty.press("Enter");
       await r.tty.waitFor(/the token of alice can push/, "the token to be accepted");
+      await answerNoEncryption(r);
 
       // Notifications: ntfy, with a test notice.
       await r.tty.waitFor(/\? Notify you when backups fail\?/, "the notification question");
@@ -315,6 +326,7 @@ Deno.test({
       await r.tty.press("Enter");
       await r.tty.waitFor(/\? Keep using the stored token\?/, "the stored token check");
       await r.tty.press("Enter");
+      await answerNoEncryption(r);
       await r.tty.waitFor(/\? Notify you when backups fail\?/, "the notification question");
       await r.tty.press("Enter"); // keep ntfy
       await r.tty.waitFor(/Test notice sent via ntfy/, "the second test notice");
@@ -332,6 +344,64 @@ Deno.test({
       );
       assert.equal(await r.store.get(GITHUB_PAT), TOKEN);
       assert.ok(!(await r.tty.screen()).includes(TOKEN));
+    } finally {
+      await r.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "issue 15, acceptance 5: interactive setup in tmux offers encryption, creates a key, shows it once with the password-manager warning and stores it in the keyring",
+  ignore: ignoreWithout(TOOLS) || Deno.build.os !== "linux",
+  async fn() {
+    await assertTools(TOOLS);
+    const r = await rig();
+    try {
+      await startSetup(r, "KEY");
+      await answerRepository(r);
+      await r.tty.type(TOKEN);
+      await r.tty.press("Enter");
+      await r.tty.waitFor(/the token of alice can push .*the repository is private/, "the token");
+      const offered = await r.tty.waitFor(
+        /\? Encrypt recordings before they leave this machine\?/,
+        "the encryption question",
+      );
+      assert.match(offered, /Yes, with a new key \(recommended\)/);
+      await r.tty.press("Enter");
+      const shown = await r.tty.waitFor(
+        /\? Have you saved the key in your password manager\?/,
+        "the key, shown once",
+      );
+      assert.match(shown, /It is shown this once/);
+      assert.match(shown, /if you lose it, the recordings are lost/);
+      const identity = /AGE-SECRET-KEY-1[0-9A-Z]{58}/.exec(shown)?.[0];
+      assert.ok(identity, shown);
+      // "No" first: setup waits until the key is saved.
+      await r.tty.press("Enter");
+      await r.tty.waitFor(/Setup goes on once the key is saved/, "the reminder");
+      await r.tty.type("y");
+      await r.tty.press("Enter");
+      await r.tty.waitFor(/\? Notify you when backups fail\?/, "the notification question");
+      await r.tty.press("Down", "Down", "Enter");
+      await r.tty.waitFor(/\? How should recordings be chunked\?/, "the chunking question");
+      await r.tty.press("Enter");
+      const summary = await r.tty.waitFor(/\? Apply these settings\?/, "the confirmation");
+      assert.match(
+        summary,
+        /encryption +age, 1 recipient\(s\); new key stored in the secret-service/,
+      );
+      await r.tty.press("Enter");
+      const done = await r.tty.waitFor(/SETUP-KEY=\d+/, "setup to finish");
+      assert.match(done, /SETUP-KEY=0/, done);
+      assert.match(done, /age key stored in the secret-service credential store/);
+
+      const everything = await r.tty.screen();
+      assert.equal(everything.split(identity).length - 1, 1, "the key is shown exactly once");
+      assert.equal(await r.store.get(AGE_IDENTITY), identity);
+      const config = JSON.parse(await Deno.readTextFile(r.t.paths.config));
+      assert.deepEqual(config.encryption, { recipients: [await recipientOf(identity)] });
+      assert.ok(!(await Deno.readTextFile(r.t.paths.config)).includes(identity));
     } finally {
       await r.stop();
     }
@@ -375,6 +445,7 @@ Deno.test({
       await r.tty.type(TOKEN);
       await r.tty.press("Enter");
       await r.tty.waitFor(/the token of alice can push/, "the token to be accepted");
+      await answerNoEncryption(r);
       await r.tty.waitFor(/\? Notify you when backups fail\?/, "the notification question");
       await r.tty.press("Down", "Down", "Enter");
       await r.tty.waitFor(/\? How should recordings be chunked\?/, "the chunking question");
@@ -417,12 +488,12 @@ Deno.test({
         240_000,
       );
       const lines = screen.split("\n");
-      const first = lines.findIndex((line) => /Step 1\/7 · Preflight/.test(line));
+      const first = lines.findIndex((line) => /Step 1\/8 · Preflight/.test(line));
       assert.ok(first >= 0, screen);
       assert.doesNotMatch(lines.slice(first).join("\n"), /Download|[▰▱]|npm:/, screen);
       // Deno's progress bar is drawn and erased in place: look at the raw output too.
       const output = await Deno.readTextFile(raw);
-      const printed = output.indexOf("Step 1/7");
+      const printed = output.indexOf("Step 1/8");
       assert.ok(printed >= 0, output);
       const late = output.slice(printed).match(/.{0,40}(Download|[▰▱]).{0,60}/);
       assert.equal(late, null, `Deno downloaded after setup printed its first line: ${late?.[0]}`);

@@ -22,22 +22,23 @@ import { bareRemote } from "../support/recording.ts";
 import { SESSION, v2Cast, v3Cast } from "../support/casts.ts";
 import { run } from "../../lib/sys/exec.ts";
 import { git } from "../../lib/git/hermetic.ts";
+import { newIdentity } from "../../lib/crypto/mod.ts";
 
 const BRANCH = "asciinema-recordings";
 
 /** Runs `daemon.ts <args>` in the test home. */
-async function cli(t: TestHome, args: string[]) {
+async function cli(t: TestHome, args: string[], env: Record<string, string> = {}) {
   return await run(Deno.execPath(), {
     args: ["run", "-A", "--no-prompt", DAEMON_TS, ...args],
-    env: t.env,
+    env: { ...t.env, ...env },
     clearEnv: true,
     timeoutMs: 120_000,
   });
 }
 
 /** `search --json` results as objects. */
-async function searchJson(t: TestHome, args: string[]) {
-  const result = await cli(t, ["search", "--json", ...args]);
+async function searchJson(t: TestHome, args: string[], env: Record<string, string> = {}) {
+  const result = await cli(t, ["search", "--json", ...args], env);
   const matches = result.stdout.split("\n").filter(Boolean).map((line) => JSON.parse(line));
   return { code: result.code, matches, stderr: result.stderr };
 }
@@ -199,4 +200,52 @@ Deno.test("search reads a recording still being written, then the finished one t
       assert.equal((await searchJson(t, ["no such text anywhere"])).code, 1);
     },
   );
+});
+
+Deno.test("with encryption, the index is encrypted too (text.zst.age), search reads it with the identity and says --identity without one; reindex rebuilds it encrypted", async () => {
+  const t = await makeTestHome();
+  try {
+    const remote = bareRemote(t, "remote.git");
+    const { identity, recipient } = await newIdentity();
+    const withKey = { ASCIINEMA_AGE_IDENTITY: identity };
+    await Deno.mkdir(t.paths.active, { recursive: true, mode: 0o700 });
+    await Deno.writeTextFile(
+      join(t.paths.home, "config.json"),
+      JSON.stringify({ repo_url: remote, encryption: { recipients: [recipient] } }),
+    );
+    const marker = "sealed-needle-7f3a";
+    await Deno.writeTextFile(
+      join(t.paths.active, "enc.cast"),
+      v3Cast([[0.5, "$ echo " + marker + "\r\n"], [1.5, marker + "\r\n"]]),
+    );
+    const once = await runOnce(t.env);
+    assert.equal(once.code, 0, once.stderr);
+    assert.deepEqual(await recordingFiles(remote, "enc"), ["manifest.json.age", "text.zst.age"]);
+    const blob = await git(
+      ["cat-file", "blob", `refs/heads/${BRANCH}:recordings/enc/text.zst.age`],
+      { gitDir: remote },
+    );
+    assert.ok(blob.stdout.startsWith("age-encryption.org/v1"), "an age file");
+    assert.ok(!blob.stdout.includes(marker));
+
+    const found = await searchJson(t, [marker], withKey);
+    assert.equal(found.code, 0, found.stderr);
+    assert.deepEqual(found.matches.map((m) => [m.t, m.line, m.source]), [
+      [0.5, `$ echo ${marker}`, "index"],
+      [1.5, marker, "index"],
+    ]);
+    const locked = await searchJson(t, [marker]);
+    assert.equal(locked.code, 2);
+    assert.match(locked.stderr, /--identity/);
+    const text = await cli(t, ["text", "enc"], withKey);
+    assert.equal(text.stdout, `$ echo ${marker}\n${marker}\n`);
+
+    await deleteOnRemote(remote, "recordings/enc/text.zst.age");
+    const reindex = await cli(t, ["reindex"], withKey);
+    assert.equal(reindex.code, 0, reindex.stderr);
+    assert.deepEqual(await recordingFiles(remote, "enc"), ["manifest.json.age", "text.zst.age"]);
+    assert.deepEqual((await searchJson(t, [marker], withKey)).matches, found.matches);
+  } finally {
+    await t.cleanup();
+  }
 });

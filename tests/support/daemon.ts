@@ -120,6 +120,8 @@ export interface RemoteChunk {
   end: number;
   /** Blob id. */
   blob: string;
+  /** An age chunk (`.cast.zst.age`). */
+  encrypted?: boolean;
 }
 
 /** Lists `chunks/<id>/` on `branch` of the bare repo `gitDir`, sorted by seq. */

@@ -4,7 +4,9 @@
  * one commit each, with the daemon's exact layout and trailers
  * (`chunks/<id>/<seq>_<start>-<end>.cast.zst`, `Cast-Id`/`Cast-Seq`/
  * `Cast-Range`/`Cast-Sha256`, `recordings/<id>/manifest.json`), through
- * `git fast-import` on a bare repository. Also damages branches on purpose.
+ * `git fast-import` on a bare repository; with `recipients`, chunks from
+ * `encryptFrom` on are `age(zstd(bytes))` (`.cast.zst.age`, no `Cast-Sha256`)
+ * and the manifest is `manifest.json.age`. Also damages branches on purpose.
  *
  * @module
  */
@@ -13,6 +15,7 @@ import { join } from "node:path";
 import { chunkPathOnBranch, manifestPathOnBranch } from "../../lib/chunk/mod.ts";
 import { git, gitChecked } from "../../lib/git/mod.ts";
 import { chunkCommitMessage, quoteFastImportPath } from "../../lib/git/mod.ts";
+import { encryptBytes } from "../../lib/crypto/mod.ts";
 import { makeTestHome, type TestHome } from "./env.ts";
 
 const encoder = new TextEncoder();
@@ -140,6 +143,10 @@ export interface PushRecordingOptions {
   ranges?: Range[];
   /** Commit a manifest after the chunks (the recording ended). */
   manifest?: boolean | Record<string, unknown>;
+  /** age recipients: chunks from `encryptFrom` on, and the manifest, are encrypted to them. */
+  recipients?: string[];
+  /** First sequence number encrypted (default 0). */
+  encryptFrom?: number;
 }
 
 /** Commits chunks of `data` (and optionally the manifest) like the daemon does. */
@@ -149,11 +156,18 @@ export async function pushRecording(
 ): Promise<Range[]> {
   const ranges = options.ranges ?? lineRanges(options.data, 4);
   const commits: { message: string; changes: Change[] }[] = [];
+  const recipients = options.recipients ?? [];
   for (const range of ranges) {
     const raw = options.data.subarray(range.start, range.end);
+    const encrypted = recipients.length > 0 && range.seq >= (options.encryptFrom ?? 0);
+    const zstd = await zstdCompress(raw);
+    const item = { id: options.id, ...range, sha256: sha256Hex(raw), encrypted };
     commits.push({
-      message: chunkCommitMessage({ id: options.id, ...range, sha256: sha256Hex(raw) }),
-      changes: [{ path: chunkPathOnBranch(options.id, range), content: await zstdCompress(raw) }],
+      message: chunkCommitMessage(item),
+      changes: [{
+        path: chunkPathOnBranch(options.id, { ...range, encrypted }),
+        content: encrypted ? await encryptBytes(zstd, recipients) : zstd,
+      }],
     });
   }
   if (options.manifest) {
@@ -170,11 +184,12 @@ export async function pushRecording(
       asciicast_version: 2,
       ...(typeof options.manifest === "object" ? options.manifest : {}),
     };
+    const body = encoder.encode(JSON.stringify(manifest, null, 2) + "\n");
     commits.push({
       message: `manifest ${options.id}\n\nCast-Id: ${options.id}\n`,
       changes: [{
-        path: manifestPathOnBranch(options.id),
-        content: encoder.encode(JSON.stringify(manifest, null, 2) + "\n"),
+        path: manifestPathOnBranch(options.id, { encrypted: recipients.length > 0 }),
+        content: recipients.length ? await encryptBytes(body, recipients) : body,
       }],
     });
   }

@@ -2,9 +2,12 @@
  * A loopback stand-in for the parts of the GitHub REST API that setup uses:
  *
  * - `GET /user`: `{login, id}` for a known token, 401 `Bad credentials` otherwise;
- * - `GET /repos/{owner}/{repo}`: `{full_name, private, permissions: {admin,
- *   push, pull}}` when the token is granted the repository, 404 `Not Found`
- *   otherwise (what GitHub answers when a token cannot see a repository).
+ * - `GET /repos/{owner}/{repo}`: `{full_name, private, visibility,
+ *   permissions: {admin, push, pull}}` when the token is granted the
+ *   repository, 404 `Not Found` otherwise (what GitHub answers when a token
+ *   cannot see a repository). Without a token: a public repository (any
+ *   grant with `private: false`) is answered, anything else is 404, like
+ *   GitHub. A repository's visibility can change while it runs.
  *
  * The token is read from `Authorization: Bearer <token>` (or `token <token>`).
  * Grants can change while it runs, and every request is recorded (method,
@@ -26,8 +29,8 @@
 export interface TokenGrant {
   /** The user the token belongs to. */
   login: string;
-  /** Repositories (`owner/repo`) the token sees, with its push permission. */
-  repos: Record<string, { push: boolean }>;
+  /** Repositories (`owner/repo`) the token sees, with its push permission (private unless `private: false`). */
+  repos: Record<string, { push: boolean; private?: boolean }>;
 }
 
 /** One request the stand-in received. */
@@ -60,6 +63,8 @@ export interface GitHubApi {
   grant(token: string, grant: TokenGrant): void;
   /** Forgets a token (it is answered 401 from now on). */
   revoke(token: string): void;
+  /** Makes `owner/repo` public (`false`) or private (`true`) in every grant. */
+  setPrivate(fullName: string, isPrivate: boolean): void;
   /** Stops serving. */
   stop(): Promise<void>;
 }
@@ -77,6 +82,26 @@ function tokenOf(header: string | null): string | undefined {
   return match?.[1];
 }
 
+function repoBody(
+  fullName: string,
+  repo: { push: boolean; private?: boolean },
+  withPermissions: boolean,
+): Record<string, unknown> {
+  const isPrivate = repo.private ?? true;
+  return {
+    full_name: fullName,
+    name: fullName.split("/")[1],
+    owner: { login: fullName.split("/")[0] },
+    private: isPrivate,
+    visibility: isPrivate ? "private" : "public",
+    ...(withPermissions
+      ? {
+        permissions: { admin: false, maintain: false, push: repo.push, triage: false, pull: true },
+      }
+      : {}),
+  };
+}
+
 /** Starts the stand-in on 127.0.0.1 with an ephemeral port. */
 export async function startGitHubApi(options: GitHubApiOptions): Promise<GitHubApi> {
   const tokens = new Map(Object.entries(options.tokens));
@@ -90,6 +115,16 @@ export async function startGitHubApi(options: GitHubApiOptions): Promise<GitHubA
     const grant = token === undefined ? undefined : tokens.get(token);
     const path = url.pathname.startsWith(prefix) ? url.pathname.slice(prefix.length) : "";
     if (request.method !== "GET") return json(404, { message: "Not Found" });
+    const anonymousRepo = /^\/repos\/([^/]+)\/([^/]+)\/?$/.exec(path);
+    if (token === undefined && anonymousRepo) {
+      const fullName = `${decodeURIComponent(anonymousRepo[1])}/${
+        decodeURIComponent(anonymousRepo[2])
+      }`.toLowerCase();
+      const open = [...tokens.values()].flatMap((one) => Object.entries(one.repos))
+        .find(([name, repo]) => name.toLowerCase() === fullName && repo.private === false);
+      if (!open) return json(404, { message: "Not Found", status: "404" });
+      return json(200, repoBody(open[0], { push: false, private: false }, false));
+    }
     if (!grant) {
       return json(401, {
         message: token === undefined ? "Requires authentication" : "Bad credentials",
@@ -111,19 +146,7 @@ export async function startGitHubApi(options: GitHubApiOptions): Promise<GitHubA
           status: "404",
         });
       }
-      return json(200, {
-        full_name: entry[0],
-        name: entry[0].split("/")[1],
-        owner: { login: entry[0].split("/")[0] },
-        private: true,
-        permissions: {
-          admin: false,
-          maintain: false,
-          push: entry[1].push,
-          triage: false,
-          pull: true,
-        },
-      });
+      return json(200, repoBody(entry[0], entry[1], true));
     }
     return json(404, { message: "Not Found" });
   };
@@ -155,6 +178,13 @@ export async function startGitHubApi(options: GitHubApiOptions): Promise<GitHubA
     },
     revoke(token) {
       tokens.delete(token);
+    },
+    setPrivate(fullName, isPrivate) {
+      for (const grant of tokens.values()) {
+        for (const [name, repo] of Object.entries(grant.repos)) {
+          if (name.toLowerCase() === fullName.toLowerCase()) repo.private = isPrivate;
+        }
+      }
     },
     async stop() {
       abort.abort();

@@ -12,6 +12,7 @@ import {
   PUSHOVER_APP,
   PUSHOVER_USER,
 } from "../../credentials/mod.ts";
+import { AGE_IDENTITY } from "../../crypto/mod.ts";
 import { displayUrl } from "../../git/mod.ts";
 import { ensurePrivateDir, SettingsError, updateSettings } from "../../sys/mod.ts";
 import {
@@ -41,6 +42,10 @@ export function configPatch(run: SetupRun, plan: SetupPlan): Record<string, unkn
     idle_threshold: plan.idle,
     zstd_level: plan.zstd,
     notify: { ...notify, pushover, ntfy },
+    // null turns encryption off (the key is dropped from the file); undefined keeps it.
+    ...(plan.recipients === undefined
+      ? {}
+      : { encryption: plan.recipients === null ? undefined : { recipients: plan.recipients } }),
   };
 }
 
@@ -70,6 +75,10 @@ async function applyPlan(run: SetupRun, plan: SetupPlan): Promise<number> {
     run.say(`✔ Token stored in the ${store.kind} credential store (service ${GITHUB_PAT}).`);
   } else if (plan.token && store.kind === "env") {
     run.say(`! ${envWarning(GITHUB_PAT)}`);
+  }
+  if (plan.ageIdentity && !store.readOnly) {
+    await store.set(AGE_IDENTITY, plan.ageIdentity);
+    run.say(`✔ age key stored in the ${store.kind} credential store (service ${AGE_IDENTITY}).`);
   }
   if (plan.pushoverSecrets) {
     await store.set(PUSHOVER_APP, plan.pushoverSecrets.app);

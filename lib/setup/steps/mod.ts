@@ -8,6 +8,12 @@ export { existingStep } from "./existing.ts";
 export { askBranch, askRepository, repositoryStep } from "./repository.ts";
 export { askToken, describeVerdict, tokenStep, verifyToken } from "./token.ts";
 export {
+  checkRecipients,
+  configuredRecipients,
+  encryptionStep,
+  encryptionSummary,
+} from "./encryption.ts";
+export {
   askNotifications,
   notificationsStep,
   type NotifyAnswer,

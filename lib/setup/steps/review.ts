@@ -7,6 +7,7 @@
 import { displayUrl } from "../../git/mod.ts";
 import { SetupCancelled } from "../answers.ts";
 import type { SetupPlan, SetupRun } from "../context.ts";
+import { encryptionSummary } from "./encryption.ts";
 
 /** Prints what setup is about to do. */
 export function summarize(run: SetupRun, plan: SetupPlan): void {
@@ -26,6 +27,7 @@ export function summarize(run: SetupRun, plan: SetupPlan): void {
     plan.pushover ? "Pushover" : undefined,
     plan.ntfyUrl ? `ntfy ${plan.ntfyUrl}` : undefined,
   ].filter(Boolean);
+  run.say(`  encryption     ${encryptionSummary(run, plan)}`);
   run.say(`  notifications  ${notices.length ? notices.join(", ") : "none"}`);
   run.say(`  chunking       ${plan.idle} s idle, zstd level ${plan.zstd}`);
   run.say(

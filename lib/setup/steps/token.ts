@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { displayUrl, parseRemoteUrl } from "../../git/mod.ts";
+import { displayUrl, parseRemoteUrl, repoNameOf } from "../../git/mod.ts";
 import { GITHUB_PAT } from "../../credentials/mod.ts";
 import { registerSecret } from "../../sys/mod.ts";
 import { SetupCancelled, SetupError } from "../answers.ts";
-import { checkGitHubToken, repoNameOf, tokenCreationUrl, webHostOf } from "../github.ts";
+import { checkGitHubToken, tokenCreationUrl, webHostOf } from "../github.ts";
 import { checkPushAccess } from "../git_access.ts";
 import {
   apiApplies,
@@ -20,15 +20,19 @@ import {
 } from "../context.ts";
 import type { Prompter } from "../prompter.ts";
 
+/** What the GitHub API said of a repository's visibility. */
+type Visibility = "public" | "private" | "unknown";
+
 /** The outcome of checking a token against the repository. */
 export type TokenVerdict =
-  | { ok: true; login?: string; branchExists: boolean }
+  | { ok: true; login?: string; branchExists: boolean; visibility?: Visibility }
   | { ok: false; kind: string; message: string };
 
 /** Checks a token (or git alone) against the repository and branch. */
 export async function verifyToken(run: SetupRun, url: string, branch: string, token?: string) {
   const { ctx } = run;
   let login: string | undefined;
+  let visibility: Visibility | undefined;
   if (token && apiApplies(run, url)) {
     const checked = await checkGitHubToken(token, {
       api: run.api,
@@ -39,6 +43,7 @@ export async function verifyToken(run: SetupRun, url: string, branch: string, to
     checkAborted(ctx);
     if (!checked.ok) return { ok: false, kind: checked.kind, message: checked.message } as const;
     login = checked.login;
+    visibility = checked.visibility;
   } else if (token && parseRemoteUrl(url).needsToken && !parseRemoteUrl(url).github) {
     run.say(
       `  (not github.com: the GitHub API check is skipped; pass --github-api ` +
@@ -48,15 +53,20 @@ export async function verifyToken(run: SetupRun, url: string, branch: string, to
   const push = await checkPushAccess(url, { token, branch, signal: ctx.signal });
   checkAborted(ctx);
   if (!push.ok) return { ok: false, kind: push.kind, message: push.message } as const;
-  return { ok: true, login, branchExists: push.branchExists } as const;
+  return { ok: true, login, branchExists: push.branchExists, visibility } as const;
 }
 
 /** The line that tells what a successful check found. */
 export function describeVerdict(url: string, branch: string, verdict: TokenVerdict & { ok: true }) {
   const who = verdict.login ? `the token of ${verdict.login}` : "git";
+  const seen = verdict.visibility === "public"
+    ? "; the repository is PUBLIC"
+    : verdict.visibility === "private"
+    ? "; the repository is private"
+    : "";
   return `✔ ${who} can push to ${displayUrl(url)} (branch ${branch} ${
     verdict.branchExists ? "exists" : "will be created"
-  })`;
+  }${seen})`;
 }
 
 function explainToken(run: SetupRun, url: string): void {
@@ -74,7 +84,14 @@ function explainToken(run: SetupRun, url: string): void {
 }
 
 type TokenAnswer =
-  | { next: "ok"; token?: string; storeToken: boolean; login?: string; branchExists: boolean }
+  | {
+    next: "ok";
+    token?: string;
+    storeToken: boolean;
+    login?: string;
+    branchExists: boolean;
+    visibility?: Visibility;
+  }
   | { next: "change-repo" };
 
 /** Asks for the token (keeping a stored one that works, when wanted) and checks it. */
@@ -107,6 +124,7 @@ export async function askToken(
             storeToken: false,
             login: verdict.login,
             branchExists: verdict.branchExists,
+            visibility: verdict.visibility,
           };
         }
       } else {
@@ -136,6 +154,7 @@ export async function askToken(
         storeToken: !run.store.readOnly,
         login: verdict.login,
         branchExists: verdict.branchExists,
+        visibility: verdict.visibility,
       };
     }
     run.say(
@@ -169,6 +188,7 @@ export async function tokenStep(run: SetupRun, draft: Draft): Promise<"repositor
     run.say(describeVerdict(draft.repoUrl!, draft.branch!, verdict));
     draft.login = verdict.login;
     draft.branchExists = verdict.branchExists;
+    draft.visibility = verdict.visibility;
     return;
   }
   const answer = await askToken(run, {
@@ -182,4 +202,5 @@ export async function tokenStep(run: SetupRun, draft: Draft): Promise<"repositor
   draft.storeToken = answer.storeToken;
   draft.login = answer.login;
   draft.branchExists = answer.branchExists;
+  draft.visibility = answer.visibility;
 }

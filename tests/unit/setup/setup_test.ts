@@ -12,14 +12,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { run } from "../../../lib/sys/mod.ts";
 import { isTempName } from "../../../lib/sys/mod.ts";
-import { git } from "../../../lib/git/mod.ts";
+import { git, repoNameOf } from "../../../lib/git/mod.ts";
 import { GITHUB_PAT, PUSHOVER_APP, SecretServiceStore } from "../../../lib/credentials/mod.ts";
-import {
-  checkGitHubToken,
-  checkPushAccess,
-  ensureBranch,
-  repoNameOf,
-} from "../../../lib/setup/mod.ts";
+import { checkGitHubToken, checkPushAccess, ensureBranch } from "../../../lib/setup/mod.ts";
 import { checkBranch, checkIdle, checkNtfyUrl, checkZstd } from "../../../lib/setup/mod.ts";
 import { inspectPidfile } from "../../../lib/service/mod.ts";
 import { describeExisting, detectExisting, existingFound } from "../../../lib/setup/mod.ts";
@@ -224,7 +219,17 @@ Deno.test({
       assert.match(!readOnly.ok ? readOnly.message : "", /cannot push/);
       r.api.grant(TOKEN, { login: "alice", repos: { [REPO]: { push: true } } });
       const good = await checkGitHubToken(TOKEN, { api: r.api.url, repo });
-      assert.deepEqual(good, { ok: true, login: "alice", push: true, fullName: REPO });
+      assert.deepEqual(good, {
+        ok: true,
+        login: "alice",
+        push: true,
+        fullName: REPO,
+        visibility: "private",
+      });
+      r.api.setPrivate(REPO, false);
+      const open = await checkGitHubToken(TOKEN, { api: r.api.url, repo });
+      assert.equal(open.ok && open.visibility, "public", "the write check says it is public");
+      r.api.setPrivate(REPO, true);
       const bad = await checkGitHubToken(WRONG, { api: r.api.url, repo });
       assert.equal(!bad.ok && bad.kind, "invalid");
       assert.match(!bad.ok ? bad.message : "", /GitHub rejected this token \(HTTP 401/);

@@ -163,10 +163,10 @@ Deno.test("the wizard walks its steps in order, numbered, and goes back when a s
   await runSteps(run, { fresh: false }, steps);
   assert.deepEqual(order, ["repository", "token", "repository", "token", "chunking"]);
   assert.deepEqual(run.lines.filter((line) => line.startsWith("Step")), [
-    "Step 1/7 · Repository",
-    "Step 2/7 · Token",
-    "Step 1/7 · Repository",
-    "Step 2/7 · Token",
-    "Step 3/7 · Chunking",
+    "Step 1/8 · Repository",
+    "Step 2/8 · Token",
+    "Step 1/8 · Repository",
+    "Step 2/8 · Token",
+    "Step 3/8 · Chunking",
   ]);
 });

@@ -1,0 +1,9 @@
+/**
+ * Encryption at rest: age encryption to X25519 recipients (chunks and
+ * manifests, before they leave the machine) and finding the identity that
+ * decrypts them again.
+ *
+ * @module
+ */
+export * from "./age.ts";
+export * from "./identity.ts";

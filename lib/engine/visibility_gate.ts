@@ -1,0 +1,132 @@
+/**
+ * The public-repository guard of the engine: lib/git/visibility.ts decides
+ * from the cached answer (synchronously, in the tick: which generations a
+ * remote may publish), and {@linkcode VisibilityGate.refresh} asks the GitHub
+ * API when an answer is due — only ever from the remote's queue, before a
+ * push, never in the tick. A push rejection makes the answer stale.
+ *
+ * @module
+ */
+import {
+  decideVisibility,
+  fetchVisibility,
+  type GitHubRepo,
+  githubRepoOf,
+  type RemoteTarget,
+  repoFullName,
+  type Visibility,
+  type VisibilityAnswer,
+  type VisibilityDecision,
+} from "../git/mod.ts";
+import type { RecordingState } from "../chunk/mod.ts";
+import { log, type Settings } from "../sys/mod.ts";
+import type { Clock } from "./clock.ts";
+
+/** Options for {@linkcode VisibilityGate}. */
+export interface VisibilityGateOptions {
+  /** Settings (`github_api`, `allow_public`). */
+  settings: Settings;
+  /** Clock (monotonic for the cache). */
+  clock: Clock;
+  /** The token for a remote (the API call); absent: anonymous. */
+  tokenFor?: (url: string) => Promise<string | undefined>;
+  /** `allow_public` of a generation's recording (its `.json`). */
+  allowPublic: (state: RecordingState) => boolean;
+  /** Shutdown. */
+  signal?: AbortSignal;
+  /** `fetch` (tests). */
+  fetch?: typeof fetch;
+}
+
+function plaintext(state: RecordingState): boolean {
+  return state.pending.some((chunk) => !chunk.encrypted);
+}
+
+/** Visibility answers per GitHub repository, and the decisions they give. */
+export class VisibilityGate {
+  #o: VisibilityGateOptions;
+  #repos = new Map<string, GitHubRepo | undefined>();
+  #answers = new Map<string, VisibilityAnswer>();
+  #log = log("daemon");
+
+  /** Creates the gate (no answer yet). */
+  constructor(options: VisibilityGateOptions) {
+    this.#o = options;
+  }
+
+  /** The GitHub repository of a remote (memoized), or undefined when it is not one. */
+  repoOf(target: RemoteTarget): GitHubRepo | undefined {
+    if (!this.#repos.has(target.url)) {
+      this.#repos.set(
+        target.url,
+        githubRepoOf(target.url, { githubApi: this.#o.settings.github_api }),
+      );
+    }
+    return this.#repos.get(target.url);
+  }
+
+  #key(repo: GitHubRepo): string {
+    return `${repo.api}\n${repoFullName(repo).toLowerCase()}`;
+  }
+
+  /** The cached answer for a remote, if any. */
+  answer(target: RemoteTarget): VisibilityAnswer | undefined {
+    const repo = this.repoOf(target);
+    return repo ? this.#answers.get(this.#key(repo)) : undefined;
+  }
+
+  /** What is known of the remote's visibility (null: not a GitHub remote, or not asked yet). */
+  visibility(target: RemoteTarget): Visibility | null {
+    return this.answer(target)?.visibility ?? null;
+  }
+
+  /** The decision for one generation's waiting chunks, from the cached answer (no network). */
+  decide(target: RemoteTarget, state: RecordingState): VisibilityDecision {
+    return decideVisibility({
+      repo: this.repoOf(target),
+      answer: this.answer(target),
+      now: this.#o.clock.now(),
+      plaintext: plaintext(state),
+      allowPublic: this.#o.settings.allow_public || this.#o.allowPublic(state),
+    });
+  }
+
+  /** Why a generation's chunks are held back for this remote, or null. */
+  refusal(target: RemoteTarget, state: RecordingState): string | null {
+    const decision = this.decide(target, state);
+    return decision.action === "refuse" ? decision.message : null;
+  }
+
+  /**
+   * Asks the GitHub API when any of `states` needs an answer (in the
+   * remote's queue, before a push). Never throws: a failed request is an
+   * `unknown` answer, which holds plaintext back and is asked again soon.
+   */
+  async refresh(target: RemoteTarget, states: readonly RecordingState[]): Promise<void> {
+    const repo = this.repoOf(target);
+    if (!repo || !states.some((state) => this.decide(target, state).action === "check")) return;
+    const token = await this.#o.tokenFor?.(target.url).catch(() => undefined);
+    const result = await fetchVisibility(repo, {
+      token,
+      fetch: this.#o.fetch,
+      signal: this.#o.signal,
+      userAgent: "asciinema-chunker-daemon",
+    });
+    const previous = this.#answers.get(this.#key(repo))?.visibility;
+    this.#answers.set(this.#key(repo), { ...result, at: this.#o.clock.now() });
+    if (previous !== result.visibility) {
+      this.#log.info("GitHub says {repo} is {visibility}{why}", {
+        repo: repoFullName(repo),
+        visibility: result.visibility,
+        why: result.error ? ` (${result.error})` : "",
+      });
+    }
+  }
+
+  /** A push to the remote was rejected: ask again before the next one. */
+  invalidate(target: RemoteTarget): void {
+    const repo = this.repoOf(target);
+    const answer = repo ? this.#answers.get(this.#key(repo)) : undefined;
+    if (answer) answer.stale = true;
+  }
+}

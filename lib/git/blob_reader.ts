@@ -1,0 +1,230 @@
+/**
+ * Blob contents streamed through one `git cat-file --batch` per reader:
+ * {@linkcode BlobReader} for one blob after another, {@linkcode feedBlobs}
+ * to stream many into a sink without holding any whole.
+ *
+ * @module
+ */
+import { timeoutSignal } from "../sys/mod.ts";
+import { spawnGit } from "./hermetic.ts";
+
+/** Buffered reads from a byte stream: lines and exact lengths. */
+class ByteReader {
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #buffer: Uint8Array = new Uint8Array(0);
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#reader = stream.getReader();
+  }
+
+  async #fill(): Promise<boolean> {
+    const { value, done } = await this.#reader.read();
+    if (done) return false;
+    if (this.#buffer.length === 0) {
+      this.#buffer = value;
+    } else {
+      const joined = new Uint8Array(this.#buffer.length + value.length);
+      joined.set(this.#buffer);
+      joined.set(value, this.#buffer.length);
+      this.#buffer = joined;
+    }
+    return true;
+  }
+
+  /** The next line without its newline; `undefined` at the end of the stream. */
+  async readLine(): Promise<string | undefined> {
+    while (true) {
+      const newline = this.#buffer.indexOf(10);
+      if (newline >= 0) {
+        const line = new TextDecoder().decode(this.#buffer.subarray(0, newline));
+        this.#buffer = this.#buffer.subarray(newline + 1);
+        return line;
+      }
+      if (!(await this.#fill())) return undefined;
+    }
+  }
+
+  /** Up to `max` (> 0) bytes; throws at the end of the stream. */
+  async read(max: number): Promise<Uint8Array> {
+    if (this.#buffer.length === 0 && !(await this.#fill())) {
+      throw new Error("git cat-file output ended early");
+    }
+    const part = this.#buffer.subarray(0, Math.min(max, this.#buffer.length));
+    this.#buffer = this.#buffer.subarray(part.length);
+    return part;
+  }
+
+  /** Skips `length` bytes. */
+  async skip(length: number): Promise<void> {
+    let left = length;
+    while (left > 0) left -= (await this.read(left)).length;
+  }
+
+  /** Stops reading. */
+  async cancel(): Promise<void> {
+    await this.#reader.cancel().catch(() => {});
+  }
+}
+
+/** Options for {@linkcode BlobReader.open}. */
+export interface BlobReaderOptions {
+  /** Daemon-owned git config (`GIT_CONFIG_GLOBAL`). */
+  globalConfig?: string;
+  /** Abort. */
+  signal?: AbortSignal;
+  /** Kill `git cat-file` after this long (default 10 min; size it to the data). */
+  timeoutMs?: number;
+}
+
+/**
+ * Streams blobs out of a repository through one `git cat-file --batch`
+ * process, one blob at a time, without holding a blob in memory.
+ */
+export class BlobReader {
+  #child: Deno.ChildProcess;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #reader: ByteReader;
+  #stderr: Promise<string>;
+  #limit: ReturnType<typeof timeoutSignal>;
+  #busy = false;
+  #broken = false;
+
+  private constructor(gitDir: string, options: BlobReaderOptions) {
+    this.#limit = timeoutSignal(options.timeoutMs ?? 600_000, options.signal);
+    this.#child = spawnGit(gitDir, {
+      args: ["cat-file", "--batch"],
+      globalConfig: options.globalConfig,
+      signal: this.#limit.signal,
+    });
+    this.#writer = this.#child.stdin.getWriter();
+    this.#reader = new ByteReader(this.#child.stdout);
+    this.#stderr = new Response(this.#child.stderr).text().catch(() => "");
+  }
+
+  /** Starts `git cat-file --batch` in `gitDir`. */
+  static open(gitDir: string, options: BlobReaderOptions = {}): BlobReader {
+    return new BlobReader(gitDir, options);
+  }
+
+  /**
+   * Yields the bytes of blob `sha` in blocks. Throws when the object is
+   * missing. Stopping early is safe: the rest of the blob is skipped.
+   */
+  async *stream(sha: string): AsyncGenerator<Uint8Array> {
+    if (this.#busy) throw new Error("BlobReader: one blob at a time");
+    if (this.#broken) throw new Error("git cat-file is no longer usable");
+    if (!/^[0-9a-f]{40,64}$/.test(sha)) throw new Error(`not an object id: ${sha}`);
+    this.#busy = true;
+    let left = -1;
+    try {
+      try {
+        await this.#writer.write(new TextEncoder().encode(`${sha}\n`));
+      } catch {
+        // The process is gone: the header read below says why.
+      }
+      const header = await this.#reader.readLine();
+      if (header === undefined) {
+        this.#broken = true;
+        const why = this.#limit.timedOut()
+          ? "timed out"
+          : this.#limit.signal.aborted
+          ? "was stopped"
+          : "ended";
+        throw new Error(`git cat-file ${why}: ${(await this.#stderr).trim()}`);
+      }
+      const match = /^([0-9a-f]+) (\S+) (\d+)$/.exec(header);
+      if (!match) throw new Error(`object ${sha} is missing from the repository`);
+      left = Number(match[3]);
+      if (match[2] !== "blob") throw new Error(`object ${sha} is a ${match[2]}, not a blob`);
+      while (left > 0) {
+        const part = await this.#reader.read(left);
+        left -= part.length;
+        yield part;
+      }
+    } finally {
+      // Keep the stream in step: skip what was not read, and the newline.
+      if (left >= 0 && !this.#broken) {
+        try {
+          await this.#reader.skip(left + 1);
+        } catch (error) {
+          this.#broken = true;
+          // deno-lint-ignore no-unsafe-finally
+          throw error;
+        }
+      }
+      this.#busy = false;
+    }
+  }
+
+  /** The whole blob (for small ones such as manifests). */
+  async read(sha: string): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    let length = 0;
+    for await (const block of this.stream(sha)) {
+      parts.push(block.slice());
+      length += block.length;
+    }
+    const bytes = new Uint8Array(length);
+    let offset = 0;
+    for (const part of parts) {
+      bytes.set(part, offset);
+      offset += part.length;
+    }
+    return bytes;
+  }
+
+  /** Ends the process. */
+  async close(): Promise<void> {
+    await this.#writer.close().catch(() => {});
+    await this.#reader.cancel();
+    await this.#child.status.catch(() => {});
+    await this.#stderr;
+    this.#limit.clear();
+  }
+}
+
+/**
+ * Streams the blobs' contents, in order, into `stdin` (a child's input),
+ * then closes it; see {@linkcode feedBlocks}.
+ */
+export function feedBlobs(
+  reader: BlobReader,
+  blobs: readonly string[],
+  stdin: WritableStream<Uint8Array>,
+): Promise<void> {
+  return feedBlocks(
+    (async function* () {
+      for (const blob of blobs) yield* reader.stream(blob);
+    })(),
+    stdin,
+  );
+}
+
+/**
+ * Writes `blocks` into `stdin` (a decoder's input), then closes it. A
+ * decoder that stops reading (zstd rejecting a corrupt frame) is not an
+ * error: the rest is still read and dropped, so a blob reader behind
+ * `blocks` stays in step for the next blob. A read error aborts the input
+ * and is thrown.
+ */
+export async function feedBlocks(
+  blocks: AsyncIterable<Uint8Array>,
+  stdin: WritableStream<Uint8Array>,
+): Promise<void> {
+  const writer = stdin.getWriter();
+  let alive = true;
+  try {
+    for await (const block of blocks) {
+      if (!alive) continue;
+      try {
+        await writer.write(block);
+      } catch {
+        alive = false;
+      }
+    }
+  } catch (error) {
+    await writer.abort(error).catch(() => {});
+    throw error;
+  }
+  await writer.close().catch(() => {});
+}

@@ -1,0 +1,148 @@
+/** age encryption and the identity look-up (lib/crypto/). */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  AGE_IDENTITY_ENV,
+  decryptBytes,
+  DecryptError,
+  decryptStream,
+  encryptBytes,
+  encryptStream,
+  Identities,
+  IdentityError,
+  isX25519Recipient,
+  newIdentity,
+  parseIdentityFile,
+  recipientOf,
+} from "../../../lib/crypto/mod.ts";
+import { makeTestHome } from "../../support/env.ts";
+
+const encoder = new TextEncoder();
+
+function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+}
+
+async function collect(blocks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const block of blocks) parts.push(block.slice());
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+Deno.test("a stream encrypted to two recipients decrypts with either identity, not a third", async () => {
+  const alice = await newIdentity();
+  const team = await newIdentity();
+  const other = await newIdentity();
+  assert.equal(await recipientOf(alice.identity), alice.recipient);
+  assert.ok(isX25519Recipient(alice.recipient));
+  const plain = encoder.encode("secret ".repeat(30_000)); // several 64 KiB age chunks
+  const sealed = await collect(
+    await encryptStream(streamOf(plain), [alice.recipient, team.recipient]),
+  );
+  assert.equal(new TextDecoder().decode(sealed.subarray(0, 22)), "age-encryption.org/v1\n");
+  assert.ok(!new TextDecoder().decode(sealed).includes("secret"));
+  for (const who of [alice, team]) {
+    assert.deepEqual(
+      await collect(decryptStream(streamOf(sealed), [who.identity])),
+      plain,
+    );
+  }
+  await assert.rejects(
+    collect(decryptStream(streamOf(sealed), [other.identity])),
+    (error) => error instanceof DecryptError && error.kind === "no-match",
+  );
+  const damaged = sealed.slice();
+  damaged[damaged.length - 10] ^= 1;
+  await assert.rejects(
+    collect(decryptStream(streamOf(damaged), [alice.identity])),
+    (error) => error instanceof DecryptError && error.kind === "corrupt",
+  );
+  const small = await encryptBytes(encoder.encode("{}"), [alice.recipient]);
+  assert.deepEqual(await decryptBytes(small, [alice.identity]), encoder.encode("{}"));
+  await assert.rejects(
+    decryptBytes(small, [other.identity]),
+    (error) => error instanceof DecryptError && error.kind === "no-match",
+  );
+});
+
+Deno.test("recipients are X25519 age1… with a valid checksum", async () => {
+  const { recipient } = await newIdentity();
+  assert.ok(isX25519Recipient(recipient));
+  const flipped = recipient.slice(0, -1) + (recipient.endsWith("q") ? "p" : "q");
+  assert.equal(isX25519Recipient(flipped), false);
+  assert.equal(isX25519Recipient("age1pq1abc"), false);
+  assert.equal(isX25519Recipient("ssh-ed25519 AAAA"), false);
+});
+
+Deno.test("identity files: comments and blank lines skipped; a bad line is named, never shown", async () => {
+  const { identity } = await newIdentity();
+  const text = `# created: 2024-01-01\n# public key: age1…\n\n${identity}\n`;
+  assert.deepEqual(parseIdentityFile(text, "key.txt"), [identity]);
+  const bad = `# comment\n${identity.slice(0, -2)}ZZ\n`;
+  assert.throws(() => parseIdentityFile(bad, "key.txt"), (error: Error) => {
+    assert.ok(error instanceof IdentityError);
+    assert.match(error.message, /key\.txt, line 2/);
+    assert.ok(!error.message.includes(identity.slice(16, 40)), "the key is not in the message");
+    return true;
+  });
+  assert.throws(() => parseIdentityFile("# nothing\n", "empty.txt"), /holds no identity/);
+});
+
+Deno.test("identities: --identity, then ASCIINEMA_AGE_IDENTITY (key or file), then the store; none names --identity", async () => {
+  const t = await makeTestHome();
+  try {
+    const [one, two, three] = [await newIdentity(), await newIdentity(), await newIdentity()];
+    const file = join(t.root, "key.txt");
+    await Deno.writeTextFile(file, `# mine\n${one.identity}\n`);
+    let asked = 0;
+    const stored = () => {
+      asked++;
+      return Promise.resolve(three.identity);
+    };
+    const env = (value?: string) => ({
+      get: (key: string) => key === AGE_IDENTITY_ENV ? value : undefined,
+    });
+    assert.deepEqual(
+      await new Identities({ file, env: env(two.identity), stored }).get(),
+      [one.identity],
+    );
+    assert.deepEqual(await new Identities({ env: env(two.identity), stored }).get(), [
+      two.identity,
+    ]);
+    assert.deepEqual(await new Identities({ env: env(file), stored }).get(), [one.identity]);
+    assert.equal(asked, 0, "the store is not asked while something else gives an identity");
+    const fromStore = new Identities({ env: env(), stored });
+    assert.deepEqual(await fromStore.get(), [three.identity]);
+    await fromStore.get();
+    assert.equal(asked, 1, "asked once, then kept");
+    const none = new Identities({ env: env(), stored: () => Promise.resolve(undefined) });
+    await assert.rejects(none.get(), (error: Error) => {
+      assert.ok(error instanceof IdentityError && error.kind === "missing");
+      assert.match(error.message, /--identity FILE/);
+      assert.match(error.message, /ASCIINEMA_AGE_IDENTITY/);
+      return true;
+    });
+    const locked = new Identities({
+      env: env(),
+      stored: () => Promise.reject(new Error("keyring locked")),
+    });
+    await assert.rejects(locked.get(), /could not be asked: keyring locked.*--identity/);
+    await assert.rejects(
+      new Identities({ file: join(t.root, "absent.txt") }).get(),
+      /--identity .*absent\.txt cannot be read/,
+    );
+  } finally {
+    await t.cleanup();
+  }
+});
