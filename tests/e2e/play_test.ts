@@ -80,8 +80,10 @@ Deno.test({
           what: "what the branch held, played",
         });
         // While it plays: one private temporary file.
-        const [dir] = await entries(tmp);
-        const [file] = await entries(join(tmp, dir));
+        const dir = (await entries(tmp)).find((name) => name.startsWith("asciinema-play-"));
+        assert.ok(dir, "play's private folder");
+        const [file] = (await entries(join(tmp, dir))).filter((name) => name.endsWith(".cast"));
+        assert.equal((await Deno.stat(join(tmp, dir))).mode! & 0o777, 0o700);
         assert.equal((await Deno.stat(join(tmp, dir, file))).mode! & 0o777, 0o600);
 
         // The recording machine writes more; the daemon pushes it; the player shows it.
