@@ -166,8 +166,11 @@ Deno.test({
       await waitFor(async () => (await pushedEnd(open, "leak")) === leakSize, {
         what: "leak published once allow_public is set",
       });
-      const { states } = await loadAllStates(t.paths.state);
-      assert.equal(states.find((s) => s.id === "leak")?.pending.length, 0);
+      // The checkpoint advances just after the push: wait for it, do not race it.
+      await waitFor(async () => {
+        const { states } = await loadAllStates(t.paths.state);
+        return states.find((s) => s.id === "leak")?.pending.length === 0;
+      }, { what: "leak's checkpoint with nothing pending" });
     } finally {
       await stop();
       await api.stop();
