@@ -274,3 +274,25 @@ export async function knownRemotes(
   }
   return [...byKey.values()];
 }
+
+/**
+ * The known remotes worth reading: {@linkcode knownRemotes}, leaving out the
+ * embedded `backup.git` while it does not exist and other remotes are known.
+ */
+export async function readableRemotes(
+  paths: HomePaths,
+  options: { cwd?: string } = {},
+): Promise<KnownRemote[]> {
+  const cwd = options.cwd ?? Deno.cwd();
+  const remotes = await knownRemotes(paths, { cwd });
+  const readable: KnownRemote[] = [];
+  for (const remote of remotes) {
+    const local = localRemotePath(remote.url, cwd);
+    if (
+      remotes.length > 1 && remote.url === paths.backupGit && !remote.clone &&
+      local && !(await gitDirOf(local))
+    ) continue;
+    readable.push(remote);
+  }
+  return readable;
+}

@@ -23,7 +23,7 @@ import {
   openBranch,
   readBranchRecordings,
 } from "./source.ts";
-import { gitDirOf, knownRemotes, localRemotePath } from "./remote_lookup.ts";
+import { readableRemotes } from "./remote_lookup.ts";
 import { loadManifest, type ScanOptions, scanRecording } from "./verify.ts";
 import type { Problem } from "./layout.ts";
 import { decompressAll } from "./restore_stream.ts";
@@ -397,15 +397,8 @@ export type RemoteListing = ListResult | UnreadableRemote;
  * remotes are known.
  */
 export async function listKnownRemotes(options: BranchSourceOptions): Promise<RemoteListing[]> {
-  const cwd = options.cwd ?? Deno.cwd();
-  const remotes = await knownRemotes(options.paths, { cwd });
   const listings: RemoteListing[] = [];
-  for (const remote of remotes) {
-    const local = localRemotePath(remote.url, cwd);
-    if (
-      remotes.length > 1 && remote.url === options.paths.backupGit && !remote.clone &&
-      local && !(await gitDirOf(local))
-    ) continue;
+  for (const remote of await readableRemotes(options.paths, { cwd: options.cwd })) {
     try {
       listings.push(
         await listRecordings({ ...options, repoUrl: remote.url, branch: remote.branch }),

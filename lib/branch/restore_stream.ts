@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import type { BlobReader, ChunkEntry } from "../git/mod.ts";
 import { type DecryptOptions, feedChunks } from "./chunk_stream.ts";
 import { timeoutSignal } from "../sys/mod.ts";
-import { zstdTimeoutMs } from "../chunk/mod.ts";
+import { spawnZstd, zstdTimeoutMs } from "../chunk/mod.ts";
 
 /** What {@linkcode decompressAll} wrote. */
 export interface Decompressed {
@@ -61,13 +61,10 @@ export async function decompressAll(
   );
   const limit = timeoutSignal(zstdTimeoutMs(raw), options.signal);
   try {
-    const child = new Deno.Command("zstd", {
-      args: ["-d", "-q", "-f", "-o", output],
-      stdin: "piped",
-      stdout: "null",
-      stderr: "piped",
+    const child = spawnZstd(["-d", "-q", "-f", "-o", output], {
       signal: limit.signal,
-    }).spawn();
+      stdout: "null",
+    });
     const feed = feedChunks(reader, entries, child.stdin, options);
     const [fed, status, errText] = await Promise.allSettled([
       feed,

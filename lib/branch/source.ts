@@ -92,17 +92,24 @@ export type BranchSourceErrorKind =
 export class BranchSourceError extends KindedError<BranchSourceErrorKind> {}
 
 /**
- * Opens the recordings branch for reading. Close the result when done (it
- * may be a temporary repository).
+ * Which remote and branch to read ({@linkcode resolveRemote}); a lookup that
+ * fails is a {@linkcode BranchSourceError} of kind `settings`.
  */
-export async function openBranch(options: BranchSourceOptions): Promise<BranchSource> {
-  let remote: RemoteSpec;
+export async function resolveBranchRemote(options: RemoteLookupOptions): Promise<RemoteSpec> {
   try {
-    remote = await resolveRemote(options);
+    return await resolveRemote(options);
   } catch (error) {
     if (error instanceof RemoteLookupError) throw new BranchSourceError("settings", error.message);
     throw error;
   }
+}
+
+/**
+ * Opens the recordings branch for reading. Close the result when done (it
+ * may be a temporary repository).
+ */
+export async function openBranch(options: BranchSourceOptions): Promise<BranchSource> {
+  const remote = await resolveBranchRemote(options);
   const cwd = options.cwd ?? Deno.cwd();
   const ref = `refs/heads/${remote.branch}`;
   const shown = displayUrl(remote.url);

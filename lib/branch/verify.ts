@@ -28,7 +28,7 @@ import {
 import { type BranchSourceOptions, readBranchRecordings } from "./source.ts";
 import { checkLayout, chunkLabel, type Problem } from "./layout.ts";
 import { timeoutSignal } from "../sys/mod.ts";
-import { zstdTimeoutMs } from "../chunk/mod.ts";
+import { spawnZstd, zstdTimeoutMs } from "../chunk/mod.ts";
 
 /** The result of checking one recording. */
 export interface RecordingReport {
@@ -80,13 +80,7 @@ async function decodeChunk(
     options.signal,
   );
   try {
-    const child = new Deno.Command("zstd", {
-      args: ["-d", "-q", "-c"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      signal: limit.signal,
-    }).spawn();
+    const child = spawnZstd(["-d", "-q", "-c"], { signal: limit.signal });
     const feed = feedChunks(reader, [entry], child.stdin, options);
     const hash = createHash("sha256");
     let length = 0;

@@ -140,13 +140,9 @@ export async function compressRange(
   let output: Deno.FsFile | undefined;
   try {
     output = await Deno.open(range.output, { write: true, createNew: true, mode: 0o600 });
-    const child = new Deno.Command("zstd", {
-      args: [`-${options.level}`, "-q", "-c", "--no-progress"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
+    const child = spawnZstd([`-${options.level}`, "-q", "-c", "--no-progress"], {
       signal: limit.signal,
-    }).spawn();
+    });
     const hash = createHash("sha256");
     const feed = (async () => {
       const writer = child.stdin.getWriter();
@@ -236,13 +232,10 @@ export async function decompressDigest(
 ): Promise<DigestResult> {
   const limit = timeoutSignal(options.timeoutMs ?? 600_000, options.signal);
   try {
-    const child = new Deno.Command("zstd", {
-      args: typeof input === "string" ? ["-d", "-q", "-c", "--", input] : ["-d", "-q", "-c"],
-      stdin: typeof input === "string" ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-      signal: limit.signal,
-    }).spawn();
+    const child = spawnZstd(
+      typeof input === "string" ? ["-d", "-q", "-c", "--", input] : ["-d", "-q", "-c"],
+      { signal: limit.signal, stdin: typeof input === "string" ? "null" : "piped" },
+    );
     const feed = typeof input === "string"
       ? Promise.resolve()
       : input.pipeTo(child.stdin).catch(() => {});
@@ -267,4 +260,22 @@ export async function decompressDigest(
   } finally {
     limit.clear();
   }
+}
+
+/**
+ * A `zstd` process with `args`: standard input and output piped unless
+ * given, standard error piped (its message is the error), bounded by
+ * `signal` (every call passes a timeout).
+ */
+export function spawnZstd(
+  args: string[],
+  options: { signal: AbortSignal; stdin?: "piped" | "null"; stdout?: "piped" | "null" },
+): Deno.ChildProcess {
+  return new Deno.Command("zstd", {
+    args,
+    stdin: options.stdin ?? "piped",
+    stdout: options.stdout ?? "piped",
+    stderr: "piped",
+    signal: options.signal,
+  }).spawn();
 }

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
+import { Command } from "@commander-js/extra-typings";
+import { numberOption } from "./options.ts";
 import { type HomePaths, homePaths, resolveHome, statOrNull } from "../sys/mod.ts";
 import { followLog, type LogEntry, parseSince, renderLogEntry, tailLog } from "../status/mod.ts";
 
@@ -122,19 +123,16 @@ export async function runLogs(options: LogsOptions, context: LogsContext = {}): 
   return 0;
 }
 
-function lineCount(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 0) {
-    throw new InvalidArgumentError("expected a whole number of lines, 0 or more");
-  }
-  return number;
-}
-
 /** The `logs` subcommand. */
 export function logsCommand() {
   return new Command("logs")
     .description("show the daemon's log, human-readable")
-    .option("-n, --lines <N>", "show the last N lines", lineCount, 50)
+    .option(
+      "-n, --lines <N>",
+      "show the last N lines",
+      numberOption("a whole number of lines, 0 or more", { min: 0, whole: true }),
+      50,
+    )
     .option("-f, --follow", "keep printing new lines (survives log rotation); Ctrl-C stops")
     .option("--errors", "warnings and errors only")
     .option("--since <when>", "only lines since a duration ago (10m, 2h, 1d) or an ISO time")

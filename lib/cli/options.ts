@@ -1,11 +1,12 @@
 /**
  * Options shared by subcommands: where `list`, `restore` and `verify` read
  * the branch (`--repo`, `--branch`, `--offline`) and the age identity that
- * decrypts encrypted recordings (`--identity`).
+ * decrypts encrypted recordings (`--identity`); the `<id>` argument; parsers
+ * of numeric options.
  *
  * @module
  */
-import type { Command, OptionValues } from "@commander-js/extra-typings";
+import { type Command, InvalidArgumentError, type OptionValues } from "@commander-js/extra-typings";
 
 /** `--repo` of `restore` and `verify`: where the recording's remote comes from. */
 export const REPO_HELP = "remote URL or path (default: the recording's own remote, as pinned by " +
@@ -32,4 +33,25 @@ export function withBranchOptions<
     .option("--branch <name>", BRANCH_HELP)
     .option("--offline", OFFLINE_HELP)
     .option("--identity <file>", IDENTITY_HELP);
+}
+
+/** Help of the `<id>` argument of `restore`, `verify`, `text` and `play`. */
+export const ID_HELP = "recording id (see `list`); put `--` before an id starting with a dash";
+
+/**
+ * A parser for a numeric option: a number in `[min, max]` (whole when
+ * `whole`), else a usage error that says what is expected.
+ */
+export function numberOption(
+  expected: string,
+  range: { min: number; max?: number; whole?: boolean },
+): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    const inRange = Number.isFinite(n) && n >= range.min && n <= (range.max ?? Infinity);
+    if (!inRange || (range.whole && !Number.isInteger(n))) {
+      throw new InvalidArgumentError(`expected ${expected}`);
+    }
+    return n;
+  };
 }

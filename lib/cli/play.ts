@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
+import { Command } from "@commander-js/extra-typings";
 import { join } from "node:path";
 import { RestoreError, restoreRecording } from "../branch/mod.ts";
 import { detectAsciinema } from "../recording/mod.ts";
@@ -25,7 +25,7 @@ import {
   sourceOptions,
   withSignals,
 } from "./restore.ts";
-import { withBranchOptions } from "./options.ts";
+import { ID_HELP, numberOption, withBranchOptions } from "./options.ts";
 
 /** Flags of `play`. */
 export interface PlayFlags extends SourceFlags {
@@ -203,22 +203,18 @@ export async function runPlay(
   });
 }
 
-function seconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0.2 || n > 3600) {
-    throw new InvalidArgumentError("expected a number of seconds from 0.2 to 3600");
-  }
-  return n;
-}
-
 /** The `play` subcommand. */
 export function playCommand(hooks: RestoreHooks = {}) {
   return withBranchOptions(
     new Command("play")
       .description("play a recording from the branch with asciinema play")
-      .argument("<id>", "recording id (see `list`); put `--` before an id starting with a dash")
+      .argument("<id>", ID_HELP)
       .option("-f, --follow", "keep playing new output while the recording is being made")
-      .option("--interval <seconds>", "seconds between fetches with --follow (default 2)", seconds),
+      .option(
+        "--interval <seconds>",
+        "seconds between fetches with --follow (default 2)",
+        numberOption("a number of seconds from 0.2 to 3600", { min: 0.2, max: 3600 }),
+      ),
   ).action(async (id, options) => {
     const code = await runPlay(id, options, hooks);
     if (code !== 0) Deno.exit(code);

@@ -35,7 +35,7 @@ import {
 import type { AuthResolver } from "../git/mod.ts";
 import { AGE_IDENTITY, Identities } from "../crypto/mod.ts";
 import { openCredentialStore } from "../credentials/mod.ts";
-import { LIST_REPO_HELP, withBranchOptions } from "./options.ts";
+import { ID_HELP, LIST_REPO_HELP, withBranchOptions } from "./options.ts";
 
 /**
  * The command that restores `id` into the current directory, pasteable from
@@ -327,7 +327,7 @@ export function restoreCommand(hooks: RestoreHooks = {}) {
       .description(
         "restore a recording from the branch, checked chunk by chunk (never overwrites without --force)",
       )
-      .argument("<id>", "recording id (see `list`); put `--` before an id starting with a dash")
+      .argument("<id>", ID_HELP)
       .option("-o, --output <file>", "where to write (default ./<id>.cast)"),
   )
     .option("--force", "replace the output file if it exists")

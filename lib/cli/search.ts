@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
+import { Command } from "@commander-js/extra-typings";
 import { BranchSourceError, RemoteLookupError } from "../branch/mod.ts";
 import { parseSince } from "../status/mod.ts";
 import {
@@ -20,7 +20,7 @@ import {
 } from "../text/mod.ts";
 import { writeStdout } from "./logs.ts";
 import { type RestoreHooks, type SourceFlags, sourceOptions, withSignals } from "./restore.ts";
-import { LIST_REPO_HELP, withBranchOptions } from "./options.ts";
+import { LIST_REPO_HELP, numberOption, withBranchOptions } from "./options.ts";
 
 /** Flags of `search`. */
 export interface SearchFlags extends SourceFlags {
@@ -98,14 +98,6 @@ export async function runSearch(
   });
 }
 
-function contextLines(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 1000) {
-    throw new InvalidArgumentError("expected a whole number of lines from 0 to 1000");
-  }
-  return n;
-}
-
 /** The `search` subcommand. */
 export function searchCommand(hooks: RestoreHooks = {}) {
   return withBranchOptions(
@@ -125,7 +117,11 @@ export function searchCommand(hooks: RestoreHooks = {}) {
     .option("--since <when>", "only lines shown since then: 30m, 2h, 1d or an ISO date")
     .option("--regex", "the pattern is a JavaScript regular expression")
     .option("-i, --ignore-case", "ignore case")
-    .option("-C, --context <n>", "lines of context around each match", contextLines)
+    .option(
+      "-C, --context <n>",
+      "lines of context around each match",
+      numberOption("a whole number of lines from 0 to 1000", { min: 0, max: 1000, whole: true }),
+    )
     .option("--json", "one JSON object per match")
     .option("--render", "render every recording from its chunks, ignoring text indexes")
     // grep's convention: a bad option is an error (2), not "no match" (1).

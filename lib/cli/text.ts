@@ -24,7 +24,7 @@ import {
   sourceOptions,
   withSignals,
 } from "./restore.ts";
-import { withBranchOptions } from "./options.ts";
+import { ID_HELP, withBranchOptions } from "./options.ts";
 
 /** Flags of `text`. */
 export interface TextFlags extends SourceFlags {
@@ -149,7 +149,7 @@ export function textCommand(hooks: RestoreHooks = {}) {
   return withBranchOptions(
     new Command("text")
       .description("print a recording as the plain text its screen showed")
-      .argument("<id>", "recording id (see `list`); put `--` before an id starting with a dash")
+      .argument("<id>", ID_HELP)
       .option("-o, --output <file>", "write to this file (replaced atomically) instead of stdout")
       .option("--timestamps", "prefix each line with [hh:mm:ss] into the recording")
       .option("--render", "render from the chunks even when a text index is committed"),

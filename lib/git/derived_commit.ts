@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { concatBytes } from "../sys/mod.ts";
 import { git, GIT_IDENTITY, type GitAuth } from "./hermetic.ts";
 import { remoteRefusal } from "./publisher.ts";
 import { quoteFastImportPath } from "./fast_import.ts";
@@ -38,16 +39,6 @@ export interface CommitFilesOptions {
 }
 
 const encoder = new TextEncoder();
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 /**
  * Commits `files` on top of `options.parent` as one commit on `options.ref`
@@ -88,7 +79,7 @@ export async function commitFiles(
     gitDir,
     globalConfig: options.globalConfig,
     signal: options.signal,
-    stdin: concat(parts),
+    stdin: concatBytes(parts),
     timeoutMs: 120_000 + Math.ceil(bytes / (1 << 20)) * 2000,
   });
   if (!result.success) {

@@ -6,6 +6,7 @@
  * @module
  */
 export * from "./atomic.ts";
+export * from "./bytes.ts";
 export * from "./errors.ts";
 export * from "./exec.ts";
 export * from "./fs.ts";

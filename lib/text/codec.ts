@@ -13,7 +13,7 @@
 import * as zlib from "node:zlib";
 import { type Settings, timeoutSignal } from "../sys/mod.ts";
 import { encryptBytes } from "../crypto/mod.ts";
-import { zstdTimeoutMs } from "../chunk/mod.ts";
+import { spawnZstd, zstdTimeoutMs } from "../chunk/mod.ts";
 
 /** How a derived payload is sealed for the branch (plain, or encrypted to the recipients). */
 export interface PayloadCodec {
@@ -101,13 +101,7 @@ const BLOCK_BYTES = 1 << 20;
 /** Decompresses `data` in a `zstd -d` process, yielding its output in blocks of about 1 MiB. */
 async function* zstdProcess(data: Uint8Array): AsyncGenerator<Uint8Array> {
   const limit = timeoutSignal(zstdTimeoutMs(data.length * 20));
-  const child = new Deno.Command("zstd", {
-    args: ["-d", "-q", "-c"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    signal: limit.signal,
-  }).spawn();
+  const child = spawnZstd(["-d", "-q", "-c"], { signal: limit.signal });
   const writer = child.stdin.getWriter();
   const fed = writer.write(data).then(() => writer.close()).catch(() => {});
   const stderr = new Response(child.stderr).text().catch(() => "");

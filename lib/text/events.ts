@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { concatBytes } from "../sys/mod.ts";
 
 /** What the header line says about the terminal. */
 export interface CastHeader {
@@ -170,7 +171,7 @@ export class LineSplitter {
       const piece = block.subarray(start, newline);
       if (this.#parts.length) {
         this.#parts.push(piece);
-        lines.push(this.#decoder.decode(concat(this.#parts)));
+        lines.push(this.#decoder.decode(concatBytes(this.#parts)));
         this.#parts = [];
       } else {
         lines.push(this.#decoder.decode(piece));
@@ -183,21 +184,10 @@ export class LineSplitter {
   /** The last line when the input did not end with a newline. */
   end(): string | undefined {
     if (this.#parts.length === 0) return undefined;
-    const line = this.#decoder.decode(concat(this.#parts));
+    const line = this.#decoder.decode(concatBytes(this.#parts));
     this.#parts = [];
     return line;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /**

@@ -10,13 +10,11 @@
  */
 import { join } from "node:path";
 import {
-  BranchSourceError,
   type BranchSourceOptions,
   loadManifest,
   manifestBytes,
   openBranch,
-  RemoteLookupError,
-  resolveRemote,
+  resolveBranchRemote,
 } from "../branch/mod.ts";
 import {
   BlobReader,
@@ -135,13 +133,11 @@ async function reindexRemote(
   options: ReindexOptions,
   remote: { url?: string; branch?: string },
 ): Promise<ReindexReport> {
-  let spec;
-  try {
-    spec = await resolveRemote({ ...options, repoUrl: remote.url, branch: remote.branch });
-  } catch (error) {
-    if (error instanceof RemoteLookupError) throw new BranchSourceError("settings", error.message);
-    throw error;
-  }
+  const spec = await resolveBranchRemote({
+    ...options,
+    repoUrl: remote.url,
+    branch: remote.branch,
+  });
   let built: { built: BuiltIndex; replaces?: string }[] | undefined;
   let report: ReindexReport | undefined;
   for (let round = 0; round < 3; round++) {

@@ -6,12 +6,7 @@
  *
  * @module
  */
-import {
-  gitDirOf,
-  knownRemotes,
-  localRemotePath,
-  type RemoteLookupOptions,
-} from "../branch/mod.ts";
+import { readableRemotes, type RemoteLookupOptions } from "../branch/mod.ts";
 
 /** A remote to read; the branch is resolved later when not given. */
 export interface SearchedRemote {
@@ -24,16 +19,6 @@ export interface SearchedRemote {
 /** The remotes to read for `options`. */
 export async function searchedRemotes(options: RemoteLookupOptions): Promise<SearchedRemote[]> {
   if (options.repoUrl || options.branch) return [{ url: options.repoUrl, branch: options.branch }];
-  const cwd = options.cwd ?? Deno.cwd();
-  const remotes = await knownRemotes(options.paths, { cwd });
-  const out: SearchedRemote[] = [];
-  for (const remote of remotes) {
-    const local = localRemotePath(remote.url, cwd);
-    if (
-      remotes.length > 1 && remote.url === options.paths.backupGit && !remote.clone &&
-      local && !(await gitDirOf(local))
-    ) continue;
-    out.push({ url: remote.url, branch: remote.branch });
-  }
-  return out;
+  const remotes = await readableRemotes(options.paths, { cwd: options.cwd });
+  return remotes.map((remote) => ({ url: remote.url, branch: remote.branch }));
 }

@@ -14,8 +14,7 @@ import {
   type BranchView,
   loadManifest,
   readBranchRecordings,
-  RemoteLookupError,
-  resolveRemote,
+  resolveBranchRemote,
   RestoreError,
 } from "../branch/mod.ts";
 import { displayUrl, type Manifest } from "../git/mod.ts";
@@ -109,13 +108,11 @@ async function searchBranch(
   const matcher = compileMatcher(options.pattern, options);
   const filter = literalFilter(options);
   const since = options.since?.getTime();
-  let spec;
-  try {
-    spec = await resolveRemote({ ...options, repoUrl: remote.url, branch: remote.branch });
-  } catch (error) {
-    if (error instanceof RemoteLookupError) throw new BranchSourceError("settings", error.message);
-    throw error;
-  }
+  const spec = await resolveBranchRemote({
+    ...options,
+    repoUrl: remote.url,
+    branch: remote.branch,
+  });
   const shown = { url: displayUrl(spec.url), branch: spec.branch };
   const result = await readBranchRecordings({
     ...options,

@@ -344,7 +344,12 @@ Deno.test({
       await waitFor(async () => (await remoteEnd(remote, { id: "r" })) === first, {
         what: "first push",
       });
-      await Deno.remove(t.paths.repos, { recursive: true });
+      // The daemon may still be writing in its clone (the ref of the push just seen): a
+      // recursive remove racing it can meet a new file; remove again until it is gone.
+      await waitFor(async () => {
+        await Deno.remove(t.paths.repos, { recursive: true }).catch(() => {});
+        return !(await exists(t.paths.repos));
+      }, { what: "repos/ removed" });
       const second = await appendBurst(cast, "second", 5);
       await waitFor(async () => (await remoteEnd(remote, { id: "r" })) === second, {
         what: "pushed again without repos/",
