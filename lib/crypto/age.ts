@@ -8,7 +8,7 @@
  * @module
  */
 import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient } from "age-encryption";
-import { isAgeRecipient, KindedError, registerSecret } from "../sys/mod.ts";
+import { errorMessage, isAgeRecipient, KindedError, registerSecret } from "../sys/mod.ts";
 
 /**
  * Why something could not be decrypted: `no-match` (encrypted to other
@@ -52,7 +52,7 @@ function decrypterFor(identities: readonly string[]): Decrypter {
 }
 
 function headerError(error: unknown): DecryptError {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   if (/no identity matched/i.test(message)) {
     return new DecryptError(
       "no-match",

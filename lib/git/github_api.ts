@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { redact, registerSecret, timeoutSignal } from "../sys/mod.ts";
+import { errorMessage, redact, registerSecret, timeoutSignal } from "../sys/mod.ts";
 import { displayUrl, isLoopbackHost } from "./remote_url.ts";
 import { type GitHubRepo, repoFullName, type Visibility } from "./visibility.ts";
 
@@ -112,7 +112,7 @@ export async function fetchVisibility(
     }
     return {
       visibility: "unknown",
-      error: `${where}: ${redact(error instanceof Error ? error.message : String(error))}`,
+      error: `${where}: ${redact(errorMessage(error))}`,
     };
   } finally {
     limit.clear();

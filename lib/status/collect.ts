@@ -23,11 +23,10 @@ import {
   type Settings,
   SettingsSchema,
 } from "../sys/mod.ts";
-import { NTFY_TOKEN, PUSHOVER_APP, PUSHOVER_USER } from "../credentials/mod.ts";
+import { NTFY_TOKEN, PUSHOVER_APP, PUSHOVER_USER, SECRETS } from "../credentials/mod.ts";
 
 import {
   credentialStoreSecretsHook,
-  KNOWN_SECRETS,
   type NotifierStatus,
   type RecordingStatus,
   type RemoteStatus,
@@ -214,14 +213,14 @@ export async function collectStatus(options: StatusOptions): Promise<StatusRepor
     presence = await (options.secrets ?? credentialStoreSecretsHook(options.paths))();
   } catch (error) {
     const message = errorMessage(error);
-    presence = KNOWN_SECRETS.map(({ service }) => ({
+    presence = SECRETS.map(({ service }) => ({
       service,
       present: null,
       store: null,
       error: message,
     }));
   }
-  const secrets: SecretStatus[] = KNOWN_SECRETS.map(({ service, purpose }) => {
+  const secrets: SecretStatus[] = SECRETS.map(({ service, purpose }) => {
     const found = presence.find((item) => item.service === service) ??
       { service, present: null, store: null, error: "not checked" };
     return {
@@ -237,7 +236,7 @@ export async function collectStatus(options: StatusOptions): Promise<StatusRepor
     };
   });
   for (const secret of presence) {
-    if (!KNOWN_SECRETS.some((known) => known.service === secret.service)) {
+    if (!SECRETS.some((known) => known.service === secret.service)) {
       secrets.push({
         ...secret,
         purpose: "",

@@ -43,9 +43,6 @@ export interface SecretPresence {
 /** Checks which secrets are stored (the credential store's hook, issue 3). */
 export type SecretsHook = () => Promise<SecretPresence[]>;
 
-/** Secrets the daemon may use, with what each is for. */
-export const KNOWN_SECRETS = SECRETS;
-
 /** The default hook: asks the configured credential store (never reveals a value). */
 export function credentialStoreSecretsHook(paths: HomePaths): SecretsHook {
   return async () => {
@@ -69,7 +66,7 @@ export function envSecretsHook(
   env: { get(key: string): string | undefined } = Deno.env,
 ): SecretsHook {
   return () =>
-    Promise.resolve(KNOWN_SECRETS.map(({ service, env: name }) => {
+    Promise.resolve(SECRETS.map(({ service, env: name }) => {
       const set = Boolean(env.get(name));
       return set
         ? { service, present: true, store: "env" }

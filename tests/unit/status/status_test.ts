@@ -9,7 +9,8 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import type { Health } from "../../../lib/status/mod.ts";
 import { writeHealth } from "../../../lib/status/mod.ts";
-import { collectStatus, KNOWN_SECRETS, type SecretsHook } from "../../../lib/status/mod.ts";
+import { collectStatus, type SecretsHook } from "../../../lib/status/mod.ts";
+import { SECRETS } from "../../../lib/credentials/mod.ts";
 import { renderStatus } from "../../../lib/status/mod.ts";
 import { ensureHome } from "../../../lib/sys/mod.ts";
 import { makeTestHome as makeBareHome, type TestHome } from "../../support/env.ts";
@@ -449,9 +450,9 @@ Deno.test("no keyring: status explains the unavailable store once, then lists th
     );
     const lines = section.trim().split("\n");
     // "Secrets:", one explanation, one line per secret.
-    assert.equal(lines.length, 2 + KNOWN_SECRETS.length, section);
+    assert.equal(lines.length, 2 + SECRETS.length, section);
     assert.match(lines[1], /^ {2}could not check these secrets: (the Secret Service|secret-tool)/);
-    for (const [index, { service }] of KNOWN_SECRETS.entries()) {
+    for (const [index, { service }] of SECRETS.entries()) {
       assert.match(lines[2 + index], new RegExp(`^ {4}${service} +unknown`), section);
     }
     const why = lines[1].replace(/^ {2}could not check these secrets: /, "");
