@@ -15,7 +15,8 @@
  * - data at risk: TUI-like recordings for 5 minutes at the default settings (bench/data_at_risk.ts);
  * - text: rendering through the terminal emulator, and indexed search over 1 GB (bench/text.ts).
  *
- * Prints a table and writes `bench/results.json` (or `--output <path>`); with
+ * Prints a table and writes `bench/results.json` (or `--output <path>`; with
+ * `--only`, the other groups' figures already in the file are kept); with
  * `--strict` it exits 1 when a target is missed. `--only small,big,risk,text` runs
  * some groups; `--risk-seconds N` and `--risk-recordings N` size the last one.
  * `BENCH_SETTLE_MS` (default 2000) is the pause between the backlog and the idle period.
@@ -524,6 +525,12 @@ async function main(): Promise<number> {
   ];
   figures.sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
   const seconds = (performance.now() - started) / 1000;
+  // `--only` measures some groups: the other groups' last figures in the file are kept.
+  const kept: Record<string, Omit<Figure, "key">> = only
+    ? await Deno.readTextFile(output).then((text) => JSON.parse(text).figures ?? {}, () => ({}))
+    : {};
+  const measured = Object.fromEntries(figures.map(({ key, ...rest }) => [key, rest]));
+  const all = { ...kept, ...measured };
   const results = {
     date: new Date().toISOString(),
     machine: await machine(),
@@ -539,8 +546,11 @@ async function main(): Promise<number> {
     },
     settings: { idle_threshold: IDLE_THRESHOLD, zstd_level: ZSTD_LEVEL, other: "defaults" },
     duration_s: round(seconds, 1),
-    all_met: figures.every((f) => f.met),
-    figures: Object.fromEntries(figures.map(({ key, ...rest }) => [key, rest])),
+    groups: only ?? "all",
+    all_met: Object.values(all).every((f) => f.met),
+    figures: Object.fromEntries(
+      Object.entries(all).sort(([a], [b]) => order.indexOf(a) - order.indexOf(b)),
+    ),
   };
   console.log(table(figures));
   console.log(
