@@ -165,7 +165,7 @@ export const TOKEN_REREAD_MS = 5 * 60_000;
 export interface TokenCacheOptions {
   /** Minimum time between re-reads while the token is being rejected (default 5 min). */
   rereadIntervalMs?: number;
-  /** Clock (tests). */
+  /** Monotonic clock in ms (tests; default `performance.now()`). */
   now?: () => number;
 }
 
@@ -189,7 +189,7 @@ export class TokenCache {
   constructor(read: () => Promise<string | undefined>, options: TokenCacheOptions = {}) {
     this.#read = read;
     this.#interval = options.rereadIntervalMs ?? TOKEN_REREAD_MS;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? (() => performance.now());
   }
 
   /** How many times the store was read. */

@@ -8,9 +8,9 @@
  * @module
  */
 import { concatBytes } from "../sys/mod.ts";
-import { git, GIT_IDENTITY, type GitAuth } from "./hermetic.ts";
+import { git, type GitAuth } from "./hermetic.ts";
 import { remoteRefusal } from "./publisher.ts";
-import { quoteFastImportPath } from "./fast_import.ts";
+import { commitHeader, quoteFastImportPath } from "./fast_import.ts";
 import { PublishError } from "./target.ts";
 import { classifyGitError } from "./auth.ts";
 
@@ -50,16 +50,8 @@ export async function commitFiles(
   files: DerivedFile[],
   options: CommitFilesOptions,
 ): Promise<string> {
-  const message = encoder.encode(options.message);
-  const now = Math.floor(Date.now() / 1000);
   const parts: Uint8Array[] = [
-    encoder.encode(
-      `commit ${options.ref}\n` +
-        `committer ${GIT_IDENTITY.name} <${GIT_IDENTITY.email}> ${now} +0000\n` +
-        `data ${message.length}\n`,
-    ),
-    message,
-    encoder.encode(`\n${options.parent ? `from ${options.parent}\n` : ""}`),
+    encoder.encode(commitHeader(options.ref, options)),
   ];
   for (const file of files) {
     parts.push(

@@ -7,7 +7,7 @@
  */
 import { timeoutSignal } from "../sys/mod.ts";
 import { chunkPathOnBranch, manifestPathOnBranch, readRange } from "../chunk/mod.ts";
-import { spawnGit } from "./hermetic.ts";
+import { GIT_IDENTITY, spawnGit } from "./hermetic.ts";
 import { PublishError } from "./target.ts";
 
 /** A chunk to commit: its spool file and its place in the recording. */
@@ -67,6 +67,19 @@ export function chunkCommitMessage(item: Omit<ChunkItem, "file">): string {
 
 const encoder = new TextEncoder();
 
+/**
+ * The start of one fast-import commit on `ref`: the daemon's committer
+ * identity with the time now (shown to people), the message, and `from`
+ * when a parent is given. File commands follow it.
+ */
+export function commitHeader(ref: string, commit: { message: string; parent?: string }): string {
+  const now = Math.floor(Date.now() / 1000);
+  return `commit ${ref}\n` +
+    `committer ${GIT_IDENTITY.name} <${GIT_IDENTITY.email}> ${now} +0000\n` +
+    `data ${encoder.encode(commit.message).length}\n${commit.message}\n` +
+    (commit.parent ? `from ${commit.parent}\n` : "");
+}
+
 /** What {@linkcode writeCommits} commits. */
 export interface WriteCommitsOptions {
   /** Daemon-owned git config (GIT_CONFIG_GLOBAL). */
@@ -116,12 +129,8 @@ export async function writeCommits(gitDir: string, options: WriteCommitsOptions)
   const stderr = new Response(process.stderr).text();
   const stdout = new Response(process.stdout).text();
   let first = true;
-  const now = Math.floor(Date.now() / 1000);
   const header = (message: string) => {
-    let text = `commit ${options.ref}\n` +
-      `committer asciinema-chunker <asciinema-chunker@localhost> ${now} +0000\n` +
-      `data ${encoder.encode(message).length}\n${message}\n`;
-    if (first && parent) text += `from ${parent}\n`;
+    const text = commitHeader(options.ref, { message, parent: first ? parent : undefined });
     first = false;
     return text;
   };

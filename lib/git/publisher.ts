@@ -15,14 +15,13 @@ import { git, type GitAuth, gitChecked } from "./hermetic.ts";
 import { initBareAtomically, isCompleteBare, removeStaleLocks } from "./bare_repo.ts";
 import {
   type ChunkItem,
+  commitHeader,
   type ManifestItem,
   quoteFastImportPath,
   writeCommits,
 } from "./fast_import.ts";
 import { type AuthResolver, PublishError, type RemoteTarget } from "./target.ts";
 import { classifyGitError } from "./auth.ts";
-
-const encoder = new TextEncoder();
 
 /** Options for {@linkcode RepoClone}. */
 export interface RepoCloneOptions {
@@ -355,12 +354,11 @@ export class RepoClone {
         lines.push(`M ${add.mode} ${add.blob} ${quoteFastImportPath(path)}\n`);
       }
       if (lines.length === 0) continue;
-      const body = encoder.encode(text);
-      const now = Math.floor(Date.now() / 1000);
       stream.push(
-        `commit refs/chunker/replay\n` +
-          `committer asciinema-chunker <asciinema-chunker@localhost> ${now} +0000\n` +
-          `data ${body.length}\n${text}\n` + (first ? `from ${remoteTip}\n` : "") + lines.join(""),
+        commitHeader("refs/chunker/replay", {
+          message: text,
+          parent: first ? remoteTip : undefined,
+        }) + lines.join(""),
       );
       first = false;
     }

@@ -56,6 +56,16 @@ interface Pending {
   attempts: number;
 }
 
+/**
+ * Wall time (ms) that advances with the monotonic clock: throttles, grace
+ * periods and retries are durations and must not jump when the wall clock
+ * steps; it still compares with the wall times events carry (`since`).
+ */
+function steadyWallClock(): () => number {
+  const anchor = Date.now() - performance.now();
+  return () => anchor + performance.now();
+}
+
 function toMillis(value: Date | string | number): number {
   if (value instanceof Date) return value.getTime();
   if (typeof value === "number") return value;
@@ -98,7 +108,7 @@ export class NotificationPolicy {
   /** Creates the policy. */
   constructor(options: NotificationPolicyOptions) {
     this.#send = options.send;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? steadyWallClock();
     this.#graceMs = (options.failureGraceSeconds ?? 120) * 1000;
     this.#throttleMs = (options.throttleMinutes ?? 30) * 60_000;
     let host = options.host;

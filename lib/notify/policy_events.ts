@@ -13,7 +13,7 @@ export type SendNotice = (notice: Notice) => Promise<DeliveryResult | void> | De
 export interface NotificationPolicyOptions {
   /** Delivers a notice (usually {@linkcode Notifier.send}). */
   send: SendNotice;
-  /** Clock in milliseconds (tests); default `Date.now`. */
+  /** Clock in milliseconds (tests); default wall time advancing with `performance.now()`. */
   now?: () => number;
   /** Pushes must fail this long before a notice (default 120). */
   failureGraceSeconds?: number;
