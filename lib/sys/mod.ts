@@ -16,3 +16,4 @@ export * from "./paths.ts";
 export * from "./process.ts";
 export * from "./redact.ts";
 export * from "./settings.ts";
+export * from "./terminal_text.ts";
