@@ -13,12 +13,14 @@
  * - throughput: a 200 MB recording present at start until fully pushed, against `zstd -3`;
  * - restore: of that recording (lib/restore.ts), against `zstd -d` of its concatenated chunks;
  * - data at risk: TUI-like recordings for 5 minutes at the default settings (bench/data_at_risk.ts);
- * - text: rendering through the terminal emulator, and indexed search over 1 GB (bench/text.ts).
+ * - text: rendering through the terminal emulator, and indexed search over 1 GB (bench/text.ts);
+ * - many: 100 and 1,000 recordings appear at once, until each has a chunk on the remote (bench/many.ts).
  *
  * Prints a table and writes `bench/results.json` (or `--output <path>`; with
  * `--only`, the other groups' figures already in the file are kept); with
- * `--strict` it exits 1 when a target is missed. `--only small,big,risk,text` runs
- * some groups; `--risk-seconds N` and `--risk-recordings N` size the last one.
+ * `--strict` it exits 1 when a target is missed. `--only small,big,risk,text,many` runs
+ * some groups; `--risk-seconds N` and `--risk-recordings N` size the data-at-risk one,
+ * `--many N` the larger run of the last one (default 1000).
  * `BENCH_SETTLE_MS` (default 2000) is the pause between the backlog and the idle period.
  *
  * @module
@@ -37,6 +39,7 @@ import { clockTicks, machineLoad, readMemory, treeRss, treeTicks } from "./proc.
 import { type Figure, othersCores, percentile, round, snapshot } from "./figure.ts";
 import { dataAtRisk } from "./data_at_risk.ts";
 import { textFigures } from "./text.ts";
+import { manyFigures } from "./many.ts";
 import { burst, writeRecording } from "./recordings.ts";
 import { healthSeen, IDLE_THRESHOLD, log, setup, sleep, stopDaemon, ZSTD_LEVEL } from "./rig.ts";
 
@@ -511,6 +514,9 @@ async function main(): Promise<number> {
     );
   }
   if (wanted("text")) figures.push(...await textFigures(hz));
+  if (wanted("many")) {
+    figures.push(...await manyFigures(hz, { big: Number(valueOf(args, "--many") ?? 1000) }));
+  }
   const loadAfter = machineLoad();
   const order = [
     "idle_cpu",
@@ -522,6 +528,7 @@ async function main(): Promise<number> {
     "data_at_risk",
     "text_render",
     "text_search",
+    "many_recordings",
   ];
   figures.sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
   const seconds = (performance.now() - started) / 1000;

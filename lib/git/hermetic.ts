@@ -69,9 +69,10 @@ export function gitEnv(options: GitEnvOptions = {}): Record<string, string> {
     GIT_AUTHOR_EMAIL: GIT_IDENTITY.email,
     GIT_COMMITTER_NAME: GIT_IDENTITY.name,
     GIT_COMMITTER_EMAIL: GIT_IDENTITY.email,
-    // Plain ssh, no ControlMaster reuse, never a password prompt.
-    GIT_SSH_COMMAND:
-      "ssh -o ControlMaster=no -o ControlPath=none -o BatchMode=yes -o ConnectTimeout=20",
+    // Plain ssh, no ControlMaster reuse, never a password prompt; a connection that goes
+    // silent is dropped after a minute (4 unanswered keep-alives 15 s apart).
+    GIT_SSH_COMMAND: "ssh -o ControlMaster=no -o ControlPath=none -o BatchMode=yes " +
+      "-o ConnectTimeout=20 -o ServerAliveInterval=15 -o ServerAliveCountMax=4",
   };
   const tmp = base.get("TMPDIR");
   if (tmp) env.TMPDIR = tmp;

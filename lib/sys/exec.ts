@@ -2,6 +2,12 @@
  * Runs external commands with a timeout, optional stdin and a controlled
  * environment. Secrets go to children through stdin or `env`, never argv.
  *
+ * Every command runs in its own process group: a timeout or an abort ends
+ * the whole group (git and the ssh or hook it started), and once the command
+ * itself has exited its output pipes are read for at most
+ * {@linkcode PIPE_GRACE_MS} more, so something it left behind holding them
+ * never keeps the caller waiting.
+ *
  * @module
  */
 
@@ -19,6 +25,12 @@ export interface RunOptions {
   stdin?: string | Uint8Array;
   /** Kill the child after this many milliseconds (default 60 s). */
   timeoutMs?: number;
+  /**
+   * Kill the child when it writes nothing (stdout or stderr) for this many
+   * milliseconds: a limit that grows with progress (for example `git fetch
+   * --progress`), within `timeoutMs`.
+   */
+  stallMs?: number;
   /** Abort the child early (for example on shutdown). */
   signal?: AbortSignal;
 }
@@ -33,7 +45,7 @@ export interface RunResult {
   stdout: string;
   /** Captured stderr, decoded as UTF-8. */
   stderr: string;
-  /** True when the timeout killed it. */
+  /** True when the timeout (or the stall limit) killed it. */
   timedOut: boolean;
   /** True when `signal` aborted it. */
   aborted: boolean;
@@ -98,35 +110,112 @@ export function timeoutSignal(
   };
 }
 
+/** After the command exited, how long its output pipes are still read (ms). */
+export const PIPE_GRACE_MS = 1000;
+
+/** Most stderr kept (its end): progress output of a long command stays bounded. */
+const STDERR_KEEP_BYTES = 256 * 1024;
+
+/** Sends `signal` to the process group `pid` leads (the child and whatever it started). */
+export function killGroup(pid: number, signal: Deno.Signal): void {
+  try {
+    Deno.kill(-pid, signal);
+  } catch {
+    try {
+      Deno.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Collects a stream, calling `onData` for each piece; `keep` bounds it (its end is kept). */
+function collect(
+  stream: ReadableStream<Uint8Array>,
+  options: { onData: () => void; keep?: number },
+): { done: Promise<Uint8Array>; cancel: () => void } {
+  const reader = stream.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const done = (async () => {
+    try {
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        options.onData();
+        parts.push(value);
+        size += value.length;
+        // Bounded: drop the oldest pieces beyond `keep`.
+        while (options.keep !== undefined && size - parts[0].length >= options.keep) {
+          size -= parts.shift()!.length;
+        }
+      }
+    } catch {
+      // cancelled after the grace period, or the pipe broke
+    }
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const part of parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  })();
+  return { done, cancel: () => void reader.cancel().catch(() => {}) };
+}
+
 /** Runs `command` to completion and captures its output; never throws for a non-zero exit. */
 export async function run(command: string, options: RunOptions = {}): Promise<RunResult> {
-  const limit = timeoutSignal(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, options.signal);
+  let child: Deno.ChildProcess;
   try {
-    let child: Deno.ChildProcess;
-    try {
-      child = new Deno.Command(command, {
-        args: options.args ?? [],
-        cwd: options.cwd,
-        env: options.env,
-        clearEnv: options.clearEnv,
-        stdin: options.stdin === undefined ? "null" : "piped",
-        stdout: "piped",
-        stderr: "piped",
-        signal: limit.signal,
-      }).spawn();
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        return {
-          code: 127,
-          success: false,
-          stdout: "",
-          stderr: `${command}: command not found`,
-          timedOut: false,
-          aborted: false,
-        };
-      }
-      throw error;
+    child = new Deno.Command(command, {
+      args: options.args ?? [],
+      cwd: options.cwd,
+      env: options.env,
+      clearEnv: options.clearEnv,
+      stdin: options.stdin === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+      // Its own process group (setsid): a timeout ends everything it started.
+      detached: true,
+    }).spawn();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      return {
+        code: 127,
+        success: false,
+        stdout: "",
+        stderr: `${command}: command not found`,
+        timedOut: false,
+        aborted: false,
+      };
     }
+    throw error;
+  }
+  let ended: "timeout" | "abort" | null = null;
+  let exited = false;
+  let escalate: ReturnType<typeof setTimeout> | undefined;
+  const end = (why: "timeout" | "abort") => {
+    if (ended || exited) return;
+    ended = why;
+    // A shutdown asks politely first; a timeout does not wait.
+    killGroup(child.pid, why === "abort" ? "SIGTERM" : "SIGKILL");
+    if (why === "abort") escalate = setTimeout(() => killGroup(child.pid, "SIGKILL"), 2000);
+  };
+  const timer = setTimeout(() => end("timeout"), options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  let stall: ReturnType<typeof setTimeout> | undefined;
+  const activity = () => {
+    if (options.stallMs === undefined) return;
+    clearTimeout(stall);
+    stall = setTimeout(() => end("timeout"), options.stallMs);
+  };
+  activity();
+  const onAbort = () => end("abort");
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener("abort", onAbort, { once: true });
+  const stdout = collect(child.stdout, { onData: activity });
+  const stderr = collect(child.stderr, { onData: activity, keep: STDERR_KEEP_BYTES });
+  try {
     if (options.stdin !== undefined) {
       const writer = child.stdin.getWriter();
       const data = typeof options.stdin === "string"
@@ -139,20 +228,35 @@ export async function run(command: string, options: RunOptions = {}): Promise<Ru
         // The child may exit without reading its input; its status tells.
       }
     }
-    const output = await child.output();
-    const timedOut = limit.timedOut();
-    const aborted = !timedOut && limit.signal.aborted;
+    const status = await child.status;
+    exited = true;
+    // Whatever it started may still hold the pipes: read them a little longer, then let go.
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => grace = setTimeout(resolve, PIPE_GRACE_MS));
+    const outputs = Promise.all([stdout.done, stderr.done]);
+    if ((await Promise.race([outputs.then(() => "read"), late])) !== "read") {
+      if (ended) killGroup(child.pid, "SIGKILL");
+      stdout.cancel();
+      stderr.cancel();
+    }
+    clearTimeout(grace);
+    const [out, err] = await outputs;
+    const timedOut = ended === "timeout";
+    const aborted = ended === "abort";
     const decoder = new TextDecoder();
     return {
-      code: output.signal ? -1 : output.code,
-      success: output.success && !timedOut && !aborted,
-      stdout: decoder.decode(output.stdout),
-      stderr: decoder.decode(output.stderr),
+      code: status.signal ? -1 : status.code,
+      success: status.success && !timedOut && !aborted,
+      stdout: decoder.decode(out),
+      stderr: decoder.decode(err),
       timedOut,
       aborted,
     };
   } finally {
-    limit.clear();
+    clearTimeout(timer);
+    clearTimeout(stall);
+    clearTimeout(escalate);
+    options.signal?.removeEventListener("abort", onAbort);
   }
 }
 
