@@ -26,6 +26,7 @@ import {
   displayUrl,
   git,
   gitAuthFor,
+  isPartialClone,
   MissingTokenError,
   parseRemoteUrl,
   readBranchIndex,
@@ -161,7 +162,9 @@ export async function openBranch(options: BranchSourceOptions): Promise<BranchSo
   try {
     const init = await git(["init", "--bare", "--quiet", tmp], { signal: options.signal });
     if (!init.success) throw new Error(`git init failed: ${init.stderr.trim()}`);
-    if (clone) {
+    // A daemon clone that holds only the tip's trees (shallow, filtered) cannot lend its
+    // objects: git would take its tips as complete and skip what it lacks.
+    if (clone && !(await isPartialClone(clone))) {
       await Deno.writeTextFile(
         join(tmp, "objects", "info", "alternates"),
         join(clone, "objects") + "\n",

@@ -61,10 +61,27 @@ const StateSchema = z.looseObject({
   end_stamp: z.string().nullable().default(null),
   /** Some chunk of this generation was encrypted: its manifest never carries a plaintext hash. */
   encrypted: z.boolean().optional(),
+  /**
+   * The generation's claim on its folder of the branch: the blob id of its
+   * first chunk (lib/git/claim.ts), once known.
+   */
+  claim: z.string().regex(/^[0-9a-f]{40,64}$/).optional(),
+  /** Its folder on the branch when that is not `id` (it met another generation's folder). */
+  branch_id: z.string().min(1).optional(),
+  /**
+   * Cut before the branch could be read (a lost `state/` and an unreachable
+   * remote): nothing of it is published until the branch says where it starts.
+   */
+  provisional: z.boolean().optional(),
 });
 
 /** A recording generation's checkpoint. */
 export type RecordingState = z.infer<typeof StateSchema>;
+
+/** The folder of a generation on the branch (`chunks/<folder>/`). */
+export function folderOf(state: Pick<RecordingState, "id" | "branch_id">): string {
+  return state.branch_id ?? state.id;
+}
 
 /** Path of the checkpoint for chunk id `id`. */
 export function statePath(stateDir: string, id: string): string {

@@ -1,26 +1,46 @@
 /**
  * Carrying out the planner's actions on one recording: resolve (a first
- * checkpoint, from the branch when it holds the id already), a new
- * generation, close, a bounded cut pass, finish, and re-cutting a chunk whose
- * spool file vanished. Failures are recorded on the recording with a retry
- * time; nothing here throws into the engine.
+ * checkpoint, from the branch when it holds the recording already), settle
+ * (a provisional generation once the branch could be read), a new
+ * generation, close, a bounded cut pass, finish. Failures are recorded on
+ * the recording with a retry time; nothing here throws into the engine.
  *
  * @module
  */
 import { join } from "node:path";
-import { type HomePaths, log, OnceLog, type Settings } from "../sys/mod.ts";
-import type { RemoteTarget } from "../git/mod.ts";
-import { newState, type PendingChunk, type RecordingState, saveState } from "../chunk/mod.ts";
+import { errorMessage, type HomePaths, log, OnceLog, type Settings } from "../sys/mod.ts";
+import { newState, type RecordingState, saveState } from "../chunk/mod.ts";
+import { ensureEmbeddedRemote } from "../git/mod.ts";
 import { nextRetry, type Retry } from "./backoff.ts";
 import { type Clock, wallAt } from "./clock.ts";
-import { cutPass } from "./cut_pass.ts";
+import { cutPass, spoolFileFor } from "./cut_pass.ts";
 import { finishRecording } from "./finish.ts";
-import { fingerprintAt } from "./identity.ts";
+import type { Generations } from "./generations.ts";
+import { fingerprintAt, fingerprintMismatch } from "./identity.ts";
 import { type Action, type FileFacts, newProgress, type Progress } from "./planner.ts";
-import type { RemoteEntry } from "./remotes.ts";
-import { type ResumeFromBranch, resumeFromBranch } from "./resume.ts";
+import type { Remote } from "./remotes.ts";
+import type { RemoteWork } from "./remote_work.ts";
+import { lookUp, type LookupAnswer } from "./resume.ts";
+import { digestPathFor } from "./sealed_chunk.ts";
 import type { StateUpdate } from "./state_writer.ts";
 import { configEndStamp, type TrackerMemo } from "./tracker.ts";
+
+/** True when the file at `castPath` is still the one `state` describes (inode, fingerprint). */
+async function ownsPrefix(castPath: string, state: RecordingState): Promise<boolean> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(castPath, { read: true });
+  } catch {
+    return false;
+  }
+  try {
+    const info = await file.stat();
+    if (state.ino !== null && (info.ino ?? null) !== state.ino) return false;
+    return (await fingerprintMismatch(file, state)) === null;
+  } finally {
+    file.close();
+  }
+}
 
 /** The engine's record of one file name in `active/`. */
 export interface Recording {
@@ -56,24 +76,37 @@ export interface ActionsOptions {
   settings: Settings;
   /** Clock. */
   clock: Clock;
-  /** Generations not done, by chunk id (shared with the engine). */
-  states: Map<string, RecordingState>;
-  /** Done chunk ids (reserved forever). */
-  finished: Set<string>;
+  /** Generations (shared with the engine). */
+  generations: Generations;
   /** Checkpoint writer. */
   update: StateUpdate;
   /** Shutdown. */
   signal: AbortSignal;
-  /** Where a recording's chunks go; undefined while held. */
-  targetOf: (rec: Recording) => RemoteTarget | undefined;
-  /** The remote entry of a target. */
-  remote: (target: RemoteTarget) => RemoteEntry;
-  /** A queued job for `rec` ended. */
-  afterJob: (rec: Recording) => void;
+  /** The remotes, and which one a recording goes to. */
+  work: RemoteWork;
+  /** A look-up for recording `id` ended (it is looked at again). */
+  afterJob: (id: string) => void;
   /** A cut failed (disk trouble notice). */
   onEvent: (event: { type: "disk"; message: string }) => void;
+  /** A generation is about to be moved to `done/` as `to` (its text index to-do is written). */
+  beforeFinish?: (state: RecordingState, to: string) => Promise<void>;
   /** A generation finished; `movedTo` is its file in `done/` (null: not moved). */
   onFinished?: (state: RecordingState, movedTo: string | null) => Promise<void>;
+}
+
+/** One remote's look-ups: who waits, and the retry while the branch cannot be read. */
+interface LookupLane {
+  /** Recordings without a checkpoint. */
+  waiting: Set<Recording>;
+  /** Provisional generations (by id) waiting for an answer. */
+  provisional: Set<string>;
+  /** A look-up job is queued or running. */
+  queued: boolean;
+  /** The retry while the branch cannot be read. */
+  retry: Retry | null;
+  timer?: ReturnType<typeof setTimeout>;
+  /** Asked to try again as soon as the remote answers a push or a check. */
+  hooked?: boolean;
 }
 
 /** Runs actions. */
@@ -84,7 +117,10 @@ export class RecordingActions {
   #log = log("daemon");
   #once = new OnceLog(log("daemon"));
   #finishRetries = new Map<string, Retry>();
-  #toResolve = new Map<string, Set<Recording>>();
+  #lanes = new Map<string, LookupLane>();
+  /** Answers for provisional generations, applied by their own task ("settle"). */
+  #answers = new Map<string, LookupAnswer>();
+  #stopped = false;
 
   /** Creates the runner. */
   constructor(options: ActionsOptions) {
@@ -97,11 +133,32 @@ export class RecordingActions {
     return this.#finishRetries.get(id) ?? null;
   }
 
+  /** True when the branch's answer for provisional generation `id` waits to be applied. */
+  answered(id: string): boolean {
+    return this.#answers.has(id);
+  }
+
+  /**
+   * Why provisional generation `state` waits (for health), with the look-up's
+   * retry; null when it does not.
+   */
+  waitingFor(state: RecordingState): string | null {
+    if (!state.provisional) return null;
+    const remote = this.#remoteOf(state);
+    const retry = remote ? this.#lanes.get(remote.key)?.retry : null;
+    const where = remote ? remote.label : "its remote (its .json is not valid)";
+    return `where ${state.id} starts on ${where} is not known yet` +
+      (retry ? ` (reading the branch failed: ${retry.error})` : "") +
+      "; it is cut into the spool and published once the branch can be read";
+  }
+
   /** Runs `action` for `rec`; `inline` runs a resume look-up here instead of in the queue. */
   async run(rec: Recording, action: Action, options: { inline?: boolean } = {}): Promise<void> {
     switch (action.type) {
       case "resolve":
         return await this.#resolve(rec, options.inline ?? false);
+      case "settle":
+        return await this.#settle(rec, action.id ?? rec.current ?? undefined);
       case "new-generation":
         return await this.#newGeneration(rec, action.reason);
       case "close":
@@ -115,107 +172,246 @@ export class RecordingActions {
     }
   }
 
-  #castPath(rec: Recording): string {
-    return join(this.#o.paths.active, `${rec.id}.cast`);
+  #castPath(id: string): string {
+    return join(this.#o.paths.active, `${id}.cast`);
   }
 
-  #taken(id: string): boolean {
-    return this.#o.states.has(id) || this.#o.finished.has(id);
+  #remoteOf(state: RecordingState): Remote | undefined {
+    const target = this.#o.work.targetOf(state);
+    return target ? this.#o.work.remotes.get(target) : undefined;
+  }
+
+  #lane(remote: Remote): LookupLane {
+    let lane = this.#lanes.get(remote.key);
+    if (!lane) {
+      lane = { waiting: new Set(), provisional: new Set(), queued: false, retry: null };
+      this.#lanes.set(remote.key, lane);
+    }
+    return lane;
   }
 
   async #resolve(rec: Recording, inline: boolean): Promise<void> {
     if (rec.resolving || rec.current) return;
-    if (this.#taken(rec.id)) return await this.#createGeneration(rec, "a recording had this name");
-    const target = this.#o.targetOf(rec);
-    if (!target) return await this.#createFirst(rec, undefined);
-    const entry = this.#o.remote(target);
-    if (inline) return await this.#resolveAll(entry, [rec]);
-    rec.resolving = true;
-    // One look-up job per remote takes every recording waiting by the time it runs.
-    let waiting = this.#toResolve.get(entry.key);
-    if (waiting) {
-      waiting.add(rec);
+    if (this.#o.generations.taken(rec.id)) {
+      return await this.#createGeneration(rec, "a recording had this name");
+    }
+    const remote = this.#o.work.remoteOf(rec);
+    // Its remote is not known (a broken .json): cut provisionally, look up once it is.
+    if (!remote) return await this.#createFirst(rec, null);
+    if (inline) {
+      const answer = await this.#lookUp(remote, [{ id: rec.id, castPath: this.#castPath(rec.id) }])
+        .then((answers) => answers.get(rec.id), () => null);
+      if (!rec.current && rec.facts?.present) await this.#createFirst(rec, answer ?? null);
       return;
     }
-    waiting = new Set([rec]);
-    this.#toResolve.set(entry.key, waiting);
-    entry.queue.enqueue(async () => {
-      this.#toResolve.delete(entry.key);
-      const recs = [...waiting];
-      try {
-        await this.#resolveAll(entry, recs);
-      } catch (error) {
-        for (const one of recs) {
-          one.error = `Starting ${one.id} failed: ${(error as Error)?.message ?? error}`;
-        }
-      } finally {
-        for (const one of recs) {
-          one.resolving = false;
-          this.#o.afterJob(one);
+    rec.resolving = true;
+    this.#lane(remote).waiting.add(rec);
+    this.#schedule(remote);
+  }
+
+  /**
+   * A provisional generation needs the branch's answer: its remote's look-up
+   * takes it (now, or at the retry). Cheap to call on every plan.
+   */
+  wantAnswer(state: RecordingState): void {
+    if (!state.provisional || this.#answers.has(state.id)) return;
+    const remote = this.#remoteOf(state);
+    if (!remote) return;
+    const lane = this.#lane(remote);
+    if (lane.provisional.has(state.id)) return;
+    lane.provisional.add(state.id);
+    this.#schedule(remote);
+  }
+
+  #schedule(remote: Remote): void {
+    const lane = this.#lane(remote);
+    if (lane.queued || lane.timer !== undefined || this.#stopped) return;
+    const wait = lane.retry ? lane.retry.at - this.#o.clock.now() : 0;
+    if (wait > 0) {
+      lane.timer = setTimeout(() => {
+        lane.timer = undefined;
+        this.#schedule(remote);
+      }, wait);
+      // The remote answering a push or a check means it can be read: no need to wait.
+      if (!lane.hooked) {
+        lane.hooked = true;
+        remote.whenReachable(() => {
+          lane.hooked = false;
+          if (lane.timer === undefined) return;
+          clearTimeout(lane.timer);
+          lane.timer = undefined;
+          lane.retry = lane.retry ? { ...lane.retry, at: this.#o.clock.now() } : null;
+          this.#schedule(remote);
+        });
+      }
+      return;
+    }
+    lane.queued = true;
+    // One look-up job per remote takes every recording waiting by the time it runs.
+    remote.queue.enqueue(() => this.#lookUpJob(remote, lane), { reports: true });
+  }
+
+  async #lookUpJob(remote: Remote, lane: LookupLane): Promise<void> {
+    const recs = [...lane.waiting];
+    lane.waiting.clear();
+    const provisional = [...lane.provisional].map((id) => this.#o.generations.get(id))
+      .filter((state): state is RecordingState => state?.provisional === true);
+    lane.provisional.clear();
+    try {
+      const answers = await this.#lookUp(remote, [
+        ...recs.map((rec) => ({ id: rec.id, castPath: this.#castPath(rec.id) })),
+        ...provisional.map((state) => ({
+          id: state.source,
+          castPath: this.#castPath(state.source),
+        })),
+      ]);
+      lane.retry = null;
+      this.#once.clear(`lookup:${remote.key}`);
+      for (const rec of recs) {
+        if (!rec.current && rec.facts?.present) {
+          await this.#createFirst(rec, answers.get(rec.id) ?? { kind: "fresh" });
         }
       }
+      for (const state of provisional) {
+        this.#answers.set(state.id, answers.get(state.source) ?? { kind: "fresh" });
+      }
+    } catch (error) {
+      if (this.#o.signal.aborted) return;
+      const message = errorMessage(error);
+      lane.retry = nextRetry(lane.retry, {
+        now: this.#o.clock.now(),
+        error: message,
+        capSeconds: this.#o.settings.retry_max_seconds,
+      });
+      this.#once.warn(
+        `lookup:${remote.key}`,
+        `Reading ${remote.label} failed (${message}): where new recordings start there is not known; they are cut into the spool and published once it can be read`,
+      );
+      // Unknown is not empty: the recordings are cut provisionally, published only after an answer.
+      for (const rec of recs) {
+        if (!rec.current && rec.facts?.present) await this.#createFirst(rec, null);
+      }
+      for (const state of provisional) lane.provisional.add(state.id);
+      for (const rec of recs) {
+        const state = rec.current ? this.#o.generations.get(rec.current) : undefined;
+        if (state?.provisional) lane.provisional.add(state.id);
+      }
+      // The remote could not be read: a failure of the remote (health, backoff, notices).
+      throw error;
+    } finally {
+      lane.queued = false;
+      for (const rec of recs) rec.resolving = false;
+      for (
+        const id of new Set([
+          ...recs.map((rec) => rec.id),
+          ...provisional.map((s) => s.source),
+        ])
+      ) {
+        this.#o.afterJob(id);
+      }
+      if (lane.waiting.size || lane.provisional.size) this.#schedule(remote);
+    }
+  }
+
+  async #lookUp(remote: Remote, recordings: { id: string; castPath: string }[]) {
+    const { paths } = this.#o;
+    // The embedded remote is this daemon's own: made now, it is known to be empty.
+    if (remote.target.url === paths.backupGit) {
+      await ensureEmbeddedRemote(paths.backupGit, { globalConfig: paths.gitConfig });
+    }
+    return await lookUp(remote.clone, recordings, {
+      globalConfig: this.#o.paths.gitConfig,
+      signal: this.#o.signal,
     });
   }
 
-  async #resolveAll(entry: RemoteEntry, recs: Recording[]): Promise<void> {
-    const answers = await resumeFromBranch(entry.clone, {
-      recordings: recs.map((rec) => ({ id: rec.id, castPath: this.#castPath(rec) })),
-      signal: this.#o.signal,
-    }).catch(() => new Map<string, ResumeFromBranch | undefined>());
-    for (const rec of recs) {
-      if (!rec.current && rec.facts?.present) await this.#createFirst(rec, answers.get(rec.id));
-    }
-  }
-
-  async #createFirst(rec: Recording, resume: ResumeFromBranch | undefined): Promise<void> {
+  /** A first checkpoint for `rec`: from the branch's answer, or provisional (null: unknown). */
+  async #createFirst(rec: Recording, answer: LookupAnswer | null): Promise<void> {
     const facts = rec.facts!;
     const state = newState(rec.id, { ino: facts.ino, now: this.#o.clock.wall() });
-    if (resume) {
-      const fits = resume.matches && resume.end <= facts.size;
-      Object.assign(state, {
-        cut_offset: resume.end,
-        pushed_offset: resume.end,
-        next_seq: resume.nextSeq,
-        pushed_chunks: resume.nextSeq,
-      });
-      if (!fits) {
-        // The branch holds another file's bytes under this id: keep the id for them.
-        await saveState(this.#o.paths.state, {
-          ...state,
-          superseded: true,
-          final: true,
-          done: true,
-        });
-        this.#o.finished.add(state.id);
-        return await this.#createGeneration(rec, "the branch holds other bytes under this id");
-      }
-      const file = await Deno.open(this.#castPath(rec), { read: true });
-      try {
-        state.fingerprint = await fingerprintAt(file, resume.end);
-      } finally {
-        file.close();
-      }
-      this.#log.warn(
-        "No checkpoint for {id}: resuming at byte {end} (chunk {seq}) from the branch",
-        {
-          id: state.id,
-          end: resume.end,
-          seq: resume.nextSeq,
-        },
-      );
+    if (answer === null) state.provisional = true;
+    if (answer?.kind === "resume") {
+      if (answer.end > facts.size) answer = { kind: "fresh" };
+      else await this.#resumeAt(state, answer);
     }
     await saveState(this.#o.paths.state, state);
-    this.#o.states.set(state.id, state);
+    this.#o.generations.set(state);
     rec.current = state.id;
+    if (state.provisional) this.wantAnswer(state);
+  }
+
+  /** Sets a fresh checkpoint to continue after what the branch holds. */
+  async #resumeAt(state: RecordingState, answer: LookupAnswer & { kind: "resume" }) {
+    const file = await Deno.open(this.#castPath(state.source), { read: true });
+    try {
+      state.fingerprint = await fingerprintAt(file, answer.end);
+    } finally {
+      file.close();
+    }
+    Object.assign(state, {
+      cut_offset: answer.end,
+      pushed_offset: answer.end,
+      next_seq: answer.nextSeq,
+      pushed_chunks: answer.nextSeq,
+      ...(answer.folder !== state.id ? { branch_id: answer.folder } : {}),
+      ...(answer.token ? { claim: answer.token } : {}),
+    });
+    this.#log.warn(
+      "No checkpoint for {id}: resuming at byte {end} (chunk {seq}) from the branch's chunks/{folder}/",
+      { id: state.id, end: answer.end, seq: answer.nextSeq, folder: answer.folder },
+    );
+  }
+
+  /**
+   * Applies the branch's answer to a provisional generation (its own task:
+   * no cut runs meanwhile). The branch holding its start already: the
+   * provisional chunks are dropped and cutting goes on from the branch's
+   * end. Otherwise it simply stops being provisional (its folder is placed
+   * by claims when it is published).
+   */
+  async #settle(rec: Recording, id?: string): Promise<void> {
+    const state = id ? this.#o.generations.get(id) : undefined;
+    const answer = id ? this.#answers.get(id) : undefined;
+    if (!state || !answer) return;
+    this.#answers.delete(state.id);
+    const size = rec.facts?.size ?? 0;
+    if (
+      answer.kind === "resume" && rec.current === state.id && answer.end <= size &&
+      (await ownsPrefix(this.#castPath(state.source), state))
+    ) {
+      const dropped = [...state.pending];
+      const fresh = { ...state, pending: [] };
+      await this.#resumeAt(fresh, answer);
+      await this.update(state, () => ({ ...fresh, final: false, provisional: false }));
+      for (const chunk of dropped) {
+        const file = spoolFileFor(this.#o.paths.spool, state.id, chunk);
+        await Deno.remove(file).catch(() => {});
+        await Deno.remove(digestPathFor(file)).catch(() => {});
+      }
+      rec.progress = { ...newProgress(this.#o.clock.now()), grewAt: rec.progress.grewAt };
+      return;
+    }
+    if (answer.kind === "resume") {
+      this.#log.warn(
+        "{id} was cut before the branch could be read; the branch already holds its first {end} bytes in chunks/{folder}/, and it is no longer the file in active/: its chunks go to a folder of their own",
+        { id: state.id, end: answer.end, folder: answer.folder },
+      );
+    }
+    // Published from now on; written with its next checkpoint change if not now (a crash
+    // before that only asks the branch again, which then holds what was pushed).
+    state.provisional = false;
+    this.#o.generations.touched(state);
+    await this.update(state, (current) => ({ ...current, provisional: false })).catch(() => {});
   }
 
   async #createGeneration(rec: Recording, reason: string): Promise<void> {
-    const old = rec.current ? this.#o.states.get(rec.current) : undefined;
+    const generations = this.#o.generations;
+    const old = rec.current ? generations.get(rec.current) : undefined;
     let generation = 2;
-    for (const state of this.#o.states.values()) {
-      if (state.source === rec.id) generation = Math.max(generation, state.generation + 1);
+    for (const state of generations.of(rec.id)) {
+      generation = Math.max(generation, state.generation + 1);
     }
-    while (this.#taken(`${rec.id}~${generation}`)) generation++;
+    while (generations.taken(`${rec.id}~${generation}`)) generation++;
     if (old) {
       await this.update(old, (current) => ({
         ...current,
@@ -235,7 +431,7 @@ export class RecordingActions {
       staleEnd: spent ? stamp : null,
     });
     await saveState(this.#o.paths.state, state);
-    this.#o.states.set(state.id, state);
+    generations.set(state);
     rec.current = state.id;
     rec.progress = newProgress(this.#o.clock.now());
     rec.error = null;
@@ -250,7 +446,7 @@ export class RecordingActions {
   }
 
   async #close(rec: Recording): Promise<void> {
-    const state = rec.current ? this.#o.states.get(rec.current) : undefined;
+    const state = rec.current ? this.#o.generations.get(rec.current) : undefined;
     if (!state) return;
     const seen = rec.memo.seen?.size ?? state.cut_offset;
     if (seen > state.cut_offset) {
@@ -267,12 +463,12 @@ export class RecordingActions {
   }
 
   async #cut(rec: Recording, action: Extract<Action, { type: "cut" }>): Promise<void> {
-    const state = rec.current ? this.#o.states.get(rec.current) : undefined;
+    const state = rec.current ? this.#o.generations.get(rec.current) : undefined;
     if (!state) return;
     const { paths, settings, clock } = this.#o;
     let result;
     try {
-      result = await cutPass(this.#castPath(rec), state, {
+      result = await cutPass(this.#castPath(rec.id), state, {
         spoolDir: paths.spool,
         level: settings.zstd_level,
         maxBytes: settings.max_chunk_bytes,
@@ -327,7 +523,7 @@ export class RecordingActions {
   }
 
   async #finish(rec: Recording, id: string): Promise<void> {
-    const state = this.#o.states.get(id);
+    const state = this.#o.generations.get(id);
     if (!state) return;
     const { paths, clock } = this.#o;
     try {
@@ -336,9 +532,10 @@ export class RecordingActions {
         doneDir: paths.done,
         update: this.update,
         wall: () => clock.wall(),
+        beforeMove: this.#o.beforeFinish ? (to) => this.#o.beforeFinish!(state, to) : undefined,
       });
-      this.#o.states.delete(id);
-      this.#o.finished.add(id);
+      this.#o.generations.delete(id);
+      this.#o.generations.finish(id);
       this.#finishRetries.delete(id);
       this.#once.clear(`finish:${id}`);
       await Deno.remove(join(paths.spool, id)).catch(() => {});
@@ -367,19 +564,18 @@ export class RecordingActions {
     }
   }
 
-  /** A pending chunk's spool file vanished before it was committed: cut from its start again. */
-  async recut(state: RecordingState, chunk: PendingChunk): Promise<void> {
-    await this.update(state, (current) => ({
-      ...current,
-      pending: current.pending.filter((item) => item.seq < chunk.seq),
-      cut_offset: chunk.start,
-      next_seq: chunk.seq,
-      final: false,
-      fingerprint: null,
-    }));
-    this.#log.warn("Spool file of {id} #{seq} is missing; cutting it again", {
-      id: state.id,
-      seq: chunk.seq,
-    });
+  /** Waits for the look-ups queued now (`run --once`: one try each, no waiting for a retry). */
+  async lookUpPending(): Promise<void> {
+    for (const [key, lane] of this.#lanes) {
+      if (!lane.queued) continue;
+      const remote = this.#o.work.remotes.all().find((one) => one.key === key);
+      await remote?.queue.settle();
+    }
+  }
+
+  /** Stops: no new look-ups. */
+  stop(): void {
+    this.#stopped = true;
+    for (const lane of this.#lanes.values()) clearTimeout(lane.timer);
   }
 }

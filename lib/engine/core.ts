@@ -1,16 +1,27 @@
 /**
- * What the engine's parts share: the recordings, their checkpoints and the
- * engine's own next step. The engine builds one {@linkcode EngineCore}; its
- * remote work ({@linkcode RemoteWork} in remote_work.ts) and health reporter
- * (health_report.ts) read and kick through it.
+ * What the engine's parts share: the recordings, their generations, the
+ * health counters, and the engine's own next step. The engine builds one
+ * {@linkcode EngineCore} and gives it to its parts (remote work, actions,
+ * health) — their narrow view of it.
  *
  * @module
  */
 import type { RecordingState } from "../chunk/mod.ts";
 import type { Recording } from "./actions.ts";
 import type { Clock } from "./clock.ts";
+import type { Generations } from "./generations.ts";
 import type { EngineOptions } from "./options.ts";
 import type { Action } from "./planner.ts";
+
+/** Counters and the last error shown in health.json. */
+export interface HealthCounters {
+  /** Chunks pushed (carried over from the last health.json). */
+  chunksPushed: number;
+  /** Wall time (ISO) of the last push. */
+  lastPush: string | null;
+  /** The last error shown in health. */
+  lastError: string | null;
+}
 
 /** The engine's shared state and hooks. */
 export interface EngineCore {
@@ -20,14 +31,20 @@ export interface EngineCore {
   readonly clock: Clock;
   /** Recordings by file id. */
   readonly recs: Map<string, Recording>;
-  /** Checkpoints of unfinished generations by generation id. */
-  readonly states: Map<string, RecordingState>;
+  /** Unfinished generations (and finished ids). */
+  readonly generations: Generations;
   /** Ids to look at in the next tick. */
   readonly dirty: Set<string>;
   /** Ids with a cut pass running. */
   readonly cutting: Set<string>;
+  /** Ids whose last plan was a cut (running or waiting for a free slot). */
+  readonly cutDue: Set<string>;
+  /** What health.json counts. */
+  readonly counters: HealthCounters;
   /** Starts a tick now (or marks one as needed). */
   kick(): void;
+  /** Health changed: write health.json soon. */
+  healthChanged(): void;
   /** The actions due now for a recording. */
   plan(rec: Recording): Action[];
 }

@@ -1,31 +1,32 @@
 /**
  * The engine: the daemon's loop. File events and a periodic scan mark ids
  * dirty; a tick reads their facts (tracker), asks the pure planner what to do
- * with each recording and starts that as the recording's one task (a cut pass,
- * a new generation, a finish). Publishing runs in per-remote queues. Every
- * task and queue run is awaited or caught: an error is recorded on its
- * recording or remote, shown in health and retried with backoff.
+ * with each recording that changed or whose time came, and starts that as the
+ * recording's one task (a cut pass, a new generation, a finish). A tick's
+ * work is proportional to what changed, not to every recording. Publishing,
+ * look-ups and checks of the remotes run in per-remote queues. Every task and
+ * queue run is awaited or caught: an error is recorded on its recording or
+ * remote, shown in health and retried with backoff.
  *
  * @module
  */
 import { join } from "node:path";
-import { ensureHome, log, OnceLog } from "../sys/mod.ts";
-import { type RecordingState } from "../chunk/mod.ts";
+import { ensureHome, exists, log, OnceLog } from "../sys/mod.ts";
 import { readHealth } from "../status/mod.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type HealthSnapshot } from "./health_view.ts";
 import { ABSENT, type Action, newProgress, plan, type PlanLimits } from "./planner.ts";
 import { newMemo } from "./tracker.ts";
-import { Remotes } from "./remotes.ts";
 import { serialStateUpdate } from "./state_writer.ts";
 import { type Recording, RecordingActions } from "./actions.ts";
 import { Watcher } from "./watcher.ts";
 import { loadCheckpoints } from "./checkpoints.ts";
-import type { EngineCore } from "./core.ts";
+import type { EngineCore, HealthCounters } from "./core.ts";
+import { Generations } from "./generations.ts";
 import { HealthReporter } from "./health_report.ts";
 import type { EngineOptions } from "./options.ts";
 import { RemoteWork } from "./remote_work.ts";
-import { refreshRecording } from "./refresh.ts";
+import { factsStale, refreshRecording } from "./refresh.ts";
 import { VisibilityGate } from "./visibility_gate.ts";
 import { TextIndexer } from "./text_index.ts";
 
@@ -44,11 +45,15 @@ export class Engine {
   #abort = new AbortController();
   #stopped = false;
   #recs = new Map<string, Recording>();
-  #states = new Map<string, RecordingState>();
-  #finished = new Set<string>();
-  #remotes: Remotes;
+  #gens = new Generations();
   #actions: RecordingActions;
   #dirty = new Set<string>();
+  /** When each waiting recording is to be planned again (monotonic). */
+  #wakes = new Map<string, number>();
+  /** Recordings due a cut that found no free slot. */
+  #blocked = new Set<string>();
+  /** Names in `active/` that cannot be opened (not valid UTF-8). */
+  #badNames = new Set<string>();
   #ticking: Promise<void> | null = null;
   #tickAgain = false;
   #wake?: ReturnType<typeof setTimeout>;
@@ -58,6 +63,8 @@ export class Engine {
   /** `run --once` drives every step itself: no ticks, no wake-ups. */
   #onceMode = false;
   #cutting = new Set<string>();
+  #cutDue = new Set<string>();
+  #counters: HealthCounters = { chunksPushed: 0, lastPush: null, lastError: null };
   #work: RemoteWork;
   #core: EngineCore;
   #health: HealthReporter;
@@ -72,11 +79,20 @@ export class Engine {
       options,
       clock: this.#clock,
       recs: this.#recs,
-      states: this.#states,
+      generations: this.#gens,
       dirty: this.#dirty,
       cutting: this.#cutting,
+      cutDue: this.#cutDue,
+      counters: this.#counters,
       kick: () => this.#kick(),
+      healthChanged: () => this.#health.schedule(),
       plan: (rec) => this.#plan(rec),
+    };
+    const writer = serialStateUpdate(paths.state);
+    // Every written checkpoint is told to the generations' listeners (which remote has work).
+    const update: typeof writer = async (state, change) => {
+      await writer(state, change);
+      this.#gens.touched(state);
     };
     // Public GitHub repositories: decided from cached answers, asked in the remotes' queues.
     const gate = new VisibilityGate({
@@ -86,51 +102,36 @@ export class Engine {
       signal: this.#abort.signal,
       allowPublic: (state) => this.#recs.get(state.source)?.memo.config?.allow_public === true,
     });
-    this.#health = new HealthReporter({
-      core,
-      remotes: () => this.#remotes,
-      targetOf: (state) => this.#work.targetOf(state),
-      gate,
-    });
-    this.#work = new RemoteWork({
-      core,
-      gate,
-      health: this.#health,
-      remotes: () => this.#remotes,
-      actions: () => this.#actions,
-    });
-    this.#remotes = new Remotes({
-      paths,
-      clock: this.#clock,
-      capSeconds: settings.retry_max_seconds,
-      authFor: options.authFor,
-      signal: this.#abort.signal,
-      hooks: {
-        publish: (entry) => this.#work.publish(entry),
-        onChange: (entry, failure) => this.#work.changed(entry, failure),
-        notBefore: (entry, lastSuccess) => this.#work.notBefore(entry, lastSuccess),
-      },
-    });
-    this.#actions = new RecordingActions({
-      paths,
-      settings,
-      clock: this.#clock,
-      states: this.#states,
-      finished: this.#finished,
-      update: serialStateUpdate(paths.state),
-      signal: this.#abort.signal,
-      targetOf: (rec) => this.#work.targetOf(undefined, rec),
-      remote: (target) => this.#remotes.get(target),
-      afterJob: (rec) => this.#afterTask(rec),
-      onEvent: (event) => this.#o.onEvent?.(event),
-      onFinished: (state, movedTo) => this.#text.finished(state, movedTo),
-    });
+    this.#work = new RemoteWork({ core, gate, update, signal: this.#abort.signal });
     this.#text = new TextIndexer({
       paths,
       settings,
       clock: this.#clock,
       signal: this.#abort.signal,
-      remote: (target) => this.#remotes.get(target),
+      remote: (target) => this.#work.remotes.get(target),
+    });
+    this.#actions = new RecordingActions({
+      paths,
+      settings,
+      clock: this.#clock,
+      generations: this.#gens,
+      update,
+      signal: this.#abort.signal,
+      work: this.#work,
+      afterJob: (id) => {
+        const rec = this.#recs.get(id);
+        if (rec) this.#afterTask(rec);
+      },
+      onEvent: (event) => this.#o.onEvent?.(event),
+      beforeFinish: (state, to) => this.#text.finishing(state, to),
+      onFinished: (state, movedTo) => this.#text.finished(state, movedTo),
+    });
+    this.#health = new HealthReporter({
+      core,
+      work: this.#work,
+      gate,
+      actions: this.#actions,
+      badNames: this.#badNames,
     });
     this.#watcher = new Watcher(paths.active, {
       onIds: (ids) => {
@@ -155,22 +156,20 @@ export class Engine {
       },
     );
     const previous = await readHealth(paths.health);
-    this.#health.carryOver(previous);
+    this.#counters.chunksPushed = previous?.chunks_pushed ?? 0;
+    this.#counters.lastPush = previous?.last_push ?? null;
     const loaded = await loadCheckpoints(paths, {
       signal: this.signal,
       wall: () => this.#clock.wall(),
     });
-    for (const id of loaded.finished) this.#finished.add(id);
+    for (const id of loaded.finished) this.#gens.finish(id);
     for (const state of loaded.live) {
-      this.#states.set(state.id, state);
+      this.#gens.set(state);
       this.#rec(state.source);
     }
     for (const [source, id] of loaded.current) this.#rec(source).current = id;
+    for (const state of this.#gens.values()) this.#actions.wantAnswer(state);
     await this.#text.resume();
-  }
-
-  #castPath(id: string): string {
-    return join(this.#o.paths.active, `${id}.cast`);
   }
 
   #rec(id: string): Recording {
@@ -205,7 +204,9 @@ export class Engine {
     this.#timers.push(
       setInterval(() => void this.#health.write(), settings.heartbeat_seconds * 1000),
     );
-    for (const entry of this.#work.withWork()) entry.queue.kick();
+    // Every remote a previous run pushed to is asked whether it still holds what it got.
+    for (const remote of await this.#work.remotes.known()) void remote.verifySoon();
+    for (const remote of this.#work.withWork()) remote.queue.kick();
     await this.#health.write();
     this.#log.info("Daemon started (pid {pid}), watching {dir}", {
       pid: Deno.pid,
@@ -214,7 +215,27 @@ export class Engine {
   }
 
   async #scanNames(): Promise<void> {
-    for (const id of await this.#watcher.list()) this.#dirty.add(id);
+    const bad = new Set<string>();
+    for (const id of await this.#watcher.list()) {
+      // Deno shows bytes that are not UTF-8 as U+FFFD: such a name cannot be opened.
+      if (id.includes("\uFFFD") && !(await exists(join(this.#o.paths.active, `${id}.cast`)))) {
+        bad.add(id);
+        continue;
+      }
+      this.#dirty.add(id);
+    }
+    for (const id of bad) {
+      if (this.#badNames.has(id)) continue;
+      this.#log.error(
+        "A recording in {dir} has a file name that is not valid UTF-8 ({name}.cast): it cannot be opened by its name and is not backed up; rename it",
+        { dir: this.#o.paths.active, name: id },
+      );
+    }
+    if (bad.size !== this.#badNames.size || [...bad].some((id) => !this.#badNames.has(id))) {
+      this.#badNames.clear();
+      for (const id of bad) this.#badNames.add(id);
+      this.#health.schedule();
+    }
     for (const id of this.#recs.keys()) this.#dirty.add(id);
   }
 
@@ -230,9 +251,10 @@ export class Engine {
   }
 
   /**
-   * File events are taken up together, at most every 200 ms: a terminal that
-   * redraws ten times a second costs a few ticks, not one per write. (Idle
-   * time is measured from the file's mtime, so this adds nothing to it.)
+   * File events are taken up together, at most once a second: a terminal
+   * that redraws ten times a second costs a tick a second, not one per
+   * write. (Idle time is measured from the file's mtime, so this adds
+   * nothing to it.)
    */
   #kickSoon(): void {
     if (this.#stopped || this.#wakeAt <= this.#clock.now() + EVENT_BATCH_MS) return;
@@ -269,8 +291,11 @@ export class Engine {
   }
 
   /** Reads the facts of one id, and notes growth for the planner. */
-  #refresh(rec: Recording): Promise<void> {
-    return refreshRecording(rec, { core: this.#core, health: this.#health, once: this.#once });
+  async #refresh(rec: Recording): Promise<void> {
+    const before = rec.memo.configStamp;
+    await refreshRecording(rec, { core: this.#core, once: this.#once });
+    // Its .json may name another remote now.
+    if (rec.memo.configStamp !== before) this.#work.reindex(rec.id);
   }
 
   #limits(rec: Recording, once?: Map<string, number>): PlanLimits {
@@ -283,28 +308,31 @@ export class Engine {
     };
   }
 
-  /** The actions due now: the current generation's, then older generations' (finish). */
+  /** The actions due now: the current generation's, then older generations' (finish, settle). */
   #plan(rec: Recording, once?: Map<string, number>): Action[] {
     const now = this.#clock.now();
     const facts = rec.facts ?? ABSENT;
-    const current = rec.current ? this.#states.get(rec.current) : undefined;
+    const current = rec.current ? this.#gens.get(rec.current) : undefined;
     const actions = [plan({
       facts,
       checkpoint: current,
       progress: rec.progress,
       limits: this.#limits(rec, once),
+      answered: current ? this.#actions.answered(current.id) : false,
     }, now)];
-    for (const state of this.#states.values()) {
-      if (state.source !== rec.id || state.id === rec.current) continue;
+    for (const state of this.#gens.of(rec.id)) {
+      if (state.id === rec.current) continue;
       const progress = { ...newProgress(now), finishRetry: this.#actions.finishRetry(state.id) };
       const action = plan({
         facts: { ...facts, present: false },
         checkpoint: state,
         progress,
         limits: this.#limits(rec),
+        answered: this.#actions.answered(state.id),
       }, now);
-      if (action.type === "finish") actions.push({ type: "finish", id: state.id });
-      else if (action.type === "wait") actions.push(action);
+      if (action.type === "finish" || action.type === "settle") {
+        actions.push({ type: action.type, id: state.id });
+      } else if (action.type === "wait") actions.push(action);
     }
     return actions;
   }
@@ -320,48 +348,99 @@ export class Engine {
         this.#once.error(`refresh:${id}`, rec.error);
       });
     }
-    let wake = Infinity;
-    for (const rec of [...this.#recs.values()]) {
-      if (this.#stopped) return;
-      for (const action of this.#plan(rec)) {
-        if (action.type === "wait") wake = Math.min(wake, action.until);
-        else if (action.type !== "idle" && action.type !== "hold" && !rec.task) {
-          // Cuts are CPU work (zstd): as many at once as there are cores; the rest start
-          // when one ends (its end kicks a tick).
-          if (action.type === "cut" && this.#cutting.size >= CUT_CONCURRENCY) continue;
-          if (action.type === "cut") this.#cutting.add(rec.id);
-          rec.task = this.#actions.run(rec, action).catch((error) => {
-            this.#health.noteError(`internal error in ${rec.id}: ${error?.stack ?? error}`);
-          }).finally(() => {
-            rec.task = null;
-            this.#cutting.delete(rec.id);
-            this.#afterTask(rec);
-          });
-        }
+    // Only what changed, what is due, and cuts that waited for a slot are planned.
+    const now = this.#clock.now();
+    const due = new Set(dirty);
+    for (const [id, at] of this.#wakes) {
+      if (at <= now) {
+        due.add(id);
+        this.#wakes.delete(id);
       }
     }
+    for (const id of this.#blocked) due.add(id);
+    this.#blocked.clear();
+    for (const id of due) {
+      if (this.#stopped) return;
+      const rec = this.#recs.get(id);
+      if (rec) this.#planAndStart(rec);
+    }
+    let wake = Infinity;
+    for (const at of this.#wakes.values()) wake = Math.min(wake, at);
     if (wake < Infinity) this.#setWake(wake);
     // Work can become publishable without a cut (a .json fixed): idle queues look again.
-    for (const entry of this.#work.withWork()) if (!entry.queue.busy) entry.queue.kick();
+    for (const remote of this.#work.withWork()) if (!remote.queue.busy) remote.queue.kick();
+  }
+
+  #planAndStart(rec: Recording): void {
+    let wake = Infinity;
+    let cutDue = false;
+    for (const state of this.#gens.of(rec.id)) this.#actions.wantAnswer(state);
+    for (const action of this.#plan(rec)) {
+      if (action.type === "wait") {
+        wake = Math.min(wake, action.until);
+        continue;
+      }
+      if (action.type === "idle" || action.type === "hold" || rec.task) continue;
+      if (action.type === "cut") {
+        cutDue = true;
+        // Cuts are CPU work (zstd): as many at once as there are cores; the rest start
+        // when one ends (its end kicks a tick).
+        if (this.#cutting.size >= CUT_CONCURRENCY) {
+          this.#blocked.add(rec.id);
+          continue;
+        }
+        // While the watcher compares listings, the facts may be a second old: an "idle"
+        // cut is taken only if the file has not grown since.
+        if (
+          action.reason === "idle" &&
+          factsStale(rec, join(this.#o.paths.active, `${rec.id}.cast`))
+        ) {
+          this.#dirty.add(rec.id);
+          this.#kickSoon();
+          continue;
+        }
+        this.#cutting.add(rec.id);
+      }
+      rec.task = this.#actions.run(rec, action).catch((error) => {
+        this.#health.noteError(`internal error in ${rec.id}: ${error?.stack ?? error}`);
+      }).finally(() => {
+        rec.task = null;
+        this.#cutting.delete(rec.id);
+        this.#afterTask(rec);
+      });
+    }
+    if (cutDue) this.#cutDue.add(rec.id);
+    else this.#cutDue.delete(rec.id);
+    if (wake < Infinity) this.#wakes.set(rec.id, wake);
+    else this.#wakes.delete(rec.id);
   }
 
   #afterTask(rec: Recording): void {
-    if (!rec.current && ![...this.#states.values()].some((s) => s.source === rec.id)) {
-      if (!rec.facts?.present) this.#recs.delete(rec.id);
+    if (!rec.current && !this.#gens.hasSource(rec.id) && !rec.facts?.present && !rec.task) {
+      this.#recs.delete(rec.id);
+      this.#wakes.delete(rec.id);
+      this.#cutDue.delete(rec.id);
+      return;
     }
     this.#dirty.add(rec.id);
-    for (const entry of this.#work.withWork()) entry.queue.kick();
     this.#health.schedule();
     this.#kick();
   }
 
   /**
-   * `run --once`: cuts what was there when it started (and the rest of
-   * ended recordings), pushes, finishes; true only if everything is pushed.
+   * `run --once`: checks every remote it knows, cuts what was there when it
+   * started (and the rest of ended recordings), pushes, finishes; true only
+   * if everything is pushed.
    */
   async runOnce(): Promise<boolean> {
     this.#onceMode = true;
     await this.#init();
+    await this.#actions.lookUpPending();
+    // What a remote lost (a restored backup, a reset) is pushed again by this run too.
+    for (const remote of await this.#work.remotes.known()) {
+      await remote.verifySoon();
+      await remote.queue.settle();
+    }
     await this.#scanNames();
     for (const id of this.#dirty) await this.#refresh(this.#rec(id));
     this.#dirty.clear();
@@ -377,25 +456,26 @@ export class Engine {
           await this.#refresh(rec);
         }
       }
+      await this.#actions.lookUpPending();
       if (acted) continue;
-      const remotes = this.#work.withWork().filter((entry) => !entry.queue.retry);
+      const remotes = this.#work.withWork().filter((remote) => !remote.queue.retry);
       if (!remotes.length) break;
-      for (const entry of remotes) {
-        entry.queue.kick({ now: true });
-        await entry.queue.settle();
+      for (const remote of remotes) {
+        remote.queue.kick({ now: true });
+        await remote.queue.settle();
       }
       for (const rec of this.#recs.values()) await this.#refresh(rec);
     }
-    const failing = this.#remotes.all().find((entry) => entry.queue.retry);
+    const failing = this.#work.remotes.all().find((remote) => remote.queue.retry);
     // Everything pushed: also nothing held back (a broken .json) and nothing left uncut.
-    const unpushed = [...this.#states.values()].filter((state) =>
-      state.pending.length > 0 || (state.final && !state.manifest_pushed)
+    const unpushed = [...this.#gens.values()].filter((state) =>
+      state.pending.length > 0 || (state.final && !state.manifest_pushed) || state.provisional
     );
     const unresolved = [...this.#recs.values()].filter((rec) =>
       rec.facts?.headerReady && !rec.facts.problem && !rec.current
     );
     const ok = !failing && unpushed.length === 0 && unresolved.length === 0 &&
-      ![...this.#recs.values()].some((rec) => rec.error);
+      ![...this.#recs.values()].some((rec) => rec.error) && this.#badNames.size === 0;
     if (!ok) {
       this.#log.warn(
         "run --once: {unpushed} generation(s) not fully pushed, {unresolved} not started",
@@ -414,7 +494,8 @@ export class Engine {
         }`,
     );
     await this.#text.settle();
-    await this.#remotes.stop();
+    this.#actions.stop();
+    await this.#work.remotes.stop();
     return ok;
   }
 
@@ -427,11 +508,12 @@ export class Engine {
     this.#health.stop();
     this.#watcher.stop();
     this.#text.stop();
+    this.#actions.stop();
     this.#abort.abort(new Error("shutdown"));
     const tasks = [this.#ticking, ...[...this.#recs.values()].map((rec) => rec.task)];
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      Promise.allSettled([...tasks, this.#remotes.stop()]),
+      Promise.allSettled([...tasks, this.#work.remotes.stop()]),
       new Promise((resolve) => timer = setTimeout(resolve, 1500)),
     ]);
     clearTimeout(timer);

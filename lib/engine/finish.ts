@@ -24,6 +24,11 @@ export interface FinishOptions {
   update: StateUpdate;
   /** Wall time (for a free name in `done/`). */
   wall: () => Date;
+  /**
+   * Runs before the `.cast` moves to `to` (the text index's to-do is written
+   * then, so a crash right after the move loses nothing).
+   */
+  beforeMove?: (to: string) => Promise<void>;
 }
 
 /** What a finish did. */
@@ -105,6 +110,7 @@ export async function finishRecording(
   if (await ownsFile(castPath, state)) {
     await ensurePrivateDir(options.doneDir);
     movedTo = await freeName(options.doneDir, state.id, ".cast", options.wall);
+    await options.beforeMove?.(movedTo);
     await moveFile(castPath, movedTo);
     const jsonPath = join(options.activeDir, `${state.source}.json`);
     const jsonTo = join(options.doneDir, `${basename(movedTo, ".cast")}.json`);

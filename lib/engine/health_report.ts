@@ -7,9 +7,9 @@
  * @module
  */
 import { log, OnceLog } from "../sys/mod.ts";
-import { displayUrl, type RemoteTarget } from "../git/mod.ts";
-import type { RecordingState } from "../chunk/mod.ts";
-import { type Health, writeHealth } from "../status/mod.ts";
+import { displayUrl } from "../git/mod.ts";
+import { writeHealth } from "../status/mod.ts";
+import type { RecordingActions } from "./actions.ts";
 import { wallAt } from "./clock.ts";
 import type { EngineCore } from "./core.ts";
 import {
@@ -18,29 +18,25 @@ import {
   type HealthSnapshot,
   type RecordingSnapshot,
 } from "./health_view.ts";
-import type { Remotes } from "./remotes.ts";
+import type { RemoteWork } from "./remote_work.ts";
 import type { VisibilityGate } from "./visibility_gate.ts";
 
 /** Options for {@linkcode HealthReporter}. */
 export interface HealthReporterOptions {
   /** The engine's shared state. */
   core: EngineCore;
-  /** The remotes (built after this object). */
-  remotes: () => Remotes;
-  /** Where a generation goes (see `RemoteWork.targetOf`). */
-  targetOf: (state: RecordingState) => RemoteTarget | undefined;
+  /** The remotes, and where a generation goes. */
+  work: RemoteWork;
   /** The public-repository guard (why a generation is held back; what GitHub said). */
   gate: VisibilityGate;
+  /** The actions (why a provisional generation waits). */
+  actions: RecordingActions;
+  /** Names in `active/` that cannot be opened (not valid UTF-8). */
+  badNames: ReadonlySet<string>;
 }
 
-/** Counters, snapshot and the health.json write of one engine. */
+/** The snapshot and the health.json write of one engine. */
 export class HealthReporter {
-  /** Chunks pushed (carried over from the last health.json). */
-  chunksPushed = 0;
-  /** Wall time (ISO) of the last push. */
-  lastPush: string | null = null;
-  /** The last error shown in health. */
-  lastError: string | null = null;
   #o: HealthReporterOptions;
   #startedAt: Date;
   #timer?: ReturnType<typeof setTimeout>;
@@ -56,15 +52,9 @@ export class HealthReporter {
     this.#startedAt = options.core.clock.wall();
   }
 
-  /** Carries the counters of the last run's health.json over. */
-  carryOver(previous: Health | null | undefined): void {
-    this.chunksPushed = previous?.chunks_pushed ?? 0;
-    this.lastPush = previous?.last_push ?? null;
-  }
-
   /** Records and logs an error, shown in health. */
   noteError(message: string): void {
-    this.lastError = message;
+    this.#o.core.counters.lastError = message;
     this.#log.error(message);
     this.schedule();
   }
@@ -86,18 +76,19 @@ export class HealthReporter {
 
   /** A snapshot of everything health.json shows. */
   snapshot(): HealthSnapshot {
-    const { core } = this.#o;
+    const { core, work } = this.#o;
     const recordings: RecordingSnapshot[] = [];
-    for (const state of core.states.values()) {
+    for (const state of core.generations.values()) {
       const rec = core.recs.get(state.source);
       const current = rec?.current === state.id;
-      const target = this.#o.targetOf(state);
+      const target = work.targetOf(state);
       recordings.push({
         key: current ? state.source : state.id,
         state,
         current,
         size: rec?.facts?.size ?? state.cut_offset,
         held: rec?.memo.configError ?? (target ? this.#o.gate.refusal(target, state) : null),
+        waiting: this.#o.actions.waitingFor(state),
         problem: current ? rec?.facts?.problem ?? null : null,
         note: null,
         error: current ? rec?.error ?? null : null,
@@ -113,39 +104,58 @@ export class HealthReporter {
           ? {
             url: displayUrl(target.url),
             branch: target.branch,
-            key: this.#o.remotes().get(target).key,
+            key: work.remotes.get(target).key,
           }
           : null,
       });
     }
     for (const rec of core.recs.values()) {
-      if (rec.current || !(rec.facts?.problem || rec.memo.note)) continue;
+      if (rec.current || !(rec.facts?.problem || rec.memo.note || rec.resolving)) continue;
       recordings.push({
         key: rec.id,
         current: true,
         size: rec.facts?.size ?? 0,
         held: null,
+        waiting: null,
         problem: rec.facts?.problem ?? null,
-        note: rec.memo.note,
+        note: rec.memo.note ??
+          (rec.resolving ? `looking up where ${rec.id} starts on its remote's branch` : null),
         error: null,
         pendingSince: null,
         unpushedSince: null,
         remote: null,
       });
     }
+    for (const name of this.#o.badNames) {
+      recordings.push({
+        key: name,
+        current: true,
+        size: 0,
+        held: null,
+        waiting: null,
+        problem:
+          `${name}.cast is not backed up: its file name is not valid UTF-8 and cannot be opened by name; rename it`,
+        note: null,
+        error: null,
+        pendingSince: null,
+        unpushedSince: null,
+        remote: null,
+      });
+    }
+    const { counters } = core;
     return {
       now: core.clock.wall(),
       pid: Deno.pid,
       startedAt: this.#startedAt,
       settings: core.options.settings,
-      chunksPushed: this.chunksPushed,
-      lastPush: this.lastPush,
-      lastError: this.lastError,
+      chunksPushed: counters.chunksPushed,
+      lastPush: counters.lastPush,
+      lastError: counters.lastError,
       recordings,
-      remotes: this.#o.remotes().snapshot().map((remote) => {
-        const entry = this.#o.remotes().all().find((one) => one.key === remote.key);
-        return { ...remote, visibility: entry ? this.#o.gate.visibility(entry.target) : null };
-      }),
+      remotes: work.remotes.all().map((remote) => ({
+        ...remote.snapshot(),
+        visibility: this.#o.gate.visibility(remote.target),
+      })),
     };
   }
 
@@ -168,8 +178,8 @@ export class HealthReporter {
   #watchRefused(): void {
     const { core } = this.#o;
     const now = new Set<string>();
-    for (const state of core.states.values()) {
-      const target = this.#o.targetOf(state);
+    for (const state of core.generations.values()) {
+      const target = this.#o.work.targetOf(state);
       const message = target ? this.#o.gate.refusal(target, state) : null;
       if (!message) continue;
       now.add(state.id);

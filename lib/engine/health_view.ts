@@ -20,6 +20,8 @@ export interface RecordingSnapshot {
   size: number;
   /** Why its chunks are held (its `.json` is invalid), or null. */
   held: string | null;
+  /** Why it is not published yet though nothing is wrong with it (its branch is unread), or null. */
+  waiting: string | null;
   /** Why it is not backed up at all, or null. */
   problem: string | null;
   /** A note for people (waiting for a header), or null. */
@@ -54,6 +56,12 @@ export interface RemoteSnapshot {
   nextRetryAt: string | null;
   /** What the GitHub API said of its visibility (null: not GitHub, or not asked yet). */
   visibility?: "public" | "private" | "unknown" | null;
+  /**
+   * What the remote did that people should know (went back, was rewritten),
+   * or null; `serious` when a person should look (recordings it lost were not
+   * pushed again).
+   */
+  notice?: { text: string; serious: boolean } | null;
 }
 
 /** Everything the health document is made of. */
@@ -106,7 +114,8 @@ function recordingHealth(
       : "recording",
     remote: rec.remote?.url ?? "",
     branch: rec.remote?.branch ?? "",
-    last_error: rec.problem ?? rec.held ?? rec.error ?? remoteError ?? rec.note,
+    last_error: rec.problem ?? rec.held ?? rec.error ?? remoteError ?? rec.waiting ?? rec.note,
+    ...(rec.waiting ? { waiting: rec.waiting } : {}),
   };
 }
 
@@ -114,6 +123,7 @@ function recordingHealth(
 function verdict(
   recordings: Record<string, RecordingHealth>,
   remotes: Record<string, RemoteHealth>,
+  serious: string[],
 ): { status: Health["status"]; message: string } {
   const failing = Object.values(remotes).filter((remote) => remote.last_error);
   const needsPerson = failing.find((remote) =>
@@ -146,9 +156,23 @@ function verdict(
       message: `${bad.length} recording(s) need attention: ${bad[0].last_error}`,
     };
   }
+  const waiting = Object.values(recordings).filter((rec) => rec.waiting);
+  if (waiting.length) {
+    return {
+      status: "degraded",
+      message: `${waiting.length} recording(s) wait for their remote's branch: ${
+        waiting[0].waiting
+      }`,
+    };
+  }
+  if (serious.length) return { status: "degraded", message: serious[0] };
+  const count = Object.keys(recordings).length;
+  const queued = Object.values(remotes).reduce((sum, remote) => sum + remote.queued_chunks, 0);
   return {
     status: "ok",
-    message: `${Object.keys(recordings).length} recording(s), all backed up as they go`,
+    message: queued > 0
+      ? `${count} recording(s); ${queued} chunk(s) cut and waiting for their push`
+      : `${count} recording(s), all backed up as they go`,
   };
 }
 
@@ -178,6 +202,7 @@ export function buildHealth(
       next_retry_at: remote.nextRetryAt,
       queued_chunks: 0,
       ...(remote.visibility ? { visibility: remote.visibility } : {}),
+      ...(remote.notice ? { notice: remote.notice.text } : {}),
     };
   }
   const recordings: Record<string, RecordingHealth> = {};
@@ -186,7 +211,9 @@ export function buildHealth(
     if (remote && rec.state) remote.queued_chunks += rec.state.pending.length;
     recordings[rec.key] = recordingHealth(rec, remote?.last_error ?? null, snapshot.now);
   }
-  const computed = verdict(recordings, remotes);
+  const serious = snapshot.remotes.filter((remote) => remote.notice?.serious)
+    .map((remote) => `${remote.url} (${remote.branch}): ${remote.notice!.text}`);
+  const computed = verdict(recordings, remotes, serious);
   const now = snapshot.now.toISOString();
   return {
     status: override.status ?? computed.status,

@@ -5,7 +5,9 @@
  *
  * The rules, in order:
  * 1. The manifest is pushed: **finish** (move to `done/`), unless a failed
- *    finish is backing off.
+ *    finish is backing off. A provisional generation (cut before the branch
+ *    could be read) whose answer from the branch has come: **settle**
+ *    (continue where the branch ends, or stop being provisional).
  * 2. The file is gone: a generation not yet final is **closed** with what
  *    was cut; otherwise nothing.
  * 3. The file is not a recording (symlink, not a regular file, bad name, not
@@ -66,6 +68,8 @@ export interface CheckpointView {
   manifest_pushed: boolean;
   /** Finished and moved. */
   done: boolean;
+  /** Cut before the branch could be read: published only once it says where this starts. */
+  provisional?: boolean;
 }
 
 /** What the engine remembers about the current generation (in memory, monotonic times). */
@@ -104,6 +108,7 @@ export type Action =
   | { type: "idle" }
   | { type: "wait"; until: number }
   | { type: "resolve" }
+  | { type: "settle"; id?: string }
   | { type: "hold"; reason: string }
   | { type: "new-generation"; reason: string }
   | { type: "close" }
@@ -120,6 +125,8 @@ export interface PlanInput {
   progress: Progress;
   /** Thresholds. */
   limits: PlanLimits;
+  /** The branch's answer for a provisional checkpoint has come. */
+  answered?: boolean;
 }
 
 /** A fresh progress record. */
@@ -156,6 +163,7 @@ export function plan(input: PlanInput, now: number): Action {
     const retry = progress.finishRetry;
     return retry && now < retry.at ? { type: "wait", until: retry.at } : { type: "finish" };
   }
+  if (checkpoint?.provisional && input.answered) return { type: "settle" };
   if (!facts.present) {
     return checkpoint && !checkpoint.final ? { type: "close" } : { type: "idle" };
   }

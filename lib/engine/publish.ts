@@ -1,10 +1,12 @@
 /**
- * Publishing one batch to one remote: commit its chunks (and manifests) in
- * the local clone, push with a timeout that grows with the batch, then
- * advance each generation's checkpoint and drop its spool files. Runs in the
- * remote's queue, never in the engine's tick. Any step may fail: what was
- * done stays done (commits are skipped when already there, a push of what is
- * pushed is a no-op), so the retry picks up where it stopped.
+ * Publishing one batch to one remote: place each generation's folder (its
+ * claim at the clone's tip: a folder that is another's is left for
+ * `<folder>~<host>` now, before anything names it), commit its chunks (and
+ * manifests) in the local clone, push with a timeout that grows with the
+ * batch, then advance each generation's checkpoint and drop its spool files.
+ * Runs in the remote's queue, never in the engine's tick. Any step may fail:
+ * what was done stays done (commits are skipped when already there, a push of
+ * what is pushed is a no-op), so the retry picks up where it stopped.
  *
  * @module
  */
@@ -12,14 +14,21 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import {
   type ChunkItem,
+  type Claimant,
   ensureEmbeddedRemote,
   type ManifestItem,
   PublishError,
   type RemoteTarget,
   type RepoClone,
 } from "../git/mod.ts";
-import { exists, type HomePaths, type Settings } from "../sys/mod.ts";
-import { type PendingChunk, readRange, type RecordingState } from "../chunk/mod.ts";
+import { exists, type HomePaths, log, type Settings } from "../sys/mod.ts";
+import {
+  folderOf,
+  formatChunkName,
+  type PendingChunk,
+  readRange,
+  type RecordingState,
+} from "../chunk/mod.ts";
 import { encryptBytes } from "../crypto/mod.ts";
 import { pushTimeoutMs, selectBatch } from "./batch.ts";
 import { failpoint } from "./failpoint.ts";
@@ -83,11 +92,12 @@ async function wholeFileSha256(castPath: string, state: RecordingState): Promise
 async function manifestItem(ctx: PublishContext, state: RecordingState): Promise<ManifestItem> {
   const manifest = await manifestOf(ctx, state);
   const recipients = ctx.settings.encryption?.recipients ?? [];
+  const folder = folderOf(state);
   if (recipients.length === 0) {
-    return { id: state.id, manifest: state.encrypted ? { ...manifest, sha256: null } : manifest };
+    return { id: folder, manifest: state.encrypted ? { ...manifest, sha256: null } : manifest };
   }
   const bytes = new TextEncoder().encode(JSON.stringify(manifest, null, 2) + "\n");
-  return { id: state.id, manifest, sealed: await encryptBytes(bytes, recipients) };
+  return { id: folder, manifest, sealed: await encryptBytes(bytes, recipients) };
 }
 
 async function manifestOf(
@@ -96,7 +106,8 @@ async function manifestOf(
 ): Promise<Record<string, unknown>> {
   const castPath = join(ctx.paths.active, `${state.source}.cast`);
   return {
-    id: state.id,
+    // The folder it describes (another than the generation's id when it met another's).
+    id: folderOf(state),
     source: state.source,
     generation: state.generation,
     total_bytes: state.cut_offset,
@@ -118,20 +129,22 @@ export async function publishBatch(ctx: PublishContext): Promise<PublishResult> 
   await clone.ensure();
   await ctx.prepare?.();
   const batch = selectBatch(ctx.sources(), { maxBytes: settings.push_batch_bytes });
+  await placeFolders(ctx, batch.items.map((item) => item.source));
   const chunks: ChunkItem[] = [];
   const manifests: ManifestItem[] = [];
   for (const item of batch.items) {
     const state = item.source;
+    const folder = folderOf(state);
     for (const chunk of item.chunks) {
       const file = spoolFileFor(paths.spool, state.id, chunk);
       if (!(await exists(file))) {
-        const committed = await clone.committedChunkNames(state.id).catch(() => new Set());
-        if (!committed.has(file.slice(file.lastIndexOf("/") + 1))) {
+        const committed = await clone.committedChunkNames(folder).catch(() => new Set());
+        if (!committed.has(formatChunkName(chunk))) {
           await ctx.recut(state, chunk);
           return { chunks: 0, finished: [], more: true };
         }
       }
-      chunks.push({ id: state.id, ...chunk, file });
+      chunks.push({ id: folder, ...chunk, file });
     }
     if (item.manifest) manifests.push(await manifestItem(ctx, state));
   }
@@ -154,6 +167,10 @@ export async function publishBatch(ctx: PublishContext): Promise<PublishResult> 
   for (const item of batch.items) {
     const seqs = new Set(item.chunks.map((chunk) => chunk.seq));
     const state = item.source;
+    // A replay that moved the folder leaves its manifest for the next batch (it names its folder).
+    if (item.manifest && !(await clone.hasManifest(folderOf(state), pushed))) {
+      item.manifest = false;
+    }
     await ctx.update(state, (current) => ({
       ...current,
       pending: current.pending.filter((chunk) => !seqs.has(chunk.seq)),
@@ -172,4 +189,39 @@ export async function publishBatch(ctx: PublishContext): Promise<PublishResult> 
     }
   }
   return { chunks: chunks.length, finished, more: batch.more };
+}
+
+/**
+ * Each generation's claim on its folder at the clone's tip (lib/git/claim.ts:
+ * its first chunk): one whose folder is another's gets its own folder now,
+ * recorded in its checkpoint before anything is committed under it.
+ */
+async function placeFolders(ctx: PublishContext, states: RecordingState[]): Promise<void> {
+  const claimants = new Map<string, Claimant>();
+  const byFolder = new Map<string, RecordingState>();
+  for (const state of states) {
+    const first = state.pending.find((chunk) => chunk.seq === 0);
+    if (!state.claim && first) {
+      // Its first chunk is its claim: the blob id is known before it is committed.
+      const [blob] = await ctx.clone.blobIds([spoolFileFor(ctx.paths.spool, state.id, first)])
+        .catch(() => []);
+      if (blob) await ctx.update(state, (current) => ({ ...current, claim: blob }));
+    }
+    const folder = folderOf(state);
+    byFolder.set(folder, state);
+    claimants.set(folder, {
+      token: state.claim,
+      pushedBefore: state.pushed_chunks > 0,
+      adds: new Map(state.pending.map((chunk) => [chunk.seq, formatChunkName(chunk)])),
+    });
+  }
+  const moved = await ctx.clone.placeFolders(claimants);
+  for (const [from, to] of moved) {
+    const state = byFolder.get(from)!;
+    await ctx.update(state, (current) => ({ ...current, branch_id: to }));
+    log("daemon").warn(
+      "chunks/{from}/ on {branch} holds another recording: {id} goes to chunks/{to}/",
+      { from, to, id: state.id, branch: ctx.target.branch },
+    );
+  }
 }

@@ -8,16 +8,13 @@ import { join } from "node:path";
 import { log, type OnceLog } from "../sys/mod.ts";
 import type { Recording } from "./actions.ts";
 import type { EngineCore } from "./core.ts";
-import type { HealthReporter } from "./health_report.ts";
 import { fileIdentityMismatch } from "./identity.ts";
 import { readFacts } from "./tracker.ts";
 
 /** What {@linkcode refreshRecording} works with. */
 export interface RefreshContext {
-  /** The engine's shared state. */
+  /** The engine's shared state (a changed problem or note is shown in health at once). */
   core: EngineCore;
-  /** Health (a changed problem or note is shown at once). */
-  health: HealthReporter;
   /** The engine's once-per-condition log. */
   once: OnceLog;
 }
@@ -28,9 +25,9 @@ export interface RefreshContext {
  * rewritten in place, and problems and notes for health and the log.
  */
 export async function refreshRecording(rec: Recording, context: RefreshContext): Promise<void> {
-  const { core, health, once } = context;
+  const { core, once } = context;
   const now = core.clock.now();
-  const state = rec.current ? core.states.get(rec.current) : undefined;
+  const state = rec.current ? core.generations.get(rec.current) : undefined;
   const before = rec.memo.seen;
   const facts = await readFacts(rec.id, {
     activeDir: core.options.paths.active,
@@ -63,10 +60,10 @@ export async function refreshRecording(rec: Recording, context: RefreshContext):
   const shown = `${facts.problem}|${rec.memo.note}|${rec.memo.configError}|${facts.ended}`;
   if (shown !== rec.shown) {
     rec.shown = shown;
-    health.schedule();
+    core.healthChanged();
   }
   if (!facts.present && !rec.current && !rec.task && !rec.resolving) {
-    if (![...core.states.values()].some((s) => s.source === rec.id)) core.recs.delete(rec.id);
+    if (!core.generations.hasSource(rec.id)) core.recs.delete(rec.id);
   }
   if (state && facts.size > state.cut_offset) rec.progress.pendingSince ??= now;
   if (rec.memo.note !== rec.loggedNote) {
@@ -79,5 +76,20 @@ export async function refreshRecording(rec: Recording, context: RefreshContext):
   if (held) once.warn(`config:${rec.id}`, held, { id: rec.id });
   else if (once.clear(`config:${rec.id}`)) {
     log("daemon").info("{id}.json is valid again", { id: rec.id });
+  }
+}
+
+/**
+ * True when the file at `castPath` changed (size or mtime) since its facts
+ * were read: a decision taken on them (an "idle" cut) waits for a new look.
+ */
+export function factsStale(rec: Recording, castPath: string): boolean {
+  const seen = rec.memo.seen;
+  if (!seen) return false;
+  try {
+    const info = Deno.lstatSync(castPath);
+    return info.size !== seen.size || (info.mtime?.getTime() ?? null) !== seen.mtimeMs;
+  } catch {
+    return true;
   }
 }

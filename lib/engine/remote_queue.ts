@@ -53,7 +53,7 @@ export class RemoteQueue {
   /** When a push last worked (monotonic), or null. */
   lastSuccess: number | null = null;
   #options: RemoteQueueOptions;
-  #jobs: (() => Promise<void>)[] = [];
+  #jobs: { run: () => Promise<void>; reports: boolean }[] = [];
   #wanted = false;
   #running: Promise<void> | null = null;
   #timer?: ReturnType<typeof setTimeout>;
@@ -70,9 +70,14 @@ export class RemoteQueue {
     return this.#running !== null;
   }
 
-  /** Adds a one-off job (for example a resume look-up); it runs before publishing. */
-  enqueue(job: () => Promise<void>): void {
-    this.#jobs.push(job);
+  /**
+   * Adds a one-off job (a look-up, a check); it runs before the next
+   * publishing batch. With `reports`, a job that throws is a failure of the
+   * remote like a failed push (backoff, health, notices) and one that works
+   * ends such a failure.
+   */
+  enqueue(job: () => Promise<void>, options: { reports?: boolean } = {}): void {
+    this.#jobs.push({ run: job, reports: options.reports ?? false });
     this.kick({ now: true });
   }
 
@@ -105,41 +110,61 @@ export class RemoteQueue {
     return this.#options.notBefore?.(this.lastSuccess) ?? 0;
   }
 
+  /**
+   * One run: the queued jobs (look-ups, checks) and the publishing batches
+   * take turns, so a long look-up never holds back chunks already cut, and
+   * new work never starves it. Publishing waits for its time (`notBefore`,
+   * a backoff) unless the run was forced.
+   */
   async #run(options: { force?: boolean } = {}): Promise<void> {
-    let ranJobs = false;
-    while (this.#jobs.length && !this.#stopped) {
-      const job = this.#jobs.shift()!;
-      await job().catch(() => {});
-      ranJobs = true;
-    }
-    // Jobs go at once; publishing after them still waits for its time (unless forced).
-    if (ranJobs && !options.force && this.#due() > this.#options.clock.now()) return;
     const most = this.#options.batchesPerRun ?? 16;
-    for (let i = 0; i < most && this.#wanted && !this.#stopped; i++) {
-      this.#wanted = false;
-      let more: boolean;
-      try {
-        more = await this.#options.publish();
-      } catch (error) {
-        if (this.#stopped) return;
-        this.#fail(this.#options.classify(error));
-        return;
+    let batches = 0;
+    let failed = false;
+    const mayPublish = () =>
+      this.#wanted && batches < most && !failed && !this.#stopped &&
+      (options.force || this.#due() <= this.#options.clock.now());
+    // Bounded: every pass runs a job or a batch (at most `most`), or the run ends.
+    for (let pass = 0; pass < most + 256 && !this.#stopped; pass++) {
+      const job = this.#jobs.shift();
+      if (job) {
+        try {
+          await job.run();
+          if (job.reports) this.#succeed({ published: false });
+        } catch (error) {
+          if (this.#stopped) return;
+          if (job.reports) {
+            failed = true;
+            this.#fail(this.#options.classify(error));
+          }
+        }
       }
-      this.#succeed();
-      // A batch cut short by its size goes on now; work that came meanwhile waits
-      // for the next run, which keeps the push interval.
-      if (!more) return;
-      this.#wanted = true;
+      if (mayPublish()) {
+        this.#wanted = false;
+        batches++;
+        let more = false;
+        try {
+          more = await this.#options.publish();
+          this.#succeed({ published: true });
+        } catch (error) {
+          if (this.#stopped) return;
+          failed = true;
+          this.#fail(this.#options.classify(error));
+        }
+        // A batch cut short by its size goes on; work that came meanwhile waits for the
+        // next run, which keeps the push interval.
+        if (more) this.#wanted = true;
+      }
+      if (!this.#jobs.length && !mayPublish()) return;
     }
     // Still wanted after the bounded run: the finally hands it to a new run.
   }
 
-  #succeed(): void {
+  #succeed(options: { published: boolean }): void {
     const recovered = this.retry !== null;
     this.retry = null;
     this.errorKind = null;
     this.failingSince = null;
-    this.lastSuccess = this.#options.clock.now();
+    if (options.published) this.lastSuccess = this.#options.clock.now();
     if (recovered) this.#options.onChange?.(this, null);
   }
 
@@ -156,7 +181,8 @@ export class RemoteQueue {
     this.failingSince ??= now;
     this.#wanted = false;
     this.#options.onChange?.(this, failure);
-    this.kick();
+    // A new run (after this one) waits for the backoff.
+    this.#wanted = true;
   }
 
   /** Stops: no new runs; waits up to `graceMs` for the current one. */

@@ -1,20 +1,22 @@
 /**
- * The engine's side of its remotes: which remote a generation goes to, which
- * generations a remote's next batch takes, when it may be pushed, the batch
- * itself, and what a failure or recovery means for people (log, event).
+ * The engine's side of its remotes ({@linkcode RemoteHost}): which remote a
+ * generation goes to, which generations have work for each remote (an index
+ * kept current as checkpoints change, so nothing walks every checkpoint),
+ * when that work may be pushed, one batch, folders a replay moved, and what
+ * a failure, a recovery or a rewritten remote means for people.
  *
  * @module
  */
 import { log, OnceLog } from "../sys/mod.ts";
-import { displayUrl, type RemoteTarget } from "../git/mod.ts";
-import type { RecordingState } from "../chunk/mod.ts";
+import type { RemoteTarget } from "../git/mod.ts";
+import { folderOf, type PendingChunk, type RecordingState } from "../chunk/mod.ts";
 import type { ErrorKind } from "../status/mod.ts";
-import type { Recording, RecordingActions } from "./actions.ts";
+import type { Recording } from "./actions.ts";
 import { type EngineCore, hasWork } from "./core.ts";
-import type { HealthReporter } from "./health_report.ts";
 import { publishBatch } from "./publish.ts";
 import { pushNotBefore } from "./push_timing.ts";
-import type { RemoteEntry, Remotes } from "./remotes.ts";
+import { type Remote, type RemoteHost, Remotes } from "./remotes.ts";
+import type { StateUpdate } from "./state_writer.ts";
 import type { VisibilityGate } from "./visibility_gate.ts";
 
 /** Options for {@linkcode RemoteWork}. */
@@ -23,23 +25,39 @@ export interface RemoteWorkOptions {
   core: EngineCore;
   /** The public-repository guard: generations it refuses are left out of every batch. */
   gate: VisibilityGate;
-  /** Health counters and the health write. */
-  health: HealthReporter;
-  /** The remotes (built after this object: their hooks call it). */
-  remotes: () => Remotes;
-  /** The recording actions (checkpoint updates, recuts). */
-  actions: () => RecordingActions;
+  /** Checkpoint writer (serialized with the cuts'). */
+  update: StateUpdate;
+  /** Shutdown. */
+  signal: AbortSignal;
 }
 
-/** The engine's remote hooks (see {@linkcode RemoteWorkOptions}). */
-export class RemoteWork {
+/** The remotes and the engine's side of them. */
+export class RemoteWork implements RemoteHost {
+  /** Every remote, created on first use. */
+  readonly remotes: Remotes;
   #o: RemoteWorkOptions;
   #log = log("daemon");
   #once = new OnceLog(log("daemon"));
+  /** Generations with work, by remote key. */
+  #byRemote = new Map<string, Set<RecordingState>>();
+  /** The remote key each indexed generation is under. */
+  #keyOf = new Map<RecordingState, string>();
 
-  /** Creates the hooks. */
+  /** Creates the remotes; indexes every generation change from now on. */
   constructor(options: RemoteWorkOptions) {
     this.#o = options;
+    const { core } = options;
+    const { settings, paths } = core.options;
+    this.remotes = new Remotes({
+      paths,
+      clock: core.clock,
+      capSeconds: settings.retry_max_seconds,
+      verifyEveryMs: settings.verify_interval_seconds * 1000,
+      authFor: core.options.authFor,
+      signal: options.signal,
+      host: this,
+    });
+    core.generations.listen((state, removed) => this.#index(state, removed));
   }
 
   /** Where a generation (or a recording's next one) goes; undefined while its `.json` is broken. */
@@ -56,39 +74,83 @@ export class RemoteWork {
     };
   }
 
-  /** The generations with work for `entry`, by id. */
-  sourcesFor(entry: RemoteEntry): RecordingState[] {
-    return [...this.#o.core.states.values()].filter((state) => {
-      const target = hasWork(state) ? this.targetOf(state) : undefined;
-      return target !== undefined && this.#o.remotes().get(target).key === entry.key &&
-        this.#o.gate.decide(target, state).action !== "refuse";
-    }).sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  /** The remote of a recording's next generation, or undefined while its `.json` is broken. */
+  remoteOf(rec: Recording): Remote | undefined {
+    const target = this.targetOf(undefined, rec);
+    return target ? this.remotes.get(target) : undefined;
+  }
+
+  #index(state: RecordingState, removed: boolean): void {
+    const before = this.#keyOf.get(state);
+    const target = !removed && hasWork(state) && !state.provisional
+      ? this.targetOf(state)
+      : undefined;
+    const key = target ? this.remotes.get(target).key : undefined;
+    if (before === key) return;
+    if (before !== undefined) {
+      this.#byRemote.get(before)?.delete(state);
+      this.#keyOf.delete(state);
+    }
+    if (key !== undefined) {
+      let set = this.#byRemote.get(key);
+      if (!set) this.#byRemote.set(key, set = new Set());
+      set.add(state);
+      this.#keyOf.set(state, key);
+    }
+  }
+
+  /** A recording's `.json` (its remote) may have changed: its generations are indexed again. */
+  reindex(source: string): void {
+    for (const state of this.#o.core.generations.of(source)) this.#index(state, false);
+  }
+
+  /** The generations with work for `remote` (the guard's refusals left out), by id. */
+  sourcesFor(remote: Remote): RecordingState[] {
+    const states = [...this.#byRemote.get(remote.key) ?? []].filter((state) =>
+      this.#o.gate.decide(remote.target, state).action !== "refuse"
+    );
+    return states.sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  }
+
+  /** Chunks waiting for `remote`. */
+  queuedFor(remote: Remote): number {
+    let queued = 0;
+    for (const state of this.#byRemote.get(remote.key) ?? []) queued += state.pending.length;
+    return queued;
   }
 
   /** The remotes that have work. */
-  withWork(): RemoteEntry[] {
-    const keys = new Map<string, RemoteEntry>();
-    for (const state of this.#o.core.states.values()) {
-      if (!hasWork(state)) continue;
-      const target = this.targetOf(state);
-      if (target && this.#o.gate.decide(target, state).action === "refuse") continue;
-      if (target) keys.set(this.#o.remotes().get(target).key, this.#o.remotes().get(target));
-    }
-    return [...keys.values()];
+  withWork(): Remote[] {
+    return this.remotes.all().filter((remote) =>
+      [...this.#byRemote.get(remote.key) ?? []].some((state) =>
+        this.#o.gate.decide(remote.target, state).action !== "refuse"
+      )
+    );
   }
 
-  /** When `entry`'s waiting work may be pushed (see {@linkcode pushNotBefore}). */
-  notBefore(entry: RemoteEntry, lastSuccess: number | null): number {
+  /** Folders of `remote`'s generations still being made, with their claim tokens. */
+  live(remote: Remote): ReadonlyMap<string, string> {
+    const live = new Map<string, string>();
+    for (const state of this.#o.core.generations.values()) {
+      const target = this.targetOf(state);
+      if (!state.claim || !target || this.remotes.get(target) !== remote) continue;
+      live.set(folderOf(state), state.claim);
+    }
+    return live;
+  }
+
+  /** When `remote`'s waiting work may be pushed (see {@linkcode pushNotBefore}). */
+  notBefore(remote: Remote, lastSuccess: number | null): number {
     const { core } = this.#o;
-    const cutting = () =>
-      [...core.recs.values()].some((rec) => {
-        const due = core.cutting.has(rec.id) ||
-          core.plan(rec).some((action) => action.type === "cut");
-        const target = due ? this.targetOf(undefined, rec) : undefined;
-        return target !== undefined && this.#o.remotes().get(target).key === entry.key;
-      });
+    const cutting = () => {
+      for (const id of [...core.cutting, ...core.cutDue]) {
+        const rec = core.recs.get(id);
+        if (rec && this.remoteOf(rec) === remote) return true;
+      }
+      return false;
+    };
     return pushNotBefore({
-      sources: this.sourcesFor(entry),
+      sources: this.sourcesFor(remote),
       cutting,
       now: core.clock.now(),
       wallNow: core.clock.wall().getTime(),
@@ -97,35 +159,51 @@ export class RemoteWork {
     });
   }
 
-  /** Publishes one batch to `entry`; true when more is left. */
-  async publish(entry: RemoteEntry): Promise<boolean> {
-    const { core, health } = this.#o;
-    const actions = this.#o.actions();
+  /** Publishes one batch to `remote`; true when more is left. */
+  async publish(remote: Remote): Promise<boolean> {
+    const { core } = this.#o;
     const result = await publishBatch({
       paths: core.options.paths,
       settings: core.options.settings,
-      target: entry.target,
-      clone: entry.clone,
-      update: actions.update,
-      sources: () => this.sourcesFor(entry),
+      target: remote.target,
+      clone: remote.clone,
+      update: this.#o.update,
+      sources: () => this.sourcesFor(remote),
       manifestExtra: (state) => this.#manifestExtra(state),
-      recut: (state, chunk) => actions.recut(state, chunk),
+      recut: (state, chunk) => this.#recut(state, chunk),
       // In the queue, before anything is committed: asks GitHub when an answer is due.
-      prepare: () => this.#o.gate.refresh(entry.target, this.sourcesFor(entry)),
+      prepare: () => this.#o.gate.refresh(remote.target, this.sourcesFor(remote)),
     });
+    const { counters } = core;
     if (result.chunks > 0 || result.finished.length) {
-      health.chunksPushed += result.chunks;
-      health.lastPush = core.clock.wall().toISOString();
-      entry.lastPush = health.lastPush;
+      counters.chunksPushed += result.chunks;
+      counters.lastPush = core.clock.wall().toISOString();
+      remote.lastPush = counters.lastPush;
       this.#log.info("Pushed {count} chunk(s) to {branch}", {
         count: result.chunks,
-        branch: entry.target.branch,
+        branch: remote.target.branch,
       });
     }
     for (const state of result.finished) core.dirty.add(state.source);
     if (result.finished.length) core.kick();
-    health.schedule();
+    core.healthChanged();
     return result.more;
+  }
+
+  /** A pending chunk's spool file vanished before it was committed: cut from its start again. */
+  async #recut(state: RecordingState, chunk: PendingChunk): Promise<void> {
+    await this.#o.update(state, (current) => ({
+      ...current,
+      pending: current.pending.filter((item) => item.seq < chunk.seq),
+      cut_offset: chunk.start,
+      next_seq: chunk.seq,
+      final: false,
+      fingerprint: null,
+    }));
+    this.#log.warn("Spool file of {id} #{seq} is missing; cutting it again", {
+      id: state.id,
+      seq: chunk.seq,
+    });
   }
 
   #manifestExtra(state: RecordingState): Record<string, unknown> {
@@ -137,33 +215,61 @@ export class RemoteWork {
     };
   }
 
+  /**
+   * After git work on `remote`'s clone: a folder a replay moved is recorded
+   * in its generation's checkpoint (later commits go there too), and what
+   * the remote did (went back, was rewritten) is logged and shown in health.
+   */
+  async absorb(remote: Remote): Promise<void> {
+    const { core } = this.#o;
+    for (const [from, move] of remote.clone.takeMoves()) {
+      const state = [...core.generations.values()].find((one) => folderOf(one) === from);
+      if (!state) continue;
+      await this.#o.update(state, (current) => ({
+        ...current,
+        branch_id: move.folder === current.id ? undefined : move.folder,
+        claim: move.token,
+      }));
+      this.#log.warn(
+        "chunks/{from}/ on {branch} belongs to another machine's recording: {id} goes to chunks/{to}/ (all of it, from its first chunk)",
+        { from, to: move.folder, id: state.id, branch: remote.target.branch },
+      );
+    }
+    for (const notice of remote.clone.takeNotices()) {
+      remote.notice = { ...notice, at: core.clock.wall().toISOString() };
+      this.#log.warn("{remote}: {message}", { remote: remote.label, message: notice.message });
+      core.counters.lastError = `${remote.label}: ${notice.message}`;
+      core.healthChanged();
+    }
+  }
+
   /** After a failure (logged once, an event) or a recovery (logged, an event). */
-  changed(entry: RemoteEntry, failure: { kind: ErrorKind; message: string } | null): void {
-    const { core, health } = this.#o;
-    const label = `${displayUrl(entry.target.url)} (${entry.target.branch})`;
-    const queued = this.sourcesFor(entry).reduce((sum, state) => sum + state.pending.length, 0);
+  changed(remote: Remote, failure: { kind: ErrorKind; message: string } | null): void {
+    const { core } = this.#o;
+    const label = remote.label;
+    const queued = this.queuedFor(remote);
     if (!failure) {
-      this.#once.clear(`push:${entry.key}`);
-      this.#log.info("Pushes to {branch} work again", { branch: entry.target.branch });
-      core.options.onEvent?.({ type: "push-ok", remote: entry.key, queued, label });
+      this.#once.clear(`push:${remote.key}`);
+      this.#log.info("Pushes to {branch} work again", { branch: remote.target.branch });
+      core.options.onEvent?.({ type: "push-ok", remote: remote.key, queued, label });
     } else {
       // A rejected push may mean the repository changed: ask about its visibility again.
       if (failure.kind !== "network" && failure.kind !== "disk") {
-        this.#o.gate.invalidate(entry.target);
+        this.#o.gate.invalidate(remote.target);
       }
       const hint = failure.kind === "auth"
         ? " The token was rejected or cannot be read: store a new one with `deno task daemon-setup`."
         : "";
-      const retry = entry.queue.retry;
+      const retry = remote.queue.retry;
       const delay = retry ? Math.round((retry.at - core.clock.now()) / 1000) : 0;
-      health.lastError = `${failure.message}${hint}`;
+      core.counters.lastError = `${failure.message}${hint}`;
       this.#once.warn(
-        `push:${entry.key}`,
-        `Pushing to ${entry.target.branch} failed (${failure.kind}): ${failure.message}.${hint} Retrying in ${delay}s; chunks stay in the spool.`,
+        `push:${remote.key}`,
+        `Pushing to ${remote.target.branch} failed (${failure.kind}): ${failure.message}.${hint} Retrying in ${delay}s; chunks stay in the spool.`,
       );
       core.options.onEvent?.({
         type: "push-failed",
-        remote: entry.key,
+        remote: remote.key,
         kind: failure.kind,
         message: failure.message,
         since: core.clock.wall(),
@@ -171,6 +277,6 @@ export class RemoteWork {
         label,
       });
     }
-    health.schedule();
+    core.healthChanged();
   }
 }

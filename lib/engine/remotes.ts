@@ -1,16 +1,23 @@
 /**
- * The engine's remotes: for every remote and branch, its local clone and its
- * queue, created on first use, plus their part of the health snapshot.
+ * The engine's remotes. A {@linkcode Remote} owns everything of one remote
+ * and branch: its target, its local clone, its queue (look-ups, checks and
+ * publishing run there, one at a time, off the tick), its last failure and
+ * push, what it noticed about the remote, and its part of the health
+ * snapshot. What it needs from the engine is the narrow
+ * {@linkcode RemoteHost}. {@linkcode Remotes} creates them on first use (and
+ * finds the clones a previous run left in `repos/`, so each is checked).
  *
  * @module
  */
 import { join } from "node:path";
 import type { ErrorKind } from "../status/mod.ts";
-import { errorMessage, type HomePaths } from "../sys/mod.ts";
+import { errorMessage, type HomePaths, log, OnceLog } from "../sys/mod.ts";
 import {
   type AuthResolver,
   displayUrl,
+  git,
   PublishError,
+  type RemoteNotice,
   type RemoteTarget,
   RepoClone,
   repoSlug,
@@ -19,30 +26,18 @@ import { type Clock, wallAt } from "./clock.ts";
 import type { RemoteSnapshot } from "./health_view.ts";
 import { type QueueFailure, RemoteQueue } from "./remote_queue.ts";
 
-/** One remote: where, its clone, its queue. */
-export interface RemoteEntry {
-  /** Clone folder name (the key). */
-  key: string;
-  /** URL and branch. */
-  target: RemoteTarget;
-  /** The local bare clone. */
-  clone: RepoClone;
-  /** Serial work with backoff. */
-  queue: RemoteQueue;
-  /** The last failure, or null. */
-  failure: QueueFailure | null;
-  /** Last successful push with chunks (wall, ISO), or null. */
-  lastPush: string | null;
-}
-
-/** How a remote's queue publishes and reports. */
-export interface RemoteHooks {
-  /** Publishes one batch; true when more is left. */
-  publish: (entry: RemoteEntry) => Promise<boolean>;
-  /** After a failure or a recovery. */
-  onChange: (entry: RemoteEntry, failure: QueueFailure | null) => void;
-  /** When its waiting work may be published (see `RemoteQueueOptions.notBefore`). */
-  notBefore: (entry: RemoteEntry, lastSuccess: number | null) => number;
+/** What a remote needs from the engine. */
+export interface RemoteHost {
+  /** Publishes one batch to `remote`; true when more is left. */
+  publish(remote: Remote): Promise<boolean>;
+  /** When `remote`'s waiting work may be published (see `RemoteQueueOptions.notBefore`). */
+  notBefore(remote: Remote, lastSuccess: number | null): number;
+  /** After a failure or a recovery of its publishing. */
+  changed(remote: Remote, failure: QueueFailure | null): void;
+  /** After git work on its clone: records folders a replay moved, reports what it noticed. */
+  absorb(remote: Remote): Promise<void>;
+  /** Folders of its generations still being made, with their claim tokens. */
+  live(remote: Remote): ReadonlyMap<string, string>;
 }
 
 /** Classifies anything thrown while publishing. */
@@ -64,18 +59,166 @@ export interface RemotesOptions {
   clock: Clock;
   /** Longest backoff, seconds. */
   capSeconds: number;
+  /** How often the remote is checked for what it lost (`verify_interval_seconds`), ms. */
+  verifyEveryMs: number;
   /** Authentication. */
   authFor?: AuthResolver;
   /** Shutdown. */
   signal: AbortSignal;
-  /** Publishing and reporting. */
-  hooks: RemoteHooks;
+  /** The engine's side. */
+  host: RemoteHost;
+}
+
+/** One remote and branch: where, its clone, its queue, what it did. */
+export class Remote {
+  /** Clone folder name (the key). */
+  readonly key: string;
+  /** URL and branch. */
+  readonly target: RemoteTarget;
+  /** The local bare clone. */
+  readonly clone: RepoClone;
+  /** Serial work with backoff. */
+  readonly queue: RemoteQueue;
+  /** The last failure of its publishing, or null. */
+  failure: QueueFailure | null = null;
+  /** Last successful push with chunks (wall, ISO), or null. */
+  lastPush: string | null = null;
+  /** The last thing the remote did that people should hear about (wall time), or null. */
+  notice: (RemoteNotice & { at: string }) | null = null;
+  #options: RemotesOptions;
+  #verifyTimer?: ReturnType<typeof setTimeout>;
+  #verifying = false;
+  #stopped = false;
+  #reachable: (() => void)[] = [];
+  #once = new OnceLog(log("daemon"));
+
+  /** Creates the remote (nothing runs until it is kicked or checked). */
+  constructor(target: RemoteTarget, key: string, options: RemotesOptions) {
+    this.key = key;
+    this.target = target;
+    this.#options = options;
+    const { paths, clock, host } = options;
+    this.clone = new RepoClone(target, {
+      gitDir: join(paths.repos, key),
+      globalConfig: paths.gitConfig,
+      authFor: options.authFor,
+      signal: options.signal,
+      live: () => host.live(this),
+    });
+    this.queue = new RemoteQueue(key, {
+      clock,
+      capSeconds: options.capSeconds,
+      publish: async () => {
+        try {
+          const more = await host.publish(this);
+          this.#wasReachable();
+          return more;
+        } finally {
+          await host.absorb(this);
+        }
+      },
+      classify: classifyPublishError,
+      notBefore: (lastSuccess) => host.notBefore(this, lastSuccess),
+      onChange: (_queue, failure) => {
+        this.failure = failure;
+        host.changed(this, failure);
+      },
+    });
+  }
+
+  /** Display form of the remote (no credentials) and branch. */
+  get label(): string {
+    return `${displayUrl(this.target.url)} (${this.target.branch})`;
+  }
+
+  /**
+   * Checks, in the queue, that the remote still holds what was pushed; then
+   * again every `verify_interval_seconds`. A failure is logged once.
+   */
+  verifySoon(): Promise<void> {
+    clearTimeout(this.#verifyTimer);
+    this.#verifyTimer = undefined;
+    if (this.#stopped || this.#verifying) return Promise.resolve();
+    this.#verifying = true;
+    return new Promise((resolve) => {
+      this.queue.enqueue(async () => {
+        try {
+          const outcome = await this.clone.verify();
+          this.#once.clear(`verify:${this.key}`);
+          this.#wasReachable();
+          if (outcome !== "same") this.queue.kick({ now: true });
+        } catch (error) {
+          if (!this.#options.signal.aborted) {
+            this.#once.warn(
+              `verify:${this.key}`,
+              `Checking what ${this.label} holds failed: ${
+                errorMessage(error)
+              }; trying again later`,
+            );
+          }
+        } finally {
+          await this.#options.host.absorb(this).catch(() => {});
+          this.#verifying = false;
+          this.#later();
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** Runs `then` once, the next time the remote answered (a push or a check worked). */
+  whenReachable(then: () => void): void {
+    this.#reachable.push(then);
+  }
+
+  #wasReachable(): void {
+    const waiting = this.#reachable;
+    this.#reachable = [];
+    for (const then of waiting) then();
+  }
+
+  #later(): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#verifyTimer);
+    this.#verifyTimer = setTimeout(() => void this.verifySoon(), this.#options.verifyEveryMs);
+  }
+
+  /** Its part of the health snapshot. */
+  snapshot(): RemoteSnapshot {
+    const { clock } = this.#options;
+    const retry = this.queue.retry;
+    return {
+      key: this.key,
+      url: displayUrl(this.target.url),
+      branch: this.target.branch,
+      lastPush: this.lastPush,
+      lastError: retry ? this.failure?.message ?? retry.error : null,
+      errorKind: retry ? this.queue.errorKind : null,
+      failingSince: this.queue.failingSince === null
+        ? null
+        : wallAt(clock, this.queue.failingSince).toISOString(),
+      nextRetryAt: retry ? wallAt(clock, retry.at).toISOString() : null,
+      notice: this.notice
+        ? {
+          text: `${this.notice.message} (${this.notice.at})`,
+          serious: this.notice.kind === "unrelated",
+        }
+        : null,
+    };
+  }
+
+  /** Stops its queue and its checks. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#verifyTimer);
+    await this.queue.stop();
+  }
 }
 
 /** Creates remotes on demand. */
 export class Remotes {
-  #entries = new Map<string, RemoteEntry>();
-  #byTarget = new Map<string, RemoteEntry>();
+  #entries = new Map<string, Remote>();
+  #byTarget = new Map<string, Remote>();
   #options: RemotesOptions;
 
   /** Creates the registry. */
@@ -83,71 +226,72 @@ export class Remotes {
     this.#options = options;
   }
 
-  /** The entry of `target`, created on first use. */
-  get(target: RemoteTarget): RemoteEntry {
-    // Asked for on every tick: the slug (a hash) is computed once per remote.
+  /** The remote of `target`, created on first use. */
+  get(target: RemoteTarget): Remote {
+    // Asked for often: the slug (a hash) is computed once per remote.
     const named = this.#byTarget.get(`${target.url}\n${target.branch}`);
     if (named) return named;
     const key = repoSlug(target);
-    const known = this.#entries.get(key);
-    if (known) return known;
-    const { paths, clock, hooks } = this.#options;
-    const entry: RemoteEntry = {
-      key,
-      target,
-      clone: new RepoClone(target, {
-        gitDir: join(paths.repos, key),
-        globalConfig: paths.gitConfig,
-        authFor: this.#options.authFor,
-        signal: this.#options.signal,
-      }),
-      queue: undefined as unknown as RemoteQueue,
-      failure: null,
-      lastPush: null,
-    };
-    entry.queue = new RemoteQueue(key, {
-      clock,
-      capSeconds: this.#options.capSeconds,
-      publish: () => hooks.publish(entry),
-      classify: classifyPublishError,
-      notBefore: (lastSuccess) => hooks.notBefore(entry, lastSuccess),
-      onChange: (_queue, failure) => {
-        entry.failure = failure;
-        hooks.onChange(entry, failure);
-      },
-    });
-    this.#entries.set(key, entry);
-    this.#byTarget.set(`${target.url}\n${target.branch}`, entry);
-    return entry;
+    let remote = this.#entries.get(key);
+    if (!remote) {
+      remote = new Remote(target, key, this.#options);
+      this.#entries.set(key, remote);
+    }
+    this.#byTarget.set(`${target.url}\n${target.branch}`, remote);
+    return remote;
   }
 
   /** Every remote used so far. */
-  all(): RemoteEntry[] {
+  all(): Remote[] {
     return [...this.#entries.values()];
+  }
+
+  /**
+   * The remotes of the clones a previous run left in `repos/` (their URL and
+   * branch are in their config), so that each is checked at the start.
+   */
+  async known(): Promise<Remote[]> {
+    const found: Remote[] = [];
+    let names: string[];
+    try {
+      names = (await Array.fromAsync(Deno.readDir(this.#options.paths.repos)))
+        .filter((entry) => entry.isDirectory && entry.name.endsWith(".git"))
+        .map((entry) => entry.name).sort();
+    } catch {
+      return found;
+    }
+    for (const name of names) {
+      const result = await git([
+        "config",
+        "--get-regexp",
+        "^(remote\\.origin\\.url|chunker\\.branch)$",
+      ], {
+        gitDir: join(this.#options.paths.repos, name),
+        globalConfig: this.#options.paths.gitConfig,
+        timeoutMs: 10_000,
+      }).catch(() => undefined);
+      const values = new Map(
+        (result?.stdout ?? "").split("\n").filter(Boolean).map((line) => {
+          const space = line.indexOf(" ");
+          return [line.slice(0, space), line.slice(space + 1)] as const;
+        }),
+      );
+      const url = values.get("remote.origin.url");
+      const branch = values.get("chunker.branch");
+      if (!url || !branch) continue;
+      const target = { url, branch };
+      if (repoSlug(target) === name) found.push(this.get(target));
+    }
+    return found;
   }
 
   /** Health snapshot of every remote. */
   snapshot(): RemoteSnapshot[] {
-    const { clock } = this.#options;
-    return this.all().map((entry) => {
-      const retry = entry.queue.retry;
-      return {
-        key: entry.key,
-        url: displayUrl(entry.target.url),
-        branch: entry.target.branch,
-        lastPush: entry.lastPush,
-        lastError: retry ? entry.failure?.message ?? retry.error : null,
-        errorKind: retry ? entry.queue.errorKind : null,
-        failingSince: entry.queue.failingSince === null
-          ? null
-          : wallAt(clock, entry.queue.failingSince).toISOString(),
-        nextRetryAt: retry ? wallAt(clock, retry.at).toISOString() : null,
-      };
-    });
+    return this.all().map((remote) => remote.snapshot());
   }
 
   /** Stops every queue. */
   async stop(): Promise<void> {
-    await Promise.all(this.all().map((entry) => entry.queue.stop()));
+    await Promise.all(this.all().map((remote) => remote.stop()));
   }
 }

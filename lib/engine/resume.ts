@@ -1,53 +1,116 @@
 /**
  * Where a recording without a checkpoint starts: from the branch, when the
- * branch already holds chunks of its id (the checkpoint was lost, `state/`
- * deleted) and the file still matches them. Runs in the remote's queue with
- * the clone's own short fetch timeout, never in the engine's tick.
+ * branch already holds its bytes (the checkpoint was lost, `state/` deleted
+ * or restored) — under its id, or under a folder it moved to (`<id>~…`).
+ * Runs in the remote's queue, never in the engine's tick.
+ *
+ * Unknown is not empty (DESIGN.md invariant 16): {@linkcode lookUp} throws
+ * when the branch could not be read (a clone that never reached the remote
+ * and cannot now), and the caller keeps the recording provisional instead of
+ * taking "nothing there" for an answer.
  *
  * @module
  */
-import { checkResumePoint, listBranchChunks, type RepoClone, resumePointFor } from "../git/mod.ts";
+import {
+  BlobReader,
+  type RepoClone,
+  type ResumeCandidate,
+  resumeCandidates,
+  type ResumePoint,
+  resumePointFor,
+} from "../git/mod.ts";
+import { decompressDigest, sha256Range } from "../chunk/mod.ts";
 import { log } from "../sys/mod.ts";
 
-/** Where to continue `id`, from the branch. */
-export interface ResumeFromBranch {
-  /** Bytes already on the branch. */
-  end: number;
-  /** Next sequence number. */
-  nextSeq: number;
-  /** The file's bytes match the branch's last chunk. */
-  matches: boolean;
+/** What the branch says about where a recording starts. */
+export type LookupAnswer =
+  | { kind: "fresh" }
+  | {
+    kind: "resume";
+    /** The folder holding its bytes. */
+    folder: string;
+    /** Bytes already on the branch. */
+    end: number;
+    /** Next sequence number. */
+    nextSeq: number;
+    /** The folder's claim (the blob of its first chunk): taken over. */
+    token?: string;
+  };
+
+/** A recording to look up. */
+export interface LookupRecording {
+  /** Its id (file name without `.cast`). */
+  id: string;
+  /** Its `.cast`. */
+  castPath: string;
 }
 
 /**
  * Looks recordings up on the clone's branch in one pass (a backlog of new
- * recordings costs one branch listing, not one each). The answer for an id
- * is undefined when the branch has none of it.
+ * recordings costs one listing of the branch's folders, not one each).
+ * Throws when the branch cannot be read.
  */
-export async function resumeFromBranch(
+export async function lookUp(
   clone: RepoClone,
-  options: { recordings: { id: string; castPath: string }[]; signal?: AbortSignal },
-): Promise<Map<string, ResumeFromBranch | undefined>> {
-  await clone.ensure();
-  const answers = new Map<string, ResumeFromBranch | undefined>();
-  const listed = await listBranchChunks(clone.gitDir, `refs/heads/${clone.target.branch}`, {
-    ids: options.recordings.map((rec) => rec.id),
-    signal: options.signal,
-  });
-  for (const { id, castPath } of options.recordings) {
-    const point = resumePointFor(listed.get(id) ?? []);
-    if (point.next_seq === 0) {
-      answers.set(id, undefined);
-      continue;
-    }
-    if (point.beyond.length) {
-      log("daemon").warn("Branch chunks of {id} after byte {end} do not follow on; ignored", {
-        id,
+  recordings: readonly LookupRecording[],
+  options: { globalConfig?: string; signal?: AbortSignal } = {},
+): Promise<Map<string, LookupAnswer>> {
+  const answers = new Map<string, LookupAnswer>();
+  const tip = await clone.lookupTip();
+  const candidates = tip
+    ? await resumeCandidates(clone.gitDir, tip, recordings.map((rec) => rec.id), options)
+    : new Map<string, ResumeCandidate[]>();
+  for (const { id, castPath } of recordings) {
+    let best: (LookupAnswer & { kind: "resume" }) | undefined;
+    for (const candidate of candidates.get(id) ?? []) {
+      const point = resumePointFor(candidate.entries);
+      if (point.next_seq === 0 || (best && best.end >= point.end)) continue;
+      if (point.beyond.length) {
+        log("daemon").warn("Branch chunks of {id} after byte {end} do not follow on; ignored", {
+          id: candidate.folder,
+          end: point.end,
+        });
+      }
+      if (!(await holdsPrefix(clone, castPath, point, candidate, options))) continue;
+      best = {
+        kind: "resume",
+        folder: candidate.folder,
         end: point.end,
-      });
+        nextSeq: point.next_seq,
+        token: candidate.entries.find((entry) => entry.seq === 0)?.blob,
+      };
     }
-    const check = await checkResumePoint(castPath, point, { lastOnly: true });
-    answers.set(id, { end: point.end, nextSeq: point.next_seq, matches: check.ok });
+    answers.set(id, best ?? { kind: "fresh" });
   }
   return answers;
+}
+
+/**
+ * True when the file at `castPath` starts with the bytes `point` covers, as
+ * far as its last chunk tells: the chunk's `Cast-Sha256` against the file's
+ * range, or (no hash known: a shallow clone) the chunk itself, fetched and
+ * decompressed. An encrypted chunk cannot be read here: its size must fit.
+ */
+async function holdsPrefix(
+  clone: RepoClone,
+  castPath: string,
+  point: ResumePoint,
+  candidate: ResumeCandidate,
+  options: { globalConfig?: string; signal?: AbortSignal },
+): Promise<boolean> {
+  const size = await Deno.stat(castPath).then((info) => info.size, () => -1);
+  if (size < point.end) return false;
+  const last = point.chunks.at(-1)!;
+  const entry = candidate.entries.find((one) => one.seq === last.seq && one.start === last.start)!;
+  if (entry.encrypted) return true;
+  const actual = await sha256Range(castPath, last.start, last.end);
+  if (last.sha256) return actual === last.sha256;
+  await clone.fetchBlob(entry.blob);
+  const reader = BlobReader.open(clone.gitDir, options);
+  try {
+    const digest = await decompressDigest(ReadableStream.from(reader.stream(entry.blob)), options);
+    return digest.ok && digest.length === last.end - last.start && digest.sha256 === actual;
+  } finally {
+    await reader.close();
+  }
 }

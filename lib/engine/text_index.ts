@@ -30,7 +30,7 @@ import {
   writeJsonAtomic,
 } from "../sys/mod.ts";
 import { commitFiles, git, type RemoteTarget } from "../git/mod.ts";
-import type { Fingerprint, RecordingState } from "../chunk/mod.ts";
+import { type Fingerprint, folderOf, type RecordingState } from "../chunk/mod.ts";
 import {
   buildTextIndex,
   type BuiltIndex,
@@ -41,7 +41,7 @@ import {
 import { nextRetry, type Retry } from "./backoff.ts";
 import type { Clock } from "./clock.ts";
 import { fingerprintMismatch } from "./identity.ts";
-import type { RemoteEntry } from "./remotes.ts";
+import type { Remote } from "./remotes.ts";
 
 /** A recording whose index is still to be committed (`text-index/<id>.json`). */
 export interface IndexTodo {
@@ -74,8 +74,8 @@ export interface TextIndexerOptions {
   clock: Clock;
   /** Shutdown. */
   signal: AbortSignal;
-  /** The remote entry of a target (its clone and queue). */
-  remote: (target: RemoteTarget) => RemoteEntry;
+  /** The remote of a target (its clone and queue). */
+  remote: (target: RemoteTarget) => Remote;
   /** Seals payloads (default: {@linkcode derivedPayloadCodec} of the settings). */
   codec?: PayloadCodec;
 }
@@ -105,11 +105,24 @@ export class TextIndexer {
     return join(this.#dir, `${encodeURIComponent(id)}.json`);
   }
 
+  /**
+   * A generation is about to be moved to `done/` as `to`: its to-do is
+   * written first, so a crash right after the move still gets its index.
+   */
+  async finishing(state: RecordingState, to: string): Promise<void> {
+    await this.#note(state, to);
+  }
+
   /** A generation finished; `movedTo` is its file in `done/` (null: no local copy). */
   async finished(state: RecordingState, movedTo: string | null): Promise<void> {
-    if (!movedTo || !state.remote || state.cut_offset === 0) return;
+    const todo = movedTo ? await this.#note(state, movedTo) : undefined;
+    if (todo) this.#add(todo);
+  }
+
+  async #note(state: RecordingState, movedTo: string): Promise<IndexTodo | undefined> {
+    if (!state.remote || state.cut_offset === 0) return undefined;
     const todo: IndexTodo = {
-      id: state.id,
+      id: folderOf(state),
       cast: movedTo,
       bytes: state.cut_offset,
       fingerprint: state.fingerprint,
@@ -118,14 +131,14 @@ export class TextIndexer {
     };
     try {
       await ensurePrivateDir(this.#dir);
-      await writeJsonAtomic(this.#todoPath(state.id), todo);
+      await writeJsonAtomic(this.#todoPath(todo.id), todo);
     } catch (error) {
       this.#log.warn("Could not note the text index of {id} to do ({error})", {
         id: state.id,
         error: errorMessage(error),
       });
     }
-    this.#add(todo);
+    return todo;
   }
 
   /** Picks up the to-dos a previous run left. */
@@ -252,7 +265,7 @@ export class TextIndexer {
     else start();
   }
 
-  async #commit(entry: RemoteEntry, todo: IndexTodo, built: BuiltIndex): Promise<void> {
+  async #commit(entry: Remote, todo: IndexTodo, built: BuiltIndex): Promise<void> {
     const { clone } = entry;
     await clone.ensure();
     const parent = await clone.localTip();

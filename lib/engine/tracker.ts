@@ -173,16 +173,53 @@ function exitSeen(castPath: string, size: number, memo: TrackerMemo): boolean {
   return exit;
 }
 
+/** A recording's `.json` is a few hundred bytes; anything much bigger is not one. */
+export const MAX_CONFIG_BYTES = 64 * 1024;
+
+/** How long reading a `.json` may take before it counts as unreadable. */
+const CONFIG_READ_MS = 2000;
+
+/** Why a `.json` is not read at all (not a regular file, too big), or null. */
+function unreadable(info: Deno.FileInfo): string | null {
+  if (info.isSymlink) return "is a symbolic link, which is never followed";
+  if (!info.isFile) {
+    return `is not a regular file (${info.isDirectory ? "a folder" : "a FIFO, socket or device"})`;
+  }
+  if (info.size > MAX_CONFIG_BYTES) {
+    return `is ${info.size} bytes, more than the ${MAX_CONFIG_BYTES} a recording's .json may have`;
+  }
+  return null;
+}
+
+/** Reads the `.json`, or gives up after {@linkcode CONFIG_READ_MS} (a file swapped for a FIFO). */
+async function readBounded(
+  jsonPath: string,
+): Promise<Awaited<ReturnType<typeof readRecordingConfig>>> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) =>
+    timer = setTimeout(() => reject(new Error("reading it did not finish")), CONFIG_READ_MS)
+  );
+  try {
+    return await Promise.race([readRecordingConfig(jsonPath), late]);
+  } catch (error) {
+    return { ok: false, error: `${jsonPath}: ${(error as Error).message}`, missing: false };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function readConfig(jsonPath: string, id: string, memo: TrackerMemo): Promise<void> {
   let stamp = "absent";
   try {
     const info = Deno.lstatSync(jsonPath);
-    stamp = `${info.mtime?.getTime()}:${info.size}:${info.ino}:${info.isSymlink}`;
-    if (info.isSymlink) {
+    stamp = `${info.mtime?.getTime()}:${info.size}:${info.ino}:${info.isSymlink}:${info.isFile}`;
+    // Only a regular file of a sane size is opened: a FIFO would block the reader forever.
+    const why = unreadable(info);
+    if (why) {
       memo.configStamp = stamp;
       memo.config = undefined;
       memo.configError =
-        `${id}.json is a symbolic link, which is never followed; its chunks are kept in the spool until it is replaced by a regular file or deleted`;
+        `${id}.json ${why}; its chunks are kept in the spool until it is replaced by a regular file or deleted`;
       return;
     }
   } catch {
@@ -196,7 +233,7 @@ async function readConfig(jsonPath: string, id: string, memo: TrackerMemo): Prom
     memo.configError = null;
     return;
   }
-  const result = await readRecordingConfig(jsonPath);
+  const result = await readBounded(jsonPath);
   if (result.ok) {
     memo.config = result.config;
     memo.configError = null;

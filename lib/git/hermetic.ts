@@ -95,6 +95,8 @@ export interface GitOptions extends GitEnvOptions {
   stdin?: string | Uint8Array;
   /** Timeout (default 60 s; network operations should pass their own). */
   timeoutMs?: number;
+  /** Stop it when it writes nothing for this long (a limit that grows with progress). */
+  stallMs?: number;
   /** Abort on shutdown. */
   signal?: AbortSignal;
 }
@@ -110,6 +112,7 @@ export function git(args: string[], options: GitOptions = {}): Promise<RunResult
     clearEnv: true,
     stdin: options.stdin,
     timeoutMs: options.timeoutMs ?? 60_000,
+    stallMs: options.stallMs,
     signal: options.signal,
   });
 }

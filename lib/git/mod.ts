@@ -11,6 +11,7 @@ export * from "./auth.ts";
 export { ensureEmbeddedRemote, initBareAtomically, isCompleteBare } from "./bare_repo.ts";
 export * from "./blob_reader.ts";
 export * from "./branch_index.ts";
+export * from "./claim.ts";
 export * from "./derived_commit.ts";
 export {
   chunkCommitMessage,
@@ -22,6 +23,7 @@ export * from "./github_api.ts";
 export * from "./hermetic.ts";
 export * from "./publisher.ts";
 export * from "./remote_url.ts";
+export { type FolderMove, type History } from "./replay.ts";
 export * from "./resume_point.ts";
 export * from "./ssh_control.ts";
 export * from "./target.ts";

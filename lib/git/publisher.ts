@@ -2,26 +2,34 @@
  * The publisher: one local bare clone per remote+branch under `repos/`,
  * chunks committed one commit each (with `Cast-*` trailers) through a single
  * `git fast-import` per batch, then one `git push`. When the remote branch
- * moved, it fetches and replays our unpushed commits on top; a path another
- * machine already wrote is never overwritten (our chunk moves to a new id
- * with a host suffix).
+ * moved, it fetches and replays our unpushed commits on top (replay.ts); a
+ * folder another generation claimed is never written into (claim.ts).
+ *
+ * A new clone fetches only the tip's trees (`--depth=1 --filter=blob:none`
+ * where the server can filter): appending and replaying need no more. Every
+ * fetch runs with `--progress` and is stopped only when it makes no progress
+ * for a while, so a long branch on a slow link is fetched once, not cut off
+ * by a fixed limit and started again.
+ *
+ * The remote is trusted but verified ({@linkcode RepoClone.verify}): a cheap
+ * `ls-remote` of the branch tip, compared with what was pushed last. A remote
+ * that went back to an older commit (a restored backup, a reset) gets what it
+ * lost pushed again; one rewritten to an unrelated history is reported, and
+ * only what was never pushed (and recordings still being made) goes on top.
  *
  * @module
  */
 import { hostname } from "node:os";
+import { join } from "node:path";
 import { errorMessage, timeoutSignal } from "../sys/mod.ts";
-import { chunkPathOnBranch, manifestPathOnBranch } from "../chunk/mod.ts";
-import { git, type GitAuth, gitChecked } from "./hermetic.ts";
+import { formatChunkName, manifestPathOnBranch } from "../chunk/mod.ts";
+import { git, type GitAuth, gitChecked, type GitOptions } from "./hermetic.ts";
 import { initBareAtomically, isCompleteBare, removeStaleLocks } from "./bare_repo.ts";
-import {
-  type ChunkItem,
-  commitHeader,
-  type ManifestItem,
-  quoteFastImportPath,
-  writeCommits,
-} from "./fast_import.ts";
+import { type ChunkItem, type ManifestItem, writeCommits } from "./fast_import.ts";
 import { type AuthResolver, PublishError, type RemoteTarget } from "./target.ts";
 import { classifyGitError } from "./auth.ts";
+import { type Claimant, hostTag, placeFolder, readFolders } from "./claim.ts";
+import { type FolderMove, isAncestor, replayOnto } from "./replay.ts";
 
 /** Options for {@linkcode RepoClone}. */
 export interface RepoCloneOptions {
@@ -33,16 +41,40 @@ export interface RepoCloneOptions {
   authFor?: AuthResolver;
   /** Shutdown signal. */
   signal?: AbortSignal;
-  /** Timeout for network operations (default 120 s). */
+  /** Longest a fetch or ls-remote may run, however it progresses (default 1 h). */
   networkTimeoutMs?: number;
-  /** Host suffix used when a path collides with another machine's (default hostname). */
+  /** A fetch that shows no progress for this long is stopped (default 60 s). */
+  stallMs?: number;
+  /** This machine's name, for folders moved away from another's (default hostname). */
   host?: string;
+  /**
+   * Folders of generations still being made, with their claim tokens: a
+   * replay takes their tokens, and keeps them when the remote was rewritten.
+   */
+  live?: () => ReadonlyMap<string, string>;
   /**
    * Upkeep: every `every` pushes, repack when there are `loose` loose
    * objects or `packs` packs (default 50, 1000, 50).
    */
   upkeep?: { every: number; loose: number; packs: number };
 }
+
+/** Something the remote did that a person should hear about. */
+export interface RemoteNotice {
+  /** What happened. */
+  kind: "rewound" | "deleted" | "diverged" | "unrelated";
+  /** For people. */
+  message: string;
+  /** Recording folders no longer on the remote and not pushed again (unrelated history). */
+  dropped: string[];
+}
+
+/** What {@linkcode RepoClone.verify} found. */
+export type VerifyOutcome = "same" | "moved" | RemoteNotice["kind"];
+
+const PUSHED_REF = "refs/chunker/pushed";
+/** The remote's name in network calls (and the promisor of a filtered clone). */
+const PROMISOR = "chunker";
 
 /** One local bare clone of a remote branch. */
 export class RepoClone {
@@ -52,8 +84,10 @@ export class RepoClone {
   readonly gitDir: string;
   #options: RepoCloneOptions;
   #ready = false;
-  #renames = new Map<string, string>();
+  #partial = false;
   #pushes = 0;
+  #moves = new Map<string, FolderMove>();
+  #notices: RemoteNotice[] = [];
 
   /** Creates the handle; {@linkcode RepoClone.ensure} creates the clone. */
   constructor(target: RemoteTarget, options: RepoCloneOptions) {
@@ -70,18 +104,25 @@ export class RepoClone {
     return `refs/remotes/origin/${this.target.branch}`;
   }
 
+  get #host(): string {
+    return hostTag(this.#options.host ?? hostname());
+  }
+
+  #gitOpts(): GitOptions {
+    return {
+      gitDir: this.gitDir,
+      globalConfig: this.#options.globalConfig,
+      signal: this.#options.signal,
+    };
+  }
+
   /**
    * A local git call. One that was stopped (shutdown) or timed out throws:
    * its silence must never read as an answer ("no tip", "not committed"), or
    * a push that never ran would count as done.
    */
   async #git(args: string[], extra: { stdin?: string | Uint8Array; timeoutMs?: number } = {}) {
-    const result = await git(args, {
-      gitDir: this.gitDir,
-      globalConfig: this.#options.globalConfig,
-      signal: this.#options.signal,
-      ...extra,
-    });
+    const result = await git(args, { ...this.#gitOpts(), ...extra });
     if (result.aborted || result.timedOut) {
       throw new PublishError(
         "disk",
@@ -102,31 +143,27 @@ export class RepoClone {
         globalConfig: this.#options.globalConfig,
         signal: this.#options.signal,
       });
+      // New clones hold only the trees they need: the blobs stay on the remote.
+      await this.#git(["config", "core.repositoryformatversion", "1"]);
+      await this.#git(["config", "extensions.partialClone", PROMISOR]);
     }
     await removeStaleLocks(this.gitDir);
-    // The URL is kept for people reading the clone; pushes pass it explicitly.
-    await this.#git(["config", "remote.origin.url", this.target.url]);
-    await this.#git(["config", "chunker.branch", this.target.branch]);
+    // Kept for people and for finding the clone again (lib/branch/remote_lookup.ts); network
+    // calls pass the URL git should use (auth may change it) themselves.
+    await this.#git(["config", "--end-of-options", "remote.origin.url", this.target.url]);
+    await this.#git(["config", "--end-of-options", "chunker.branch", this.target.branch]);
     await this.#git(["symbolic-ref", "HEAD", this.#localRef]);
+    this.#partial = (await this.#git(["config", "--get", "extensions.partialClone"])).success;
     this.#ready = true;
     if (!(await this.tip(this.#localRef))) {
       // New clone: start from the remote branch when it exists and is reachable.
       try {
-        // Short: the first recording of a new clone waits for this answer.
-        const remoteTip = await this.fetch({ timeoutMs: 20_000 });
+        const remoteTip = await this.fetch();
         if (remoteTip) await gitChecked(["update-ref", this.#localRef, remoteTip], this.#gitOpts());
       } catch {
-        // Unreachable now: commits start an orphan branch; a later push rebases.
+        // Unreachable now: commits start an orphan branch; a later push replays them.
       }
     }
-  }
-
-  #gitOpts() {
-    return {
-      gitDir: this.gitDir,
-      globalConfig: this.#options.globalConfig,
-      signal: this.#options.signal,
-    };
   }
 
   /** The commit a ref points to, or undefined. */
@@ -140,6 +177,15 @@ export class RepoClone {
     return this.tip(this.#localRef);
   }
 
+  /** True once this clone has read the remote branch (or learned it does not exist). */
+  async synced(): Promise<boolean> {
+    return (await this.#git(["config", "--get", "chunker.synced"])).stdout.trim() === "true";
+  }
+
+  async #markSynced(): Promise<void> {
+    await this.#git(["config", "chunker.synced", "true"]);
+  }
+
   async #auth(): Promise<{ url: string; auth?: GitAuth }> {
     if (!this.#options.authFor) return { url: this.target.url };
     try {
@@ -150,17 +196,32 @@ export class RepoClone {
     }
   }
 
-  async #network(args: string[], options: { timeoutMs?: number } = {}) {
+  /**
+   * A network git call: the remote as `chunker` (defined only in the call's environment, so a
+   * local command never reaches the network by itself), auth, limits.
+   */
+  async #network(
+    args: (auth: { url: string }) => string[],
+    options: { timeoutMs?: number; stallMs?: number } = {},
+  ) {
     const { url, auth } = await this.#auth();
-    const timeoutMs = options.timeoutMs ?? this.#options.networkTimeoutMs ?? 120_000;
+    const origin: [string, string][] = [[`remote.${PROMISOR}.url`, url]];
+    if (this.#partial) {
+      origin.push(
+        [`remote.${PROMISOR}.promisor`, "true"],
+        [`remote.${PROMISOR}.partialclonefilter`, "blob:none"],
+      );
+    }
+    const timeoutMs = options.timeoutMs ?? this.#options.networkTimeoutMs ?? 3_600_000;
     const limit = timeoutSignal(timeoutMs, this.#options.signal);
     try {
-      return await git(args.map((arg) => arg === "{url}" ? url : arg), {
+      return await git(args({ url }), {
         gitDir: this.gitDir,
         globalConfig: this.#options.globalConfig,
         signal: limit.signal,
-        auth,
+        auth: { ...auth, config: [...(auth?.config ?? []), ...origin] },
         timeoutMs,
+        stallMs: options.stallMs ?? this.#options.stallMs ?? 60_000,
       });
     } finally {
       limit.clear();
@@ -168,39 +229,107 @@ export class RepoClone {
   }
 
   /**
-   * Fetches the remote branch into `refs/remotes/origin/<branch>`. Returns
-   * its tip, or undefined when the remote has no such branch yet.
+   * Fetches the remote branch into `refs/remotes/origin/<branch>` (the first
+   * time only its tip, shallow and filtered), stopped only when it makes no
+   * progress. Returns its tip, or undefined when the remote has no such branch.
    */
-  async fetch(options: { timeoutMs?: number } = {}): Promise<string | undefined> {
-    const result = await this.#network([
+  async fetch(): Promise<string | undefined> {
+    const first = !(await this.tip(this.#remoteRef)) && this.#partial;
+    const result = await this.#network(() => [
       "fetch",
-      "--quiet",
+      "--progress",
       "--no-tags",
       "--no-write-fetch-head",
-      "{url}",
+      "--no-recurse-submodules",
+      ...(first ? ["--depth=1", "--filter=blob:none"] : []),
+      "--end-of-options",
+      PROMISOR,
       `+${this.#localRef}:${this.#remoteRef}`,
-    ], options);
+    ]);
     if (!result.success) {
       if (/couldn't find remote ref|could not find remote ref/i.test(result.stderr)) {
+        await this.#markSynced();
         return undefined;
       }
       throw new PublishError(
         classifyGitError(result.stderr, { timedOut: result.timedOut }),
-        `fetch failed: ${result.stderr.trim().slice(0, 500) || "timed out"}`,
+        `fetch failed: ${lastLines(result.stderr) || "timed out"}`,
       );
     }
+    await this.#markSynced();
     return await this.tip(this.#remoteRef);
   }
 
-  /** Names of the files under `chunks/<id>/` at the local tip. */
-  async committedChunkNames(id: string): Promise<Set<string>> {
-    const tip = await this.localTip();
-    if (!tip) return new Set();
-    return await this.#listNames(tip, `chunks/${this.#renames.get(id) ?? id}/`);
+  /** The remote branch's tip now (`git ls-remote`), or undefined when it has none. */
+  async #lsRemote(): Promise<string | undefined> {
+    const result = await this.#network(({ url }) => [
+      "ls-remote",
+      "--end-of-options",
+      url,
+      this.#localRef,
+    ]);
+    if (!result.success) {
+      throw new PublishError(
+        classifyGitError(result.stderr, { timedOut: result.timedOut }),
+        `ls-remote failed: ${lastLines(result.stderr) || "timed out"}`,
+      );
+    }
+    const line = result.stdout.split("\n").find((text) => text.endsWith(`\t${this.#localRef}`));
+    return line?.split("\t")[0];
   }
 
-  async #listNames(commit: string, prefix: string): Promise<Set<string>> {
-    const result = await this.#git(["ls-tree", "-z", "--name-only", commit, "--", prefix]);
+  /**
+   * The commit whose tree says what the branch holds, for a look-up that
+   * must not mistake "could not read" for "empty": the clone must have read
+   * the remote at least once (fetched now when it never did; throws when it
+   * cannot). Undefined: the branch does not exist anywhere yet.
+   */
+  async lookupTip(): Promise<string | undefined> {
+    await this.ensure();
+    if (!(await this.synced())) {
+      const remoteTip = await this.fetch();
+      if (remoteTip && !(await this.localTip())) {
+        await gitChecked(["update-ref", this.#localRef, remoteTip], this.#gitOpts());
+      }
+    }
+    const local = await this.localTip();
+    const remote = await this.tip(this.#remoteRef);
+    if (!local || !remote) return local ?? remote;
+    return (await isAncestor(remote, local, this.#gitOpts())) ? local : remote;
+  }
+
+  /**
+   * Makes sure the blob `oid` is here (a filtered clone fetches it from the
+   * remote, with the clone's auth); throws when it cannot.
+   */
+  async fetchBlob(oid: string): Promise<void> {
+    if ((await this.#git(["cat-file", "-t", oid])).success) return;
+    if (!this.#partial) {
+      throw new PublishError("disk", `blob ${oid} is missing from ${this.gitDir}`);
+    }
+    const result = await this.#network(() => ["cat-file", "-e", oid]);
+    if (!result.success) {
+      throw new PublishError(
+        classifyGitError(result.stderr, { timedOut: result.timedOut }),
+        `fetching blob ${oid} failed: ${lastLines(result.stderr) || "timed out"}`,
+      );
+    }
+  }
+
+  /** Names of the files under `chunks/<folder>/` at the local tip. */
+  async committedChunkNames(folder: string): Promise<Set<string>> {
+    const tip = await this.localTip();
+    if (!tip) return new Set();
+    const prefix = `chunks/${folder}/`;
+    const result = await this.#git([
+      "--literal-pathspecs",
+      "ls-tree",
+      "-z",
+      "--name-only",
+      tip,
+      "--",
+      prefix,
+    ]);
     const names = new Set<string>();
     if (!result.success) return names;
     for (const path of result.stdout.split("\0")) {
@@ -209,40 +338,58 @@ export class RepoClone {
     return names;
   }
 
-  /** True when a manifest for `id` is at the local tip. */
-  async hasManifest(id: string): Promise<boolean> {
-    const tip = await this.localTip();
+  /** True when a manifest for `folder` is at `commit` (default: the local tip); no blob is read. */
+  async hasManifest(folder: string, commit?: string): Promise<boolean> {
+    const tip = commit ?? await this.localTip();
     if (!tip) return false;
     for (const encrypted of [false, true]) {
-      const path = manifestPathOnBranch(id, { encrypted });
-      if ((await this.#git(["cat-file", "-e", `${tip}:${path}`])).success) return true;
+      const path = manifestPathOnBranch(folder, { encrypted });
+      if ((await this.#git(["rev-parse", "--verify", "--quiet", `${tip}:${path}`])).success) {
+        return true;
+      }
     }
     return false;
   }
 
   /**
+   * Where each claimant's files go at the local tip: its folder when it is
+   * its own or free, else the first free `<folder>~<host>[-n]` (see claim.ts).
+   * Returns only the folders that differ.
+   */
+  async placeFolders(claimants: ReadonlyMap<string, Claimant>): Promise<Map<string, string>> {
+    await this.ensure();
+    const moved = new Map<string, string>();
+    if (claimants.size === 0) return moved;
+    const tip = await this.localTip();
+    const views = await readFolders(this.gitDir, tip, claimants.keys(), {
+      ...this.#gitOpts(),
+      candidatesFor: claimants.keys(),
+    });
+    for (const [folder, claimant] of claimants) {
+      const place = placeFolder(folder, claimant, views, this.#host);
+      if (place !== folder) moved.set(folder, place);
+    }
+    return moved;
+  }
+
+  /**
    * Commits chunks (one commit each, in the given order) and manifests on the
-   * local branch with one `git fast-import`. Chunks already committed are
-   * skipped. Returns how many commits were made.
+   * local branch with one `git fast-import`. Chunks and manifests already
+   * committed are skipped. Returns how many commits were made.
    */
   async commit(chunks: ChunkItem[], manifests: ManifestItem[] = []): Promise<number> {
     await this.ensure();
     const parent = await this.localTip();
-    const todo: ChunkItem[] = [];
-    const namesById = new Map<string, Set<string>>();
-    for (const chunk of chunks) {
-      let names = namesById.get(chunk.id);
-      if (!names) {
-        names = await this.committedChunkNames(chunk.id);
-        namesById.set(chunk.id, names);
-      }
-      const path = chunkPathOnBranch(chunk.id, chunk);
-      if (!names.has(path.slice(`chunks/${chunk.id}/`.length))) todo.push(chunk);
-    }
-    const manifestTodo: ManifestItem[] = [];
-    for (const item of manifests) {
-      if (!(await this.hasManifest(item.id))) manifestTodo.push(item);
-    }
+    const folders = new Set([...chunks.map((c) => c.id), ...manifests.map((m) => m.id)]);
+    const views = await readFolders(this.gitDir, parent, folders, this.#gitOpts());
+    const todo = chunks.filter((chunk) =>
+      !views.get(chunk.id)?.blobs.has(`chunks/${formatChunkName(chunk)}`)
+    );
+    const manifestTodo = manifests.filter((item) =>
+      !["manifest.json", "manifest.json.age"].some((name) =>
+        views.get(item.id)?.blobs.has(`recordings/${name}`)
+      )
+    );
     if (todo.length === 0 && manifestTodo.length === 0) return 0;
     await writeCommits(this.gitDir, {
       globalConfig: this.#options.globalConfig,
@@ -253,6 +400,16 @@ export class RepoClone {
       manifests: manifestTodo,
     });
     return todo.length + manifestTodo.length;
+  }
+
+  /** The blob ids `files` would have (`git hash-object`), in order. */
+  async blobIds(files: string[]): Promise<string[]> {
+    if (files.length === 0) return [];
+    const result = await this.#git(["hash-object", "--no-filters", "--stdin-paths"], {
+      stdin: files.join("\n") + "\n",
+    });
+    if (!result.success) throw new PublishError("disk", `git hash-object failed: ${result.stderr}`);
+    return result.stdout.split("\n").filter(Boolean);
   }
 
   /**
@@ -266,7 +423,7 @@ export class RepoClone {
       if (!tip) return undefined;
       const known = await this.tip(this.#remoteRef);
       if (known === tip) return tip;
-      const result = await this.#network([
+      const result = await this.#network(({ url }) => [
         // Loose chunk objects are packed for the push as they are: no zlib, no
         // delta search for objects over 1 MiB (trees below that still get deltas).
         "-c",
@@ -276,11 +433,14 @@ export class RepoClone {
         "push",
         "--porcelain",
         "--quiet",
-        "{url}",
+        "--end-of-options",
+        url,
         `${this.#localRef}:${this.#localRef}`,
-      ], options);
+      ], { timeoutMs: options.timeoutMs ?? 120_000, stallMs: options.timeoutMs ?? 120_000 });
       if (result.success) {
         await gitChecked(["update-ref", this.#remoteRef, tip], this.#gitOpts());
+        await gitChecked(["update-ref", PUSHED_REF, tip], this.#gitOpts());
+        await this.#markSynced();
         await this.#maintain();
         return tip;
       }
@@ -297,86 +457,109 @@ export class RepoClone {
           }`,
         );
       }
-      const remoteTip = await this.fetch();
-      await this.#replayOnto(remoteTip);
+      await this.#integrate(await this.fetch());
     }
     throw new PublishError("conflict", "push kept being rejected after rebasing 4 times");
   }
 
-  /** Replays local commits not on `remoteTip` on top of it (our adds only). */
-  async #replayOnto(remoteTip: string | undefined): Promise<void> {
+  /** Puts our unpushed commits on top of `remoteTip` (the local branch moves). */
+  async #integrate(remoteTip: string | undefined): Promise<void> {
     const local = await this.localTip();
-    if (!local || !remoteTip) return;
-    const isAncestor = await this.#git(["merge-base", "--is-ancestor", local, remoteTip]);
-    if (isAncestor.success) {
-      await gitChecked(["update-ref", this.#localRef, remoteTip], this.#gitOpts());
+    if (!local || !remoteTip) {
+      if (remoteTip) await gitChecked(["update-ref", this.#localRef, remoteTip], this.#gitOpts());
       return;
     }
-    const commits = (await gitChecked(
-      ["rev-list", "--reverse", local, "--not", remoteTip],
-      this.#gitOpts(),
-    )).split("\n").filter(Boolean);
-    const stream: string[] = [];
-    let first = true;
-    const host = (this.#options.host ?? hostname()).replace(/[^A-Za-z0-9._-]+/g, "_") || "host";
-    for (const commit of commits) {
-      const message = await gitChecked(["log", "-1", "--format=%B", commit], this.#gitOpts());
-      const entries = (await gitChecked(
-        ["diff-tree", "-r", "--root", "--no-commit-id", "-z", "--diff-filter=A", commit],
-        this.#gitOpts(),
-      )).split("\0");
-      const adds: { mode: string; blob: string; path: string }[] = [];
-      for (let i = 0; i + 1 < entries.length; i += 2) {
-        const meta = entries[i].replace(/^:/, "").split(" ");
-        if (meta.length < 4) continue;
-        adds.push({ mode: meta[1], blob: meta[3], path: entries[i + 1] });
-      }
-      let text = message;
-      const lines: string[] = [];
-      for (const add of adds) {
-        let path = add.path;
-        const existing = await this.#git([
-          "rev-parse",
-          "--verify",
-          "--quiet",
-          `${remoteTip}:${path}`,
-        ]);
-        if (existing.success) {
-          if (existing.stdout.trim() === add.blob) continue; // already there, identical
-          // Another machine wrote this path: never overwrite, move ours.
-          const match = /^(chunks|recordings)\/([^/]+)\/(.+)$/.exec(path);
-          if (!match) continue;
-          const newId = `${match[2]}~${host}`;
-          this.#renames.set(match[2], newId);
-          path = `${match[1]}/${newId}/${match[3]}`;
-          text = text.replaceAll(`Cast-Id: ${match[2]}`, `Cast-Id: ${newId}`);
-        }
-        lines.push(`M ${add.mode} ${add.blob} ${quoteFastImportPath(path)}\n`);
-      }
-      if (lines.length === 0) continue;
-      stream.push(
-        commitHeader("refs/chunker/replay", {
-          message: text,
-          parent: first ? remoteTip : undefined,
-        }) + lines.join(""),
-      );
-      first = false;
-    }
-    if (stream.length === 0) {
-      await gitChecked(["update-ref", this.#localRef, remoteTip], this.#gitOpts());
-      return;
-    }
-    await this.#git(["update-ref", "-d", "refs/chunker/replay"]);
-    const result = await this.#git(["fast-import", "--quiet", "--done"], {
-      stdin: stream.join("") + "done\n",
+    const replay = await replayOnto({
+      ...this.#gitOpts(),
+      gitDir: this.gitDir,
+      local,
+      remote: remoteTip,
+      pushed: await this.tip(PUSHED_REF),
+      live: this.#options.live?.() ?? new Map(),
+      host: this.#host,
     });
-    if (!result.success) {
-      throw new PublishError("disk", `replaying commits failed: ${result.stderr.trim()}`);
+    await gitChecked(["update-ref", this.#localRef, replay.tip, local], this.#gitOpts());
+    for (const [folder, move] of replay.moves) this.#moves.set(folder, move);
+    if (replay.history === "diverged") {
+      this.#notices.push({
+        kind: "diverged",
+        message:
+          "the remote branch went back to an older commit and went on from there: what it lost of ours is pushed again",
+        dropped: [],
+      });
+    } else if (replay.history === "unrelated") {
+      const shown = replay.dropped.slice(0, 5).join(", ");
+      this.#notices.push({
+        kind: "unrelated",
+        message:
+          `the remote branch was replaced by an unrelated history: ${replay.dropped.length} recording folder(s) pushed before are no longer on it${
+            shown ? ` (${shown}${replay.dropped.length > 5 ? ", ..." : ""})` : ""
+          } and were not pushed again; only what was never pushed and recordings still being made go on top`,
+        dropped: replay.dropped,
+      });
+      // The old history is no reference any more.
+      await gitChecked(["update-ref", PUSHED_REF, remoteTip], this.#gitOpts());
     }
-    const replayed = await this.tip("refs/chunker/replay");
-    if (!replayed) throw new PublishError("disk", "replaying commits produced no commit");
-    await gitChecked(["update-ref", this.#localRef, replayed, local], this.#gitOpts());
-    await this.#git(["update-ref", "-d", "refs/chunker/replay"]);
+  }
+
+  /**
+   * Checks that the remote still holds what was pushed (`git ls-remote`, then
+   * a fetch only when the tip is one we do not know). A remote that went back
+   * is given what it lost again by the next push; one that moved on is
+   * replayed onto; one rewritten is reported. Throws when the remote cannot
+   * be asked.
+   */
+  async verify(): Promise<VerifyOutcome> {
+    await this.ensure();
+    const remoteTip = await this.#lsRemote();
+    await this.#markSynced();
+    const known = await this.tip(this.#remoteRef);
+    const pushed = await this.tip(PUSHED_REF);
+    if (
+      remoteTip && remoteTip === known &&
+      (!pushed || await isAncestor(pushed, remoteTip, this.#gitOpts()))
+    ) return "same";
+    if (!remoteTip) {
+      if (!pushed && !known) return "same";
+      await this.#git(["update-ref", "-d", this.#remoteRef]);
+      this.#notices.push({
+        kind: "deleted",
+        message: "the remote branch is gone: everything pushed before is pushed again",
+        dropped: [],
+      });
+      return "deleted";
+    }
+    const have = (await this.#git(["cat-file", "-t", remoteTip])).stdout.trim() === "commit";
+    if (
+      have && pushed && remoteTip !== pushed &&
+      (await isAncestor(remoteTip, pushed, this.#gitOpts()))
+    ) {
+      await gitChecked(["update-ref", this.#remoteRef, remoteTip], this.#gitOpts());
+      this.#notices.push({
+        kind: "rewound",
+        message:
+          "the remote branch went back to an older commit (a restored backup or a reset): what it lost is pushed again",
+        dropped: [],
+      });
+      return "rewound";
+    }
+    const before = this.#notices.length;
+    await this.#integrate(await this.fetch());
+    return this.#notices.at(before)?.kind ?? "moved";
+  }
+
+  /** Folders a replay moved since the last call, by old name (the caller records them). */
+  takeMoves(): Map<string, FolderMove> {
+    const moves = this.#moves;
+    this.#moves = new Map();
+    return moves;
+  }
+
+  /** What the remote did since the last call that people should hear about. */
+  takeNotices(): RemoteNotice[] {
+    const notices = this.#notices;
+    this.#notices = [];
+    return notices;
   }
 
   /** Each fast-import batch leaves a pack: repack once there are many. */
@@ -394,10 +577,28 @@ export class RepoClone {
     const repack = await this.#git(["repack", "-a", "-d", "-q"], { timeoutMs: 60_000 });
     if (repack.success) await this.#git(["prune-packed", "-q"], { timeoutMs: 30_000 });
   }
+}
 
-  /** Ids renamed because another machine had written the same path. */
-  renames(): ReadonlyMap<string, string> {
-    return this.#renames;
+/** The last lines of git's stderr, without progress noise. */
+function lastLines(stderr: string): string {
+  return stderr.split(/[\r\n]+/).filter((line) =>
+    line.trim() &&
+    !/^(remote: )?(Counting|Compressing|Receiving|Resolving|Enumerating|Total)/.test(line)
+  ).slice(-3).join("\n").trim().slice(0, 500);
+}
+
+/** True when `gitDir` is a clone that holds only part of the branch (shallow or filtered). */
+export async function isPartialClone(gitDir: string): Promise<boolean> {
+  try {
+    await Deno.lstat(join(gitDir, "shallow"));
+    return true;
+  } catch {
+    // not shallow
+  }
+  try {
+    return /partialclone\s*=/i.test(await Deno.readTextFile(join(gitDir, "config")));
+  } catch {
+    return false;
   }
 }
 

@@ -5,8 +5,10 @@
  *
  * @module
  */
-import { sha256Range } from "../chunk/mod.ts";
-import type { ChunkEntry } from "./branch_index.ts";
+import { parseChunkName, sha256Range } from "../chunk/mod.ts";
+import { type ChunkEntry, parseChunkTrailers } from "./branch_index.ts";
+import { folderNames } from "./claim.ts";
+import { git, GitError } from "./hermetic.ts";
 
 /** Where the daemon can continue a recording whose checkpoint is lost. */
 export interface ResumePoint {
@@ -100,4 +102,89 @@ export async function checkResumePoint(
     }
   }
   return { ok: true, checked: chunks.length };
+}
+
+/** A folder on the branch that may hold a recording whose checkpoint is lost. */
+export interface ResumeCandidate {
+  /** The folder (`<id>`, or `<id>~…`: a later generation, or one moved away from another's). */
+  folder: string;
+  /** Its chunks, sorted by sequence, with `sha256` where a commit's trailer tells it. */
+  entries: ChunkEntry[];
+}
+
+/**
+ * The folders of `commit` that may hold each of `ids`: the id itself and
+ * every `<id>~…`. Names from the trees (no blob is read); the trailers of
+ * their chunk commits from one `git log` (a shallow clone knows only the
+ * commits it has: a chunk without a known hash is checked by its bytes).
+ */
+export async function resumeCandidates(
+  gitDir: string,
+  commit: string,
+  ids: readonly string[],
+  options: { globalConfig?: string; signal?: AbortSignal } = {},
+): Promise<Map<string, ResumeCandidate[]>> {
+  const found = new Map<string, ResumeCandidate[]>();
+  const names = await folderNames(gitDir, commit, options);
+  const folders = new Map<string, ResumeCandidate>();
+  for (const id of ids) {
+    const list = [...names].filter((name) => name === id || name.startsWith(`${id}~`))
+      .map((folder) => ({ folder, entries: [] }));
+    if (list.length) found.set(id, list);
+    for (const candidate of list) folders.set(candidate.folder, candidate);
+  }
+  if (folders.size === 0) return found;
+  const gitOptions = { gitDir, ...options, timeoutMs: 300_000 };
+  const specs = [...folders.keys()].flatMap((
+    folder,
+  ) => [`chunks/${folder}/`, `recordings/${folder}/`]);
+  const listArgs = ["--literal-pathspecs", "ls-tree", "-r", "-z", commit, "--", ...specs];
+  const listed = await git(listArgs, gitOptions);
+  if (!listed.success) throw new GitError(listArgs.slice(1), listed);
+  for (const record of listed.stdout.split("\0")) {
+    const tab = record.indexOf("\t");
+    const match = tab < 0
+      ? null
+      : /^(chunks|recordings)\/([^/]+)\/([^/]+)$/.exec(record.slice(tab + 1));
+    const candidate = match ? folders.get(match[2]) : undefined;
+    if (!match || !candidate) continue;
+    if (match[1] === "recordings") continue;
+    const range = parseChunkName(match[3]);
+    if (!range) continue;
+    candidate.entries.push({
+      id: candidate.folder,
+      ...range,
+      path: record.slice(tab + 1),
+      blob: record.slice(0, tab).split(" ")[2],
+      size: 0,
+    });
+  }
+  const logArgs = [
+    "--literal-pathspecs",
+    "log",
+    "-z",
+    "--format=%B",
+    commit,
+    "--",
+    ...[...folders.keys()].map((folder) => `chunks/${folder}/`),
+  ];
+  const log = await git(logArgs, gitOptions);
+  if (!log.success) throw new GitError(logArgs.slice(1), log);
+  const hashes = new Map<string, string>();
+  for (const message of log.stdout.split("\0")) {
+    const trailers = parseChunkTrailers(message);
+    if (trailers?.sha256) {
+      hashes.set(
+        `${trailers.id}\0${trailers.seq}\0${trailers.start}\0${trailers.end}`,
+        trailers.sha256,
+      );
+    }
+  }
+  for (const candidate of folders.values()) {
+    for (const entry of candidate.entries) {
+      entry.sha256 = hashes.get(`${entry.id}\0${entry.seq}\0${entry.start}\0${entry.end}`);
+    }
+    candidate.entries.sort((a, b) => a.seq - b.seq || a.start - b.start);
+  }
+  return found;
 }

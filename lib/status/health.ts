@@ -52,6 +52,11 @@ export interface RecordingHealth {
   branch: string;
   /** The last problem with this recording, or null. */
   last_error: string | null;
+  /**
+   * Why it is not published yet though nothing is wrong with it: where it
+   * starts on its remote's branch is not known (the branch could not be read).
+   */
+  waiting?: string;
 }
 
 /** Per-remote (clone) health. */
@@ -74,6 +79,8 @@ export interface RemoteHealth {
   queued_chunks: number;
   /** A GitHub remote's visibility, as the GitHub API last said (absent: not asked). */
   visibility?: "public" | "private" | "unknown";
+  /** What the remote did that people should know (it went back, it was rewritten). */
+  notice?: string;
 }
 
 /** The whole health.json document. */

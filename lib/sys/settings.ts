@@ -24,6 +24,7 @@ const ranges = {
   push_timeout_seconds: "a number of seconds from 1 to 3600",
   push_min_bytes_per_second: "a whole number of bytes per second from 256 to 1073741824",
   push_interval_seconds: "a number of seconds from 0 to 3600",
+  verify_interval_seconds: "a number of seconds from 1 to 86400",
   credential_store: "one of auto, keychain, secret-service, env",
   branch: "a non-empty git branch name",
   repo_url: "a git remote URL or path",
@@ -100,6 +101,11 @@ export const SettingsSchema = z.looseObject({
    * Idle, final and `run --once` chunks go at once.
    */
   push_interval_seconds: z.number().min(0).max(3600).default(5),
+  /**
+   * How often each remote is asked (one `git ls-remote`) whether it still
+   * holds what was pushed; a remote that lost it gets it again.
+   */
+  verify_interval_seconds: z.number().min(1).max(86400).default(300),
   /** The slowest link a push is given time for. */
   push_min_bytes_per_second: z.number().int().min(256).max(1024 ** 3).default(16 * 1024),
   credential_store: z.enum(["auto", "keychain", "secret-service", "env"]).default("auto"),

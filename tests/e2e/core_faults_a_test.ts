@@ -233,6 +233,10 @@ Deno.test({
         what: "the new recording pushed as r~2",
       });
       assert.equal(await Deno.readTextFile(cast), fresh, "the live file was moved away");
+      // The old generation was cut before its remote could be read: it goes once it is read.
+      await waitFor(async () => (await remoteEnd(remote, { id: "r" })) === old.length, {
+        what: "the old recording pushed as r",
+      });
       assert.equal(
         new TextDecoder().decode(await restoreFromRemote(remote, { id: "r" })),
         old,

@@ -22,8 +22,15 @@ async function rig(t: TestHome) {
     paths: t.paths,
     clock: systemClock,
     capSeconds: 1,
+    verifyEveryMs: 3_600_000,
     signal: abort.signal,
-    hooks: { publish: () => Promise.resolve(false), onChange: () => {}, notBefore: () => 0 },
+    host: {
+      publish: () => Promise.resolve(false),
+      changed: () => {},
+      notBefore: () => 0,
+      absorb: () => Promise.resolve(),
+      live: () => new Map(),
+    },
   });
   const indexer = new TextIndexer({
     paths: t.paths,
