@@ -172,13 +172,33 @@ export async function cutPass(
   }
 }
 
+/** Spool folders made by this process (a cut that fails forgets them: made again). */
+const madeDirs = new Set<string>();
+
 async function cutOne(
   file: Deno.FsFile,
   state: RecordingState,
   options: CutPassOptions & { start: number; end: number },
 ): Promise<PendingChunk> {
   const dir = spoolDirFor(options.spoolDir, state.id);
-  await ensurePrivateDir(dir);
+  if (!madeDirs.has(dir)) {
+    await ensurePrivateDir(dir);
+    madeDirs.add(dir);
+  }
+  try {
+    return await cutInto(dir, file, state, options);
+  } catch (error) {
+    madeDirs.delete(dir);
+    throw error;
+  }
+}
+
+async function cutInto(
+  dir: string,
+  file: Deno.FsFile,
+  state: RecordingState,
+  options: CutPassOptions & { start: number; end: number },
+): Promise<PendingChunk> {
   const seq = state.next_seq;
   const { start, end } = options;
   const recipients = options.recipients ?? [];

@@ -30,8 +30,11 @@ import { factsStale, refreshRecording } from "./refresh.ts";
 import { VisibilityGate } from "./visibility_gate.ts";
 import { TextIndexer } from "./text_index.ts";
 
-/** Cut passes running at once (zstd is CPU work). */
-const CUT_CONCURRENCY = Math.max(1, Math.min(4, navigator.hardwareConcurrency ?? 2));
+/**
+ * Cut passes running at once: zstd is CPU work, but a small cut waits mostly
+ * on its process start and its fsyncs, so twice the cores (2 to 8).
+ */
+const CUT_CONCURRENCY = Math.max(2, Math.min(8, 2 * (navigator.hardwareConcurrency ?? 1)));
 
 /** How long file events are gathered before a tick. */
 const EVENT_BATCH_MS = 1000;
@@ -367,8 +370,9 @@ export class Engine {
     let wake = Infinity;
     for (const at of this.#wakes.values()) wake = Math.min(wake, at);
     if (wake < Infinity) this.#setWake(wake);
-    // Work can become publishable without a cut (a .json fixed): idle queues look again.
-    for (const remote of this.#work.withWork()) if (!remote.queue.busy) remote.queue.kick();
+    // New cuts, and work publishable without a cut (a .json fixed): each queue looks again
+    // (a busy one once its run ends).
+    for (const remote of this.#work.withWork()) remote.queue.kick();
   }
 
   #planAndStart(rec: Recording): void {

@@ -59,13 +59,18 @@ export class HealthReporter {
     this.schedule();
   }
 
-  /** Writes health.json soon (changes within 100 ms share one write). */
+  /**
+   * Writes health.json soon: changes within 100 ms share one write, and a
+   * daemon with many recordings (a bigger file to build) writes less often
+   * (another millisecond per recording, at most 2 s).
+   */
   schedule(): void {
     if (this.#timer !== undefined || this.#stopped) return;
+    const delay = Math.min(2000, 100 + this.#o.core.generations.size);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       void this.write();
-    }, 100);
+    }, delay);
   }
 
   /** No more writes but the final `stopped` one. */

@@ -199,14 +199,20 @@ export async function publishBatch(ctx: PublishContext): Promise<PublishResult> 
 async function placeFolders(ctx: PublishContext, states: RecordingState[]): Promise<void> {
   const claimants = new Map<string, Claimant>();
   const byFolder = new Map<string, RecordingState>();
+  // A first chunk is its generation's claim: its blob id is known before it is committed
+  // (one `git hash-object` for the batch).
+  const unclaimed: { state: RecordingState; file: string }[] = [];
   for (const state of states) {
     const first = state.pending.find((chunk) => chunk.seq === 0);
-    if (!state.claim && first) {
-      // Its first chunk is its claim: the blob id is known before it is committed.
-      const [blob] = await ctx.clone.blobIds([spoolFileFor(ctx.paths.spool, state.id, first)])
-        .catch(() => []);
-      if (blob) await ctx.update(state, (current) => ({ ...current, claim: blob }));
-    }
+    const file = first ? spoolFileFor(ctx.paths.spool, state.id, first) : undefined;
+    if (!state.claim && file && (await exists(file))) unclaimed.push({ state, file });
+  }
+  const blobs = await ctx.clone.blobIds(unclaimed.map((one) => one.file)).catch(() => []);
+  for (const [index, { state }] of unclaimed.entries()) {
+    const blob = blobs[index];
+    if (blob) await ctx.update(state, (current) => ({ ...current, claim: blob }));
+  }
+  for (const state of states) {
     const folder = folderOf(state);
     byFolder.set(folder, state);
     claimants.set(folder, {
