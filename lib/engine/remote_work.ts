@@ -53,6 +53,9 @@ export class RemoteWork implements RemoteHost {
       clock: core.clock,
       capSeconds: settings.retry_max_seconds,
       verifyEveryMs: settings.verify_interval_seconds * 1000,
+      // A fetch may take as long as it needs while it progresses; silent for a push's base
+      // timeout, it is stopped (and everything it started with it).
+      stallMs: settings.push_timeout_seconds * 1000,
       authFor: core.options.authFor,
       signal: options.signal,
       host: this,

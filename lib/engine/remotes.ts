@@ -61,6 +61,8 @@ export interface RemotesOptions {
   capSeconds: number;
   /** How often the remote is checked for what it lost (`verify_interval_seconds`), ms. */
   verifyEveryMs: number;
+  /** A fetch or check that shows no progress this long is stopped (default 60 s). */
+  stallMs?: number;
   /** Authentication. */
   authFor?: AuthResolver;
   /** Shutdown. */
@@ -103,6 +105,7 @@ export class Remote {
       globalConfig: paths.gitConfig,
       authFor: options.authFor,
       signal: options.signal,
+      stallMs: options.stallMs,
       live: () => host.live(this),
     });
     this.queue = new RemoteQueue(key, {

@@ -65,6 +65,28 @@ Deno.test("rule 1: a pushed manifest means finish, unless a failed finish backs 
   );
 });
 
+Deno.test("rule 1: a provisional generation whose answer from the branch has come settles first; without one it is cut as usual", () => {
+  const provisional = { provisional: true };
+  assert.deepEqual(plan({ ...input({ checkpoint: provisional }), answered: true }, 5_000), {
+    type: "settle",
+  });
+  // Even gone or final: it still needs to learn where it goes on the branch.
+  assert.deepEqual(
+    plan({
+      ...input({ checkpoint: { ...provisional, final: true }, facts: { present: false } }),
+      answered: true,
+    }, 5),
+    { type: "settle" },
+  );
+  // No answer yet: cut into the spool like any other (nothing is published meanwhile).
+  assert.deepEqual(plan(input({ checkpoint: provisional }), 5_000), {
+    type: "cut",
+    upTo: 50,
+    final: false,
+    reason: "idle",
+  });
+});
+
 Deno.test("rule 2: a file gone before its end closes the generation; once final, nothing", () => {
   assert.deepEqual(plan(input({ facts: { present: false } }), 5), { type: "close" });
   assert.deepEqual(
