@@ -114,7 +114,7 @@ function recordingHealth(
       : "recording",
     remote: rec.remote?.url ?? "",
     branch: rec.remote?.branch ?? "",
-    last_error: rec.problem ?? rec.held ?? rec.error ?? remoteError ?? rec.waiting ?? rec.note,
+    last_error: rec.problem ?? rec.held ?? rec.error ?? rec.waiting ?? remoteError ?? rec.note,
     ...(rec.waiting ? { waiting: rec.waiting } : {}),
   };
 }

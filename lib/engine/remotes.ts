@@ -180,6 +180,11 @@ export class Remote {
     for (const then of waiting) then();
   }
 
+  /** Schedules the next check (`verify_interval_seconds` from now). */
+  verifyLater(): void {
+    this.#later();
+  }
+
   #later(): void {
     if (this.#stopped) return;
     clearTimeout(this.#verifyTimer);
@@ -239,6 +244,8 @@ export class Remotes {
     if (!remote) {
       remote = new Remote(target, key, this.#options);
       this.#entries.set(key, remote);
+      // Checked every `verify_interval_seconds` from now on.
+      remote.verifyLater();
     }
     this.#byTarget.set(`${target.url}\n${target.branch}`, remote);
     return remote;

@@ -33,6 +33,10 @@ export interface GitHttpStats {
   receivePacks: number;
   /** Push requests refused with 403 because of `refusePush` (right token, no write access). */
   refusedPushes: number;
+  /** `git-upload-pack` POSTs (fetches) served. */
+  uploadPacks: number;
+  /** Bytes of the `git-upload-pack` answers sent (what fetches downloaded). */
+  fetchedBytes: number;
 }
 
 /** Options for {@linkcode startGitHttpServer}. */
@@ -51,6 +55,10 @@ export interface GitHttpServerOptions {
   refusePush?: boolean;
   /** Upload speed limit for pushes (bytes per second), like a slow link; null: none. */
   pushBytesPerSecond?: number | null;
+  /** Download speed limit for fetches (bytes per second), like a slow link; null: none. */
+  fetchBytesPerSecond?: number | null;
+  /** Serve filtered fetches (`uploadpack.allowFilter`, as GitHub does); default false. */
+  allowFilter?: boolean;
 }
 
 /** A running server. */
@@ -213,7 +221,10 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
     unauthenticated: 0,
     receivePacks: 0,
     refusedPushes: 0,
+    uploadPacks: 0,
+    fetchedBytes: 0,
   };
+  const fetchSpeed = options.fetchBytesPerSecond ?? null;
   const running = new Set<Promise<unknown>>();
   const abort = new AbortController();
 
@@ -248,11 +259,15 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
       HOME: root,
       GIT_CONFIG_NOSYSTEM: "1",
       GIT_CONFIG_GLOBAL: "/dev/null",
-      GIT_CONFIG_COUNT: "2",
+      GIT_CONFIG_COUNT: "4",
       GIT_CONFIG_KEY_0: "http.receivepack",
       GIT_CONFIG_VALUE_0: "true",
       GIT_CONFIG_KEY_1: "safe.directory",
       GIT_CONFIG_VALUE_1: "*",
+      GIT_CONFIG_KEY_2: "uploadpack.allowFilter",
+      GIT_CONFIG_VALUE_2: options.allowFilter ? "true" : "false",
+      GIT_CONFIG_KEY_3: "uploadpack.allowAnySHA1InWant",
+      GIT_CONFIG_VALUE_3: options.allowFilter ? "true" : "false",
       GIT_PROJECT_ROOT: root,
       GIT_HTTP_EXPORT_ALL: "1",
       GATEWAY_INTERFACE: "CGI/1.1",
@@ -295,6 +310,21 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
     }
     try {
       const response = await readCgiResponse(child.stdout);
+      if (url.pathname.endsWith("/git-upload-pack") && request.method === "POST") {
+        stats.uploadPacks++;
+        const counted = response.body.pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            transform(chunk, controller) {
+              stats.fetchedBytes += chunk.length;
+              controller.enqueue(chunk);
+            },
+          }),
+        );
+        return new Response(throttled(counted, () => fetchSpeed), {
+          status: response.status,
+          headers: response.headers,
+        });
+      }
       return new Response(response.body, { status: response.status, headers: response.headers });
     } catch (error) {
       const text = await errors;
