@@ -510,14 +510,14 @@ export class Engine {
     for (const timer of this.#timers) clearInterval(timer);
     clearTimeout(this.#wake);
     this.#health.stop();
-    this.#watcher.stop();
+    const watching = this.#watcher.stop();
     this.#text.stop();
     this.#actions.stop();
     this.#abort.abort(new Error("shutdown"));
     const tasks = [this.#ticking, ...[...this.#recs.values()].map((rec) => rec.task)];
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      Promise.allSettled([...tasks, this.#work.remotes.stop()]),
+      Promise.allSettled([...tasks, watching, this.#work.remotes.stop()]),
       new Promise((resolve) => timer = setTimeout(resolve, 1500)),
     ]);
     clearTimeout(timer);

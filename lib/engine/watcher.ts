@@ -10,10 +10,17 @@
  * instead; after {@linkcode QUIET_POLLS} look without a change it watches
  * again (and looks once more, for what changed in between).
  *
+ * A FIFO (or another special file) in the folder makes `Deno.watchFs`'s
+ * thread block forever opening it, and closing that watch then stalls the
+ * process's file operations. So while one is there the watcher compares
+ * listings instead, and before it closes a watch it holds each such file
+ * open for writing for a moment (a bounded child process), which lets the
+ * blocked thread go.
+ *
  * @module
  */
 import { basename, join } from "node:path";
-import { ensurePrivateDir } from "../sys/mod.ts";
+import { ensurePrivateDir, run } from "../sys/mod.ts";
 
 /** Callbacks of {@linkcode Watcher}. */
 export interface WatcherOptions {
@@ -35,6 +42,19 @@ export const BUSY_EVENTS_PER_SECOND = 8;
 /** Looks without a change before watching again. */
 export const QUIET_POLLS = 1;
 const POLL_MS = 2000;
+
+/** Names in `dir` that are neither files, folders nor links (FIFOs, sockets, devices). */
+export function specialFiles(dir: string): string[] {
+  const found: string[] = [];
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      if (!entry.isFile && !entry.isDirectory && !entry.isSymlink) found.push(entry.name);
+    }
+  } catch {
+    // gone: nothing special in it
+  }
+  return found;
+}
 
 /** A listing of the folder: name -> size, mtime and inode. */
 function listing(dir: string): Map<string, string> {
@@ -81,6 +101,10 @@ export class Watcher {
       try {
         await ensurePrivateDir(this.#dir);
         this.#ino = (await Deno.stat(this.#dir)).ino ?? null;
+        if (specialFiles(this.#dir).length) {
+          this.#startPolling();
+          return;
+        }
         this.#watcher = Deno.watchFs(this.#dir, { recursive: false });
         for await (const event of this.#watcher) {
           const ids = event.paths.map((path) => idOfName(basename(path)))
@@ -95,7 +119,7 @@ export class Watcher {
         if (this.#stopped) return;
         this.#options.onError(`Watching ${this.#dir} failed: ${error}; rescanning`);
       }
-      if (this.#stopped) return;
+      if (this.#stopped || this.#polling !== undefined) return;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
@@ -108,7 +132,7 @@ export class Watcher {
   }
 
   #startPolling(): void {
-    this.#close();
+    void this.#close();
     try {
       this.#last = listing(this.#dir);
     } catch {
@@ -133,7 +157,8 @@ export class Watcher {
     const ids = [...changed].map(idOfName).filter((id): id is string => id !== undefined);
     if (ids.length) this.#options.onIds([...new Set(ids)]);
     this.#quiet = ids.length ? 0 : this.#quiet + 1;
-    if (this.#quiet >= QUIET_POLLS && !this.#stopped) {
+    // A special file in the folder would block the watch: keep comparing listings.
+    if (this.#quiet >= QUIET_POLLS && !this.#stopped && specialFiles(this.#dir).length === 0) {
       clearInterval(this.#polling);
       this.#polling = undefined;
       this.#window = { start: performance.now(), events: 0 };
@@ -143,7 +168,10 @@ export class Watcher {
     }
   }
 
-  /** Restarts the watch when the folder was deleted or replaced. */
+  /**
+   * Restarts the watch when the folder was deleted or replaced; compares
+   * listings instead while a special file (a FIFO) is in it.
+   */
   async check(): Promise<void> {
     let ino: number | null = null;
     try {
@@ -151,7 +179,11 @@ export class Watcher {
     } catch {
       ino = null;
     }
-    if (ino === null || ino !== this.#ino) this.#close();
+    if (this.#watcher && !this.#polling && specialFiles(this.#dir).length) {
+      this.#startPolling();
+      return;
+    }
+    if (ino === null || ino !== this.#ino) await this.#close();
   }
 
   /** The ids of the `.cast` files in the folder now. */
@@ -166,18 +198,34 @@ export class Watcher {
     return ids;
   }
 
-  #close(): void {
+  /**
+   * Closes the watch. A special file in the folder may hold the watch's
+   * thread in an open that never returns: each one is opened for writing for
+   * a moment first (bounded), so the close never stalls the process.
+   */
+  async #close(): Promise<void> {
+    const watcher = this.#watcher;
+    this.#watcher = undefined;
+    if (!watcher) return;
+    const holders = specialFiles(this.#dir).map((name) =>
+      run("sh", {
+        args: ["-c", 'exec 3>"$1"; sleep 1', "sh", join(this.#dir, name)],
+        timeoutMs: 3000,
+      }).catch(() => undefined)
+    );
+    if (holders.length) await new Promise((resolve) => setTimeout(resolve, 300));
     try {
-      this.#watcher?.close();
+      watcher.close();
     } catch {
       // already closed
     }
+    await Promise.all(holders);
   }
 
   /** Stops watching. */
-  stop(): void {
+  async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#polling);
-    this.#close();
+    await this.#close();
   }
 }

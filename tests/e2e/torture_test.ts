@@ -1,9 +1,12 @@
 /**
  * The model-based fault test (tests/torture/): random sequences of appends,
  * partial lines, replaced / rewritten / recreated files, finished and reused
- * recordings, daemon restarts, SIGKILLs, failpoints, remote faults and (with
- * libfaketime) wall-clock steps, each
- * checked against a model of what was written (DESIGN.md invariants 1, 2, 11).
+ * recordings, daemon restarts, SIGKILLs, failpoints, remote faults (gone,
+ * refusing, slow, hanging), a remote set back to an older commit, `state/`
+ * and `repos/` lost (with the remote down), a `.json` turned into a FIFO, a
+ * second machine recording under the same names to the same remote, and
+ * (with libfaketime) wall-clock steps, each checked against a model of what
+ * each machine wrote (DESIGN.md invariants 1, 2, 11, 15, 16).
  *
  * TORTURE_RUNS (default 200) sequences from TORTURE_START (default 1), two at
  * a time. A failing seed is replayed with `deno task torture --seed N`.
@@ -175,5 +178,84 @@ Deno.test("torture supervisor: a daemon killed at an armed failpoint is started 
   } finally {
     await supervisor.kill();
     await t.cleanup();
+  }
+});
+
+Deno.test("torture generator: the first 200 seeds include every operation of the second review", () => {
+  const seen = new Set<string>();
+  for (let seed = 1; seed <= 200; seed++) {
+    for (const op of generateSequence(seed).ops) {
+      seen.add(op.kind);
+      if (op.kind === "remote") seen.add(`remote:${op.mode}`);
+      if (op.kind === "other") seen.add(`other:${op.action}`);
+      if (op.kind === "wipe" && op.remoteDown) seen.add("wipe:remote down");
+    }
+  }
+  for (
+    const kind of [
+      "other:create",
+      "other:append",
+      "other:start",
+      "wipe:remote down",
+      "reset",
+      "remote:hanging",
+      "fifo",
+    ]
+  ) {
+    assert.ok(seen.has(kind), `no ${kind} in 200 seeds`);
+  }
+});
+
+Deno.test("torture oracle: each machine's generations are checked on their own; two machines in one folder is mixing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "torture-oracle-" });
+  try {
+    const random = mulberry32(9);
+    const shape = { lines: 20, partial: false, big: false };
+    const one = new Model("oracle one");
+    const two = new Model("oracle two");
+    const a1 = one.begin("a", { version: 2, origin: "create" });
+    appendBytes(a1, random, shape);
+    const a2 = two.begin("a", { version: 3, origin: "create" });
+    appendBytes(a2, random, shape);
+    const machines = ["one", "two"].map((name, i) => ({
+      name,
+      model: [one, two][i],
+      active: join(dir, name, "active"),
+      done: join(dir, name, "done"),
+    }));
+    for (const machine of machines) await Deno.mkdir(machine.active, { recursive: true });
+    await Deno.writeFile(join(machines[0].active, "a.cast"), contentOf(a1));
+    await Deno.writeFile(join(machines[1].active, "a.cast"), contentOf(a2));
+    const honest: BranchContents = {
+      chunks: new Map([["a", chunksOf(contentOf(a1), "a")], [
+        "a~box",
+        chunksOf(contentOf(a2), "a~box"),
+      ]]),
+      manifests: new Map(),
+      strays: [],
+    };
+    assert.deepEqual(await checkOracle({ machines, branch: honest }), []);
+    // The second machine's bytes appended to the first one's folder.
+    const first = chunksOf(contentOf(a1), "a");
+    const mixed = [
+      ...first,
+      ...chunksOf(contentOf(a2), "a").map((chunk, i) => ({
+        ...chunk,
+        seq: first.length + i,
+        start: chunk.start + contentOf(a1).length,
+        end: chunk.end + contentOf(a1).length,
+      })),
+    ];
+    const failures = await checkOracle({
+      machines,
+      branch: { chunks: new Map([["a", mixed]]), manifests: new Map(), strays: [] },
+    });
+    assert.ok(
+      failures.some((failure) => /not a prefix|more than/.test(failure)),
+      failures.join("\n"),
+    );
+    assert.ok(failures.some((failure) => /machine two's .* not on the branch/.test(failure)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

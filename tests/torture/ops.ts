@@ -12,8 +12,12 @@ import { mulberry32, type Prng } from "./prng.ts";
 /** The failpoints the daemon may be armed with (lib/engine/failpoint.ts). */
 export const FAILPOINT_NAMES = FAILPOINTS;
 
-/** What the bare remote currently does with a push. */
-export type RemoteMode = "ok" | "gone" | "rejecting" | "slow";
+/**
+ * What the bare remote currently does with a push: accept, be gone, refuse
+ * (a hook), accept slowly, or hang (a hook that never answers in time: the
+ * daemon's timeout must end it and everything it started).
+ */
+export type RemoteMode = "ok" | "gone" | "rejecting" | "slow" | "hanging";
 
 /** Shape of the event lines of an append. */
 export interface AppendShape {
@@ -39,7 +43,20 @@ export type Op =
   | { kind: "kill"; afterMs: number }
   | { kind: "failpoint"; name: typeof FAILPOINT_NAMES[number]; n: number }
   | { kind: "remote"; mode: RemoteMode }
-  | { kind: "clock"; offsetSeconds: number };
+  | { kind: "clock"; offsetSeconds: number }
+  /** A second machine (its own home and daemon) records under the same names to the same remote. */
+  | {
+    kind: "other";
+    action: "create" | "append" | "end" | "start" | "stop";
+    rec: string;
+    lines: number;
+  }
+  /** `state/`, `repos/` and `spool/` lost (a wiped or restored home), maybe with the remote down. */
+  | { kind: "wipe"; remoteDown: boolean }
+  /** The remote's branch set back `back` commits (a restored backup); deleted when it has fewer. */
+  | { kind: "reset"; back: number }
+  /** A recording's `.json` replaced by a FIFO (put back by heal, or by the next `.json` write). */
+  | { kind: "fifo"; rec: string };
 
 /** A generated sequence. */
 export interface Sequence {
@@ -51,6 +68,8 @@ export interface Sequence {
   ops: Op[];
   /** True when some step moves the wall clock (the daemon then runs under libfaketime). */
   usesClock: boolean;
+  /** True when a second machine takes part. */
+  usesOther: boolean;
 }
 
 /** Recording names: spaces, a leading dash, a dot and non-ASCII are all legal ids. */
@@ -66,6 +85,15 @@ interface GenState {
   daemonUp: boolean;
   starts: number;
   remote: RemoteMode;
+  /** The second machine: its recordings and its daemon. */
+  other: { recs: Map<string, RecState>; up: boolean; starts: number };
+  /**
+   * A wipe happened while the remote was down and the remote has not come
+   * back: recordings cut since then are provisional, and a file replaced
+   * meanwhile would be backed up twice (never mixed), so no file is replaced
+   * until the remote is back.
+   */
+  unsettled: boolean;
 }
 
 function appendShape(random: Prng): AppendShape {
@@ -106,25 +134,34 @@ type Kind =
   | "daemon"
   | "failpoint"
   | "remote"
-  | "clock";
+  | "clock"
+  | "other"
+  | "wipe"
+  | "reset"
+  | "fifo";
 
 /** Appends one random step (or a few that belong together) to `ops`. */
 function step(random: Prng, state: GenState, ops: Op[]): void {
   const recs = [...state.recs.entries()];
   const live = recs.filter(([, r]) => r.state === "live").map(([name]) => name);
   const reusable = recs.filter(([, r]) => r.state !== "live").map(([name]) => name);
+  const stable = !state.unsettled;
   const kind = random.weighted<Kind>({
     append: live.length ? 34 : 0,
     pause: 20,
-    replace: live.length ? 4 : 0,
-    rewrite: live.length ? 4 : 0,
-    remove: live.length ? 3 : 0,
-    create: reusable.length ? 6 : 0,
+    replace: live.length && stable ? 4 : 0,
+    rewrite: live.length && stable ? 4 : 0,
+    remove: live.length && stable ? 3 : 0,
+    create: reusable.length && stable ? 6 : 0,
     end: live.length ? 4 : 0,
     daemon: 7,
     failpoint: 2,
     remote: 5,
     clock: 2,
+    other: 5,
+    wipe: state.starts < MAX_STARTS ? 2 : 0,
+    reset: 2,
+    fifo: live.length ? 1 : 0,
   });
   switch (kind) {
     case "append":
@@ -194,17 +231,62 @@ function step(random: Prng, state: GenState, ops: Op[]): void {
     case "remote": {
       const mode: RemoteMode = state.remote !== "ok"
         ? "ok"
-        : random.pick(["gone", "rejecting", "slow"] as const);
+        : random.pick(["gone", "rejecting", "slow", "hanging"] as const);
       state.remote = mode;
+      if (mode === "ok") state.unsettled = false;
       ops.push({ kind: "remote", mode });
       return;
     }
+    case "other":
+      return otherStep(random, state, ops);
+    case "wipe": {
+      const remoteDown = random.chance(0.6);
+      if (remoteDown) {
+        state.remote = "gone";
+        state.unsettled = true;
+      }
+      state.daemonUp = true;
+      state.starts++;
+      ops.push({ kind: "wipe", remoteDown });
+      return;
+    }
+    case "reset":
+      ops.push({ kind: "reset", back: random.int(1, 4) });
+      return;
+    case "fifo":
+      ops.push({ kind: "fifo", rec: random.pick(live) });
+      return;
     case "clock":
       ops.push({
         kind: "clock",
         offsetSeconds: random.pick([0, -3600, 3600, -86_400 * 2, 86_400 * 3, -90, 59]),
       });
       return;
+  }
+}
+
+/** A step of the second machine: its daemon, or one of its recordings under a shared name. */
+function otherStep(random: Prng, state: GenState, ops: Op[]): void {
+  const { other } = state;
+  if (!other.up && other.starts < 2) {
+    other.up = true;
+    other.starts++;
+    ops.push({ kind: "other", action: "start", rec: "", lines: 0 });
+    return;
+  }
+  const rec = random.pick([...state.recs.keys()]);
+  const mine = other.recs.get(rec) ?? "absent";
+  if (mine !== "live") {
+    other.recs.set(rec, "live");
+    ops.push({ kind: "other", action: "create", rec, lines: random.int(1, 30) });
+  } else if (random.chance(0.25)) {
+    other.recs.set(rec, "ended");
+    ops.push({ kind: "other", action: "end", rec, lines: 0 });
+  } else if (other.up && random.chance(0.1)) {
+    other.up = false;
+    ops.push({ kind: "other", action: "stop", rec: "", lines: 0 });
+  } else {
+    ops.push({ kind: "other", action: "append", rec, lines: random.int(1, 40) });
   }
 }
 
@@ -222,6 +304,8 @@ export function generateSequence(seed: number): Sequence {
     daemonUp: false,
     starts: 0,
     remote: "ok",
+    other: { recs: new Map(), up: false, starts: 0 },
+    unsettled: false,
   };
   const ops: Op[] = [];
   if (random.chance(0.3)) {
@@ -235,7 +319,13 @@ export function generateSequence(seed: number): Sequence {
   for (const [name, entry] of state.recs) {
     if (entry.state === "absent") ops.push(createOp(random, name, state));
   }
-  return { seed, recordings: names, ops, usesClock: ops.some((op) => op.kind === "clock") };
+  return {
+    seed,
+    recordings: names,
+    ops,
+    usesClock: ops.some((op) => op.kind === "clock"),
+    usesOther: ops.some((op) => op.kind === "other"),
+  };
 }
 
 /** One line describing `op` for the operation log. */

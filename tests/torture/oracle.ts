@@ -1,10 +1,12 @@
 /**
- * The oracle: compares what reached the remote (and done/) with the model.
- * For every chunk id: seqs 0..n-1, ranges tiling [0, end), every chunk
- * decompresses to whole lines of its range's length, and the restored bytes
- * are a prefix of exactly one incarnation of the same name. Every incarnation
- * has at most one chunk id; the last incarnation of every name, and every
- * finished one, restores in full; finished ones are in done/ byte-identical.
+ * The oracle: compares what reached the remote (and each machine's done/)
+ * with the models of what each machine wrote. For every chunk id: seqs
+ * 0..n-1, ranges tiling [0, end), every chunk decompresses to whole lines of
+ * its range's length, and the restored bytes are a prefix of exactly one
+ * incarnation of the same name, of one machine. Every incarnation has at most
+ * one chunk id; on every machine the last incarnation of every name, and every
+ * finished one, restores in full; finished ones are in that machine's done/
+ * byte-identical.
  *
  * @module
  */
@@ -15,17 +17,22 @@ import { concat, contentOf, type Incarnation, type Model } from "./model.ts";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** What the oracle is given. */
-export interface OracleInput {
-  /** The model of what was written. */
+/** One machine: what it wrote, and where its files are. */
+export interface OracleMachine {
+  /** Its name in failures (omitted for a lone machine). */
+  name?: string;
+  /** The model of what was written there. */
   model: Model;
-  /** The branch as read from the bare remote. */
-  branch: BranchContents;
-  /** `$ASCIINEMA_HOME/active`. */
+  /** Its `$ASCIINEMA_HOME/active`. */
   active: string;
-  /** `$ASCIINEMA_HOME/done`. */
+  /** Its `$ASCIINEMA_HOME/done`. */
   done: string;
 }
+
+/** What the oracle is given: one machine (`model`, `active`, `done`) or several (`machines`). */
+export type OracleInput =
+  & { branch: BranchContents }
+  & (OracleMachine | { machines: OracleMachine[] });
 
 function describe(inc: Incarnation): string {
   return `incarnation #${inc.index} of "${inc.rec}" (${inc.origin}, v${inc.version}, ${inc.length} bytes)`;
@@ -140,9 +147,19 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
 
 /** Runs every check; returns the failures (empty when the daemon kept every invariant). */
 export async function checkOracle(input: OracleInput): Promise<string[]> {
-  const { model, branch } = input;
+  const { branch } = input;
+  const machines = "machines" in input ? input.machines : [input];
   const failures: string[] = [];
-  const byHeader = new Map(model.incarnations.map((inc) => [inc.header, inc]));
+  const machineOf = new Map<Incarnation, OracleMachine>();
+  for (const machine of machines) {
+    for (const inc of machine.model.incarnations) machineOf.set(inc, machine);
+  }
+  const all = [...machineOf.keys()];
+  const where = (inc: Incarnation) => {
+    const name = machineOf.get(inc)?.name;
+    return machines.length > 1 && name ? `machine ${name}'s ${describe(inc)}` : describe(inc);
+  };
+  const byHeader = new Map(all.map((inc) => [inc.header, inc]));
   const idsOf = new Map<Incarnation, string[]>();
   const restoredOf = new Map<string, Uint8Array>();
   for (const path of branch.strays) {
@@ -161,58 +178,60 @@ export async function checkOracle(input: OracleInput): Promise<string[]> {
     }
     const base = id.split("~")[0];
     if (base !== inc.rec) {
-      failures.push(`chunk id "${id}" holds ${describe(inc)}: another name's id`);
+      failures.push(`chunk id "${id}" holds ${where(inc)}: another name's id`);
     }
     if (!equal(restored, contentOf(inc).subarray(0, restored.length))) {
-      failures.push(explainMismatch(id, restored, inc, model));
+      failures.push(explainMismatch(id, restored, inc, machineOf.get(inc)!.model));
     }
     idsOf.set(inc, [...(idsOf.get(inc) ?? []), id]);
   }
   for (const [inc, ids] of idsOf) {
     if (ids.length > 1) {
       failures.push(
-        `${describe(inc)} is under ${ids.length} chunk ids: ${ids.join(", ")} (duplicated)`,
+        `${where(inc)} is under ${ids.length} chunk ids: ${ids.join(", ")} (duplicated)`,
       );
     }
   }
-  const done = await listDone(input.done);
-  for (const inc of model.incarnations) {
-    if (!inc.current && !inc.ended) continue;
-    const ids = idsOf.get(inc) ?? [];
-    const content = contentOf(inc);
-    const restored = ids.length === 1 ? restoredOf.get(ids[0])! : null;
-    if (ids.length === 0) {
-      failures.push(`${describe(inc)} is not on the branch at all`);
-    } else if (restored && restored.length !== content.length) {
-      failures.push(
-        `${describe(inc)} restores only ${restored.length} of ${content.length} bytes from "${
-          ids[0]
-        }"`,
-      );
-    }
-    if (inc.ended) {
-      const cast = [...done].find(([name, bytes]) =>
-        name.endsWith(".cast") && equal(bytes, content)
-      );
-      if (!cast) failures.push(`finished ${describe(inc)} is not in done/ byte-identical`);
-      if (inc.json !== null) {
-        const json = encoder.encode(inc.json);
-        if (![...done].some(([name, bytes]) => name.endsWith(".json") && equal(bytes, json))) {
-          failures.push(`the .json of finished ${describe(inc)} is not in done/ byte-identical`);
+  for (const machine of machines) {
+    const done = await listDone(machine.done);
+    for (const inc of machine.model.incarnations) {
+      if (!inc.current && !inc.ended) continue;
+      const ids = idsOf.get(inc) ?? [];
+      const content = contentOf(inc);
+      const restored = ids.length === 1 ? restoredOf.get(ids[0])! : null;
+      if (ids.length === 0) {
+        failures.push(`${where(inc)} is not on the branch at all`);
+      } else if (restored && restored.length !== content.length) {
+        failures.push(
+          `${where(inc)} restores only ${restored.length} of ${content.length} bytes from "${
+            ids[0]
+          }"`,
+        );
+      }
+      if (inc.ended) {
+        const cast = [...done].find(([name, bytes]) =>
+          name.endsWith(".cast") && equal(bytes, content)
+        );
+        if (!cast) failures.push(`finished ${where(inc)} is not in done/ byte-identical`);
+        if (inc.json !== null) {
+          const json = encoder.encode(inc.json);
+          if (![...done].some(([name, bytes]) => name.endsWith(".json") && equal(bytes, json))) {
+            failures.push(`the .json of finished ${where(inc)} is not in done/ byte-identical`);
+          }
         }
-      }
-      if (ids.length === 1 && !branch.manifests.has(ids[0])) {
-        failures.push(`finished ${describe(inc)} has no recordings/${ids[0]}/manifest.json`);
-      }
-    } else {
-      let bytes: Uint8Array | null = null;
-      try {
-        bytes = await Deno.readFile(join(input.active, `${inc.rec}.cast`));
-      } catch {
-        // checked below
-      }
-      if (!bytes || !equal(bytes, content)) {
-        failures.push(`live ${describe(inc)} is no longer in active/ as written`);
+        if (ids.length === 1 && !branch.manifests.has(ids[0])) {
+          failures.push(`finished ${where(inc)} has no recordings/${ids[0]}/manifest.json`);
+        }
+      } else {
+        let bytes: Uint8Array | null = null;
+        try {
+          bytes = await Deno.readFile(join(machine.active, `${inc.rec}.cast`));
+        } catch {
+          // checked below
+        }
+        if (!bytes || !equal(bytes, content)) {
+          failures.push(`live ${where(inc)} is no longer in active/ as written`);
+        }
       }
     }
   }

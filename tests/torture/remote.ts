@@ -1,7 +1,9 @@
 /**
  * The bare remote of a torture sequence and its faults: gone (renamed
  * away), rejecting (a pre-receive hook that fails with a quota message),
- * slow (a hook that sleeps before accepting), and healed.
+ * slow (a hook that sleeps before accepting), hanging (a hook that outlives
+ * the daemon's push timeout: the push and everything it started must end),
+ * set back to an older commit, and healed.
  *
  * @module
  */
@@ -12,10 +14,12 @@ import type { RemoteMode } from "./ops.ts";
 /** The branch every torture sequence backs up to. */
 export const BRANCH = "asciinema-recordings";
 
-const HOOKS: Record<"rejecting" | "slow", string> = {
+const HOOKS: Record<"rejecting" | "slow" | "hanging", string> = {
   // git prefixes hook output with "remote: ", so the client sees "remote: disk quota exceeded".
   rejecting: "#!/bin/sh\ncat >/dev/null\necho 'disk quota exceeded' >&2\nexit 1\n",
   slow: "#!/bin/sh\ncat >/dev/null\nsleep 0.3\nexit 0\n",
+  // Longer than the daemon's push timeout; refuses if it is ever let finish.
+  hanging: "#!/bin/sh\ncat >/dev/null\nsleep 20\nexit 1\n",
 };
 
 /** Environment for the harness's own git calls: no user or system config. */
@@ -57,6 +61,11 @@ export class Remote {
     if (out.code !== 0) throw new Error(`git init --bare failed: ${out.stderr}`);
   }
 
+  /** Where the repository is now (moved away while `gone`). */
+  get where(): string {
+    return this.#mode === "gone" ? this.#away : this.path;
+  }
+
   /** Switches to `mode` (any mode can follow any other). */
   async set(mode: RemoteMode): Promise<void> {
     if (this.#mode === "gone") {
@@ -68,12 +77,35 @@ export class Remote {
     }
     const hook = join(this.path, "hooks", "pre-receive");
     await Deno.remove(hook).catch(() => {});
-    if (mode === "rejecting" || mode === "slow") {
+    if (mode === "rejecting" || mode === "slow" || mode === "hanging") {
       await Deno.writeTextFile(hook, HOOKS[mode], { mode: 0o755 });
     }
     if (mode === "gone") await Deno.rename(this.path, this.#away);
     this.#mode = mode;
   }
+}
+
+/**
+ * Sets the branch back `back` commits, as a restored backup would; deletes it
+ * when it has fewer. Returns what it did, for the log.
+ */
+export async function resetBranch(gitDir: string, back: number): Promise<string> {
+  const older = await command("git", {
+    args: ["rev-parse", "--verify", "--quiet", `refs/heads/${BRANCH}~${back}`],
+    env: { ...gitEnv(), GIT_DIR: gitDir },
+    timeoutMs: 10_000,
+  });
+  const target = new TextDecoder().decode(older.stdout).trim();
+  const args = older.code === 0 && target
+    ? ["update-ref", `refs/heads/${BRANCH}`, target]
+    : ["update-ref", "-d", `refs/heads/${BRANCH}`];
+  const out = await command("git", {
+    args,
+    env: { ...gitEnv(), GIT_DIR: gitDir },
+    timeoutMs: 10_000,
+  });
+  if (out.code !== 0) throw new Error(`git ${args.join(" ")} failed: ${out.stderr}`);
+  return args[1] === "-d" ? "branch deleted" : `branch set back to ${target.slice(0, 12)}`;
 }
 
 /** Removes `*.lock` files under `dir` (a returning remote's stale ref locks). */

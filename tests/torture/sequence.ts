@@ -70,12 +70,7 @@ export async function runSequence(
     }
     failures.push(
       ...world.problems,
-      ...(await checkOracle({
-        model: world.model,
-        branch,
-        active: world.home.paths.active,
-        done: world.home.paths.done,
-      })),
+      ...(await checkOracle({ machines: world.machines, branch })),
     );
     ok = failures.length === 0;
   } catch (error) {

@@ -1,68 +1,63 @@
 /**
- * Applies a sequence's operations to a real daemon in a hermetic test home
- * and keeps the model of what was written. Acts like a service manager:
- * a daemon that dies by itself (an armed failpoint) is started again.
+ * Applies a sequence's operations to real daemons in hermetic test homes
+ * and keeps the model of what was written on each machine. Acts like a
+ * service manager: a daemon that dies by itself (an armed failpoint) is
+ * started again.
  *
  * @module
  */
 import { join } from "node:path";
-import { makeTestHome, type TestHome } from "../support/env.ts";
-import { writeConfig } from "../support/daemon.ts";
-import { appendBytes, completeLine, contentOf, exitBytes, Model } from "./model.ts";
-import type { Incarnation } from "./model.ts";
+import type { TestHome } from "../support/env.ts";
+import { appendBytes, completeLine, contentOf, type Incarnation, type Model } from "./model.ts";
+import { Machine, TORTURE_SETTINGS } from "./machine.ts";
 import type { Op, Sequence } from "./ops.ts";
 import { mixSeed, mulberry32 } from "./prng.ts";
-import { command, DAEMON_TS } from "./proc.ts";
-import { BRANCH, Remote } from "./remote.ts";
-import { clockFile, findFaketime, Supervisor } from "./supervisor.ts";
+import { Remote, resetBranch } from "./remote.ts";
+import { clockFile, findFaketime } from "./supervisor.ts";
 
-/** Daemon settings: react within a fraction of a second, cut small chunks. */
-export const TORTURE_SETTINGS = {
-  idle_threshold: 0.1,
-  max_chunk_bytes: 1024,
-  max_chunk_seconds: 1,
-  retry_max_seconds: 1,
-  scan_interval_seconds: 0.5,
-  heartbeat_seconds: 1,
-} as const;
+export { TORTURE_SETTINGS };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** One sequence's test home, remote, daemon and model. */
+/** One sequence's machines, remote and models. */
 export class World {
-  /** What the harness wrote. */
-  readonly model: Model;
   /** The operation log (what ran, what was skipped, what the daemon did by itself). */
   readonly log: string[] = [];
   readonly #sequence: Sequence;
   readonly #print?: (line: string) => void;
   readonly #faketime?: string;
-  #t!: TestHome;
+  readonly #one: Machine;
+  readonly #two?: Machine;
   #remote!: Remote;
-  #daemon!: Supervisor;
-  #lastStderr = "";
   readonly #began = performance.now();
 
   /** A world for `sequence`; `print` sees every log line as it happens. */
   constructor(sequence: Sequence, options: { print?: (line: string) => void } = {}) {
     this.#sequence = sequence;
     this.#print = options.print;
-    this.model = new Model(`torture s${sequence.seed}`);
+    this.#one = new Machine("one", `torture s${sequence.seed}`);
+    if (sequence.usesOther) this.#two = new Machine("two", `torture s${sequence.seed} m2`);
     if (sequence.usesClock) this.#faketime = findFaketime();
   }
 
-  /** The test home. */
+  /** What the harness wrote on the first machine. */
+  get model(): Model {
+    return this.#one.model;
+  }
+
+  /** Every machine: its model, `active/` and `done/` (for the oracle). */
+  get machines(): { name: string; model: Model; active: string; done: string }[] {
+    return [this.#one, ...(this.#two ? [this.#two] : [])].map((machine) => ({
+      name: machine.name,
+      model: machine.model,
+      active: machine.home.paths.active,
+      done: machine.home.paths.done,
+    }));
+  }
+
+  /** The first machine's test home. */
   get home(): TestHome {
-    return this.#t;
+    return this.#one.home;
   }
 
   /** The bare remote. */
@@ -72,17 +67,20 @@ export class World {
 
   /** Things that are wrong whatever the oracle says (a daemon that crashed by itself). */
   get problems(): string[] {
-    return this.#daemon?.problems ?? [];
+    return [
+      ...(this.#one.daemon?.problems ?? []),
+      ...(this.#two?.daemon?.problems ?? []).map((problem) => `machine two: ${problem}`),
+    ];
   }
 
   /** Stderr of the last daemon run (for failure reports). */
   get lastStderr(): string {
-    return this.#lastStderr || (this.#daemon?.lastStderr ?? "");
+    return this.#one.lastStderr;
   }
 
   /** Stderr of the last serving daemon (before the drain), for failure reports. */
   get daemonStderr(): string {
-    return this.#daemon?.lastStderr ?? "";
+    return this.#one.daemon?.lastStderr ?? "";
   }
 
   #note(line: string): void {
@@ -91,40 +89,23 @@ export class World {
     this.#print?.(line);
   }
 
-  #cast(rec: string): string {
-    return join(this.#t.paths.active, `${rec}.cast`);
-  }
-
-  #json(rec: string): string {
-    return join(this.#t.paths.active, `${rec}.json`);
-  }
-
-  /** Creates the home, the remote and config.json. */
+  /** Creates the homes, the remote and config.json. */
   async setup(): Promise<void> {
-    this.#t = await makeTestHome("torture-");
-    this.#remote = new Remote(this.#t.root);
+    const note = (line: string) => this.#note(line);
+    // The remote lives beside the first machine's home.
+    const root = await Deno.makeTempDir({ prefix: "torture-remote-" });
+    this.#remote = new Remote(root);
     await this.#remote.init();
-    await writeConfig(this.#t.paths.home, {
-      ...TORTURE_SETTINGS,
-      repo_url: this.#remote.path,
-      branch: BRANCH,
-    });
-    await Deno.mkdir(this.#t.paths.active, { recursive: true });
-    await Deno.mkdir(join(this.#t.root, "staging"), { recursive: true });
-    await Deno.writeTextFile(clockFile(this.#t.root), "+0\n");
-    this.#daemon = new Supervisor({
-      env: this.#t.env,
-      healthPath: this.#t.paths.health,
-      faketime: this.#faketime
-        ? { library: this.#faketime, clockFile: clockFile(this.#t.root) }
-        : undefined,
-      note: (line) => this.#note(line),
+    await this.#one.setup(this.#remote.path, { faketime: this.#faketime, note });
+    await this.#two?.setup(this.#remote.path, {
+      note: (line) => note(`(two) ${line.trim()}`),
     });
   }
 
   /** Runs operation number `index`. */
   async apply(op: Op, index: number): Promise<void> {
     const random = mulberry32(mixSeed(this.#sequence.seed, index + 1));
+    const one = this.#one;
     switch (op.kind) {
       case "create":
         return await this.#create(op, random);
@@ -132,12 +113,12 @@ export class World {
         const inc = this.#live(op.rec, index);
         if (!inc) return;
         const bytes = appendBytes(inc, random, op);
-        if (op.lines < 15) return await this.#appendFile(op.rec, bytes);
+        if (op.lines < 15) return await one.append(op.rec, bytes);
         // A burst: several writes in quick succession, cut anywhere.
         let at = 0;
         while (at < bytes.length) {
           const end = Math.min(bytes.length, at + random.int(1, Math.ceil(bytes.length / 3)));
-          await this.#appendFile(op.rec, bytes.subarray(at, end));
+          await one.append(op.rec, bytes.subarray(at, end));
           at = end;
           await sleep(random.int(0, 12));
         }
@@ -149,19 +130,15 @@ export class World {
       case "rewrite": {
         const old = this.#live(op.rec, index);
         if (!old) return;
-        const inc = this.#begin(
-          op.rec,
-          { version: old.version, origin: op.kind },
-          op.lines,
-          random,
-        );
+        const inc = one.model.begin(op.rec, { version: old.version, origin: op.kind });
+        if (op.lines > 0) appendBytes(inc, random, { lines: op.lines, partial: false, big: false });
         const bytes = contentOf(inc);
         if (op.kind === "replace") {
-          const temp = join(this.#t.root, "staging", `${index}.cast`);
+          const temp = join(one.home.root, "staging", `${index}.cast`);
           await Deno.writeFile(temp, bytes);
-          await Deno.rename(temp, this.#cast(op.rec));
+          await Deno.rename(temp, one.cast(op.rec));
         } else {
-          const file = await Deno.open(this.#cast(op.rec), { write: true, truncate: true });
+          const file = await Deno.open(one.cast(op.rec), { write: true, truncate: true });
           try {
             await file.write(bytes).then(() => file.syncData());
           } finally {
@@ -172,29 +149,42 @@ export class World {
       }
       case "remove":
         if (!this.#live(op.rec, index)) return;
-        await Deno.remove(this.#cast(op.rec));
-        this.model.remove(op.rec);
+        await Deno.remove(one.cast(op.rec));
+        one.model.remove(op.rec);
         return;
       case "end":
         return await this.#end(op, index);
       case "start":
-        return await this.#daemon.start();
+        return await one.daemon.start();
       case "stop":
-        return await this.#daemon.stop();
+        return await one.daemon.stop();
       case "kill":
         await sleep(op.afterMs);
-        return await this.#daemon.kill();
+        return await one.daemon.kill();
       case "failpoint":
-        return this.#daemon.arm(`${op.name}:${op.n}`);
+        return one.daemon.arm(`${op.name}:${op.n}`);
       case "remote":
         return await this.#remote.set(op.mode);
       case "clock":
         if (!this.#faketime) return this.#note("  (skipped: libfaketime is not installed)");
         await Deno.writeTextFile(
-          clockFile(this.#t.root),
+          clockFile(one.home.root),
           `${op.offsetSeconds >= 0 ? "+" : ""}${op.offsetSeconds}\n`,
         );
         return;
+      case "other":
+        return await this.#other(op, random);
+      case "wipe":
+        await one.daemon.stop();
+        if (op.remoteDown && this.#remote.mode !== "gone") await this.#remote.set("gone");
+        await one.wipe();
+        return await one.daemon.start();
+      case "reset":
+        return this.#note(`  (${await resetBranch(this.#remote.where, op.back)})`);
+      case "fifo": {
+        if (!this.#live(op.rec, index)) return;
+        return await one.fifo(op.rec);
+      }
     }
   }
 
@@ -202,11 +192,12 @@ export class World {
   async step(op: Op, index: number, describe: string): Promise<void> {
     this.#note(`${String(index).padStart(2)} ${describe}`);
     await this.apply(op, index);
-    await this.#daemon.supervise();
+    await this.#one.daemon.supervise();
+    await this.#two?.daemon.supervise();
   }
 
-  #live(rec: string, index: number): Incarnation | undefined {
-    const inc = this.model.current.get(rec);
+  #live(rec: string, index: number, machine = this.#one): Incarnation | undefined {
+    const inc = machine.model.current.get(rec);
     if (!inc || inc.ended) {
       this.#note(`  (skipped at ${index}: ${rec} is ${inc ? "finished" : "absent"})`);
       return undefined;
@@ -214,108 +205,121 @@ export class World {
     return inc;
   }
 
-  #begin(
-    rec: string,
-    options: { version: 2 | 3; origin: Incarnation["origin"] },
-    lines: number,
-    random: ReturnType<typeof mulberry32>,
-  ): Incarnation {
-    const inc = this.model.begin(rec, options);
-    if (lines > 0) appendBytes(inc, random, { lines, partial: false, big: false });
-    return inc;
-  }
-
-  async #appendFile(rec: string, bytes: Uint8Array): Promise<void> {
-    const file = await Deno.open(this.#cast(rec), { append: true });
-    try {
-      let at = 0;
-      while (at < bytes.length) at += await file.write(bytes.subarray(at));
-    } finally {
-      file.close();
-    }
-  }
-
-  async #writeJson(rec: string, fields: Record<string, unknown>): Promise<void> {
-    const text = JSON.stringify({
-      repo_url: this.#remote.path,
-      branch: BRANCH,
-      started: "2026-01-02T03:04:05Z",
-      ...fields,
-    });
-    const temp = join(this.#t.root, "staging", `${rec}.json`);
-    await Deno.writeTextFile(temp, text);
-    await Deno.rename(temp, this.#json(rec));
-    this.model.json.set(rec, text);
-  }
-
   async #create(
     op: Extract<Op, { kind: "create" }>,
     random: ReturnType<typeof mulberry32>,
   ): Promise<void> {
-    const previous = this.model.incarnations.findLast((inc) => inc.rec === op.rec);
-    if (this.model.current.has(op.rec) && !previous?.ended) {
+    const one = this.#one;
+    const previous = one.model.incarnations.findLast((inc) => inc.rec === op.rec);
+    if (one.model.current.has(op.rec) && !previous?.ended) {
       return this.#note(`  (skipped: ${op.rec} exists)`);
     }
     if (previous?.ended) {
       // Reuse only once the finished files have left active/ (the daemon moves them to done/).
-      const gone = async () =>
-        !(await exists(this.#cast(op.rec))) && !(await exists(this.#json(op.rec)));
-      const deadline = Date.now() + (this.#daemon.running ? 8_000 : 0);
-      while (!(await gone()) && Date.now() < deadline) await sleep(50);
-      if (!(await gone())) {
+      if (!(await one.finishedGone(op.rec, one.daemon.running ? 8_000 : 0))) {
         return this.#note(`  (skipped: finished ${op.rec} has not been moved to done/)`);
       }
-      this.model.json.delete(op.rec);
+      one.model.json.delete(op.rec);
     }
-    if (op.json) await this.#writeJson(op.rec, { torture: `s${this.#sequence.seed} #${op.rec}` });
+    if (op.json) {
+      await one.writeJson(
+        op.rec,
+        this.#jsonText({ torture: `s${this.#sequence.seed} #${op.rec}` }),
+      );
+    }
     const origin = previous?.ended ? "reuse" : previous ? "recreate" : "create";
-    const inc = this.#begin(op.rec, { version: op.version, origin }, op.lines, random);
-    await Deno.writeFile(this.#cast(op.rec), contentOf(inc), { createNew: true });
+    const inc = one.model.begin(op.rec, { version: op.version, origin });
+    if (op.lines > 0) appendBytes(inc, random, { lines: op.lines, partial: false, big: false });
+    await Deno.writeFile(one.cast(op.rec), contentOf(inc), { createNew: true });
+  }
+
+  #jsonText(fields: Record<string, unknown>): string {
+    return JSON.stringify({
+      repo_url: this.#remote.path,
+      branch: "asciinema-recordings",
+      started: "2026-01-02T03:04:05Z",
+      ...fields,
+    });
   }
 
   async #end(op: Extract<Op, { kind: "end" }>, index: number): Promise<void> {
+    const one = this.#one;
     const inc = this.#live(op.rec, index);
     if (!inc) return;
-    if (op.how === "exit" && inc.version === 3) {
-      await this.#appendFile(op.rec, exitBytes(inc));
-    } else {
-      await this.#appendFile(op.rec, completeLine(inc));
-      const previous = this.model.json.get(op.rec);
-      const fields = previous ? JSON.parse(previous) : {};
-      await this.#writeJson(op.rec, { ...fields, ended: new Date().toISOString() });
-    }
+    if (op.how === "exit" && inc.version === 3) return await one.exit(inc);
+    await one.append(op.rec, completeLine(inc));
+    const previous = one.fifos.has(op.rec) ? one.fifos.get(op.rec) : one.model.json.get(op.rec);
+    const fields = previous ? JSON.parse(previous) : {};
+    await one.writeJson(op.rec, this.#jsonText({ ...fields, ended: new Date().toISOString() }));
     inc.ended = true;
-    inc.json = this.model.json.get(op.rec) ?? null;
+    inc.json = one.model.json.get(op.rec) ?? null;
   }
 
-  /** Heals every fault, completes every partial line and stops the daemon. */
-  async heal(): Promise<void> {
-    await this.#daemon.stop();
-    this.#note("-- heal: daemon stopped, remote ok, partial lines completed");
-    await this.#remote.set("ok");
-    for (const [rec, inc] of this.model.current) {
-      if (!inc.ended && inc.pending) await this.#appendFile(rec, completeLine(inc));
+  /** A step of the second machine, under the same recording names. */
+  async #other(
+    op: Extract<Op, { kind: "other" }>,
+    random: ReturnType<typeof mulberry32>,
+  ): Promise<void> {
+    const two = this.#two!;
+    switch (op.action) {
+      case "start":
+        return await two.daemon.start();
+      case "stop":
+        return await two.daemon.stop();
+      case "create": {
+        const previous = two.model.current.get(op.rec);
+        if (previous && !previous.ended) return this.#note(`  (skipped: two's ${op.rec} exists)`);
+        if (previous?.ended && !(await two.finishedGone(op.rec, two.daemon.running ? 8_000 : 0))) {
+          return this.#note(`  (skipped: two's finished ${op.rec} is still in active/)`);
+        }
+        await two.create(op.rec, 3, op.lines, random);
+        return;
+      }
+      case "append": {
+        const inc = this.#live(op.rec, -1, two);
+        if (inc) {
+          await two.append(op.rec, appendBytes(inc, random, { ...op, partial: false, big: false }));
+        }
+        return;
+      }
+      case "end": {
+        const inc = this.#live(op.rec, -1, two);
+        if (inc) await two.exit(inc);
+        return;
+      }
     }
   }
 
-  /** `daemon.ts run --once` until it exits 0 (at most 3 times); false when it never did. */
+  /** Heals every fault, completes every partial line and stops the daemons. */
+  async heal(): Promise<void> {
+    await this.#one.heal();
+    await this.#two?.heal();
+    this.#note("-- heal: daemons stopped, remote ok, partial lines completed, .json files back");
+    await this.#remote.set("ok");
+  }
+
+  /**
+   * `daemon.ts run --once` on every machine until each exits 0 in one round
+   * (at most 3 rounds); false when it never did.
+   */
   async drain(): Promise<boolean> {
+    const note = (line: string) => this.#note(line);
     for (let attempt = 1; attempt <= 3; attempt++) {
-      const out = await command(Deno.execPath(), {
-        args: ["run", "-A", "--no-prompt", DAEMON_TS, "run", "--once"],
-        env: this.#t.env,
-        timeoutMs: 60_000,
-      });
-      this.#lastStderr = out.stderr;
-      this.#note(`-- drain ${attempt}: run --once exited ${out.timedOut ? "(timeout)" : out.code}`);
-      if (out.code === 0) return true;
+      let all = true;
+      for (const machine of [this.#one, ...(this.#two ? [this.#two] : [])]) {
+        if (!(await machine.drainOnce(note, attempt))) all = false;
+      }
+      if (all) return true;
     }
     return false;
   }
 
-  /** Kills any daemon still running and removes the home unless `keep`. */
+  /** Kills any daemon still running and removes the homes unless `keep`. */
   async close(options: { keep?: boolean } = {}): Promise<void> {
-    await this.#daemon?.kill();
-    if (!options.keep && this.#t) await this.#t.cleanup();
+    await this.#one.close(options);
+    await this.#two?.close(options);
+    if (!options.keep && this.#remote) {
+      await Deno.remove(join(this.#remote.path, ".."), { recursive: true }).catch(() => {});
+    }
   }
 }
