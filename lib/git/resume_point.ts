@@ -125,11 +125,17 @@ export async function resumeCandidates(
   options: { globalConfig?: string; signal?: AbortSignal } = {},
 ): Promise<Map<string, ResumeCandidate[]>> {
   const found = new Map<string, ResumeCandidate[]>();
-  const names = await folderNames(gitDir, commit, options);
+  // Each folder under its own name and every prefix before a "~": one pass over the names.
+  const byPrefix = new Map<string, string[]>();
+  for (const name of await folderNames(gitDir, commit, options)) {
+    for (let at = name.indexOf("~"); at >= 0; at = name.indexOf("~", at + 1)) {
+      byPrefix.set(name.slice(0, at), [...byPrefix.get(name.slice(0, at)) ?? [], name]);
+    }
+    byPrefix.set(name, [...byPrefix.get(name) ?? [], name]);
+  }
   const folders = new Map<string, ResumeCandidate>();
   for (const id of ids) {
-    const list = [...names].filter((name) => name === id || name.startsWith(`${id}~`))
-      .map((folder) => ({ folder, entries: [] }));
+    const list = [...new Set(byPrefix.get(id) ?? [])].map((folder) => ({ folder, entries: [] }));
     if (list.length) found.set(id, list);
     for (const candidate of list) folders.set(candidate.folder, candidate);
   }
