@@ -73,6 +73,8 @@ const StateSchema = z.looseObject({
    * remote): nothing of it is published until the branch says where it starts.
    */
   provisional: z.boolean().optional(),
+  /** The age recipients its latest chunk was sealed to: what is derived from it is sealed to them too. */
+  recipients: z.array(z.string()).optional(),
 });
 
 /** A recording generation's checkpoint. */

@@ -13,6 +13,7 @@
 import { join } from "node:path";
 import { ensureHome, exists, log, OnceLog } from "../sys/mod.ts";
 import { readHealth } from "../status/mod.ts";
+import { readRecordingConfig } from "../recording/mod.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type HealthSnapshot } from "./health_view.ts";
 import { ABSENT, type Action, newProgress, plan, type PlanLimits } from "./planner.ts";
@@ -103,6 +104,7 @@ export class Engine {
       clock: this.#clock,
       tokenFor: options.tokenFor,
       signal: this.#abort.signal,
+      globalConfig: paths.gitConfig,
       allowPublic: (state) => this.#recs.get(state.source)?.memo.config?.allow_public === true,
     });
     this.#work = new RemoteWork({ core, gate, update, signal: this.#abort.signal });
@@ -112,6 +114,14 @@ export class Engine {
       clock: this.#clock,
       signal: this.#abort.signal,
       remote: (target) => this.#work.remotes.get(target),
+      admit: async (todo, entry) => {
+        const json = todo.cast.replace(/\.cast$/, ".json");
+        // Only a regular file is read (a FIFO would block the remote's queue for good).
+        const info = await Deno.lstat(json).catch(() => null);
+        const read = info?.isFile ? await readRecordingConfig(json) : null;
+        const allowPublic = read?.ok === true && read.config.allow_public === true;
+        return await gate.admit(todo.remote, { allowPublic }, { gitDir: entry.clone.gitDir });
+      },
     });
     this.#actions = new RecordingActions({
       paths,

@@ -8,7 +8,7 @@
  * @module
  */
 import { log, OnceLog } from "../sys/mod.ts";
-import type { RemoteTarget } from "../git/mod.ts";
+import { type RemoteTarget, withoutCredentials } from "../git/mod.ts";
 import { folderOf, type PendingChunk, type RecordingState } from "../chunk/mod.ts";
 import type { ErrorKind } from "../status/mod.ts";
 import type { Recording } from "./actions.ts";
@@ -72,7 +72,8 @@ export class RemoteWork implements RemoteHost {
     const config = owner?.memo.config;
     const { settings, paths } = core.options;
     return {
-      url: config?.repo_url || settings.repo_url || paths.backupGit,
+      // A token pasted into a URL goes nowhere: not into checkpoints, clones or slugs.
+      url: withoutCredentials(config?.repo_url || settings.repo_url || paths.backupGit),
       branch: config?.branch || settings.branch,
     };
   }
@@ -175,7 +176,10 @@ export class RemoteWork implements RemoteHost {
       manifestExtra: (state) => this.#manifestExtra(state),
       recut: (state, chunk) => this.#recut(state, chunk),
       // In the queue, before anything is committed: asks GitHub when an answer is due.
-      prepare: () => this.#o.gate.refresh(remote.target, this.sourcesFor(remote)),
+      prepare: () =>
+        this.#o.gate.refresh(remote.target, this.sourcesFor(remote), {
+          gitDir: remote.clone.gitDir,
+        }),
     });
     const { counters } = core;
     if (result.chunks > 0 || result.finished.length) {

@@ -22,6 +22,7 @@ export {
 export * from "./github_api.ts";
 export * from "./hermetic.ts";
 export * from "./publisher.ts";
+export * from "./remote_route.ts";
 export * from "./remote_url.ts";
 export { type FolderMove, type History } from "./replay.ts";
 export * from "./resume_point.ts";

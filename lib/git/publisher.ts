@@ -21,13 +21,14 @@
  */
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { errorMessage, timeoutSignal } from "../sys/mod.ts";
+import { clipText, errorMessage, type RunResult, timeoutSignal } from "../sys/mod.ts";
 import { formatChunkName, manifestPathOnBranch } from "../chunk/mod.ts";
 import { git, type GitAuth, gitChecked, type GitOptions } from "./hermetic.ts";
 import { initBareAtomically, isCompleteBare, removeStaleLocks } from "./bare_repo.ts";
 import { type ChunkItem, type ManifestItem, writeCommits } from "./fast_import.ts";
 import { type AuthResolver, PublishError, type RemoteTarget } from "./target.ts";
 import { classifyGitError } from "./auth.ts";
+import { withoutCredentials } from "./remote_url.ts";
 import { type Claimant, hostTag, placeFolder, readFolders } from "./claim.ts";
 import { type FolderMove, isAncestor, replayOnto } from "./replay.ts";
 
@@ -84,6 +85,7 @@ export class RepoClone {
   readonly gitDir: string;
   #options: RepoCloneOptions;
   #ready = false;
+  #anonymous: string | undefined;
   #partial = false;
   #pushes = 0;
   #moves = new Map<string, FolderMove>();
@@ -150,7 +152,12 @@ export class RepoClone {
     await removeStaleLocks(this.gitDir);
     // Kept for people and for finding the clone again (lib/branch/remote_lookup.ts); network
     // calls pass the URL git should use (auth may change it) themselves.
-    await this.#git(["config", "--end-of-options", "remote.origin.url", this.target.url]);
+    await this.#git([
+      "config",
+      "--end-of-options",
+      "remote.origin.url",
+      withoutCredentials(this.target.url),
+    ]);
     await this.#git(["config", "--end-of-options", "chunker.branch", this.target.branch]);
     await this.#git(["symbolic-ref", "HEAD", this.#localRef]);
     this.#partial = (await this.#git(["config", "--get", "extensions.partialClone"])).success;
@@ -189,11 +196,21 @@ export class RepoClone {
   async #auth(): Promise<{ url: string; auth?: GitAuth }> {
     if (!this.#options.authFor) return { url: this.target.url };
     try {
-      return await this.#options.authFor(this.target.url);
+      const resolved = await this.#options.authFor(this.target.url);
+      this.#anonymous = resolved.anonymous;
+      return resolved;
     } catch (error) {
       if (error instanceof PublishError) throw error;
       throw new PublishError("auth", errorMessage(error));
     }
+  }
+
+  /** A failed network call as a PublishError; an auth failure of an anonymous call names the fix. */
+  #failure(result: RunResult, what: string): PublishError {
+    const kind = classifyGitError(result.stderr, { timedOut: result.timedOut });
+    const said = lastLines(result.stderr) || (result.timedOut ? "timed out" : "");
+    const hint = kind === "auth" && this.#anonymous ? ` (${this.#anonymous})` : "";
+    return new PublishError(kind, `${what}: ${said}${hint}`);
   }
 
   /**
@@ -251,10 +268,7 @@ export class RepoClone {
         await this.#markSynced();
         return undefined;
       }
-      throw new PublishError(
-        classifyGitError(result.stderr, { timedOut: result.timedOut }),
-        `fetch failed: ${lastLines(result.stderr) || "timed out"}`,
-      );
+      throw this.#failure(result, "fetch failed");
     }
     await this.#markSynced();
     return await this.tip(this.#remoteRef);
@@ -269,10 +283,7 @@ export class RepoClone {
       this.#localRef,
     ]);
     if (!result.success) {
-      throw new PublishError(
-        classifyGitError(result.stderr, { timedOut: result.timedOut }),
-        `ls-remote failed: ${lastLines(result.stderr) || "timed out"}`,
-      );
+      throw this.#failure(result, "ls-remote failed");
     }
     const line = result.stdout.split("\n").find((text) => text.endsWith(`\t${this.#localRef}`));
     return line?.split("\t")[0];
@@ -309,10 +320,7 @@ export class RepoClone {
     }
     const result = await this.#network(() => ["cat-file", "-e", oid]);
     if (!result.success) {
-      throw new PublishError(
-        classifyGitError(result.stderr, { timedOut: result.timedOut }),
-        `fetching blob ${oid} failed: ${lastLines(result.stderr) || "timed out"}`,
-      );
+      throw this.#failure(result, `fetching blob ${oid} failed`);
     }
   }
 
@@ -444,19 +452,12 @@ export class RepoClone {
         await this.#maintain();
         return tip;
       }
-      const text = `${result.stdout}\n${result.stderr}`;
+      const text = clipText(`${result.stdout}\n${result.stderr}`);
       const refused = remoteRefusal(result.stdout, result.stderr);
       if (refused) throw new PublishError("rejected", refused);
       const rejected = /\[rejected\]|non-fast-forward|fetch first|\(stale info\)/i.test(text) ||
         /^!\s/m.test(result.stdout);
-      if (!rejected) {
-        throw new PublishError(
-          classifyGitError(result.stderr, { timedOut: result.timedOut }),
-          `push failed: ${
-            result.stderr.trim().slice(0, 500) || (result.timedOut ? "timed out" : "")
-          }`,
-        );
-      }
+      if (!rejected) throw this.#failure(result, "push failed");
       await this.#integrate(await this.fetch());
     }
     throw new PublishError("conflict", "push kept being rejected after rebasing 4 times");
@@ -581,7 +582,7 @@ export class RepoClone {
 
 /** The last lines of git's stderr, without progress noise. */
 function lastLines(stderr: string): string {
-  return stderr.split(/[\r\n]+/).filter((line) =>
+  return clipText(stderr).split(/[\r\n]+/).filter((line) =>
     line.trim() &&
     !/^(remote: )?(Counting|Compressing|Receiving|Resolving|Enumerating|Total)/.test(line)
   ).slice(-3).join("\n").trim().slice(0, 500);
@@ -608,7 +609,10 @@ export async function isPartialClone(gitDir: string): Promise<boolean> {
  * (its `remote:` lines). Undefined for anything else, such as a
  * non-fast-forward rejection, which a fetch and replay fixes.
  */
-export function remoteRefusal(stdout: string, stderr: string): string | undefined {
+export function remoteRefusal(output: string, errors: string): string | undefined {
+  // A remote's text is clipped first: the patterns below never run over more than a few KiB.
+  const stdout = clipText(output);
+  const stderr = clipText(errors);
   const line = `${stdout}\n${stderr}`.split("\n").find((text) => /\[remote rejected\]/.test(text));
   if (!line) return undefined;
   const said = stderr.split("\n")

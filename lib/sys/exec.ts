@@ -84,6 +84,14 @@ export function failureDetail(result: RunResult, limit = 500): string {
 /** Default timeout for external commands. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
+/** The longest delay a timer takes (2^31 - 1 ms, about 24.8 days); longer ones would fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** `ms` as a timer can take it: not negative, not NaN, at most {@linkcode MAX_TIMER_MS}. */
+export function clampTimer(ms: number): number {
+  return Number.isFinite(ms) ? Math.min(Math.max(0, ms), MAX_TIMER_MS) : MAX_TIMER_MS;
+}
+
 /** Combines a timeout with an optional caller signal. */
 export function timeoutSignal(
   timeoutMs: number,
@@ -94,7 +102,7 @@ export function timeoutSignal(
   const timer = setTimeout(() => {
     fired = true;
     controller.abort(new Error("timeout"));
-  }, timeoutMs);
+  }, clampTimer(timeoutMs));
   const onAbort = () => controller.abort(signal?.reason);
   if (signal) {
     if (signal.aborted) controller.abort(signal.reason);
@@ -202,12 +210,15 @@ export async function run(command: string, options: RunOptions = {}): Promise<Ru
     killGroup(child.pid, why === "abort" ? "SIGTERM" : "SIGKILL");
     if (why === "abort") escalate = setTimeout(() => killGroup(child.pid, "SIGKILL"), 2000);
   };
-  const timer = setTimeout(() => end("timeout"), options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const timer = setTimeout(
+    () => end("timeout"),
+    clampTimer(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+  );
   let stall: ReturnType<typeof setTimeout> | undefined;
   const activity = () => {
     if (options.stallMs === undefined) return;
     clearTimeout(stall);
-    stall = setTimeout(() => end("timeout"), options.stallMs);
+    stall = setTimeout(() => end("timeout"), clampTimer(options.stallMs));
   };
   activity();
   const onAbort = () => end("abort");

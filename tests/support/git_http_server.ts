@@ -37,6 +37,10 @@ export interface GitHttpStats {
   uploadPacks: number;
   /** Bytes of the `git-upload-pack` answers sent (what fetches downloaded). */
   fetchedBytes: number;
+  /** Every `Authorization` header received, in order (the secret-scope tests read them). */
+  authorizations: string[];
+  /** Requests answered with a redirect (see `redirectTo`). */
+  redirected: number;
 }
 
 /** Options for {@linkcode startGitHttpServer}. */
@@ -59,6 +63,13 @@ export interface GitHttpServerOptions {
   fetchBytesPerSecond?: number | null;
   /** Serve filtered fetches (`uploadpack.allowFilter`, as GitHub does); default false. */
   allowFilter?: boolean;
+  /**
+   * Answer every request with a 307 to this base URL plus the request's path
+   * and query (a moved repository, or an attacker's redirect), before any auth.
+   */
+  redirectTo?: string;
+  /** Accept requests without credentials too (an anonymous mirror). */
+  anonymous?: boolean;
 }
 
 /** A running server. */
@@ -223,13 +234,27 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
     refusedPushes: 0,
     uploadPacks: 0,
     fetchedBytes: 0,
+    authorizations: [],
+    redirected: 0,
   };
   const fetchSpeed = options.fetchBytesPerSecond ?? null;
   const running = new Set<Promise<unknown>>();
   const abort = new AbortController();
 
   const handler = async (request: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
-    const given = credentialsOf(request.headers.get("authorization"));
+    const header = request.headers.get("authorization");
+    if (header !== null) stats.authorizations.push(header);
+    if (options.redirectTo) {
+      stats.redirected++;
+      await request.body?.cancel().catch(() => {});
+      const asked = new URL(request.url);
+      return new Response(null, {
+        status: 307,
+        headers: { Location: `${options.redirectTo}${asked.pathname}${asked.search}` },
+      });
+    }
+    const anonymous = options.anonymous && header === null;
+    const given = anonymous ? { user: "", password: token } : credentialsOf(header);
     if (!given || !sameSecret(given.password, token)) {
       if (given) stats.rejected++;
       else stats.unauthenticated++;
