@@ -24,8 +24,11 @@ export interface RemoteQueueOptions {
   clock: Clock;
   /** Longest backoff, seconds. */
   capSeconds: number;
-  /** Publishes one bounded batch; true when more work is left. Throws to fail. */
-  publish: () => Promise<boolean>;
+  /**
+   * Publishes one bounded batch; true when more work is left, `"idle"` when
+   * there was nothing to publish (neither a success nor a failure). Throws to fail.
+   */
+  publish: () => Promise<boolean | "idle">;
   /** Turns a thrown value into a failure. */
   classify: (error: unknown) => QueueFailure;
   /** Called after each success or failure (health, notifications). */
@@ -143,8 +146,9 @@ export class RemoteQueue {
         batches++;
         let more = false;
         try {
-          more = await this.#options.publish();
-          this.#succeed({ published: true });
+          const outcome = await this.#options.publish();
+          more = outcome === true;
+          if (outcome !== "idle") this.#succeed({ published: true });
         } catch (error) {
           if (this.#stopped) return;
           failed = true;

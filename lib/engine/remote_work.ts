@@ -163,9 +163,13 @@ export class RemoteWork implements RemoteHost {
     });
   }
 
-  /** Publishes one batch to `remote`; true when more is left. */
-  async publish(remote: Remote): Promise<boolean> {
+  /**
+   * Publishes one batch to `remote`; true when more is left, `"idle"` when
+   * nothing waits (no generation has work, nothing committed is unpushed).
+   */
+  async publish(remote: Remote): Promise<boolean | "idle"> {
     const { core } = this.#o;
+    if (this.sourcesFor(remote).length === 0 && !(await remote.clone.hasUnpushed())) return "idle";
     const result = await publishBatch({
       paths: core.options.paths,
       settings: core.options.settings,

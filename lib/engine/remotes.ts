@@ -28,8 +28,8 @@ import { type QueueFailure, RemoteQueue } from "./remote_queue.ts";
 
 /** What a remote needs from the engine. */
 export interface RemoteHost {
-  /** Publishes one batch to `remote`; true when more is left. */
-  publish(remote: Remote): Promise<boolean>;
+  /** Publishes one batch to `remote`; true when more is left, `"idle"` when there was nothing. */
+  publish(remote: Remote): Promise<boolean | "idle">;
   /** When `remote`'s waiting work may be published (see `RemoteQueueOptions.notBefore`). */
   notBefore(remote: Remote, lastSuccess: number | null): number;
   /** After a failure or a recovery of its publishing. */
@@ -114,7 +114,7 @@ export class Remote {
       publish: async () => {
         try {
           const more = await host.publish(this);
-          this.#wasReachable();
+          if (more !== "idle") this.#wasReachable();
           return more;
         } finally {
           await host.absorb(this);

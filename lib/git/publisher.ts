@@ -184,6 +184,13 @@ export class RepoClone {
     return this.tip(this.#localRef);
   }
 
+  /** True when the local branch holds commits the remote (as last seen) lacks. */
+  async hasUnpushed(): Promise<boolean> {
+    if (!(await isCompleteBare(this.gitDir))) return false;
+    const local = await this.localTip();
+    return local !== undefined && local !== await this.tip(this.#remoteRef);
+  }
+
   /** True once this clone has read the remote branch (or learned it does not exist). */
   async synced(): Promise<boolean> {
     return (await this.#git(["config", "--get", "chunker.synced"])).stdout.trim() === "true";

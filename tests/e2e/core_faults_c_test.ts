@@ -294,7 +294,11 @@ Deno.test({
     try {
       const repo = await server.createRepo("long");
       const size = await fillBranch(repo, 40, 64 * 1024);
-      await writeConfig(t.paths.home, { ...FAST_SETTINGS, repo_url: server.repoUrl("long") });
+      await writeConfig(t.paths.home, {
+        ...FAST_SETTINGS,
+        repo_url: server.repoUrl("long"),
+        github_token_hosts: [`127.0.0.1:${server.port}`],
+      });
       await Deno.mkdir(t.paths.active, { recursive: true });
       const end = await appendBurst(join(t.paths.active, "new.cast"), "joining", 10);
       const daemon = startDaemon({ ...t.env, ASCIINEMA_GITHUB_PAT: TOKEN });

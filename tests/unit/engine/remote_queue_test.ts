@@ -9,7 +9,10 @@ import { RemoteQueue } from "../../../lib/engine/remote_queue.ts";
 
 const clock = { now: () => performance.now(), wall: () => new Date() };
 
-function queue(log: string[], publish: () => Promise<boolean> = () => Promise.resolve(false)) {
+function queue(
+  log: string[],
+  publish: () => Promise<boolean | "idle"> = () => Promise.resolve(false),
+) {
   const failures: (string | null)[] = [];
   const q = new RemoteQueue("k", {
     clock,
@@ -51,5 +54,18 @@ Deno.test("a look-up that fails is the remote's failure (backoff, health); one t
   q.enqueue(() => Promise.reject(new Error("offline")));
   await q.settle();
   assert.equal(q.retry, null);
+  await q.stop();
+});
+
+Deno.test("a publish with nothing to do is neither a success nor a failure: it never clears a failing remote", async () => {
+  const log: string[] = [];
+  const { q, failures } = queue(log, () => Promise.resolve("idle" as const));
+  q.enqueue(() => Promise.reject(new Error("could not read the branch")), { reports: true });
+  await q.settle();
+  q.kick({ now: true });
+  await q.settle();
+  assert.ok(log.includes("publish"), "no publish ran");
+  assert.ok(q.retry, "an idle publish cleared the failure");
+  assert.deepEqual(failures, ["could not read the branch"]);
   await q.stop();
 });
