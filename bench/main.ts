@@ -35,7 +35,7 @@ import { parseChunkName } from "../lib/chunk/mod.ts";
 import { restoreRecording } from "../lib/branch/mod.ts";
 import { DEFAULT_BRANCH } from "../lib/sys/mod.ts";
 import { type DaemonProcess, startDaemon } from "../tests/support/daemon.ts";
-import { clockTicks, machineLoad, readMemory, treeRss, treeTicks } from "./proc.ts";
+import { clockTicks, machineLoad, readMemory, resetPeak, treeRss, treeTicks } from "./proc.ts";
 import { type Figure, othersCores, percentile, round, snapshot } from "./figure.ts";
 import { dataAtRisk } from "./data_at_risk.ts";
 import { textFigures } from "./text.ts";
@@ -79,16 +79,6 @@ async function machine(): Promise<Record<string, unknown>> {
     zstd: /v[\d.]+/.exec(zstd.stdout)?.[0] ?? "unknown",
     git: git.stdout.trim().replace(/^git version /, ""),
   };
-}
-
-/** Resets the peak RSS (VmHWM) of `pid` to its current RSS (`clear_refs`, Linux 4.0+). */
-function resetPeak(pid: number): boolean {
-  try {
-    Deno.writeTextFileSync(`/proc/${pid}/clear_refs`, "5");
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Sets the mtime of `active/<id>.cast` to `seconds` ago: recordings that waited for the daemon. */

@@ -12,7 +12,7 @@
 import { join } from "node:path";
 import { type DaemonProcess, startDaemon } from "../tests/support/daemon.ts";
 import { type Figure, othersCores, round, snapshot } from "./figure.ts";
-import { readMemory, treeRss, treeTicks } from "./proc.ts";
+import { readMemory, resetPeak, treeRss, treeTicks } from "./proc.ts";
 import { writeRecording } from "./recordings.ts";
 import { healthSeen, log, setup, sleep, stopDaemon } from "./rig.ts";
 
@@ -53,11 +53,7 @@ export async function manyAtOnce(
     const pid = daemon.child.pid;
     await healthSeen(s.home.paths.health, pid, 30_000);
     await sleep(1000);
-    try {
-      Deno.writeTextFileSync(`/proc/${pid}/clear_refs`, "5");
-    } catch {
-      // no reset: the peak includes the start
-    }
+    resetPeak(pid);
     let treePeak = 0;
     let sampling = true;
     const sampler = (async () => {

@@ -122,3 +122,13 @@ export function machineLoad(): { load1: number; busy: number; total: number } {
   const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
   return { load1, busy: total - idle, total };
 }
+
+/** Resets the peak RSS (VmHWM) of `pid` to its current RSS (`clear_refs`, Linux 4.0+). */
+export function resetPeak(pid: number): boolean {
+  try {
+    Deno.writeTextFileSync(`/proc/${pid}/clear_refs`, "5");
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -126,10 +126,10 @@ export async function readFolders(
   const views = new Map<string, FolderView>();
   if (!commit) return views;
   const wanted = new Set(folders);
-  for (const base of options.candidatesFor ?? []) {
-    for (const name of await folderNames(gitDir, commit, options)) {
-      if (name === base || name.startsWith(`${base}~`)) wanted.add(name);
-    }
+  const bases = [...options.candidatesFor ?? []];
+  if (bases.length) {
+    const byPrefix = await foldersByPrefix(gitDir, commit, options);
+    for (const base of bases) for (const name of byPrefix.get(base) ?? []) wanted.add(name);
   }
   if (wanted.size === 0) return views;
   const specs = [...wanted].flatMap((folder) => [`chunks/${folder}/`, `recordings/${folder}/`]);
@@ -155,6 +155,31 @@ export async function readFolders(
     }
   }
   return views;
+}
+
+/**
+ * The folder names at `commit` under their own name and under every prefix
+ * before a `~` (`a~host-2` under `a~host-2` and `a`): the folders that may
+ * belong to a base name, found in one pass over the names.
+ */
+export async function foldersByPrefix(
+  gitDir: string,
+  commit: string,
+  options: TreeReadOptions = {},
+): Promise<Map<string, Set<string>>> {
+  const byPrefix = new Map<string, Set<string>>();
+  const add = (key: string, name: string) => {
+    let set = byPrefix.get(key);
+    if (!set) byPrefix.set(key, set = new Set());
+    set.add(name);
+  };
+  for (const name of await folderNames(gitDir, commit, options)) {
+    for (let at = name.indexOf("~"); at >= 0; at = name.indexOf("~", at + 1)) {
+      add(name.slice(0, at), name);
+    }
+    add(name, name);
+  }
+  return byPrefix;
 }
 
 const namesCache = new Map<string, Set<string>>();

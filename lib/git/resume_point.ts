@@ -7,7 +7,7 @@
  */
 import { parseChunkName, sha256Range } from "../chunk/mod.ts";
 import { type ChunkEntry, parseChunkTrailers } from "./branch_index.ts";
-import { folderNames } from "./claim.ts";
+import { foldersByPrefix, readFolders } from "./claim.ts";
 import { git, GitError } from "./hermetic.ts";
 
 /** Where the daemon can continue a recording whose checkpoint is lost. */
@@ -125,45 +125,28 @@ export async function resumeCandidates(
   options: { globalConfig?: string; signal?: AbortSignal } = {},
 ): Promise<Map<string, ResumeCandidate[]>> {
   const found = new Map<string, ResumeCandidate[]>();
-  // Each folder under its own name and every prefix before a "~": one pass over the names.
-  const byPrefix = new Map<string, string[]>();
-  for (const name of await folderNames(gitDir, commit, options)) {
-    for (let at = name.indexOf("~"); at >= 0; at = name.indexOf("~", at + 1)) {
-      byPrefix.set(name.slice(0, at), [...byPrefix.get(name.slice(0, at)) ?? [], name]);
-    }
-    byPrefix.set(name, [...byPrefix.get(name) ?? [], name]);
-  }
+  const byPrefix = await foldersByPrefix(gitDir, commit, options);
   const folders = new Map<string, ResumeCandidate>();
   for (const id of ids) {
-    const list = [...new Set(byPrefix.get(id) ?? [])].map((folder) => ({ folder, entries: [] }));
+    const list = [...byPrefix.get(id) ?? []].map((folder) => ({ folder, entries: [] }));
     if (list.length) found.set(id, list);
     for (const candidate of list) folders.set(candidate.folder, candidate);
   }
   if (folders.size === 0) return found;
   const gitOptions = { gitDir, ...options, timeoutMs: 300_000 };
-  const specs = [...folders.keys()].flatMap((
-    folder,
-  ) => [`chunks/${folder}/`, `recordings/${folder}/`]);
-  const listArgs = ["--literal-pathspecs", "ls-tree", "-r", "-z", commit, "--", ...specs];
-  const listed = await git(listArgs, gitOptions);
-  if (!listed.success) throw new GitError(listArgs.slice(1), listed);
-  for (const record of listed.stdout.split("\0")) {
-    const tab = record.indexOf("\t");
-    const match = tab < 0
-      ? null
-      : /^(chunks|recordings)\/([^/]+)\/([^/]+)$/.exec(record.slice(tab + 1));
-    const candidate = match ? folders.get(match[2]) : undefined;
-    if (!match || !candidate) continue;
-    if (match[1] === "recordings") continue;
-    const range = parseChunkName(match[3]);
-    if (!range) continue;
-    candidate.entries.push({
-      id: candidate.folder,
-      ...range,
-      path: record.slice(tab + 1),
-      blob: record.slice(0, tab).split(" ")[2],
-      size: 0,
-    });
+  const views = await readFolders(gitDir, commit, folders.keys(), options);
+  for (const candidate of folders.values()) {
+    const view = views.get(candidate.folder);
+    for (const name of view?.chunks.values() ?? []) {
+      const range = parseChunkName(name)!;
+      candidate.entries.push({
+        id: candidate.folder,
+        ...range,
+        path: `chunks/${candidate.folder}/${name}`,
+        blob: view!.blobs.get(`chunks/${name}`)!,
+        size: 0,
+      });
+    }
   }
   const logArgs = [
     "--literal-pathspecs",

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { concatBytes } from "./bytes.ts";
 
 /** Options for {@linkcode run}. */
 export interface RunOptions {
@@ -161,13 +162,7 @@ function collect(
     } catch {
       // cancelled after the grace period, or the pipe broke
     }
-    const out = new Uint8Array(size);
-    let at = 0;
-    for (const part of parts) {
-      out.set(part, at);
-      at += part.length;
-    }
-    return out;
+    return concatBytes(parts);
   })();
   return { done, cancel: () => void reader.cancel().catch(() => {}) };
 }

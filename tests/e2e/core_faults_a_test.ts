@@ -10,6 +10,7 @@ import {
   readLogLines,
   remoteChunks,
   remoteEnd,
+  remoteSettings,
   restoreFromRemote,
   runOnce,
   startDaemon,
@@ -33,16 +34,12 @@ function startsWith(whole: Uint8Array, part: Uint8Array): boolean {
   return part.length <= whole.length && part.every((byte, i) => whole[i] === byte);
 }
 
-function settingsWith(extra: Record<string, unknown>) {
-  return (t: TestHome) => ({ ...FAST_SETTINGS, repo_url: bareRemote(t, "remote.git"), ...extra });
-}
-
 Deno.test({
   name:
     "row 1: a writer that never pauses, every burst above max_chunk_bytes: its chunks are pushed while it writes and another recording is not kept waiting",
   ignore: ignoreWithout(TOOLS),
   async fn() {
-    await withDaemon(settingsWith({ max_chunk_bytes: 4096 }), async ({ t }) => {
+    await withDaemon(remoteSettings({ max_chunk_bytes: 4096 }), async ({ t }) => {
       const remote = bareRemote(t, "remote.git");
       const busy = join(t.paths.active, "busy.cast");
       let writing = true;
@@ -82,7 +79,7 @@ Deno.test({
     "row 2: a slow writer (a line every 25 ms) makes a chunk per trigger, not per line; run --once beside it exits",
   ignore: ignoreWithout(TOOLS),
   async fn() {
-    await withDaemon(settingsWith({}), async ({ t }) => {
+    await withDaemon(remoteSettings({}), async ({ t }) => {
       const remote = bareRemote(t, "remote.git");
       const slow = join(t.paths.active, "slow.cast");
       let size = 0;
@@ -100,7 +97,7 @@ Deno.test({
     });
     const t = await makeTestHome();
     try {
-      await writeConfig(t.paths.home, settingsWith({})(t));
+      await writeConfig(t.paths.home, remoteSettings({})(t));
       const cast = join(t.paths.active, "steady.cast");
       await Deno.mkdir(t.paths.active, { recursive: true });
       const atStart = await appendBurst(cast, "before", 50);
@@ -129,7 +126,7 @@ Deno.test({
     "row 3: a backlog written at once is cut to the end when the file goes idle, the part below max_chunk_bytes included",
   ignore: ignoreWithout(TOOLS),
   async fn() {
-    await withDaemon(settingsWith({ max_chunk_bytes: 64 * 1024 }), async ({ t }) => {
+    await withDaemon(remoteSettings({ max_chunk_bytes: 64 * 1024 }), async ({ t }) => {
       const remote = bareRemote(t, "remote.git");
       const cast = join(t.paths.active, "big.cast");
       await Deno.writeTextFile(cast, V2_HEADER + eventLines("big", 8000, { pad: 80 }));
@@ -148,7 +145,7 @@ Deno.test({
     "row 4: a .cast replaced by rename while its backlog is cut: the old id holds only old bytes, the new file is stored once",
   ignore: ignoreWithout(TOOLS),
   async fn() {
-    await withDaemon(settingsWith({ max_chunk_bytes: 16 * 1024 }), async ({ t }) => {
+    await withDaemon(remoteSettings({ max_chunk_bytes: 16 * 1024 }), async ({ t }) => {
       const remote = bareRemote(t, "remote.git");
       const cast = join(t.paths.active, "r.cast");
       const old = new TextEncoder().encode(V2_HEADER + eventLines("old", 20000, { pad: 60 }));
@@ -182,7 +179,7 @@ Deno.test({
     for (const how of ["rewrite in place", "rm and create", "same size, in place"] as const) {
       const t = await makeTestHome();
       try {
-        await writeConfig(t.paths.home, settingsWith({})(t));
+        await writeConfig(t.paths.home, remoteSettings({})(t));
         await Deno.mkdir(t.paths.active, { recursive: true });
         const cast = join(t.paths.active, "r.cast");
         const first = new TextEncoder().encode(V2_HEADER + eventLines("first", 20));
@@ -254,7 +251,7 @@ Deno.test({
   async fn() {
     const other = await Deno.makeTempDir({ dir: "/dev/shm", prefix: "chunker-done-" });
     try {
-      await withDaemon(settingsWith({}), async ({ t }) => {
+      await withDaemon(remoteSettings({}), async ({ t }) => {
         assert.notEqual(
           (await Deno.stat(other)).dev,
           (await Deno.stat(t.root)).dev,
@@ -301,7 +298,7 @@ Deno.test({
     const t = await makeTestHome();
     const zstd = await failingZstd(t.root);
     try {
-      await writeConfig(t.paths.home, settingsWith({})(t));
+      await writeConfig(t.paths.home, remoteSettings({})(t));
       await Deno.mkdir(t.paths.active, { recursive: true });
       const cast = join(t.paths.active, "r.cast");
       const size = await appendBurst(cast, "data", 20);

@@ -9,6 +9,7 @@ import { ignoreWithout, makeTestHome, type TestHome, waitFor } from "../support/
 import {
   FAST_SETTINGS,
   remoteEnd,
+  remoteSettings,
   restoreFromRemote,
   startDaemon,
   waitForHealth,
@@ -29,10 +30,6 @@ import { exists } from "../../lib/sys/mod.ts";
 const TOOLS = ["git", "zstd"];
 const TOKEN = "ghp_TestToken0123456789abcdefABCDEFghij";
 
-function settingsWith(extra: Record<string, unknown>) {
-  return (t: TestHome) => ({ ...FAST_SETTINGS, repo_url: bareRemote(t, "remote.git"), ...extra });
-}
-
 Deno.test({
   name: "row 9: a final cut that keeps failing backs off instead of spawning zstd in a loop",
   ignore: ignoreWithout(TOOLS),
@@ -40,7 +37,7 @@ Deno.test({
     const t = await makeTestHome();
     const zstd = await failingZstd(t.root);
     try {
-      await writeConfig(t.paths.home, settingsWith({ retry_max_seconds: 2 })(t));
+      await writeConfig(t.paths.home, remoteSettings({ retry_max_seconds: 2 })(t));
       await Deno.mkdir(t.paths.active, { recursive: true });
       const text = V3_HEADER + '[0.1, "o", "bye\\r\\n"]\n[0.1, "x", "0"]\n';
       await Deno.writeTextFile(join(t.paths.active, "r.cast"), text);
@@ -74,7 +71,7 @@ Deno.test({
       for await (const conn of listener) held.push(conn);
     })().catch(() => {});
     const t = await makeTestHome();
-    await writeConfig(t.paths.home, settingsWith({})(t));
+    await writeConfig(t.paths.home, remoteSettings({})(t));
     await Deno.mkdir(t.paths.active, { recursive: true });
     const daemon = startDaemon({ ...t.env, ASCIINEMA_GITHUB_PAT: TOKEN });
     try {
@@ -109,7 +106,7 @@ Deno.test({
   async fn() {
     const t = await makeTestHome();
     try {
-      await writeConfig(t.paths.home, settingsWith({})(t));
+      await writeConfig(t.paths.home, remoteSettings({})(t));
       await Deno.mkdir(t.paths.active, { recursive: true });
       const text = V3_HEADER + '[0.1, "o", "done\\r\\n"]\n[0.1, "x", "0"]\n';
       await Deno.writeTextFile(join(t.paths.active, "r.cast"), text);
@@ -338,7 +335,7 @@ Deno.test({
   name: "row 16: repos/ deleted while the daemon runs: the clone is made again and pushes go on",
   ignore: ignoreWithout(TOOLS),
   async fn() {
-    await withDaemon(settingsWith({}), async ({ t }) => {
+    await withDaemon(remoteSettings({}), async ({ t }) => {
       const remote = bareRemote(t, "remote.git");
       const cast = join(t.paths.active, "r.cast");
       const first = await appendBurst(cast, "first", 5);

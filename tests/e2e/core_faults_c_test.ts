@@ -12,6 +12,7 @@ import {
   FAST_SETTINGS,
   remoteChunks,
   remoteEnd,
+  remoteSettings,
   restoreFromRemote,
   runOnce,
   startDaemon,
@@ -159,12 +160,7 @@ Deno.test({
     "row 3: a remote that loses what it accepted (reset to an older commit) is noticed and given it again",
   ignore: ignoreWithout(TOOLS),
   async fn() {
-    const settings = (t: TestHome) => ({
-      ...FAST_SETTINGS,
-      repo_url: bareRemote(t, "remote.git"),
-      verify_interval_seconds: 1,
-    });
-    await withDaemon(settings, async ({ t }) => {
+    await withDaemon(remoteSettings({ verify_interval_seconds: 1 }), async ({ t }) => {
       const remote = bareRemote(t, "remote.git");
       const cast = join(t.paths.active, "a.cast");
       const first = await appendBurst(cast, "first", 5);

@@ -5,12 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ignoreWithout, makeTestHome, type TestHome, waitFor } from "../support/env.ts";
+import { ignoreWithout, makeTestHome, waitFor } from "../support/env.ts";
 import {
   FAST_SETTINGS,
   readLogLines,
   remoteChunks,
   remoteEnd,
+  remoteSettings,
   restoreFromRemote,
   startDaemon,
   waitForHealth,
@@ -24,16 +25,12 @@ import { exists, run } from "../../lib/sys/mod.ts";
 
 const TOOLS = ["git", "zstd"];
 
-function settingsWith(extra: Record<string, unknown>) {
-  return (t: TestHome) => ({ ...FAST_SETTINGS, repo_url: bareRemote(t, "remote.git"), ...extra });
-}
-
 Deno.test({
   name:
     "row 6: 100 recordings appear at once: each gets its first chunk on the remote, and health never says 'all backed up' while chunks wait",
   ignore: ignoreWithout(TOOLS),
   async fn() {
-    await withDaemon(settingsWith({}), async ({ t }) => {
+    await withDaemon(remoteSettings({}), async ({ t }) => {
       const remote = bareRemote(t, "remote.git");
       const staging = join(t.root, "staging");
       await Deno.mkdir(staging);
@@ -68,7 +65,7 @@ Deno.test({
   async fn() {
     const t = await makeTestHome();
     try {
-      await writeConfig(t.paths.home, settingsWith({})(t));
+      await writeConfig(t.paths.home, remoteSettings({})(t));
       await Deno.mkdir(t.paths.active, { recursive: true });
       const made = await run("mkfifo", { args: [join(t.paths.active, "odd.json")] });
       assert.ok(made.success, made.stderr);
@@ -106,7 +103,7 @@ Deno.test({
     "row 8: a recording whose file name is not valid UTF-8 is reported in the log and in health, never silently skipped",
   ignore: ignoreWithout(TOOLS),
   async fn() {
-    await withDaemon(settingsWith({}), async ({ t }) => {
+    await withDaemon(remoteSettings({}), async ({ t }) => {
       // A name with the byte 0xff, which no UTF-8 string can hold.
       const made = await run("sh", {
         args: [
@@ -179,7 +176,7 @@ Deno.test({
     "row 10: a remote force-pushed to an unrelated history: reported in health; a finished recording is not re-published, the live one stays whole",
   ignore: ignoreWithout(TOOLS),
   async fn() {
-    await withDaemon(settingsWith({ verify_interval_seconds: 1 }), async ({ t }) => {
+    await withDaemon(remoteSettings({ verify_interval_seconds: 1 }), async ({ t }) => {
       const remote = bareRemote(t, "remote.git");
       await Deno.writeTextFile(
         join(t.paths.active, "old.cast"),
@@ -228,37 +225,40 @@ Deno.test({
     "idle cuts are taken on fresh facts: a terminal written without pause gets no 'idle' chunk, however short idle_threshold is",
   ignore: ignoreWithout(TOOLS),
   async fn() {
-    await withDaemon(settingsWith({ idle_threshold: 0.5, max_chunk_seconds: 2 }), async ({ t }) => {
-      const cast = join(t.paths.active, "busy.cast");
-      let writing = true;
-      let gap = 0;
-      const writer = (async () => {
-        let last = performance.now();
-        // Twenty writes a second: the watcher compares listings every two seconds meanwhile.
-        for (let i = 0; i < 400 && writing; i++) {
-          await appendBurst(cast, `burst ${i}`, 1);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-          const now = performance.now();
-          gap = Math.max(gap, now - last);
-          last = now;
+    await withDaemon(
+      remoteSettings({ idle_threshold: 0.5, max_chunk_seconds: 2 }),
+      async ({ t }) => {
+        const cast = join(t.paths.active, "busy.cast");
+        let writing = true;
+        let gap = 0;
+        const writer = (async () => {
+          let last = performance.now();
+          // Twenty writes a second: the watcher compares listings every two seconds meanwhile.
+          for (let i = 0; i < 400 && writing; i++) {
+            await appendBurst(cast, `burst ${i}`, 1);
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            const now = performance.now();
+            gap = Math.max(gap, now - last);
+            last = now;
+          }
+        })();
+        try {
+          await waitFor(async () => {
+            const cuts = (await readLogLines(t.paths.home)).filter((line) =>
+              /^Cut busy #/.test(String(line.message))
+            );
+            return cuts.length >= 4;
+          }, { what: "four chunks while it writes", timeoutMs: 60_000 });
+        } finally {
+          writing = false;
+          await writer;
         }
-      })();
-      try {
-        await waitFor(async () => {
-          const cuts = (await readLogLines(t.paths.home)).filter((line) =>
-            /^Cut busy #/.test(String(line.message))
-          );
-          return cuts.length >= 4;
-        }, { what: "four chunks while it writes", timeoutMs: 60_000 });
-      } finally {
-        writing = false;
-        await writer;
-      }
-      const idle = (await readLogLines(t.paths.home)).filter((line) =>
-        /^Cut busy #.*idle\)$/.test(String(line.message))
-      );
-      // Only meaningful when the writer itself never paused that long (a loaded machine).
-      if (gap < 400) assert.deepEqual(idle.map((line) => line.message), []);
-    });
+        const idle = (await readLogLines(t.paths.home)).filter((line) =>
+          /^Cut busy #.*idle\)$/.test(String(line.message))
+        );
+        // Only meaningful when the writer itself never paused that long (a loaded machine).
+        if (gap < 400) assert.deepEqual(idle.map((line) => line.message), []);
+      },
+    );
   },
 });

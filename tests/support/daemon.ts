@@ -12,6 +12,7 @@ import { readHealth } from "../../lib/status/mod.ts";
 import type { Health } from "../../lib/status/mod.ts";
 import { run } from "../../lib/sys/mod.ts";
 import { makeTestHome, type TestHome, waitFor } from "./env.ts";
+import { bareRemote } from "./recording.ts";
 
 /** Absolute path of daemon.ts. */
 export const DAEMON_TS = fileURLToPath(new URL("../../daemon.ts", import.meta.url));
@@ -225,6 +226,14 @@ export const FAST_SETTINGS = {
   heartbeat_seconds: 1,
   retry_max_seconds: 1,
 } as const;
+
+/**
+ * {@linkcode FAST_SETTINGS} with `repo_url` a bare repository `remote.git`
+ * inside the test home (made on first use), and `extra` on top.
+ */
+export function remoteSettings(extra: Record<string, unknown> = {}) {
+  return (t: TestHome) => ({ ...FAST_SETTINGS, repo_url: bareRemote(t, "remote.git"), ...extra });
+}
 
 /** What {@linkcode withDaemon} hands the test body. */
 export interface DaemonRig {

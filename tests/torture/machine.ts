@@ -6,6 +6,7 @@
  * @module
  */
 import { join } from "node:path";
+import { exists } from "../../lib/sys/mod.ts";
 import { makeTestHome, type TestHome } from "../support/env.ts";
 import { writeConfig } from "../support/daemon.ts";
 import {
@@ -34,15 +35,6 @@ export const TORTURE_SETTINGS = {
 } as const;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A machine: its home, daemon and model. */
 export class Machine {
