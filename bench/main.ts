@@ -35,7 +35,14 @@ import { parseChunkName } from "../lib/chunk/mod.ts";
 import { restoreRecording } from "../lib/branch/mod.ts";
 import { DEFAULT_BRANCH } from "../lib/sys/mod.ts";
 import { type DaemonProcess, startDaemon } from "../tests/support/daemon.ts";
-import { clockTicks, machineLoad, readMemory, resetPeak, treeRss, treeTicks } from "./proc.ts";
+import {
+  clockTicks,
+  machineLoad,
+  readMemory,
+  resetPeak,
+  sampleTreePeak,
+  treeTicks,
+} from "./proc.ts";
 import { type Figure, othersCores, percentile, round, snapshot } from "./figure.ts";
 import { dataAtRisk } from "./data_at_risk.ts";
 import { textFigures } from "./text.ts";
@@ -222,20 +229,12 @@ async function smallAndBig(hz: number): Promise<Figure[]> {
     const beforeBig = readMemory(pid)!;
     const memoryFrom = snapshot();
     await Deno.rename(join(staging, `${bigId}.cast`), join(s.home.paths.active, `${bigId}.cast`));
-    let treePeak = 0;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        treePeak = Math.max(treePeak, treeRss(pid));
-        await sleep(100);
-      }
-    })();
+    const sampler = sampleTreePeak(pid);
     const bigDone = await s.watcher.waitUntil(
       (remote) => remote.get(bigId)?.manifest === true && remote.get(bigId)?.end === bigBytes,
       { timeoutMs: 240_000, what: "the 1 GB recording on the remote", intervalMs: 20 },
     );
-    sampling = false;
-    await sampler;
+    const treePeak = await sampler.stop();
     const bigMemory = readMemory(pid)!;
     const growth = bigMemory.hwm - idleMemory.hwm;
     figures.push({

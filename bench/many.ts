@@ -12,7 +12,7 @@
 import { join } from "node:path";
 import { type DaemonProcess, startDaemon } from "../tests/support/daemon.ts";
 import { type Figure, othersCores, round, snapshot } from "./figure.ts";
-import { readMemory, resetPeak, treeRss, treeTicks } from "./proc.ts";
+import { readMemory, resetPeak, sampleTreePeak, treeTicks } from "./proc.ts";
 import { writeRecording } from "./recordings.ts";
 import { healthSeen, log, setup, sleep, stopDaemon } from "./rig.ts";
 
@@ -54,14 +54,7 @@ export async function manyAtOnce(
     await healthSeen(s.home.paths.health, pid, 30_000);
     await sleep(1000);
     resetPeak(pid);
-    let treePeak = 0;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        treePeak = Math.max(treePeak, treeRss(pid));
-        await sleep(100);
-      }
-    })();
+    const sampler = sampleTreePeak(pid);
     const from = snapshot();
     const ticksFrom = treeTicks(pid);
     log(`many: ${n} recordings appear`);
@@ -73,8 +66,7 @@ export async function manyAtOnce(
       { timeoutMs: options.timeoutMs ?? 600_000, what: `${n} first chunks`, intervalMs: 50 },
     );
     const ticks = treeTicks(pid) - ticksFrom;
-    sampling = false;
-    await sampler;
+    const treePeak = await sampler.stop();
     const memory = readMemory(pid);
     return {
       n,

@@ -132,3 +132,25 @@ export function resetPeak(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * Samples the RSS of `pid`'s process tree every 100 ms until `stop`, which
+ * returns the highest sum seen (bytes).
+ */
+export function sampleTreePeak(pid: number): { stop(): Promise<number> } {
+  let peak = 0;
+  let sampling = true;
+  const loop = (async () => {
+    while (sampling) {
+      peak = Math.max(peak, treeRss(pid));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  return {
+    async stop() {
+      sampling = false;
+      await loop;
+      return peak;
+    },
+  };
+}
