@@ -251,9 +251,15 @@ async function placeFolders(ctx: PublishContext, states: RecordingState[]): Prom
     if (!state.claim && file && (await exists(file))) unclaimed.push({ state, file });
   }
   const blobs = await ctx.clone.blobIds(unclaimed.map((one) => one.file)).catch(() => []);
+  // Kept in memory at once, written with the checkpoint when it can be (a state/ that refuses
+  // writes holds nothing back: the claims on the branch tell the same after a crash).
+  const remember = async (state: RecordingState, patch: Partial<RecordingState>) => {
+    Object.assign(state, patch);
+    await ctx.update(state, (current) => ({ ...current, ...patch })).catch(() => {});
+  };
   for (const [index, { state }] of unclaimed.entries()) {
     const blob = blobs[index];
-    if (blob) await ctx.update(state, (current) => ({ ...current, claim: blob }));
+    if (blob) await remember(state, { claim: blob });
   }
   for (const state of states) {
     const folder = folderOf(state);
@@ -267,7 +273,7 @@ async function placeFolders(ctx: PublishContext, states: RecordingState[]): Prom
   const moved = await ctx.clone.placeFolders(claimants);
   for (const [from, to] of moved) {
     const state = byFolder.get(from)!;
-    await ctx.update(state, (current) => ({ ...current, branch_id: to }));
+    await remember(state, { branch_id: to });
     log("daemon").warn(
       "chunks/{from}/ on {branch} holds another recording: {id} goes to chunks/{to}/",
       { from, to, id: state.id, branch: ctx.target.branch },

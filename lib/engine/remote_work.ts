@@ -236,11 +236,13 @@ export class RemoteWork implements RemoteHost {
     for (const [from, move] of remote.clone.takeMoves()) {
       const state = [...core.generations.values()].find((one) => folderOf(one) === from);
       if (!state) continue;
-      await this.#o.update(state, (current) => ({
-        ...current,
-        branch_id: move.folder === current.id ? undefined : move.folder,
-        claim: move.token,
-      }));
+      // In memory at once; written with the checkpoint when it can be.
+      const patch = {
+        branch_id: move.folder === state.id ? undefined : move.folder,
+        claim: move.token ?? state.claim,
+      };
+      Object.assign(state, patch);
+      await this.#o.update(state, (current) => ({ ...current, ...patch })).catch(() => {});
       this.#log.warn(
         "chunks/{from}/ on {branch} belongs to another machine's recording: {id} goes to chunks/{to}/ (all of it, from its first chunk)",
         { from, to: move.folder, id: state.id, branch: remote.target.branch },
