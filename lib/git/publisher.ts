@@ -29,7 +29,7 @@ import { type ChunkItem, type ManifestItem, writeCommits } from "./fast_import.t
 import { type AuthResolver, PublishError, type RemoteTarget } from "./target.ts";
 import { classifyGitError } from "./auth.ts";
 import { withoutCredentials } from "./remote_url.ts";
-import { type Claimant, hostTag, placeFolder, readFolders } from "./claim.ts";
+import { type Claimant, folderNames, hostTag, placeFolder, readFolders } from "./claim.ts";
 import { type FolderMove, isAncestor, replayOnto } from "./replay.ts";
 
 /** Options for {@linkcode RepoClone}. */
@@ -163,9 +163,11 @@ export class RepoClone {
     this.#partial = (await this.#git(["config", "--get", "extensions.partialClone"])).success;
     this.#ready = true;
     if (!(await this.tip(this.#localRef))) {
-      // New clone: start from the remote branch when it exists and is reachable.
+      // No local branch: start from what the remote was seen to hold (a fetch that got that
+      // far before a stop), else from the remote branch when it exists and is reachable.
+      const known = await this.tip(this.#remoteRef);
       try {
-        const remoteTip = await this.fetch();
+        const remoteTip = known ?? await this.fetch();
         if (remoteTip) await gitChecked(["update-ref", this.#localRef, remoteTip], this.#gitOpts());
       } catch {
         // Unreachable now: commits start an orphan branch; a later push replays them.
@@ -460,6 +462,12 @@ export class RepoClone {
         return tip;
       }
       const text = clipText(`${result.stdout}\n${result.stderr}`);
+      // A remote that lost history older than this (shallow) clone's: what this clone wrote
+      // goes again on what the remote has now; what it cannot give back is reported.
+      if (/shallow update not allowed/i.test(text) && (await this.#shallowRoots()).length) {
+        await this.#rebuildOwn(await this.fetch());
+        continue;
+      }
       const refused = remoteRefusal(result.stdout, result.stderr);
       if (refused) throw new PublishError("rejected", refused);
       const rejected = /\[rejected\]|non-fast-forward|fetch first|\(stale info\)/i.test(text) ||
@@ -468,6 +476,83 @@ export class RepoClone {
       await this.#integrate(await this.fetch());
     }
     throw new PublishError("conflict", "push kept being rejected after rebasing 4 times");
+  }
+
+  /** True when every object `treeish` reaches is here (a filtered clone lacks blobs). */
+  async #holdsWhole(treeish: string): Promise<boolean> {
+    const listed = await this.#git(["rev-list", "--objects", "--missing=print", treeish], {
+      timeoutMs: 300_000,
+    });
+    return listed.success && !/^\?/m.test(listed.stdout);
+  }
+
+  /** The boundary commits of a shallow clone (none when it is complete). */
+  async #shallowRoots(): Promise<string[]> {
+    const text = await Deno.readTextFile(join(this.gitDir, "shallow")).catch(() => "");
+    return text.split("\n").map((line) => line.trim()).filter(Boolean);
+  }
+
+  /**
+   * The remote lost history this shallow clone holds only the tip of: the
+   * commits this clone made go again on what the remote has now (or start
+   * the branch anew); the folders it can no longer give back are reported.
+   */
+  async #rebuildOwn(remoteTip: string | undefined): Promise<void> {
+    const local = await this.localTip();
+    if (!local) return;
+    const before = await folderNames(this.gitDir, local, this.#gitOpts());
+    const roots = await this.#shallowRoots();
+    const replayed = (onto: string | undefined, from: string, exclude: string[]) =>
+      replayOnto({
+        ...this.#gitOpts(),
+        gitDir: this.gitDir,
+        local: from,
+        remote: onto,
+        exclude,
+        live: this.#options.live?.() ?? new Map(),
+        host: this.#host,
+      });
+    // The clone's oldest commit, when it holds every object of its tree (a shallow clone of a
+    // server that cannot filter does), is given back as one commit of everything it holds.
+    let base = remoteTip;
+    if (roots.length === 1 && await this.#holdsWhole(`${roots[0]}^{tree}`)) {
+      const restored = await this.#git([
+        "commit-tree",
+        "-m",
+        "restored: what this machine held of the branch when the remote lost it",
+        `${roots[0]}^{tree}`,
+      ]);
+      if (restored.success) base = (await replayed(base, restored.stdout.trim(), [])).tip;
+    }
+    const replay = await replayed(base, local, roots);
+    if (replay.tip) {
+      await gitChecked(["update-ref", this.#localRef, replay.tip, local], this.#gitOpts());
+    } else {
+      await gitChecked(["update-ref", "-d", this.#localRef, local], this.#gitOpts());
+    }
+    for (const [folder, move] of replay.moves) this.#moves.set(folder, move);
+    const after = replay.tip
+      ? await folderNames(this.gitDir, replay.tip, this.#gitOpts())
+      : new Set();
+    const dropped = [...before].filter((name) => !after.has(name)).sort();
+    const shown = dropped.slice(0, 5).join(", ");
+    this.#notices.push(
+      dropped.length === 0
+        ? {
+          kind: "deleted",
+          message:
+            "the remote lost history older than this machine's clone: everything this machine held of it is pushed again",
+          dropped,
+        }
+        : {
+          kind: "unrelated",
+          message:
+            `the remote lost history older than this machine's clone: what this machine wrote since is pushed again; ${dropped.length} recording folder(s) it cannot give back are no longer on the remote (${shown}${
+              dropped.length > 5 ? ", ..." : ""
+            })`,
+          dropped,
+        },
+    );
   }
 
   /** Puts our unpushed commits on top of `remoteTip` (the local branch moves). */
@@ -486,7 +571,7 @@ export class RepoClone {
       live: this.#options.live?.() ?? new Map(),
       host: this.#host,
     });
-    await gitChecked(["update-ref", this.#localRef, replay.tip, local], this.#gitOpts());
+    await gitChecked(["update-ref", this.#localRef, replay.tip!, local], this.#gitOpts());
     for (const [folder, move] of replay.moves) this.#moves.set(folder, move);
     if (replay.history === "diverged") {
       this.#notices.push({
@@ -523,6 +608,16 @@ export class RepoClone {
     await this.#markSynced();
     const known = await this.tip(this.#remoteRef);
     const pushed = await this.tip(PUSHED_REF);
+    // What the remote was seen to hold is in the local branch before anything is compared:
+    // given back to a remote that lost it, it goes with our own commits.
+    if (known) {
+      const local = await this.localTip();
+      if (!local || await isAncestor(local, known, this.#gitOpts())) {
+        await gitChecked(["update-ref", this.#localRef, known], this.#gitOpts());
+      } else if (!(await isAncestor(known, local, this.#gitOpts()))) {
+        await this.#integrate(known);
+      }
+    }
     if (
       remoteTip && remoteTip === known &&
       (!pushed || await isAncestor(pushed, remoteTip, this.#gitOpts()))

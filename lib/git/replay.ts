@@ -40,8 +40,10 @@ export interface ReplayOptions {
   signal?: AbortSignal;
   /** Our branch tip (the commits to replay end here). */
   local: string;
-  /** The remote's tip to replay onto. */
-  remote: string;
+  /** The remote's tip to replay onto (undefined: the branch is gone; the replay starts it anew). */
+  remote?: string;
+  /** Commits not to replay, nor what they reach (a shallow clone's boundary). */
+  exclude?: readonly string[];
   /** The tip we last pushed (undefined: never pushed from this clone). */
   pushed?: string;
   /** Folders of generations still being made, with their claim tokens. */
@@ -60,8 +62,8 @@ export interface FolderMove {
 
 /** What {@linkcode replayOnto} did. */
 export interface ReplayResult {
-  /** The new local tip (the remote tip when nothing was left to replay). */
-  tip: string;
+  /** The new local tip (the remote tip when nothing was left to replay; undefined: nothing at all). */
+  tip: string | undefined;
   /** How the remote tip relates to the last push. */
   history: History;
   /** Commits written on top of the remote tip. */
@@ -187,14 +189,14 @@ export async function replayOnto(options: ReplayOptions): Promise<ReplayResult> 
   const { local, remote, pushed } = options;
   const git_ = opts(options);
   let history: History = "follows";
-  if (pushed && pushed !== remote && !(await isAncestor(pushed, remote, git_))) {
+  if (remote && pushed && pushed !== remote && !(await isAncestor(pushed, remote, git_))) {
     history = (await hasMergeBase(pushed, remote, git_)) ? "diverged" : "unrelated";
   }
   const result: ReplayResult = { tip: remote, history, replayed: 0, moves: new Map(), dropped: [] };
-  if (await isAncestor(local, remote, git_)) return result;
-  let oids = await revList(local, [remote], git_);
+  if (remote && await isAncestor(local, remote, git_)) return result;
+  let oids = await revList(local, [...(remote ? [remote] : []), ...options.exclude ?? []], git_);
   const adds = await addsOf(oids, git_);
-  if (history === "unrelated" && pushed) {
+  if (history === "unrelated" && pushed && remote) {
     // Only what was never pushed, and what belongs to recordings still being made.
     const wasPushed = new Set(await revList(pushed, [remote], git_));
     oids = oids.filter((oid) =>

@@ -164,3 +164,36 @@ Deno.test("row 10: a remote replaced by an unrelated history: reported; only wha
     await t.cleanup();
   }
 });
+
+Deno.test("a shallow clone whose remote lost its branch gives back all it holds (the tip's tree) and its own commits", async () => {
+  const t = await makeTestHome();
+  try {
+    const { remote, clone } = await rig(t);
+    const first = clone("first", "alpha");
+    await first.ensure();
+    const old = await chunksOf(t, "old", text("pushed before the new clone", 5));
+    await first.commit(old.map((c) => ({ id: "old", ...c })));
+    await first.push();
+    // A new machine (or a wiped home) clones only the tip; then the remote loses the branch.
+    const second = clone("second", "beta");
+    await second.ensure();
+    assert.ok(
+      await Deno.stat(join(t.root, "second.git", "shallow")),
+      "the new clone is not shallow",
+    );
+    await git(["update-ref", "-d", `refs/heads/${BRANCH}`], { gitDir: remote });
+    const fresh = await chunksOf(t, "new", text("written after", 3));
+    await second.commit(fresh.map((c) => ({ id: "new", ...c })));
+    await second.push();
+    assert.deepEqual(
+      await restoreFromRemote(remote, { id: "old" }),
+      encoder.encode(text("pushed before the new clone", 5)),
+    );
+    assert.deepEqual(
+      await restoreFromRemote(remote, { id: "new" }),
+      encoder.encode(text("written after", 3)),
+    );
+  } finally {
+    await t.cleanup();
+  }
+});
