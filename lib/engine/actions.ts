@@ -299,6 +299,11 @@ export class RecordingActions {
       // The remote could not be read: a failure of the remote (health, backoff, notices).
       throw error;
     } finally {
+      // What the guard says of the remote shows even while the branch is unread.
+      const waiting = [...recs.map((rec) => rec.current), ...provisional.map((state) => state.id)]
+        .map((id) => id ? this.#o.generations.get(id) : undefined)
+        .filter((state): state is RecordingState => state?.provisional === true);
+      if (waiting.length) await this.#o.work.checkVisibility(remote, waiting);
       lane.queued = false;
       for (const rec of recs) rec.resolving = false;
       for (

@@ -132,6 +132,17 @@ export class RemoteWork implements RemoteHost {
     );
   }
 
+  /**
+   * Asks the public-repository guard about `remote` for `states` when an answer
+   * is due (in the remote's queue): a provisional generation shows why it would
+   * be held even before the branch says where it starts.
+   */
+  async checkVisibility(remote: Remote, states: readonly RecordingState[]): Promise<void> {
+    await this.#o.gate.refresh(remote.target, states, { gitDir: remote.clone.gitDir })
+      .catch(() => {});
+    this.#o.core.healthChanged();
+  }
+
   /** Folders of `remote`'s generations still being made, with their claim tokens. */
   live(remote: Remote): ReadonlyMap<string, string> {
     const live = new Map<string, string>();
