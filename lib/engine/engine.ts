@@ -332,6 +332,7 @@ export class Engine {
       progress: rec.progress,
       limits: this.#limits(rec, once),
       answered: current ? this.#actions.answered(current.id) : false,
+      resolving: rec.resolving,
     }, now)];
     for (const state of this.#gens.of(rec.id)) {
       if (state.id === rec.current) continue;
@@ -370,8 +371,14 @@ export class Engine {
         this.#wakes.delete(id);
       }
     }
-    for (const id of this.#blocked) due.add(id);
-    this.#blocked.clear();
+    // Cuts that waited for a slot, oldest first, as many as there are free slots (not all of
+    // them on every tick: a thousand waiting recordings would each be planned on every tick).
+    let slots = CUT_CONCURRENCY - this.#cutting.size;
+    for (const id of this.#blocked) {
+      if (slots-- <= 0) break;
+      due.add(id);
+      this.#blocked.delete(id);
+    }
     for (const id of due) {
       if (this.#stopped) return;
       const rec = this.#recs.get(id);

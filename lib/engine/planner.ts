@@ -12,7 +12,8 @@
  *    was cut; otherwise nothing.
  * 3. The file is not a recording (symlink, not a regular file, bad name, not
  *    asciicast): **hold**. Its header is still being written: nothing.
- * 4. No checkpoint yet: **resolve** (find where to start, from the branch).
+ * 4. No checkpoint yet: **resolve** (find where to start, from the branch),
+ *    unless a look-up is already under way (then nothing until it ends).
  * 5. The file is not the one the checkpoint describes (another inode, shorter
  *    than what was cut, fingerprint mismatch, or grown after its end): **new
  *    generation**.
@@ -127,6 +128,8 @@ export interface PlanInput {
   limits: PlanLimits;
   /** The branch's answer for a provisional checkpoint has come. */
   answered?: boolean;
+  /** A look-up of where it starts is under way (no checkpoint yet): nothing to do until it ends. */
+  resolving?: boolean;
 }
 
 /** A fresh progress record. */
@@ -169,7 +172,7 @@ export function plan(input: PlanInput, now: number): Action {
   }
   if (facts.problem) return { type: "hold", reason: facts.problem };
   if (!facts.headerReady) return { type: "idle" };
-  if (!checkpoint) return { type: "resolve" };
+  if (!checkpoint) return input.resolving ? { type: "idle" } : { type: "resolve" };
   const changed = progress.mismatch ?? identityChange(facts, checkpoint);
   if (changed) return { type: "new-generation", reason: changed };
   if (checkpoint.final) return { type: "idle" };

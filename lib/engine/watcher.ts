@@ -107,6 +107,8 @@ export class Watcher {
         }
         this.#watcher = Deno.watchFs(this.#dir, { recursive: false });
         for await (const event of this.#watcher) {
+          // Reading a file (the daemon's own cuts and looks) changes nothing.
+          if (event.kind === "access") continue;
           const ids = event.paths.map((path) => idOfName(basename(path)))
             .filter((id): id is string => id !== undefined);
           if (ids.length) this.#options.onIds(ids);
@@ -163,8 +165,23 @@ export class Watcher {
       this.#polling = undefined;
       this.#window = { start: performance.now(), events: 0 };
       this.#loop = this.#watch();
-      // What changed between the last look and the new watch.
-      this.#options.onIds([...now.keys()].map(idOfName).filter((id): id is string => !!id));
+      // What changed between the last look and the new watch: compared once the watch is up
+      // (not every id: a busy folder of many recordings would be looked at whole each time).
+      const before = now;
+      setTimeout(() => {
+        if (this.#stopped) return;
+        let after: Map<string, string>;
+        try {
+          after = listing(this.#dir);
+        } catch {
+          return;
+        }
+        const moved = new Set<string>();
+        for (const [name, stamp] of after) if (before.get(name) !== stamp) moved.add(name);
+        for (const name of before.keys()) if (!after.has(name)) moved.add(name);
+        const ids = [...moved].map(idOfName).filter((id): id is string => id !== undefined);
+        if (ids.length) this.#options.onIds([...new Set(ids)]);
+      }, 50);
     }
   }
 

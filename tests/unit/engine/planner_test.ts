@@ -108,6 +108,8 @@ Deno.test("rule 3: a file that is no recording is held; a header still being wri
 
 Deno.test("rule 4: no checkpoint yet means resolve (where to start) before any cut", () => {
   assert.deepEqual(plan(input({ checkpoint: null }), 5), { type: "resolve" });
+  // A look-up under way: nothing to do (no task started and ended on every tick) until it ends.
+  assert.deepEqual(plan({ ...input({ checkpoint: null }), resolving: true }, 5), { type: "idle" });
 });
 
 Deno.test("rule 5: another inode, a shorter file, a fingerprint mismatch or growth after the end is a new generation", () => {
