@@ -56,13 +56,21 @@ export function specialFiles(dir: string): string[] {
   return found;
 }
 
-/** A listing of the folder: name -> size, mtime and inode. */
-function listing(dir: string): Map<string, string> {
+/** How far back a file's change counts as maybe not yet taken up when a watch is closed. */
+const RECENT_MS = 5000;
+
+/**
+ * A listing of the folder: name -> size, mtime and inode; names changed in
+ * the last few seconds (by their ctime) go into `recent` when it is given.
+ */
+function listing(dir: string, recent?: Set<string>): Map<string, string> {
   const seen = new Map<string, string>();
+  const since = Date.now() - RECENT_MS;
   for (const entry of Deno.readDirSync(dir)) {
     if (idOfName(entry.name) === undefined) continue;
     try {
       const info = Deno.lstatSync(join(dir, entry.name));
+      if (recent && (info.ctime === null || info.ctime.getTime() >= since)) recent.add(entry.name);
       seen.set(entry.name, `${info.size}:${info.mtime?.getTime()}:${info.ino}`);
     } catch {
       // gone meanwhile
@@ -135,11 +143,15 @@ export class Watcher {
 
   #startPolling(): void {
     void this.#close();
+    // Events of the closed watch not taken up yet are lost: what changed lately is looked at.
+    const recent = new Set<string>();
     try {
-      this.#last = listing(this.#dir);
+      this.#last = listing(this.#dir, recent);
     } catch {
       this.#last = new Map();
     }
+    const ids = [...recent].map(idOfName).filter((id): id is string => id !== undefined);
+    if (ids.length) this.#options.onIds([...new Set(ids)]);
     this.#quiet = 0;
     this.#polling = setInterval(() => this.#poll(), POLL_MS);
   }
