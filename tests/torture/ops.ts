@@ -94,6 +94,12 @@ interface GenState {
    * until the remote is back.
    */
   unsettled: boolean;
+  /**
+   * A wipe or a reset happened. Not both in one sequence: a remote that loses
+   * what it accepted while the home forgot what it pushed leaves no copy the
+   * daemon could give back (the finished file in done/ is not re-read).
+   */
+  lost: "wipe" | "reset" | null;
 }
 
 function appendShape(random: Prng): AppendShape {
@@ -159,8 +165,8 @@ function step(random: Prng, state: GenState, ops: Op[]): void {
     remote: 5,
     clock: 2,
     other: 5,
-    wipe: state.starts < MAX_STARTS ? 2 : 0,
-    reset: 2,
+    wipe: state.starts < MAX_STARTS && state.lost !== "reset" ? 2 : 0,
+    reset: state.lost !== "wipe" ? 2 : 0,
     fifo: live.length ? 1 : 0,
   });
   switch (kind) {
@@ -247,10 +253,12 @@ function step(random: Prng, state: GenState, ops: Op[]): void {
       }
       state.daemonUp = true;
       state.starts++;
+      state.lost = "wipe";
       ops.push({ kind: "wipe", remoteDown });
       return;
     }
     case "reset":
+      state.lost = "reset";
       ops.push({ kind: "reset", back: random.int(1, 4) });
       return;
     case "fifo":
@@ -306,6 +314,7 @@ export function generateSequence(seed: number): Sequence {
     remote: "ok",
     other: { recs: new Map(), up: false, starts: 0 },
     unsettled: false,
+    lost: null,
   };
   const ops: Op[] = [];
   if (random.chance(0.3)) {
