@@ -15,6 +15,7 @@ import type { BranchView } from "./source.ts";
 import { RestoreError } from "./restore.ts";
 import { loadManifest, scanRecording } from "./verify.ts";
 import type { DecryptOptions } from "./chunk_stream.ts";
+import { problemSummary } from "./layout.ts";
 
 /** Options of {@linkcode streamRecordingBytes}. */
 export interface StreamBytesOptions {
@@ -75,9 +76,7 @@ export async function streamRecordingBytes(
   if (report.problems.length) {
     throw new RestoreError(
       "damaged",
-      `${id} cannot be read intact from the branch:\n` +
-        report.problems.map((p) => `  - ${p.message}`).join("\n") +
-        "\nRun `daemon.ts verify` for a full report.",
+      `${id} cannot be read intact from the branch: ${problemSummary(report.problems)}`,
       report.problems,
     );
   }

@@ -25,7 +25,7 @@ import {
 } from "./source.ts";
 import { readableRemotes } from "./remote_lookup.ts";
 import { loadManifest, type ScanOptions, scanRecording } from "./verify.ts";
-import type { Problem } from "./layout.ts";
+import { type Problem, problemSummary } from "./layout.ts";
 import { decompressAll } from "./restore_stream.ts";
 import { ChunkDecryptError } from "./chunk_stream.ts";
 
@@ -252,9 +252,9 @@ export async function restoreRecording(
         const locked = report.problems.every((p) => p.kind === "undecryptable");
         throw new RestoreError(
           locked ? "identity" : "damaged",
-          `${id} cannot be restored intact; nothing was written:\n` +
-            report.problems.map((p) => `  - ${p.message}`).join("\n") +
-            "\nRun `daemon.ts verify` for a full report.",
+          `${id} cannot be restored intact; nothing was written: ${
+            problemSummary(report.problems)
+          }`,
           report.problems,
         );
       }

@@ -223,7 +223,7 @@ export async function openBranch(options: BranchSourceOptions): Promise<BranchSo
       kind === "auth" ? "auth" : kind === "network" ? "network" : "remote",
       `Could not fetch ${remote.branch} from ${shown}: ${stderr || "timed out"}` +
         (kind === "auth"
-          ? `\nCheck the GitHub token in the credential store (\`${SETUP_COMMAND}\`, or ` +
+          ? `. Check the GitHub token in the credential store (\`${SETUP_COMMAND}\`, or ` +
             `${envVarFor(GITHUB_PAT)} with credential_store env) and the remote's access rights.`
           : ""),
     );

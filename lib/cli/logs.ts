@@ -5,7 +5,7 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { numberOption } from "./options.ts";
-import { type HomePaths, homePaths, resolveHome, statOrNull } from "../sys/mod.ts";
+import { type HomePaths, homePaths, resolveHome, statOrNull, termSafe } from "../sys/mod.ts";
 import { followLog, type LogEntry, parseSince, renderLogEntry, tailLog } from "../status/mod.ts";
 
 /** Options of {@linkcode runLogs} (the command's flags). */
@@ -61,11 +61,20 @@ export async function writeStdout(text: string): Promise<void> {
   }
 }
 
+/**
+ * Writes one line for people to stderr with every control in it escaped
+ * (`termSafe`): for messages that carry ids, URLs, notes or errors from
+ * outside.
+ */
+export function printLine(text: string): void {
+  console.error(termSafe(text));
+}
+
 /** Runs `logs`; returns the exit code (0, or 2 for a bad option). */
 export async function runLogs(options: LogsOptions, context: LogsContext = {}): Promise<number> {
   const paths = context.paths ?? homePaths(resolveHome());
   const write = context.write ?? writeStdout;
-  const writeError = context.writeError ?? ((text: string) => console.error(text));
+  const writeError = context.writeError ?? printLine;
   const color = context.color ?? useColor();
   let since: Date | undefined;
   if (options.since !== undefined) {

@@ -9,9 +9,9 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { homePaths, loadSettings, resolveHome } from "../sys/mod.ts";
+import { homePaths, loadSettings, resolveHome, termSafe } from "../sys/mod.ts";
 import { derivedPayloadCodec, reindexRecordings } from "../text/mod.ts";
-import { writeStdout } from "./logs.ts";
+import { printLine, writeStdout } from "./logs.ts";
 import { type RestoreHooks, type SourceFlags, sourceOptions, withSignals } from "./restore.ts";
 import { LIST_REPO_HELP } from "./options.ts";
 
@@ -33,7 +33,7 @@ export async function runReindex(flags: ReindexFlags, hooks: RestoreHooks = {}):
       ids: flags.id?.length ? flags.id : undefined,
       force: flags.force ?? false,
       codec: derivedPayloadCodec(settings),
-      onProgress: (line) => console.error(line),
+      onProgress: (line) => printLine(line),
     });
     let bad = false;
     let text = "";
@@ -41,15 +41,17 @@ export async function runReindex(flags: ReindexFlags, hooks: RestoreHooks = {}):
       const where = `${report.branch ? `${report.branch} of ` : ""}${report.url}`;
       if (report.error) {
         bad = true;
-        console.error(`asciinema-chunker: ${where}: ${report.error}`);
+        printLine(`asciinema-chunker: ${where}: ${report.error}`);
       }
       for (const failed of report.failed) {
         bad = true;
-        console.error(`asciinema-chunker: ${failed.id}: ${failed.error}`);
+        printLine(`asciinema-chunker: ${failed.id}: ${failed.error}`);
       }
-      text += `${where}: ${report.built.length} index${report.built.length === 1 ? "" : "es"} ` +
-        `built and pushed${report.built.length ? ` (${report.built.join(", ")})` : ""}, ` +
-        `${report.kept.length} already there\n`;
+      text += termSafe(
+        `${where}: ${report.built.length} index${report.built.length === 1 ? "" : "es"} ` +
+          `built and pushed${report.built.length ? ` (${report.built.join(", ")})` : ""}, ` +
+          `${report.kept.length} already there`,
+      ) + "\n";
     }
     await writeStdout(text || "No remotes known: pass --repo.\n");
     return bad ? 2 : 0;

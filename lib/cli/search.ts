@@ -18,7 +18,7 @@ import {
   PatternError,
   searchRecordings,
 } from "../text/mod.ts";
-import { writeStdout } from "./logs.ts";
+import { printLine, writeStdout } from "./logs.ts";
 import { type RestoreHooks, type SourceFlags, sourceOptions, withSignals } from "./restore.ts";
 import { LIST_REPO_HELP, numberOption, withBranchOptions } from "./options.ts";
 
@@ -51,7 +51,7 @@ export async function runSearch(
     try {
       since = parseSince(flags.since);
     } catch (error) {
-      console.error(`asciinema-chunker: ${(error as Error).message}`);
+      printLine(`asciinema-chunker: ${(error as Error).message}`);
       return 2;
     }
   }
@@ -86,13 +86,13 @@ export async function runSearch(
         error instanceof PatternError || error instanceof BranchSourceError ||
         error instanceof RemoteLookupError
       ) {
-        console.error(`asciinema-chunker: ${error.message}`);
+        printLine(`asciinema-chunker: ${error.message}`);
         return 2;
       }
       throw error;
     }
-    for (const note of summary.notes) console.error(`note: ${note}`);
-    for (const error of summary.errors) console.error(`asciinema-chunker: ${error}`);
+    for (const note of summary.notes) printLine(`note: ${note}`);
+    for (const error of summary.errors) printLine(`asciinema-chunker: ${error}`);
     if (summary.errors.length) return 2;
     return summary.matches > 0 ? 0 : 1;
   });

@@ -16,7 +16,7 @@ import {
   IndexFormatError,
   readRecordingText,
 } from "../text/mod.ts";
-import { writeStdout } from "./logs.ts";
+import { printLine, writeStdout } from "./logs.ts";
 import {
   printError,
   type RestoreHooks,
@@ -109,25 +109,25 @@ export async function runText(
         ],
       );
       await write(pending);
-      for (const note of result.notes) console.error(`note: ${note}`);
+      for (const note of result.notes) printLine(`note: ${note}`);
       const read = result.recordings[0];
       if (!read) {
-        console.error(
+        printLine(
           `asciinema-chunker: ${result.branch} of ${result.url} does not exist: nothing was ` +
             "backed up there yet (check --repo and --branch).",
         );
         await out?.abandon();
         return 1;
       }
-      if (read.note) console.error(`note: ${read.note}`);
+      if (read.note) printLine(`note: ${read.note}`);
       if (!read.manifest) {
-        console.error(
+        printLine(
           `note: ${id} is still being recorded (no manifest): this is its text up to the last ` +
             "pushed chunk.",
         );
       }
       await out?.commit();
-      if (path) console.error(`Wrote ${read.lines} lines of ${id} to ${path}`);
+      if (path) printLine(`Wrote ${read.lines} lines of ${id} to ${path}`);
       return 0;
     } catch (error) {
       await out?.abandon();
@@ -136,7 +136,7 @@ export async function runText(
         error instanceof RestoreError || error instanceof CastFormatError ||
         error instanceof IndexFormatError
       ) {
-        console.error(`asciinema-chunker: ${errorMessage(error)}`);
+        printLine(`asciinema-chunker: ${errorMessage(error)}`);
         return 1;
       }
       throw error;
