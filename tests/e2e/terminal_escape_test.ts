@@ -9,13 +9,18 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { findRawControl, HOSTILE_STRINGS } from "../support/hostile_text.ts";
 import { FORGED_OK, HOSTILE_NEEDLE, pushHostileBranch } from "../support/hostile_branch.ts";
 import { type CliResult, initBare, runDaemonCli, withFakeRemote } from "../support/fake_branch.ts";
-import { makeTestHome, waitFor } from "../support/env.ts";
+import { assertTools, ignoreWithout, makeTestHome, waitFor } from "../support/env.ts";
+import { fakeSsh, finished, startBootstrap, tmuxFor } from "../support/bootstrap_run.ts";
+import { git } from "../../lib/git/mod.ts";
 import { FAST_SETTINGS, startDaemon, waitForHealth, writeConfig } from "../support/daemon.ts";
 import { V2_HEADER } from "../support/recording.ts";
-import { termSafe } from "../../lib/sys/mod.ts";
+import { run, termSafe } from "../../lib/sys/mod.ts";
+
+const SETUP_TS = fileURLToPath(new URL("../../setup.ts", import.meta.url));
 
 /** Every hostile string, concatenated: what a hook or a field carries. */
 const ALL_HOSTILE = HOSTILE_STRINGS.map((hostile) => hostile.text).join(" ");
@@ -140,6 +145,93 @@ Deno.test("status and logs escape a remote's error text, ids and URLs; logs --js
     await t.cleanup();
   }
 });
+
+Deno.test({
+  name:
+    "bootstrap.ts escapes the folder's origin URL and the daemon's health it quotes, in every line it prints",
+  ignore: ignoreWithout(["asciinema", "tmux"]),
+  async fn() {
+    await assertTools(["asciinema", "tmux"]);
+    const t = await makeTestHome();
+    await fakeSsh(t);
+    const tmux = await tmuxFor(t);
+    try {
+      // A daemon that runs but quotes a remote's hostile error in health.json.
+      await Deno.mkdir(t.paths.home, { recursive: true });
+      const now = new Date().toISOString();
+      await Deno.writeTextFile(
+        t.paths.health,
+        JSON.stringify({
+          status: "degraded",
+          message: `push failed: ${ALL_HOSTILE}`,
+          last_error: ALL_HOSTILE,
+          last_update: now,
+          heartbeat: now,
+          heartbeat_interval_seconds: 3600,
+          pid: Deno.pid,
+          recordings: {},
+          remotes: {},
+        }),
+      );
+      const origins = {
+        // A local path is a usable remote: bootstrap says it backs up there.
+        usable: join(t.root, `origin${ALL_HOSTILE.replace(/[\r\n]/g, "")}.git`),
+        // Not a remote at all: bootstrap says it cannot use it.
+        refused: `ext::sh -c touch${ALL_HOSTILE}`,
+      };
+      for (const [name, origin] of Object.entries(origins)) {
+        const cwd = join(t.root, name);
+        await Deno.mkdir(cwd);
+        await git(["init", "--quiet", cwd]);
+        await git(["config", "remote.origin.url", origin], { cwd });
+        const run = await startBootstrap(t, tmux, {
+          cwd,
+          name,
+          args: ["--command", "true", "--wait", "0"],
+        });
+        const result = await finished(tmux, run);
+        assertEscaped(`bootstrap with the ${name} origin`, { stdout: "", stderr: result.stderr });
+        assert.match(result.stderr, /is degraded: push failed: \\x1b\]52/);
+        const shown = termSafe(HOSTILE_STRINGS[0].text);
+        const said = name === "usable" ? `backed up to ${join(t.root, "origin")}${shown}` : shown;
+        assert.ok(result.stderr.includes(said), result.stderr);
+      }
+    } finally {
+      await tmux.tmux(["kill-server"]);
+      await t.cleanup();
+    }
+  },
+});
+
+Deno.test("setup.ts escapes the repository URL it quotes from config.json and the errors about it", async () => {
+  const t = await makeTestHome();
+  try {
+    const remote = join(t.root, `gone${ALL_HOSTILE.replace(/[\r\n]/g, "")}.git`);
+    await writeConfig(t.paths.home, { repo_url: remote, branch: "main" });
+    const result = await run(Deno.execPath(), {
+      args: ["run", "-A", "--no-prompt", SETUP_TS, "--yes", "--no-service"],
+      env: t.env,
+      clearEnv: true,
+      cwd: t.root,
+      timeoutMs: 120_000,
+    });
+    assert.notEqual(result.code, 0, "an unreachable repository is an error");
+    assertEscaped("setup", result);
+    const shown = termSafe(remote);
+    assert.match(
+      result.stdout,
+      new RegExp(`^Repository: ${escapeRegExp(shown)}, branch main$`, "m"),
+    );
+    assert.match(result.stdout, new RegExp(`^error: could not reach ${escapeRegExp(shown)}`, "m"));
+  } finally {
+    await t.cleanup();
+  }
+});
+
+/** `text` as a literal in a regular expression. */
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
 
 /** `words` as one sh word each, single-quoted. */
 function shellWords(text: string): string {
