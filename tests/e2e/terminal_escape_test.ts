@@ -125,6 +125,9 @@ Deno.test("status and logs escape a remote's error text, ids and URLs; logs --js
       const result = await cli(args);
       assertEscaped(args.join(" "), result);
     }
+    // The daemon in the foreground prints its log lines to stderr, escaped too.
+    assertEscaped("daemon.ts run", { stdout: "", stderr: daemon.stderr() });
+    assert.ok(daemon.stderr().includes(termSafe(HOSTILE_STRINGS[0].text)), daemon.stderr());
     const status = await cli(["status"]);
     assert.ok(status.stdout.includes(termSafe(HOSTILE_STRINGS[0].text)), status.stdout);
     const logs = await cli(["logs"]);
