@@ -8,7 +8,7 @@
 import { Argument, Command, Option } from "@commander-js/extra-typings";
 import { runDaemon } from "./run.ts";
 import { runStatus } from "./status.ts";
-import { errorMessage, homePaths, resolveHome } from "../sys/mod.ts";
+import { errorMessage, homePaths, resolveHome, termSafe } from "../sys/mod.ts";
 import { printLine } from "./logs.ts";
 import {
   claimPidfile,
@@ -20,7 +20,7 @@ import {
 } from "../service/mod.ts";
 
 function say(line: string): void {
-  console.log(line);
+  console.log(termSafe(line));
 }
 
 function paths() {

@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { errorMessage, redact, registerSecret, timeoutSignal } from "../sys/mod.ts";
-import { displayUrl, isLoopbackHost } from "./remote_url.ts";
+import { errorMessage, isLoopbackHost, redact, registerSecret, timeoutSignal } from "../sys/mod.ts";
+import { displayUrl } from "./remote_url.ts";
 import { type GitHubRepo, repoFullName, type Visibility } from "./visibility.ts";
 
 /** Timeout of the request (default). */

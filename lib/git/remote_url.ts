@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { redact } from "../sys/mod.ts";
+import { isLoopbackHost, redact } from "../sys/mod.ts";
 
 /** How a remote is reached. */
 export type RemoteKind = "https" | "http-loopback" | "ssh" | "local" | "git";
@@ -55,17 +55,6 @@ export class RemoteUrlError extends Error {
 }
 
 const GITHUB_HOSTS = new Set(["github.com", "ssh.github.com", "www.github.com"]);
-
-/** True for loopback hosts: 127.0.0.0/8, ::1 (with or without brackets) and localhost. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, "");
-  if (h === "localhost" || h.endsWith(".localhost")) return true;
-  if (h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
-  const v4 = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
-  if (v4) return v4.slice(1).every((part) => Number(part) <= 255);
-  const mapped = /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.exec(h);
-  return mapped !== null;
-}
 
 function cleanPath(path: string): string {
   return path.replace(/^\/+/, "").replace(/\/+$/, "");

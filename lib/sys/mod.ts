@@ -11,6 +11,7 @@ export * from "./errors.ts";
 export * from "./exec.ts";
 export * from "./fs.ts";
 export * from "./format.ts";
+export * from "./host.ts";
 export * from "./log.ts";
 export * from "./paths.ts";
 export * from "./process.ts";

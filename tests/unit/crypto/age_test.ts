@@ -11,6 +11,7 @@ import {
   Identities,
   IdentityError,
   isX25519Recipient,
+  keyFromEnvValue,
   newIdentity,
   parseIdentityFile,
   recipientOf,
@@ -142,6 +143,60 @@ Deno.test("identities: --identity, then ASCIINEMA_AGE_IDENTITY (key or file), th
       new Identities({ file: join(t.root, "absent.txt") }).get(),
       /--identity .*absent\.txt cannot be read/,
     );
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("ASCIINEMA_AGE_IDENTITY: a key quoted, pasted as an export line, in lower case or with whitespace is recognised; errors name the variable, never the value", async () => {
+  const t = await makeTestHome();
+  try {
+    const { identity } = await newIdentity();
+    const env = (value: string) => ({
+      get: (key: string) => key === AGE_IDENTITY_ENV ? value : undefined,
+    });
+    const forms = [
+      `"${identity}"`,
+      `'${identity}'`,
+      `export ${AGE_IDENTITY_ENV}=${identity}`,
+      `export ${AGE_IDENTITY_ENV}="${identity}"\n`,
+      `${AGE_IDENTITY_ENV}='${identity}';`,
+      identity.toLowerCase(),
+      `  \t${identity}\r\n`,
+      `export ${AGE_IDENTITY_ENV}="${identity.toLowerCase()}"`,
+    ];
+    for (const form of forms) {
+      assert.equal(keyFromEnvValue(form), identity, JSON.stringify(form.slice(0, 30)));
+      assert.deepEqual(await new Identities({ env: env(form) }).get(), [identity], form);
+    }
+    // A path stays a path (its file holds the key).
+    const file = join(t.root, "key.txt");
+    await Deno.writeTextFile(file, `# mine\n${identity}\n`);
+    assert.equal(keyFromEnvValue(file), undefined);
+    assert.deepEqual(await new Identities({ env: env(file) }).get(), [identity]);
+
+    // Whatever is wrong, the message names the variable and holds nothing of the value.
+    const secretPart = identity.slice(16, 50);
+    const broken = [
+      `"${identity.slice(0, -3)}QQQ"`, // checksum broken
+      `export ${AGE_IDENTITY_ENV}=${identity.slice(0, 40)}`, // cut short
+      `${identity.slice(0, 20)} ${identity.slice(20)}`, // a space inside
+      `AGE_SECRET_KEY_1${identity.slice(16)}`, // not a key, taken as a path
+      join(t.root, `absent-${identity.slice(16)}`), // a path that is not there
+    ];
+    for (const value of broken) {
+      await assert.rejects(new Identities({ env: env(value) }).get(), (error: Error) => {
+        assert.ok(error instanceof IdentityError, String(error));
+        assert.match(error.message, /ASCIINEMA_AGE_IDENTITY/);
+        assert.ok(
+          !error.message.includes(secretPart.slice(0, 12)) &&
+            !error.message.toLowerCase().includes(secretPart.slice(0, 12).toLowerCase()),
+          `the value is in the message: ${error.message}`,
+        );
+        assert.ok(!error.message.includes(t.root), `the path is in the message: ${error.message}`);
+        return true;
+      }, JSON.stringify(value.slice(0, 30)));
+    }
   } finally {
     await t.cleanup();
   }
