@@ -5,7 +5,14 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { numberOption } from "./options.ts";
-import { type HomePaths, homePaths, resolveHome, statOrNull, termSafe } from "../sys/mod.ts";
+import {
+  type HomePaths,
+  homePaths,
+  redact,
+  resolveHome,
+  statOrNull,
+  termSafe,
+} from "../sys/mod.ts";
 import { followLog, type LogEntry, parseSince, renderLogEntry, tailLog } from "../status/mod.ts";
 
 /** Options of {@linkcode runLogs} (the command's flags). */
@@ -62,12 +69,12 @@ export async function writeStdout(text: string): Promise<void> {
 }
 
 /**
- * Writes one line for people to stderr with every control in it escaped
- * (`termSafe`): for messages that carry ids, URLs, notes or errors from
- * outside.
+ * Writes one line for people to stderr, redacted (no secret, token or key
+ * shape) and with every control in it escaped (`termSafe`): for messages
+ * that carry ids, URLs, notes or errors from outside.
  */
 export function printLine(text: string): void {
-  console.error(termSafe(text));
+  console.error(termSafe(redact(text)));
 }
 
 /** Runs `logs`; returns the exit code (0, or 2 for a bad option). */

@@ -22,6 +22,17 @@ export class DecryptError extends KindedError<DecryptErrorKind> {}
 /** True when `text` is an X25519 age recipient with a valid checksum. */
 export const isX25519Recipient: (text: string) => boolean = isAgeRecipient;
 
+/**
+ * A value that should have been a recipient, as a message may show it: its
+ * start when it looks like a public key (`age1…`), else nothing of it (it
+ * may be the secret key, pasted into the wrong place).
+ */
+export function recipientShown(value: string): string {
+  const text = value.trim();
+  if (/^age-secret-key-/i.test(text)) return "an age identity (the secret key, not its recipient)";
+  return /^age1[0-9a-z]*$/i.test(text) ? `${text.slice(0, 20)}…` : "the value given";
+}
+
 function encrypterFor(recipients: readonly string[]): Encrypter {
   if (recipients.length === 0) throw new Error("encryption needs at least one recipient");
   const encrypter = new Encrypter();

@@ -15,7 +15,10 @@ import {
   newIdentity,
   parseIdentityFile,
   recipientOf,
+  recipientShown,
 } from "../../../lib/crypto/mod.ts";
+import { checkRecipients } from "../../../lib/setup/steps/encryption.ts";
+import { redact } from "../../../lib/sys/mod.ts";
 import { makeTestHome } from "../../support/env.ts";
 
 const encoder = new TextEncoder();
@@ -199,5 +202,26 @@ Deno.test("ASCIINEMA_AGE_IDENTITY: a key quoted, pasted as an export line, in lo
     }
   } finally {
     await t.cleanup();
+  }
+});
+
+Deno.test("a secret key where a recipient belongs, or inside any message, is never shown", async () => {
+  const { identity, recipient } = await newIdentity();
+  const secretPart = identity.slice(16, 36);
+  for (const value of [identity, identity.toLowerCase(), ` ${identity}`]) {
+    assert.ok(!recipientShown(value).includes(secretPart.slice(0, 8)), recipientShown(value));
+    const check = checkRecipients(`${recipient}, ${value}`);
+    assert.equal(typeof check, "string");
+    assert.ok(
+      !String(check).toLowerCase().includes(secretPart.slice(0, 8).toLowerCase()),
+      String(check),
+    );
+    assert.match(String(check), /an age identity \(the secret key/);
+  }
+  assert.equal(recipientShown("age1nope"), "age1nope…");
+  assert.equal(recipientShown("ghp_abcdefabcdef"), "the value given");
+  // Redaction knows the shape of a key, in either case, registered or not.
+  for (const text of [`key=${identity}`, `"${identity.toLowerCase()}" is bad`]) {
+    assert.ok(!redact(text).toLowerCase().includes(secretPart.toLowerCase()), redact(text));
   }
 });
