@@ -31,7 +31,7 @@ import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typin
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { buildRecArgs, detectAsciinema } from "./lib/recording/asciinema_cli.ts";
 import { restoreCommandLine } from "./lib/cli/restore.ts";
-import { printLine } from "./lib/cli/logs.ts";
+import { printFatal, printLine } from "./lib/cli/output.ts";
 import { termSafe } from "./lib/sys/terminal_text.ts";
 import { backupNote } from "./lib/cli/backup_note.ts";
 import { git } from "./lib/git/hermetic.ts";
@@ -733,12 +733,16 @@ function signalNumber(signal: Deno.Signal): number {
   return numbers[signal] ?? 1;
 }
 
-/** Parses `argv` and records; returns the exit code. */
+/** Parses `argv` and records; returns the exit code (an error is one line, never a stack trace). */
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
-  await buildCli(async (options) => {
-    code = await record(options);
-  }).parseAsync(argv, { from: "user" });
+  try {
+    await buildCli(async (options) => {
+      code = await record(options);
+    }).parseAsync(argv, { from: "user" });
+  } catch (error) {
+    return printFatal(error, "ERROR");
+  }
   return code;
 }
 

@@ -15,6 +15,7 @@ import { textCommand } from "./lib/cli/text.ts";
 import { searchCommand } from "./lib/cli/search.ts";
 import { reindexCommand } from "./lib/cli/reindex.ts";
 import { playCommand } from "./lib/cli/play.ts";
+import { printFatal } from "./lib/cli/output.ts";
 import { serviceState } from "./lib/service/backend.ts";
 import { homePaths, resolveHome } from "./lib/sys/paths.ts";
 
@@ -43,5 +44,10 @@ export function buildCli(): Command {
 }
 
 if (import.meta.main) {
-  await buildCli().parseAsync(Deno.args, { from: "user" });
+  try {
+    await buildCli().parseAsync(Deno.args, { from: "user" });
+  } catch (error) {
+    // Whatever no subcommand handled ends as one line, never a stack trace.
+    Deno.exit(printFatal(error));
+  }
 }

@@ -5,14 +5,8 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { numberOption } from "./options.ts";
-import {
-  type HomePaths,
-  homePaths,
-  redact,
-  resolveHome,
-  statOrNull,
-  termSafe,
-} from "../sys/mod.ts";
+import { type HomePaths, homePaths, resolveHome, statOrNull } from "../sys/mod.ts";
+import { printLine } from "./output.ts";
 import { followLog, type LogEntry, parseSince, renderLogEntry, tailLog } from "../status/mod.ts";
 
 /** Options of {@linkcode runLogs} (the command's flags). */
@@ -66,15 +60,6 @@ export async function writeStdout(text: string): Promise<void> {
     if (error instanceof Deno.errors.BrokenPipe) Deno.exit(0);
     throw error;
   }
-}
-
-/**
- * Writes one line for people to stderr, redacted (no secret, token or key
- * shape) and with every control in it escaped (`termSafe`): for messages
- * that carry ids, URLs, notes or errors from outside.
- */
-export function printLine(text: string): void {
-  console.error(termSafe(redact(text)));
 }
 
 /** Runs `logs`; returns the exit code (0, or 2 for a bad option). */

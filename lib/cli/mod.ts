@@ -13,3 +13,4 @@ export * from "./service.ts";
 export * from "./status.ts";
 export * from "./text.ts";
 export * from "./options.ts";
+export * from "./output.ts";

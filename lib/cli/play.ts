@@ -25,8 +25,8 @@ import {
   sourceOptions,
   withSignals,
 } from "./restore.ts";
-import { ID_HELP, numberOption, withBranchOptions } from "./options.ts";
-import { printLine } from "./logs.ts";
+import { badIdArguments, ID_HELP, numberOption, withBranchOptions } from "./options.ts";
+import { EXIT_USAGE, printLine } from "./output.ts";
 
 /** Flags of `play`. */
 export interface PlayFlags extends SourceFlags {
@@ -179,6 +179,7 @@ export async function runPlay(
   flags: PlayFlags,
   hooks: RestoreHooks = {},
 ): Promise<number> {
+  if (badIdArguments([id])) return EXIT_USAGE;
   const player = await findPlayer();
   if ("error" in player) {
     printLine(`asciinema-chunker: ${player.error}`);

@@ -11,9 +11,10 @@
 import { Command } from "@commander-js/extra-typings";
 import { homePaths, loadSettings, resolveHome, termSafe } from "../sys/mod.ts";
 import { derivedPayloadCodec, reindexRecordings } from "../text/mod.ts";
-import { printLine, writeStdout } from "./logs.ts";
+import { writeStdout } from "./logs.ts";
+import { EXIT_USAGE, printLine } from "./output.ts";
 import { type RestoreHooks, type SourceFlags, sourceOptions, withSignals } from "./restore.ts";
-import { LIST_REPO_HELP } from "./options.ts";
+import { badIdArguments, LIST_REPO_HELP } from "./options.ts";
 
 /** Flags of `reindex`. */
 export interface ReindexFlags extends Omit<SourceFlags, "offline"> {
@@ -25,6 +26,7 @@ export interface ReindexFlags extends Omit<SourceFlags, "offline"> {
 
 /** Runs `reindex`; returns the exit code. */
 export async function runReindex(flags: ReindexFlags, hooks: RestoreHooks = {}): Promise<number> {
+  if (badIdArguments(flags.id ?? [])) return EXIT_USAGE;
   const paths = homePaths(resolveHome());
   const settings = await loadSettings(paths.config).catch(() => undefined);
   return await withSignals(async (signal) => {

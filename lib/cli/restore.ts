@@ -10,7 +10,8 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { fileURLToPath } from "node:url";
-import { printLine, writeStdout } from "./logs.ts";
+import { writeStdout } from "./logs.ts";
+import { EXIT_USAGE, printLine } from "./output.ts";
 import {
   BranchSourceError,
   type BranchSourceOptions,
@@ -36,7 +37,7 @@ import {
 import type { AuthResolver } from "../git/mod.ts";
 import { AGE_IDENTITY, Identities } from "../crypto/mod.ts";
 import { openCredentialStore } from "../credentials/mod.ts";
-import { ID_HELP, LIST_REPO_HELP, withBranchOptions } from "./options.ts";
+import { badIdArguments, ID_HELP, LIST_REPO_HELP, withBranchOptions } from "./options.ts";
 
 /**
  * The command that restores `id` into the current directory, pasteable from
@@ -225,8 +226,10 @@ export async function runRestore(
   flags: SourceFlags & { output?: string; force?: boolean },
   hooks: RestoreHooks = {},
 ): Promise<number> {
+  if (badIdArguments([id])) return EXIT_USAGE;
   return await withSignals(async (signal) => {
     let result;
+
     try {
       result = await restoreRecording(id, {
         ...sourceOptions(flags, hooks, signal),
@@ -270,6 +273,7 @@ export async function runVerify(
   flags: SourceFlags & { json?: boolean },
   hooks: RestoreHooks = {},
 ): Promise<number> {
+  if (badIdArguments([id])) return EXIT_USAGE;
   return await withSignals(async (signal) => {
     let report;
     try {

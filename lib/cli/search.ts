@@ -18,9 +18,10 @@ import {
   PatternError,
   searchRecordings,
 } from "../text/mod.ts";
-import { printLine, writeStdout } from "./logs.ts";
+import { writeStdout } from "./logs.ts";
+import { EXIT_USAGE, printLine } from "./output.ts";
 import { type RestoreHooks, type SourceFlags, sourceOptions, withSignals } from "./restore.ts";
-import { LIST_REPO_HELP, numberOption, withBranchOptions } from "./options.ts";
+import { badIdArguments, LIST_REPO_HELP, numberOption, withBranchOptions } from "./options.ts";
 
 /** Flags of `search`. */
 export interface SearchFlags extends SourceFlags {
@@ -46,6 +47,7 @@ export async function runSearch(
   flags: SearchFlags,
   hooks: RestoreHooks = {},
 ): Promise<number> {
+  if (badIdArguments(flags.id ?? [])) return EXIT_USAGE;
   let since: Date | undefined;
   if (flags.since !== undefined) {
     try {

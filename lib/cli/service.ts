@@ -9,7 +9,7 @@ import { Argument, Command, Option } from "@commander-js/extra-typings";
 import { runDaemon } from "./run.ts";
 import { runStatus } from "./status.ts";
 import { errorMessage, homePaths, resolveHome, termSafe } from "../sys/mod.ts";
-import { printLine } from "./logs.ts";
+import { printLine } from "./output.ts";
 import {
   claimPidfile,
   releasePidfile,

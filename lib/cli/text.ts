@@ -16,7 +16,8 @@ import {
   IndexFormatError,
   readRecordingText,
 } from "../text/mod.ts";
-import { printLine, writeStdout } from "./logs.ts";
+import { writeStdout } from "./logs.ts";
+import { EXIT_USAGE, printLine } from "./output.ts";
 import {
   printError,
   type RestoreHooks,
@@ -24,7 +25,7 @@ import {
   sourceOptions,
   withSignals,
 } from "./restore.ts";
-import { ID_HELP, withBranchOptions } from "./options.ts";
+import { badIdArguments, ID_HELP, withBranchOptions } from "./options.ts";
 
 /** Flags of `text`. */
 export interface TextFlags extends SourceFlags {
@@ -84,6 +85,7 @@ export async function runText(
   flags: TextFlags,
   hooks: RestoreHooks = {},
 ): Promise<number> {
+  if (badIdArguments([id])) return EXIT_USAGE;
   return await withSignals(async (signal) => {
     const path = flags.output ? resolve(flags.output) : undefined;
     const out = path ? await FileOut.open(path) : undefined;

@@ -30,6 +30,7 @@ import {
   type HomePaths,
   loadSettings,
   log,
+  redact,
   type Settings,
   SettingsError,
   setupLogging,
@@ -189,7 +190,7 @@ export async function prepareDaemon(
     consoleWrite: options.consoleWrite,
   });
   const say = (raw: string) => {
-    const text = termSafe(raw);
+    const text = termSafe(redact(raw));
     options.consoleWrite ? options.consoleWrite(`${text}\n`) : console.error(text);
   };
   const own = options.signal ? undefined : signalsController();

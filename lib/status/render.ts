@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { formatBytes, termSafe } from "../sys/mod.ts";
+import { formatBytes, redact, termSafe } from "../sys/mod.ts";
 import { formatLocalTime } from "./log_entry.ts";
 import { formatDuration } from "../sys/mod.ts";
 import type { RecordingStatus, SecretStatus, StatusReport } from "./report.ts";
@@ -75,11 +75,11 @@ function secretLines(
   return lines;
 }
 
-/** `report` with every string in it escaped for a terminal. */
+/** `report` with every string in it redacted and escaped for a terminal. */
 function escaped(report: StatusReport): StatusReport {
   return JSON.parse(
     JSON.stringify(report),
-    (_key, value) => typeof value === "string" ? termSafe(value) : value,
+    (_key, value) => typeof value === "string" ? termSafe(redact(value)) : value,
   );
 }
 
