@@ -9,6 +9,7 @@
  */
 import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient } from "age-encryption";
 import { errorMessage, isAgeRecipient, KindedError, registerSecret } from "../sys/mod.ts";
+import { boundedAgeStream, scanAgeHeader } from "./age_header.ts";
 
 /**
  * Why something could not be decrypted: `no-match` (encrypted to other
@@ -85,9 +86,11 @@ export async function* decryptStream(
   input: ReadableStream<Uint8Array>,
   identities: readonly string[],
 ): AsyncGenerator<Uint8Array> {
+  const bounded = await boundedAgeStream(input);
+  if ("refused" in bounded) throw new DecryptError("corrupt", bounded.refused);
   let plain: ReadableStream<Uint8Array>;
   try {
-    plain = await decrypterFor(identities).decrypt(input);
+    plain = await decrypterFor(identities).decrypt(bounded.stream);
   } catch (error) {
     throw headerError(error);
   }
@@ -115,6 +118,8 @@ export async function decryptBytes(
   bytes: Uint8Array,
   identities: readonly string[],
 ): Promise<Uint8Array> {
+  const verdict = scanAgeHeader(bytes);
+  if (typeof verdict === "object") throw new DecryptError("corrupt", verdict.refused);
   let decrypter: Decrypter;
   try {
     decrypter = decrypterFor(identities);

@@ -12,10 +12,13 @@ import {
   IdentityError,
   isX25519Recipient,
   keyFromEnvValue,
+  MAX_AGE_HEADER_BYTES,
+  MAX_AGE_STANZAS,
   newIdentity,
   parseIdentityFile,
   recipientOf,
   recipientShown,
+  scanAgeHeader,
 } from "../../../lib/crypto/mod.ts";
 import { checkRecipients } from "../../../lib/setup/steps/encryption.ts";
 import { redact } from "../../../lib/sys/mod.ts";
@@ -224,4 +227,36 @@ Deno.test("a secret key where a recipient belongs, or inside any message, is nev
   for (const text of [`key=${identity}`, `"${identity.toLowerCase()}" is bad`]) {
     assert.ok(!redact(text).toLowerCase().includes(secretPart.toLowerCase()), redact(text));
   }
+});
+
+Deno.test("an age header with 20,000 recipient stanzas, or without an end, is refused before any identity is tried", async () => {
+  const { identity, recipient } = await newIdentity();
+  const sealed = await encryptBytes(encoder.encode("hello"), [recipient]);
+  const text = new TextDecoder("latin1").decode(sealed);
+  const end = text.indexOf("\n---") + 1;
+  const stanza = text.slice(text.indexOf("\n-> ") + 1, end);
+  const latin1 = (value: string) => Uint8Array.from(value, (char) => char.charCodeAt(0));
+  const many = latin1(text.slice(0, end) + stanza.repeat(20_000) + text.slice(end));
+  await assert.rejects(decryptBytes(many, [identity]), (error: Error) => {
+    assert.ok(error instanceof DecryptError && error.kind === "corrupt", String(error));
+    assert.match(error.message, /more than 128 recipient stanzas/);
+    return true;
+  });
+  await assert.rejects(collect(decryptStream(streamOf(many), [identity])), /128 recipient stanzas/);
+  const endless = latin1(text.slice(0, end) + "x".repeat(MAX_AGE_HEADER_BYTES));
+  await assert.rejects(collect(decryptStream(streamOf(endless), [identity])), /longer than/);
+  // Within the bounds: 128 stanzas are fine (the MAC then says the header was tampered with).
+  const bounded = latin1(text.slice(0, end) + stanza.repeat(MAX_AGE_STANZAS - 1) + text.slice(end));
+  assert.equal(scanAgeHeader(bounded), "complete");
+  assert.equal(scanAgeHeader(bounded.subarray(0, 100)), "incomplete");
+  assert.equal(scanAgeHeader(encoder.encode("not age at all")), "complete");
+  // An honest file still decrypts, as bytes and streamed in small blocks.
+  assert.equal(new TextDecoder().decode(await decryptBytes(sealed, [identity])), "hello");
+  const blocks = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let at = 0; at < sealed.length; at += 7) controller.enqueue(sealed.slice(at, at + 7));
+      controller.close();
+    },
+  });
+  assert.equal(new TextDecoder().decode(await collect(decryptStream(blocks, [identity]))), "hello");
 });
