@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { Command } from "@commander-js/extra-typings";
-import { Engine } from "../engine/mod.ts";
+import { Command, Option } from "@commander-js/extra-typings";
+import { allowFailpoints, Engine, FAILPOINT_FLAG } from "../engine/mod.ts";
 import {
   type HomePaths,
   homePaths,
@@ -105,7 +105,11 @@ export function runCommand() {
   return new Command("run")
     .description("run the daemon in the foreground (what the service runs)")
     .option("--once", "cut every complete line now, push, and exit (0 only if all is pushed)")
+    .addOption(
+      new Option(FAILPOINT_FLAG, "tests only: let ASCIINEMA_FAILPOINT arm a failpoint").hideHelp(),
+    )
     .action(async (options) => {
+      if (options.failpoints) allowFailpoints();
       Deno.exit(await runDaemon({ once: options.once }));
     });
 }
