@@ -7,6 +7,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { allowFailpoints, Engine, FAILPOINT_FLAG } from "../engine/mod.ts";
 import {
+  disableCoreDumps,
   type HomePaths,
   homePaths,
   log,
@@ -39,6 +40,13 @@ async function runClaimed(
   settings: Settings,
   options: { once?: boolean },
 ): Promise<number> {
+  // Before any secret is read: a crash must not write the token to a core file.
+  const core = await disableCoreDumps();
+  if (core.status === "failed") {
+    log("daemon").warn("Could not turn core dumps off: {reason}", { reason: core.reason });
+  } else if (core.status === "unavailable") {
+    log("daemon").debug("Core dumps not turned off here: {reason}", { reason: core.reason });
+  }
   const unreachable = await missingNetPermissions(settings);
   if (unreachable.length) {
     log("daemon").warn(
