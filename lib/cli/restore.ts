@@ -103,16 +103,30 @@ export function sourceOptions(
   };
 }
 
-/** Runs `body` with an abort signal fired by SIGINT/SIGTERM (temporary files get removed). */
+/**
+ * Runs `body` with an abort signal fired by SIGINT/SIGTERM (temporary files
+ * get removed). When `body` ends by the signal, the process exits with
+ * 128 + the signal's number (130 for Ctrl-C), saying so on one line.
+ */
 export async function withSignals<T>(body: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
-  const stop = () => controller.abort(new Error("interrupted"));
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  let received: Deno.Signal | undefined;
+  const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+    const stop = () => {
+      received ??= signal;
+      controller.abort(new Error("interrupted"));
+    };
+    Deno.addSignalListener(signal, stop);
+    return { signal, stop };
+  });
   try {
     return await body(controller.signal);
+  } catch (error) {
+    if (!received) throw error;
+    printLine(`asciinema-chunker: stopped by ${received}`);
+    Deno.exit(received === "SIGINT" ? 130 : 143);
   } finally {
-    for (const signal of signals) Deno.removeSignalListener(signal, stop);
+    for (const { signal, stop } of listeners) Deno.removeSignalListener(signal, stop);
   }
 }
 

@@ -16,6 +16,7 @@ import {
   type MatchPlace,
   needsSeparator,
   PatternError,
+  REGEX_TIME_LIMIT_MS,
   searchRecordings,
 } from "../text/mod.ts";
 import { writeStdout } from "./logs.ts";
@@ -39,6 +40,8 @@ export interface SearchFlags extends SourceFlags {
   json?: boolean;
   /** Render every recording from its chunks (ignore text indexes). */
   render?: boolean;
+  /** With `regex`: seconds one batch of lines may take. */
+  regexTimeout?: number;
 }
 
 /** Runs `search`; returns the exit code (0 match, 1 none, 2 error). */
@@ -81,6 +84,7 @@ export async function runSearch(
         ids: flags.id?.length ? flags.id : undefined,
         since,
         noIndex: flags.render,
+        regexTimeLimitMs: flags.regexTimeout === undefined ? undefined : flags.regexTimeout * 1000,
         onMatch,
       });
     } catch (error) {
@@ -118,6 +122,13 @@ export function searchCommand(hooks: RestoreHooks = {}) {
     )
     .option("--since <when>", "only lines shown since then: 30m, 2h, 1d or an ISO date")
     .option("--regex", "the pattern is a JavaScript regular expression")
+    .option(
+      "--regex-timeout <seconds>",
+      `with --regex: stop when one batch of lines takes longer (default ${
+        REGEX_TIME_LIMIT_MS / 1000
+      }; a pattern that backtracks catastrophically never ends)`,
+      numberOption("a number of seconds from 0.1 to 3600", { min: 0.1, max: 3600 }),
+    )
     .option("-i, --ignore-case", "ignore case")
     .option(
       "-C, --context <n>",

@@ -80,9 +80,13 @@ export class MatchScanner {
 
   /** Takes the next line; returns the matches completed by it. */
   push(line: IndexLine): Match[] {
+    return this.pushTested(line, this.#matcher(line.text));
+  }
+
+  /** {@linkcode push} for a line already tested elsewhere (`matched`: a bounded regex's verdict). */
+  pushTested(line: IndexLine, matched: boolean): Match[] {
     const number = ++this.#number;
     const done: Match[] = [];
-    const matched = this.#matcher(line.text);
     const open = this.#open;
     if (open) {
       if (!matched) {

@@ -5,6 +5,7 @@
  *
  * @module
  */
+export * from "./bounded_regex.ts";
 export * from "./branch_text.ts";
 export * from "./codec.ts";
 export * from "./events.ts";

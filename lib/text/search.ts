@@ -24,10 +24,12 @@ import { escapeText, IndexFormatError, type LineFilter } from "./index_format.ts
 import {
   compileMatcher,
   type Match,
+  type Matcher,
   type MatchOptions,
   type MatchPlace,
   MatchScanner,
 } from "./match.ts";
+import { BoundedRegex } from "./bounded_regex.ts";
 import { readRecordingText, type TextInfo } from "./branch_text.ts";
 import { type SearchedRemote, searchedRemotes } from "./remotes.ts";
 
@@ -43,6 +45,8 @@ export interface SearchOptions extends BranchSourceOptions, MatchOptions {
   since?: Date;
   /** Render every recording, ignoring committed indexes (a check of the index). */
   noIndex?: boolean;
+  /** With `regex`: how long one batch of lines may take (default `REGEX_TIME_LIMIT_MS`). */
+  regexTimeLimitMs?: number;
   /** Receives each match, in order. */
   onMatch: (place: MatchPlace, match: Match) => Promise<void>;
 }
@@ -106,6 +110,27 @@ async function searchBranch(
   summary: SearchSummary,
 ): Promise<void> {
   const matcher = compileMatcher(options.pattern, options);
+  const bounded = options.regex
+    ? new BoundedRegex(options.pattern, {
+      ignoreCase: options.ignoreCase,
+      signal: options.signal,
+      timeLimitMs: options.regexTimeLimitMs,
+    })
+    : undefined;
+  try {
+    await searchBranchWith(options, remote, summary, { matcher, bounded });
+  } finally {
+    bounded?.close();
+  }
+}
+
+/** {@linkcode searchBranch} with its matchers. */
+async function searchBranchWith(
+  options: SearchOptions,
+  remote: SearchedRemote,
+  summary: SearchSummary,
+  { matcher, bounded }: { matcher: Matcher; bounded?: BoundedRegex },
+): Promise<void> {
   const filter = literalFilter(options);
   const since = options.since?.getTime();
   const spec = await resolveBranchRemote({
@@ -168,10 +193,16 @@ async function searchBranch(
           onLines: async (lines, info) => {
             placeOf(info);
             const start = startOf(info);
-            for (const line of lines) {
+            // A regular expression runs off the main thread, within a time limit.
+            const verdicts = bounded && await bounded.test(lines.map((line) => line.text));
+            for (const [index, line] of lines.entries()) {
               // Before --since: counted (line numbers stay the recording's), never shown.
               if (since !== undefined && start + line.t * 1000 < since) scanner.skip(1);
-              else await emit(scanner.push(line));
+              else {
+                await emit(
+                  verdicts ? scanner.pushTested(line, verdicts[index]) : scanner.push(line),
+                );
+              }
             }
           },
         });
