@@ -84,6 +84,7 @@ export class Engine {
       clock: this.#clock,
       tokenFor: options.tokenFor,
       signal: this.#abort.signal,
+      globalConfig: paths.gitConfig,
       allowPublic: (state) => this.#recs.get(state.source)?.memo.config?.allow_public === true,
     });
     this.#health = new HealthReporter({

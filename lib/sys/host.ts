@@ -5,9 +5,14 @@
  * @module
  */
 
+/** A host name as compared everywhere: lower case, no brackets, no trailing dot. */
+export function normalizeHost(host: string): string {
+  return host.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.+$/, "");
+}
+
 /** True for loopback hosts: 127.0.0.0/8, ::1 (with or without brackets) and localhost. */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, "");
+  const h = normalizeHost(host);
   if (h === "localhost" || h.endsWith(".localhost")) return true;
   if (h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
   const v4 = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);

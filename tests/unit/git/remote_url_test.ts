@@ -4,8 +4,12 @@
  * other SSH remotes untouched, and credential-free display forms.
  */
 import assert from "node:assert/strict";
-import { displayUrl, parseRemoteUrl, RemoteUrlError } from "../../../lib/git/mod.ts";
-import { isLoopbackHost } from "../../../lib/sys/mod.ts";
+import {
+  displayUrl,
+  isLoopbackHost,
+  parseRemoteUrl,
+  RemoteUrlError,
+} from "../../../lib/git/mod.ts";
 
 Deno.test("GitHub SSH forms become https://github.com/o/r.git", () => {
   for (
