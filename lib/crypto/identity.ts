@@ -181,17 +181,22 @@ async function identitiesFromEnv(value: string): Promise<string[]> {
       );
     }
   }
-  let text: string;
-  try {
-    text = await Deno.readTextFile(value);
-  } catch (error) {
-    throw new IdentityError(
-      "missing",
+  const text = await identityText(
+    value,
+    (error) =>
       `${AGE_IDENTITY_ENV} is neither an age identity (AGE-SECRET-KEY-1…) nor the path of a ` +
-        `readable identity file (${fileProblem(error)}): ${IDENTITY_HINT}`,
-    );
-  }
+      `readable identity file (${fileProblem(error)})`,
+  );
   return parseIdentityFile(text, `the file ${AGE_IDENTITY_ENV} names`);
+}
+
+/** An identity file's text; else a `missing` {@linkcode IdentityError}: `problem(error)` and the hint. */
+async function identityText(path: string, problem: (error: unknown) => string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new IdentityError("missing", `${problem(error)}: ${IDENTITY_HINT}`);
+  }
 }
 
 /** Why a file could not be read, without its path (which Deno's messages carry). */
@@ -203,14 +208,9 @@ function fileProblem(error: unknown): string {
 }
 
 async function readIdentityFile(path: string, what: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    throw new IdentityError(
-      "missing",
-      `${what} ${path} cannot be read (${errorMessage(error)}): ${IDENTITY_HINT}`,
-    );
-  }
+  const text = await identityText(
+    path,
+    (error) => `${what} ${path} cannot be read (${errorMessage(error)})`,
+  );
   return parseIdentityFile(text, path);
 }

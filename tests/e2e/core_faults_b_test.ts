@@ -102,6 +102,15 @@ Deno.test({
   },
 });
 
+/** A home with one ended v3 recording, `active/r.cast`; returns its text. */
+async function endedRecording(t: TestHome): Promise<string> {
+  await writeConfig(t.paths.home, settingsWith({})(t));
+  await Deno.mkdir(t.paths.active, { recursive: true });
+  const text = V3_HEADER + '[0.1, "o", "done\\r\\n"]\n[0.1, "x", "0"]\n';
+  await Deno.writeTextFile(join(t.paths.active, "r.cast"), text);
+  return text;
+}
+
 Deno.test({
   name:
     "ASCIINEMA_FAILPOINT alone is inert: daemon.ts run without the hidden test flag never kills itself",
@@ -109,10 +118,7 @@ Deno.test({
   async fn() {
     const t = await makeTestHome();
     try {
-      await writeConfig(t.paths.home, settingsWith({})(t));
-      await Deno.mkdir(t.paths.active, { recursive: true });
-      const text = V3_HEADER + '[0.1, "o", "done\\r\\n"]\n[0.1, "x", "0"]\n';
-      await Deno.writeTextFile(join(t.paths.active, "r.cast"), text);
+      await endedRecording(t);
       // Armed at the first step every recording passes, but not allowed to act.
       const daemon = startDaemon({ ...t.env, ASCIINEMA_FAILPOINT: "cut.after-compress" });
       let exited = false;
@@ -140,10 +146,7 @@ Deno.test({
   async fn() {
     const t = await makeTestHome();
     try {
-      await writeConfig(t.paths.home, settingsWith({})(t));
-      await Deno.mkdir(t.paths.active, { recursive: true });
-      const text = V3_HEADER + '[0.1, "o", "done\\r\\n"]\n[0.1, "x", "0"]\n';
-      await Deno.writeTextFile(join(t.paths.active, "r.cast"), text);
+      const text = await endedRecording(t);
       const crashing = startDaemon({ ...t.env, ASCIINEMA_FAILPOINT: "finish.after-manifest" }, {
         args: [FAILPOINT_FLAG],
       });

@@ -13,8 +13,8 @@ import { fileURLToPath } from "node:url";
 import { findRawControl, HOSTILE_STRINGS } from "../support/hostile_text.ts";
 import { FORGED_OK, HOSTILE_NEEDLE, pushHostileBranch } from "../support/hostile_branch.ts";
 import { type CliResult, initBare, runDaemonCli, withFakeRemote } from "../support/fake_branch.ts";
-import { assertTools, ignoreWithout, makeTestHome, waitFor } from "../support/env.ts";
-import { fakeSsh, finished, startBootstrap, tmuxFor } from "../support/bootstrap_run.ts";
+import { ignoreWithout, makeTestHome, waitFor } from "../support/env.ts";
+import { finished, startBootstrap, withBootstrapHome } from "../support/bootstrap_run.ts";
 import { git } from "../../lib/git/mod.ts";
 import { FAST_SETTINGS, startDaemon, waitForHealth, writeConfig } from "../support/daemon.ts";
 import { V2_HEADER } from "../support/recording.ts";
@@ -154,11 +154,7 @@ Deno.test({
     "bootstrap.ts escapes the folder's origin URL and the daemon's health it quotes, in every line it prints",
   ignore: ignoreWithout(["asciinema", "tmux"]),
   async fn() {
-    await assertTools(["asciinema", "tmux"]);
-    const t = await makeTestHome();
-    await fakeSsh(t);
-    const tmux = await tmuxFor(t);
-    try {
+    await withBootstrapHome(async ({ t, tmux }) => {
       // A daemon that runs but quotes a remote's hostile error in health.json.
       await Deno.mkdir(t.paths.home, { recursive: true });
       const now = new Date().toISOString();
@@ -199,10 +195,7 @@ Deno.test({
         const said = name === "usable" ? `backed up to ${join(t.root, "origin")}${shown}` : shown;
         assert.ok(result.stderr.includes(said), result.stderr);
       }
-    } finally {
-      await tmux.tmux(["kill-server"]);
-      await t.cleanup();
-    }
+    });
   },
 });
 
