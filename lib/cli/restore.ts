@@ -124,7 +124,7 @@ export async function withSignals<T>(body: (signal: AbortSignal) => Promise<T>):
   } catch (error) {
     if (!received) throw error;
     printLine(`asciinema-chunker: stopped by ${received}`);
-    Deno.exit(received === "SIGINT" ? 130 : 143);
+    return Deno.exit(received === "SIGINT" ? 130 : 143);
   } finally {
     for (const { signal, stop } of listeners) Deno.removeSignalListener(signal, stop);
   }
