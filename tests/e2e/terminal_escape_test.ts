@@ -90,9 +90,10 @@ Deno.test("list, verify, restore, text, search and play escape ids, manifest tim
   });
 });
 
-Deno.test("status and logs escape a remote's error text, ids and URLs; logs --json and status --json stay exact", async () => {
+Deno.test("status, logs and the foreground daemon escape a remote's error text and ids; logs --json and status --json stay exact", async () => {
   const t = await makeTestHome();
-  const remote = join(t.root, `remote${HOSTILE_STRINGS[0].text}.git`);
+  // config.json refuses a remote with C0 controls; the remote's own answer carries them.
+  const remote = join(t.root, "remote.git");
   await initBare(remote);
   // The remote answers every push with the hostile strings on stderr ("remote: ..." lines).
   const hook = join(remote, "hooks", "pre-receive");
@@ -114,11 +115,11 @@ Deno.test("status and logs escape a remote's error text, ids and URLs; logs --js
     await waitForHealth(
       t.paths.health,
       (h) => Object.values(h.remotes ?? {}).some((r) => r.last_error?.includes("\x1b]52")),
-      { what: "the remote's error in health.json" },
+      { what: "the remote's error in health.json", timeoutMs: 90_000 },
     );
     await waitFor(
       async () => (await Deno.readTextFile(t.paths.logFile).catch(() => "")).includes("\\u001b]52"),
-      { what: "the remote's error in the log" },
+      { what: "the remote's error in the log", timeoutMs: 90_000 },
     );
     const cli = (args: string[]) => runDaemonCli(args, { env: t.env, cwd: t.root });
     for (const args of [["status"], ["logs"], ["logs", "--errors"], ["logs", "-n", "500"]]) {
