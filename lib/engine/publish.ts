@@ -106,6 +106,8 @@ async function manifestOf(
     started: state.first_seen,
     ended: state.ended_at,
     asciicast_version: null,
+    // Public keys: what is derived from it later (a text index, on any machine) is sealed to them.
+    ...(state.encrypted && state.recipients?.length ? { recipients: state.recipients } : {}),
     ...ctx.manifestExtra(state),
   };
 }
@@ -139,6 +141,7 @@ async function sealWaiting(
     await ctx.update(state, (current) => ({
       ...current,
       encrypted: true,
+      recipients: [...recipients],
       pending: current.pending.map((entry) => entry.seq === chunk.seq ? sealed : entry),
     }));
     await Deno.remove(plain).catch(() => {});

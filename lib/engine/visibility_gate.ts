@@ -49,6 +49,12 @@ export interface VisibilityGateOptions {
   route?: typeof routeOf;
 }
 
+/** What the guard needs of a payload: is it plaintext, may it go public. */
+interface PayloadFacts {
+  plaintext: boolean;
+  allowPublic: boolean;
+}
+
 /** A route and when it was learnt (monotonic ms). */
 interface KnownRoute {
   route: Route;
@@ -102,18 +108,43 @@ export class VisibilityGate {
 
   /** The decision for one generation's waiting chunks, from the cached answer (no network). */
   decide(target: RemoteTarget, state: RecordingState): VisibilityDecision {
+    return this.#decide(target, {
+      plaintext: this.#plaintext(state),
+      allowPublic: this.#o.allowPublic(state),
+    });
+  }
+
+  #decide(target: RemoteTarget, facts: PayloadFacts): VisibilityDecision {
     const known = this.#routes.get(target.url)?.route;
+    const due = this.#routeDue(target);
     return decideVisibility({
       repo: this.repoOf(target),
       answer: this.answer(target),
       now: this.#o.clock.now(),
-      plaintext: this.#plaintext(state),
-      allowPublic: this.#o.settings.allow_public || this.#o.allowPublic(state),
-      routePending: this.#routeDue(target),
-      ...(known?.kind === "unknown" && !this.#routeDue(target)
-        ? { routeUnknown: known.error }
-        : {}),
+      plaintext: facts.plaintext,
+      allowPublic: this.#o.settings.allow_public || facts.allowPublic,
+      routePending: due,
+      ...(known?.kind === "unknown" && !due ? { routeUnknown: known.error } : {}),
     });
+  }
+
+  /**
+   * Whether a plaintext payload derived from a recording (its text index) may
+   * go to `target` now: asks what is due first (in the remote's queue).
+   * Null when it may, else why not.
+   */
+  async admit(
+    target: RemoteTarget,
+    facts: { allowPublic: boolean },
+    options: { gitDir?: string } = {},
+  ): Promise<string | null> {
+    const payload = { plaintext: true, allowPublic: facts.allowPublic };
+    await this.#refresh(target, [payload], options);
+    const decision = this.#decide(target, payload);
+    if (decision.action === "allow") return null;
+    return decision.action === "refuse"
+      ? decision.message
+      : "where the remote leads or whether it is public is not known yet";
   }
 
   /** Why a generation's chunks are held back for this remote, or null. */
@@ -127,12 +158,24 @@ export class VisibilityGate {
    * remote's queue, before a push). Never throws: a failed request is an
    * `unknown` answer, which holds plaintext back and is asked again soon.
    */
-  async refresh(
+  refresh(
     target: RemoteTarget,
     states: readonly RecordingState[],
     options: { gitDir?: string } = {},
   ): Promise<void> {
-    const due = () => states.some((state) => this.decide(target, state).action === "check");
+    const payloads = states.map((state) => ({
+      plaintext: this.#plaintext(state),
+      allowPublic: this.#o.allowPublic(state),
+    }));
+    return this.#refresh(target, payloads, options);
+  }
+
+  async #refresh(
+    target: RemoteTarget,
+    payloads: readonly PayloadFacts[],
+    options: { gitDir?: string },
+  ): Promise<void> {
+    const due = () => payloads.some((facts) => this.#decide(target, facts).action === "check");
     if (!due()) return;
     if (this.#routeDue(target)) {
       const route = await (this.#o.route ?? routeOf)(target.url, {

@@ -18,7 +18,14 @@
 import { errorMessage, run } from "../sys/mod.ts";
 import { git } from "./hermetic.ts";
 import { normalizeHost, type ParsedRemote, parseRemoteUrl } from "./remote_url.ts";
-import { enterpriseApiFor, GITHUB_API, type GitHubRepo } from "./visibility.ts";
+import {
+  decideVisibility,
+  enterpriseApiFor,
+  GITHUB_API,
+  type GitHubRepo,
+  type VisibilityAnswer,
+} from "./visibility.ts";
+import { fetchVisibility } from "./github_api.ts";
 
 /** One `url.<base>.insteadOf` (or `pushInsteadOf`) rule. */
 export interface UrlRewrite {
@@ -200,4 +207,45 @@ export async function routeOf(url: string, options: RouteOptions = {}): Promise<
   } catch (error) {
     return { kind: "unknown", error: errorMessage(error) };
   }
+}
+
+/** Options of {@linkcode plaintextRefusal}. */
+export interface PlaintextRefusalOptions extends RouteOptions {
+  /** `allow_public` (config.json or the recording's `.json`). */
+  allowPublic?: boolean;
+  /** The token for the visibility question (only for a remote in the token's scope). */
+  token?: string;
+  /** `fetch` (tests). */
+  fetch?: typeof fetch;
+}
+
+/**
+ * The public-repository guard asked once (a command, not the daemon, which
+ * caches its answers in lib/engine/visibility_gate.ts): null when plaintext
+ * derived from a recording may go to `url`, else why not. The same pure
+ * decision as the daemon's, over the same route.
+ */
+export async function plaintextRefusal(
+  url: string,
+  options: PlaintextRefusalOptions = {},
+): Promise<string | null> {
+  const route = await routeOf(url, options);
+  const facts = {
+    repo: route.kind === "github" ? route.repo : undefined,
+    answer: undefined as VisibilityAnswer | undefined,
+    now: 0,
+    plaintext: true,
+    allowPublic: options.allowPublic === true,
+    ...(route.kind === "unknown" ? { routeUnknown: route.error } : {}),
+  };
+  let decision = decideVisibility(facts);
+  if (decision.action === "check" && facts.repo) {
+    const answer = await fetchVisibility(facts.repo, {
+      token: options.token,
+      fetch: options.fetch,
+      signal: options.signal,
+    });
+    decision = decideVisibility({ ...facts, answer: { ...answer, at: 0 } });
+  }
+  return decision.action === "refuse" ? decision.message : null;
 }
