@@ -9,6 +9,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import {
   type ChunkItem,
@@ -105,6 +106,8 @@ async function manifestOf(
     started: state.first_seen,
     ended: state.ended_at,
     asciicast_version: null,
+    // The machine that recorded it (the viewer shows it; older manifests have none).
+    host: hostname(),
     ...ctx.manifestExtra(state),
   };
 }

@@ -7,10 +7,11 @@
  * - its `Host` is `127.0.0.1:<port>` or `localhost:<port>` (a page of another
  *   site that rebinds its DNS name to 127.0.0.1 still sends its own name);
  * - it is a `GET` or `HEAD` (nothing in the viewer writes);
- * - it carries the run's random token: once in the printed URL, which answers
- *   with an `HttpOnly; SameSite=Strict` cookie and a redirect to the same
- *   page without the token, then in that cookie;
- * - the browser does not say it came from another site (`Sec-Fetch-Site`).
+ * - it carries the run's random token: once in the printed URL (that answer
+ *   sets an `HttpOnly; SameSite=Strict` cookie, and the page drops the token
+ *   from the address bar), then in that cookie;
+ * - a request that shows only the cookie does not come from another site
+ *   (`Sec-Fetch-Site`; the cookie is `SameSite=Strict` as well).
  *
  * No answer has CORS headers; every answer has a strict Content-Security-Policy
  * (scripts from the viewer only, no inline script, no framing).
@@ -46,10 +47,7 @@ export interface GuardConfig {
 /** What to do with a request. */
 export type Verdict =
   | { kind: "serve" }
-  | {
-    kind: "login"; /** Where to send the browser (the URL without the token). */
-    location: string;
-  }
+  | { kind: "login" }
   | { kind: "refuse"; status: number; reason: string };
 
 /** The query parameter that carries the token in the printed URL. */
@@ -113,9 +111,6 @@ export function judgeRequest(facts: RequestFacts, config: GuardConfig): Verdict 
   if (facts.method !== "GET" && facts.method !== "HEAD") {
     return { kind: "refuse", status: 405, reason: "the viewer only reads (GET and HEAD)" };
   }
-  if (facts.fetchSite === "cross-site") {
-    return { kind: "refuse", status: 403, reason: "requests from other sites are refused" };
-  }
   const given = facts.url.searchParams.get(TOKEN_PARAM);
   if (given !== null) {
     if (!sameSecret(given, config.token)) {
@@ -125,9 +120,10 @@ export function judgeRequest(facts: RequestFacts, config: GuardConfig): Verdict 
         reason: "wrong token: open the URL the viewer printed",
       };
     }
-    const clean = new URL(facts.url);
-    clean.searchParams.delete(TOKEN_PARAM);
-    return { kind: "login", location: clean.pathname + clean.search };
+    return { kind: "login" };
+  }
+  if (facts.fetchSite === "cross-site") {
+    return { kind: "refuse", status: 403, reason: "requests from other sites are refused" };
   }
   const cookie = cookieValue(facts.cookie, cookieName(config.port));
   if (cookie === undefined || !sameSecret(cookie, config.token)) {
