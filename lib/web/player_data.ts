@@ -203,9 +203,9 @@ export class PlayerData {
   }
 
   /**
-   * Waits until the map of `id` is caught up, covers `untilSeconds`, or
-   * `waitMs` passed (whichever comes first), and at least its header and
-   * first event were read (or reading stopped).
+   * Waits until the map of `id` is caught up (or reading stopped), but no
+   * longer than `waitMs` once it holds its first event and reaches
+   * `untilSeconds` (a big recording starts playing before it was read whole).
    */
   async ready(
     state: BranchState,
@@ -213,39 +213,24 @@ export class PlayerData {
     options: { waitMs: number; untilSeconds?: number },
   ): Promise<MapStatus> {
     const entry = this.#map(state, id);
-    const enough = () => {
-      const status = this.#status(entry, state, id);
-      if (status.caughtUp || entry.error) return true;
-      if (!entry.running) return true;
+    const started = performance.now();
+    const done = () => {
+      if (!entry.running || entry.error) return true;
       if (entry.scanner.points.length === 0) return false;
-      return options.untilSeconds !== undefined && status.duration >= options.untilSeconds;
+      if ((options.untilSeconds ?? 0) > entry.scanner.us / 1e6) return false;
+      return performance.now() - started >= options.waitMs;
     };
-    if (!enough()) {
+    if (!done()) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, options.waitMs);
         const check = () => {
-          if (enough()) done();
-        };
-        function done() {
+          if (!done()) return;
           clearTimeout(timer);
           entry.listeners.delete(check);
           resolve();
-        }
+        };
+        const timer = setTimeout(check, options.waitMs);
         entry.listeners.add(check);
       });
-      if (entry.scanner.points.length === 0 && entry.running && !entry.error) {
-        // Not even the first event yet: wait for it however long the first chunk takes.
-        await new Promise<void>((resolve) => {
-          const check = () => {
-            if (entry.scanner.points.length > 0 || !entry.running || entry.error) {
-              entry.listeners.delete(check);
-              resolve();
-            }
-          };
-          entry.listeners.add(check);
-          check();
-        });
-      }
     }
     return this.#status(entry, state, id);
   }

@@ -16,7 +16,8 @@ if (new URLSearchParams(location.search).has("token")) {
 globalThis.viewer = { open, lastSearch: undefined };
 
 let listTimer;
-let listLoaded = false;
+/** The list is read again this often while it is shown (new recordings, ended ones). */
+const LIST_REFRESH_MS = 15_000;
 const searches = new Map();
 
 function show(section) {
@@ -104,16 +105,19 @@ async function loadList() {
         )
       ),
     );
-    listLoaded = true;
   } catch (error) {
     status.className = "status error";
     fill(status, error.message);
   }
 }
 
-function scheduleList() {
+function scheduleList(delay = 250) {
   clearTimeout(listTimer);
-  listTimer = setTimeout(loadList, 250);
+  listTimer = setTimeout(async () => {
+    if ($("browse").hidden) return;
+    await loadList();
+    scheduleList(LIST_REFRESH_MS);
+  }, delay);
 }
 
 function hitRow(group, hit, markers) {
@@ -185,7 +189,7 @@ function render() {
     return openPlayer(params, hitsFor(params));
   }
   show("browse");
-  if (!listLoaded) loadList();
+  scheduleList(0);
 }
 
 function search() {
@@ -204,7 +208,7 @@ $("q").addEventListener("keydown", (event) => {
   if (event.key === "Enter") search();
 });
 for (const id of ["filter-text", "filter-machine", "filter-from", "filter-to"]) {
-  $(id).addEventListener("input", scheduleList);
+  $(id).addEventListener("input", () => scheduleList());
 }
 $("back").addEventListener("click", () => history.length > 1 ? history.back() : go("/"));
 addEventListener("hashchange", render);

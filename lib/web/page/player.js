@@ -44,8 +44,16 @@ function create(source, options) {
   return player;
 }
 
-/** Plays the recorded part, from `t` (paused there) or from the start. */
-async function replay(route, t) {
+/**
+ * Shown just after a hit's time: a line's time is the event that showed it
+ * (search times are rounded to the millisecond), and the player shows the
+ * events before its position.
+ */
+const AFTER_HIT = 0.001;
+
+/** Plays the recorded part, from `hit` (paused just after it) or from the start. */
+async function replay(route, hit) {
+  const t = hit === undefined ? undefined : hit + AFTER_HIT;
   open.mode = "replay";
   const key = open.key;
   const params = new URLSearchParams({ r: String(route.r), id: route.id });
