@@ -26,7 +26,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { newIdentity } from "../../lib/crypto/mod.ts";
 import { assertTools, ignoreWithout } from "../support/env.ts";
-import { lineRanges, makeCast, pushRecording, withFakeRemote } from "../support/fake_branch.ts";
+import { lineRanges, pushRecording, withFakeRemote } from "../support/fake_branch.ts";
 import { writeBigRecording } from "../support/big_branch.ts";
 import { withBrowser } from "../support/browser.ts";
 import type { Page } from "puppeteer-core";
