@@ -6,8 +6,9 @@
  * - `GET /api/recordings?text=&machine=&from=&to=`: the list, filtered;
  * - `GET /api/search?q=&regex=1&icase=1&r=`: matches grouped by recording;
  * - `GET /api/player/status?r=&id=`: a recording's row and how far its time map got;
- * - `GET /api/player/index?r=&id=&m=&at=`: the player's segmented index (`m`:
- *   marker times, `at`: wait until the map covers this second);
+ * - `GET /api/player/index?r=&id=&m=&at=&wait=`: the player's segmented index (`m`:
+ *   marker times, `at`: wait until the map covers this second, `wait`: at most
+ *   this long (ms) for the whole map);
  * - `GET /api/player/segment?r=&id=&n=&to=&end=`: one segment;
  * - `GET /api/live?r=&id=`: the event stream of a recording in progress.
  *
@@ -57,6 +58,12 @@ export interface Viewer {
   /** Settles when the server stopped. */
   finished: Promise<void>;
 }
+
+/**
+ * How long an index waits for the time map to be read whole before it
+ * describes the part read so far (`wait` overrides it, up to 5 s).
+ */
+const INDEX_WAIT_MS = 400;
 
 /** Markers taken from the `m` parameter at most. */
 const MAX_MARKERS = 1000;
@@ -170,7 +177,8 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
       case "/api/player/index": {
         const { state, id } = await recording(url);
         const at = numberParam(url, "at");
-        const status = await data.ready(state, id, { waitMs: 1500, untilSeconds: at });
+        const waitMs = Math.min(numberParam(url, "wait") ?? INDEX_WAIT_MS, 5000);
+        const status = await data.ready(state, id, { waitMs, untilSeconds: at });
         const base = `segment?r=${state.remote.key}&id=${encodeURIComponent(id)}`;
         const index = data.index(state, id, {
           markers: markersParam(url),

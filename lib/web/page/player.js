@@ -69,6 +69,7 @@ async function replay(route, hit) {
     return;
   }
   if (open.key !== key) return;
+  params.set("wait", "0"); // asked just now: what the map holds now
   const player = create({ url: `/api/player/index?${params}`, format: "segmented" }, {
     autoPlay: t === undefined,
     preload: true,
@@ -101,7 +102,7 @@ function watchMap(route, player, duration) {
       status("");
       if (map.duration <= duration) return;
       const at = player.getCurrentTime() ?? 0;
-      const params = new URLSearchParams({ r: String(route.r), id: route.id });
+      const params = new URLSearchParams({ r: String(route.r), id: route.id, wait: "0" });
       if (route.m) params.set("m", route.m);
       create({ url: `/api/player/index?${params}`, format: "segmented" }, {
         autoPlay: playing,
