@@ -43,7 +43,9 @@ export async function runServe(flags: ServeFlags, hooks: RestoreHooks = {}): Pro
         console.error(`asciinema-chunker: ${error.message}`);
         return 2;
       }
-      if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+      if (
+        error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
+      ) {
         console.error(
           `asciinema-chunker: serve may not listen on 127.0.0.1 (${error.message}): the ` +
             "service's binary has only the daemon's permissions; run `deno task serve` instead.",
