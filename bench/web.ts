@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The web viewer's figures of `deno task bench` (`--only web`), measured in
  * headless Chromium (puppeteer-core, Debian's `chromium`) against
@@ -40,6 +39,12 @@ import { makeTestHome } from "../tests/support/env.ts";
 import { initBare, sha256Hex, zstdCompress } from "../tests/support/fake_branch.ts";
 import { writeBigRecording } from "../tests/support/big_branch.ts";
 import { withBrowser } from "../tests/support/browser.ts";
+import {
+  callPlayer,
+  screenText,
+  waitForScreen,
+  waitForWholeMap,
+} from "../tests/support/viewer_page.ts";
 import { type Figure, othersCores, round, snapshot } from "./figure.ts";
 import { writeRecording } from "./recordings.ts";
 import { log } from "./rig.ts";
@@ -159,29 +164,10 @@ export async function webFigures(hz: number): Promise<Figure[]> {
       await withBrowser(async ({ page, received, resetCount }) => {
         await page.goto(`${viewer.url}#/`);
         await page.waitForSelector("#recordings tbody tr");
-        const shownText = () => page.$eval(".ap-term", (node) => (node.textContent ?? "").trim());
-        /** Calls the open player's `pause()` or `seek(t)`. */
-        const call = (method: "pause" | "seek", t?: number) =>
-          page.evaluate(
-            (name, at) => {
-              const player = (globalThis as unknown as {
-                viewer: { open: { player: Record<string, (t?: number) => Promise<void>> } };
-              }).viewer.open.player;
-              return player[name](at);
-            },
-            method,
-            t,
-          );
-        const screen = async (changedFrom?: string) => {
-          await page.waitForFunction(
-            (before) => {
-              const text = (document.querySelector(".ap-term")?.textContent ?? "").trim();
-              return text.length > 0 && text !== before;
-            },
-            { timeout: 300_000 },
-            changedFrom ?? "",
-          );
-          return await page.$eval(".ap-term", (node) => (node.textContent ?? "").trim());
+        /** Waits for the screen to show something else than `other`; returns what it shows. */
+        const screen = async (other?: string) => {
+          await waitForScreen(page, "", { other, timeout: 300_000 });
+          return await screenText(page);
         };
         log("web: first frame of the 1 GB recording");
         resetCount();
@@ -192,40 +178,24 @@ export async function webFigures(hz: number): Promise<Figure[]> {
         measured.first_bytes = received();
 
         log("web: its middle, from the same request");
-        const duration = await page.evaluate(async (id) => {
-          for (;;) {
-            const { map } = await (await fetch(`/api/player/status?r=0&id=${id}`)).json();
-            if (map.caughtUp) return map.duration as number;
-            await new Promise((resolve) => setTimeout(resolve, 100));
-          }
-        }, BIG_ID);
+        // The page reloads the player once the map is whole; then the seek.
+        const duration = await waitForWholeMap(page, BIG_ID);
         measured.map_ms = performance.now() - opened;
         const middle = duration / 2;
-        // The page reloads the player once the map is whole; then the seek.
-        await page.waitForFunction(
-          (d) => {
-            const p = (globalThis as unknown as {
-              viewer: { open: { player?: { getDuration(): number | undefined } } };
-            }).viewer.open.player;
-            return (p?.getDuration() ?? 0) >= d - 1;
-          },
-          { timeout: 300_000 },
-          duration,
-        );
-        const before = await shownText();
-        await call("seek", middle);
+        const before = await screenText(page);
+        await callPlayer(page, "seek", middle);
         await screen(before);
         measured.middle_cold_ms = performance.now() - opened;
         measured.middle_cold_bytes = received();
 
         log("web: a seek to the middle once the map is known");
-        await call("pause");
-        const atMiddle = await shownText();
-        await call("seek", 1);
+        await callPlayer(page, "pause");
+        const atMiddle = await screenText(page);
+        await callPlayer(page, "seek", 1);
         const early = await screen(atMiddle);
         resetCount();
         const seekStart = performance.now();
-        await call("seek", middle + 7.5);
+        await callPlayer(page, "seek", middle + 7.5);
         await screen(early);
         measured.seek_ms = performance.now() - seekStart;
         measured.seek_bytes = received();

@@ -29,6 +29,12 @@ import { assertTools, ignoreWithout } from "../support/env.ts";
 import { lineRanges, pushRecording, withFakeRemote } from "../support/fake_branch.ts";
 import { writeBigRecording } from "../support/big_branch.ts";
 import { withBrowser } from "../support/browser.ts";
+import {
+  callPlayer,
+  screenText,
+  waitForScreen as waitForPlayerScreen,
+  waitForWholeMap,
+} from "../support/viewer_page.ts";
 import type { Page } from "puppeteer-core";
 
 const TOOLS = ["git", "zstd", "chromium"];
@@ -65,29 +71,17 @@ async function rawGet(port: number, path: string, headers: Record<string, string
   }
 }
 
-/** The text on the player's terminal (its spaces are no-break spaces there). */
-function screenText(): string {
-  return (document.querySelector(".ap-term")?.textContent ?? "").replaceAll("\u00a0", " ");
-}
-
 /**
- * Waits until the player's screen shows `text` (any text when empty); on a
- * timeout, saves a screenshot and says what the screen showed.
+ * Waits until the player's screen shows `text` (any other text than
+ * `other` when `text` is empty); on a timeout, saves a screenshot and says
+ * what the screen showed.
  */
-async function waitForScreen(page: Page, text: string, timeout = 60_000): Promise<void> {
+async function waitForScreen(page: Page, text: string, other?: string): Promise<void> {
   try {
-    await page.waitForFunction(
-      (wanted) => {
-        const shown = (document.querySelector(".ap-term")?.textContent ?? "")
-          .replaceAll("\u00a0", " ");
-        return wanted ? shown.includes(wanted) : shown.trim().length > 0;
-      },
-      { timeout },
-      text,
-    );
+    await waitForPlayerScreen(page, text, { other });
   } catch (error) {
     await page.screenshot({ path: join(ARTIFACTS, "viewer-failure.png") }).catch(() => {});
-    const shown = await page.evaluate(screenText).catch(() => "(unreadable)");
+    const shown = await screenText(page).catch(() => "(unreadable)");
     const status = await page.$eval("#player-status", (n) => n.textContent).catch(() => "");
     throw new Error(
       `the screen did not show ${JSON.stringify(text)} (status ${JSON.stringify(status)}); ` +
@@ -315,18 +309,12 @@ Deno.test({
           await page.click(".hit a");
           const index = await (await indexLoaded).json();
           assert.equal(index.markers.length, webMatches.length, "every hit is a marker");
-          await page.waitForFunction(() => {
-            const viewer = (globalThis as unknown as {
+          await page.waitForFunction(() =>
+            ((globalThis as unknown as {
               viewer: { open: { player?: { getCurrentTime(): number } } };
-            }).viewer;
-            return (viewer.open.player?.getCurrentTime() ?? 0) > 0;
-          });
-          const at = await page.evaluate(() =>
-            (globalThis as unknown as {
-              viewer: { open: { player: { getCurrentTime(): number } } };
-            })
-              .viewer.open.player.getCurrentTime()
+            }).viewer.open.player?.getCurrentTime() ?? 0) > 0
           );
+          const at = (await callPlayer(page, "getCurrentTime"))!;
           assert.ok(Math.abs(at - first.t) <= 1, `player at ${at}, hit at ${first.t}`);
           await waitForScreen(page, first.line);
           await page.hover("#player"); // the control bar, with the hits as markers
@@ -362,44 +350,12 @@ Deno.test({
           resetCount();
           await page.goto(`${origin}/#/play?r=0&id=${BIG}`);
           await waitForScreen(page, "");
-          const duration = await page.evaluate(async (id) => {
-            for (;;) {
-              const response = await fetch(`/api/player/status?r=0&id=${id}`);
-              const { map } = await response.json();
-              if (map.caughtUp) return map.duration as number;
-              await new Promise((resolve) => setTimeout(resolve, 250));
-            }
-          }, BIG);
-          const middle = duration / 2;
-          await page.waitForFunction(
-            (d) => {
-              const p = (globalThis as unknown as {
-                viewer: { open: { player?: { getDuration(): number | undefined } } };
-              }).viewer.open.player;
-              return (p?.getDuration() ?? 0) >= d - 1;
-            },
-            { timeout: 60_000 },
-            duration,
-          );
-          await page.evaluate(
-            (t) =>
-              (globalThis as unknown as {
-                viewer: { open: { player: { seek(t: number): Promise<void> } } };
-              })
-                .viewer.open.player.seek(t),
-            middle,
-          );
-          await page.waitForFunction(
-            (t) => {
-              const p = (globalThis as unknown as {
-                viewer: { open: { player?: { getCurrentTime(): number } } };
-              }).viewer.open.player;
-              return Math.abs((p?.getCurrentTime() ?? 0) - t) < 5;
-            },
-            { timeout: 60_000 },
-            middle,
-          );
-          await waitForScreen(page, "");
+          const middle = (await waitForWholeMap(page, BIG)) / 2;
+          const before = await screenText(page);
+          await callPlayer(page, "seek", middle);
+          await waitForScreen(page, "", before);
+          const now = (await callPlayer(page, "getCurrentTime"))!;
+          assert.ok(Math.abs(now - middle) < 5, `the player at ${now}, the middle ${middle}`);
           const fetched = received();
           console.log(
             `big recording: ${big.bytes} bytes in ${big.chunks} chunks; the page received ` +
