@@ -32,6 +32,8 @@ import {
 export const SCANS = 2;
 /** Recordings whose maps are kept. */
 export const KEPT = 32;
+/** A map whose reading failed is read again (from the start) at most this often. */
+export const RETRY_MS = 10_000;
 /** A segment bigger than this is cut (a recording without time between its lines). */
 export const MAX_SEGMENT_BYTES = 64 << 20;
 
@@ -59,6 +61,8 @@ interface MapEntry {
   ended: boolean;
   running?: Promise<void>;
   error?: string;
+  /** When reading last failed (monotonic ms). */
+  failedAt: number;
   listeners: Set<() => void>;
 }
 
@@ -109,6 +113,7 @@ export class PlayerData {
         scanner: new TimeScanner({ spacing: this.#options.spacing }),
         target: 0,
         ended: false,
+        failedAt: -Infinity,
         listeners: new Set(),
       };
       this.#maps.set(key, entry);
@@ -119,7 +124,9 @@ export class PlayerData {
     }
     const end = endOf(state, id);
     const ended = state.index?.manifests.has(id) ?? false;
-    if (!entry.running && (end > entry.scanner.bytes || (entry.error && end > 0))) {
+    const retry = entry.error !== undefined && end > 0 &&
+      performance.now() - entry.failedAt >= RETRY_MS;
+    if (!entry.running && ((!entry.error && end > entry.scanner.bytes) || retry)) {
       if (entry.error) {
         entry.scanner = new TimeScanner({ spacing: this.#options.spacing });
         entry.error = undefined;
@@ -173,6 +180,7 @@ export class PlayerData {
       }, { signal: this.#options.signal });
     } catch (error) {
       entry.error = errorMessage(error);
+      entry.failedAt = performance.now();
     } finally {
       this.#release();
     }
