@@ -3,7 +3,8 @@
  * searchRecordings: the same indexes, rendering, patterns, times and
  * context), run over each remote's refreshed copy, its matches grouped by
  * recording for the page. At most {@linkcode MAX_MATCHES} matches are
- * gathered (then the search stops and says so).
+ * gathered, for at most {@linkcode SEARCH_TIMEOUT_MS} (then the search
+ * stops and says so).
  *
  * @module
  */
@@ -20,6 +21,9 @@ import type { ViewerBranches } from "./branches.ts";
 
 /** Matches gathered at most (per search). */
 export const MAX_MATCHES = 2000;
+
+/** How long one search may take (recordings without a text index are rendered). */
+export const SEARCH_TIMEOUT_MS = 120_000;
 
 /** One match as the page shows it. */
 export interface Hit {
@@ -73,7 +77,7 @@ export interface WebSearchResult {
   groups: HitGroup[];
   /** Matches gathered. */
   matches: number;
-  /** Stopped at {@linkcode MAX_MATCHES}. */
+  /** Stopped at {@linkcode MAX_MATCHES}, or after {@linkcode SEARCH_TIMEOUT_MS}. */
   truncated: boolean;
   /** Recordings or remotes that could not be read. */
   errors: string[];
@@ -101,7 +105,7 @@ class Enough extends Error {}
 export async function webSearch(
   branches: ViewerBranches,
   request: WebSearchRequest,
-  options: BranchSourceOptions,
+  options: BranchSourceOptions & { timeoutMs?: number },
 ): Promise<WebSearchResult> {
   const result: WebSearchResult = {
     groups: [],
@@ -110,13 +114,27 @@ export async function webSearch(
     errors: [],
     notes: [],
   };
-  for (const remote of branches.remotes) {
-    if (request.remote !== undefined && remote.key !== request.remote) continue;
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const timer = setTimeout(() => {
+    result.truncated = true;
+    stop.abort(new Enough());
+  }, options.timeoutMs ?? SEARCH_TIMEOUT_MS);
+  try {
+    for (const remote of branches.remotes) {
+      if (stop.signal.aborted) break;
+      await searchRemote(remote);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  return result;
+
+  async function searchRemote(remote: ViewerBranches["remotes"][number]): Promise<void> {
+    if (request.remote !== undefined && remote.key !== request.remote) return;
     const { state, error } = await branches.state(remote.key);
     if (error) result.errors.push(`${remote.shown} (${remote.branch}): ${error}`);
-    if (!state || state.tip === undefined) continue;
-    const stop = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+    if (!state || state.tip === undefined) return;
     let group: HitGroup | undefined;
     try {
       const summary = await searchRecordings({
@@ -156,10 +174,9 @@ export async function webSearch(
       result.errors.push(...summary.errors.map((e) => e.replaceAll(state.gitDir, remote.shown)));
     } catch (error) {
       if (error instanceof PatternError) throw error;
-      if (result.truncated && (error instanceof Enough || stop.signal.aborted)) break;
+      if (result.truncated && (error instanceof Enough || stop.signal.aborted)) return;
       if (options.signal?.aborted) throw error;
       result.errors.push(`${remote.shown} (${remote.branch}): ${errorMessage(error)}`);
     }
   }
-  return result;
 }

@@ -138,7 +138,7 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
     return { state, id };
   }
 
-  async function api(path: string, url: URL, gone: AbortSignal): Promise<Response> {
+  async function api(path: string, url: URL): Promise<Response> {
     switch (path) {
       case "/api/recordings": {
         const { rows, remotes } = await catalog.all();
@@ -162,7 +162,7 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
               regex: url.searchParams.get("regex") === "1",
               ignoreCase: url.searchParams.get("icase") === "1",
               remote: Number.isNaN(r) ? undefined : r,
-            }, { ...reading, signal: AbortSignal.any([signal, gone]) }),
+            }, reading),
           );
         } catch (error) {
           if (error instanceof PatternError) throw new HttpError(400, error.message);
@@ -257,7 +257,7 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
         response = new Response(asset.body, { headers: { "content-type": asset.type } });
       } else if (url.pathname.startsWith("/api/")) {
         url.searchParams.delete(TOKEN_PARAM);
-        response = await api(url.pathname, url, request.signal);
+        response = await api(url.pathname, url);
       } else {
         throw new HttpError(404, "no such page");
       }

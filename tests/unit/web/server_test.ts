@@ -11,7 +11,15 @@ import { newIdentity } from "../../../lib/crypto/mod.ts";
 import { Identities } from "../../../lib/crypto/mod.ts";
 import { chunkPathOnBranch } from "../../../lib/chunk/mod.ts";
 import { EventParser, LineSplitter, parseCastHeader } from "../../../lib/text/mod.ts";
-import { followStart, startViewer, type Viewer, workspaceOf } from "../../../lib/web/mod.ts";
+import {
+  followStart,
+  MAX_MATCHES,
+  startViewer,
+  type Viewer,
+  ViewerBranches,
+  webSearch,
+  workspaceOf,
+} from "../../../lib/web/mod.ts";
 import { assertTools, ignoreWithout } from "../../support/env.ts";
 import {
   lineRanges,
@@ -348,4 +356,36 @@ Deno.test("viewer live: following starts at the chunk boundary a window before t
   assert.equal(followStart(entries, 10_000), 100_000);
   assert.equal(followStart(entries, 1 << 30), 0);
   assert.equal(followStart([], 10), 0);
+});
+
+Deno.test({
+  name: "viewer search: bounded by matches and by time, and says so",
+  ignore: ignoreWithout(TOOLS),
+  async fn() {
+    await assertTools(TOOLS);
+    await withFakeRemote(async ({ t, remote }) => {
+      await pushRecording(remote, {
+        id: PLAIN,
+        data: makeCast(2100, { seed: "m" }),
+        manifest: true,
+      });
+      const branches = await ViewerBranches.open({ repoUrl: remote, paths: t.paths });
+      try {
+        const all = await webSearch(branches, { pattern: "m line" }, { paths: t.paths });
+        assert.deepEqual([all.matches, all.truncated], [MAX_MATCHES, true]);
+        assert.equal(all.groups[0].hits.length, MAX_MATCHES);
+        assert.equal(all.groups[0].hits[0].line.startsWith("m line 0 "), true);
+        const few = await webSearch(branches, { pattern: "m line 7 " }, { paths: t.paths });
+        assert.deepEqual([few.matches, few.truncated], [1, false]);
+        assert.equal(few.groups[0].hits[0].t, 7 * 0.25);
+        const late = await webSearch(branches, { pattern: "m line" }, {
+          paths: t.paths,
+          timeoutMs: 0,
+        });
+        assert.equal(late.truncated, true);
+      } finally {
+        await branches.close();
+      }
+    });
+  },
 });
