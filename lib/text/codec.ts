@@ -188,14 +188,31 @@ async function* zstdProcess(data: Uint8Array): AsyncGenerator<Uint8Array> {
 /**
  * Yields the decompressed bytes of an (opened) payload in blocks:
  * in-process for small payloads, through a `zstd` process for big ones (it
- * decompresses on another core while the reader scans).
+ * decompresses on another core while the reader scans); past `maxBytes` it
+ * stops with a {@linkcode PayloadTooLargeError}.
  */
-export async function* decodeDerivedPayload(opened: Uint8Array): AsyncGenerator<Uint8Array> {
-  if (opened.length > PROCESS_BYTES) {
-    yield* zstdProcess(opened);
-    return;
+export async function* decodeDerivedPayload(
+  opened: Uint8Array,
+  options: { maxBytes?: number } = {},
+): AsyncGenerator<Uint8Array> {
+  const max = options.maxBytes ?? Infinity;
+  let total = 0;
+  const blocks = opened.length > PROCESS_BYTES
+    ? zstdProcess(opened)
+    : zlib.createZstdDecompress({ chunkSize: BLOCK_BYTES }).end(opened);
+  for await (const block of blocks as AsyncIterable<Uint8Array>) {
+    total += block.length;
+    // Stopped where it passes what the recording can give (a zstd bomb, a hostile branch).
+    if (total > max) throw new PayloadTooLargeError(max);
+    yield block;
   }
-  const stream = zlib.createZstdDecompress({ chunkSize: BLOCK_BYTES });
-  stream.end(opened);
-  for await (const block of stream) yield block as Uint8Array;
+}
+
+/** A derived payload decompresses to more than its recording can give. */
+export class PayloadTooLargeError extends Error {
+  /** Creates the error. */
+  constructor(max: number) {
+    super(`it decompresses to more than ${max} bytes, more than its recording can give`);
+    this.name = "PayloadTooLargeError";
+  }
 }

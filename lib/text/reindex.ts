@@ -30,7 +30,7 @@ import { errorMessage } from "../sys/mod.ts";
 import { isX25519Recipient, recipientOf } from "../crypto/mod.ts";
 import { buildIndexFromBranch, findTextIndex } from "./branch_text.ts";
 import { decodeDerivedPayload, sealingFor } from "./codec.ts";
-import { decodeIndexHeader } from "./index_format.ts";
+import { decodeIndexHeader, maxIndexBytes } from "./index_format.ts";
 import type { BuiltIndex } from "./index_build.ts";
 import { searchedRemotes } from "./remotes.ts";
 
@@ -80,10 +80,13 @@ async function usable(
   try {
     const opened = await manifestBytes(reader, { ...file, encrypted: file.path.endsWith(".age") }, {
       identities: options.identities,
+      maxBytes: maxIndexBytes(expected.bytes),
     });
     const decoder = new TextDecoder();
     let text = "";
-    for await (const block of decodeDerivedPayload(opened)) {
+    for await (
+      const block of decodeDerivedPayload(opened, { maxBytes: maxIndexBytes(expected.bytes) })
+    ) {
       text += decoder.decode(block, { stream: true });
       const newline = text.indexOf("\n");
       if (newline < 0) continue;
