@@ -28,7 +28,15 @@
  */
 import xterm from "@xterm/headless";
 import { Unicode11Addon } from "@xterm/addon-unicode11";
-import { type CastHeader, EventParser, LineSplitter, parseCastHeader } from "./events.ts";
+import {
+  type CastEvent,
+  CastFormatError,
+  type CastHeader,
+  EventParser,
+  LineSplitter,
+  parseCastHeader,
+  V1Document,
+} from "./events.ts";
 import { LineCollector, type RowReader, type TextLine } from "./lines.ts";
 
 type Terminal = InstanceType<typeof xterm.Terminal>;
@@ -146,12 +154,17 @@ class Rows implements RowReader {
 
 /**
  * Renders one recording, fed as byte blocks in order: `push` returns the
- * lines completed so far, `end` the rest and a summary. Throws
- * `CastFormatError` when the first line is not an asciicast v2/v3 header.
+ * lines completed so far, `end` the rest and a summary. asciicast v1 (one
+ * JSON document) is gathered and rendered at the end. Throws
+ * `CastFormatError` when the recording is not asciicast v1, v2 or v3.
  */
 export class CastRenderer {
   #splitter = new LineSplitter();
   #parser?: EventParser;
+  /** An asciicast v1 document being gathered (rendered at the end). */
+  #v1?: V1Document;
+  #v1Header?: CastHeader;
+  #v1End = 0;
   #term?: Terminal;
   #collector = new LineCollector({ partialRows: PARTIAL_ROWS });
   #buffers?: Buffers;
@@ -181,7 +194,7 @@ export class CastRenderer {
 
   /** The recording's header, once its first line was read. */
   get header(): CastHeader | undefined {
-    return this.#parser?.header;
+    return this.#parser?.header ?? this.#v1Header;
   }
 
   /** Feeds the next bytes of the recording; returns the lines completed meanwhile. */
@@ -197,12 +210,13 @@ export class CastRenderer {
   async end(): Promise<{ lines: TextLine[]; summary: RenderSummary }> {
     const last = this.#splitter.end();
     if (last !== undefined) this.#take(last);
+    if (this.#v1) await this.#renderV1(this.#v1);
     let endUs = 0;
     let skipped = 0;
     if (this.#term) {
       await this.#flush();
       this.#finalise();
-      endUs = this.#parser?.now ?? 0;
+      endUs = this.#parser?.now ?? this.#v1End;
       skipped = this.#parser?.skipped ?? 0;
       this.#term.dispose();
       this.#term = undefined;
@@ -211,7 +225,7 @@ export class CastRenderer {
     return {
       lines,
       summary: {
-        header: this.#parser?.header,
+        header: this.header,
         bytes: this.#bytes,
         lines: this.#lines,
         skipped,
@@ -222,15 +236,43 @@ export class CastRenderer {
 
   /** Takes one line of the file; true when the emulator should catch up now. */
   #take(line: string): boolean {
+    if (this.#v1) {
+      this.#v1.push(line);
+      return false;
+    }
     if (!this.#parser) {
       if (line.trim() === "") return false;
-      const header = parseCastHeader(line);
+      let header: CastHeader;
+      try {
+        header = parseCastHeader(line);
+      } catch (error) {
+        if (!(error instanceof CastFormatError) || !V1Document.opens(line)) throw error;
+        this.#v1 = new V1Document(); // asciicast v1: one JSON document, rendered at the end
+        this.#v1.push(line);
+        return false;
+      }
       this.#parser = new EventParser(header);
       this.#open(header);
       return false;
     }
     const event = this.#parser.parse(line);
-    if (!event) return false;
+    return event ? this.#event(event) : false;
+  }
+
+  /** Renders a whole asciicast v1 document. */
+  async #renderV1(document: V1Document): Promise<void> {
+    this.#v1 = undefined;
+    const { header, events } = document.parse();
+    this.#v1Header = header;
+    this.#open(header);
+    for (const event of events) {
+      this.#v1End = event.us;
+      if (this.#event(event)) await this.#flush();
+    }
+  }
+
+  /** Queues one event; true when the emulator should catch up now. */
+  #event(event: CastEvent): boolean {
     const term = this.#term!;
     if (event.kind === "resize") {
       // Applied in order: after everything queued before it is parsed; then the emulator

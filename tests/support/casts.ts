@@ -97,3 +97,31 @@ export const SESSION: (Event | [number, "r", string])[] = [
   [13.5, "done\r\n"],
   [14.0, "$ "],
 ];
+
+/**
+ * The same session as asciicast v1 (asciinema 1.x): one JSON document,
+ * indented as asciinema 1.x wrote it, delays since the previous frame
+ * (output only: v1 records no resizes).
+ */
+export function v1Cast(events: Event[], size: { cols?: number; rows?: number } = {}): string {
+  let previous = 0;
+  const stdout = events.map(([time, data]) => {
+    const delay = Number((time - previous).toFixed(6));
+    previous = time;
+    return [delay, data];
+  });
+  return JSON.stringify(
+    {
+      version: 1,
+      width: size.cols ?? 40,
+      height: size.rows ?? 6,
+      duration: previous,
+      command: "/bin/bash",
+      title: null,
+      env: { TERM: "xterm-256color", SHELL: "/bin/bash" },
+      stdout,
+    },
+    null,
+    2,
+  ) + "\n";
+}
