@@ -12,6 +12,7 @@ import { hostname } from "node:os";
 import { errorMessage, timeoutSignal } from "../sys/mod.ts";
 import { chunkPathOnBranch, manifestPathOnBranch } from "../chunk/mod.ts";
 import { git, type GitAuth, gitChecked } from "./hermetic.ts";
+import type { RunResult } from "../sys/mod.ts";
 import { initBareAtomically, isCompleteBare, removeStaleLocks } from "./bare_repo.ts";
 import {
   type ChunkItem,
@@ -22,6 +23,7 @@ import {
 } from "./fast_import.ts";
 import { type AuthResolver, PublishError, type RemoteTarget } from "./target.ts";
 import { classifyGitError } from "./auth.ts";
+import { withoutCredentials } from "./remote_url.ts";
 
 /** Options for {@linkcode RepoClone}. */
 export interface RepoCloneOptions {
@@ -52,6 +54,7 @@ export class RepoClone {
   readonly gitDir: string;
   #options: RepoCloneOptions;
   #ready = false;
+  #anonymous: string | undefined;
   #renames = new Map<string, string>();
   #pushes = 0;
 
@@ -105,7 +108,12 @@ export class RepoClone {
     }
     await removeStaleLocks(this.gitDir);
     // The URL is kept for people reading the clone; pushes pass it explicitly.
-    await this.#git(["config", "remote.origin.url", this.target.url]);
+    await this.#git([
+      "config",
+      "--end-of-options",
+      "remote.origin.url",
+      withoutCredentials(this.target.url),
+    ]);
     await this.#git(["config", "chunker.branch", this.target.branch]);
     await this.#git(["symbolic-ref", "HEAD", this.#localRef]);
     this.#ready = true;
@@ -143,7 +151,9 @@ export class RepoClone {
   async #auth(): Promise<{ url: string; auth?: GitAuth }> {
     if (!this.#options.authFor) return { url: this.target.url };
     try {
-      return await this.#options.authFor(this.target.url);
+      const resolved = await this.#options.authFor(this.target.url);
+      this.#anonymous = resolved.anonymous;
+      return resolved;
     } catch (error) {
       if (error instanceof PublishError) throw error;
       throw new PublishError("auth", errorMessage(error));
@@ -167,6 +177,14 @@ export class RepoClone {
     }
   }
 
+  /** A failed network call as a PublishError; an auth failure of an anonymous call names the fix. */
+  #failure(result: RunResult, what: string): PublishError {
+    const kind = classifyGitError(result.stderr, { timedOut: result.timedOut });
+    const said = result.stderr.trim().slice(0, 500) || (result.timedOut ? "timed out" : "");
+    const hint = kind === "auth" && this.#anonymous ? ` (${this.#anonymous})` : "";
+    return new PublishError(kind, `${what}: ${said}${hint}`);
+  }
+
   /**
    * Fetches the remote branch into `refs/remotes/origin/<branch>`. Returns
    * its tip, or undefined when the remote has no such branch yet.
@@ -177,6 +195,7 @@ export class RepoClone {
       "--quiet",
       "--no-tags",
       "--no-write-fetch-head",
+      "--end-of-options",
       "{url}",
       `+${this.#localRef}:${this.#remoteRef}`,
     ], options);
@@ -184,10 +203,7 @@ export class RepoClone {
       if (/couldn't find remote ref|could not find remote ref/i.test(result.stderr)) {
         return undefined;
       }
-      throw new PublishError(
-        classifyGitError(result.stderr, { timedOut: result.timedOut }),
-        `fetch failed: ${result.stderr.trim().slice(0, 500) || "timed out"}`,
-      );
+      throw this.#failure(result, "fetch failed");
     }
     return await this.tip(this.#remoteRef);
   }
@@ -276,6 +292,7 @@ export class RepoClone {
         "push",
         "--porcelain",
         "--quiet",
+        "--end-of-options",
         "{url}",
         `${this.#localRef}:${this.#localRef}`,
       ], options);
@@ -290,12 +307,7 @@ export class RepoClone {
       const rejected = /\[rejected\]|non-fast-forward|fetch first|\(stale info\)/i.test(text) ||
         /^!\s/m.test(result.stdout);
       if (!rejected) {
-        throw new PublishError(
-          classifyGitError(result.stderr, { timedOut: result.timedOut }),
-          `push failed: ${
-            result.stderr.trim().slice(0, 500) || (result.timedOut ? "timed out" : "")
-          }`,
-        );
+        throw this.#failure(result, "push failed");
       }
       const remoteTip = await this.fetch();
       await this.#replayOnto(remoteTip);

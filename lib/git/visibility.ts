@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { httpRemoteOf, repoNameOf } from "./remote_url.ts";
+import { httpRemoteOf, normalizeHost, repoNameOf } from "./remote_url.ts";
 
 /** The default GitHub API. */
 export const GITHUB_API = "https://api.github.com";
@@ -59,9 +59,10 @@ export type VisibilityDecision =
 
 /**
  * The GitHub repository of `url`: github.com (HTTPS and GitHub's SSH
- * forms, which the daemon pushes over HTTPS), or a host served by the
- * `githubApi` setting (GitHub Enterprise: `https://HOST/api/v3`). Undefined
- * for anything else.
+ * forms, which the daemon pushes over HTTPS) is always asked of
+ * api.github.com, whatever `githubApi` says; a host served by the
+ * `githubApi` setting (GitHub Enterprise: `https://HOST/api/v3`) is asked of
+ * that API, and only that host is. Undefined for anything else.
  */
 export function githubRepoOf(
   url: string,
@@ -69,18 +70,25 @@ export function githubRepoOf(
 ): GitHubRepo | undefined {
   const parsed = httpRemoteOf(url);
   if (!parsed) return undefined;
-  const configured = options.githubApi?.replace(/\/+$/, "");
-  let api: string | undefined;
-  if (parsed.github) api = configured ?? GITHUB_API;
-  else if (configured) {
-    try {
-      if (new URL(configured).hostname.toLowerCase() === parsed.host) api = configured;
-    } catch {
-      api = undefined;
-    }
-  }
+  const api = parsed.github ? GITHUB_API : enterpriseApiFor(parsed.host, options.githubApi);
   const name = api ? repoNameOf(url) : undefined;
   return api && name ? { api, ...name } : undefined;
+}
+
+/** `githubApi` (without trailing slashes) when its host is `host`; else undefined. */
+export function enterpriseApiFor(
+  host: string | undefined,
+  githubApi: string | undefined,
+): string | undefined {
+  const configured = githubApi?.replace(/\/+$/, "");
+  if (!host || !configured) return undefined;
+  try {
+    return normalizeHost(new URL(configured).hostname) === normalizeHost(host)
+      ? configured
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `owner/repo`. */
