@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DAEMON_TS, restoreFromRemote, runOnce } from "../support/daemon.ts";
+import { DAEMON_TS, restoreFromRemote, runOnce, writeConfig } from "../support/daemon.ts";
 import { makeTestHome, type TestHome } from "../support/env.ts";
 import { bareRemote } from "../support/recording.ts";
 import { type Event, v1Cast, v2Cast, v3Cast } from "../support/casts.ts";
@@ -90,13 +90,10 @@ Deno.test("v1 is backed up byte for byte and read back; files that ended without
   const t = await makeTestHome();
   try {
     const remote = bareRemote(t, "remote.git");
-    await Deno.mkdir(t.paths.active, { recursive: true, mode: 0o700 });
-    await Deno.writeTextFile(
-      join(t.paths.home, "config.json"),
-      JSON.stringify({ repo_url: remote }),
-    );
+    await writeConfig(t.paths.home, { repo_url: remote });
     const ended = JSON.stringify({ ended: "2026-01-01T00:00:00Z" });
     const put = async (id: string, content: string | Uint8Array, json?: string) => {
+      await Deno.mkdir(t.paths.active, { recursive: true, mode: 0o700 });
       const path = join(t.paths.active, `${id}.cast`);
       if (typeof content === "string") await Deno.writeTextFile(path, content);
       else await Deno.writeFile(path, content);

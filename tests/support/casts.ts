@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { indexTime, renderFeed, type TextLine } from "../../lib/text/mod.ts";
 
 /** One output event: seconds since the start, and what was written. */
 export type Event = [number, string];
@@ -124,4 +125,19 @@ export function v1Cast(events: Event[], size: { cols?: number; rows?: number } =
     null,
     2,
   ) + "\n";
+}
+
+/**
+ * Renders `cast` through the renderer, fed in blocks of `block` bytes (a
+ * character may be split between two): its lines with seconds into it.
+ */
+export async function renderCast(cast: string, block = 7): Promise<{ t: number; text: string }[]> {
+  const bytes = new TextEncoder().encode(cast);
+  const lines: TextLine[] = [];
+  await renderFeed(async (sink) => {
+    for (let at = 0; at < bytes.length; at += block) await sink(bytes.slice(at, at + block));
+  }, (batch) => {
+    lines.push(...batch);
+  });
+  return lines.map((line) => ({ t: indexTime(line.us), text: line.text }));
 }

@@ -4,24 +4,10 @@
  * as v3 (which must give exactly the same output).
  */
 import assert from "node:assert/strict";
-import { indexTime, renderFeed, type TextLine } from "../../../lib/text/mod.ts";
-import { type Event, v2Cast, v3Cast } from "../../support/casts.ts";
+import { type Event, renderCast, v2Cast, v3Cast } from "../../support/casts.ts";
 
 type Events = (Event | [number, "r", string])[];
 type Size = { cols?: number; rows?: number };
-
-const encoder = new TextEncoder();
-
-async function renderText(cast: string, block: number): Promise<{ t: number; text: string }[]> {
-  const bytes = encoder.encode(cast);
-  const lines: TextLine[] = [];
-  await renderFeed(async (sink) => {
-    for (let at = 0; at < bytes.length; at += block) await sink(bytes.slice(at, at + block));
-  }, (batch) => {
-    lines.push(...batch);
-  });
-  return lines.map((line) => ({ t: indexTime(line.us), text: line.text }));
-}
 
 /** Where two lists of lines first differ, briefly (lines can be 400 KB long). */
 function difference(
@@ -50,8 +36,8 @@ async function assertRendered(
   size: Size,
   expected: { t: number; text: string }[],
 ): Promise<void> {
-  const v2 = await renderText(v2Cast(events, size), 4093);
-  const v3 = await renderText(v3Cast(events, size), 65_521);
+  const v2 = await renderCast(v2Cast(events, size), 4093);
+  const v3 = await renderCast(v3Cast(events, size), 65_521);
   assert.equal(difference(v2, expected), undefined, "v2");
   assert.equal(difference(v3, v2), undefined, "v3 gives what v2 gives");
 }

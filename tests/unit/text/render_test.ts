@@ -3,22 +3,12 @@
  * with the time of the event that gave each line its final text.
  */
 import assert from "node:assert/strict";
-import { CastRenderer, indexTime, renderFeed, type TextLine } from "../../../lib/text/mod.ts";
-import { type Event, SESSION, v1Cast, v2Cast, v3Cast } from "../../support/casts.ts";
+import { CastRenderer } from "../../../lib/text/mod.ts";
+import { type Event, renderCast, SESSION, v1Cast, v2Cast, v3Cast } from "../../support/casts.ts";
 
 const encoder = new TextEncoder();
 
-/** Renders `cast`, fed in blocks of `block` bytes (a character may be split between two). */
-async function render(cast: string, block = 7): Promise<{ t: number; text: string }[]> {
-  const bytes = encoder.encode(cast);
-  const lines: TextLine[] = [];
-  await renderFeed(async (sink) => {
-    for (let at = 0; at < bytes.length; at += block) await sink(bytes.slice(at, at + block));
-  }, (batch) => {
-    lines.push(...batch);
-  });
-  return lines.map((line) => ({ t: indexTime(line.us), text: line.text }));
-}
+const render = renderCast;
 
 Deno.test("typo, backspace and correction, colour mid-word, a word split across events: one line with the time of its last event", async () => {
   const lines = await render(v2Cast(SESSION));
