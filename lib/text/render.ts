@@ -344,6 +344,8 @@ export class CastRenderer {
     parser.registerEscHandler({ final: "c" }, () => {
       this.#observe(this.#times[this.#parsed] ?? 0);
       this.#finalise();
+      this.#region = false;
+      this.#reverseWrap = false;
       return false;
     });
   }

@@ -208,3 +208,32 @@ Deno.test("a resize while a full-screen program runs on the alternate screen kee
     { t: 7, text: "$ exit" },
   ]);
 });
+
+Deno.test("apt-style output in a scroll region above a progress bar: each line with its time, the bar gone", async () => {
+  const events: Events = [[0.5, "$ apt install x\r\n"], [1, "\n\x1b7\x1b[0;5r\x1b8\x1b[1A"]];
+  const expected = [{ t: 0.5, text: "$ apt install x" }];
+  for (let i = 0; i < 12; i++) {
+    const t = 2 + i;
+    events.push([t, `Unpacking pkg${i} ...\r\n`]);
+    events.push([t + 0.5, `\x1b7\x1b[6;1H\x1b[KProgress: [${"#".repeat(i)}]\x1b8`]);
+    expected.push({ t, text: `Unpacking pkg${i} ...` });
+  }
+  events.push([20, "\x1b7\x1b[0;6r\x1b8\x1b[6;1H\x1b[K\x1b[5;1H$ "]);
+  expected.push({ t: 20, text: "$" });
+  await assertRendered(events, { cols: 40, rows: 6 }, expected);
+});
+
+Deno.test("a full reset (ESC c) keeps every line shown before it, with its time", async () => {
+  const events: Events = [
+    [1, "one\r\ntwo\r\n"],
+    [2, "three\x1bc"],
+    [3, "after\r\n$ "],
+  ];
+  await assertRendered(events, { cols: 40, rows: 6 }, [
+    { t: 1, text: "one" },
+    { t: 1, text: "two" },
+    { t: 2, text: "three" },
+    { t: 3, text: "after" },
+    { t: 3, text: "$" },
+  ]);
+});
