@@ -1,8 +1,8 @@
 /**
  * The fast path of `restore` for a recording with a manifest: every chunk's
- * blob, in sequence order, is fed to ONE `zstd -d` that writes the file
- * itself (the chunks are concatenated zstd frames), and the file is hashed
- * once, against the manifest's sha256 and total size. Nothing is hashed per
+ * blob, in sequence order, is fed to ONE `zstd -d` (the chunks are
+ * concatenated zstd frames) whose output is written to the file and hashed
+ * on the way, against the manifest's sha256 and total size. Nothing is hashed per
  * chunk here: when the whole-file check fails, lib/branch/verify.ts scanRecording
  * hashes chunk by chunk only to name the bad chunk. Encrypted chunks are
  * decrypted one by one on the way in (lib/branch/chunk_stream.ts).
@@ -25,29 +25,15 @@ export interface Decompressed {
   bytes: number;
   /** sha256 of the file (empty when not ok). */
   sha256: string;
-}
-
-const READ_BLOCK = 1 << 20;
-
-/** sha256 and size of `path`, read in 1 MiB blocks. */
-async function hashFile(path: string, signal?: AbortSignal): Promise<[string, number]> {
-  const hash = createHash("sha256");
-  const buffer = new Uint8Array(READ_BLOCK);
-  let bytes = 0;
-  using file = await Deno.open(path, { read: true });
-  while (true) {
-    signal?.throwIfAborted();
-    const n = await file.read(buffer);
-    if (n === null) break;
-    hash.update(buffer.subarray(0, n));
-    bytes += n;
-  }
-  return [hash.digest("hex"), bytes];
+  /** The chunks gave more than their ranges claim: stopped there. */
+  overflow?: boolean;
 }
 
 /**
  * Decompresses the chunks `entries` (in the order given) into `output`
- * (created or replaced by zstd, mode 0600) and hashes the result once.
+ * (created, mode 0600), hashing the bytes as they are written: one pass. It
+ * stops as soon as the chunks give more than their ranges claim (a hostile
+ * branch's zstd bomb never fills the disk): `ok` false, `overflow` true.
  */
 export async function decompressAll(
   reader: BlobReader,
@@ -55,33 +41,61 @@ export async function decompressAll(
   output: string,
   options: DecryptOptions & { signal?: AbortSignal } = {},
 ): Promise<Decompressed> {
+  const claimed = entries.reduce((sum, entry) => sum + Math.max(0, entry.end - entry.start), 0);
   const raw = entries.reduce(
     (sum, entry) => sum + Math.max(entry.end - entry.start, entry.size),
     0,
   );
   const limit = timeoutSignal(zstdTimeoutMs(raw), options.signal);
+  const file = await Deno.open(output, { write: true, create: true, truncate: true, mode: 0o600 });
   try {
-    const child = spawnZstd(["-d", "-q", "-f", "-o", output], {
-      signal: limit.signal,
-      stdout: "null",
-    });
+    const child = spawnZstd(["-d", "-q", "-c"], { signal: limit.signal });
     const feed = feedChunks(reader, entries, child.stdin, options);
-    const [fed, status, errText] = await Promise.allSettled([
+    const hash = createHash("sha256");
+    let bytes = 0;
+    let overflow = false;
+    const drain = (async () => {
+      for await (const block of child.stdout) {
+        if (bytes + block.length > claimed) {
+          overflow = true;
+          try {
+            child.kill("SIGKILL");
+          } catch {
+            // ended already
+          }
+          break;
+        }
+        hash.update(block);
+        bytes += block.length;
+        for (let at = 0; at < block.length;) at += await file.write(block.subarray(at));
+      }
+    })();
+    const [fed, drained, status, errText] = await Promise.allSettled([
       feed,
+      drain,
       child.status,
       new Response(child.stderr).text(),
     ]);
     if (fed.status === "rejected") throw fed.reason;
+    if (drained.status === "rejected") throw drained.reason;
+    if (overflow) {
+      return {
+        ok: false,
+        overflow,
+        error: `the chunks decompress to more than the ${claimed} bytes their ranges claim`,
+        bytes,
+        sha256: "",
+      };
+    }
     if (limit.timedOut()) return { ok: false, error: "zstd timed out", bytes: 0, sha256: "" };
     if (limit.signal.aborted) throw new Error("stopped");
     if (status.status !== "fulfilled" || !status.value.success) {
       const error = errText.status === "fulfilled" ? errText.value.trim() : "";
       return { ok: false, error: error || "zstd failed", bytes: 0, sha256: "" };
     }
-    await Deno.chmod(output, 0o600);
-    const [sha256, bytes] = await hashFile(output, options.signal);
-    return { ok: true, bytes, sha256 };
+    return { ok: true, bytes, sha256: hash.digest("hex") };
   } finally {
+    file.close();
     limit.clear();
   }
 }

@@ -13,6 +13,7 @@
 import { createHash } from "node:crypto";
 import {
   BlobReader,
+  BlobTooLargeError,
   type BranchIndex,
   type ChunkEntry,
   type Manifest,
@@ -64,6 +65,8 @@ interface Decoded {
   error?: string;
   length: number;
   sha256: string;
+  /** It decompressed to more than its range claims: reading stopped there. */
+  overflow?: boolean;
 }
 
 /** Streams blob → `zstd -d` → hash (and `onBlock`), never holding the chunk in memory. */
@@ -83,9 +86,22 @@ async function decodeChunk(
     const child = spawnZstd(["-d", "-q", "-c"], { signal: limit.signal });
     const feed = feedChunks(reader, [entry], child.stdin, options);
     const hash = createHash("sha256");
+    const claimed = Math.max(0, entry.end - entry.start);
     let length = 0;
+    let overflow = false;
     const drain = (async () => {
       for await (const block of child.stdout) {
+        if (length + block.length > claimed) {
+          // A chunk never gives more than its range: stop here, whatever it claims to hold.
+          overflow = true;
+          length += block.length;
+          try {
+            child.kill("SIGKILL");
+          } catch {
+            // ended already
+          }
+          break;
+        }
         hash.update(block);
         length += block.length;
         if (options.onBlock) await options.onBlock(block);
@@ -100,6 +116,15 @@ async function decodeChunk(
     ]);
     if (fed.status === "rejected") throw fed.reason;
     if (drained.status === "rejected") throw drained.reason;
+    if (overflow) {
+      return {
+        ok: false,
+        overflow,
+        error: `decompresses to more than its ${claimed} bytes`,
+        length,
+        sha256: "",
+      };
+    }
     if (limit.timedOut()) return { ok: false, error: "zstd timed out", length, sha256: "" };
     if (limit.signal.aborted) throw new Error("stopped");
     const ok = status.status === "fulfilled" && status.value.success;
@@ -232,7 +257,14 @@ export async function scanRecording(id: string, options: ScanOptions): Promise<R
       end: entry.end,
       path: entry.path,
     };
-    if (!decoded.ok) {
+    if (decoded.overflow) {
+      problems.push({
+        ...base,
+        kind: "length",
+        message: `${chunkLabel(entry)}: decompresses to more than its ${expected} bytes ` +
+          "(reading stopped there): the chunk was replaced or damaged",
+      });
+    } else if (!decoded.ok) {
       const error = decoded.error || "zstd failed";
       const truncated = isTruncation(error);
       problems.push({
@@ -305,6 +337,7 @@ export async function loadManifest(
     return { manifest: parseManifest(await manifestBytes(reader, found, options), found.path) };
   } catch (error) {
     if (error instanceof ManifestError) return { problem: error.message };
+    if (error instanceof BlobTooLargeError) return { problem: `${found.path}: ${error.message}` };
     if (error instanceof ChunkDecryptError) {
       return error.kind === "corrupt" ? { problem: error.message } : { locked: error.message };
     }
@@ -345,9 +378,14 @@ export async function verifyBranch(options: VerifyOptions): Promise<VerifyReport
     },
   }, async ({ index, reader }) => {
     const recordings: RecordingReport[] = [];
-    const ids = options.id !== undefined
-      ? [options.id]
-      : [...new Set([...index.chunks.keys(), ...index.manifests.keys()])].sort();
+    const ids = options.id !== undefined ? [options.id] : [
+      ...new Set([
+        ...index.chunks.keys(),
+        ...index.manifests.keys(),
+        // A folder holding nothing but strays is reported too.
+        ...index.stray.map((stray) => stray.id).filter((id): id is string => Boolean(id)),
+      ]),
+    ].sort();
     for (const id of ids) {
       const { manifest, problem, locked } = await loadManifest(index, id, reader, options);
       const report = await scanRecording(id, {

@@ -147,7 +147,9 @@ export async function cutPass(
         next_seq: chunk.seq + 1,
         pending: [...current.pending, chunk],
         fingerprint,
-        ...(chunk.encrypted ? { encrypted: true } : {}),
+        ...(chunk.encrypted
+          ? { encrypted: true, recipients: [...(options.recipients ?? [])] }
+          : {}),
       }));
       if (chunk.encrypted) {
         // The checkpoint holds the chunk now: its crash-time digest is not needed any more.

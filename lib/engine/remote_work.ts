@@ -112,7 +112,10 @@ export class RemoteWork {
       manifestExtra: (state) => this.#manifestExtra(state),
       recut: (state, chunk) => actions.recut(state, chunk),
       // In the queue, before anything is committed: asks GitHub when an answer is due.
-      prepare: () => this.#o.gate.refresh(entry.target, this.sourcesFor(entry)),
+      prepare: () =>
+        this.#o.gate.refresh(entry.target, this.sourcesFor(entry), {
+          gitDir: entry.clone.gitDir,
+        }),
     });
     if (result.chunks > 0 || result.finished.length) {
       health.chunksPushed += result.chunks;

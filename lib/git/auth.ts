@@ -29,7 +29,7 @@ import {
   GITHUB_PAT,
   SETUP_COMMAND,
 } from "../credentials/mod.ts";
-import { registerSecret } from "../sys/mod.ts";
+import { clipText, registerSecret } from "../sys/mod.ts";
 import {
   displayUrl,
   normalizeHost,
@@ -189,7 +189,7 @@ const AUTH_PATTERNS = [
   /permission denied \(publickey/i,
   /invalid credentials/i,
   /invalid username or password/i,
-  /permission to .+ denied to/i,
+  /permission to [^\n]{1,300}? denied to/i,
   /bad credentials/i,
 ];
 
@@ -227,10 +227,12 @@ export function classifyGitError(
   stderr: string,
   options: { timedOut?: boolean } = {},
 ): GitErrorKind {
-  if (AUTH_PATTERNS.some((pattern) => pattern.test(stderr))) return "auth";
+  // A remote's text is clipped first: no pattern ever runs over more than a few KiB of it.
+  const text = clipText(stderr);
+  if (AUTH_PATTERNS.some((pattern) => pattern.test(text))) return "auth";
   if (options.timedOut) return "network";
-  if (REMOTE_PATTERNS.some((pattern) => pattern.test(stderr))) return "remote";
-  if (NETWORK_PATTERNS.some((pattern) => pattern.test(stderr))) return "network";
+  if (REMOTE_PATTERNS.some((pattern) => pattern.test(text))) return "remote";
+  if (NETWORK_PATTERNS.some((pattern) => pattern.test(text))) return "network";
   return "remote";
 }
 

@@ -9,7 +9,7 @@
  * @module
  */
 import { hostname } from "node:os";
-import { errorMessage, timeoutSignal } from "../sys/mod.ts";
+import { clipText, errorMessage, timeoutSignal } from "../sys/mod.ts";
 import { chunkPathOnBranch, manifestPathOnBranch } from "../chunk/mod.ts";
 import { git, type GitAuth, gitChecked } from "./hermetic.ts";
 import type { RunResult } from "../sys/mod.ts";
@@ -301,7 +301,7 @@ export class RepoClone {
         await this.#maintain();
         return tip;
       }
-      const text = `${result.stdout}\n${result.stderr}`;
+      const text = clipText(`${result.stdout}\n${result.stderr}`);
       const refused = remoteRefusal(result.stdout, result.stderr);
       if (refused) throw new PublishError("rejected", refused);
       const rejected = /\[rejected\]|non-fast-forward|fetch first|\(stale info\)/i.test(text) ||
@@ -419,7 +419,10 @@ export class RepoClone {
  * (its `remote:` lines). Undefined for anything else, such as a
  * non-fast-forward rejection, which a fetch and replay fixes.
  */
-export function remoteRefusal(stdout: string, stderr: string): string | undefined {
+export function remoteRefusal(output: string, errors: string): string | undefined {
+  // A remote's text is clipped first: the patterns below never run over more than a few KiB.
+  const stdout = clipText(output);
+  const stderr = clipText(errors);
   const line = `${stdout}\n${stderr}`.split("\n").find((text) => /\[remote rejected\]/.test(text));
   if (!line) return undefined;
   const said = stderr.split("\n")

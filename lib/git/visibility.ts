@@ -117,6 +117,13 @@ export interface VisibilityFacts {
   plaintext: boolean;
   /** `allow_public` in the recording's `.json` or config.json. */
   allowPublic: boolean;
+  /**
+   * Where git really connects is not known yet (lib/git/remote_route.ts:
+   * rewrites, ssh aliases): asked first, in the remote's queue.
+   */
+  routePending?: boolean;
+  /** Where git really connects could not be told: why (fails closed). */
+  routeUnknown?: string;
 }
 
 /** The fix a refusal names. */
@@ -125,15 +132,26 @@ export const PUBLIC_FIX = "encrypt the recordings (set encryption.recipients in 
   '"allow_public": true in config.json (or in the recording\'s .json) to publish them';
 
 /**
- * Whether a recording's chunks may go to this remote now: anything not on
- * GitHub, `allow_public`, and encrypted chunks go without asking; plaintext
- * for a GitHub repository needs a fresh answer (`check`), then goes to a
- * private one and is refused for a public one (or while nobody knows).
+ * Whether a recording's chunks may go to this remote now: `allow_public` and
+ * encrypted chunks go without asking; plaintext first needs to know where
+ * git really connects (a remote whose route cannot be told is refused), then
+ * goes to anything not on GitHub; for a GitHub repository it needs a fresh
+ * answer (`check`), then goes to a private one and is refused for a public
+ * one (or while nobody knows).
  */
 export function decideVisibility(facts: VisibilityFacts): VisibilityDecision {
-  if (!facts.repo) return { action: "allow", why: "not-github" };
   if (facts.allowPublic) return { action: "allow", why: "allow_public" };
   if (!facts.plaintext) return { action: "allow", why: "encrypted" };
+  if (facts.routePending) return { action: "check" };
+  if (facts.routeUnknown !== undefined) {
+    return {
+      action: "refuse",
+      visibility: "unknown",
+      message: `cannot tell where this remote really leads (${facts.routeUnknown}), so it ` +
+        `could be a public GitHub repository: its plaintext chunks stay in the spool; ${PUBLIC_FIX}`,
+    };
+  }
+  if (!facts.repo) return { action: "allow", why: "not-github" };
   const answer = facts.answer;
   const name = repoFullName(facts.repo);
   if (!answer || visibilityDue(answer, facts.now)) return { action: "check" };

@@ -64,6 +64,9 @@ export type RecordingConfigResult =
     missing: boolean;
   };
 
+/** Fields whose expectation is their type. */
+const TYPED: Record<string, true> = { recorder_pid: true, ended: true, allow_public: true };
+
 const expected: Record<string, string> = {
   repo_url: "a git remote URL or path (not starting with -)",
   branch: "a git branch name (git check-ref-format --branch; not starting with -)",
@@ -88,7 +91,10 @@ export function parseRecordingConfig(raw: unknown, source: string): RecordingCon
   const messages = result.error.issues.map((issue) => {
     const key = String(issue.path[0] ?? "");
     const value = JSON.stringify((raw as Record<string, unknown>)[key]);
-    return `${key} must be ${expected[key] ?? "a string"}, got ${value}`;
+    const wanted = issue.code === "invalid_type" && !(key in TYPED)
+      ? "a string"
+      : expected[key] ?? "a string";
+    return `${key} must be ${wanted}, got ${value}`;
   });
   return { ok: false, error: `${source}: ${messages.join("; ")}`, missing: false };
 }

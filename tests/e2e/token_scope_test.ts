@@ -11,7 +11,7 @@ import { ignoreWithout, makeTestHome, type TestHome } from "../support/env.ts";
 import { runOnce, writeConfig } from "../support/daemon.ts";
 import { type GitHttpServer, startGitHttpServer } from "../support/git_http_server.ts";
 import { makeCast, pushRecording, runDaemonCli } from "../support/fake_branch.ts";
-import { secretForms } from "../support/argv_sampler.ts";
+import { scanTreeForSecrets, secretForms } from "../support/argv_sampler.ts";
 
 const TOKEN = "ghp_ScopeToken0123456789abcdefABCDEF0123";
 const TOOLS = ["git", "zstd"];
@@ -138,6 +138,40 @@ Deno.test({
     } finally {
       await close(front);
       await close(target);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a token pasted into repo_url is written nowhere: not the checkpoint, the clone, health or the log",
+  ignore: ignoreWithout(TOOLS),
+  async fn() {
+    const r = await rig();
+    try {
+      await r.server.createRepo("rec");
+      const pasted = "ghp_PastedIntoUrl0123456789abcdefABCDEF0";
+      const url = r.server.repoUrl("rec").replace("http://", `http://someone:${pasted}@`);
+      await writeConfig(r.t.paths.home, {
+        credential_store: "env",
+        github_token_hosts: ["127.0.0.1"],
+        repo_url: url,
+        idle_threshold: 0.1,
+      });
+      await Deno.mkdir(r.t.paths.active, { recursive: true });
+      await Deno.writeFile(join(r.t.paths.active, "pasted.cast"), makeCast(6));
+      await Deno.writeTextFile(
+        join(r.t.paths.active, "pasted.json"),
+        JSON.stringify({ ended: true }),
+      );
+      const once = await runOnce(r.env);
+      assert.equal(once.code, 0, once.stderr);
+      assert.ok(r.server.stats.receivePacks > 0, "pushed with the stored token");
+      const homeFiles = await scanTreeForSecrets(r.t.paths.home, secretForms(pasted));
+      const withoutConfig = homeFiles.filter((path) => !path.endsWith("config.json"));
+      assert.deepEqual(withoutConfig, [], "only config.json, where the person put it, holds it");
+    } finally {
+      await close(r);
     }
   },
 });

@@ -80,6 +80,29 @@ Deno.test("bootstrap's note: encryption, the daemon's answer or one anonymous AP
     assert.equal(cached.text, "not encrypted; private GitHub repository alice/secret");
     assert.equal(api.requests.length, before);
 
+    // An SSH alias of the GitHub host is what it resolves to; one ssh cannot resolve is said so.
+    const sshConfig = (host: string) =>
+      host === "ghe-work"
+        ? Promise.resolve({ hostname: "127.0.0.1" })
+        : Promise.reject(new Error("ssh -G failed"));
+    const alias = await backupNote({
+      paths: t.paths,
+      config: github,
+      repoUrl: "git@ghe-work:alice/open.git",
+      branch,
+      sshConfig,
+    });
+    assert.equal(alias.text, "not encrypted; PUBLIC GitHub repository alice/open");
+    assert.match(alias.warning ?? "", /public GitHub repository/);
+    const lost = await backupNote({
+      paths: t.paths,
+      config: github,
+      repoUrl: "git@nowhere:alice/open.git",
+      branch,
+      sshConfig,
+    });
+    assert.match(lost.text, /could not be told .*holds its plaintext chunks/);
+
     // No answer in time: unknown, quickly.
     const slow = await backupNote({
       paths: t.paths,
