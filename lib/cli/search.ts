@@ -1,8 +1,10 @@
 /**
- * `daemon.ts search <pattern>`: every match across every recording of the
- * known remotes, one per line as `<id>  <hh:mm:ss>  <line>` (the time into
- * the recording), or JSON lines with `--json`. Exit codes follow grep: 0 a
- * match, 1 none, 2 an error (matches found before it are still printed).
+ * `daemon.ts search <pattern> [FILE.cast...]`: every match across every
+ * recording of the known remotes (or in the local files given), one per line
+ * as `<id>  <hh:mm:ss>  <line>` (the time into the recording; the file for a
+ * local one), or JSON lines with `--json`. Exit codes follow grep: 0 a
+ * match, 1 none, 2 an error (matches found before it are still printed); an
+ * `--id` that names no recording is an error, with the closest ids.
  *
  * @module
  */
@@ -16,8 +18,10 @@ import {
   type MatchPlace,
   needsSeparator,
   PatternError,
+  searchFiles,
   searchRecordings,
 } from "../text/mod.ts";
+import { termSafe } from "../sys/mod.ts";
 import { writeStdout } from "./logs.ts";
 import { type RestoreHooks, type SourceFlags, sourceOptions, withSignals } from "./restore.ts";
 import { LIST_REPO_HELP, numberOption, withBranchOptions } from "./options.ts";
@@ -45,7 +49,15 @@ export async function runSearch(
   pattern: string,
   flags: SearchFlags,
   hooks: RestoreHooks = {},
+  files: string[] = [],
 ): Promise<number> {
+  if (files.length && flags.id?.length) {
+    console.error(
+      "asciinema-chunker: --id picks recordings on the branches; with files, only those files " +
+        "are searched (drop --id or the files).",
+    );
+    return 2;
+  }
   let since: Date | undefined;
   if (flags.since !== undefined) {
     try {
@@ -68,6 +80,26 @@ export async function runSearch(
       }
       previous = { place, match };
     };
+    if (files.length) {
+      try {
+        const local = await searchFiles({
+          files,
+          pattern,
+          regex: flags.regex,
+          ignoreCase: flags.ignoreCase,
+          context,
+          since,
+          onMatch,
+        });
+        for (const error of local.errors) console.error(`asciinema-chunker: ${termSafe(error)}`);
+        if (local.errors.length) return 2;
+        return local.matches > 0 ? 0 : 1;
+      } catch (error) {
+        if (!(error instanceof PatternError)) throw error;
+        console.error(`asciinema-chunker: ${error.message}`);
+        return 2;
+      }
+    }
     let summary;
     try {
       summary = await searchRecordings({
@@ -91,8 +123,10 @@ export async function runSearch(
       }
       throw error;
     }
-    for (const note of summary.notes) console.error(`note: ${note}`);
-    for (const error of summary.errors) console.error(`asciinema-chunker: ${error}`);
+    for (const note of summary.notes) console.error(`note: ${termSafe(note)}`);
+    for (const error of summary.errors) {
+      console.error(`asciinema-chunker: ${termSafe(error, { keepNewlines: true })}`);
+    }
     if (summary.errors.length) return 2;
     return summary.matches > 0 ? 0 : 1;
   });
@@ -105,7 +139,11 @@ export function searchCommand(hooks: RestoreHooks = {}) {
       .description(
         "find text in every recording, with the time into each (exit 0 found, 1 none, 2 error)",
       )
-      .argument("<pattern>", "text to find (a regular expression with --regex)"),
+      .argument("<pattern>", "text to find (a regular expression with --regex)")
+      .argument(
+        "[files...]",
+        "local .cast files to search instead of the branches (asciicast v1, v2 or v3)",
+      ),
     LIST_REPO_HELP,
   )
     .option(
@@ -126,8 +164,8 @@ export function searchCommand(hooks: RestoreHooks = {}) {
     .option("--render", "render every recording from its chunks, ignoring text indexes")
     // grep's convention: a bad option is an error (2), not "no match" (1).
     .exitOverride((error) => Deno.exit(error.exitCode === 0 ? 0 : 2))
-    .action(async (pattern, options) => {
-      const code = await runSearch(pattern, options, hooks);
+    .action(async (pattern, files, options) => {
+      const code = await runSearch(pattern, options, hooks, files);
       if (code !== 0) Deno.exit(code);
     });
 }
