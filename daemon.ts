@@ -16,6 +16,7 @@ import { searchCommand } from "./lib/cli/search.ts";
 import { reindexCommand } from "./lib/cli/reindex.ts";
 import { playCommand } from "./lib/cli/play.ts";
 import { printFatal } from "./lib/cli/output.ts";
+import { serveCommand } from "./lib/cli/serve.ts";
 import { serviceState } from "./lib/service/backend.ts";
 import { homePaths, resolveHome } from "./lib/sys/paths.ts";
 
@@ -37,6 +38,7 @@ export function buildCli(): Command {
   program.addCommand(searchCommand());
   program.addCommand(reindexCommand());
   program.addCommand(playCommand());
+  program.addCommand(serveCommand());
   program.addCommand(startCommand());
   program.addCommand(stopCommand());
   program.addCommand(serviceCommand());

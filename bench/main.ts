@@ -13,11 +13,13 @@
  * - throughput: a 200 MB recording present at start until fully pushed, against `zstd -3`;
  * - restore: of that recording (lib/restore.ts), against `zstd -d` of its concatenated chunks;
  * - data at risk: TUI-like recordings for 5 minutes at the default settings (bench/data_at_risk.ts);
- * - text: rendering through the terminal emulator, and indexed search over 1 GB (bench/text.ts).
+ * - text: rendering through the terminal emulator, and indexed search over 1 GB (bench/text.ts);
+ * - web: the viewer in Chromium: first frame and seeks of a 1 GB recording, list and search over
+ *   1,000 recordings (bench/web.ts).
  *
  * Prints a table and writes `bench/results.json` (or `--output <path>`; with
  * `--only`, the other groups' figures already in the file are kept); with
- * `--strict` it exits 1 when a target is missed. `--only small,big,risk,text` runs
+ * `--strict` it exits 1 when a target is missed. `--only small,big,risk,text,web` runs
  * some groups; `--risk-seconds N` and `--risk-recordings N` size the last one.
  * `BENCH_SETTLE_MS` (default 2000) is the pause between the backlog and the idle period.
  *
@@ -37,6 +39,7 @@ import { clockTicks, machineLoad, readMemory, treeRss, treeTicks } from "./proc.
 import { type Figure, othersCores, percentile, round, snapshot } from "./figure.ts";
 import { dataAtRisk } from "./data_at_risk.ts";
 import { textFigures } from "./text.ts";
+import { webFigures } from "./web.ts";
 import { burst, writeRecording } from "./recordings.ts";
 import { healthSeen, IDLE_THRESHOLD, log, setup, sleep, stopDaemon, ZSTD_LEVEL } from "./rig.ts";
 
@@ -511,6 +514,7 @@ async function main(): Promise<number> {
     );
   }
   if (wanted("text")) figures.push(...await textFigures(hz));
+  if (wanted("web")) figures.push(...await webFigures(hz));
   const loadAfter = machineLoad();
   const order = [
     "idle_cpu",
@@ -522,6 +526,10 @@ async function main(): Promise<number> {
     "data_at_risk",
     "text_render",
     "text_search",
+    "web_first_frame",
+    "web_seek_middle",
+    "web_list",
+    "web_search",
   ];
   figures.sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
   const seconds = (performance.now() - started) / 1000;

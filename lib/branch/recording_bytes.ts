@@ -23,6 +23,8 @@ export interface StreamBytesOptions {
   sink: (block: Uint8Array) => Promise<void>;
   /** Start at this chunk boundary (the bytes before it were read already). */
   from?: number;
+  /** Stop after the chunk holding this byte (the rest is not read). */
+  until?: number;
   /** Abort. */
   signal?: AbortSignal;
   /** Identities for encrypted chunks and manifests (looked up when one is met). */
@@ -70,6 +72,7 @@ export async function streamRecordingBytes(
     stopOnProblem: true,
     wholeFileHash: false,
     from: options.from,
+    until: options.until,
     signal: options.signal,
     identities: options.identities,
   });

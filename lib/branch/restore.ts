@@ -308,6 +308,8 @@ export interface ListedRecording {
   last_chunk: string | null;
   /** Also on this machine: in `active/` (still recording) or `done/`. */
   local: "active" | "done" | null;
+  /** The machine that recorded it, from the manifest (manifests written before it had none). */
+  host?: string;
   /** The manifest could not be read. */
   manifest_error?: string;
   /** Its chunks or manifest are encrypted (age). */
@@ -364,6 +366,7 @@ export async function listRecordings(options: BranchSourceOptions): Promise<List
         ended: manifest?.ended ?? null,
         last_chunk: isoOf(times.length ? Math.max(...times) : undefined),
         local: await localState(options.paths, origin && origin !== id ? [id, origin] : [id]),
+        ...(typeof manifest?.host === "string" && manifest.host ? { host: manifest.host } : {}),
         ...(problem ? { manifest_error: problem } : {}),
         ...(encrypted ? { encrypted: true } : {}),
         ...(locked ? { locked } : {}),

@@ -9,6 +9,7 @@ export * from "./reindex.ts";
 export * from "./restore.ts";
 export * from "./run.ts";
 export * from "./search.ts";
+export * from "./serve.ts";
 export * from "./service.ts";
 export * from "./status.ts";
 export * from "./text.ts";

@@ -151,9 +151,9 @@ async function playFollowing(
     });
     if (result.complete) {
       const last = splitter.end();
-      if (last !== undefined) {
-        await feed(stream.convert([last], (performance.now() - started) / 1000));
-      }
+      const now = () => child ? (performance.now() - started) / 1000 : undefined;
+      if (last !== undefined) await feed(stream.convert([last], now()));
+      await feed(stream.end(now())); // an asciicast v1 document plays once it is whole
     }
   } catch (error) {
     if (exited === undefined) {

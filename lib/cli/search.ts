@@ -1,8 +1,10 @@
 /**
- * `daemon.ts search <pattern>`: every match across every recording of the
- * known remotes, one per line as `<id>  <hh:mm:ss>  <line>` (the time into
- * the recording), or JSON lines with `--json`. Exit codes follow grep: 0 a
- * match, 1 none, 2 an error (matches found before it are still printed).
+ * `daemon.ts search <pattern> [FILE.cast...]`: every match across every
+ * recording of the known remotes (or in the local files given), one per line
+ * as `<id>  <hh:mm:ss>  <line>` (the time into the recording; the file for a
+ * local one), or JSON lines with `--json`. Exit codes follow grep: 0 a
+ * match, 1 none, 2 an error (matches found before it are still printed); an
+ * `--id` that names no recording is an error, with the closest ids.
  *
  * @module
  */
@@ -17,6 +19,7 @@ import {
   needsSeparator,
   PatternError,
   REGEX_TIME_LIMIT_MS,
+  searchFiles,
   searchRecordings,
 } from "../text/mod.ts";
 import { writeStdout } from "./logs.ts";
@@ -49,7 +52,15 @@ export async function runSearch(
   pattern: string,
   flags: SearchFlags,
   hooks: RestoreHooks = {},
+  files: string[] = [],
 ): Promise<number> {
+  if (files.length && flags.id?.length) {
+    printLine(
+      "asciinema-chunker: --id picks recordings on the branches; with files, only those files " +
+        "are searched (drop --id or the files).",
+    );
+    return 2;
+  }
   if (badIdArguments(flags.id ?? [])) return EXIT_USAGE;
   let since: Date | undefined;
   if (flags.since !== undefined) {
@@ -63,6 +74,9 @@ export async function runSearch(
   return await withSignals(async (signal) => {
     let previous: { place: MatchPlace; match: Match } | undefined;
     const context = flags.context ?? 0;
+    const regexTimeLimitMs = flags.regexTimeout === undefined
+      ? undefined
+      : flags.regexTimeout * 1000;
     const onMatch = async (place: MatchPlace, match: Match) => {
       if (flags.json) {
         await writeStdout(formatMatchJson(place, match));
@@ -73,6 +87,28 @@ export async function runSearch(
       }
       previous = { place, match };
     };
+    if (files.length) {
+      try {
+        const local = await searchFiles({
+          files,
+          pattern,
+          regex: flags.regex,
+          ignoreCase: flags.ignoreCase,
+          regexTimeLimitMs,
+          signal,
+          context,
+          since,
+          onMatch,
+        });
+        for (const error of local.errors) printLine(`asciinema-chunker: ${error}`);
+        if (local.errors.length) return 2;
+        return local.matches > 0 ? 0 : 1;
+      } catch (error) {
+        if (!(error instanceof PatternError)) throw error;
+        printLine(`asciinema-chunker: ${error.message}`);
+        return 2;
+      }
+    }
     let summary;
     try {
       summary = await searchRecordings({
@@ -84,7 +120,7 @@ export async function runSearch(
         ids: flags.id?.length ? flags.id : undefined,
         since,
         noIndex: flags.render,
-        regexTimeLimitMs: flags.regexTimeout === undefined ? undefined : flags.regexTimeout * 1000,
+        regexTimeLimitMs,
         onMatch,
       });
     } catch (error) {
@@ -111,7 +147,11 @@ export function searchCommand(hooks: RestoreHooks = {}) {
       .description(
         "find text in every recording, with the time into each (exit 0 found, 1 none, 2 error)",
       )
-      .argument("<pattern>", "text to find (a regular expression with --regex)"),
+      .argument("<pattern>", "text to find (a regular expression with --regex)")
+      .argument(
+        "[files...]",
+        "local .cast files to search instead of the branches (asciicast v1, v2 or v3)",
+      ),
     LIST_REPO_HELP,
   )
     .option(
@@ -139,8 +179,8 @@ export function searchCommand(hooks: RestoreHooks = {}) {
     .option("--render", "render every recording from its chunks, ignoring text indexes")
     // grep's convention: a bad option is an error (2), not "no match" (1).
     .exitOverride((error) => Deno.exit(error.exitCode === 0 ? 0 : 2))
-    .action(async (pattern, options) => {
-      const code = await runSearch(pattern, options, hooks);
+    .action(async (pattern, files, options) => {
+      const code = await runSearch(pattern, options, hooks, files);
       if (code !== 0) Deno.exit(code);
     });
 }

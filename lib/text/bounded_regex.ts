@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { PatternError } from "./match.ts";
+import type { IndexLine } from "./index_format.ts";
+import { type Match, type MatchOptions, MatchScanner, PatternError } from "./match.ts";
 
 /** How long one batch of lines may take (a sane pattern needs milliseconds). */
 export const REGEX_TIME_LIMIT_MS = 5_000;
@@ -134,5 +135,53 @@ export class BoundedRegex {
     this.#worker = undefined;
     if (this.#url) URL.revokeObjectURL(this.#url);
     this.#url = undefined;
+  }
+}
+
+/** How a search tests lines: `regex` bounded, its abort signal and time limit. */
+export interface BoundedSearchOptions extends MatchOptions {
+  /** Ends a running pattern (Ctrl-C). */
+  signal?: AbortSignal;
+  /** With `regex`: how long one batch of lines may take (default {@linkcode REGEX_TIME_LIMIT_MS}). */
+  regexTimeLimitMs?: number;
+}
+
+/** The bounded regex for a search with `regex` (undefined for a literal pattern). */
+export function boundedRegexFor(
+  pattern: string,
+  options: BoundedSearchOptions,
+): BoundedRegex | undefined {
+  return options.regex
+    ? new BoundedRegex(pattern, {
+      ignoreCase: options.ignoreCase,
+      signal: options.signal,
+      timeLimitMs: options.regexTimeLimitMs,
+    })
+    : undefined;
+}
+
+/**
+ * Feeds one batch of a recording's lines to `scanner` and hands on the
+ * matches they complete: a regular expression is tested by `bounded` (off
+ * the main thread, within its time limit); lines shown before `since`
+ * (`start` + the line's time, in ms) are counted, never matched.
+ */
+export async function scanLines(
+  scanner: MatchScanner,
+  lines: readonly IndexLine[],
+  options: {
+    bounded?: BoundedRegex;
+    since?: number;
+    start: number;
+    emit: (matches: Match[]) => Promise<void>;
+  },
+): Promise<void> {
+  const { bounded, since, start } = options;
+  const verdicts = bounded && await bounded.test(lines.map((line) => line.text));
+  for (const [index, line] of lines.entries()) {
+    if (since !== undefined && start + line.t * 1000 < since) scanner.skip(1);
+    else {
+      await options.emit(verdicts ? scanner.pushTested(line, verdicts[index]) : scanner.push(line));
+    }
   }
 }

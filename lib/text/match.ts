@@ -161,7 +161,8 @@ export function formatOffset(seconds: number): string {
 /**
  * A match as `search` prints it: `<id>  <hh:mm:ss>  <line>`; with context,
  * the context lines as `<id>  <hh:mm:ss>- <line>` around it. Id and text
- * are data: their controls are escaped (`termSafe`).
+ * come from recordings: every control in them is shown as an escape
+ * (`termSafe`), never sent to the terminal.
  */
 export function formatMatchText(id: string, match: Match): string {
   const shown = termSafe(id);
@@ -202,10 +203,14 @@ export function formatMatchJson(place: MatchPlace, match: Match): string {
 }
 
 /**
- * A line as `text --timestamps` prints it: `[hh:mm:ss] <line>`, its controls
- * escaped (`termSafe`: a rendered screen has none, a crafted index may).
+ * A line as `text --timestamps` prints it: `[hh:mm:ss] <line>`; with
+ * `terminal`, controls in the text are shown as escapes (`termSafe`).
  */
-export function formatTextLine(line: IndexLine, timestamps: boolean): string {
-  const text = termSafe(line.text);
+export function formatTextLine(
+  line: IndexLine,
+  timestamps: boolean,
+  options: { terminal?: boolean } = {},
+): string {
+  const text = options.terminal ? termSafe(line.text) : line.text;
   return timestamps ? `[${formatOffset(line.t)}] ${text}\n` : `${text}\n`;
 }

@@ -92,15 +92,17 @@ Deno.test("every string of the status report is escaped (and redacted) when rend
   assert.equal(JSON.stringify(report), before, "--json prints the report as it is");
 });
 
-Deno.test("search and text lines escape the id and the text", () => {
+Deno.test("search and text lines escape the id and the text on a terminal", () => {
   const line = { t: 1, text: ALL };
   const match = { line, number: 1, before: [line], after: [line] };
   const out = formatMatchText(`id${ALL}`, match);
   assert.equal(findRawControl(out), undefined, out);
   assert.equal(out.split("\n").length, 4, "three rows and the final newline: no forged row");
   for (const timestamps of [false, true]) {
-    const text = formatTextLine(line, timestamps);
+    const text = formatTextLine(line, timestamps, { terminal: true });
     assert.equal(findRawControl(text), undefined, text);
     assert.equal(text.split("\n").length, 2);
   }
+  // To a file (`text -o`) the text is exact.
+  assert.equal(formatTextLine(line, false), `${ALL}\n`);
 });
