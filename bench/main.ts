@@ -14,13 +14,15 @@
  * - restore: of that recording (lib/restore.ts), against `zstd -d` of its concatenated chunks;
  * - data at risk: TUI-like recordings for 5 minutes at the default settings (bench/data_at_risk.ts);
  * - text: rendering through the terminal emulator, and indexed search over 1 GB (bench/text.ts);
+ * - web: the viewer in Chromium: first frame and seeks of a 1 GB recording, list and search over
+ *   1,000 recordings (bench/web.ts);
  * - many: 100 and 1,000 recordings appear at once, until each has a chunk on the remote (bench/many.ts).
  *
  * Prints a table and writes `bench/results.json` (or `--output <path>`; with
  * `--only`, the other groups' figures already in the file are kept); with
- * `--strict` it exits 1 when a target is missed. `--only small,big,risk,text,many` runs
+ * `--strict` it exits 1 when a target is missed. `--only small,big,risk,text,web,many` runs
  * some groups; `--risk-seconds N` and `--risk-recordings N` size the data-at-risk one,
- * `--many N` the larger run of the last one (default 1000).
+ * `--many N` the larger run of the many-recordings one (default 1000).
  * `BENCH_SETTLE_MS` (default 2000) is the pause between the backlog and the idle period.
  *
  * @module
@@ -46,6 +48,7 @@ import {
 import { type Figure, othersCores, percentile, round, snapshot } from "./figure.ts";
 import { dataAtRisk } from "./data_at_risk.ts";
 import { textFigures } from "./text.ts";
+import { webFigures } from "./web.ts";
 import { manyFigures } from "./many.ts";
 import { burst, writeRecording } from "./recordings.ts";
 import { healthSeen, IDLE_THRESHOLD, log, setup, sleep, stopDaemon, ZSTD_LEVEL } from "./rig.ts";
@@ -503,6 +506,7 @@ async function main(): Promise<number> {
     );
   }
   if (wanted("text")) figures.push(...await textFigures(hz));
+  if (wanted("web")) figures.push(...await webFigures(hz));
   if (wanted("many")) {
     figures.push(...await manyFigures(hz, { big: Number(valueOf(args, "--many") ?? 1000) }));
   }
@@ -517,6 +521,10 @@ async function main(): Promise<number> {
     "data_at_risk",
     "text_render",
     "text_search",
+    "web_first_frame",
+    "web_seek_middle",
+    "web_list",
+    "web_search",
     "many_recordings",
   ];
   figures.sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));

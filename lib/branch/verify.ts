@@ -172,6 +172,8 @@ export interface ScanOptions {
    * a recording has the rest); the layout is still checked whole.
    */
   from?: number;
+  /** Read only the chunks starting before this byte (a reader that needs a range). */
+  until?: number;
   /** Abort. */
   signal?: AbortSignal;
   /** Identities for encrypted chunks (looked up when one is met). */
@@ -210,6 +212,7 @@ export async function scanRecording(id: string, options: ScanOptions): Promise<R
   const total = options.wholeFileHash === false ? undefined : createHash("sha256");
   for (const entry of entries) {
     if (options.from !== undefined && entry.start < options.from) continue;
+    if (options.until !== undefined && entry.start >= options.until) break;
     const expected = entry.end - entry.start;
     let decoded: Decoded;
     try {

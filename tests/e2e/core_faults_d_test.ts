@@ -19,6 +19,7 @@ import {
   writeConfig,
 } from "../support/daemon.ts";
 import { appendBurst, bareRemote, remoteIds, V3_HEADER } from "../support/recording.ts";
+import { FAILPOINT_FLAG } from "../../lib/engine/mod.ts";
 import { git } from "../../lib/git/mod.ts";
 import { readHealth } from "../../lib/status/mod.ts";
 import { exists, run } from "../../lib/sys/mod.ts";
@@ -145,7 +146,9 @@ Deno.test({
         join(t.paths.active, "r.cast"),
         V3_HEADER + '[0.1, "o", "searchable words\\r\\n"]\n[0.1, "x", "0"]\n',
       );
-      const crashing = startDaemon({ ...t.env, ASCIINEMA_FAILPOINT: "finish.after-move" });
+      const crashing = startDaemon({ ...t.env, ASCIINEMA_FAILPOINT: "finish.after-move" }, {
+        args: [FAILPOINT_FLAG],
+      });
       const status = await crashing.wait();
       assert.equal(status.signal, "SIGKILL", crashing.stderr());
       assert.ok(await exists(join(t.paths.done, "r.cast")), "the move did not happen");
