@@ -56,6 +56,24 @@ export function specialFiles(dir: string): string[] {
   return found;
 }
 
+/**
+ * The arguments of `sh` that hold `path` open for writing for a moment. The
+ * open blocks until someone reads, so the shell ends itself after
+ * {@linkcode HOLDER_LIMIT_SECONDS} too: a daemon killed meanwhile (its timeout
+ * never comes) leaves nothing behind.
+ */
+export function holderArgs(path: string): string[] {
+  // The watchdog looks ten times a second whether the holder is still there.
+  const watchdog = `i=0; while [ $i -lt ${HOLDER_LIMIT_SECONDS * 10} ] && kill -0 $$; do ` +
+    "sleep 0.1; i=$((i+1)); done; " +
+    `[ $i -lt ${HOLDER_LIMIT_SECONDS * 10} ] || kill -9 $$`;
+  const script = `(${watchdog}) >/dev/null 2>&1 </dev/null & exec 3>"$1"; sleep 1`;
+  return ["-c", script, "sh", path];
+}
+
+/** How long a holder may wait for its open at most. */
+export const HOLDER_LIMIT_SECONDS = 5;
+
 /** How far back a file's change counts as maybe not yet taken up when a watch is closed. */
 const RECENT_MS = 5000;
 
@@ -237,10 +255,7 @@ export class Watcher {
     this.#watcher = undefined;
     if (!watcher) return;
     const holders = specialFiles(this.#dir).map((name) =>
-      run("sh", {
-        args: ["-c", 'exec 3>"$1"; sleep 1', "sh", join(this.#dir, name)],
-        timeoutMs: 3000,
-      }).catch(() => undefined)
+      run("sh", { args: holderArgs(join(this.#dir, name)), timeoutMs: 3000 }).catch(() => undefined)
     );
     if (holders.length) await new Promise((resolve) => setTimeout(resolve, 300));
     try {

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { newMemo, readFacts } from "../../../lib/engine/tracker.ts";
 import { buildHealth, type HealthSnapshot } from "../../../lib/engine/health_view.ts";
 import { newState } from "../../../lib/chunk/mod.ts";
+import { HOLDER_LIMIT_SECONDS, holderArgs } from "../../../lib/engine/watcher.ts";
 import { run } from "../../../lib/sys/mod.ts";
 import { V2_HEADER } from "../../support/recording.ts";
 
@@ -88,4 +89,43 @@ Deno.test("health: a recording waiting for its branch is shown and degrades; que
   assert.equal(queued.status, "ok");
   assert.match(queued.message, /1 chunk\(s\) cut and waiting for their push/);
   assert.equal(buildHealth(snapshot({})).message, "1 recording(s), all backed up as they go");
+});
+
+Deno.test("a FIFO's holder ends by itself when nobody reads, also if whoever started it is gone", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "odd-files-" });
+  try {
+    const fifo = join(dir, "r.json");
+    const made = await run("mkfifo", { args: [fifo] });
+    assert.ok(made.success, made.stderr);
+    // Started without any timeout of ours, as when the daemon was killed meanwhile.
+    const holder = new Deno.Command("sh", {
+      args: holderArgs(fifo),
+      stdout: "null",
+      stderr: "null",
+    })
+      .spawn();
+    const started = performance.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ended = await Promise.race([
+      holder.status.then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), (HOLDER_LIMIT_SECONDS + 3) * 1000);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!ended) {
+      holder.kill("SIGKILL");
+      await holder.status;
+    }
+    assert.ok(ended, "the holder was still waiting for a reader");
+    assert.ok(performance.now() - started >= HOLDER_LIMIT_SECONDS * 1000 - 500);
+    // With a reader it holds the FIFO for a moment and ends on its own.
+    const again = new Deno.Command("sh", { args: holderArgs(fifo), stdout: "null", stderr: "null" })
+      .spawn();
+    const reader = await Deno.open(fifo, { read: true });
+    reader.close();
+    assert.equal((await again.status).success, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
