@@ -265,6 +265,8 @@ export function storeAuthResolver(paths: HomePaths): AuthResolver {
 export interface ReadBranchOptions extends BranchSourceOptions {
   /** Only these recordings' chunks and manifests (default: all). */
   ids?: string[];
+  /** Which chunks' details to load with the index (see `BranchReadOptions.details`; default all). */
+  details?: "all" | "ends" | "none";
   /** The blob reader's timeout, from the index (default: the reader's own). */
   readerTimeoutMs?: (index: BranchIndex) => number;
 }
@@ -303,6 +305,7 @@ export async function readBranchRecordings<T>(
   try {
     const index = await readBranchIndex(source.gitDir, source.ref, {
       ids: options.ids,
+      details: options.details,
       signal: options.signal,
     });
     let recordings: T[] = [];

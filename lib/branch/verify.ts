@@ -15,6 +15,7 @@ import {
   BlobReader,
   type BranchIndex,
   type ChunkEntry,
+  loadChunkDetails,
   type Manifest,
   ManifestError,
   parseManifest,
@@ -339,6 +340,7 @@ export async function verifyBranch(options: VerifyOptions): Promise<VerifyReport
   const result = await readBranchRecordings({
     ...options,
     ids: options.id === undefined ? undefined : [options.id],
+    details: "none", // each recording's, just before it is checked
     readerTimeoutMs: (index) => {
       const compressed = [...index.chunks.values()].flat().reduce((sum, e) => sum + e.size, 0);
       return 600_000 + Math.ceil(compressed / (1 << 20)) * 2000;
@@ -349,6 +351,7 @@ export async function verifyBranch(options: VerifyOptions): Promise<VerifyReport
       ? [options.id]
       : [...new Set([...index.chunks.keys(), ...index.manifests.keys()])].sort();
     for (const id of ids) {
+      await loadChunkDetails(index, reader, { ids: [id], signal: options.signal });
       const { manifest, problem, locked } = await loadManifest(index, id, reader, options);
       const report = await scanRecording(id, {
         entries: index.chunks.get(id) ?? [],

@@ -11,10 +11,12 @@ export * from "./auth.ts";
 export { ensureEmbeddedRemote, initBareAtomically, isCompleteBare } from "./bare_repo.ts";
 export * from "./blob_reader.ts";
 export * from "./branch_index.ts";
+export * from "./chunk_history.ts";
 export * from "./derived_commit.ts";
 export {
   chunkCommitMessage,
   type ChunkItem,
+  chunkSumCommand,
   type ManifestItem,
   quoteFastImportPath,
 } from "./fast_import.ts";

@@ -10,7 +10,14 @@
  */
 import { hostname } from "node:os";
 import { errorMessage, timeoutSignal } from "../sys/mod.ts";
-import { chunkPathOnBranch, manifestPathOnBranch } from "../chunk/mod.ts";
+import {
+  chunkPathOnBranch,
+  chunkSumName,
+  chunkSumPathOnBranch,
+  manifestPathOnBranch,
+  parseChunkName,
+  parseChunkSumName,
+} from "../chunk/mod.ts";
 import { git, type GitAuth, gitChecked } from "./hermetic.ts";
 import { initBareAtomically, isCompleteBare, removeStaleLocks } from "./bare_repo.ts";
 import {
@@ -333,8 +340,17 @@ export class RepoClone {
       }
       let text = message;
       const lines: string[] = [];
+      // A chunk's record goes where its chunk goes (diff-tree lists chunks/ before recordings/).
+      const fates = new Map<string, string | null>();
       for (const add of adds) {
         let path = add.path;
+        const owner = chunkOf(path);
+        if (owner?.record && fates.has(owner.key)) {
+          const id = fates.get(owner.key);
+          if (id === null || id === undefined) continue; // its chunk was there already
+          lines.push(`M ${add.mode} ${add.blob} ${quoteFastImportPath(owner.at(id))}\n`);
+          continue;
+        }
         const existing = await this.#git([
           "rev-parse",
           "--verify",
@@ -342,7 +358,10 @@ export class RepoClone {
           `${remoteTip}:${path}`,
         ]);
         if (existing.success) {
-          if (existing.stdout.trim() === add.blob) continue; // already there, identical
+          if (existing.stdout.trim() === add.blob) {
+            if (owner) fates.set(owner.key, null);
+            continue; // already there, identical
+          }
           // Another machine wrote this path: never overwrite, move ours.
           const match = /^(chunks|recordings)\/([^/]+)\/(.+)$/.exec(path);
           if (!match) continue;
@@ -350,6 +369,9 @@ export class RepoClone {
           this.#renames.set(match[2], newId);
           path = `${match[1]}/${newId}/${match[3]}`;
           text = text.replaceAll(`Cast-Id: ${match[2]}`, `Cast-Id: ${newId}`);
+          if (owner) fates.set(owner.key, newId);
+        } else if (owner) {
+          fates.set(owner.key, owner.id);
         }
         lines.push(`M ${add.mode} ${add.blob} ${quoteFastImportPath(path)}\n`);
       }
@@ -399,6 +421,29 @@ export class RepoClone {
   renames(): ReadonlyMap<string, string> {
     return this.#renames;
   }
+}
+
+/**
+ * The chunk a path belongs to: a chunk (`chunks/<id>/<name>`) or its record
+ * (`recordings/<id>/chunks/<seq>_<start>-<end>`, `record` set), with a key
+ * shared by both and `at(id)`, the record's path under another id.
+ */
+function chunkOf(path: string) {
+  const chunk = /^chunks\/([^/]+)\/([^/]+)$/.exec(path);
+  const record = /^recordings\/([^/]+)\/chunks\/([^/]+)$/.exec(path);
+  const id = (chunk ?? record)?.[1];
+  const range = chunk
+    ? parseChunkName(chunk[2])
+    : record
+    ? parseChunkSumName(record[2])
+    : undefined;
+  if (id === undefined || !range) return undefined;
+  return {
+    id,
+    record: record !== null,
+    key: `${id}\0${chunkSumName(range)}`,
+    at: (other: string) => chunkSumPathOnBranch(other, range),
+  };
 }
 
 /**

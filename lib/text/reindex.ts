@@ -152,6 +152,7 @@ async function reindexRemote(
       }
       const index = await readBranchIndex(source.gitDir, source.ref, {
         ids: options.ids,
+        details: "none", // a recording's, when it is rendered
         signal: options.signal,
       });
       if (!index) return report;
