@@ -3,9 +3,29 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { chunkCommitMessage, quoteFastImportPath, RepoClone } from "../../../lib/git/mod.ts";
 import { git } from "../../../lib/git/mod.ts";
-import { compressRange } from "../../../lib/chunk/mod.ts";
+import {
+  chunkPathOnBranch,
+  chunkSumPathOnBranch,
+  compressRange,
+  formatChunkSum,
+  parseChunkSum,
+} from "../../../lib/chunk/mod.ts";
 import { makeTestHome } from "../../support/env.ts";
 import { remoteChunks } from "../../support/daemon.ts";
+import { commitChanges } from "../../support/fake_branch.ts";
+
+/** The record of `id`'s chunk `range` on `gitDir`'s branch (undefined when absent). */
+async function recordOn(
+  gitDir: string,
+  id: string,
+  range: { seq: number; start: number; end: number },
+): Promise<string | undefined> {
+  const path = chunkSumPathOnBranch(id, range);
+  const result = await git(["cat-file", "blob", `refs/heads/asciinema-recordings:${path}`], {
+    gitDir,
+  });
+  return result.success ? result.stdout : undefined;
+}
 
 Deno.test("fast-import paths are C-quoted; commit messages carry the Cast-* trailers", () => {
   assert.equal(quoteFastImportPath('chunks/a "b"\\c/x'), '"chunks/a \\"b\\"\\\\c/x"');
@@ -54,6 +74,85 @@ Deno.test("a path another machine already wrote is never overwritten: ours moves
   );
   assert.ok(log.stdout.includes("Cast-Id: same\n"), "the other machine's commit is kept");
   await t.cleanup();
+});
+
+Deno.test("each chunk's commit adds its record: sha256 and commit time, no hash for an encrypted chunk", async () => {
+  const t = await makeTestHome();
+  try {
+    const remote = join(t.root, "remote.git");
+    await git(["init", "--bare", "--quiet", remote]);
+    const clone = new RepoClone({ url: remote, branch: "asciinema-recordings" }, {
+      gitDir: join(t.root, "c.git"),
+    });
+    await clone.ensure();
+    const plain = { id: "r", seq: 0, start: 0, end: 6, sha256: "c".repeat(64) };
+    const sealed = { id: "r", seq: 1, start: 6, end: 12, sha256: "d".repeat(64), encrypted: true };
+    await clone.commit([
+      { ...plain, file: await makeChunk(t.root, "plain\n", "p") },
+      { ...sealed, file: await makeChunk(t.root, "sealed\n", "s") },
+    ]);
+    await clone.push();
+    const times = (await git(["log", "--reverse", "--format=%ct", "asciinema-recordings"], {
+      gitDir: remote,
+    })).stdout.trim().split("\n").map(Number);
+    assert.deepEqual(parseChunkSum((await recordOn(remote, "r", plain))!), {
+      sha256: plain.sha256,
+      committed: times[0],
+    });
+    const record = (await recordOn(remote, "r", sealed))!;
+    assert.deepEqual(parseChunkSum(record), { committed: times[1] });
+    assert.doesNotMatch(record, /d{64}/, "no plaintext hash of an encrypted chunk");
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("a replay moves a chunk's record with its chunk, and drops it with a chunk already there", async () => {
+  const t = await makeTestHome();
+  try {
+    const remote = join(t.root, "remote.git");
+    await git(["init", "--bare", "--quiet", remote]);
+    const beta = new RepoClone({ url: remote, branch: "asciinema-recordings" }, {
+      gitDir: join(t.root, "b.git"),
+      host: "beta",
+    });
+    await beta.ensure();
+    const moved = { id: "old", seq: 0, start: 0, end: 6 };
+    const kept = { id: "same", seq: 0, start: 0, end: 6 };
+    const fileB = await makeChunk(t.root, "betas\n", "b");
+    // Another machine (a daemon before records) pushed "old" #0 with other bytes and no
+    // record, and "same" #0 with these very bytes and a record of its own.
+    const encoder = new TextEncoder();
+    await commitChanges(remote, {
+      branch: "asciinema-recordings",
+      commits: [{
+        message: "other machine\n",
+        changes: [
+          { path: chunkPathOnBranch("old", moved), content: encoder.encode("other") },
+          { path: chunkPathOnBranch("same", kept), content: await Deno.readFile(fileB) },
+          {
+            path: chunkSumPathOnBranch("same", kept),
+            content: encoder.encode(formatChunkSum({ sha256: "e".repeat(64), committed: 1000 })),
+          },
+        ],
+      }],
+    });
+    await beta.commit([
+      { ...moved, sha256: "b".repeat(64), file: fileB },
+      { ...kept, sha256: "e".repeat(64), file: fileB },
+    ]);
+    await beta.push();
+    assert.equal(await recordOn(remote, "old", moved), undefined, "no record beside their chunk");
+    assert.equal(
+      parseChunkSum((await recordOn(remote, "old~beta", moved))!)?.sha256,
+      "b".repeat(64),
+    );
+    assert.equal((await remoteChunks(remote, { id: "old~beta" })).length, 1);
+    assert.equal(parseChunkSum((await recordOn(remote, "same", kept))!)?.committed, 1000);
+    assert.equal(await recordOn(remote, "same~beta", kept), undefined, "no record without a chunk");
+  } finally {
+    await t.cleanup();
+  }
 });
 
 Deno.test("packs and loose objects from many small pushes are repacked", async () => {
