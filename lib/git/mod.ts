@@ -28,3 +28,4 @@ export * from "./resume_point.ts";
 export * from "./ssh_control.ts";
 export * from "./target.ts";
 export * from "./visibility.ts";
+export * from "./upkeep.ts";

@@ -29,6 +29,7 @@ import {
 } from "./fast_import.ts";
 import { type AuthResolver, PublishError, type RemoteTarget } from "./target.ts";
 import { classifyGitError } from "./auth.ts";
+import { DEFAULT_UPKEEP, keepUp, type UpkeepPolicy } from "./upkeep.ts";
 
 /** Options for {@linkcode RepoClone}. */
 export interface RepoCloneOptions {
@@ -44,11 +45,8 @@ export interface RepoCloneOptions {
   networkTimeoutMs?: number;
   /** Host suffix used when a path collides with another machine's (default hostname). */
   host?: string;
-  /**
-   * Upkeep: every `every` pushes, repack when there are `loose` loose
-   * objects or `packs` packs (default 50, 1000, 50).
-   */
-  upkeep?: { every: number; loose: number; packs: number };
+  /** Upkeep (lib/git/upkeep.ts; default {@linkcode DEFAULT_UPKEEP}). */
+  upkeep?: UpkeepPolicy;
 }
 
 /** One local bare clone of a remote branch. */
@@ -401,20 +399,16 @@ export class RepoClone {
     await this.#git(["update-ref", "-d", "refs/chunker/replay"]);
   }
 
-  /** Each fast-import batch leaves a pack: repack once there are many. */
+  /** Each fast-import batch leaves a pack or loose objects: lib/git/upkeep.ts keeps them few. */
   async #maintain(): Promise<void> {
-    // Cheap check every 50 pushes: packs from fast-import and loose objects from small batches.
-    const upkeep = this.#options.upkeep ?? { every: 50, loose: 1000, packs: 50 };
+    const policy = this.#options.upkeep ?? DEFAULT_UPKEEP;
     this.#pushes++;
-    if (this.#pushes % upkeep.every !== 0) return;
-    const result = await this.#git(["count-objects", "-v"]);
-    if (!result.success) return;
-    const field = (name: string) =>
-      Number(new RegExp(`^${name}: (\\d+)$`, "m").exec(result.stdout)?.[1] ?? 0);
-    if (field("count") < upkeep.loose && field("packs") < upkeep.packs) return;
-    // Bounded: a repack that runs out of time leaves the old packs, and pushes go on.
-    const repack = await this.#git(["repack", "-a", "-d", "-q"], { timeoutMs: 60_000 });
-    if (repack.success) await this.#git(["prune-packed", "-q"], { timeoutMs: 30_000 });
+    if (this.#pushes % policy.every !== 0) return;
+    await keepUp(this.gitDir, {
+      policy,
+      globalConfig: this.#options.globalConfig,
+      signal: this.#options.signal,
+    });
   }
 
   /** Ids renamed because another machine had written the same path. */

@@ -1,7 +1,14 @@
 /** The publisher on its own: trailers, quoting, collisions with another machine, upkeep. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chunkCommitMessage, quoteFastImportPath, RepoClone } from "../../../lib/git/mod.ts";
+import {
+  chunkCommitMessage,
+  countObjects,
+  parseCountObjects,
+  quoteFastImportPath,
+  RepoClone,
+  upkeepDue,
+} from "../../../lib/git/mod.ts";
 import { git } from "../../../lib/git/mod.ts";
 import {
   chunkPathOnBranch,
@@ -13,6 +20,7 @@ import {
 import { makeTestHome } from "../../support/env.ts";
 import { remoteChunks } from "../../support/daemon.ts";
 import { commitChanges } from "../../support/fake_branch.ts";
+import { generateBranch } from "../../support/long_branch.ts";
 
 /** The record of `id`'s chunk `range` on `gitDir`'s branch (undefined when absent). */
 async function recordOn(
@@ -155,33 +163,69 @@ Deno.test("a replay moves a chunk's record with its chunk, and drops it with a c
   }
 });
 
-Deno.test("packs and loose objects from many small pushes are repacked", async () => {
+Deno.test("upkeep keeps packs and loose objects few without rewriting the clone's big pack", async () => {
   const t = await makeTestHome();
-  const remote = join(t.root, "remote.git");
-  await git(["init", "--bare", "--quiet", remote]);
-  const clone = new RepoClone({ url: remote, branch: "b" }, {
-    gitDir: join(t.root, "c.git"),
-    upkeep: { every: 10, loose: 100, packs: 5 },
-  });
-  await clone.ensure();
-  for (let seq = 0; seq < 40; seq++) {
-    const file = await makeChunk(t.root, `line ${seq}\n`, `c${seq}`);
-    await clone.commit([{
-      id: "r",
-      seq,
-      start: seq * 10,
-      end: seq * 10 + 8,
-      sha256: "0".repeat(64),
-      file,
-    }]);
-    await clone.push();
+  try {
+    const remote = join(t.root, "remote.git");
+    // A branch other machines filled: the new clone's first fetch is one big pack.
+    await generateBranch(remote, {
+      branch: "b",
+      recordings: 10,
+      chunksPerRecording: 40,
+      linesPerChunk: 2,
+      records: true,
+      history: "long",
+    });
+    const gitDir = join(t.root, "c.git");
+    const clone = new RepoClone({ url: remote, branch: "b" }, {
+      gitDir,
+      upkeep: { every: 5, loose: 30, packs: 4 },
+    });
+    await clone.ensure();
+    const packs = async () =>
+      (await Array.fromAsync(Deno.readDir(join(gitDir, "objects", "pack"))))
+        .map((entry) => entry.name).filter((name) => name.endsWith(".pack"));
+    const [big] = await packs();
+    assert.ok(big && (await countObjects(gitDir))!.inPack > 2000);
+    let most = { loose: 0, packs: 0 };
+    for (let seq = 0; seq < 60; seq++) {
+      const file = await makeChunk(t.root, `line ${seq}\n`, `c${seq}`);
+      await clone.commit([{
+        id: "r",
+        seq,
+        start: seq * 10,
+        end: seq * 10 + 8,
+        sha256: "0".repeat(64),
+        file,
+      }]);
+      await clone.push();
+      const counts = (await countObjects(gitDir))!;
+      most = {
+        loose: Math.max(most.loose, counts.loose),
+        packs: Math.max(most.packs, counts.packs),
+      };
+    }
+    // Each push adds 8 loose objects (chunk, record, 5 trees, commit): at most 5 pushes' worth
+    // beyond the threshold before a look. Packs stay a geometric progression (each at least
+    // twice the next): the big one and a few for the ~500 objects added (about log2 of them).
+    assert.ok(most.loose < 30 + 5 * 8, `loose objects reached ${most.loose}`);
+    assert.ok(most.packs <= 6, `packs reached ${most.packs}`);
+    assert.ok((await packs()).includes(big), "the big pack was never rewritten");
+    assert.equal((await remoteChunks(remote, { id: "r", branch: "b" })).length, 60);
+  } finally {
+    await t.cleanup();
   }
-  const counts = (await git(["count-objects", "-v"], { gitDir: join(t.root, "c.git") })).stdout;
-  const loose = Number(/^count: (\d+)$/m.exec(counts)?.[1]);
-  const packs = Number(/^packs: (\d+)$/m.exec(counts)?.[1]);
-  assert.ok(packs <= 1 && loose === 0, counts);
-  assert.equal((await remoteChunks(remote, { id: "r", branch: "b" })).length, 40);
-  await t.cleanup();
+});
+
+Deno.test("upkeepDue: loose objects or packs at their limit", () => {
+  const policy = { every: 50, loose: 1000, packs: 20 };
+  const counts = parseCountObjects(
+    "count: 12\nsize: 48\nin-pack: 900\npacks: 3\nsize-pack: 1000\n",
+  );
+  assert.deepEqual(counts, { loose: 12, looseKiB: 48, packs: 3, inPack: 900, packKiB: 1000 });
+  assert.equal(upkeepDue(counts, policy), false);
+  assert.equal(upkeepDue({ ...counts, loose: 1000 }, policy), true);
+  assert.equal(upkeepDue({ ...counts, packs: 20 }, policy), true);
 });
 
 Deno.test("a git call stopped by shutdown throws: a push that never ran never counts as done", async () => {
