@@ -197,6 +197,7 @@ export async function restoreRecording(
   try {
     const index = await readBranchIndex(source.gitDir, source.ref, {
       ids: [id],
+      deepen: source.deepen,
       signal: options.signal,
     });
     const entries = index?.chunks.get(id) ?? [];

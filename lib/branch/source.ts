@@ -9,10 +9,14 @@
  *   clone lacks is transferred; when the remote cannot be reached and a local
  *   clone exists, the clone is read instead (with a note saying so).
  *
- * The fetch is complete, not `--depth=1`: the branch only ever adds files, so
- * every blob in its history is in its tip and a shallow fetch would save only
- * the commit objects (a few hundred bytes per chunk) while losing the
- * `Cast-Sha256` trailers that let each chunk be checked.
+ * With a local clone the fetch is complete: the clone's objects make it
+ * cheap (only what is new is sent, and the check that the history is whole
+ * stops at the clone's tip). Without one it is shallow (`--depth=1`): only
+ * the tip's tree, whatever the length of the history, since the chunks'
+ * records beside them hold what readers need (lib/chunk/chunk_sum.ts). A
+ * branch written before records existed is deepened (`--unshallow`) when a
+ * reader needs the trailers of its chunks' commits
+ * ({@linkcode BranchSource.deepen}).
  *
  * @module
  */
@@ -31,7 +35,7 @@ import {
   readBranchIndex,
   resolveTip,
 } from "../git/mod.ts";
-import { type HomePaths, KindedError, loadSettings, redact } from "../sys/mod.ts";
+import { exists, type HomePaths, KindedError, loadSettings, redact } from "../sys/mod.ts";
 import {
   findLocalClone,
   gitDirOf,
@@ -75,6 +79,8 @@ export interface BranchSource {
   via: "direct" | "fetched" | "local-clone";
   /** Things the person should know (fallbacks). */
   notes: string[];
+  /** Fetches the history a shallow fetch left out (set only when the fetch was shallow). */
+  deepen?: () => Promise<void>;
   /** Removes the temporary repository, if any. */
   close(): Promise<void>;
 }
@@ -187,18 +193,32 @@ export async function openBranch(options: BranchSourceOptions): Promise<BranchSo
       }
     }
     const timeoutMs = options.networkTimeoutMs ?? 600_000;
-    const result = await git([
-      "fetch",
-      "--quiet",
-      "--no-tags",
-      "--no-write-fetch-head",
-      "--no-recurse-submodules",
-      "--end-of-options",
-      target.url,
-      `+${ref}:${ref}`,
-    ], { gitDir: tmp, auth: target.auth, signal: options.signal, timeoutMs });
+    const fetch = (depth: string[]) =>
+      git([
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--no-recurse-submodules",
+        ...depth,
+        "--end-of-options",
+        target.url,
+        `+${ref}:${ref}`,
+      ], { gitDir: tmp, auth: target.auth, signal: options.signal, timeoutMs });
+    const result = await fetch(clone ? [] : ["--depth=1"]);
     if (result.success) {
-      return { ...remote, url: shown, gitDir: tmp, ref, via: "fetched", notes, close };
+      const deepen = async () => {
+        if (!(await exists(join(tmp, "shallow")))) return;
+        const deeper = await fetch(["--unshallow"]);
+        if (!deeper.success) {
+          throw new BranchSourceError(
+            "network",
+            `Could not fetch the history of ${remote.branch} from ${shown}: ` +
+              (redact(deeper.stderr.trim().split("\n").slice(-3).join("\n")) || "timed out"),
+          );
+        }
+      };
+      return { ...remote, url: shown, gitDir: tmp, ref, via: "fetched", notes, deepen, close };
     }
     const stderr = redact(result.stderr.trim().split("\n").slice(-3).join("\n"));
     const missing = /couldn't find remote ref|could not find remote ref/i.test(result.stderr);
@@ -306,6 +326,7 @@ export async function readBranchRecordings<T>(
     const index = await readBranchIndex(source.gitDir, source.ref, {
       ids: options.ids,
       details: options.details,
+      deepen: source.deepen,
       signal: options.signal,
     });
     let recordings: T[] = [];

@@ -95,6 +95,8 @@ export interface BranchIndex {
   files: Map<string, Map<string, { path: string; blob: string; size: number }>>;
   /** Files under `chunks/` that are not chunks. */
   stray: StrayFile[];
+  /** See {@linkcode BranchReadOptions.deepen} (dropped once called). */
+  deepen?: () => Promise<void>;
 }
 
 /** Options for reading a branch. */
@@ -107,6 +109,11 @@ export interface BranchReadOptions {
   signal?: AbortSignal;
   /** Timeout per git call (default 120 s). */
   timeoutMs?: number;
+  /**
+   * Fetches the history a shallow copy lacks; called once, before the only
+   * history walk (chunks without a record).
+   */
+  deepen?: () => Promise<void>;
   /**
    * Which chunks' details (sha256, commit time) to load: `all` (default),
    * `ends` (the first and last chunk of each recording: `list`), or `none`
@@ -203,6 +210,7 @@ export async function readBranchIndex(
     manifests: new Map(),
     files: new Map(),
     stray: [],
+    deepen: options.deepen,
   };
   if (options.ids?.length === 0) return index;
 
@@ -295,7 +303,7 @@ export async function readBranchIndex(
 }
 
 /** Options of {@linkcode loadChunkDetails}. */
-export interface ChunkDetailsOptions extends Omit<BranchReadOptions, "details"> {
+export interface ChunkDetailsOptions extends Omit<BranchReadOptions, "details" | "deepen"> {
   /** Only the first and last chunk of each recording. */
   ends?: boolean;
 }
@@ -334,6 +342,9 @@ export async function loadChunkDetails(
   });
   const rest = wanted.filter((entry) => !entry.detailed);
   if (rest.length === 0) return;
+  const deepen = index.deepen;
+  index.deepen = undefined;
+  await deepen?.();
   const found = await chunkTrailersFromHistory(index.tip, [...new Set(rest.map((e) => e.id))], {
     ...gitOptions(index.gitDir, options),
   });

@@ -55,9 +55,9 @@ Deno.test({
       assert.ok(made.commits >= 3000, `${made.commits} commits`);
       const spy = await makeGitSpy(join(t.root, "spy"));
       const env = { ...t.env, PATH: `${spy.bin}:${t.env.PATH}` };
-      const run = async (args: string[], code = 0) => {
-        const result = await cli([...args, "--repo", remote], { env });
-        assert.equal(result.code, code, `${args.join(" ")}: ${result.stderr}`);
+      const run = async (args: string[], repo = remote) => {
+        const result = await cli([...args, "--repo", repo], { env });
+        assert.equal(result.code, 0, `${args.join(" ")}: ${result.stderr}`);
         const seen = await walks(spy);
         assert.deepEqual(seen.walkers, [], `${args.join(" ")} walked the history`);
         assert.ok(seen.calls > 0, "the spy saw the git calls");
@@ -79,10 +79,16 @@ Deno.test({
       assert.deepEqual(await Deno.readFile(join(work, "live.cast")), recordingCast(29, SHAPE));
       assert.match(await run(["text", done]), new RegExp(needleOf(3)));
 
+      // Through git's transport and without a clone of the daemon's: a shallow fetch of the tip.
+      const url = `file://${remote}`;
+      assert.equal(JSON.parse(await run(["list", "--json"], url)).recordings.length, 30);
+      await run(["restore", recordingId(5), "-o", join(work, "fetched.cast")], url);
+      assert.deepEqual(await Deno.readFile(join(work, "fetched.cast")), recordingCast(5, SHAPE));
+
       // Search renders every recording (no text index yet), then reads the indexes reindex made.
       const rendered = await run(["search", "--json", needleOf(7)]);
       assert.equal(JSON.parse(rendered.trim()).source, "rendered");
-      await run(["reindex"]);
+      await run(["reindex"], url);
       const indexed = await run(["search", "--json", needleOf(7)]);
       assert.equal(JSON.parse(indexed.trim()).source, "index");
       assert.equal(JSON.parse(indexed.trim()).id, recordingId(7));
@@ -136,6 +142,13 @@ Deno.test({
         const seen = await walks(spy);
         assert.ok(seen.walkers.some((call) => /^--literal-pathspecs log /.test(call)), args[0]);
       }
+      // Fetched shallow, then deepened for the trailers: every chunk is still checked.
+      const result = await cli(["verify", recordingId(1), "--repo", `file://${remote}`], { env });
+      assert.equal(result.code, 0, result.stderr);
+      assert.doesNotMatch(result.stdout, /no Cast-Sha256/);
+      const calls = (await spy.calls()).map((args) => args.join(" "));
+      assert.ok(calls.some((call) => /^fetch .*--depth=1/.test(call)), calls.join("\n"));
+      assert.ok(calls.some((call) => /^fetch .*--unshallow/.test(call)), calls.join("\n"));
     });
   },
 });
