@@ -13,12 +13,16 @@
  * - throughput: a 200 MB recording present at start until fully pushed, against `zstd -3`;
  * - restore: of that recording (lib/restore.ts), against `zstd -d` of its concatenated chunks;
  * - data at risk: TUI-like recordings for 5 minutes at the default settings (bench/data_at_risk.ts);
- * - text: rendering through the terminal emulator, and indexed search over 1 GB (bench/text.ts).
+ * - text: rendering through the terminal emulator, and indexed search over 1 GB (bench/text.ts);
+ * - year: list, verify, restore, search and a new machine's first push on a branch of 101,000
+ *   commits against a short branch with the same recordings; the clone's size and upkeep
+ *   (bench/year.ts).
  *
  * Prints a table and writes `bench/results.json` (or `--output <path>`; with
  * `--only`, the other groups' figures already in the file are kept); with
- * `--strict` it exits 1 when a target is missed. `--only small,big,risk,text` runs
- * some groups; `--risk-seconds N` and `--risk-recordings N` size the last one.
+ * `--strict` it exits 1 when a target is missed. `--only small,big,risk,text,year` runs
+ * some groups; `--risk-seconds N` and `--risk-recordings N` size the data-at-risk figure,
+ * `--year-recordings N` and `--year-chunks N` the year (default 1,000 x 100).
  * `BENCH_SETTLE_MS` (default 2000) is the pause between the backlog and the idle period.
  *
  * @module
@@ -37,6 +41,7 @@ import { clockTicks, machineLoad, readMemory, treeRss, treeTicks } from "./proc.
 import { type Figure, othersCores, percentile, round, snapshot } from "./figure.ts";
 import { dataAtRisk } from "./data_at_risk.ts";
 import { textFigures } from "./text.ts";
+import { yearFigures } from "./year.ts";
 import { burst, writeRecording } from "./recordings.ts";
 import { healthSeen, IDLE_THRESHOLD, log, setup, sleep, stopDaemon, ZSTD_LEVEL } from "./rig.ts";
 
@@ -511,6 +516,14 @@ async function main(): Promise<number> {
     );
   }
   if (wanted("text")) figures.push(...await textFigures(hz));
+  if (wanted("year")) {
+    figures.push(
+      ...await yearFigures(hz, {
+        recordings: Number(valueOf(args, "--year-recordings") ?? 1000),
+        chunks: Number(valueOf(args, "--year-chunks") ?? 100),
+      }),
+    );
+  }
   const loadAfter = machineLoad();
   const order = [
     "idle_cpu",
@@ -522,6 +535,13 @@ async function main(): Promise<number> {
     "data_at_risk",
     "text_render",
     "text_search",
+    "year_list",
+    "year_verify",
+    "year_restore",
+    "year_search",
+    "year_first_push",
+    "year_clone_size",
+    "year_upkeep",
   ];
   figures.sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
   const seconds = (performance.now() - started) / 1000;
