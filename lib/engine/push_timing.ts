@@ -10,12 +10,15 @@ import { earliest } from "./health_view.ts";
 /**
  * True when a generation's waiting work must be pushed at once: a chunk cut
  * because the terminal went quiet, ended or `run --once` asked (the person may
- * be about to close the laptop), or its manifest. Size and age cuts of a busy
- * terminal may wait `push_interval_seconds` to share a push.
+ * be about to close the laptop), its manifest, or a backlog: a chunk cut by
+ * size (`max_chunk_bytes` were waiting: the file is a whole chunk ahead of the
+ * backup). Only age cuts of a busy terminal wait `push_interval_seconds` to
+ * share a push: the interval keeps a busy terminal's commit rate low, it never
+ * makes a backlog wait.
  */
 export function isUrgent(state: RecordingState): boolean {
   if (state.final && !state.manifest_pushed) return true;
-  return state.pending.some((chunk) => chunk.reason !== "size" && chunk.reason !== "age");
+  return state.pending.some((chunk) => chunk.reason !== "age");
 }
 
 /** The facts {@linkcode pushNotBefore} decides on. */
