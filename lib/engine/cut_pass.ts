@@ -23,6 +23,7 @@ import { fingerprintAt, fingerprintMismatch } from "./identity.ts";
 import type { StateUpdate } from "./state_writer.ts";
 import type { CutReason } from "./planner.ts";
 import { digestPathFor, sealWith, writeDigest } from "./sealed_chunk.ts";
+import { continueCutHash, keepCutHash } from "./cut_hash.ts";
 
 /** The spool folder of a chunk id. */
 export function spoolDirFor(spoolDir: string, id: string): string {
@@ -185,15 +186,17 @@ async function cutOne(
   const encrypted = recipients.length > 0;
   const finalPath = join(dir, formatChunkName({ seq, start, end, encrypted }));
   const tmp = tempPathFor(finalPath);
+  const whole = continueCutHash(options.spoolDir, state.id, start);
   const result = await compressRange(file, { start, end, output: tmp }, {
     ...options,
     wrap: encrypted ? sealWith(recipients) : undefined,
+    also: whole,
   });
   failpoint("cut.after-compress");
   if (encrypted) {
     await writeDigest(finalPath, {
       sha256: result.sha256,
-      output_sha256: result.outputSha256,
+      output_sha256: result.outputSha256!,
       bytes: result.bytes,
     }).catch(async (error) => {
       await Deno.remove(tmp).catch(() => {});
@@ -202,6 +205,7 @@ async function cutOne(
   }
   await Deno.rename(tmp, finalPath);
   await fsyncDir(dir);
+  if (whole) keepCutHash(options.spoolDir, state.id, end, whole);
   failpoint("cut.after-spool");
   return {
     seq,
