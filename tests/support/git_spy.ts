@@ -1,8 +1,9 @@
 /**
- * A `git` on PATH that records every call's arguments, then runs the real
- * git: put its folder first on a child's PATH (or this process's, around
- * an in-process call) and read back what was run. Counting git calls and
- * their arguments is how tests show what a reader did (never its time).
+ * A `git` (or another tool) on PATH that records every call's arguments,
+ * then runs the real one: put its folder first on a child's PATH (or this
+ * process's, around an in-process call) and read back what was run.
+ * Counting calls and their arguments is how tests show what a reader did
+ * (never its time).
  *
  * @module
  */
@@ -33,17 +34,17 @@ export interface GitSpy {
   reset(): Promise<void>;
 }
 
-/** Writes the spy into `dir` (created). */
-export async function makeGitSpy(dir: string): Promise<GitSpy> {
-  const real = findOnPath("git");
-  if (!real) throw new Error("git is not on PATH");
+/** Writes the spy of `tool` (default git) into `dir` (created; one folder per tool). */
+export async function makeGitSpy(dir: string, tool = "git"): Promise<GitSpy> {
+  const real = findOnPath(tool);
+  if (!real) throw new Error(`${tool} is not on PATH`);
   const bin = join(dir, "bin");
   await Deno.mkdir(bin, { recursive: true });
-  const log = join(dir, "git-calls.log");
+  const log = join(dir, `${tool}-calls.log`);
   await Deno.writeTextFile(log, "");
   // One line per call: its arguments, each followed by a unit separator.
   await Deno.writeTextFile(
-    join(bin, "git"),
+    join(bin, tool),
     `#!/bin/sh\n{ for a in "$@"; do printf '%s\\037' "$a"; done; printf '\\n'; } >> '${log}'\n` +
       `exec '${real}' "$@"\n`,
     { mode: 0o755 },

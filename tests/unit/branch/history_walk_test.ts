@@ -54,7 +54,8 @@ Deno.test({
       });
       assert.ok(made.commits >= 3000, `${made.commits} commits`);
       const spy = await makeGitSpy(join(t.root, "spy"));
-      const env = { ...t.env, PATH: `${spy.bin}:${t.env.PATH}` };
+      const zstd = await makeGitSpy(join(t.root, "zstd-spy"), "zstd");
+      const env = { ...t.env, PATH: `${spy.bin}:${zstd.bin}:${t.env.PATH}` };
       const run = async (args: string[], repo = remote) => {
         const result = await cli([...args, "--repo", repo], { env });
         assert.equal(result.code, 0, `${args.join(" ")}: ${result.stderr}`);
@@ -72,7 +73,10 @@ Deno.test({
       assert.match(live.last_chunk, /^2023-11-1\dT/); // its last chunk's time, from its record
 
       const done = recordingId(3);
+      await zstd.reset();
       assert.match(await run(["verify", done]), /intact/i);
+      // Its 100 chunks through one zstd, not one each.
+      assert.equal((await zstd.calls()).length, 1);
       await run(["restore", done, "-o", join(work, "done.cast")]);
       assert.deepEqual(await Deno.readFile(join(work, "done.cast")), recordingCast(3, SHAPE));
       await run(["restore", recordingId(29), "-o", join(work, "live.cast")]);

@@ -1,0 +1,172 @@
+/**
+ * One chunk checked on its own: its frames (decrypted when encrypted)
+ * through their own `zstd -d`, hashed, and the verdict — corrupt or
+ * truncated frame, checksum mismatch, wrong length, undecryptable — as a
+ * problem naming the chunk and its byte range. lib/branch/verify.ts uses it
+ * for what one pass over all chunks could not vouch for.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import type { BlobReader, ChunkEntry } from "../git/mod.ts";
+import { ChunkDecryptError, type DecryptOptions, feedChunks } from "./chunk_stream.ts";
+import { chunkLabel, type Problem } from "./layout.ts";
+import { timeoutSignal } from "../sys/mod.ts";
+import { spawnZstd, zstdTimeoutMs } from "../chunk/mod.ts";
+
+/** What decoding one chunk found. */
+interface Decoded {
+  ok: boolean;
+  error?: string;
+  length: number;
+  sha256: string;
+}
+
+/** Streams blob → `zstd -d` → hash (and `onBlock`), never holding the chunk in memory. */
+async function decodeChunk(
+  reader: BlobReader,
+  entry: ChunkEntry,
+  options: DecryptOptions & {
+    onBlock?: (block: Uint8Array) => Promise<void>;
+    signal?: AbortSignal;
+  },
+): Promise<Decoded> {
+  const limit = timeoutSignal(
+    zstdTimeoutMs(Math.max(entry.end - entry.start, entry.size)),
+    options.signal,
+  );
+  try {
+    const child = spawnZstd(["-d", "-q", "-c"], { signal: limit.signal });
+    const feed = feedChunks(reader, [entry], child.stdin, options);
+    const hash = createHash("sha256");
+    let length = 0;
+    const drain = (async () => {
+      for await (const block of child.stdout) {
+        hash.update(block);
+        length += block.length;
+        if (options.onBlock) await options.onBlock(block);
+      }
+    })();
+    const stderr = new Response(child.stderr).text();
+    const [fed, drained, status, errText] = await Promise.allSettled([
+      feed,
+      drain,
+      child.status,
+      stderr,
+    ]);
+    if (fed.status === "rejected") throw fed.reason;
+    if (drained.status === "rejected") throw drained.reason;
+    if (limit.timedOut()) return { ok: false, error: "zstd timed out", length, sha256: "" };
+    if (limit.signal.aborted) throw new Error("stopped");
+    const ok = status.status === "fulfilled" && status.value.success;
+    return {
+      ok,
+      error: ok
+        ? undefined
+        : (errText.status === "fulfilled" ? errText.value.trim() : "zstd failed"),
+      length,
+      sha256: hash.digest("hex"),
+    };
+  } finally {
+    limit.clear();
+  }
+}
+
+function isTruncation(error: string): boolean {
+  return /premature end|unexpected end|truncated|incomplete/i.test(error);
+}
+
+/** The warning for a plain chunk checked without a sha256 (no record, no trailer). */
+export function unhashedWarning(entry: ChunkEntry): string {
+  return `${
+    chunkLabel(entry)
+  }: no Cast-Sha256 trailer, only its length and zstd checksum were checked`;
+}
+
+/** A chunk's verdict: a problem, a warning, or neither (intact). */
+export interface ChunkVerdict {
+  /** What is wrong with it. */
+  problem?: Problem;
+  /** What could not be checked. */
+  warning?: string;
+}
+
+/**
+ * Decodes chunk `entry` of recording `id` on its own (its bytes to
+ * `onBlock`) and judges it. Throws only when the blob reader broke or the
+ * signal fired.
+ */
+export async function checkChunk(
+  id: string,
+  entry: ChunkEntry,
+  options: DecryptOptions & {
+    reader: BlobReader;
+    onBlock?: (block: Uint8Array) => Promise<void>;
+    signal?: AbortSignal;
+  },
+): Promise<ChunkVerdict> {
+  const expected = entry.end - entry.start;
+  const base = { id, seq: entry.seq, start: entry.start, end: entry.end, path: entry.path };
+  let decoded: Decoded;
+  try {
+    decoded = await decodeChunk(options.reader, entry, options);
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    const message = (error as Error).message;
+    if (error instanceof ChunkDecryptError) {
+      return {
+        problem: { ...base, kind: error.kind === "corrupt" ? "corrupt" : "undecryptable", message },
+      };
+    }
+    if (/no longer usable|cat-file (ended|timed out|was stopped)/.test(message)) throw error;
+    return {
+      problem: {
+        ...base,
+        kind: "unreadable",
+        message: `${chunkLabel(entry)}: cannot be read: ${message}`,
+      },
+    };
+  }
+  if (!decoded.ok) {
+    const error = decoded.error || "zstd failed";
+    const truncated = isTruncation(error);
+    return {
+      problem: {
+        ...base,
+        kind: truncated ? "truncated" : "corrupt",
+        message: truncated
+          ? `${
+            chunkLabel(entry)
+          }: truncated (the zstd frame ends early after ${decoded.length} of ${expected} bytes: ${error})`
+          : `${chunkLabel(entry)}: corrupt zstd frame (${error})`,
+      },
+    };
+  }
+  if (entry.sha256 && decoded.sha256 !== entry.sha256) {
+    const size = decoded.length === expected
+      ? ""
+      : decoded.length < expected
+      ? `; it holds ${decoded.length} of ${expected} bytes (truncated)`
+      : `; it holds ${decoded.length} bytes, not ${expected}`;
+    return {
+      problem: {
+        ...base,
+        kind: decoded.length < expected ? "truncated" : "checksum",
+        message:
+          `${chunkLabel(entry)}: checksum mismatch (Cast-Sha256 ${entry.sha256.slice(0, 12)}…, ` +
+          `content ${decoded.sha256.slice(0, 12)}…)${size}: the chunk was replaced or damaged`,
+      },
+    };
+  }
+  if (decoded.length !== expected) {
+    return {
+      problem: {
+        ...base,
+        kind: decoded.length < expected ? "truncated" : "length",
+        message: `${chunkLabel(entry)}: decompresses to ${decoded.length} bytes, not ${expected}`,
+      },
+    };
+  }
+  // An encrypted chunk has no plaintext hash on the branch: age's tags checked it.
+  return !entry.sha256 && !entry.encrypted ? { warning: unhashedWarning(entry) } : {};
+}
