@@ -20,11 +20,7 @@ import {
   ManifestError,
   parseManifest,
 } from "../git/mod.ts";
-import {
-  ChunkDecryptError,
-  type DecryptOptions,
-  manifestBytes,
-} from "./chunk_stream.ts";
+import { ChunkDecryptError, type DecryptOptions, manifestBytes } from "./chunk_stream.ts";
 import { type BranchSourceOptions, readBranchRecordings } from "./source.ts";
 import { checkLayout, chunkLabel, type Problem } from "./layout.ts";
 import { checkChunk, unhashedWarning } from "./chunk_check.ts";
