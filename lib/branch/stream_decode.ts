@@ -49,8 +49,6 @@ export async function decodeInOrder(
   options: DecryptOptions & {
     onBlock?: (block: Uint8Array) => Promise<void>;
     signal?: AbortSignal;
-    /** Split and hash the output per chunk (default true; false: `onBlock` only). */
-    split?: boolean;
   } = {},
 ): Promise<DecodedRun> {
   const raw = entries.reduce(
@@ -69,7 +67,7 @@ export async function decodeInOrder(
     const drain = (async () => {
       // Fresh blocks: a sink may keep what it is given.
       for await (const block of child.stdout) {
-        let at = options.split === false ? block.length : 0;
+        let at = 0;
         while (at < block.length) {
           if (index >= entries.length) {
             extra += block.length - at;
