@@ -10,7 +10,8 @@
  * - idle CPU: daemon plus children over 30 s with those 20 idle, pushed recordings;
  * - latency: an append to a live recording until the remote has it, minus the idle threshold;
  * - memory: peak RSS while a 1 GB recording is backed up, against the peak at idle;
- * - throughput: a 200 MB recording present at start until fully pushed, against `zstd -3`;
+ * - throughput: a 200 MB recording present at start until fully pushed, against `zstd -3`
+ *   (with its per-stage profile), and the same without an end (bench/throughput.ts);
  * - restore: of that recording (lib/restore.ts), against `zstd -d` of its concatenated chunks;
  * - data at risk: TUI-like recordings for 5 minutes at the default settings (bench/data_at_risk.ts);
  * - text: rendering through the terminal emulator, and indexed search over 1 GB (bench/text.ts);
@@ -41,6 +42,8 @@ import { clockTicks, machineLoad, readMemory, treeRss, treeTicks } from "./proc.
 import { type Figure, othersCores, percentile, round, snapshot } from "./figure.ts";
 import { dataAtRisk } from "./data_at_risk.ts";
 import { textFigures } from "./text.ts";
+import { sampleCpu, timeline } from "./profile.ts";
+import { unendedThroughput } from "./throughput.ts";
 import { yearFigures } from "./year.ts";
 import { burst, writeRecording } from "./recordings.ts";
 import { healthSeen, IDLE_THRESHOLD, log, setup, sleep, stopDaemon, ZSTD_LEVEL } from "./rig.ts";
@@ -316,7 +319,9 @@ async function bigRecording(hz: number): Promise<Figure[]> {
     const baselineOthers = othersCores(baselineFrom, baselineTo, hz);
     await Deno.remove(join(work, "baseline.zst"));
     const from = snapshot();
+    const wallFrom = Date.now();
     daemon = startDaemon(s.home.env);
+    const sampler = sampleCpu(daemon.child.pid, hz);
     const up = healthSeen(s.home.paths.health, daemon.child.pid, 30_000);
     let dataAt = 0;
     const doneAt = await s.watcher.waitUntil((remote) => {
@@ -326,10 +331,12 @@ async function bigRecording(hz: number): Promise<Figure[]> {
     }, { timeoutMs: 120_000, what: "the 200 MB recording on the remote", intervalMs: 10 });
     const to = snapshot();
     const daemonTicks = treeTicks(daemon.child.pid);
+    const byCommand = await sampler.stop();
     const startupMs = (await up) - from.t;
     const pushMs = doneAt - from.t;
     await stopDaemon(daemon);
     daemon = undefined;
+    const stages = await timeline(s.home.paths.home, wallFrom);
     const figures: Figure[] = [{
       key: "throughput",
       name: "throughput (200 MB at start)",
@@ -354,6 +361,12 @@ async function bigRecording(hz: number): Promise<Figure[]> {
         baseline_cpu_s: round((baselineTo.ours - baselineFrom.ours) / hz, 2),
         others_cores: othersCores(from, to, hz),
         baseline_others_cores: baselineOthers,
+        profile: {
+          timeline: stages,
+          cpu_s_by_command: byCommand,
+          note: "CPU sampled every 25 ms by command (children shorter than that are partly " +
+            "missed); timeline from the daemon's log, seconds since it was spawned",
+        },
       },
     }];
 
@@ -506,7 +519,7 @@ async function main(): Promise<number> {
   const wanted = (group: string) => !only || only.includes(group);
   const figures: Figure[] = [];
   if (wanted("small")) figures.push(...await smallAndBig(hz));
-  if (wanted("big")) figures.push(...await bigRecording(hz));
+  if (wanted("big")) figures.push(...await bigRecording(hz), await unendedThroughput(hz));
   if (wanted("risk")) {
     figures.push(
       ...await dataAtRisk(hz, {
@@ -530,6 +543,7 @@ async function main(): Promise<number> {
     "latency",
     "backlog",
     "throughput",
+    "throughput_unended",
     "memory",
     "restore",
     "data_at_risk",

@@ -89,6 +89,8 @@ export interface CutPassOptions {
   signal?: AbortSignal;
   /** age recipients (`encryption.recipients`): chunks are `age(zstd(bytes))`; empty: plain zstd. */
   recipients?: readonly string[];
+  /** Called when a chunk's checkpoint is written (publishing may take it while the pass goes on). */
+  onDurable?: (chunk: PendingChunk) => void;
 }
 
 /** What a pass did. */
@@ -161,7 +163,9 @@ export async function cutPass(
       durable = durable.then(
         async () => {
           try {
-            chunks.push(await makeDurable(made, state, { ...options, ino, fingerprint }));
+            const chunk = await makeDurable(made, state, { ...options, ino, fingerprint });
+            chunks.push(chunk);
+            options.onDurable?.(chunk);
           } catch (error) {
             failed = true;
             throw error;

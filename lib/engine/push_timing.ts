@@ -33,14 +33,18 @@ export interface PushTimingInput {
   wallNow: number;
   /** `push_interval_seconds` in ms. */
   intervalMs: number;
+  /** `push_batch_bytes`: a backlog being cut is pushed once half of it waits. */
+  batchBytes: number;
   /** Monotonic time of the last successful push, or null. */
   lastSuccess: number | null;
 }
 
 /**
  * When a remote's waiting work may be pushed: now when any of it is urgent
- * (but a backlog being cut goes out in one push once its cuts are done, never
- * more than a second late); else `push_interval_seconds` after the oldest
+ * and nothing for the remote is being cut; while cuts go on, once half a
+ * `push_batch_bytes` of chunks waits (a backlog is pushed as it is cut) or a
+ * second after the oldest waiting chunk was cut, whichever comes first.
+ * Work that is not urgent waits `push_interval_seconds` after the oldest
  * waiting chunk was cut and after the last push, so busy recordings' chunks
  * share pushes.
  */
@@ -49,6 +53,11 @@ export function pushNotBefore(input: PushTimingInput): number {
   const oldest = earliest(sources.flatMap((state) => state.pending.map((chunk) => chunk.cut_at)));
   if (sources.some(isUrgent)) {
     if (!input.cutting()) return 0;
+    const waiting = sources.reduce(
+      (sum, state) => sum + state.pending.reduce((bytes, chunk) => bytes + chunk.bytes, 0),
+      0,
+    );
+    if (waiting >= input.batchBytes / 2) return 0;
     const cutAgo = oldest === null ? 0 : wallNow - Date.parse(oldest);
     return now + Math.max(0, Math.min(1000 - cutAgo, 1000));
   }

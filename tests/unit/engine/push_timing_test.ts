@@ -29,6 +29,7 @@ function when(state: RecordingState, options: { cutting?: boolean; lastSuccess?:
     now: 50_000,
     wallNow: WALL,
     intervalMs: 5000,
+    batchBytes: 100,
     lastSuccess: options.lastSuccess ?? 49_000,
   });
 }
@@ -36,8 +37,10 @@ function when(state: RecordingState, options: { cutting?: boolean; lastSuccess?:
 Deno.test("a backlog (size cuts) is pushed at once, not after push_interval_seconds", () => {
   assert.equal(isUrgent(waiting(["size", "size"])), true);
   assert.equal(when(waiting(["size", "size", "size"])), 0);
-  // Still being cut: one push for the cuts of the next second, not one per chunk.
+  // Still being cut: a push once half a batch waits (here 50 bytes: ten 5-byte chunks), else
+  // a second after the oldest waiting chunk was cut (100 ms ago).
   assert.equal(when(waiting(["size"]), { cutting: true }), 50_900);
+  assert.equal(when(waiting(Array(10).fill("size")), { cutting: true }), 0);
 });
 
 Deno.test("a busy terminal's age cuts wait push_interval_seconds after the last push", () => {
