@@ -45,6 +45,7 @@ import {
 } from "./lib/recording/config.ts";
 import { displayUrl, parseRemoteUrl } from "./lib/git/remote_url.ts";
 import { DEFAULT_BRANCH, readRawSettings } from "./lib/sys/settings.ts";
+import { branchNameProblem } from "./lib/sys/git_names.ts";
 import { clearGitHubControlMasters } from "./lib/git/ssh_control.ts";
 import { loadState, statePath } from "./lib/chunk/state.ts";
 
@@ -107,8 +108,6 @@ export async function originUrl(cwd: string): Promise<string | undefined> {
     return undefined;
   }
 }
-
-const BRANCH_PATTERN = /^[^\s~^:?*\[\\\p{Cc}]+$/u;
 
 /**
  * Decides repo and branch: repo from `--repo`, `REPO_URL`, config.json's
@@ -202,11 +201,8 @@ export async function resolveTarget(
     branch = branchConfig;
     branchSource = "config.json";
   }
-  if (!BRANCH_PATTERN.test(branch)) {
-    throw new Error(
-      `branch ${JSON.stringify(branch)} (from ${branchSource}) is not a valid git branch name`,
-    );
-  }
+  const problem = branchNameProblem(branch);
+  if (problem) throw new Error(`branch from ${branchSource}: ${problem}`);
   return { target: { repoUrl, repoSource, branch, branchSource }, warnings };
 }
 

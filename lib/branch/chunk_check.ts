@@ -20,6 +20,8 @@ interface Decoded {
   error?: string;
   length: number;
   sha256: string;
+  /** It decompressed to more than its range claims: reading stopped there. */
+  overflow?: boolean;
 }
 
 /** Streams blob → `zstd -d` → hash (and `onBlock`), never holding the chunk in memory. */
@@ -39,9 +41,22 @@ async function decodeChunk(
     const child = spawnZstd(["-d", "-q", "-c"], { signal: limit.signal });
     const feed = feedChunks(reader, [entry], child.stdin, options);
     const hash = createHash("sha256");
+    const claimed = Math.max(0, entry.end - entry.start);
     let length = 0;
+    let overflow = false;
     const drain = (async () => {
       for await (const block of child.stdout) {
+        if (length + block.length > claimed) {
+          // A chunk never gives more than its range: stop here, whatever it claims to hold.
+          overflow = true;
+          length += block.length;
+          try {
+            child.kill("SIGKILL");
+          } catch {
+            // ended already
+          }
+          break;
+        }
         hash.update(block);
         length += block.length;
         if (options.onBlock) await options.onBlock(block);
@@ -56,6 +71,15 @@ async function decodeChunk(
     ]);
     if (fed.status === "rejected") throw fed.reason;
     if (drained.status === "rejected") throw drained.reason;
+    if (overflow) {
+      return {
+        ok: false,
+        overflow,
+        error: `decompresses to more than its ${claimed} bytes`,
+        length,
+        sha256: "",
+      };
+    }
     if (limit.timedOut()) return { ok: false, error: "zstd timed out", length, sha256: "" };
     if (limit.signal.aborted) throw new Error("stopped");
     const ok = status.status === "fulfilled" && status.value.success;
@@ -124,6 +148,16 @@ export async function checkChunk(
         ...base,
         kind: "unreadable",
         message: `${chunkLabel(entry)}: cannot be read: ${message}`,
+      },
+    };
+  }
+  if (decoded.overflow) {
+    return {
+      problem: {
+        ...base,
+        kind: "length",
+        message: `${chunkLabel(entry)}: decompresses to more than its ${expected} bytes ` +
+          "(reading stopped there): the chunk was replaced or damaged",
       },
     };
   }

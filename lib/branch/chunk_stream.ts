@@ -125,13 +125,20 @@ export async function feedChunks(
   );
 }
 
-/** The bytes of a manifest blob, decrypted when it is `manifest.json.age`. */
+/** The most a manifest blob may be (a manifest is a few hundred bytes): a larger one is not read. */
+export const MAX_MANIFEST_BYTES = 1 << 20;
+
+/**
+ * The bytes of a manifest blob (or another small sealed payload: pass its
+ * `maxBytes`), decrypted when it is `….age`; a blob above `maxBytes`
+ * (default {@linkcode MAX_MANIFEST_BYTES}) is refused before it is read.
+ */
 export async function manifestBytes(
   reader: BlobReader,
   found: { path: string; blob: string; encrypted?: boolean },
-  options: DecryptOptions = {},
+  options: DecryptOptions & { maxBytes?: number } = {},
 ): Promise<Uint8Array> {
-  const bytes = await reader.read(found.blob);
+  const bytes = await reader.read(found.blob, { maxBytes: options.maxBytes ?? MAX_MANIFEST_BYTES });
   if (!found.encrypted) return bytes;
   const identities = await identitiesFor(found.path, options);
   try {

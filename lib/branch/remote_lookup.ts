@@ -14,13 +14,16 @@
  */
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { git, repoSlug } from "../git/mod.ts";
+import { git, repoSlug, withoutCredentials } from "../git/mod.ts";
 import {
+  branchNameProblem,
   DEFAULT_BRANCH,
   type HomePaths,
   loadSettings,
+  remoteNameProblem,
   type Settings,
   SettingsError,
+  termSafe,
 } from "../sys/mod.ts";
 import { readRecordingConfig } from "../recording/mod.ts";
 import { loadAllStates, loadState, type RecordingState, statePath } from "../chunk/mod.ts";
@@ -142,6 +145,19 @@ export async function recordingRemote(
  * config.json is needed and broken.
  */
 export async function resolveRemote(options: RemoteLookupOptions): Promise<RemoteSpec> {
+  return checkedSpec(await lookUpRemote(options));
+}
+
+/** `spec` when git can be given its remote and branch; else a {@linkcode RemoteLookupError}. */
+function checkedSpec(spec: RemoteSpec): RemoteSpec {
+  const problem = remoteNameProblem(spec.url) ?? branchNameProblem(spec.branch);
+  if (problem) {
+    throw new RemoteLookupError(`cannot read ${termSafe(spec.url)}: ${termSafe(problem)}`);
+  }
+  return { url: withoutCredentials(spec.url), branch: spec.branch };
+}
+
+async function lookUpRemote(options: RemoteLookupOptions): Promise<RemoteSpec> {
   if (options.repoUrl && options.branch) return { url: options.repoUrl, branch: options.branch };
   const recorded = options.id !== undefined && !options.repoUrl
     ? await recordingRemote(options.paths, options.id)

@@ -4,7 +4,9 @@
  * itself (the chunks are concatenated zstd frames), while this process
  * reads the file behind it and hashes it: one pass, each byte decompressed
  * once and hashed once, the hash running beside the decompression instead
- * of after it, against the manifest's sha256 and total size. Nothing is
+ * of after it, against the manifest's sha256 and total size. The file never
+ * grows far past what the chunks' ranges claim: once it does, zstd is
+ * stopped (a hostile branch's zstd bomb never fills the disk). Nothing is
  * hashed per chunk here: when the whole-file check fails,
  * lib/branch/verify.ts scanRecording hashes chunk by chunk only to name the
  * bad chunk. Encrypted chunks are decrypted one by one on the way in
@@ -28,6 +30,8 @@ export interface Decompressed {
   bytes: number;
   /** sha256 of the file (empty when not ok). */
   sha256: string;
+  /** The chunks gave more than their ranges claim: stopped there. */
+  overflow?: boolean;
 }
 
 const READ_BLOCK = 1 << 20;
@@ -35,56 +39,63 @@ const READ_BLOCK = 1 << 20;
 const CATCH_UP_MS = 2;
 
 /**
- * Hashes `path` while `writer` (zstd) is still writing it, then to its end:
- * reads what is there, and when it has caught up waits a moment (or for the
- * writer to end) and reads on. zstd writes the file front to back
- * (`--no-sparse`: no holes filled in later).
+ * Hashes `path` while zstd (`writer`, its exit) is still writing it, then to
+ * its end: reads what is there, and when it has caught up waits a moment (or
+ * for zstd to end) and reads on. zstd writes the file front to back
+ * (`--no-sparse`: no holes filled in later). Past `claimed` bytes (read, or
+ * the file's size while waiting) it calls `stop` and returns `overflow`.
  */
 async function hashBehind(
   path: string,
-  writer: Promise<unknown>,
-  signal: AbortSignal,
-): Promise<[string, number]> {
+  options: { writer: Promise<unknown>; claimed: number; stop: () => void; signal: AbortSignal },
+): Promise<{ sha256: string; bytes: number; overflow: boolean }> {
   const hash = createHash("sha256");
   const buffer = new Uint8Array(READ_BLOCK);
   let bytes = 0;
   let ended = false;
-  const end = writer.finally(() => {
+  const end = options.writer.finally(() => {
     ended = true;
   });
   const wait = () =>
     Promise.race([end, new Promise((resolve) => setTimeout(resolve, CATCH_UP_MS))]);
+  const overflowed = () => {
+    options.stop();
+    return { sha256: "", bytes, overflow: true };
+  };
   // zstd creates the file as it starts: open it once it is there.
   let opened: Deno.FsFile | undefined;
   while (!opened) {
-    signal.throwIfAborted();
+    options.signal.throwIfAborted();
     try {
       opened = await Deno.open(path, { read: true });
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
-      if (ended) return ["", 0]; // zstd never made it: its error says why
+      if (ended) return { sha256: "", bytes: 0, overflow: false }; // zstd's error says why
       await wait();
     }
   }
   using file = opened;
   while (true) {
-    signal.throwIfAborted();
+    options.signal.throwIfAborted();
     const n = await file.read(buffer);
     if (n !== null && n > 0) {
+      if (bytes + n > options.claimed) return overflowed();
       hash.update(buffer.subarray(0, n));
       bytes += n;
       continue;
     }
-    if (ended) break; // read to the end after the writer stopped
+    if (ended) break; // read to the end after zstd stopped
+    if ((await file.stat()).size > options.claimed) return overflowed();
     await wait();
   }
-  return [hash.digest("hex"), bytes];
+  return { sha256: hash.digest("hex"), bytes, overflow: false };
 }
 
 /**
  * Decompresses the chunks `entries` (in the order given) into `output`
- * (created by zstd, then mode 0600; it must not exist) and hashes it beside
- * zstd.
+ * (created by zstd, then mode 0600; it must not exist, in a private folder)
+ * and hashes it beside zstd. Stops when the chunks give more than their
+ * ranges claim: `ok` false, `overflow` true.
  */
 export async function decompressAll(
   reader: BlobReader,
@@ -92,6 +103,7 @@ export async function decompressAll(
   output: string,
   options: DecryptOptions & { signal?: AbortSignal } = {},
 ): Promise<Decompressed> {
+  const claimed = entries.reduce((sum, entry) => sum + Math.max(0, entry.end - entry.start), 0);
   const raw = entries.reduce(
     (sum, entry) => sum + Math.max(entry.end - entry.start, entry.size),
     0,
@@ -104,13 +116,33 @@ export async function decompressAll(
       stdout: "null",
     });
     const feed = feedChunks(reader, entries, child.stdin, options);
-    const hashed = hashBehind(output, child.status, limit.signal);
+    const hashed = hashBehind(output, {
+      writer: child.status,
+      claimed,
+      signal: limit.signal,
+      stop: () => {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // ended already
+        }
+      },
+    });
     const [fed, status, errText, digest] = await Promise.allSettled([
       feed,
       child.status,
       new Response(child.stderr).text(),
       hashed,
     ]);
+    if (digest.status === "fulfilled" && digest.value.overflow) {
+      return {
+        ok: false,
+        overflow: true,
+        error: `the chunks decompress to more than the ${claimed} bytes their ranges claim`,
+        bytes: digest.value.bytes,
+        sha256: "",
+      };
+    }
     if (fed.status === "rejected") throw fed.reason;
     if (limit.timedOut()) return { ok: false, error: "zstd timed out", bytes: 0, sha256: "" };
     if (limit.signal.aborted) throw new Error("stopped");
@@ -120,8 +152,7 @@ export async function decompressAll(
     }
     if (digest.status === "rejected") throw digest.reason;
     await Deno.chmod(output, 0o600);
-    const [sha256, bytes] = digest.value;
-    return { ok: true, bytes, sha256 };
+    return { ok: true, bytes: digest.value.bytes, sha256: digest.value.sha256 };
   } finally {
     limit.clear();
   }

@@ -23,6 +23,7 @@
 import { join } from "node:path";
 import { envVarFor, GITHUB_PAT, openCredentialStore, SETUP_COMMAND } from "../credentials/mod.ts";
 import {
+  anonymousNote,
   type AuthResolver,
   BlobReader,
   type BranchIndex,
@@ -34,8 +35,17 @@ import {
   parseRemoteUrl,
   readBranchIndex,
   resolveTip,
+  tokenAllowedFor,
+  tokenScopeOf,
 } from "../git/mod.ts";
-import { exists, type HomePaths, KindedError, loadSettings, redact } from "../sys/mod.ts";
+import {
+  exists,
+  type HomePaths,
+  KindedError,
+  loadSettings,
+  redact,
+  type Settings,
+} from "../sys/mod.ts";
 import {
   findLocalClone,
   gitDirOf,
@@ -242,10 +252,12 @@ export async function openBranch(options: BranchSourceOptions): Promise<BranchSo
     throw new BranchSourceError(
       kind === "auth" ? "auth" : kind === "network" ? "network" : "remote",
       `Could not fetch ${remote.branch} from ${shown}: ${stderr || "timed out"}` +
-        (kind === "auth"
-          ? `\nCheck the GitHub token in the credential store (\`${SETUP_COMMAND}\`, or ` +
-            `${envVarFor(GITHUB_PAT)} with credential_store env) and the remote's access rights.`
-          : ""),
+        (kind !== "auth"
+          ? ""
+          : target.anonymous
+          ? `\nIt was asked without a token: ${target.anonymous}.`
+          : `\nCheck the GitHub token in the credential store (\`${SETUP_COMMAND}\`, or ` +
+            `${envVarFor(GITHUB_PAT)} with credential_store env) and the remote's access rights.`),
     );
   } catch (error) {
     await close();
@@ -256,23 +268,25 @@ export async function openBranch(options: BranchSourceOptions): Promise<BranchSo
 /**
  * The authentication of `restore`, `list` and `verify`: the token from the
  * credential store (config.json `credential_store`, or
- * `ASCIINEMA_CREDENTIAL_STORE`) for remotes that need one. Without a token
+ * `ASCIINEMA_CREDENTIAL_STORE`) for remotes in the token's scope
+ * (github.com, `github_api`'s host, `github_token_hosts`). Without a token
  * the fetch is tried anonymously (public repositories); the store is not
  * touched for SSH and local remotes.
  */
 export function storeAuthResolver(paths: HomePaths): AuthResolver {
   return async (url: string) => {
     const remote = parseRemoteUrl(url);
-    if (!remote.needsToken) return { url: remote.url };
-    let setting: string | undefined;
+    let settings: Settings | undefined;
     try {
-      setting = (await loadSettings(paths.config)).credential_store;
+      settings = await loadSettings(paths.config);
     } catch {
-      setting = undefined; // a broken config.json is reported elsewhere; auto works here
+      settings = undefined; // a broken config.json is reported elsewhere; auto works here
     }
-    const store = await openCredentialStore({ setting });
+    const scope = settings ? tokenScopeOf(settings) : {};
+    if (!tokenAllowedFor(remote, scope)) return { url: remote.url, ...anonymousNote(remote) };
+    const store = await openCredentialStore({ setting: settings?.credential_store });
     try {
-      const resolved = await gitAuthFor(url, { store });
+      const resolved = await gitAuthFor(url, { store, scope });
       return { url: resolved.url, auth: resolved.auth };
     } catch (error) {
       if (error instanceof MissingTokenError) return { url: remote.url };

@@ -5,6 +5,9 @@
  * each piece hashed as it passes. A recording of 100 chunks costs one
  * process, not 100; every byte is decompressed and hashed once.
  *
+ * Its output never runs past what the ranges claim in all: beyond that, zstd
+ * is stopped (`extra`).
+ *
  * The split is only as good as the lengths: a chunk that decodes to another
  * length shifts every piece after it. lib/branch/verify.ts trusts a piece
  * only up to the last chunk whose sha256 matched, and checks the rest chunk
@@ -34,7 +37,7 @@ export interface DecodedRun {
   error?: string;
   /** One piece per chunk that got any output, in order. */
   pieces: Piece[];
-  /** Output beyond the last chunk's range (its frames decoded to more than the ranges say). */
+  /** Output beyond the last chunk's range (its frames decoded to more than the ranges say; zstd was stopped). */
   extra: number;
 }
 
@@ -68,9 +71,16 @@ export async function decodeInOrder(
       // Fresh blocks: a sink may keep what it is given.
       for await (const block of child.stdout) {
         let at = 0;
+        const before = extra;
         while (at < block.length) {
           if (index >= entries.length) {
+            // More than all the ranges claim: stop here (a zstd bomb never runs on).
             extra += block.length - at;
+            try {
+              child.kill("SIGKILL");
+            } catch {
+              // ended already
+            }
             break;
           }
           const want = entries[index].end - entries[index].start - filled;
@@ -86,7 +96,9 @@ export async function decodeInOrder(
             index++;
           }
         }
-        if (options.onBlock) await options.onBlock(block);
+        const kept = block.length - (extra - before);
+        if (options.onBlock && kept > 0) await options.onBlock(block.subarray(0, kept));
+        if (extra > 0) break;
       }
       if (hash) pieces.push({ length: filled, sha256: hash.digest("hex") });
     })();

@@ -13,6 +13,7 @@
 import { createHash, type Hash } from "node:crypto";
 import {
   BlobReader,
+  BlobTooLargeError,
   type BranchIndex,
   type ChunkEntry,
   loadChunkDetails,
@@ -246,6 +247,7 @@ export async function loadManifest(
     return { manifest: parseManifest(await manifestBytes(reader, found, options), found.path) };
   } catch (error) {
     if (error instanceof ManifestError) return { problem: error.message };
+    if (error instanceof BlobTooLargeError) return { problem: `${found.path}: ${error.message}` };
     if (error instanceof ChunkDecryptError) {
       return error.kind === "corrupt" ? { problem: error.message } : { locked: error.message };
     }
@@ -287,9 +289,14 @@ export async function verifyBranch(options: VerifyOptions): Promise<VerifyReport
     },
   }, async ({ index, reader }) => {
     const recordings: RecordingReport[] = [];
-    const ids = options.id !== undefined
-      ? [options.id]
-      : [...new Set([...index.chunks.keys(), ...index.manifests.keys()])].sort();
+    const ids = options.id !== undefined ? [options.id] : [
+      ...new Set([
+        ...index.chunks.keys(),
+        ...index.manifests.keys(),
+        // A folder holding nothing but strays is reported too.
+        ...index.stray.map((stray) => stray.id).filter((id): id is string => Boolean(id)),
+      ]),
+    ].sort();
     for (const id of ids) {
       await loadChunkDetails(index, reader, { ids: [id], signal: options.signal });
       const { manifest, problem, locked } = await loadManifest(index, id, reader, options);

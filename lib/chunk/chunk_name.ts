@@ -39,7 +39,9 @@ export function parseChunkName(name: string): ChunkRange | undefined {
     end: Number(match[3]),
   };
   if (match[4]) range.encrypted = true;
-  return range.end > range.start ? range : undefined;
+  // Numbers past 2^53 are not exact: such a name is a hostile or broken branch's, not a chunk.
+  const exact = [range.seq, range.start, range.end].every((n) => Number.isSafeInteger(n));
+  return exact && range.end > range.start ? range : undefined;
 }
 
 /** The path of a chunk on the branch: `chunks/<id>/<name>`. */

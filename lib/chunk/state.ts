@@ -61,6 +61,8 @@ const StateSchema = z.looseObject({
   end_stamp: z.string().nullable().default(null),
   /** Some chunk of this generation was encrypted: its manifest never carries a plaintext hash. */
   encrypted: z.boolean().optional(),
+  /** The age recipients its latest chunk was sealed to: what is derived from it is sealed to them too. */
+  recipients: z.array(z.string()).optional(),
 });
 
 /** A recording generation's checkpoint. */

@@ -11,15 +11,17 @@
  * @module
  */
 import {
+  displayUrl,
   fetchVisibility,
-  githubRepoOf,
   PUBLIC_FIX,
   repoFullName,
   repoSlug,
+  routeOf,
+  type RouteOptions,
   type Visibility,
 } from "../git/mod.ts";
 import { readHealth } from "../status/mod.ts";
-import { type HomePaths, isAgeRecipient } from "../sys/mod.ts";
+import { type HomePaths, isAgeRecipient, termSafe, timeoutSignal } from "../sys/mod.ts";
 
 /** How long bootstrap waits for the GitHub API at most. */
 export const BACKUP_NOTE_TIMEOUT_MS = 2000;
@@ -52,6 +54,8 @@ export interface BackupNoteOptions {
   timeoutMs?: number;
   /** `fetch` (tests). */
   fetch?: typeof fetch;
+  /** `ssh -G` (tests; default the `ssh` on PATH). */
+  sshConfig?: RouteOptions["sshConfig"];
 }
 
 function recipientsOf(config: Record<string, unknown>): number {
@@ -72,8 +76,25 @@ export async function backupNote(options: BackupNoteOptions): Promise<BackupNote
   const githubApi = typeof options.config.github_api === "string"
     ? options.config.github_api
     : undefined;
-  const repo = url ? githubRepoOf(url, { githubApi }) : undefined;
-  if (!repo || !url) return { recipients, text: encrypted, warning: null };
+  if (!url) return { recipients, text: encrypted, warning: null };
+  // Where git will really connect (rewrites, ssh aliases), as the daemon's guard checks it.
+  const limit = timeoutSignal(options.timeoutMs ?? BACKUP_NOTE_TIMEOUT_MS);
+  const route = await routeOf(url, {
+    globalConfig: options.paths.gitConfig,
+    githubApi,
+    signal: limit.signal,
+    sshConfig: options.sshConfig,
+  }).finally(() => limit.clear());
+  if (route.kind === "unknown" && recipients === 0) {
+    return {
+      recipients,
+      text: `${encrypted}; where ${termSafe(displayUrl(url))} leads could not be told ` +
+        `(${termSafe(route.error)}): the daemon holds its plaintext chunks until it can`,
+      warning: null,
+    };
+  }
+  const repo = route.kind === "github" ? route.repo : undefined;
+  if (!repo) return { recipients, text: encrypted, warning: null };
   const name = repoFullName(repo);
   let visibility: Visibility = "unknown";
   let from: "daemon" | "api" | "none" = "none";

@@ -10,7 +10,8 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { homePaths, loadSettings, resolveHome } from "../sys/mod.ts";
-import { derivedPayloadCodec, reindexRecordings } from "../text/mod.ts";
+import { reindexRecordings } from "../text/mod.ts";
+import { plaintextRefusal } from "../git/mod.ts";
 import { writeStdout } from "./logs.ts";
 import { type RestoreHooks, type SourceFlags, sourceOptions, withSignals } from "./restore.ts";
 import { LIST_REPO_HELP } from "./options.ts";
@@ -32,7 +33,14 @@ export async function runReindex(flags: ReindexFlags, hooks: RestoreHooks = {}):
       ...sourceOptions({ ...flags, offline: false }, hooks, signal),
       ids: flags.id?.length ? flags.id : undefined,
       force: flags.force ?? false,
-      codec: derivedPayloadCodec(settings),
+      sealing: { recipients: settings?.encryption?.recipients },
+      admitPlain: (url) =>
+        plaintextRefusal(url, {
+          allowPublic: settings?.allow_public,
+          githubApi: settings?.github_api,
+          globalConfig: paths.gitConfig,
+          signal,
+        }),
       onProgress: (line) => console.error(line),
     });
     let bad = false;
@@ -72,7 +80,8 @@ export function reindexCommand(hooks: RestoreHooks = {}) {
     .option(
       "--identity <file>",
       "age identity file for encrypted recordings (default: ASCIINEMA_AGE_IDENTITY, else the " +
-        "identity in the credential store); new indexes are encrypted to encryption.recipients",
+        "identity in the credential store); an encrypted recording's index is sealed to its " +
+        "own recipients (else encryption.recipients, else this identity's), never in clear",
     )
     .action(async (options) => {
       const code = await runReindex(options, hooks);

@@ -17,7 +17,12 @@ import {
 import { readHealth } from "../status/mod.ts";
 import { createNotificationPolicy } from "../notify/mod.ts";
 import { openCredentialStore } from "../credentials/mod.ts";
-import { clearGitHubControlMasters, createAuthResolver, PublishError } from "../git/mod.ts";
+import {
+  clearGitHubControlMasters,
+  createAuthResolver,
+  PublishError,
+  tokenScopeOf,
+} from "../git/mod.ts";
 import { missingNetPermissions, prepareDaemon, releasePidfile } from "../service/mod.ts";
 
 /** Runs the daemon until a signal (or once); returns the exit code. */
@@ -50,6 +55,7 @@ async function runClaimed(
   const store = await openCredentialStore({ setting: settings.credential_store });
   const auth = createAuthResolver({
     store,
+    scope: tokenScopeOf(settings),
     // Auth retries come every retry_max_seconds: re-read the token on each (at most 5 min apart).
     rereadIntervalMs: Math.min(5 * 60_000, settings.retry_max_seconds * 1000),
     wrapError: (error) => new PublishError(error.unavailable ? "auth" : "config", error.message),

@@ -287,7 +287,7 @@ async function makeDurable(
     next_seq: seq + 1,
     pending: [...current.pending, chunk],
     fingerprint: options.fingerprint,
-    ...(encrypted ? { encrypted: true } : {}),
+    ...(encrypted ? { encrypted: true, recipients: [...(options.recipients ?? [])] } : {}),
   }));
   if (encrypted) {
     // The checkpoint holds the chunk now: its crash-time digest is not needed any more.

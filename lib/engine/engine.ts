@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { ensureHome, log, OnceLog } from "../sys/mod.ts";
 import { type RecordingState } from "../chunk/mod.ts";
 import { readHealth } from "../status/mod.ts";
+import { readRecordingConfig } from "../recording/mod.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type HealthSnapshot } from "./health_view.ts";
 import { ABSENT, type Action, newProgress, plan, type PlanLimits } from "./planner.ts";
@@ -84,6 +85,7 @@ export class Engine {
       clock: this.#clock,
       tokenFor: options.tokenFor,
       signal: this.#abort.signal,
+      globalConfig: paths.gitConfig,
       allowPublic: (state) => this.#recs.get(state.source)?.memo.config?.allow_public === true,
     });
     this.#health = new HealthReporter({
@@ -131,6 +133,12 @@ export class Engine {
       clock: this.#clock,
       signal: this.#abort.signal,
       remote: (target) => this.#remotes.get(target),
+      admit: async (todo, entry) => {
+        const json = todo.cast.replace(/\.cast$/, ".json");
+        const read = await readRecordingConfig(json);
+        const allowPublic = read.ok && read.config.allow_public === true;
+        return await gate.admit(todo.remote, { allowPublic }, { gitDir: entry.clone.gitDir });
+      },
     });
     this.#watcher = new Watcher(paths.active, {
       onIds: (ids) => {

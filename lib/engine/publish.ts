@@ -9,7 +9,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import {
   type ChunkItem,
   ensureEmbeddedRemote,
@@ -24,6 +24,7 @@ import { encryptBytes } from "../crypto/mod.ts";
 import { pushTimeoutMs, selectBatch } from "./batch.ts";
 import { failpoint } from "./failpoint.ts";
 import { spoolFileFor } from "./cut_pass.ts";
+import { sealSpooledChunk } from "./sealed_chunk.ts";
 import { ownsFile } from "./finish.ts";
 import { takeCutSha256 } from "./cut_hash.ts";
 import type { StateUpdate } from "./state_writer.ts";
@@ -108,8 +109,48 @@ async function manifestOf(
     started: state.first_seen,
     ended: state.ended_at,
     asciicast_version: null,
+    // Public keys: what is derived from it later (a text index, on any machine) is sealed to them.
+    ...(state.encrypted && state.recipients?.length ? { recipients: state.recipients } : {}),
     ...ctx.manifestExtra(state),
   };
+}
+
+/**
+ * With `encryption.recipients` set, nothing leaves the machine in clear: a
+ * waiting plaintext chunk (cut before encryption was turned on, perhaps held
+ * back from a public repository) is sealed in the spool before it is
+ * committed, and the checkpoint says so. Returns the batch's chunks as they
+ * are now.
+ */
+async function sealWaiting(
+  ctx: PublishContext,
+  state: RecordingState,
+  chunks: PendingChunk[],
+): Promise<PendingChunk[]> {
+  const recipients = ctx.settings.encryption?.recipients ?? [];
+  if (recipients.length === 0 || chunks.every((chunk) => chunk.encrypted)) return chunks;
+  // Committed already (a crash before its push): it goes as it is, never twice under one number.
+  const committed = await ctx.clone.committedChunkNames(state.id);
+  const out: PendingChunk[] = [];
+  for (const chunk of chunks) {
+    const plain = spoolFileFor(ctx.paths.spool, state.id, chunk);
+    if (
+      chunk.encrypted || committed.has(basename(plain)) || !(await exists(plain))
+    ) {
+      out.push(chunk);
+      continue;
+    }
+    const sealed = await sealSpooledChunk(dirname(plain), chunk, recipients);
+    await ctx.update(state, (current) => ({
+      ...current,
+      encrypted: true,
+      recipients: [...recipients],
+      pending: current.pending.map((entry) => entry.seq === chunk.seq ? sealed : entry),
+    }));
+    await Deno.remove(plain).catch(() => {});
+    out.push(sealed);
+  }
+  return out;
 }
 
 /** Publishes the next batch for `ctx`'s remote. Throws on failure (the queue backs off). */
@@ -125,6 +166,7 @@ export async function publishBatch(ctx: PublishContext): Promise<PublishResult> 
   const manifests: ManifestItem[] = [];
   for (const item of batch.items) {
     const state = item.source;
+    item.chunks = await sealWaiting(ctx, state, item.chunks);
     for (const chunk of item.chunks) {
       const file = spoolFileFor(paths.spool, state.id, chunk);
       if (!(await exists(file))) {

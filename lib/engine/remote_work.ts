@@ -6,7 +6,7 @@
  * @module
  */
 import { log, OnceLog } from "../sys/mod.ts";
-import { displayUrl, type RemoteTarget } from "../git/mod.ts";
+import { displayUrl, type RemoteTarget, withoutCredentials } from "../git/mod.ts";
 import type { RecordingState } from "../chunk/mod.ts";
 import type { ErrorKind } from "../status/mod.ts";
 import type { Recording, RecordingActions } from "./actions.ts";
@@ -51,7 +51,8 @@ export class RemoteWork {
     const config = owner?.memo.config;
     const { settings, paths } = core.options;
     return {
-      url: config?.repo_url || settings.repo_url || paths.backupGit,
+      // A token pasted into a URL goes nowhere: not into checkpoints, clones or slugs.
+      url: withoutCredentials(config?.repo_url || settings.repo_url || paths.backupGit),
       branch: config?.branch || settings.branch,
     };
   }
@@ -112,7 +113,10 @@ export class RemoteWork {
       manifestExtra: (state) => this.#manifestExtra(state),
       recut: (state, chunk) => actions.recut(state, chunk),
       // In the queue, before anything is committed: asks GitHub when an answer is due.
-      prepare: () => this.#o.gate.refresh(entry.target, this.sourcesFor(entry)),
+      prepare: () =>
+        this.#o.gate.refresh(entry.target, this.sourcesFor(entry), {
+          gitDir: entry.clone.gitDir,
+        }),
     });
     if (result.chunks > 0 || result.finished.length) {
       health.chunksPushed += result.chunks;

@@ -14,8 +14,8 @@
 import { join } from "node:path";
 import { z } from "zod";
 import { encryptStream } from "../crypto/mod.ts";
-import { readJsonIfExists, writeJsonAtomic } from "../sys/mod.ts";
-import { readRange } from "../chunk/mod.ts";
+import { fsyncDir, readJsonIfExists, tempPathFor, writeJsonAtomic } from "../sys/mod.ts";
+import { formatChunkName, type PendingChunk, readRange } from "../chunk/mod.ts";
 import { createHash } from "node:crypto";
 
 /** Suffix of a sealed chunk's local digest file. */
@@ -96,4 +96,40 @@ export async function removeDigests(dir: string, names: readonly string[]): Prom
     removed.push(name);
   }
   return removed;
+}
+
+/**
+ * Seals a plaintext chunk still in the spool (cut before the person turned
+ * encryption on): `age(zstd)` is written beside it under its `.age` name
+ * (temp, fsync, rename, fsync dir) and returned as a pending chunk. The
+ * caller records it in the checkpoint, then removes the plaintext file; a
+ * crash in between leaves one of the two names outside the checkpoint, which
+ * startup reconciliation deletes (lib/engine/spool.ts).
+ */
+export async function sealSpooledChunk(
+  dir: string,
+  chunk: PendingChunk,
+  recipients: readonly string[],
+): Promise<PendingChunk> {
+  const sealed: PendingChunk = { ...chunk, encrypted: true };
+  const target = join(dir, formatChunkName(sealed));
+  const tmp = tempPathFor(target);
+  const input = await Deno.open(join(dir, formatChunkName(chunk)), { read: true });
+  const output = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+  let bytes = 0;
+  try {
+    for await (const block of await encryptStream(input.readable, recipients)) {
+      for (let at = 0; at < block.length;) at += await output.write(block.subarray(at));
+      bytes += block.length;
+    }
+    await output.sync();
+  } catch (error) {
+    await Deno.remove(tmp).catch(() => {});
+    throw error;
+  } finally {
+    output.close();
+  }
+  await Deno.rename(tmp, target);
+  await fsyncDir(dir);
+  return { ...sealed, bytes };
 }

@@ -13,8 +13,11 @@
  * - The commit and push run as a job in the remote's queue (never at the
  *   same time as a publish); a failure is retried with backoff.
  *
- * The payload is sealed with `derivedPayloadCodec(settings)` — the one place
- * that decides whether derived data is encrypted.
+ * The payload follows the recording, not the settings of the moment
+ * (`sealingFor` in lib/text/codec.ts): an encrypted recording's index is
+ * sealed to the recipients its chunks were sealed to (kept in the to-do), and
+ * is never written in clear; a plain index goes only where the
+ * public-repository guard lets plaintext go (`admit`).
  *
  * @module
  */
@@ -34,9 +37,9 @@ import type { Fingerprint, RecordingState } from "../chunk/mod.ts";
 import {
   buildTextIndex,
   type BuiltIndex,
-  derivedPayloadCodec,
   fileFeed,
   type PayloadCodec,
+  sealingFor,
 } from "../text/mod.ts";
 import { nextRetry, type Retry } from "./backoff.ts";
 import type { Clock } from "./clock.ts";
@@ -55,11 +58,18 @@ export interface IndexTodo {
   fingerprint: Fingerprint | null;
   /** The remote its chunks went to. */
   remote: RemoteTarget;
+  /** Some chunk of it is encrypted (absent in to-dos of older versions: unknown, read as true). */
+  encrypted?: boolean;
+  /** The recipients its chunks were sealed to. */
+  recipients?: string[];
   /** Renderings that failed so far. */
   failures: number;
   /** The last failure. */
   last_error?: string;
 }
+
+/** The recording is encrypted and nothing says what to seal its index to. */
+class SealingRefused extends Error {}
 
 /** Renderings of one file tried before it is left to `reindex`. */
 const RENDER_TRIES = 3;
@@ -76,8 +86,13 @@ export interface TextIndexerOptions {
   signal: AbortSignal;
   /** The remote entry of a target (its clone and queue). */
   remote: (target: RemoteTarget) => RemoteEntry;
-  /** Seals payloads (default: {@linkcode derivedPayloadCodec} of the settings). */
+  /** Seals payloads (tests; default: `sealingFor` the recording, then the settings). */
   codec?: PayloadCodec;
+  /**
+   * Asks the public-repository guard (in the remote's queue) whether the
+   * plaintext index of `todo` may go to its remote: null when it may, else why not.
+   */
+  admit?: (todo: IndexTodo, entry: RemoteEntry) => Promise<string | null>;
 }
 
 /** Builds and commits text indexes of finished recordings, one at a time. */
@@ -114,6 +129,8 @@ export class TextIndexer {
       bytes: state.cut_offset,
       fingerprint: state.fingerprint,
       remote: state.remote,
+      encrypted: state.encrypted === true,
+      ...(state.recipients?.length ? { recipients: state.recipients } : {}),
       failures: 0,
     };
     try {
@@ -160,7 +177,7 @@ export class TextIndexer {
         built = await this.#render(todo);
       } catch (error) {
         if (this.#stopped) return;
-        await this.#renderFailed(todo, errorMessage(error));
+        await this.#renderFailed(todo, errorMessage(error), error instanceof SealingRefused);
         continue;
       }
       this.#commitLater(todo, built, 0);
@@ -179,12 +196,34 @@ export class TextIndexer {
     return await buildTextIndex(fileFeed(todo.cast, todo.bytes), {
       id: todo.id,
       bytes: todo.bytes,
-      codec: this.#o.codec ?? derivedPayloadCodec(this.#o.settings),
+      codec: this.#o.codec ?? this.#codecOf(todo, await this.#encrypted(todo)),
     });
   }
 
-  async #renderFailed(todo: IndexTodo, error: string): Promise<void> {
-    todo.failures++;
+  /**
+   * Whether the recording of a to-do is encrypted: the to-do says (since this
+   * version); an older one is asked of its chunks in the clone, and with none
+   * there it is taken as encrypted (unknown is not plain).
+   */
+  async #encrypted(todo: IndexTodo): Promise<boolean> {
+    if (todo.encrypted !== undefined) return todo.encrypted;
+    const names = await this.#o.remote(todo.remote).clone.committedChunkNames(todo.id)
+      .catch(() => new Set<string>());
+    return names.size === 0 || [...names].some((name) => name.endsWith(".age"));
+  }
+
+  /** The codec of a to-do: it follows the recording; a refusal gives it up at once. */
+  #codecOf(todo: IndexTodo, encrypted: boolean): PayloadCodec {
+    const sealing = sealingFor(
+      { encrypted, recipients: todo.recipients },
+      { recipients: this.#o.settings.encryption?.recipients },
+    );
+    if ("refuse" in sealing) throw new SealingRefused(sealing.refuse);
+    return sealing.codec;
+  }
+
+  async #renderFailed(todo: IndexTodo, error: string, final = false): Promise<void> {
+    todo.failures = final ? RENDER_TRIES : todo.failures + 1;
     todo.last_error = error;
     const last = todo.failures >= RENDER_TRIES;
     this.#once.warn(
@@ -255,6 +294,11 @@ export class TextIndexer {
   async #commit(entry: RemoteEntry, todo: IndexTodo, built: BuiltIndex): Promise<void> {
     const { clone } = entry;
     await clone.ensure();
+    if (!built.path.endsWith(".age") && this.#o.admit) {
+      // Plaintext derived from a recording passes the same guard as its chunks.
+      const refused = await this.#o.admit(todo, entry);
+      if (refused) throw new Error(refused);
+    }
     const parent = await clone.localTip();
     const there = parent
       ? await git(["cat-file", "-e", `${parent}:${built.path}`], {

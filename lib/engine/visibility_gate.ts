@@ -1,9 +1,13 @@
 /**
  * The public-repository guard of the engine: lib/git/visibility.ts decides
- * from the cached answer (synchronously, in the tick: which generations a
- * remote may publish), and {@linkcode VisibilityGate.refresh} asks the GitHub
- * API when an answer is due — only ever from the remote's queue, before a
- * push, never in the tick. A push rejection makes the answer stale.
+ * from the cached route and answer (synchronously, in the tick: which
+ * generations a remote may publish), and {@linkcode VisibilityGate.refresh}
+ * learns where git really connects (lib/git/remote_route.ts: insteadOf
+ * rewrites, ssh aliases) and asks the GitHub API when an answer is due —
+ * only ever from the remote's queue, before a push, never in the tick. A
+ * push rejection makes the answer stale. With `encryption.recipients` set,
+ * waiting plaintext chunks are sealed before they are committed
+ * (lib/engine/publish.ts), so they count as encrypted here.
  *
  * @module
  */
@@ -11,10 +15,13 @@ import {
   decideVisibility,
   fetchVisibility,
   type GitHubRepo,
-  githubRepoOf,
   type RemoteTarget,
   repoFullName,
+  type Route,
+  routeOf,
+  UNKNOWN_RECHECK_MS,
   type Visibility,
+  VISIBILITY_RECHECK_MS,
   type VisibilityAnswer,
   type VisibilityDecision,
 } from "../git/mod.ts";
@@ -36,16 +43,28 @@ export interface VisibilityGateOptions {
   signal?: AbortSignal;
   /** `fetch` (tests). */
   fetch?: typeof fetch;
+  /** The daemon's git config (`GIT_CONFIG_GLOBAL`), whose url rewrites git applies. */
+  globalConfig?: string;
+  /** Where a remote leads (tests; default {@linkcode routeOf}). */
+  route?: typeof routeOf;
 }
 
-function plaintext(state: RecordingState): boolean {
-  return state.pending.some((chunk) => !chunk.encrypted);
+/** What the guard needs of a payload: is it plaintext, may it go public. */
+interface PayloadFacts {
+  plaintext: boolean;
+  allowPublic: boolean;
+}
+
+/** A route and when it was learnt (monotonic ms). */
+interface KnownRoute {
+  route: Route;
+  at: number;
 }
 
 /** Visibility answers per GitHub repository, and the decisions they give. */
 export class VisibilityGate {
   #o: VisibilityGateOptions;
-  #repos = new Map<string, GitHubRepo | undefined>();
+  #routes = new Map<string, KnownRoute>();
   #answers = new Map<string, VisibilityAnswer>();
   #log = log("daemon");
 
@@ -54,15 +73,22 @@ export class VisibilityGate {
     this.#o = options;
   }
 
-  /** The GitHub repository of a remote (memoized), or undefined when it is not one. */
+  /** The GitHub repository of a remote, once its route is known; undefined otherwise. */
   repoOf(target: RemoteTarget): GitHubRepo | undefined {
-    if (!this.#repos.has(target.url)) {
-      this.#repos.set(
-        target.url,
-        githubRepoOf(target.url, { githubApi: this.#o.settings.github_api }),
-      );
-    }
-    return this.#repos.get(target.url);
+    const known = this.#routes.get(target.url)?.route;
+    return known?.kind === "github" ? known.repo : undefined;
+  }
+
+  #routeDue(target: RemoteTarget): boolean {
+    const known = this.#routes.get(target.url);
+    if (!known) return true;
+    const age = this.#o.clock.now() - known.at;
+    return age >= (known.route.kind === "unknown" ? UNKNOWN_RECHECK_MS : VISIBILITY_RECHECK_MS);
+  }
+
+  #plaintext(state: RecordingState): boolean {
+    if ((this.#o.settings.encryption?.recipients?.length ?? 0) > 0) return false;
+    return state.pending.some((chunk) => !chunk.encrypted);
   }
 
   #key(repo: GitHubRepo): string {
@@ -82,13 +108,43 @@ export class VisibilityGate {
 
   /** The decision for one generation's waiting chunks, from the cached answer (no network). */
   decide(target: RemoteTarget, state: RecordingState): VisibilityDecision {
+    return this.#decide(target, {
+      plaintext: this.#plaintext(state),
+      allowPublic: this.#o.allowPublic(state),
+    });
+  }
+
+  #decide(target: RemoteTarget, facts: PayloadFacts): VisibilityDecision {
+    const known = this.#routes.get(target.url)?.route;
+    const due = this.#routeDue(target);
     return decideVisibility({
       repo: this.repoOf(target),
       answer: this.answer(target),
       now: this.#o.clock.now(),
-      plaintext: plaintext(state),
-      allowPublic: this.#o.settings.allow_public || this.#o.allowPublic(state),
+      plaintext: facts.plaintext,
+      allowPublic: this.#o.settings.allow_public || facts.allowPublic,
+      routePending: due,
+      ...(known?.kind === "unknown" && !due ? { routeUnknown: known.error } : {}),
     });
+  }
+
+  /**
+   * Whether a plaintext payload derived from a recording (its text index) may
+   * go to `target` now: asks what is due first (in the remote's queue).
+   * Null when it may, else why not.
+   */
+  async admit(
+    target: RemoteTarget,
+    facts: { allowPublic: boolean },
+    options: { gitDir?: string } = {},
+  ): Promise<string | null> {
+    const payload = { plaintext: true, allowPublic: facts.allowPublic };
+    await this.#refresh(target, [payload], options);
+    const decision = this.#decide(target, payload);
+    if (decision.action === "allow") return null;
+    return decision.action === "refuse"
+      ? decision.message
+      : "where the remote leads or whether it is public is not known yet";
   }
 
   /** Why a generation's chunks are held back for this remote, or null. */
@@ -102,9 +158,43 @@ export class VisibilityGate {
    * remote's queue, before a push). Never throws: a failed request is an
    * `unknown` answer, which holds plaintext back and is asked again soon.
    */
-  async refresh(target: RemoteTarget, states: readonly RecordingState[]): Promise<void> {
+  refresh(
+    target: RemoteTarget,
+    states: readonly RecordingState[],
+    options: { gitDir?: string } = {},
+  ): Promise<void> {
+    const payloads = states.map((state) => ({
+      plaintext: this.#plaintext(state),
+      allowPublic: this.#o.allowPublic(state),
+    }));
+    return this.#refresh(target, payloads, options);
+  }
+
+  async #refresh(
+    target: RemoteTarget,
+    payloads: readonly PayloadFacts[],
+    options: { gitDir?: string },
+  ): Promise<void> {
+    const due = () => payloads.some((facts) => this.#decide(target, facts).action === "check");
+    if (!due()) return;
+    if (this.#routeDue(target)) {
+      const route = await (this.#o.route ?? routeOf)(target.url, {
+        gitDir: options.gitDir,
+        globalConfig: this.#o.globalConfig,
+        githubApi: this.#o.settings.github_api,
+        signal: this.#o.signal,
+      });
+      const before = this.#routes.get(target.url)?.route;
+      this.#routes.set(target.url, { route, at: this.#o.clock.now() });
+      if (route.kind === "unknown" && before?.kind !== "unknown") {
+        this.#log.warn("Cannot tell where {url} leads ({error}): its plaintext chunks wait", {
+          url: target.url,
+          error: route.error,
+        });
+      }
+    }
     const repo = this.repoOf(target);
-    if (!repo || !states.some((state) => this.decide(target, state).action === "check")) return;
+    if (!repo || !due()) return;
     const token = await this.#o.tokenFor?.(target.url).catch(() => undefined);
     const result = await fetchVisibility(repo, {
       token,

@@ -1,8 +1,11 @@
 /**
  * How the daemon's git reaches a remote with its own token.
  *
- * For HTTPS (and loopback HTTP) remotes the token travels only in the
- * environment of the git child: one `http.<origin>/.extraHeader` entry
+ * The stored token is a GitHub token: it goes only to github.com, to the host
+ * of the `github_api` setting (GitHub Enterprise), and to hosts the person
+ * named in `github_token_hosts` ({@linkcode tokenAllowedFor}); every other
+ * HTTPS host is asked anonymously. For those remotes the token travels only
+ * in the environment of the git child: one `http.<origin>/.extraHeader` entry
  * (`Authorization: Basic base64(x-access-token:TOKEN)`) passed through
  * `GIT_CONFIG_COUNT/KEY/VALUE` by {@linkcode GitAuth.config} — never argv, the
  * URL, a file or `.git/config`. The header is scoped to the remote's origin,
@@ -18,6 +21,7 @@
  * @module
  */
 import type { GitAuth } from "./hermetic.ts";
+import type { ResolvedAuth } from "./target.ts";
 import {
   type CredentialStore,
   CredentialUnavailableError,
@@ -25,8 +29,77 @@ import {
   GITHUB_PAT,
   SETUP_COMMAND,
 } from "../credentials/mod.ts";
-import { registerSecret } from "../sys/mod.ts";
-import { displayUrl, type ParsedRemote, parseRemoteUrl, RemoteUrlError } from "./remote_url.ts";
+import { clipText, registerSecret } from "../sys/mod.ts";
+import {
+  displayUrl,
+  normalizeHost,
+  type ParsedRemote,
+  parseRemoteUrl,
+  RemoteUrlError,
+} from "./remote_url.ts";
+
+/** Where the stored GitHub token may be sent besides github.com. */
+export interface TokenScope {
+  /** The `github_api` setting: its host is GitHub Enterprise's. */
+  githubApi?: string;
+  /** `github_token_hosts`: more hosts (`host` or `host:port`) the person allowed the token for. */
+  tokenHosts?: readonly string[];
+}
+
+/** The scope of the settings (`github_api`, `github_token_hosts`). */
+export function tokenScopeOf(
+  settings: { github_api?: string; github_token_hosts?: readonly string[] },
+): TokenScope {
+  return { githubApi: settings.github_api, tokenHosts: settings.github_token_hosts };
+}
+
+function apiHost(githubApi: string | undefined): string | undefined {
+  if (!githubApi) return undefined;
+  try {
+    return normalizeHost(new URL(githubApi).hostname);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * True when the stored GitHub token may go to `remote`: github.com, the host
+ * of `github_api`, or a `github_token_hosts` entry (`host`, or `host:port` for
+ * that port only). Any other host gets no token.
+ */
+export function tokenAllowedFor(remote: ParsedRemote, scope: TokenScope = {}): boolean {
+  if (!remote.needsToken || !remote.host) return false;
+  if (remote.github) return true;
+  const host = normalizeHost(remote.host);
+  if (host === apiHost(scope.githubApi)) return true;
+  const port = remote.port ?? (remote.kind === "https" ? 443 : 80);
+  return (scope.tokenHosts ?? []).some((entry) => {
+    const match = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(entry.trim());
+    if (!match || normalizeHost(match[1]) !== host) return false;
+    return match[2] === undefined || Number(match[2]) === port;
+  });
+}
+
+/**
+ * The `github_token_hosts` entry (`host[:port]`) that lets the token go to
+ * `remote`, or undefined when the remote takes no token or is in the default
+ * scope already (github.com).
+ */
+export function tokenHostEntry(remote: ParsedRemote): string | undefined {
+  if (!remote.needsToken || !remote.host || remote.github) return undefined;
+  const host = remote.host.includes(":") ? `[${remote.host}]` : remote.host;
+  return remote.port === undefined ? host : `${host}:${remote.port}`;
+}
+
+/** `{anonymous}`, the fix, for a remote that takes a token but is out of its scope; else `{}`. */
+export function anonymousNote(remote: ParsedRemote): { anonymous?: string } {
+  const entry = tokenHostEntry(remote);
+  if (!entry) return {};
+  return {
+    anonymous: `the GitHub token is sent only to github.com and the host of github_api; to ` +
+      `send it to ${remote.host} too, add "${entry}" to github_token_hosts in config.json`,
+  };
+}
 
 /** What git should push to, and how. */
 export interface ResolvedRemote {
@@ -57,6 +130,8 @@ export interface GitAuthForOptions {
   service?: string;
   /** Abort (shutdown). */
   signal?: AbortSignal;
+  /** Where the token may go (default: github.com only). */
+  scope?: TokenScope;
 }
 
 /** The HTTP header value git sends: Basic `x-access-token:<token>`. */
@@ -83,9 +158,10 @@ export function missingTokenMessage(remote: string, store?: CredentialStore): st
 }
 
 /**
- * Resolves the URL git should push to and its authentication. Throws
+ * Resolves the URL git should push to and its authentication: the token only
+ * for a host in `scope` ({@linkcode tokenAllowedFor}), else none. Throws
  * `RemoteUrlError` for refused URLs (plain http to a non-loopback host, ...),
- * {@linkcode MissingTokenError} when an HTTPS remote has no token, and
+ * {@linkcode MissingTokenError} when such a remote has no token, and
  * `CredentialUnavailableError` when the keyring cannot be asked.
  */
 export async function gitAuthFor(
@@ -93,7 +169,7 @@ export async function gitAuthFor(
   options: GitAuthForOptions = {},
 ): Promise<ResolvedRemote> {
   const remote = parseRemoteUrl(url);
-  if (!remote.needsToken) return { url: remote.url, auth: {}, remote };
+  if (!tokenAllowedFor(remote, options.scope)) return { url: remote.url, auth: {}, remote };
   let token = options.token?.trim();
   if (!token && options.store) {
     token = await options.store.get(options.service ?? GITHUB_PAT, { signal: options.signal });
@@ -113,7 +189,7 @@ const AUTH_PATTERNS = [
   /permission denied \(publickey/i,
   /invalid credentials/i,
   /invalid username or password/i,
-  /permission to .+ denied to/i,
+  /permission to [^\n]{1,300}? denied to/i,
   /bad credentials/i,
 ];
 
@@ -151,10 +227,12 @@ export function classifyGitError(
   stderr: string,
   options: { timedOut?: boolean } = {},
 ): GitErrorKind {
-  if (AUTH_PATTERNS.some((pattern) => pattern.test(stderr))) return "auth";
+  // A remote's text is clipped first: no pattern ever runs over more than a few KiB of it.
+  const text = clipText(stderr);
+  if (AUTH_PATTERNS.some((pattern) => pattern.test(text))) return "auth";
   if (options.timedOut) return "network";
-  if (REMOTE_PATTERNS.some((pattern) => pattern.test(stderr))) return "remote";
-  if (NETWORK_PATTERNS.some((pattern) => pattern.test(stderr))) return "network";
+  if (REMOTE_PATTERNS.some((pattern) => pattern.test(text))) return "remote";
+  if (NETWORK_PATTERNS.some((pattern) => pattern.test(text))) return "network";
   return "remote";
 }
 
@@ -245,7 +323,7 @@ export interface PushEvent {
 /** An auth resolver for the publisher plus the hook that feeds it push outcomes. */
 export interface AuthResolverHandle {
   /** `AuthResolver` of lib/git/publisher.ts: the URL to push to and its auth. */
-  authFor(url: string): Promise<{ url: string; auth?: GitAuth }>;
+  authFor(url: string): Promise<ResolvedAuth>;
   /** Feed every chunker event here (`onEvent`): auth failures trigger a re-read. */
   observe(event: PushEvent): void;
   /** The token for a remote that needs one (the GitHub API call); undefined when none can be read. */
@@ -274,6 +352,8 @@ export interface AuthResolverOptions extends TokenCacheOptions {
   store: CredentialStore;
   /** Service of the token (default `asciinema-github-pat`). */
   service?: string;
+  /** Where the token may go (default: github.com only). */
+  scope?: TokenScope;
   /**
    * Turns a setup problem into the publisher's error (for example
    * `(e) => new PublishError("config", e.message)`); default: the
@@ -284,7 +364,7 @@ export interface AuthResolverOptions extends TokenCacheOptions {
 
 /**
  * The daemon's resolver: parses the remote, reads the token through a
- * {@linkcode TokenCache} only for remotes that need one, and re-reads it
+ * {@linkcode TokenCache} only for remotes in its scope, and re-reads it
  * after auth failures reported through `observe`.
  */
 export function createAuthResolver(options: AuthResolverOptions): AuthResolverHandle {
@@ -301,7 +381,9 @@ export function createAuthResolver(options: AuthResolverOptions): AuthResolverHa
         if (error instanceof RemoteUrlError) throw wrap(new AuthSetupError(error.message, false));
         throw error;
       }
-      if (!remote.needsToken) return { url: remote.url, auth: {} };
+      if (!tokenAllowedFor(remote, options.scope)) {
+        return { url: remote.url, auth: {}, ...anonymousNote(remote) };
+      }
       let token: string | undefined;
       try {
         token = await cache.get();
@@ -315,12 +397,12 @@ export function createAuthResolver(options: AuthResolverOptions): AuthResolverHa
         );
       }
       if (!token) throw wrap(new AuthSetupError(missingTokenMessage(url, options.store), false));
-      const resolved = await gitAuthFor(url, { token });
+      const resolved = await gitAuthFor(url, { token, scope: options.scope });
       return { url: resolved.url, auth: resolved.auth };
     },
     async tokenFor(url: string) {
       try {
-        if (!parseRemoteUrl(url).needsToken) return undefined;
+        if (!tokenAllowedFor(parseRemoteUrl(url), options.scope)) return undefined;
         return await cache.get();
       } catch {
         return undefined;

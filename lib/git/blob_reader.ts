@@ -76,6 +76,9 @@ export interface BlobReaderOptions {
   timeoutMs?: number;
 }
 
+/** A blob is larger than what reading it may cost. */
+export class BlobTooLargeError extends Error {}
+
 /**
  * Streams blobs out of a repository through one `git cat-file --batch`
  * process, one blob at a time, without holding a blob in memory.
@@ -110,7 +113,7 @@ export class BlobReader {
    * Yields the bytes of blob `sha` in blocks. Throws when the object is
    * missing. Stopping early is safe: the rest of the blob is skipped.
    */
-  async *stream(sha: string): AsyncGenerator<Uint8Array> {
+  async *stream(sha: string, options: { maxBytes?: number } = {}): AsyncGenerator<Uint8Array> {
     if (this.#busy) throw new Error("BlobReader: one blob at a time");
     if (this.#broken) throw new Error("git cat-file is no longer usable");
     if (!/^[0-9a-f]{40,64}$/.test(sha)) throw new Error(`not an object id: ${sha}`);
@@ -136,6 +139,11 @@ export class BlobReader {
       if (!match) throw new Error(`object ${sha} is missing from the repository`);
       left = Number(match[3]);
       if (match[2] !== "blob") throw new Error(`object ${sha} is a ${match[2]}, not a blob`);
+      if (options.maxBytes !== undefined && left > options.maxBytes) {
+        throw new BlobTooLargeError(
+          `object ${sha} is ${left} bytes, more than the ${options.maxBytes} it may be: not read`,
+        );
+      }
       while (left > 0) {
         const part = await this.#reader.read(left);
         left -= part.length;
@@ -215,11 +223,14 @@ export class BlobReader {
     return found;
   }
 
-  /** The whole blob (for small ones such as manifests). */
-  async read(sha: string): Promise<Uint8Array> {
+  /**
+   * The whole blob (for small ones such as manifests); one larger than
+   * `maxBytes` is refused before it is read ({@linkcode BlobTooLargeError}).
+   */
+  async read(sha: string, options: { maxBytes?: number } = {}): Promise<Uint8Array> {
     const parts: Uint8Array[] = [];
     let length = 0;
-    for await (const block of this.stream(sha)) {
+    for await (const block of this.stream(sha, options)) {
       parts.push(block.slice());
       length += block.length;
     }

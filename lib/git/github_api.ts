@@ -37,6 +37,36 @@ export interface VisibilityResult {
   error?: string;
 }
 
+/** Redirects followed at most (GitHub answers a renamed repository with one). */
+const MAX_REDIRECTS = 3;
+
+/**
+ * `fetch` that follows a redirect only to the same origin: the token in the
+ * headers never reaches another host. A redirect elsewhere is answered as it
+ * came (a 3xx, which the caller reports as unknown).
+ */
+async function sameOriginFetch(
+  url: string,
+  options: { headers: Record<string, string>; signal: AbortSignal; fetch: typeof fetch },
+): Promise<Response> {
+  let current = new URL(url);
+  for (let hop = 0;; hop++) {
+    const response = await options.fetch(current, {
+      headers: options.headers,
+      signal: options.signal,
+      redirect: "manual",
+    });
+    const location = response.headers.get("location");
+    if (response.status < 300 || response.status >= 400 || !location || hop >= MAX_REDIRECTS) {
+      return response;
+    }
+    const next = new URL(location, current);
+    if (next.origin !== current.origin) return response;
+    await response.body?.cancel().catch(() => {});
+    current = next;
+  }
+}
+
 /** Asks the GitHub API whether `repo` is public. Never throws. */
 export async function fetchVisibility(
   repo: GitHubRepo,
@@ -62,9 +92,10 @@ export async function fetchVisibility(
       "User-Agent": options.userAgent ?? "asciinema-chunker",
     };
     if (token) headers.Authorization = `Bearer ${token}`;
-    const response = await (options.fetch ?? fetch)(repo.api + path, {
+    const response = await sameOriginFetch(repo.api + path, {
       headers,
       signal: limit.signal,
+      fetch: options.fetch ?? fetch,
     });
     const text = await response.text();
     if (response.status === 200) {
@@ -98,6 +129,8 @@ export async function fetchVisibility(
           ? ` (the token cannot see ${repoFullName(repo)})`
           : response.status === 401
           ? " (the token was rejected)"
+          : response.status >= 300 && response.status < 400
+          ? " (a redirect to another host, not followed: the token stays with the API)"
           : ""),
     };
   } catch (error) {

@@ -4,6 +4,16 @@
  * rewrites, signing, hooks and SSH multiplexing never apply (DESIGN.md
  * invariant 5). Authentication plugs in through {@linkcode GitAuth}.
  *
+ * The same pins make reading a repository safe: a local remote (a backup on a
+ * USB disk, a synced folder) is read in place, so its own `config` applies —
+ * every key that makes git run a program (`log.showSignature` with
+ * `gpg.program`, `core.fsmonitor`, `core.pager`, `diff.external`,
+ * `core.gitProxy`, ...) is pinned here, and environment-level commands
+ * * (`GIT_SSH_COMMAND`, `GIT_PAGER`, `GIT_EDITOR`, `GIT_PROXY_COMMAND`)
+ * win over any file. Command-line configuration (the
+ * `GIT_CONFIG_COUNT` entries) is read last, so it wins over the repository's.
+ * No redirect is followed: git would carry the token's header to the target.
+ *
  * @module
  */
 import { run, type RunResult } from "../sys/mod.ts";
@@ -40,6 +50,20 @@ export const HERMETIC_CONFIG: [string, string][] = [
   ["maintenance.auto", "false"],
   ["http.lowSpeedLimit", "1000"],
   ["http.lowSpeedTime", "30"],
+  // A redirect would carry the extraHeader (the token) to the redirect's host.
+  ["http.followRedirects", "false"],
+  // Keys of a repository being read that would run a program.
+  ["log.showSignature", "false"],
+  ["gpg.program", "false"],
+  ["gpg.openpgp.program", "false"],
+  ["gpg.x509.program", "false"],
+  ["gpg.ssh.program", "false"],
+  ["gpg.ssh.defaultKeyCommand", "false"],
+  ["core.pager", "cat"],
+  ["core.editor", "false"],
+  ["sequence.editor", "false"],
+  ["diff.external", "false"],
+  ["core.sshCommand", "ssh"],
 ];
 
 /** Options for {@linkcode gitEnv}. */
@@ -65,6 +89,10 @@ export function gitEnv(options: GitEnvOptions = {}): Record<string, string> {
     GIT_TERMINAL_PROMPT: "0",
     GIT_ASKPASS: "",
     SSH_ASKPASS: "",
+    // Environment commands win over any configuration file (a read repository's own included).
+    GIT_PAGER: "cat",
+    GIT_EDITOR: "false",
+    GIT_PROXY_COMMAND: "",
     GIT_AUTHOR_NAME: GIT_IDENTITY.name,
     GIT_AUTHOR_EMAIL: GIT_IDENTITY.email,
     GIT_COMMITTER_NAME: GIT_IDENTITY.name,

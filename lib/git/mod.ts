@@ -23,6 +23,7 @@ export {
 export * from "./github_api.ts";
 export * from "./hermetic.ts";
 export * from "./publisher.ts";
+export * from "./remote_route.ts";
 export * from "./remote_url.ts";
 export * from "./resume_point.ts";
 export * from "./ssh_control.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 import { hostname } from "node:os";
-import { errorMessage, timeoutSignal } from "../sys/mod.ts";
+import { clipText, errorMessage, timeoutSignal } from "../sys/mod.ts";
 import {
   chunkPathOnBranch,
   chunkSumName,
@@ -19,6 +19,7 @@ import {
   parseChunkSumName,
 } from "../chunk/mod.ts";
 import { git, type GitAuth, gitChecked } from "./hermetic.ts";
+import type { RunResult } from "../sys/mod.ts";
 import { initBareAtomically, isCompleteBare, removeStaleLocks } from "./bare_repo.ts";
 import {
   type ChunkItem,
@@ -30,6 +31,7 @@ import {
 import { type AuthResolver, PublishError, type RemoteTarget } from "./target.ts";
 import { classifyGitError } from "./auth.ts";
 import { DEFAULT_UPKEEP, keepUp, type UpkeepPolicy } from "./upkeep.ts";
+import { withoutCredentials } from "./remote_url.ts";
 
 /** Options for {@linkcode RepoClone}. */
 export interface RepoCloneOptions {
@@ -57,6 +59,7 @@ export class RepoClone {
   readonly gitDir: string;
   #options: RepoCloneOptions;
   #ready = false;
+  #anonymous: string | undefined;
   #renames = new Map<string, string>();
   #pushes = 0;
 
@@ -110,7 +113,12 @@ export class RepoClone {
     }
     await removeStaleLocks(this.gitDir);
     // The URL is kept for people reading the clone; pushes pass it explicitly.
-    await this.#git(["config", "remote.origin.url", this.target.url]);
+    await this.#git([
+      "config",
+      "--end-of-options",
+      "remote.origin.url",
+      withoutCredentials(this.target.url),
+    ]);
     await this.#git(["config", "chunker.branch", this.target.branch]);
     await this.#git(["symbolic-ref", "HEAD", this.#localRef]);
     this.#ready = true;
@@ -148,7 +156,9 @@ export class RepoClone {
   async #auth(): Promise<{ url: string; auth?: GitAuth }> {
     if (!this.#options.authFor) return { url: this.target.url };
     try {
-      return await this.#options.authFor(this.target.url);
+      const resolved = await this.#options.authFor(this.target.url);
+      this.#anonymous = resolved.anonymous;
+      return resolved;
     } catch (error) {
       if (error instanceof PublishError) throw error;
       throw new PublishError("auth", errorMessage(error));
@@ -172,6 +182,14 @@ export class RepoClone {
     }
   }
 
+  /** A failed network call as a PublishError; an auth failure of an anonymous call names the fix. */
+  #failure(result: RunResult, what: string): PublishError {
+    const kind = classifyGitError(result.stderr, { timedOut: result.timedOut });
+    const said = result.stderr.trim().slice(0, 500) || (result.timedOut ? "timed out" : "");
+    const hint = kind === "auth" && this.#anonymous ? ` (${this.#anonymous})` : "";
+    return new PublishError(kind, `${what}: ${said}${hint}`);
+  }
+
   /**
    * Fetches the remote branch into `refs/remotes/origin/<branch>`. Returns
    * its tip, or undefined when the remote has no such branch yet.
@@ -182,6 +200,7 @@ export class RepoClone {
       "--quiet",
       "--no-tags",
       "--no-write-fetch-head",
+      "--end-of-options",
       "{url}",
       `+${this.#localRef}:${this.#remoteRef}`,
     ], options);
@@ -189,10 +208,7 @@ export class RepoClone {
       if (/couldn't find remote ref|could not find remote ref/i.test(result.stderr)) {
         return undefined;
       }
-      throw new PublishError(
-        classifyGitError(result.stderr, { timedOut: result.timedOut }),
-        `fetch failed: ${result.stderr.trim().slice(0, 500) || "timed out"}`,
-      );
+      throw this.#failure(result, "fetch failed");
     }
     return await this.tip(this.#remoteRef);
   }
@@ -281,6 +297,7 @@ export class RepoClone {
         "push",
         "--porcelain",
         "--quiet",
+        "--end-of-options",
         "{url}",
         `${this.#localRef}:${this.#localRef}`,
       ], options);
@@ -289,18 +306,13 @@ export class RepoClone {
         await this.#maintain();
         return tip;
       }
-      const text = `${result.stdout}\n${result.stderr}`;
+      const text = clipText(`${result.stdout}\n${result.stderr}`);
       const refused = remoteRefusal(result.stdout, result.stderr);
       if (refused) throw new PublishError("rejected", refused);
       const rejected = /\[rejected\]|non-fast-forward|fetch first|\(stale info\)/i.test(text) ||
         /^!\s/m.test(result.stdout);
       if (!rejected) {
-        throw new PublishError(
-          classifyGitError(result.stderr, { timedOut: result.timedOut }),
-          `push failed: ${
-            result.stderr.trim().slice(0, 500) || (result.timedOut ? "timed out" : "")
-          }`,
-        );
+        throw this.#failure(result, "push failed");
       }
       const remoteTip = await this.fetch();
       await this.#replayOnto(remoteTip);
@@ -446,7 +458,10 @@ function chunkOf(path: string) {
  * (its `remote:` lines). Undefined for anything else, such as a
  * non-fast-forward rejection, which a fetch and replay fixes.
  */
-export function remoteRefusal(stdout: string, stderr: string): string | undefined {
+export function remoteRefusal(output: string, errors: string): string | undefined {
+  // A remote's text is clipped first: the patterns below never run over more than a few KiB.
+  const stdout = clipText(output);
+  const stderr = clipText(errors);
   const line = `${stdout}\n${stderr}`.split("\n").find((text) => /\[remote rejected\]/.test(text));
   if (!line) return undefined;
   const said = stderr.split("\n")

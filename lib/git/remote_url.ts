@@ -15,6 +15,10 @@
  *   token is meant for it. To push to an enterprise host with the token, set
  *   `repo_url` to its `https://` URL.
  * - Local paths and `file://` URLs are used as they are (no authentication).
+ * - Host names are normalised: lower case, a trailing dot removed
+ *   (`GitHub.COM.` is github.com), so no spelling slips past the
+ *   public-repository guard or the token's scope.
+ * - A remote starting with `-` is refused: it would be read as a git option.
  *
  * @module
  */
@@ -56,9 +60,14 @@ export class RemoteUrlError extends Error {
 
 const GITHUB_HOSTS = new Set(["github.com", "ssh.github.com", "www.github.com"]);
 
+/** A host name as compared everywhere: lower case, no brackets, no trailing dot. */
+export function normalizeHost(host: string): string {
+  return host.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.+$/, "");
+}
+
 /** True for loopback hosts: 127.0.0.0/8, ::1 (with or without brackets) and localhost. */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, "");
+  const h = normalizeHost(host);
   if (h === "localhost" || h.endsWith(".localhost")) return true;
   if (h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
   const v4 = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
@@ -96,7 +105,7 @@ function scpLike(url: string): { user?: string; host: string; path: string } | u
   // git: a colon before any slash means host:path (a bracketed IPv6 host may hold colons).
   const match = /^(?:([^@/]*)@)?(\[[^\]]+\]|[^:/]+):(.*)$/.exec(url);
   if (!match) return undefined;
-  return { user: match[1], host: match[2].replace(/^\[|\]$/g, "").toLowerCase(), path: match[3] };
+  return { user: match[1], host: normalizeHost(match[2]), path: match[3] };
 }
 
 /** Parses and normalises a remote; throws {@linkcode RemoteUrlError} for refused or unknown forms. */
@@ -105,6 +114,11 @@ export function parseRemoteUrl(input: string): ParsedRemote {
   const url = input.trim();
   if (!url) throw new RemoteUrlError("the remote URL is empty");
   if (/[\0\r\n]/.test(url)) throw new RemoteUrlError("the remote URL contains a line break");
+  if (url.startsWith("-")) {
+    throw new RemoteUrlError(
+      `${displayUrl(url)}: a remote cannot start with "-" (git would read it as an option)`,
+    );
+  }
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(url)?.[1]?.toLowerCase();
   if (!scheme) {
     if (/^[A-Za-z][A-Za-z0-9+.-]*::/.test(url)) {
@@ -137,7 +151,7 @@ export function parseRemoteUrl(input: string): ParsedRemote {
   } catch {
     throw new RemoteUrlError(`${displayUrl(url)}: not a valid URL`);
   }
-  const host = parsed.hostname.toLowerCase().replace(/^\[|\]$/g, "");
+  const host = normalizeHost(parsed.hostname);
   if (!host) throw new RemoteUrlError(`${displayUrl(url)}: the URL has no host`);
   const hadUserinfo = parsed.username !== "" || parsed.password !== "";
   const port = parsed.port ? Number(parsed.port) : undefined;
@@ -146,13 +160,13 @@ export function parseRemoteUrl(input: string): ParsedRemote {
     if (ssh && GITHUB_HOSTS.has(host)) return githubHttps(parsed.pathname, original, false);
     return {
       kind: ssh ? "ssh" : "git",
-      url,
+      url: withoutCredentials(url),
       original,
       host,
       port,
       github: false,
       needsToken: false,
-      hadUserinfo: ssh ? false : hadUserinfo,
+      hadUserinfo: ssh ? parsed.password !== "" : hadUserinfo,
     };
   }
   if (scheme === "https" || scheme === "http") {
@@ -186,6 +200,25 @@ export function parseRemoteUrl(input: string): ParsedRemote {
     `${displayUrl(url)}: unsupported scheme ${scheme}://; use https://, ssh://, ` +
       `git@host:path, file:// or a local path`,
   );
+}
+
+/**
+ * `url` with any password (and an http(s) or git:// user name) removed; an
+ * SSH user name stays. A URL without credentials comes back unchanged, so it
+ * can name a remote in checkpoints, clones and slugs: a token pasted into a
+ * URL is written nowhere.
+ */
+export function withoutCredentials(url: string): string {
+  const match = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/s.exec(url);
+  if (!match) return url;
+  const authority = match[2];
+  const at = authority.lastIndexOf("@");
+  if (at < 0) return url;
+  const scheme = match[1].toLowerCase();
+  const user = authority.slice(0, at).split(":")[0];
+  const ssh = scheme === "ssh" || scheme === "git+ssh" || scheme === "ssh+git";
+  const kept = ssh && user ? `${user}@` : "";
+  return `${match[1]}://${kept}${authority.slice(at + 1)}${match[3]}`;
 }
 
 /**

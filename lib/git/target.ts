@@ -19,7 +19,17 @@ export interface RemoteTarget {
 }
 
 /** Resolves how git reaches a remote: the URL to use and any auth. */
-export type AuthResolver = (url: string) => Promise<{ url: string; auth?: GitAuth }>;
+export type AuthResolver = (url: string) => Promise<ResolvedAuth>;
+
+/** What an {@linkcode AuthResolver} answers. */
+export interface ResolvedAuth {
+  /** The URL git should use. */
+  url: string;
+  /** Authentication (none: anonymous). */
+  auth?: GitAuth;
+  /** Set when the remote is asked without the token because it is out of the token's scope: the fix. */
+  anonymous?: string;
+}
 
 /** The clone folder name of a remote+branch: readable part plus a hash. */
 export function repoSlug(target: RemoteTarget): string {

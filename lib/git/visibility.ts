@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { httpRemoteOf, repoNameOf } from "./remote_url.ts";
+import { httpRemoteOf, normalizeHost, repoNameOf } from "./remote_url.ts";
 
 /** The default GitHub API. */
 export const GITHUB_API = "https://api.github.com";
@@ -59,9 +59,10 @@ export type VisibilityDecision =
 
 /**
  * The GitHub repository of `url`: github.com (HTTPS and GitHub's SSH
- * forms, which the daemon pushes over HTTPS), or a host served by the
- * `githubApi` setting (GitHub Enterprise: `https://HOST/api/v3`). Undefined
- * for anything else.
+ * forms, which the daemon pushes over HTTPS) is always asked of
+ * api.github.com, whatever `githubApi` says; a host served by the
+ * `githubApi` setting (GitHub Enterprise: `https://HOST/api/v3`) is asked of
+ * that API, and only that host is. Undefined for anything else.
  */
 export function githubRepoOf(
   url: string,
@@ -69,18 +70,25 @@ export function githubRepoOf(
 ): GitHubRepo | undefined {
   const parsed = httpRemoteOf(url);
   if (!parsed) return undefined;
-  const configured = options.githubApi?.replace(/\/+$/, "");
-  let api: string | undefined;
-  if (parsed.github) api = configured ?? GITHUB_API;
-  else if (configured) {
-    try {
-      if (new URL(configured).hostname.toLowerCase() === parsed.host) api = configured;
-    } catch {
-      api = undefined;
-    }
-  }
+  const api = parsed.github ? GITHUB_API : enterpriseApiFor(parsed.host, options.githubApi);
   const name = api ? repoNameOf(url) : undefined;
   return api && name ? { api, ...name } : undefined;
+}
+
+/** `githubApi` (without trailing slashes) when its host is `host`; else undefined. */
+export function enterpriseApiFor(
+  host: string | undefined,
+  githubApi: string | undefined,
+): string | undefined {
+  const configured = githubApi?.replace(/\/+$/, "");
+  if (!host || !configured) return undefined;
+  try {
+    return normalizeHost(new URL(configured).hostname) === normalizeHost(host)
+      ? configured
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `owner/repo`. */
@@ -109,6 +117,13 @@ export interface VisibilityFacts {
   plaintext: boolean;
   /** `allow_public` in the recording's `.json` or config.json. */
   allowPublic: boolean;
+  /**
+   * Where git really connects is not known yet (lib/git/remote_route.ts:
+   * rewrites, ssh aliases): asked first, in the remote's queue.
+   */
+  routePending?: boolean;
+  /** Where git really connects could not be told: why (fails closed). */
+  routeUnknown?: string;
 }
 
 /** The fix a refusal names. */
@@ -117,15 +132,26 @@ export const PUBLIC_FIX = "encrypt the recordings (set encryption.recipients in 
   '"allow_public": true in config.json (or in the recording\'s .json) to publish them';
 
 /**
- * Whether a recording's chunks may go to this remote now: anything not on
- * GitHub, `allow_public`, and encrypted chunks go without asking; plaintext
- * for a GitHub repository needs a fresh answer (`check`), then goes to a
- * private one and is refused for a public one (or while nobody knows).
+ * Whether a recording's chunks may go to this remote now: `allow_public` and
+ * encrypted chunks go without asking; plaintext first needs to know where
+ * git really connects (a remote whose route cannot be told is refused), then
+ * goes to anything not on GitHub; for a GitHub repository it needs a fresh
+ * answer (`check`), then goes to a private one and is refused for a public
+ * one (or while nobody knows).
  */
 export function decideVisibility(facts: VisibilityFacts): VisibilityDecision {
-  if (!facts.repo) return { action: "allow", why: "not-github" };
   if (facts.allowPublic) return { action: "allow", why: "allow_public" };
   if (!facts.plaintext) return { action: "allow", why: "encrypted" };
+  if (facts.routePending) return { action: "check" };
+  if (facts.routeUnknown !== undefined) {
+    return {
+      action: "refuse",
+      visibility: "unknown",
+      message: `cannot tell where this remote really leads (${facts.routeUnknown}), so it ` +
+        `could be a public GitHub repository: its plaintext chunks stay in the spool; ${PUBLIC_FIX}`,
+    };
+  }
+  if (!facts.repo) return { action: "allow", why: "not-github" };
   const answer = facts.answer;
   const name = repoFullName(facts.repo);
   if (!answer || visibilityDue(answer, facts.now)) return { action: "check" };

@@ -17,16 +17,21 @@
  * @module
  */
 import { z } from "zod";
-import { errorMessage, writeFileAtomic } from "../sys/mod.ts";
+import { branchNameProblem, errorMessage, remoteNameProblem, writeFileAtomic } from "../sys/mod.ts";
 
 const optionalString = z.string().nullish();
+
+/** An optional string that, when given (not empty), passes `problem`. */
+function checkedString(problem: (value: string) => string | undefined) {
+  return optionalString.refine((value) => !value || !problem(value));
+}
 
 /** The schema of `active/<id>.json` (loose: unknown fields pass through). */
 export const RecordingConfigSchema = z.looseObject({
   /** Where the chunks go; absent: config.json's `repo_url`, else the embedded remote. */
-  repo_url: optionalString,
+  repo_url: checkedString(remoteNameProblem),
   /** Branch; absent: config.json's `branch`, else `asciinema-recordings`. */
-  branch: optionalString,
+  branch: checkedString(branchNameProblem),
   /** The daemon's local clone for `repo_url` + `branch` (informational). */
   local_repo: optionalString,
   /** Workspace name as given (not sanitized). */
@@ -59,7 +64,12 @@ export type RecordingConfigResult =
     missing: boolean;
   };
 
+/** Fields whose expectation is their type. */
+const TYPED: Record<string, true> = { recorder_pid: true, ended: true, allow_public: true };
+
 const expected: Record<string, string> = {
+  repo_url: "a git remote URL or path (not starting with -)",
+  branch: "a git branch name (git check-ref-format --branch; not starting with -)",
   recorder_pid: "a positive whole number (a process id)",
   ended: "an ISO time string (or true)",
   allow_public: "true or false",
@@ -81,7 +91,10 @@ export function parseRecordingConfig(raw: unknown, source: string): RecordingCon
   const messages = result.error.issues.map((issue) => {
     const key = String(issue.path[0] ?? "");
     const value = JSON.stringify((raw as Record<string, unknown>)[key]);
-    return `${key} must be ${expected[key] ?? "a string"}, got ${value}`;
+    const wanted = issue.code === "invalid_type" && !(key in TYPED)
+      ? "a string"
+      : expected[key] ?? "a string";
+    return `${key} must be ${wanted}, got ${value}`;
   });
   return { ok: false, error: `${source}: ${messages.join("; ")}`, missing: false };
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import { parseRemoteUrl, RemoteUrlError } from "../git/mod.ts";
+import { branchNameProblem } from "../sys/mod.ts";
 
 /** The flags of `setup.ts` (commander's parsed options). */
 export interface SetupFlags {
@@ -156,18 +157,9 @@ export function checkZstd(value: number): true | string {
   return true;
 }
 
-/** Validates a branch name (git's rules, the common part): true or the problem. */
+/** Validates a branch name (git's rules, lib/sys/git_names.ts): true or the problem. */
 export function checkBranch(value: string): true | string {
-  const branch = value.trim();
-  if (
-    !branch || !/^[^\s~^:?*\[\\\p{Cc}]+$/u.test(branch) || branch.startsWith("-") ||
-    branch.startsWith("/") || branch.endsWith("/") || branch.endsWith(".") ||
-    branch.endsWith(".lock") || branch.includes("..") || branch.includes("//") ||
-    branch.includes("@{") || branch === "@"
-  ) {
-    return `${JSON.stringify(value)} is not a valid git branch name`;
-  }
-  return true;
+  return branchNameProblem(value.trim()) ?? true;
 }
 
 /** Validates a repository URL: true or the problem (never contains credentials). */

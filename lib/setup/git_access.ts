@@ -24,6 +24,8 @@ import {
   type GitAuth,
   gitAuthFor,
   gitChecked,
+  parseRemoteUrl,
+  tokenHostEntry,
 } from "../git/mod.ts";
 
 /** Timeout of one git network operation during setup. */
@@ -65,7 +67,9 @@ function gitDetail(stderr: string): string {
 }
 
 async function resolve(url: string, token?: string): Promise<{ url: string; auth: GitAuth }> {
-  const resolved = await gitAuthFor(url, { token });
+  // The person chose this remote for this token in setup: it is in the token's scope.
+  const entry = tokenHostEntry(parseRemoteUrl(url));
+  const resolved = await gitAuthFor(url, { token, scope: { tokenHosts: entry ? [entry] : [] } });
   return { url: resolved.url, auth: resolved.auth };
 }
 
@@ -76,7 +80,7 @@ async function remoteTip(
   options: GitCheckOptions,
 ): Promise<{ tip?: string } | { error: PushCheck & { ok: false } }> {
   const result = await git(
-    ["ls-remote", "--heads", "--", url, `refs/heads/${options.branch}`],
+    ["ls-remote", "--heads", "--end-of-options", url, `refs/heads/${options.branch}`],
     { auth, timeoutMs: options.timeoutMs ?? SETUP_GIT_TIMEOUT_MS, signal: options.signal },
   );
   if (!result.success) {
@@ -208,7 +212,14 @@ export async function checkPushAccess(url: string, options: GitCheckOptions): Pr
   try {
     const ref = `refs/heads/${options.branch}`;
     const result = await git(
-      ["push", "--dry-run", "--porcelain", "--", resolved.url, `${scratch.commit}:${ref}`],
+      [
+        "push",
+        "--dry-run",
+        "--porcelain",
+        "--end-of-options",
+        resolved.url,
+        `${scratch.commit}:${ref}`,
+      ],
       {
         gitDir: scratch.gitDir,
         auth: resolved.auth,
@@ -263,7 +274,7 @@ export async function ensureBranch(
   try {
     const ref = `refs/heads/${options.branch}`;
     const result = await git(
-      ["push", "--porcelain", "--", resolved.url, `${scratch.commit}:${ref}`],
+      ["push", "--porcelain", "--end-of-options", resolved.url, `${scratch.commit}:${ref}`],
       {
         gitDir: scratch.gitDir,
         auth: resolved.auth,

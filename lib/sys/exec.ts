@@ -72,6 +72,14 @@ export function failureDetail(result: RunResult, limit = 500): string {
 /** Default timeout for external commands. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
+/** The longest delay a timer takes (2^31 - 1 ms, about 24.8 days); longer ones would fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** `ms` as a timer can take it: not negative, not NaN, at most {@linkcode MAX_TIMER_MS}. */
+export function clampTimer(ms: number): number {
+  return Number.isFinite(ms) ? Math.min(Math.max(0, ms), MAX_TIMER_MS) : MAX_TIMER_MS;
+}
+
 /** Combines a timeout with an optional caller signal. */
 export function timeoutSignal(
   timeoutMs: number,
@@ -82,7 +90,7 @@ export function timeoutSignal(
   const timer = setTimeout(() => {
     fired = true;
     controller.abort(new Error("timeout"));
-  }, timeoutMs);
+  }, clampTimer(timeoutMs));
   const onAbort = () => controller.abort(signal?.reason);
   if (signal) {
     if (signal.aborted) controller.abort(signal.reason);

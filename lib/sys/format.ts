@@ -34,3 +34,14 @@ export function formatDuration(ms: number): string {
   const days = Math.floor(hours / 24);
   return `${days} d ${hours % 24} h`;
 }
+
+/**
+ * At most `max` characters of `text` (default 4 KiB): its start and its end
+ * around an ellipsis. Text from outside (a remote's error output) is clipped
+ * before any pattern runs over it, so no pattern costs more than a constant.
+ */
+export function clipText(text: string, max = 4096): string {
+  if (text.length <= max) return text;
+  const half = Math.floor((max - 3) / 2);
+  return `${text.slice(0, half)}\n…\n${text.slice(text.length - half)}`;
+}

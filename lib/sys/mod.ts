@@ -10,6 +10,7 @@ export * from "./bytes.ts";
 export * from "./errors.ts";
 export * from "./exec.ts";
 export * from "./fs.ts";
+export * from "./git_names.ts";
 export * from "./format.ts";
 export * from "./log.ts";
 export * from "./paths.ts";

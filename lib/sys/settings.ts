@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { Encrypter } from "age-encryption";
 import { readJsonIfExists, writeJsonAtomic } from "./atomic.ts";
+import { branchNameProblem, remoteNameProblem } from "./git_names.ts";
 
 /** Default branch for recordings that name none. */
 export const DEFAULT_BRANCH = "asciinema-recordings";
@@ -25,12 +26,17 @@ const ranges = {
   push_min_bytes_per_second: "a whole number of bytes per second from 256 to 1073741824",
   push_interval_seconds: "a number of seconds from 0 to 3600",
   credential_store: "one of auto, keychain, secret-service, env",
-  branch: "a non-empty git branch name",
-  repo_url: "a git remote URL or path",
+  branch: "a git branch name (git check-ref-format --branch; not starting with -)",
+  repo_url: "a git remote URL or path (not starting with -)",
   encryption: 'an object {"recipients": ["age1…", …]} of one or more X25519 age recipients',
   allow_public: "true or false",
   github_api: "the https:// URL of the GitHub API (GitHub Enterprise: https://HOST/api/v3)",
+  github_token_hosts: 'a list of host names (or "host:port") that may receive the GitHub token',
 } as const;
+
+/** A host name, or `host:port`, as `github_token_hosts` lists them. */
+const TOKEN_HOST =
+  /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.?)(?::\d{1,5})?$/;
 
 /** True when `text` is an X25519 age recipient (`age1…`, 62 characters) with a valid checksum. */
 export function isAgeRecipient(text: string): boolean {
@@ -80,8 +86,8 @@ export type NotifySettings = z.infer<typeof NotifySchema>;
 
 /** The schema of config.json. Unknown keys pass through untouched. */
 export const SettingsSchema = z.looseObject({
-  repo_url: z.string().min(1).optional(),
-  branch: z.string().min(1).regex(/^[^\s~^:?*\[\\]+$/).default(DEFAULT_BRANCH),
+  repo_url: z.string().min(1).refine((url) => !remoteNameProblem(url)).optional(),
+  branch: z.string().refine((name) => !branchNameProblem(name)).default(DEFAULT_BRANCH),
   idle_threshold: z.number().min(0.1).max(86400).default(30),
   zstd_level: z.number().int().min(1).max(19).default(3),
   max_chunk_bytes: z.number().int().min(1024).max(1024 ** 3).default(8 * 1024 * 1024),
@@ -110,6 +116,11 @@ export const SettingsSchema = z.looseObject({
   allow_public: z.boolean().default(false),
   /** GitHub API base (default https://api.github.com); its host's remotes are GitHub's too. */
   github_api: z.url({ protocol: /^https?$/ }).optional(),
+  /**
+   * Hosts besides github.com and `github_api`'s that may receive the stored
+   * GitHub token (a Gitea or GitLab remote the person chose it for).
+   */
+  github_token_hosts: z.array(z.string().regex(TOKEN_HOST)).optional(),
 });
 
 /** Parsed, validated settings (defaults filled in). */

@@ -24,6 +24,7 @@ import {
   type IndexMeta,
   indexTime,
   type LineFilter,
+  maxIndexBytes,
 } from "./index_format.ts";
 import { buildTextIndex, type BuiltIndex } from "./index_build.ts";
 import { renderFeed } from "./render.ts";
@@ -101,6 +102,7 @@ async function readIndex(
     // Sealed like a manifest when chunks are encrypted: opened the same way.
     opened = await manifestBytes(view.reader, { ...file, encrypted: file.path.endsWith(".age") }, {
       identities: options.identities,
+      maxBytes: maxIndexBytes(info.manifest?.total_bytes ?? 0),
     });
   } catch (error) {
     if (options.signal?.aborted) throw error;
@@ -115,7 +117,9 @@ async function readIndex(
     count += lines.length;
     await options.onLines(lines, { ...info, timestamp: meta?.timestamp });
   };
-  const blocks = decodeDerivedPayload(opened);
+  const blocks = decodeDerivedPayload(opened, {
+    maxBytes: maxIndexBytes(info.manifest?.total_bytes ?? 0),
+  });
   try {
     const filter = options.onSkip ? options.filter : undefined;
     for await (const block of blocks) {

@@ -4,7 +4,8 @@
  * index can be checked with `git cat-file blob … | zstd -d`), then the
  * payload codec — the one hook where encryption plugs in. The daemon and
  * `reindex` both seal through {@linkcode encodeDerivedPayload} with the
- * codec {@linkcode derivedPayloadCodec} picks from the settings; readers
+ * codec {@linkcode sealingFor} picks from the recording (its encryption and
+ * recipients) before the local settings; readers
  * open a sealed payload like a manifest (lib/branch/chunk_stream.ts) and
  * decompress it through {@linkcode decodeDerivedPayload}.
  *
@@ -30,16 +31,59 @@ export const PLAIN_CODEC: PayloadCodec = {
 };
 
 /**
- * The codec for payloads the daemon and `reindex` derive from a recording:
- * the single place that decides whether they are encrypted. With
- * `encryption.recipients` (chunks are `age(zstd(bytes))`) so is everything
- * derived from them: `age(zstd(text))`, named `….age`. Readers open a
- * sealed payload by its name, through lib/branch/chunk_stream.ts.
+ * The codec for payloads derived from a recording with the local settings
+ * only (a recording that is not encrypted): with `encryption.recipients`
+ * the payload is sealed, `age(zstd(text))` named `….age`; without, plain.
+ * For a recording that may be encrypted, ask {@linkcode sealingFor}.
  */
 export function derivedPayloadCodec(settings?: Settings): PayloadCodec {
-  const recipients = settings?.encryption?.recipients ?? [];
+  return codecFor(settings?.encryption?.recipients ?? []);
+}
+
+function codecFor(recipients: readonly string[]): PayloadCodec {
   if (recipients.length === 0) return PLAIN_CODEC;
   return { suffix: ".age", encode: (bytes) => encryptBytes(bytes, recipients) };
+}
+
+/** What is known of a recording's encryption, for {@linkcode sealingFor}. */
+export interface RecordingSealing {
+  /** Some chunk or its manifest is encrypted. */
+  encrypted: boolean;
+  /** The recipients it was sealed to, when known (its checkpoint or manifest). */
+  recipients?: readonly string[];
+}
+
+/** What may be used when the recording's own recipients are not known. */
+export interface LocalSealing {
+  /** `encryption.recipients` of the local config.json. */
+  recipients?: readonly string[];
+  /** Recipients of the identities at hand (`--identity`): whoever runs this can read it back. */
+  identityRecipients?: readonly string[];
+}
+
+/**
+ * How anything derived from a recording is sealed (DESIGN.md invariant 14):
+ * it follows the recording, never the local settings of the moment. An
+ * encrypted recording's payload is sealed to its own recipients, else to the
+ * local config's, else to the identity's; with none of them it is refused
+ * (`{refuse}` says why and what to do) — never written in clear. A plain
+ * recording's payload is sealed when the local config encrypts, else plain.
+ */
+export function sealingFor(
+  recording: RecordingSealing,
+  local: LocalSealing = {},
+): { codec: PayloadCodec } | { refuse: string } {
+  const own = recording.recipients ?? [];
+  if (own.length) return { codec: codecFor(own) };
+  const configured = local.recipients ?? [];
+  if (!recording.encrypted) return { codec: codecFor(configured) };
+  const fallback = configured.length ? configured : local.identityRecipients ?? [];
+  if (fallback.length) return { codec: codecFor(fallback) };
+  return {
+    refuse: "its chunks are encrypted and the recipients to seal its text index to are not " +
+      "known: set encryption.recipients in config.json (or pass --identity) and run " +
+      "`daemon.ts reindex` again; it is never written in clear",
+  };
 }
 
 /** zstd level of derived payloads (text compresses well; decoding speed does not depend on it). */
@@ -144,14 +188,31 @@ async function* zstdProcess(data: Uint8Array): AsyncGenerator<Uint8Array> {
 /**
  * Yields the decompressed bytes of an (opened) payload in blocks:
  * in-process for small payloads, through a `zstd` process for big ones (it
- * decompresses on another core while the reader scans).
+ * decompresses on another core while the reader scans); past `maxBytes` it
+ * stops with a {@linkcode PayloadTooLargeError}.
  */
-export async function* decodeDerivedPayload(opened: Uint8Array): AsyncGenerator<Uint8Array> {
-  if (opened.length > PROCESS_BYTES) {
-    yield* zstdProcess(opened);
-    return;
+export async function* decodeDerivedPayload(
+  opened: Uint8Array,
+  options: { maxBytes?: number } = {},
+): AsyncGenerator<Uint8Array> {
+  const max = options.maxBytes ?? Infinity;
+  let total = 0;
+  const blocks = opened.length > PROCESS_BYTES
+    ? zstdProcess(opened)
+    : zlib.createZstdDecompress({ chunkSize: BLOCK_BYTES }).end(opened);
+  for await (const block of blocks as AsyncIterable<Uint8Array>) {
+    total += block.length;
+    // Stopped where it passes what the recording can give (a zstd bomb, a hostile branch).
+    if (total > max) throw new PayloadTooLargeError(max);
+    yield block;
   }
-  const stream = zlib.createZstdDecompress({ chunkSize: BLOCK_BYTES });
-  stream.end(opened);
-  for await (const block of stream) yield block as Uint8Array;
+}
+
+/** A derived payload decompresses to more than its recording can give. */
+export class PayloadTooLargeError extends Error {
+  /** Creates the error. */
+  constructor(max: number) {
+    super(`it decompresses to more than ${max} bytes, more than its recording can give`);
+    this.name = "PayloadTooLargeError";
+  }
 }

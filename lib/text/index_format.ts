@@ -178,6 +178,17 @@ function tailLines(region: string, keep: number): IndexLine[] {
   return out;
 }
 
+/** The longest line an index may hold (a rendered line; longer is a damaged or hostile index). */
+export const MAX_INDEX_LINE = 16 << 20;
+
+/**
+ * The most a text index may decompress to for a recording of `totalBytes`:
+ * its text is never longer than the output it came from, plus a time a line.
+ */
+export function maxIndexBytes(totalBytes: number): number {
+  return 4 * totalBytes + (1 << 20);
+}
+
 /**
  * Reads an index streamed as text blocks: `push` returns the lines complete
  * so far (a region a filter skips only counted), `end` the last one; `meta`
@@ -186,18 +197,31 @@ function tailLines(region: string, keep: number): IndexLine[] {
 export class IndexDecoder {
   /** The first line's contents (after the first `push` that completed it). */
   meta?: IndexMeta;
-  #rest = "";
+  /** The unfinished line, in the parts it came in (joined once, when it ends: linear). */
+  #parts: string[] = [];
+  #partsLength = 0;
 
   /** Takes the next block of text. */
   push(block: string, filter?: LineFilter): IndexBatch {
-    const text = this.#rest + block;
-    const last = text.lastIndexOf("\n");
+    const last = block.lastIndexOf("\n");
     if (last < 0) {
-      this.#rest = text;
+      this.#partsLength += block.length;
+      if (this.#partsLength > MAX_INDEX_LINE) {
+        throw new IndexFormatError(
+          `a line of the text index is longer than ${MAX_INDEX_LINE} characters`,
+        );
+      }
+      this.#parts.push(block);
       return { lines: [] };
     }
-    this.#rest = text.slice(last + 1);
-    let region = text.slice(0, last);
+    const text = this.#parts.join("") + block.slice(0, last + 1);
+    this.#parts = [block.slice(last + 1)];
+    this.#partsLength = this.#parts[0].length;
+    return this.#lines(text.slice(0, -1), filter);
+  }
+
+  #lines(complete: string, filter?: LineFilter): IndexBatch {
+    let region = complete;
     if (!this.meta) {
       const newline = region.indexOf("\n");
       this.meta = decodeIndexHeader(newline < 0 ? region : region.slice(0, newline));
@@ -222,8 +246,9 @@ export class IndexDecoder {
 
   /** Ends the input; throws when it held no header. */
   end(): IndexLine[] {
-    const rest = this.#rest;
-    this.#rest = "";
+    const rest = this.#parts.join("");
+    this.#parts = [];
+    this.#partsLength = 0;
     if (!this.meta) {
       if (!rest) throw new IndexFormatError("the text index is empty");
       this.meta = decodeIndexHeader(rest);

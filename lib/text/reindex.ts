@@ -22,13 +22,15 @@ import {
   commitFiles,
   displayUrl,
   git,
+  type Manifest,
   pushCommit,
   readBranchIndex,
 } from "../git/mod.ts";
 import { errorMessage } from "../sys/mod.ts";
+import { isX25519Recipient, recipientOf } from "../crypto/mod.ts";
 import { buildIndexFromBranch, findTextIndex } from "./branch_text.ts";
-import { decodeDerivedPayload, type PayloadCodec, PLAIN_CODEC } from "./codec.ts";
-import { decodeIndexHeader } from "./index_format.ts";
+import { decodeDerivedPayload, sealingFor } from "./codec.ts";
+import { decodeIndexHeader, maxIndexBytes } from "./index_format.ts";
 import type { BuiltIndex } from "./index_build.ts";
 import { searchedRemotes } from "./remotes.ts";
 
@@ -38,8 +40,16 @@ export interface ReindexOptions extends BranchSourceOptions {
   ids?: string[];
   /** Rebuild indexes that exist and are usable too. */
   force?: boolean;
-  /** Seals new indexes (default plain: pass `derivedPayloadCodec(settings)`). */
-  codec?: PayloadCodec;
+  /**
+   * What new indexes may be sealed to when a recording's own recipients are
+   * unknown: the local config's (and the identities'): see `sealingFor`.
+   */
+  sealing?: { recipients?: readonly string[] };
+  /**
+   * Whether a plaintext index may go to `url` (the public-repository guard):
+   * null when it may, else why not. Default: always (tests of other things).
+   */
+  admitPlain?: (url: string) => Promise<string | null>;
   /** Progress for people (one line per recording). */
   onProgress?: (line: string) => void;
 }
@@ -70,10 +80,13 @@ async function usable(
   try {
     const opened = await manifestBytes(reader, { ...file, encrypted: file.path.endsWith(".age") }, {
       identities: options.identities,
+      maxBytes: maxIndexBytes(expected.bytes),
     });
     const decoder = new TextDecoder();
     let text = "";
-    for await (const block of decodeDerivedPayload(opened)) {
+    for await (
+      const block of decodeDerivedPayload(opened, { maxBytes: maxIndexBytes(expected.bytes) })
+    ) {
       text += decoder.decode(block, { stream: true });
       const newline = text.indexOf("\n");
       if (newline < 0) continue;
@@ -86,6 +99,32 @@ async function usable(
   }
 }
 
+/** True when a chunk or the manifest of `id` on the branch is encrypted. */
+function isEncrypted(index: BranchIndex, id: string): boolean {
+  if (index.manifests.get(id)?.path.endsWith(".age")) return true;
+  return (index.chunks.get(id) ?? []).some((chunk) => chunk.path.endsWith(".age"));
+}
+
+/** The recipients a manifest names (new manifests of encrypted recordings carry them). */
+function recipientsOf(manifest: Manifest): string[] | undefined {
+  const list = (manifest as Record<string, unknown>).recipients;
+  if (!Array.isArray(list)) return undefined;
+  const valid = list.filter((entry): entry is string =>
+    typeof entry === "string" && isX25519Recipient(entry)
+  );
+  return valid.length ? valid : undefined;
+}
+
+/** The recipients of the identities at hand, when there are any (never throws). */
+async function identityRecipients(options: ReindexOptions): Promise<string[]> {
+  try {
+    const identities = await options.identities?.get() ?? [];
+    return await Promise.all(identities.map((identity) => recipientOf(identity)));
+  } catch {
+    return [];
+  }
+}
+
 /** The finished recordings of `index` that need an index, built; the rest sorted into kept/failed. */
 async function buildMissing(
   index: BranchIndex,
@@ -93,7 +132,6 @@ async function buildMissing(
   options: ReindexOptions,
   report: ReindexReport,
 ): Promise<{ built: BuiltIndex; replaces?: string }[]> {
-  const codec = options.codec ?? PLAIN_CODEC;
   const out: { built: BuiltIndex; replaces?: string }[] = [];
   for (const id of [...index.manifests.keys()].sort()) {
     options.signal?.throwIfAborted();
@@ -111,9 +149,20 @@ async function buildMissing(
       report.kept.push(id);
       continue;
     }
+    const sealing = sealingFor(
+      { encrypted: isEncrypted(index, id), recipients: recipientsOf(manifest) },
+      {
+        recipients: options.sealing?.recipients,
+        identityRecipients: await identityRecipients(options),
+      },
+    );
+    if ("refuse" in sealing) {
+      report.failed.push({ id, error: sealing.refuse });
+      continue;
+    }
     try {
       const built = await buildIndexFromBranch({ index, reader }, id, {
-        codec,
+        codec: sealing.codec,
         signal: options.signal,
         identities: options.identities,
       });
@@ -166,9 +215,17 @@ async function reindexRemote(
         }
       }
       // Another reader may have pushed some of them meanwhile: those stay as they are.
-      const todo = round === 0 || options.force
+      let todo = round === 0 || options.force
         ? built
         : built.filter((item) => !findTextIndex(index, item.built.meta.id));
+      // Plaintext indexes pass the same public-repository guard as the chunks.
+      const plain = todo.filter((item) => !item.built.path.endsWith(".age"));
+      const refused = plain.length ? await options.admitPlain?.(spec.url) : null;
+      if (refused) {
+        for (const item of plain) report.failed.push({ id: item.built.meta.id, error: refused });
+        todo = todo.filter((item) => item.built.path.endsWith(".age"));
+        built = built.filter((item) => item.built.path.endsWith(".age"));
+      }
       if (todo.length === 0) return report;
       const commit = await commitInScratch(scratch, source.gitDir, index.tip, todo, options);
       const target = options.authFor ? await options.authFor(spec.url) : { url: spec.url };

@@ -69,6 +69,7 @@ async function rig(stored: string): Promise<Rig> {
   delete env.GIT_CONFIG_NOSYSTEM;
   await writeConfig(t.paths.home, {
     repo_url: server.repoUrl("rec"),
+    github_token_hosts: ["127.0.0.1"],
     credential_store: "secret-service",
     idle_threshold: 0.3,
     scan_interval_seconds: 1,

@@ -193,6 +193,7 @@ async function withHttpDaemon(
     await writeConfig(t.paths.home, {
       ...FAST_SETTINGS,
       repo_url: server.repoUrl(setup.name),
+      github_token_hosts: ["127.0.0.1"],
       ...setup.settings,
     });
     await Deno.mkdir(t.paths.active, { recursive: true });

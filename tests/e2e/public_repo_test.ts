@@ -142,24 +142,6 @@ Deno.test({
       assert.ok(api.requests.every((r) => !r.path.includes(TOKEN)));
       await stop();
 
-      // Encrypted chunks go to the public repository; leak's plaintext chunks still wait.
-      const key = await newIdentity();
-      await writeConfig(t.paths.home, { ...base, encryption: { recipients: [key.recipient] } });
-      const sealedSize = await record(t.paths.active, "sealed", {
-        repo_url: git.repoUrl("alice/open"),
-      });
-      daemon = startDaemon(env);
-      await waitFor(async () => (await pushedEnd(open, "sealed")) === sealedSize, {
-        what: "the encrypted recording on the public repository",
-      });
-      const sealedChunks = await remoteChunks(open, { id: "sealed" });
-      assert.ok(sealedChunks.every((chunk) => chunk.encrypted), JSON.stringify(sealedChunks));
-      await waitForHealth(t.paths.health, (h) => h.recordings.leak?.state === "held", {
-        what: "leak still held",
-      });
-      assert.equal(await pushedEnd(open, "leak"), 0);
-      await stop();
-
       // allow_public in config.json: the person chose to publish; the spool goes out.
       await writeConfig(t.paths.home, { ...base, allow_public: true });
       daemon = startDaemon(env);
@@ -171,6 +153,22 @@ Deno.test({
         const { states } = await loadAllStates(t.paths.state);
         return states.find((s) => s.id === "leak")?.pending.length === 0;
       }, { what: "leak's checkpoint with nothing pending" });
+      await stop();
+
+      // Encrypted chunks go to the public repository (a held recording too, once encryption is
+      // on: tests/e2e/public_route_test.ts).
+      const key = await newIdentity();
+      await writeConfig(t.paths.home, { ...base, encryption: { recipients: [key.recipient] } });
+      const sealedSize = await record(t.paths.active, "sealed", {
+        repo_url: git.repoUrl("alice/open"),
+      });
+      daemon = startDaemon(env);
+      await waitFor(async () => (await pushedEnd(open, "sealed")) === sealedSize, {
+        what: "the encrypted recording on the public repository",
+      });
+      const sealedChunks = await remoteChunks(open, { id: "sealed" });
+      assert.ok(sealedChunks.every((chunk) => chunk.encrypted), JSON.stringify(sealedChunks));
+      await stop();
     } finally {
       await stop();
       await api.stop();

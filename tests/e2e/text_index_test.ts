@@ -49,7 +49,11 @@ Deno.test({
       await server.createRepo("r");
       await server.setPreReceiveHook("r", REFUSE_INDEXES);
       const remote = server.repoPath("r");
-      await writeConfig(t.paths.home, { ...FAST_SETTINGS, repo_url: server.repoUrl("r") });
+      await writeConfig(t.paths.home, {
+        ...FAST_SETTINGS,
+        repo_url: server.repoUrl("r"),
+        github_token_hosts: ["127.0.0.1"],
+      });
       await Deno.mkdir(t.paths.active, { recursive: true });
       await Deno.writeTextFile(
         join(t.paths.active, "a.cast"),

@@ -33,6 +33,10 @@ export interface GitHttpStats {
   receivePacks: number;
   /** Push requests refused with 403 because of `refusePush` (right token, no write access). */
   refusedPushes: number;
+  /** Every `Authorization` header received, in order (the secret-scope tests read them). */
+  authorizations: string[];
+  /** Requests answered with a redirect (see `redirectTo`). */
+  redirected: number;
 }
 
 /** Options for {@linkcode startGitHttpServer}. */
@@ -51,6 +55,13 @@ export interface GitHttpServerOptions {
   refusePush?: boolean;
   /** Upload speed limit for pushes (bytes per second), like a slow link; null: none. */
   pushBytesPerSecond?: number | null;
+  /**
+   * Answer every request with a 307 to this base URL plus the request's path
+   * and query (a moved repository, or an attacker's redirect), before any auth.
+   */
+  redirectTo?: string;
+  /** Accept requests without credentials too (an anonymous mirror). */
+  anonymous?: boolean;
 }
 
 /** A running server. */
@@ -213,12 +224,26 @@ export async function startGitHttpServer(options: GitHttpServerOptions): Promise
     unauthenticated: 0,
     receivePacks: 0,
     refusedPushes: 0,
+    authorizations: [],
+    redirected: 0,
   };
   const running = new Set<Promise<unknown>>();
   const abort = new AbortController();
 
   const handler = async (request: Request, info: Deno.ServeHandlerInfo): Promise<Response> => {
-    const given = credentialsOf(request.headers.get("authorization"));
+    const header = request.headers.get("authorization");
+    if (header !== null) stats.authorizations.push(header);
+    if (options.redirectTo) {
+      stats.redirected++;
+      await request.body?.cancel().catch(() => {});
+      const asked = new URL(request.url);
+      return new Response(null, {
+        status: 307,
+        headers: { Location: `${options.redirectTo}${asked.pathname}${asked.search}` },
+      });
+    }
+    const anonymous = options.anonymous && header === null;
+    const given = anonymous ? { user: "", password: token } : credentialsOf(header);
     if (!given || !sameSecret(given.password, token)) {
       if (given) stats.rejected++;
       else stats.unauthenticated++;

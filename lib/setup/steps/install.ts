@@ -13,7 +13,7 @@ import {
   PUSHOVER_USER,
 } from "../../credentials/mod.ts";
 import { AGE_IDENTITY } from "../../crypto/mod.ts";
-import { displayUrl } from "../../git/mod.ts";
+import { displayUrl, parseRemoteUrl, tokenAllowedFor, tokenHostEntry } from "../../git/mod.ts";
 import { ensurePrivateDir, SettingsError, updateSettings } from "../../sys/mod.ts";
 import {
   EXIT_CANCELLED,
@@ -38,6 +38,7 @@ export function configPatch(run: SetupRun, plan: SetupPlan): Record<string, unkn
   else if (plan.ntfyUrl !== undefined) ntfy.url = plan.ntfyUrl;
   return {
     repo_url: plan.repoUrl,
+    ...tokenHostsPatch(raw, plan),
     branch: plan.branch,
     idle_threshold: plan.idle,
     zstd_level: plan.zstd,
@@ -49,6 +50,29 @@ export function configPatch(run: SetupRun, plan: SetupPlan): Record<string, unkn
   };
 }
 
+/**
+ * `github_token_hosts` with the chosen remote's host added when the token is
+ * to go there (an HTTPS remote that is not github.com nor `github_api`'s
+ * host): choosing it in setup for this token is the explicit consent.
+ */
+function tokenHostsPatch(raw: Record<string, unknown>, plan: SetupPlan): Record<string, unknown> {
+  if (!plan.repoUrl) return {};
+  let remote;
+  try {
+    remote = parseRemoteUrl(plan.repoUrl);
+  } catch {
+    return {};
+  }
+  const current = Array.isArray(raw.github_token_hosts)
+    ? raw.github_token_hosts.filter((entry): entry is string => typeof entry === "string")
+    : [];
+  const githubApi = typeof raw.github_api === "string" ? raw.github_api : undefined;
+  const entry = tokenHostEntry(remote);
+  if (!entry || tokenAllowedFor(remote, { githubApi, tokenHosts: current })) return {};
+  return { github_token_hosts: [...current, entry] };
+}
+
+/** Carries out the plan (the last step). */
 export async function apply(run: SetupRun, plan: SetupPlan): Promise<number> {
   try {
     return await applyPlan(run, plan);

@@ -247,6 +247,9 @@ Deno.test({
         const cast = makeCast(150);
         await pushRecording(repo, { id: "r", data: cast, manifest: true });
         const url = server.repoUrl("rec");
+        // The loopback host may receive the token (github_token_hosts).
+        await Deno.mkdir(t.paths.home, { recursive: true });
+        await Deno.writeTextFile(t.paths.config, '{"github_token_hosts": ["127.0.0.1"]}');
 
         // No token: an anonymous fetch is refused, and the message says where the token goes.
         const refused = await cli(["restore", "r", "--repo", url]);

@@ -198,16 +198,17 @@ Deno.test({
       const intact = await verifyBranch({ paths: t.paths, repoUrl: remote, id: "u" });
       assert.deepEqual(intact.recordings[0].problems, []);
       assert.equal(intact.recordings[0].warnings.length, 5);
-      const longer = cast.subarray(ranges[1].start, ranges[1].end + 40);
+      // Shorter: every piece after it would shift, yet only it is named.
+      const shorter = cast.subarray(ranges[1].start, ranges[1].end - 40);
       await tamper(remote, {
         path: chunkPath("u", ranges[1]),
-        content: await zstdCompress(longer),
+        content: await zstdCompress(shorter),
       });
       const report = await verifyBranch({ paths: t.paths, repoUrl: remote, id: "u" });
       const problems = report.recordings[0].problems;
       assert.deepEqual(
         problems.map((p) => [p.kind, p.seq]),
-        [["length", 1]],
+        [["truncated", 1]],
         JSON.stringify(problems),
       );
       assert.match(problems[0].message, /decompresses to \d+ bytes, not \d+/);

@@ -31,7 +31,7 @@ Deno.test("bootstrap's note: encryption, the daemon's answer or one anonymous AP
     assert.equal(sealed.text, "encrypted (age, 1 recipient)");
 
     const github = { github_api: api.url };
-    const open = `https://github.com/alice/open.git`;
+    const open = `http://127.0.0.1:1/alice/open.git`;
     const publicNote = await backupNote({ paths: t.paths, config: github, repoUrl: open, branch });
     assert.equal(publicNote.text, "not encrypted; PUBLIC GitHub repository alice/open");
     assert.match(publicNote.warning ?? "", /WARNING: alice\/open is a public GitHub repository/);
@@ -59,7 +59,7 @@ Deno.test("bootstrap's note: encryption, the daemon's answer or one anonymous AP
     const hidden = await backupNote({
       paths: t.paths,
       config: github,
-      repoUrl: "https://github.com/alice/secret.git",
+      repoUrl: "http://127.0.0.1:1/alice/secret.git",
       branch,
     });
     assert.equal(
@@ -68,7 +68,7 @@ Deno.test("bootstrap's note: encryption, the daemon's answer or one anonymous AP
     );
 
     // The daemon's last answer (health.json) comes first: no request.
-    const secret = "https://github.com/alice/secret.git";
+    const secret = "http://127.0.0.1:1/alice/secret.git";
     await Deno.writeTextFile(
       t.paths.health,
       JSON.stringify({
@@ -79,6 +79,29 @@ Deno.test("bootstrap's note: encryption, the daemon's answer or one anonymous AP
     const cached = await backupNote({ paths: t.paths, config: github, repoUrl: secret, branch });
     assert.equal(cached.text, "not encrypted; private GitHub repository alice/secret");
     assert.equal(api.requests.length, before);
+
+    // An SSH alias of the GitHub host is what it resolves to; one ssh cannot resolve is said so.
+    const sshConfig = (host: string) =>
+      host === "ghe-work"
+        ? Promise.resolve({ hostname: "127.0.0.1" })
+        : Promise.reject(new Error("ssh -G failed"));
+    const alias = await backupNote({
+      paths: t.paths,
+      config: github,
+      repoUrl: "git@ghe-work:alice/open.git",
+      branch,
+      sshConfig,
+    });
+    assert.equal(alias.text, "not encrypted; PUBLIC GitHub repository alice/open");
+    assert.match(alias.warning ?? "", /public GitHub repository/);
+    const lost = await backupNote({
+      paths: t.paths,
+      config: github,
+      repoUrl: "git@nowhere:alice/open.git",
+      branch,
+      sshConfig,
+    });
+    assert.match(lost.text, /could not be told .*holds its plaintext chunks/);
 
     // No answer in time: unknown, quickly.
     const slow = await backupNote({

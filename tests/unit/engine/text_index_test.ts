@@ -67,6 +67,7 @@ Deno.test("a to-do left by the previous run is built from done/ and pushed, then
       bytes: text.length,
       fingerprint: await fingerprintAt(file, text.length),
       remote: { url: remote, branch: "asciinema-recordings" },
+      encrypted: false,
       failures: 0,
     });
     await indexer.resume();

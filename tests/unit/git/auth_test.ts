@@ -63,7 +63,10 @@ Deno.test("gitAuthFor: https gets one origin-scoped extraHeader through GIT_CONF
   // Redaction knows both forms.
   assert.ok(!redact(resolved.auth.config![0][1]).includes(btoa(`x-access-token:${TOKEN}`)));
 
-  const loopback = await gitAuthFor("http://127.0.0.1:4567/rec.git", { token: TOKEN });
+  const loopback = await gitAuthFor("http://127.0.0.1:4567/rec.git", {
+    token: TOKEN,
+    scope: { tokenHosts: ["127.0.0.1"] },
+  });
   assert.equal(loopback.auth.config![0][0], "http.http://127.0.0.1:4567/.extraHeader");
 
   const ssh = await gitAuthFor("git@ghe.example.com:o/r.git", {});
@@ -312,7 +315,7 @@ Deno.test({
       let report;
       const daemonRepo = join(root, "daemon-work");
       await Deno.mkdir(daemonRepo);
-      const resolved = await gitAuthFor(url, { store });
+      const resolved = await gitAuthFor(url, { store, scope: { tokenHosts: ["127.0.0.1"] } });
       try {
         assert.ok((await git(["init", "-q", "-b", "main"], { cwd: daemonRepo })).success);
         for (let i = 0; i < 4; i++) {
@@ -331,6 +334,7 @@ Deno.test({
         // The publisher, with the resolver the daemon uses.
         const resolver = createAuthResolver({
           store,
+          scope: { tokenHosts: ["127.0.0.1"] },
           wrapError: (error) => new PublishError("config", error.message),
         });
         const spool = join(root, "000000_0-6.cast.zst");
@@ -403,6 +407,7 @@ Deno.test({
         store: tokenStore(vars),
         rereadIntervalMs: 60_000,
         now: () => now,
+        scope: { tokenHosts: ["127.0.0.1"] },
         wrapError: (error) => new PublishError("config", error.message),
       });
       const clone = new RepoClone({ url, branch: "asciinema-recordings" }, {
