@@ -39,7 +39,7 @@ import { restoreRecording } from "../lib/branch/mod.ts";
 import { DEFAULT_BRANCH } from "../lib/sys/mod.ts";
 import { type DaemonProcess, startDaemon } from "../tests/support/daemon.ts";
 import { clockTicks, machineLoad, readMemory, treeRss, treeTicks } from "./proc.ts";
-import { type Figure, othersCores, percentile, round, snapshot } from "./figure.ts";
+import { type Figure, othersCores, percentile, ratioFigure, round, snapshot } from "./figure.ts";
 import { dataAtRisk } from "./data_at_risk.ts";
 import { textFigures } from "./text.ts";
 import { sampleCpu, timeline } from "./profile.ts";
@@ -337,21 +337,13 @@ async function bigRecording(hz: number): Promise<Figure[]> {
     await stopDaemon(daemon);
     daemon = undefined;
     const stages = await timeline(s.home.paths.home, wallFrom);
-    const figures: Figure[] = [{
+    const figures: Figure[] = [ratioFigure({
       key: "throughput",
       name: "throughput (200 MB at start)",
-      value: round(pushMs / 1000, 2),
-      unit: "s",
+      ms: pushMs,
+      baseline: { ms: zstdMs, what: `zstd -${ZSTD_LEVEL} of the same file` },
+      most: 2,
       shown: `${(pushMs / 1000).toFixed(2)} s (${(bytes / MB / (pushMs / 1000)).toFixed(0)} MB/s)`,
-      baseline: {
-        what: `zstd -${ZSTD_LEVEL} of the same file`,
-        value: round(zstdMs / 1000, 2),
-        unit: "s",
-        shown: `${(zstdMs / 1000).toFixed(2)} s`,
-      },
-      ratio: round(pushMs / zstdMs, 2),
-      target: "<= 2x",
-      met: pushMs <= 2 * zstdMs,
       details: {
         recording_bytes: bytes,
         daemon_startup_s: round(startupMs / 1000, 2),
@@ -368,7 +360,7 @@ async function bigRecording(hz: number): Promise<Figure[]> {
             "missed); timeline from the daemon's log, seconds since it was spawned",
         },
       },
-    }];
+    })];
 
     // Restore through lib/restore.ts, against zstd -d of the concatenated chunks.
     const listing = await gitChecked(
@@ -439,21 +431,12 @@ async function bigRecording(hz: number): Promise<Figure[]> {
     if (!identical || !plainOk || result.partial) {
       throw new Error(`restore is not byte-identical (partial: ${result.partial})`);
     }
-    figures.push({
+    figures.push(ratioFigure({
       key: "restore",
       name: "restore (200 MB)",
-      value: round(restoreMs / 1000, 2),
-      unit: "s",
-      shown: `${(restoreMs / 1000).toFixed(2)} s`,
-      baseline: {
-        what: "zstd -d of the concatenated chunks",
-        value: round(unzstdMs / 1000, 2),
-        unit: "s",
-        shown: `${(unzstdMs / 1000).toFixed(2)} s`,
-      },
-      ratio: round(restoreMs / unzstdMs, 2),
-      target: "<= 1.5x",
-      met: restoreMs <= 1.5 * unzstdMs,
+      ms: restoreMs,
+      baseline: { ms: unzstdMs, what: "zstd -d of the concatenated chunks" },
+      most: 1.5,
       details: {
         via: `lib/restore.ts restoreRecording (${result.via})`,
         chunks: result.chunks,
@@ -466,7 +449,7 @@ async function bigRecording(hz: number): Promise<Figure[]> {
         others_cores: othersCores(restoreFrom, restoreTo, hz),
         baseline_others_cores: dOthers,
       },
-    });
+    }));
     return figures;
   } finally {
     await stopDaemon(daemon);

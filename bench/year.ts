@@ -44,7 +44,7 @@ import {
   recordingCast,
   recordingId,
 } from "../tests/support/long_branch.ts";
-import { type Figure, othersCores, round, snapshot } from "./figure.ts";
+import { type Figure, othersCores, ratioFigure, round, snapshot } from "./figure.ts";
 import { readTip } from "./remote.ts";
 import { castHeader, EXIT_EVENT } from "./recordings.ts";
 import { IDLE_THRESHOLD, log, sleep, stopDaemon } from "./rig.ts";
@@ -60,6 +60,7 @@ export interface YearOptions {
 const LINES_PER_CHUNK = 10;
 const RUNS = 3;
 const UPKEEP_PUSHES = 200;
+const SHORT = "the same on the short branch";
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -189,34 +190,6 @@ async function upkeep(
   return { before, after: (await countObjects(cloneDir))!, most, ms: performance.now() - start };
 }
 
-function ratioFigure(
-  key: string,
-  name: string,
-  long: number,
-  short: number,
-  target: number,
-  details: Record<string, unknown>,
-): Figure {
-  const ratio = long / short;
-  return {
-    key,
-    name,
-    value: round(long / 1000, 2),
-    unit: "s",
-    shown: `${(long / 1000).toFixed(2)} s`,
-    baseline: {
-      what: "the same on the short branch",
-      value: round(short / 1000, 2),
-      unit: "s",
-      shown: `${(short / 1000).toFixed(2)} s`,
-    },
-    ratio: round(ratio, 2),
-    target: `<= ${target}x`,
-    met: ratio <= target,
-    details,
-  };
-}
-
 /** The year figures; see the module. */
 export async function yearFigures(hz: number, options: YearOptions): Promise<Figure[]> {
   const home = await makeTestHome("bench-year-");
@@ -282,14 +255,19 @@ export async function yearFigures(hz: number, options: YearOptions): Promise<Fig
       if (op.key === "year_search" && !out.includes(needle)) {
         throw new Error("search found nothing");
       }
-      figures.push(
-        ratioFigure(op.key, `year: ${op.name}`, median(times.long), median(times.short), 1.5, {
+      figures.push(ratioFigure({
+        key: op.key,
+        name: `year: ${op.name}`,
+        ms: median(times.long),
+        baseline: { ms: median(times.short), what: SHORT },
+        most: 1.5,
+        details: {
           runs_long_s: times.long.map((ms) => round(ms / 1000, 2)),
           runs_short_s: times.short.map((ms) => round(ms / 1000, 2)),
           how: `deno run -A daemon.ts ${op.args.join(" ")} --repo <branch> (start-up included)`,
           others_cores: othersCores(from, snapshot(), hz),
-        }),
-      );
+        },
+      }));
     }
 
     log("year: a new machine's first push, short then long");
@@ -299,20 +277,18 @@ export async function yearFigures(hz: number, options: YearOptions): Promise<Fig
     const longPush = await firstPush(long, "long");
     others.push(longPush.home);
     const pushOthers = othersCores(pushFrom, snapshot(), hz);
-    figures.push(
-      ratioFigure(
-        "year_first_push",
-        "year: a new machine's first push",
-        longPush.ms,
-        shortPush.ms,
-        2,
-        {
-          how: "a daemon with an empty home and repo_url the branch (a local path): from its " +
-            "start until a new recording's first chunk is on the remote",
-          others_cores: pushOthers,
-        },
-      ),
-    );
+    figures.push(ratioFigure({
+      key: "year_first_push",
+      name: "year: a new machine's first push",
+      ms: longPush.ms,
+      baseline: { ms: shortPush.ms, what: SHORT },
+      most: 2,
+      details: {
+        how: "a daemon with an empty home and repo_url the branch (a local path): from its " +
+          "start until a new recording's first chunk is on the remote",
+        others_cores: pushOthers,
+      },
+    }));
     const size = (counts: ObjectCounts) => counts.packKiB + counts.looseKiB;
     const sizeRatio = size(longPush.clone) / size(shortPush.clone);
     figures.push({
@@ -322,7 +298,7 @@ export async function yearFigures(hz: number, options: YearOptions): Promise<Fig
       unit: "MiB",
       shown: `${(size(longPush.clone) / 1024).toFixed(1)} MiB`,
       baseline: {
-        what: "the same on the short branch",
+        what: SHORT,
         value: round(size(shortPush.clone) / 1024, 1),
         unit: "MiB",
         shown: `${(size(shortPush.clone) / 1024).toFixed(1)} MiB`,

@@ -9,10 +9,9 @@
  */
 import { createHash } from "node:crypto";
 import type { BlobReader, ChunkEntry } from "../git/mod.ts";
-import { ChunkDecryptError, type DecryptOptions, feedChunks } from "./chunk_stream.ts";
+import { ChunkDecryptError, type DecryptOptions } from "./chunk_stream.ts";
 import { chunkLabel, type Problem } from "./layout.ts";
-import { timeoutSignal } from "../sys/mod.ts";
-import { spawnZstd, zstdTimeoutMs } from "../chunk/mod.ts";
+import { runZstdDecode } from "./stream_decode.ts";
 
 /** What decoding one chunk found. */
 interface Decoded {
@@ -33,67 +32,34 @@ async function decodeChunk(
     signal?: AbortSignal;
   },
 ): Promise<Decoded> {
-  const limit = timeoutSignal(
-    zstdTimeoutMs(Math.max(entry.end - entry.start, entry.size)),
-    options.signal,
-  );
-  try {
-    const child = spawnZstd(["-d", "-q", "-c"], { signal: limit.signal });
-    const feed = feedChunks(reader, [entry], child.stdin, options);
-    const hash = createHash("sha256");
-    const claimed = Math.max(0, entry.end - entry.start);
-    let length = 0;
-    let overflow = false;
-    const drain = (async () => {
-      for await (const block of child.stdout) {
-        if (length + block.length > claimed) {
-          // A chunk never gives more than its range: stop here, whatever it claims to hold.
-          overflow = true;
-          length += block.length;
-          try {
-            child.kill("SIGKILL");
-          } catch {
-            // ended already
-          }
-          break;
-        }
-        hash.update(block);
-        length += block.length;
-        if (options.onBlock) await options.onBlock(block);
+  const hash = createHash("sha256");
+  const claimed = Math.max(0, entry.end - entry.start);
+  let length = 0;
+  let overflow = false;
+  const run = await runZstdDecode(reader, [entry], {
+    ...options,
+    take: async (block) => {
+      length += block.length;
+      // A chunk never gives more than its range: stop here, whatever it claims to hold.
+      if (length > claimed) {
+        overflow = true;
+        return false;
       }
-    })();
-    const stderr = new Response(child.stderr).text();
-    const [fed, drained, status, errText] = await Promise.allSettled([
-      feed,
-      drain,
-      child.status,
-      stderr,
-    ]);
-    if (fed.status === "rejected") throw fed.reason;
-    if (drained.status === "rejected") throw drained.reason;
-    if (overflow) {
-      return {
-        ok: false,
-        overflow,
-        error: `decompresses to more than its ${claimed} bytes`,
-        length,
-        sha256: "",
-      };
-    }
-    if (limit.timedOut()) return { ok: false, error: "zstd timed out", length, sha256: "" };
-    if (limit.signal.aborted) throw new Error("stopped");
-    const ok = status.status === "fulfilled" && status.value.success;
+      hash.update(block);
+      if (options.onBlock) await options.onBlock(block);
+      return true;
+    },
+  });
+  if (overflow) {
     return {
-      ok,
-      error: ok
-        ? undefined
-        : (errText.status === "fulfilled" ? errText.value.trim() : "zstd failed"),
+      ok: false,
+      overflow,
+      error: `decompresses to more than its ${claimed} bytes`,
       length,
-      sha256: hash.digest("hex"),
+      sha256: "",
     };
-  } finally {
-    limit.clear();
   }
+  return { ...run, length, sha256: hash.digest("hex") };
 }
 
 function isTruncation(error: string): boolean {

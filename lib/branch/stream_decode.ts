@@ -41,6 +41,65 @@ export interface DecodedRun {
   extra: number;
 }
 
+/** How one `zstd -d` over chunks ended. */
+export interface ZstdRun {
+  /** zstd decoded every frame (false too when it was stopped). */
+  ok: boolean;
+  /** zstd's complaint, or the timeout, when not ok. */
+  error?: string;
+}
+
+/**
+ * Feeds the frames of `entries` (in order) to one `zstd -d` and hands each
+ * output block (a fresh one: it may be kept) to `take`; `take` answering
+ * false stops zstd there (its output went past a bound). Throws when a blob
+ * cannot be read or decrypted, or the signal fired.
+ */
+export async function runZstdDecode(
+  reader: BlobReader,
+  entries: readonly ChunkEntry[],
+  options: DecryptOptions & {
+    take: (block: Uint8Array) => Promise<boolean>;
+    signal?: AbortSignal;
+  },
+): Promise<ZstdRun> {
+  const raw = entries.reduce(
+    (sum, entry) => sum + Math.max(entry.end - entry.start, entry.size),
+    0,
+  );
+  const limit = timeoutSignal(zstdTimeoutMs(raw), options.signal);
+  try {
+    const child = spawnZstd(["-d", "-q", "-c"], { signal: limit.signal });
+    const feed = feedChunks(reader, entries, child.stdin, options);
+    const drain = (async () => {
+      for await (const block of child.stdout) {
+        if (await options.take(block)) continue;
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // ended already
+        }
+        break;
+      }
+    })();
+    const [fed, drained, status, errText] = await Promise.allSettled([
+      feed,
+      drain,
+      child.status,
+      new Response(child.stderr).text(),
+    ]);
+    if (fed.status === "rejected") throw fed.reason;
+    if (drained.status === "rejected") throw drained.reason;
+    if (limit.timedOut()) return { ok: false, error: "zstd timed out" };
+    if (limit.signal.aborted) throw new Error("stopped");
+    if (status.status === "fulfilled" && status.value.success) return { ok: true };
+    const said = errText.status === "fulfilled" ? errText.value.trim() : "";
+    return { ok: false, error: said || "zstd failed" };
+  } finally {
+    limit.clear();
+  }
+}
+
 /**
  * Decodes `entries` (in the order given) with one `zstd -d`; hands every
  * output block to `onBlock` and splits the output by the entries' range
@@ -54,71 +113,35 @@ export async function decodeInOrder(
     signal?: AbortSignal;
   } = {},
 ): Promise<DecodedRun> {
-  const raw = entries.reduce(
-    (sum, entry) => sum + Math.max(entry.end - entry.start, entry.size),
-    0,
-  );
-  const limit = timeoutSignal(zstdTimeoutMs(raw), options.signal);
-  try {
-    const child = spawnZstd(["-d", "-q", "-c"], { signal: limit.signal });
-    const feed = feedChunks(reader, entries, child.stdin, options);
-    const pieces: Piece[] = [];
-    let extra = 0;
-    let index = 0;
-    let hash: Hash | undefined;
-    let filled = 0;
-    const drain = (async () => {
-      // Fresh blocks: a sink may keep what it is given.
-      for await (const block of child.stdout) {
-        let at = 0;
-        const before = extra;
-        while (at < block.length) {
-          if (index >= entries.length) {
-            // More than all the ranges claim: stop here (a zstd bomb never runs on).
-            extra += block.length - at;
-            try {
-              child.kill("SIGKILL");
-            } catch {
-              // ended already
-            }
-            break;
-          }
-          const want = entries[index].end - entries[index].start - filled;
-          const part = block.subarray(at, at + Math.min(want, block.length - at));
-          hash ??= createHash("sha256");
-          hash.update(part);
-          filled += part.length;
-          at += part.length;
-          if (filled === entries[index].end - entries[index].start) {
-            pieces.push({ length: filled, sha256: hash.digest("hex") });
-            hash = undefined;
-            filled = 0;
-            index++;
-          }
+  const pieces: Piece[] = [];
+  let extra = 0;
+  let index = 0;
+  let hash: Hash | undefined;
+  let filled = 0;
+  const run = await runZstdDecode(reader, entries, {
+    ...options,
+    take: async (block) => {
+      let at = 0;
+      while (at < block.length && index < entries.length) {
+        const want = entries[index].end - entries[index].start - filled;
+        const part = block.subarray(at, at + Math.min(want, block.length - at));
+        hash ??= createHash("sha256");
+        hash.update(part);
+        filled += part.length;
+        at += part.length;
+        if (filled === entries[index].end - entries[index].start) {
+          pieces.push({ length: filled, sha256: hash.digest("hex") });
+          hash = undefined;
+          filled = 0;
+          index++;
         }
-        const kept = block.length - (extra - before);
-        if (options.onBlock && kept > 0) await options.onBlock(block.subarray(0, kept));
-        if (extra > 0) break;
       }
-      if (hash) pieces.push({ length: filled, sha256: hash.digest("hex") });
-    })();
-    const stderr = new Response(child.stderr).text();
-    const [fed, drained, status, errText] = await Promise.allSettled([
-      feed,
-      drain,
-      child.status,
-      stderr,
-    ]);
-    if (fed.status === "rejected") throw fed.reason;
-    if (drained.status === "rejected") throw drained.reason;
-    if (limit.timedOut()) return { ok: false, error: "zstd timed out", pieces, extra };
-    if (limit.signal.aborted) throw new Error("stopped");
-    const ok = status.status === "fulfilled" && status.value.success;
-    const error = ok
-      ? undefined
-      : (errText.status === "fulfilled" ? errText.value.trim() : "") || "zstd failed";
-    return { ok, ...(error ? { error } : {}), pieces, extra };
-  } finally {
-    limit.clear();
-  }
+      if (options.onBlock && at > 0) await options.onBlock(block.subarray(0, at));
+      // More than all the ranges claim: stop here (a zstd bomb never runs on).
+      extra += block.length - at;
+      return extra === 0;
+    },
+  });
+  if (hash) pieces.push({ length: filled, sha256: hash.digest("hex") });
+  return { ...run, pieces, extra };
 }
