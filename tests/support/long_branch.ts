@@ -22,6 +22,7 @@ import {
   spawnGit,
 } from "../../lib/git/mod.ts";
 import { chunkPathOnBranch, manifestPathOnBranch } from "../../lib/chunk/mod.ts";
+import { concatBytes } from "../../lib/sys/mod.ts";
 
 const encoder = new TextEncoder();
 
@@ -98,14 +99,7 @@ export function recordingCast(
   n: number,
   options: { chunks: number; linesPerChunk: number },
 ): Uint8Array {
-  const chunks = recordingChunks(n, options);
-  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+  return concatBytes(recordingChunks(n, options));
 }
 
 /** Generates the branch in the bare repository `gitDir` (made when missing). */
