@@ -41,12 +41,14 @@ export interface PushTimingInput {
 
 /**
  * When a remote's waiting work may be pushed: now when any of it is urgent
- * and nothing for the remote is being cut; while cuts go on, once half a
- * `push_batch_bytes` of chunks waits (a backlog is pushed as it is cut) or a
- * second after the oldest waiting chunk was cut, whichever comes first.
- * Work that is not urgent waits `push_interval_seconds` after the oldest
- * waiting chunk was cut and after the last push, so busy recordings' chunks
- * share pushes.
+ * and nothing for the remote is being cut. While cuts go on, once they end
+ * (their end wakes the queue), or once half a `push_batch_bytes` of chunks
+ * waits — a backlog is pushed as it is cut, in pushes big enough that a
+ * remote keeps them as one pack instead of unpacking (and zlib-compressing)
+ * every object — and at most `push_interval_seconds` after the oldest
+ * waiting chunk was cut. Work that is not urgent waits
+ * `push_interval_seconds` after the oldest waiting chunk was cut and after
+ * the last push, so busy recordings' chunks share pushes.
  */
 export function pushNotBefore(input: PushTimingInput): number {
   const { sources, now, wallNow, intervalMs } = input;
@@ -58,8 +60,8 @@ export function pushNotBefore(input: PushTimingInput): number {
       0,
     );
     if (waiting >= input.batchBytes / 2) return 0;
-    const cutAgo = oldest === null ? 0 : wallNow - Date.parse(oldest);
-    return now + Math.max(0, Math.min(1000 - cutAgo, 1000));
+    const cutAgo = oldest === null ? 0 : Math.max(0, wallNow - Date.parse(oldest));
+    return now + Math.max(0, intervalMs - cutAgo);
   }
   const cutAt = oldest === null ? -Infinity : now - Math.max(0, wallNow - Date.parse(oldest));
   return Math.max(cutAt + intervalMs, (input.lastSuccess ?? -Infinity) + intervalMs);
