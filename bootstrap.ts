@@ -31,6 +31,8 @@ import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typin
 import { basename, isAbsolute, join, resolve } from "node:path";
 import { buildRecArgs, detectAsciinema } from "./lib/recording/asciinema_cli.ts";
 import { restoreCommandLine } from "./lib/cli/restore.ts";
+import { printFatal, printLine } from "./lib/cli/output.ts";
+import { termSafe } from "./lib/sys/terminal_text.ts";
 import { backupNote } from "./lib/cli/backup_note.ts";
 import { git } from "./lib/git/hermetic.ts";
 import { daemonLiveness, type Health, readHealth } from "./lib/status/health.ts";
@@ -275,17 +277,22 @@ export async function checkDaemon(
   return { running: true, problem: null, health };
 }
 
-/** The loud warning shown when the daemon is not running or unhealthy. */
+/**
+ * The loud warning shown when the daemon is not running or unhealthy (the
+ * problem quotes health.json, which quotes remotes: escaped by `termSafe`).
+ */
 export function daemonWarning(check: DaemonCheck, castPath: string): string {
   const bar = "!".repeat(72);
+  const problem = termSafe(check.problem ?? "");
+  castPath = termSafe(castPath);
   const lines = check.running
     ? [
-      `WARNING: ${check.problem}.`,
+      `WARNING: ${problem}.`,
       "This recording is saved locally and queued, but backups may not reach the remote.",
       "Check: deno task daemon-status    Logs: deno task daemon-logs",
     ]
     : [
-      `WARNING: the backup daemon is NOT running: ${check.problem}.`,
+      `WARNING: the backup daemon is NOT running: ${problem}.`,
       `This recording is saved only locally (${castPath}) and is NOT backed up`,
       "until the daemon runs. Start it with:",
       "",
@@ -334,21 +341,23 @@ export async function backupProgress(paths: HomePaths, id: string): Promise<Back
   return { castPath, size, pushed, done };
 }
 
-/** The summary printed after the recording. */
+/** The summary printed after the recording (every field from outside escaped by `termSafe`). */
 export function summary(
   id: string,
   progress: BackupProgress,
   options: { daemonRunning: boolean; target: Target },
 ): string {
-  const where = options.target.repoUrl
-    ? `${options.target.repoUrl} (branch ${options.target.branch})`
-    : `the daemon's default remote (branch ${options.target.branch})`;
-  const lines = [`Recording ${id}`];
+  const where = termSafe(
+    options.target.repoUrl
+      ? `${options.target.repoUrl} (branch ${options.target.branch})`
+      : `the daemon's default remote (branch ${options.target.branch})`,
+  );
+  const lines = [`Recording ${termSafe(id)}`];
   if (!progress.castPath) {
     lines.push("  Nothing was recorded (asciinema wrote no file).");
     return lines.join("\n");
   }
-  lines.push(`  File:      ${progress.castPath} (${progress.size} bytes)`);
+  lines.push(`  File:      ${termSafe(progress.castPath)} (${progress.size} bytes)`);
   if (progress.done || (progress.pushed !== null && progress.pushed >= progress.size)) {
     lines.push(`  Backed up: yes, all ${progress.size} bytes are on ${where}`);
   } else if (options.daemonRunning) {
@@ -366,7 +375,7 @@ export function summary(
       "             start it with: deno task daemon-start",
     );
   }
-  lines.push(`  Restore:   ${restoreCommandLine(id)}`);
+  lines.push(`  Restore:   ${termSafe(restoreCommandLine(id))}`);
   return lines.join("\n");
 }
 
@@ -443,7 +452,7 @@ async function waitForBackup(paths: HomePaths, id: string, seconds: number, stop
 async function finishRecording(paths: HomePaths, recording: Recording): Promise<void> {
   const ended = await markRecordingEnded(recording.jsonPath);
   if (!ended.ok && !ended.missing) {
-    console.error(`Warning: could not mark the recording as ended: ${ended.error}`);
+    printLine(`Warning: could not mark the recording as ended: ${ended.error}`);
   }
   let size: number | null = null;
   try {
@@ -503,7 +512,7 @@ export async function record(options: BootstrapOptions): Promise<number> {
 
   const asciinema = await detectAsciinema();
   if (!asciinema.ok) {
-    console.error(`ERROR: ${asciinema.error}`);
+    printLine(`ERROR: ${asciinema.error}`);
     return 1;
   }
   if (Deno.env.get("ASCIINEMA_REC") === "1") {
@@ -516,11 +525,11 @@ export async function record(options: BootstrapOptions): Promise<number> {
   try {
     resolved = await resolveTarget(options, { cwd, configPath: paths.config });
   } catch (error) {
-    console.error(`ERROR: ${error instanceof Error ? error.message : String(error)}`);
+    printLine(`ERROR: ${error instanceof Error ? error.message : String(error)}`);
     return 2;
   }
   const { target, warnings } = resolved;
-  for (const warning of warnings) console.error(`Warning: ${warning}`);
+  for (const warning of warnings) printLine(`Warning: ${warning}`);
 
   const workspace = options.workspace || basename(cwd) || "workspace";
   const started = new Date();
@@ -645,18 +654,18 @@ export async function record(options: BootstrapOptions): Promise<number> {
   } catch (error) {
     await Deno.remove(recording.jsonPath).catch(() => {});
     await Deno.remove(recording.castPath).catch(() => {});
-    console.error(`ERROR: ${error instanceof Error ? error.message : String(error)}`);
+    printLine(`ERROR: ${error instanceof Error ? error.message : String(error)}`);
     return 2;
   }
 
-  console.error(`Recording ${id}`);
-  console.error(
+  printLine(`Recording ${id}`);
+  printLine(
     `  into ${recording.castPath}, backed up to ${
       target.repoUrl ?? "the daemon's default remote"
     } (branch ${target.branch})`,
   );
-  console.error(`  chunks ${note.text}`);
-  if (note.warning) console.error(note.warning);
+  printLine(`  chunks ${note.text}`);
+  if (note.warning) printLine(note.warning);
 
   let code = 1;
   try {
@@ -672,7 +681,7 @@ export async function record(options: BootstrapOptions): Promise<number> {
         stderr: "inherit",
       }).spawn();
     } catch (error) {
-      console.error(
+      printLine(
         `ERROR: could not start asciinema: ${error instanceof Error ? error.message : error}`,
       );
       return 1;
@@ -720,12 +729,16 @@ function signalNumber(signal: Deno.Signal): number {
   return numbers[signal] ?? 1;
 }
 
-/** Parses `argv` and records; returns the exit code. */
+/** Parses `argv` and records; returns the exit code (an error is one line, never a stack trace). */
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
-  await buildCli(async (options) => {
-    code = await record(options);
-  }).parseAsync(argv, { from: "user" });
+  try {
+    await buildCli(async (options) => {
+      code = await record(options);
+    }).parseAsync(argv, { from: "user" });
+  } catch (error) {
+    return printFatal(error, "ERROR");
+  }
   return code;
 }
 

@@ -15,6 +15,8 @@ import { textCommand } from "./lib/cli/text.ts";
 import { searchCommand } from "./lib/cli/search.ts";
 import { reindexCommand } from "./lib/cli/reindex.ts";
 import { playCommand } from "./lib/cli/play.ts";
+import { printFatal } from "./lib/cli/output.ts";
+import { serveCommand } from "./lib/cli/serve.ts";
 import { serviceState } from "./lib/service/backend.ts";
 import { homePaths, resolveHome } from "./lib/sys/paths.ts";
 
@@ -36,6 +38,7 @@ export function buildCli(): Command {
   program.addCommand(searchCommand());
   program.addCommand(reindexCommand());
   program.addCommand(playCommand());
+  program.addCommand(serveCommand());
   program.addCommand(startCommand());
   program.addCommand(stopCommand());
   program.addCommand(serviceCommand());
@@ -43,5 +46,10 @@ export function buildCli(): Command {
 }
 
 if (import.meta.main) {
-  await buildCli().parseAsync(Deno.args, { from: "user" });
+  try {
+    await buildCli().parseAsync(Deno.args, { from: "user" });
+  } catch (error) {
+    // Whatever no subcommand handled ends as one line, never a stack trace.
+    Deno.exit(printFatal(error));
+  }
 }

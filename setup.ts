@@ -7,5 +7,14 @@
  * @module
  */
 import { main } from "./lib/setup/cli.ts";
+import { printFatal } from "./lib/cli/output.ts";
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = await main(Deno.args);
+  } catch (error) {
+    code = printFatal(error, "setup"); // one line, never a stack trace
+  }
+  Deno.exit(code);
+}

@@ -17,11 +17,13 @@
  * - text: rendering through the terminal emulator, and indexed search over 1 GB (bench/text.ts);
  * - year: list, verify, restore, search and a new machine's first push on a branch of 101,000
  *   commits against a short branch with the same recordings; the clone's size and upkeep
- *   (bench/year.ts).
+ *   (bench/year.ts);
+ * - web: the viewer in Chromium: first frame and seeks of a 1 GB recording, list and search over
+ *   1,000 recordings (bench/web.ts).
  *
  * Prints a table and writes `bench/results.json` (or `--output <path>`; with
  * `--only`, the other groups' figures already in the file are kept); with
- * `--strict` it exits 1 when a target is missed. `--only small,big,risk,text,year` runs
+ * `--strict` it exits 1 when a target is missed. `--only small,big,risk,text,year,web` runs
  * some groups; `--risk-seconds N` and `--risk-recordings N` size the data-at-risk figure,
  * `--year-recordings N` and `--year-chunks N` the year (default 1,000 x 100).
  * `BENCH_SETTLE_MS` (default 2000) is the pause between the backlog and the idle period.
@@ -45,6 +47,7 @@ import { textFigures } from "./text.ts";
 import { sampleCpu, timeline } from "./profile.ts";
 import { unendedThroughput } from "./throughput.ts";
 import { yearFigures } from "./year.ts";
+import { webFigures } from "./web.ts";
 import { burst, writeRecording } from "./recordings.ts";
 import { healthSeen, IDLE_THRESHOLD, log, setup, sleep, stopDaemon, ZSTD_LEVEL } from "./rig.ts";
 
@@ -520,6 +523,7 @@ async function main(): Promise<number> {
       }),
     );
   }
+  if (wanted("web")) figures.push(...await webFigures(hz));
   const loadAfter = machineLoad();
   const order = [
     "idle_cpu",
@@ -539,6 +543,10 @@ async function main(): Promise<number> {
     "year_first_push",
     "year_clone_size",
     "year_upkeep",
+    "web_first_frame",
+    "web_seek_middle",
+    "web_list",
+    "web_search",
   ];
   figures.sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
   const seconds = (performance.now() - started) / 1000;

@@ -43,6 +43,9 @@ export function launchAgentObject(
     KeepAlive: true,
     ThrottleInterval: THROTTLE_INTERVAL,
     ProcessType: "Background",
+    // No core dumps: a crash must not write the token and recordings to disk.
+    SoftResourceLimits: { Core: 0 },
+    HardResourceLimits: { Core: 0 },
     WorkingDirectory: spec.workingDirectory,
     StandardOutPath: spec.stdoutPath,
     StandardErrorPath: spec.stderrPath,

@@ -1,7 +1,7 @@
 /**
  * The Linux systemd user unit of the daemon:
  * `~/.config/systemd/user/asciinema-chunker.service` (`Restart=always`,
- * `RestartSec=10`, `WantedBy=default.target`). Arguments and values are
+ * `RestartSec=10`, `WantedBy=default.target`, `LimitCORE=0`: no core dumps). Arguments and values are
  * quoted for systemd (spaces, quotes, backslashes, `%` specifiers and `$`
  * expansion), so any path works.
  *
@@ -94,6 +94,8 @@ export function buildUnit(spec: ServiceSpec): string {
       `Environment=${quoteEnvironment(name, value)}`
     ),
     "UMask=0077",
+    // No core dumps: a crash must not write the token and recordings to disk.
+    "LimitCORE=0",
     "Restart=always",
     `RestartSec=${RESTART_SEC}`,
     "KillMode=mixed",

@@ -41,6 +41,17 @@ export interface Problem {
   message: string;
 }
 
+/**
+ * Problems in one line, for an error message: the first one, how many more,
+ * and where the full report is (`daemon.ts verify`).
+ */
+export function problemSummary(problems: readonly Problem[]): string {
+  const more = problems.length - 1;
+  return `${problems[0]?.message ?? "damaged"}${
+    more > 0 ? ` (and ${more} more problem${more === 1 ? "" : "s"})` : ""
+  }; run \`daemon.ts verify\` for a full report`;
+}
+
 /** `chunk #N (bytes A-B)`. */
 export function chunkLabel(entry: { seq: number; start: number; end: number }): string {
   return `chunk #${entry.seq} (bytes ${entry.start}-${entry.end})`;

@@ -15,6 +15,7 @@ import type { BranchView } from "./source.ts";
 import { RestoreError } from "./restore.ts";
 import { loadManifest, scanRecording } from "./verify.ts";
 import type { DecryptOptions } from "./chunk_stream.ts";
+import { problemSummary } from "./layout.ts";
 
 /** Options of {@linkcode streamRecordingBytes}. */
 export interface StreamBytesOptions {
@@ -22,6 +23,8 @@ export interface StreamBytesOptions {
   sink: (block: Uint8Array) => Promise<void>;
   /** Start at this chunk boundary (the bytes before it were read already). */
   from?: number;
+  /** Stop after the chunk holding this byte (the rest is not read). */
+  until?: number;
   /** Abort. */
   signal?: AbortSignal;
   /** Identities for encrypted chunks and manifests (looked up when one is met). */
@@ -70,15 +73,14 @@ export async function streamRecordingBytes(
     stopOnProblem: true,
     wholeFileHash: false,
     from: options.from,
+    until: options.until,
     signal: options.signal,
     identities: options.identities,
   });
   if (report.problems.length) {
     throw new RestoreError(
       "damaged",
-      `${id} cannot be read intact from the branch:\n` +
-        report.problems.map((p) => `  - ${p.message}`).join("\n") +
-        "\nRun `daemon.ts verify` for a full report.",
+      `${id} cannot be read intact from the branch: ${problemSummary(report.problems)}`,
       report.problems,
     );
   }

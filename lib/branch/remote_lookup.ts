@@ -86,7 +86,7 @@ async function settingsOf(paths: HomePaths): Promise<Settings> {
   } catch (error) {
     if (error instanceof SettingsError) {
       throw new RemoteLookupError(
-        `${error.message}\nFix config.json, or pass --repo and --branch explicitly.`,
+        `${error.message}. Fix config.json, or pass --repo and --branch explicitly.`,
       );
     }
     throw error;

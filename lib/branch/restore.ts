@@ -25,7 +25,7 @@ import {
 } from "./source.ts";
 import { readableRemotes } from "./remote_lookup.ts";
 import { loadManifest, type ScanOptions, scanRecording } from "./verify.ts";
-import type { Problem } from "./layout.ts";
+import { type Problem, problemSummary } from "./layout.ts";
 import { decompressAll } from "./restore_stream.ts";
 import { ChunkDecryptError } from "./chunk_stream.ts";
 
@@ -253,9 +253,9 @@ export async function restoreRecording(
         const locked = report.problems.every((p) => p.kind === "undecryptable");
         throw new RestoreError(
           locked ? "identity" : "damaged",
-          `${id} cannot be restored intact; nothing was written:\n` +
-            report.problems.map((p) => `  - ${p.message}`).join("\n") +
-            "\nRun `daemon.ts verify` for a full report.",
+          `${id} cannot be restored intact; nothing was written: ${
+            problemSummary(report.problems)
+          }`,
           report.problems,
         );
       }
@@ -309,6 +309,8 @@ export interface ListedRecording {
   last_chunk: string | null;
   /** Also on this machine: in `active/` (still recording) or `done/`. */
   local: "active" | "done" | null;
+  /** The machine that recorded it, from the manifest (manifests written before it had none). */
+  host?: string;
   /** The manifest could not be read. */
   manifest_error?: string;
   /** Its chunks or manifest are encrypted (age). */
@@ -368,6 +370,7 @@ export async function listRecordings(options: BranchSourceOptions): Promise<List
           ended: manifest?.ended ?? null,
           last_chunk: isoOf(times.length ? Math.max(...times) : undefined),
           local: await localState(options.paths, origin && origin !== id ? [id, origin] : [id]),
+          ...(typeof manifest?.host === "string" && manifest.host ? { host: manifest.host } : {}),
           ...(problem ? { manifest_error: problem } : {}),
           ...(encrypted ? { encrypted: true } : {}),
           ...(locked ? { locked } : {}),

@@ -255,8 +255,8 @@ export async function openBranch(options: BranchSourceOptions): Promise<BranchSo
         (kind !== "auth"
           ? ""
           : target.anonymous
-          ? `\nIt was asked without a token: ${target.anonymous}.`
-          : `\nCheck the GitHub token in the credential store (\`${SETUP_COMMAND}\`, or ` +
+          ? `. It was asked without a token: ${target.anonymous}.`
+          : `. Check the GitHub token in the credential store (\`${SETUP_COMMAND}\`, or ` +
             `${envVarFor(GITHUB_PAT)} with credential_store env) and the remote's access rights.`),
     );
   } catch (error) {

@@ -82,6 +82,8 @@ export interface ScanOptions {
    * a recording has the rest); the layout is still checked whole.
    */
   from?: number;
+  /** Read only the chunks starting before this byte (a reader that needs a range). */
+  until?: number;
   /** Abort. */
   signal?: AbortSignal;
   /** Identities for encrypted chunks (looked up when one is met). */
@@ -119,7 +121,10 @@ export async function scanRecording(id: string, options: ScanOptions): Promise<R
     problems.push({ kind: "missing", id, message: `no chunks of ${id} on the branch` });
   }
   if (options.layoutOnly || (options.stopOnProblem && problems.length)) return report;
-  const todo = entries.filter((entry) => options.from === undefined || entry.start >= options.from);
+  const todo = entries.filter((entry) =>
+    (options.from === undefined || entry.start >= options.from) &&
+    (options.until === undefined || entry.start < options.until)
+  );
   let total = options.wholeFileHash === false ? undefined : createHash("sha256");
   let checked = false;
   if (todo.length > 1) {

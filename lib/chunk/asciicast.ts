@@ -1,15 +1,17 @@
 /**
- * Just enough of asciicast v2 and v3 for chunking: the header (to tell a
- * recording from any other file), where the last complete line ends, and
- * whether the last line is a v3 exit (`"x"`) event. Chunking itself is
- * byte-based and never parses events.
+ * Just enough of asciicast for chunking: the header (to tell a recording from
+ * any other file), where the last complete line ends, and whether the last
+ * line is a v3 exit (`"x"`) event. Chunking itself is byte-based and never
+ * parses events. asciicast v1 (asciinema 1.x: one JSON document, written
+ * whole when the recording ends) is recognised by its start and backed up as
+ * it is: bytes are bytes.
  *
  * @module
  */
 
 /** What the first line of a file says. */
 export type HeaderCheck =
-  | { kind: "ok"; version: 2 | 3; header: Record<string, unknown> }
+  | { kind: "ok"; version: 1 | 2 | 3; header: Record<string, unknown> }
   | { kind: "empty" }
   | { kind: "incomplete" }
   | { kind: "invalid"; reason: string };
@@ -17,6 +19,56 @@ export type HeaderCheck =
 /** Longest header line we accept. */
 const MAX_HEADER = 64 * 1024;
 const NEWLINE = 0x0a;
+
+/** A v1 document: an object whose `version` is 1 (or that holds v1's `stdout` frames). */
+const V1_START = /^\s*\{/;
+const V1_MARK = /"version"\s*:\s*1\s*[,}]|"stdout"\s*:\s*\[/;
+
+/** Checks the first bytes of a file (`head`, at most {@linkcode MAX_HEADER}). */
+export function checkHeaderBytes(head: Uint8Array): HeaderCheck {
+  if (head.length === 0) return { kind: "empty" };
+  if (head.includes(0)) return { kind: "invalid", reason: "binary content (NUL bytes), not text" };
+  const newline = head.indexOf(NEWLINE);
+  let text: string;
+  try {
+    // A character cut at the end of what was read is no error (`stream`).
+    text = new TextDecoder("utf-8", { fatal: true }).decode(
+      newline < 0 ? head : head.subarray(0, newline),
+      { stream: newline < 0 },
+    );
+  } catch {
+    return { kind: "invalid", reason: "binary content (not UTF-8 text)" };
+  }
+  const whole = newline < 0 ? text : new TextDecoder().decode(head);
+  if (
+    V1_START.test(whole) && V1_MARK.test(whole) && !/^\s*\{\s*"version"\s*:\s*[23]\b/.test(text)
+  ) {
+    return { kind: "ok", version: 1, header: {} };
+  }
+  if (newline < 0) {
+    if (head.length >= MAX_HEADER) {
+      return { kind: "invalid", reason: "first line longer than 64 KiB" };
+    }
+    return { kind: "incomplete" };
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch {
+    return { kind: "invalid", reason: "first line is not a JSON asciicast header" };
+  }
+  if (typeof header !== "object" || header === null || Array.isArray(header)) {
+    return { kind: "invalid", reason: "first line is not a JSON object" };
+  }
+  const version = (header as Record<string, unknown>).version;
+  if (version !== 2 && version !== 3) {
+    return {
+      kind: "invalid",
+      reason: `unsupported asciicast version ${JSON.stringify(version)} (1, 2 and 3 are supported)`,
+    };
+  }
+  return { kind: "ok", version, header: header as Record<string, unknown> };
+}
 
 /** Reads and checks the header line of the file at `path`. */
 export async function checkHeader(path: string): Promise<HeaderCheck> {
@@ -28,32 +80,9 @@ export async function checkHeader(path: string): Promise<HeaderCheck> {
       const n = await file.read(buffer.subarray(filled));
       if (n === null) break;
       filled += n;
-      if (buffer.subarray(0, filled).includes(NEWLINE)) break;
+      if (buffer.subarray(filled - n, filled).includes(NEWLINE)) break;
     }
-    if (filled === 0) return { kind: "empty" };
-    const newline = buffer.subarray(0, filled).indexOf(NEWLINE);
-    if (newline < 0) {
-      if (filled >= MAX_HEADER) return { kind: "invalid", reason: "first line longer than 64 KiB" };
-      return { kind: "incomplete" };
-    }
-    const text = new TextDecoder().decode(buffer.subarray(0, newline));
-    let header: unknown;
-    try {
-      header = JSON.parse(text);
-    } catch {
-      return { kind: "invalid", reason: "first line is not a JSON asciicast header" };
-    }
-    if (typeof header !== "object" || header === null || Array.isArray(header)) {
-      return { kind: "invalid", reason: "first line is not a JSON object" };
-    }
-    const version = (header as Record<string, unknown>).version;
-    if (version !== 2 && version !== 3) {
-      return {
-        kind: "invalid",
-        reason: `unsupported asciicast version ${JSON.stringify(version)} (2 and 3 are supported)`,
-      };
-    }
-    return { kind: "ok", version, header: header as Record<string, unknown> };
+    return checkHeaderBytes(buffer.subarray(0, filled));
   } finally {
     file.close();
   }

@@ -6,6 +6,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { numberOption } from "./options.ts";
 import { type HomePaths, homePaths, resolveHome, statOrNull } from "../sys/mod.ts";
+import { printLine } from "./output.ts";
 import { followLog, type LogEntry, parseSince, renderLogEntry, tailLog } from "../status/mod.ts";
 
 /** Options of {@linkcode runLogs} (the command's flags). */
@@ -65,7 +66,7 @@ export async function writeStdout(text: string): Promise<void> {
 export async function runLogs(options: LogsOptions, context: LogsContext = {}): Promise<number> {
   const paths = context.paths ?? homePaths(resolveHome());
   const write = context.write ?? writeStdout;
-  const writeError = context.writeError ?? ((text: string) => console.error(text));
+  const writeError = context.writeError ?? printLine;
   const color = context.color ?? useColor();
   let since: Date | undefined;
   if (options.since !== undefined) {

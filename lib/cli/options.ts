@@ -7,6 +7,8 @@
  * @module
  */
 import { type Command, InvalidArgumentError, type OptionValues } from "@commander-js/extra-typings";
+import { recordingIdProblem } from "../recording/mod.ts";
+import { printLine } from "./output.ts";
 
 /** `--repo` of `restore` and `verify`: where the recording's remote comes from. */
 export const REPO_HELP = "remote URL or path (default: the recording's own remote, as pinned by " +
@@ -37,6 +39,23 @@ export function withBranchOptions<
 
 /** Help of the `<id>` argument of `restore`, `verify`, `text` and `play`. */
 export const ID_HELP = "recording id (see `list`); put `--` before an id starting with a dash";
+
+/**
+ * Checks the recording ids a person gave (`<id>`, `--id`): the first one
+ * that cannot name a recording is reported on one line and true returned
+ * (the command then exits 2, a usage error).
+ */
+export function badIdArguments(ids: readonly (string | undefined)[]): boolean {
+  for (const id of ids) {
+    if (id === undefined) continue;
+    const problem = recordingIdProblem(id);
+    if (!problem) continue;
+    const shown = id.length > 40 ? `${id.slice(0, 40)}…` : id;
+    printLine(`asciinema-chunker: ${JSON.stringify(shown)} is not a recording id: ${problem}`);
+    return true;
+  }
+  return false;
+}
 
 /**
  * A parser for a numeric option: a number in `[min, max]` (whole when

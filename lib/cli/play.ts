@@ -25,7 +25,8 @@ import {
   sourceOptions,
   withSignals,
 } from "./restore.ts";
-import { ID_HELP, numberOption, withBranchOptions } from "./options.ts";
+import { badIdArguments, ID_HELP, numberOption, withBranchOptions } from "./options.ts";
+import { EXIT_USAGE, printLine } from "./output.ts";
 
 /** Flags of `play`. */
 export interface PlayFlags extends SourceFlags {
@@ -90,9 +91,9 @@ async function playOnce(
     output: restored,
     force: true,
   });
-  for (const note of result.notes) console.error(`note: ${note}`);
+  for (const note of result.notes) printLine(`note: ${note}`);
   if (result.partial) {
-    console.error(
+    printLine(
       `note: ${id} is still being recorded: playing up to the last pushed chunk ` +
         "(--follow keeps playing what arrives).",
     );
@@ -150,9 +151,9 @@ async function playFollowing(
     });
     if (result.complete) {
       const last = splitter.end();
-      if (last !== undefined) {
-        await feed(stream.convert([last], (performance.now() - started) / 1000));
-      }
+      const now = () => child ? (performance.now() - started) / 1000 : undefined;
+      if (last !== undefined) await feed(stream.convert([last], now()));
+      await feed(stream.end(now())); // an asciicast v1 document plays once it is whole
     }
   } catch (error) {
     if (exited === undefined) {
@@ -168,7 +169,7 @@ async function playFollowing(
   }
   await writer?.close().catch(() => {});
   const code = child ? (await child.status).code : 0;
-  if (retry && exited !== undefined) console.error(`note: the last fetch failed: ${retry}`);
+  if (retry && exited !== undefined) printLine(`note: the last fetch failed: ${retry}`);
   return code;
 }
 
@@ -178,9 +179,10 @@ export async function runPlay(
   flags: PlayFlags,
   hooks: RestoreHooks = {},
 ): Promise<number> {
+  if (badIdArguments([id])) return EXIT_USAGE;
   const player = await findPlayer();
   if ("error" in player) {
-    console.error(`asciinema-chunker: ${player.error}`);
+    printLine(`asciinema-chunker: ${player.error}`);
     return 1;
   }
   return await withSignals(async (signal) => {
@@ -193,7 +195,7 @@ export async function runPlay(
     } catch (error) {
       if (printError(error)) return 1;
       if (error instanceof RestoreError) {
-        console.error(`asciinema-chunker: ${errorMessage(error)}`);
+        printLine(`asciinema-chunker: ${errorMessage(error)}`);
         return 1;
       }
       throw error;

@@ -9,12 +9,13 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { homePaths, loadSettings, resolveHome } from "../sys/mod.ts";
+import { homePaths, loadSettings, resolveHome, termSafe } from "../sys/mod.ts";
 import { reindexRecordings } from "../text/mod.ts";
 import { plaintextRefusal } from "../git/mod.ts";
 import { writeStdout } from "./logs.ts";
+import { EXIT_USAGE, printLine } from "./output.ts";
 import { type RestoreHooks, type SourceFlags, sourceOptions, withSignals } from "./restore.ts";
-import { LIST_REPO_HELP } from "./options.ts";
+import { badIdArguments, LIST_REPO_HELP } from "./options.ts";
 
 /** Flags of `reindex`. */
 export interface ReindexFlags extends Omit<SourceFlags, "offline"> {
@@ -26,6 +27,7 @@ export interface ReindexFlags extends Omit<SourceFlags, "offline"> {
 
 /** Runs `reindex`; returns the exit code. */
 export async function runReindex(flags: ReindexFlags, hooks: RestoreHooks = {}): Promise<number> {
+  if (badIdArguments(flags.id ?? [])) return EXIT_USAGE;
   const paths = homePaths(resolveHome());
   const settings = await loadSettings(paths.config).catch(() => undefined);
   return await withSignals(async (signal) => {
@@ -41,7 +43,7 @@ export async function runReindex(flags: ReindexFlags, hooks: RestoreHooks = {}):
           globalConfig: paths.gitConfig,
           signal,
         }),
-      onProgress: (line) => console.error(line),
+      onProgress: (line) => printLine(line),
     });
     let bad = false;
     let text = "";
@@ -49,15 +51,17 @@ export async function runReindex(flags: ReindexFlags, hooks: RestoreHooks = {}):
       const where = `${report.branch ? `${report.branch} of ` : ""}${report.url}`;
       if (report.error) {
         bad = true;
-        console.error(`asciinema-chunker: ${where}: ${report.error}`);
+        printLine(`asciinema-chunker: ${where}: ${report.error}`);
       }
       for (const failed of report.failed) {
         bad = true;
-        console.error(`asciinema-chunker: ${failed.id}: ${failed.error}`);
+        printLine(`asciinema-chunker: ${failed.id}: ${failed.error}`);
       }
-      text += `${where}: ${report.built.length} index${report.built.length === 1 ? "" : "es"} ` +
-        `built and pushed${report.built.length ? ` (${report.built.join(", ")})` : ""}, ` +
-        `${report.kept.length} already there\n`;
+      text += termSafe(
+        `${where}: ${report.built.length} index${report.built.length === 1 ? "" : "es"} ` +
+          `built and pushed${report.built.length ? ` (${report.built.join(", ")})` : ""}, ` +
+          `${report.kept.length} already there`,
+      ) + "\n";
     }
     await writeStdout(text || "No remotes known: pass --repo.\n");
     return bad ? 2 : 0;

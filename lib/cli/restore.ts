@@ -11,6 +11,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { fileURLToPath } from "node:url";
 import { writeStdout } from "./logs.ts";
+import { EXIT_USAGE, printLine } from "./output.ts";
 import {
   BranchSourceError,
   type BranchSourceOptions,
@@ -31,11 +32,12 @@ import {
   loadSettings,
   resolveHome,
   shellQuote,
+  termSafe,
 } from "../sys/mod.ts";
 import type { AuthResolver } from "../git/mod.ts";
 import { AGE_IDENTITY, Identities } from "../crypto/mod.ts";
 import { openCredentialStore } from "../credentials/mod.ts";
-import { ID_HELP, LIST_REPO_HELP, withBranchOptions } from "./options.ts";
+import { badIdArguments, ID_HELP, LIST_REPO_HELP, withBranchOptions } from "./options.ts";
 
 /**
  * The command that restores `id` into the current directory, pasteable from
@@ -101,23 +103,37 @@ export function sourceOptions(
   };
 }
 
-/** Runs `body` with an abort signal fired by SIGINT/SIGTERM (temporary files get removed). */
+/**
+ * Runs `body` with an abort signal fired by SIGINT/SIGTERM (temporary files
+ * get removed). When `body` ends by the signal, the process exits with
+ * 128 + the signal's number (130 for Ctrl-C), saying so on one line.
+ */
 export async function withSignals<T>(body: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
-  const stop = () => controller.abort(new Error("interrupted"));
-  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
-  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  let received: Deno.Signal | undefined;
+  const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+    const stop = () => {
+      received ??= signal;
+      controller.abort(new Error("interrupted"));
+    };
+    Deno.addSignalListener(signal, stop);
+    return { signal, stop };
+  });
   try {
     return await body(controller.signal);
+  } catch (error) {
+    if (!received) throw error;
+    printLine(`asciinema-chunker: stopped by ${received}`);
+    return Deno.exit(received === "SIGINT" ? 130 : 143);
   } finally {
-    for (const signal of signals) Deno.removeSignalListener(signal, stop);
+    for (const { signal, stop } of listeners) Deno.removeSignalListener(signal, stop);
   }
 }
 
 function shortTime(iso: string | null | undefined): string {
   if (!iso) return "-";
   const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
+  if (Number.isNaN(date.getTime())) return termSafe(iso);
   return date.toISOString().slice(0, 16).replace("T", " ") + "Z";
 }
 
@@ -127,13 +143,13 @@ function sourceLine(result: { url: string; branch: string; via: string }): strin
     : result.via === "direct"
     ? "read in place"
     : "local clone";
-  return `${result.branch} of ${result.url} (${how})`;
+  return termSafe(`${result.branch} of ${result.url} (${how})`);
 }
 
 /** Prints a restore or branch error for people; false when `error` is something else. */
 export function printError(error: unknown): boolean {
   if (error instanceof RestoreError || error instanceof BranchSourceError) {
-    console.error(`asciinema-chunker: ${error.message}`);
+    printLine(`asciinema-chunker: ${error.message}`);
     return true;
   }
   return false;
@@ -150,14 +166,18 @@ function listingText(result: ListResult): string {
   const rows = [["ID", "STATE", "CHUNKS", "SIZE", "STARTED", "ENDED", "LOCAL"]];
   for (const r of result.recordings) {
     rows.push([
-      JSON.stringify(r.id).slice(1, -1) === r.id && !/\s/.test(r.id) ? r.id : JSON.stringify(r.id),
+      termSafe(
+        JSON.stringify(r.id).slice(1, -1) === r.id && !/\s/.test(r.id)
+          ? r.id
+          : JSON.stringify(r.id),
+      ),
       (r.manifest_error ? "manifest unreadable" : r.complete ? "complete" : "in progress") +
       (r.locked ? " (encrypted)" : r.encrypted ? " (decrypted)" : ""),
       String(r.chunks),
       formatBytes(r.bytes),
       shortTime(r.started),
       r.complete ? shortTime(r.ended) : `(last chunk ${shortTime(r.last_chunk)})`,
-      r.local ?? "-",
+      termSafe(r.local ?? "-"),
     ]);
   }
   return `Recordings on ${sourceLine(result)}:\n\n${table(rows)}`;
@@ -184,15 +204,15 @@ export async function runList(
     } catch (error) {
       if (printError(error)) return 2;
       if (error instanceof RemoteLookupError) {
-        console.error(`asciinema-chunker: ${error.message}`);
+        printLine(`asciinema-chunker: ${error.message}`);
         return 2;
       }
       throw error;
     }
     const read = listings.filter((listing): listing is ListResult => !("error" in listing));
-    for (const note of read.flatMap((listing) => listing.notes)) console.error(`note: ${note}`);
+    for (const note of read.flatMap((listing) => listing.notes)) printLine(`note: ${note}`);
     const locked = read.flatMap((listing) => listing.recordings).find((r) => r.locked);
-    if (locked) console.error(`note: encrypted manifests were not read: ${locked.locked}`);
+    if (locked) printLine(`note: encrypted manifests were not read: ${locked.locked}`);
     const code = read.length === 0 ? 2 : 0;
     if (flags.json) {
       const doc = flags.repo || flags.branch ? listings[0] : { remotes: listings };
@@ -202,8 +222,10 @@ export async function runList(
     const parts: string[] = [];
     for (const listing of listings) {
       if ("error" in listing) {
-        console.error(`asciinema-chunker: ${listing.error}`);
-        parts.push(`Could not read ${listing.branch} of ${listing.url} (see above).\n`);
+        printLine(`asciinema-chunker: ${listing.error}`);
+        parts.push(
+          termSafe(`Could not read ${listing.branch} of ${listing.url} (see above).`) + "\n",
+        );
       } else parts.push(listingText(listing));
     }
     const any = read.some((listing) => listing.recordings.length > 0);
@@ -218,8 +240,10 @@ export async function runRestore(
   flags: SourceFlags & { output?: string; force?: boolean },
   hooks: RestoreHooks = {},
 ): Promise<number> {
+  if (badIdArguments([id])) return EXIT_USAGE;
   return await withSignals(async (signal) => {
     let result;
+
     try {
       result = await restoreRecording(id, {
         ...sourceOptions(flags, hooks, signal),
@@ -228,20 +252,21 @@ export async function runRestore(
       });
     } catch (error) {
       if (error instanceof RestoreError && error.kind === "identity") {
-        console.error(`asciinema-chunker: ${error.message}`);
-        console.error(`Then run: ${restoreCommandLine(id)} --identity FILE`);
+        printLine(`asciinema-chunker: ${error.message}`);
+        printLine(`Then run: ${restoreCommandLine(id)} --identity FILE`);
         return 1;
       }
       if (printError(error)) return 1;
       throw error;
     }
-    for (const note of result.notes) console.error(`note: ${note}`);
-    let text = `Restored ${id} from ${sourceLine(result)}\n` +
-      `  to ${result.output}: ${result.bytes} bytes (${formatBytes(result.bytes)}) ` +
+    for (const note of result.notes) printLine(`note: ${note}`);
+    const shown = termSafe(id);
+    let text = `Restored ${shown} from ${sourceLine(result)}\n` +
+      `  to ${termSafe(result.output)}: ${result.bytes} bytes (${formatBytes(result.bytes)}) ` +
       `from ${result.chunks} chunk${result.chunks === 1 ? "" : "s"}` +
       (result.sha256 ? `, sha256 ${result.sha256}\n` : "\n");
     if (result.partial) {
-      text += `PARTIAL: ${id} has no manifest: the recording is still in progress (or its ` +
+      text += `PARTIAL: ${shown} has no manifest: the recording is still in progress (or its ` +
         `machine stopped before it ended). Restored bytes 0-${result.bytes}, up to the last ` +
         `pushed chunk${
           result.lastCommit
@@ -262,6 +287,7 @@ export async function runVerify(
   flags: SourceFlags & { json?: boolean },
   hooks: RestoreHooks = {},
 ): Promise<number> {
+  if (badIdArguments([id])) return EXIT_USAGE;
   return await withSignals(async (signal) => {
     let report;
     try {
@@ -270,7 +296,7 @@ export async function runVerify(
       if (printError(error)) return 2;
       throw error;
     }
-    for (const note of report.notes) console.error(`note: ${note}`);
+    for (const note of report.notes) printLine(`note: ${note}`);
     if (flags.json) {
       await writeStdout(JSON.stringify(report, null, 2) + "\n");
       return report.ok ? 0 : 1;
@@ -279,16 +305,19 @@ export async function runVerify(
     let bad = 0;
     for (const r of report.recordings) {
       const state = r.complete ? "complete" : "in progress";
+      const shown = termSafe(r.id);
       if (r.problems.length === 0) {
-        text += `ok    ${r.id}: ${r.chunks} chunks, ${r.bytes} bytes, ${state}\n`;
+        text += `ok    ${shown}: ${r.chunks} chunks, ${r.bytes} bytes, ${state}\n`;
       } else {
         bad++;
-        text += `FAIL  ${r.id}: ${r.chunks} chunks, ${state}, ${r.problems.length} problem${
+        text += `FAIL  ${shown}: ${r.chunks} chunks, ${state}, ${r.problems.length} problem${
           r.problems.length === 1 ? "" : "s"
         }\n`;
-        for (const problem of r.problems) text += `      - [${problem.kind}] ${problem.message}\n`;
+        for (const problem of r.problems) {
+          text += termSafe(`      - [${problem.kind}] ${problem.message}`) + "\n";
+        }
       }
-      for (const warning of r.warnings) text += `      (warning) ${warning}\n`;
+      for (const warning of r.warnings) text += termSafe(`      (warning) ${warning}`) + "\n";
     }
     text += report.recordings.length === 0
       ? "No recordings found.\n"

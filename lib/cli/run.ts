@@ -4,9 +4,10 @@
  *
  * @module
  */
-import { Command } from "@commander-js/extra-typings";
-import { Engine } from "../engine/mod.ts";
+import { Command, Option } from "@commander-js/extra-typings";
+import { allowFailpoints, Engine, FAILPOINT_FLAG } from "../engine/mod.ts";
 import {
+  disableCoreDumps,
   type HomePaths,
   homePaths,
   log,
@@ -44,6 +45,13 @@ async function runClaimed(
   settings: Settings,
   options: { once?: boolean },
 ): Promise<number> {
+  // Before any secret is read: a crash must not write the token to a core file.
+  const core = await disableCoreDumps();
+  if (core.status === "failed") {
+    log("daemon").warn("Could not turn core dumps off: {reason}", { reason: core.reason });
+  } else if (core.status === "unavailable") {
+    log("daemon").debug("Core dumps not turned off here: {reason}", { reason: core.reason });
+  }
   const unreachable = await missingNetPermissions(settings);
   if (unreachable.length) {
     log("daemon").warn(
@@ -111,7 +119,11 @@ export function runCommand() {
   return new Command("run")
     .description("run the daemon in the foreground (what the service runs)")
     .option("--once", "cut every complete line now, push, and exit (0 only if all is pushed)")
+    .addOption(
+      new Option(FAILPOINT_FLAG, "tests only: let ASCIINEMA_FAILPOINT arm a failpoint").hideHelp(),
+    )
     .action(async (options) => {
+      if (options.failpoints) allowFailpoints();
       Deno.exit(await runDaemon({ once: options.once }));
     });
 }

@@ -1,8 +1,10 @@
 /**
- * `daemon.ts search <pattern>`: every match across every recording of the
- * known remotes, one per line as `<id>  <hh:mm:ss>  <line>` (the time into
- * the recording), or JSON lines with `--json`. Exit codes follow grep: 0 a
- * match, 1 none, 2 an error (matches found before it are still printed).
+ * `daemon.ts search <pattern> [FILE.cast...]`: every match across every
+ * recording of the known remotes (or in the local files given), one per line
+ * as `<id>  <hh:mm:ss>  <line>` (the time into the recording; the file for a
+ * local one), or JSON lines with `--json`. Exit codes follow grep: 0 a
+ * match, 1 none, 2 an error (matches found before it are still printed); an
+ * `--id` that names no recording is an error, with the closest ids.
  *
  * @module
  */
@@ -16,11 +18,14 @@ import {
   type MatchPlace,
   needsSeparator,
   PatternError,
+  REGEX_TIME_LIMIT_MS,
+  searchFiles,
   searchRecordings,
 } from "../text/mod.ts";
 import { writeStdout } from "./logs.ts";
+import { EXIT_USAGE, printLine } from "./output.ts";
 import { type RestoreHooks, type SourceFlags, sourceOptions, withSignals } from "./restore.ts";
-import { LIST_REPO_HELP, numberOption, withBranchOptions } from "./options.ts";
+import { badIdArguments, LIST_REPO_HELP, numberOption, withBranchOptions } from "./options.ts";
 
 /** Flags of `search`. */
 export interface SearchFlags extends SourceFlags {
@@ -38,6 +43,8 @@ export interface SearchFlags extends SourceFlags {
   json?: boolean;
   /** Render every recording from its chunks (ignore text indexes). */
   render?: boolean;
+  /** With `regex`: seconds one batch of lines may take. */
+  regexTimeout?: number;
 }
 
 /** Runs `search`; returns the exit code (0 match, 1 none, 2 error). */
@@ -45,19 +52,31 @@ export async function runSearch(
   pattern: string,
   flags: SearchFlags,
   hooks: RestoreHooks = {},
+  files: string[] = [],
 ): Promise<number> {
+  if (files.length && flags.id?.length) {
+    printLine(
+      "asciinema-chunker: --id picks recordings on the branches; with files, only those files " +
+        "are searched (drop --id or the files).",
+    );
+    return 2;
+  }
+  if (badIdArguments(flags.id ?? [])) return EXIT_USAGE;
   let since: Date | undefined;
   if (flags.since !== undefined) {
     try {
       since = parseSince(flags.since);
     } catch (error) {
-      console.error(`asciinema-chunker: ${(error as Error).message}`);
+      printLine(`asciinema-chunker: ${(error as Error).message}`);
       return 2;
     }
   }
   return await withSignals(async (signal) => {
     let previous: { place: MatchPlace; match: Match } | undefined;
     const context = flags.context ?? 0;
+    const regexTimeLimitMs = flags.regexTimeout === undefined
+      ? undefined
+      : flags.regexTimeout * 1000;
     const onMatch = async (place: MatchPlace, match: Match) => {
       if (flags.json) {
         await writeStdout(formatMatchJson(place, match));
@@ -68,6 +87,28 @@ export async function runSearch(
       }
       previous = { place, match };
     };
+    if (files.length) {
+      try {
+        const local = await searchFiles({
+          files,
+          pattern,
+          regex: flags.regex,
+          ignoreCase: flags.ignoreCase,
+          regexTimeLimitMs,
+          signal,
+          context,
+          since,
+          onMatch,
+        });
+        for (const error of local.errors) printLine(`asciinema-chunker: ${error}`);
+        if (local.errors.length) return 2;
+        return local.matches > 0 ? 0 : 1;
+      } catch (error) {
+        if (!(error instanceof PatternError)) throw error;
+        printLine(`asciinema-chunker: ${error.message}`);
+        return 2;
+      }
+    }
     let summary;
     try {
       summary = await searchRecordings({
@@ -79,6 +120,7 @@ export async function runSearch(
         ids: flags.id?.length ? flags.id : undefined,
         since,
         noIndex: flags.render,
+        regexTimeLimitMs,
         onMatch,
       });
     } catch (error) {
@@ -86,13 +128,13 @@ export async function runSearch(
         error instanceof PatternError || error instanceof BranchSourceError ||
         error instanceof RemoteLookupError
       ) {
-        console.error(`asciinema-chunker: ${error.message}`);
+        printLine(`asciinema-chunker: ${error.message}`);
         return 2;
       }
       throw error;
     }
-    for (const note of summary.notes) console.error(`note: ${note}`);
-    for (const error of summary.errors) console.error(`asciinema-chunker: ${error}`);
+    for (const note of summary.notes) printLine(`note: ${note}`);
+    for (const error of summary.errors) printLine(`asciinema-chunker: ${error}`);
     if (summary.errors.length) return 2;
     return summary.matches > 0 ? 0 : 1;
   });
@@ -105,7 +147,11 @@ export function searchCommand(hooks: RestoreHooks = {}) {
       .description(
         "find text in every recording, with the time into each (exit 0 found, 1 none, 2 error)",
       )
-      .argument("<pattern>", "text to find (a regular expression with --regex)"),
+      .argument("<pattern>", "text to find (a regular expression with --regex)")
+      .argument(
+        "[files...]",
+        "local .cast files to search instead of the branches (asciicast v1, v2 or v3)",
+      ),
     LIST_REPO_HELP,
   )
     .option(
@@ -116,6 +162,13 @@ export function searchCommand(hooks: RestoreHooks = {}) {
     )
     .option("--since <when>", "only lines shown since then: 30m, 2h, 1d or an ISO date")
     .option("--regex", "the pattern is a JavaScript regular expression")
+    .option(
+      "--regex-timeout <seconds>",
+      `with --regex: stop when one batch of lines takes longer (default ${
+        REGEX_TIME_LIMIT_MS / 1000
+      }; a pattern that backtracks catastrophically never ends)`,
+      numberOption("a number of seconds from 0.1 to 3600", { min: 0.1, max: 3600 }),
+    )
     .option("-i, --ignore-case", "ignore case")
     .option(
       "-C, --context <n>",
@@ -126,8 +179,8 @@ export function searchCommand(hooks: RestoreHooks = {}) {
     .option("--render", "render every recording from its chunks, ignoring text indexes")
     // grep's convention: a bad option is an error (2), not "no match" (1).
     .exitOverride((error) => Deno.exit(error.exitCode === 0 ? 0 : 2))
-    .action(async (pattern, options) => {
-      const code = await runSearch(pattern, options, hooks);
+    .action(async (pattern, files, options) => {
+      const code = await runSearch(pattern, options, hooks, files);
       if (code !== 0) Deno.exit(code);
     });
 }

@@ -8,7 +8,8 @@
 import { Argument, Command, Option } from "@commander-js/extra-typings";
 import { runDaemon } from "./run.ts";
 import { runStatus } from "./status.ts";
-import { errorMessage, homePaths, resolveHome } from "../sys/mod.ts";
+import { errorMessage, homePaths, resolveHome, termSafe } from "../sys/mod.ts";
+import { printLine } from "./output.ts";
 import {
   claimPidfile,
   releasePidfile,
@@ -19,7 +20,7 @@ import {
 } from "../service/mod.ts";
 
 function say(line: string): void {
-  console.log(line);
+  console.log(termSafe(line));
 }
 
 function paths() {
@@ -37,7 +38,7 @@ export function startCommand() {
     .option("--no-compile", "do not compile; use the binary if current, else `deno run`")
     .action(async (options) => {
       if (Deno.build.standalone) {
-        console.error("Run start from the source checkout: deno task daemon-start");
+        printLine("Run start from the source checkout: deno task daemon-start");
         Deno.exit(2);
       }
       const home = paths();
@@ -50,11 +51,11 @@ export function startCommand() {
           say,
         });
       } catch (error) {
-        console.error(`start failed: ${errorMessage(error)}`);
+        printLine(`start failed: ${errorMessage(error)}`);
         Deno.exit(1);
       }
       if (outcome.status === "failed") {
-        console.error(`start failed (${outcome.backend}): ${outcome.message}`);
+        printLine(`start failed (${outcome.backend}): ${outcome.message}`);
         Deno.exit(1);
       }
       if (outcome.status === "already-running") {
@@ -92,11 +93,11 @@ export function stopCommand() {
     .action(async (options) => {
       const timeout = Number(options.timeout);
       if (!Number.isFinite(timeout) || timeout <= 0) {
-        console.error(`--timeout must be a positive number of seconds, got ${options.timeout}`);
+        printLine(`--timeout must be a positive number of seconds, got ${options.timeout}`);
         Deno.exit(2);
       }
       const outcome = await stopService({ paths: paths(), timeoutMs: timeout * 1000, say });
-      for (const problem of outcome.problems) console.error(`stop: ${problem}`);
+      for (const problem of outcome.problems) printLine(`stop: ${problem}`);
       Deno.exit(outcome.problems.length ? 1 : 0);
     });
 }
@@ -117,11 +118,11 @@ export function serviceCommand() {
       const definition = await serviceDefinition(manager, {
         paths: paths(),
         compile,
-        say: (line) => console.error(line),
+        say: (line) => printLine(line),
       });
-      console.error(`# ${definition.path} (${definition.spec.program.kind})`);
+      printLine(`# ${definition.path} (${definition.spec.program.kind})`);
       if (compile === "never" && definition.spec.program.kind === "deno-run") {
-        console.error(
+        printLine(
           "# start first tries to compile the binary; when that works, the program is " +
             "<ASCIINEMA_HOME>/bin/asciinema-chunker run (see --compiled)",
         );
@@ -134,7 +135,7 @@ export function serviceCommand() {
       const home = paths();
       const claim = await claimPidfile(home, { mode: "detached" });
       if (!claim.ok) {
-        console.error(`asciinema-chunker: a daemon is already running (pid ${claim.pid ?? "?"})`);
+        printLine(`asciinema-chunker: a daemon is already running (pid ${claim.pid ?? "?"})`);
         Deno.exit(3);
       }
       let code = 1;

@@ -38,14 +38,28 @@ export interface OpenCredentialStoreOptions extends BackendOptions {
   hasSecretTool?: boolean;
 }
 
-/** Parses a store name; throws for anything else. */
+/** A store name that is not one: the message names the setting (`from`), not the value. */
+export class StoreSettingError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "StoreSettingError";
+  }
+}
+
+/**
+ * Parses a store name; throws a {@linkcode StoreSettingError} for anything
+ * else. The value is quoted only when it looks like a misspelt name (letters
+ * and dashes): a token pasted into the wrong variable is never printed.
+ */
 export function parseStoreSetting(value: string, from: string): CredentialStoreSetting {
   const normalized = value.trim().toLowerCase();
   if (["auto", "keychain", "secret-service", "env"].includes(normalized)) {
     return normalized as CredentialStoreSetting;
   }
-  throw new Error(
-    `${from} is ${JSON.stringify(value)}; allowed: auto, keychain, secret-service, env`,
+  const shown = /^[A-Za-z-]{1,24}$/.test(value.trim()) ? ` (${JSON.stringify(value.trim())})` : "";
+  throw new StoreSettingError(
+    `${from} is not a credential store name${shown}; allowed: auto, keychain, secret-service, env`,
   );
 }
 

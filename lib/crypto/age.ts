@@ -9,6 +9,7 @@
  */
 import { Decrypter, Encrypter, generateX25519Identity, identityToRecipient } from "age-encryption";
 import { errorMessage, isAgeRecipient, KindedError, registerSecret } from "../sys/mod.ts";
+import { boundedAgeStream, scanAgeHeader } from "./age_header.ts";
 
 /**
  * Why something could not be decrypted: `no-match` (encrypted to other
@@ -21,6 +22,17 @@ export class DecryptError extends KindedError<DecryptErrorKind> {}
 
 /** True when `text` is an X25519 age recipient with a valid checksum. */
 export const isX25519Recipient: (text: string) => boolean = isAgeRecipient;
+
+/**
+ * A value that should have been a recipient, as a message may show it: its
+ * start when it looks like a public key (`age1…`), else nothing of it (it
+ * may be the secret key, pasted into the wrong place).
+ */
+export function recipientShown(value: string): string {
+  const text = value.trim();
+  if (/^age-secret-key-/i.test(text)) return "an age identity (the secret key, not its recipient)";
+  return /^age1[0-9a-z]*$/i.test(text) ? `${text.slice(0, 20)}…` : "the value given";
+}
 
 function encrypterFor(recipients: readonly string[]): Encrypter {
   if (recipients.length === 0) throw new Error("encryption needs at least one recipient");
@@ -74,9 +86,11 @@ export async function* decryptStream(
   input: ReadableStream<Uint8Array>,
   identities: readonly string[],
 ): AsyncGenerator<Uint8Array> {
+  const bounded = await boundedAgeStream(input);
+  if ("refused" in bounded) throw new DecryptError("corrupt", bounded.refused);
   let plain: ReadableStream<Uint8Array>;
   try {
-    plain = await decrypterFor(identities).decrypt(input);
+    plain = await decrypterFor(identities).decrypt(bounded.stream);
   } catch (error) {
     throw headerError(error);
   }
@@ -104,6 +118,8 @@ export async function decryptBytes(
   bytes: Uint8Array,
   identities: readonly string[],
 ): Promise<Uint8Array> {
+  const verdict = scanAgeHeader(bytes);
+  if (typeof verdict === "object") throw new DecryptError("corrupt", verdict.refused);
   let decrypter: Decrypter;
   try {
     decrypter = decrypterFor(identities);

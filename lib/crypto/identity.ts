@@ -31,6 +31,34 @@ export const IDENTITY_HINT = "pass --identity FILE (an age identity file: AGE-SE
 
 const IDENTITY = /^AGE-SECRET-KEY-1[0-9A-Z]+$/;
 
+/** The start of a key, in whatever case. */
+const KEY_LIKE = /^age-secret-key-/i;
+
+/**
+ * The identity text in an environment value written another way, as people
+ * paste it: surrounding whitespace, quotes (`"AGE-…"`, `'AGE-…'` from a
+ * `.env` file), a whole `export ASCIINEMA_AGE_IDENTITY=AGE-…` line, lower
+ * case (Bech32 is case-insensitive). Returns undefined for a value that
+ * names no key (a path). Whether the result is a usable key is
+ * {@linkcode parseIdentityFile}'s to say.
+ */
+export function keyFromEnvValue(value: string): string | undefined {
+  let text = value.trim();
+  const assignment = /^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=\s*/.exec(text);
+  if (assignment) text = text.slice(assignment[0].length).trim();
+  text = text.replace(/;$/, "").trim();
+  for (const quote of ['"', "'"]) {
+    if (text.length >= 2 && text.startsWith(quote) && text.endsWith(quote)) {
+      text = text.slice(1, -1).trim();
+    }
+  }
+  const lines = text.split(/\r?\n/);
+  const first = lines.find((line) => line.trim() && !line.trim().startsWith("#"))?.trim();
+  if (!first || !KEY_LIKE.test(first)) return undefined;
+  return lines.map((line) => KEY_LIKE.test(line.trim()) ? line.trim().toUpperCase() : line)
+    .join("\n");
+}
+
 function usable(identity: string): boolean {
   try {
     new Decrypter().addIdentity(identity);
@@ -111,18 +139,7 @@ export class Identities {
     const { file } = this.#options;
     if (file) return { identities: await readIdentityFile(file, "--identity"), source: file };
     const fromEnv = (this.#options.env ?? Deno.env).get(AGE_IDENTITY_ENV)?.trim();
-    if (fromEnv) {
-      if (fromEnv.startsWith("AGE-SECRET-KEY-")) {
-        return {
-          identities: parseIdentityFile(fromEnv, AGE_IDENTITY_ENV),
-          source: AGE_IDENTITY_ENV,
-        };
-      }
-      return {
-        identities: await readIdentityFile(fromEnv, AGE_IDENTITY_ENV),
-        source: `${AGE_IDENTITY_ENV} (${fromEnv})`,
-      };
-    }
+    if (fromEnv) return { identities: await identitiesFromEnv(fromEnv), source: AGE_IDENTITY_ENV };
     let stored: string | undefined;
     let why = "";
     try {
@@ -141,15 +158,59 @@ export class Identities {
   }
 }
 
-async function readIdentityFile(path: string, what: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    throw new IdentityError(
-      "missing",
-      `${what} ${path} cannot be read (${errorMessage(error)}): ${IDENTITY_HINT}`,
-    );
+/**
+ * The identities of `ASCIINEMA_AGE_IDENTITY`: a key in any of the forms of
+ * {@linkcode keyFromEnvValue}, else the path of an identity file. Messages
+ * name the variable, never its value (a key mangled beyond recognition is
+ * still a key).
+ */
+async function identitiesFromEnv(value: string): Promise<string[]> {
+  const key = keyFromEnvValue(value);
+  if (key !== undefined) {
+    registerSecret(value);
+    for (const line of key.split("\n")) registerSecret(line);
+    try {
+      return parseIdentityFile(key, AGE_IDENTITY_ENV);
+    } catch (error) {
+      if (!(error instanceof IdentityError)) throw error;
+      throw new IdentityError(
+        "invalid",
+        `${AGE_IDENTITY_ENV} holds something like a key, but not a usable age X25519 identity ` +
+          `(AGE-SECRET-KEY-1…, 74 characters): set it to the key alone, or to the path of an ` +
+          `identity file`,
+      );
+    }
   }
+  const text = await identityText(
+    value,
+    (error) =>
+      `${AGE_IDENTITY_ENV} is neither an age identity (AGE-SECRET-KEY-1…) nor the path of a ` +
+      `readable identity file (${fileProblem(error)})`,
+  );
+  return parseIdentityFile(text, `the file ${AGE_IDENTITY_ENV} names`);
+}
+
+/** An identity file's text; else a `missing` {@linkcode IdentityError}: `problem(error)` and the hint. */
+async function identityText(path: string, problem: (error: unknown) => string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new IdentityError("missing", `${problem(error)}: ${IDENTITY_HINT}`);
+  }
+}
+
+/** Why a file could not be read, without its path (which Deno's messages carry). */
+function fileProblem(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) return "no such file";
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (error instanceof Deno.errors.IsADirectory) return "a directory";
+  return error instanceof Error ? error.name : "unreadable";
+}
+
+async function readIdentityFile(path: string, what: string): Promise<string[]> {
+  const text = await identityText(
+    path,
+    (error) => `${what} ${path} cannot be read (${errorMessage(error)})`,
+  );
   return parseIdentityFile(text, path);
 }

@@ -6,4 +6,5 @@
  * @module
  */
 export * from "./age.ts";
+export * from "./age_header.ts";
 export * from "./identity.ts";

@@ -9,4 +9,4 @@ export { Engine } from "./engine.ts";
 export type { EngineEvent, EngineOptions } from "./options.ts";
 export { type Clock, systemClock } from "./clock.ts";
 export { type Action, plan, type PlanInput } from "./planner.ts";
-export { type Failpoint, FAILPOINTS } from "./failpoint.ts";
+export { allowFailpoints, type Failpoint, FAILPOINT_FLAG, FAILPOINTS } from "./failpoint.ts";

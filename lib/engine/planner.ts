@@ -9,7 +9,9 @@
  * 2. The file is gone: a generation not yet final is **closed** with what
  *    was cut; otherwise nothing.
  * 3. The file is not a recording (symlink, not a regular file, bad name, not
- *    asciicast): **hold**. Its header is still being written: nothing.
+ *    asciicast): **hold**. Its header is still being written: nothing, unless
+ *    the recording ended that way (an empty file, one line without its
+ *    newline): then it goes on like any other, and is backed up as it is.
  * 4. No checkpoint yet: **resolve** (find where to start, from the branch).
  * 5. The file is not the one the checkpoint describes (another inode, shorter
  *    than what was cut, fingerprint mismatch, or grown after its end): **new
@@ -34,7 +36,7 @@ export interface FileFacts {
   present: boolean;
   /** Why it is not backed up at all (symlink, not a regular file, not asciicast), or null. */
   problem: string | null;
-  /** The header line is complete and valid. */
+  /** The header line is complete and valid (an ended file need not have one). */
   headerReady: boolean;
   /** Inode number, when the platform has one. */
   ino: number | null;
@@ -160,7 +162,7 @@ export function plan(input: PlanInput, now: number): Action {
     return checkpoint && !checkpoint.final ? { type: "close" } : { type: "idle" };
   }
   if (facts.problem) return { type: "hold", reason: facts.problem };
-  if (!facts.headerReady) return { type: "idle" };
+  if (!facts.headerReady && !facts.ended) return { type: "idle" };
   if (!checkpoint) return { type: "resolve" };
   const changed = progress.mismatch ?? identityChange(facts, checkpoint);
   if (changed) return { type: "new-generation", reason: changed };

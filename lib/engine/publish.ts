@@ -9,6 +9,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import {
   type ChunkItem,
@@ -109,6 +110,8 @@ async function manifestOf(
     started: state.first_seen,
     ended: state.ended_at,
     asciicast_version: null,
+    // The machine that recorded it (the viewer shows it; older manifests have none).
+    host: hostname(),
     // Public keys: what is derived from it later (a text index, on any machine) is sealed to them.
     ...(state.encrypted && state.recipients?.length ? { recipients: state.recipients } : {}),
     ...ctx.manifestExtra(state),

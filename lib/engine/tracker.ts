@@ -17,7 +17,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 /** What the tracker remembers about one id between looks. */
 export interface TrackerMemo {
   /** asciicast version once the header was read. */
-  version?: 2 | 3;
+  version?: 1 | 2 | 3;
   /** lstat-derived stamp of the `.json` last read. */
   configStamp: string;
   /** The valid `.json`, if any. */
@@ -116,9 +116,14 @@ export async function readFacts(id: string, options: ReadFactsOptions): Promise<
       reason: `unreadable: ${error.message}`,
     }));
     if (header.kind === "empty" || header.kind === "incomplete") {
-      memo.note = `${id}.cast is ${
-        header.kind === "empty" ? "empty" : "still writing its header"
-      }; waiting for the asciicast header`;
+      // Ended like this (an empty file, one line without its newline): backed up as it is.
+      await readConfig(join(options.activeDir, `${id}.json`), id, memo);
+      facts.ended = await endReason(castPath, facts, options);
+      memo.note = facts.ended
+        ? null
+        : `${id}.cast is ${
+          header.kind === "empty" ? "empty" : "still writing its header"
+        }; waiting for the asciicast header`;
       return facts;
     }
     if (header.kind === "invalid") {

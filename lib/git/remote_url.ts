@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { redact } from "../sys/mod.ts";
+import { isLoopbackHost, normalizeHost, redact } from "../sys/mod.ts";
 
 /** How a remote is reached. */
 export type RemoteKind = "https" | "http-loopback" | "ssh" | "local" | "git";
@@ -60,21 +60,8 @@ export class RemoteUrlError extends Error {
 
 const GITHUB_HOSTS = new Set(["github.com", "ssh.github.com", "www.github.com"]);
 
-/** A host name as compared everywhere: lower case, no brackets, no trailing dot. */
-export function normalizeHost(host: string): string {
-  return host.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.+$/, "");
-}
-
-/** True for loopback hosts: 127.0.0.0/8, ::1 (with or without brackets) and localhost. */
-export function isLoopbackHost(host: string): boolean {
-  const h = normalizeHost(host);
-  if (h === "localhost" || h.endsWith(".localhost")) return true;
-  if (h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
-  const v4 = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
-  if (v4) return v4.slice(1).every((part) => Number(part) <= 255);
-  const mapped = /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.exec(h);
-  return mapped !== null;
-}
+// Host names are compared and judged in lib/sys/host.ts (settings and notifiers need it too).
+export { isLoopbackHost, normalizeHost } from "../sys/mod.ts";
 
 function cleanPath(path: string): string {
   return path.replace(/^\/+/, "").replace(/\/+$/, "");

@@ -5,6 +5,7 @@
  * @module
  */
 import { NTFY_TOKEN } from "../credentials/mod.ts";
+import { isPlainHttpToRemote } from "../sys/mod.ts";
 import { headerSafe, httpFailure, post, readSecrets } from "./http.ts";
 import type {
   BackendResult,
@@ -46,7 +47,8 @@ export function ntfyBackend(options: NtfyOptions): NotifierBackend {
         "Priority": String(ntfyPriority(notice.priority)),
       };
       if (tags.length > 0) headers["Tags"] = headerSafe(tags.join(","));
-      if (token) headers["Authorization"] = `Bearer ${token}`;
+      // The token never crosses the network in clear (config.json refuses such a URL too).
+      if (token && !isPlainHttpToRemote(options.url)) headers["Authorization"] = `Bearer ${token}`;
       const answer = await post(options.url, { method: "POST", headers, body: notice.message }, {
         ...options,
       });

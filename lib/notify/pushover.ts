@@ -5,7 +5,7 @@
  * @module
  */
 import { PUSHOVER_APP, PUSHOVER_USER } from "../credentials/mod.ts";
-import { log } from "../sys/mod.ts";
+import { isPlainHttpToRemote, log, PLAIN_HTTP_NOTIFY } from "../sys/mod.ts";
 import { httpFailure, post, readSecrets, truncate } from "./http.ts";
 import type {
   BackendResult,
@@ -63,6 +63,15 @@ export function pushoverBackend(options: PushoverOptions): NotifierBackend {
           error: `no ${
             !token ? PUSHOVER_APP : PUSHOVER_USER
           } in the credential store (deno task daemon-setup)`,
+        };
+      }
+      if (isPlainHttpToRemote(apiUrl)) {
+        // The app token and user key never cross the network in clear.
+        return {
+          ...base,
+          ok: false,
+          permanent: true,
+          error: `notify.pushover.api_url: ${PLAIN_HTTP_NOTIFY}`,
         };
       }
       const form = new URLSearchParams();

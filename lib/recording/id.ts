@@ -106,6 +106,24 @@ export function makeRecordingId(workspace: string, options: MakeRecordingIdOptio
   }`;
 }
 
+/** The longest id, in bytes of UTF-8: `<id>.cast` must fit in a file name (255 bytes). */
+export const MAX_ID_BYTES = 250;
+
+/**
+ * Why `id`, given by a person, cannot name a recording (the file
+ * `<id>.cast`, the folder `chunks/<id>/` on the branch), or undefined.
+ * Ids from elsewhere (other machines, the bash version) need not match
+ * {@linkcode RECORDING_ID_PATTERN}; they only need to be a file name.
+ */
+export function recordingIdProblem(id: string): string | undefined {
+  if (id === "") return "it is empty";
+  const bytes = encoder.encode(id).length;
+  if (bytes > MAX_ID_BYTES) return `it is ${bytes} bytes long (ids are at most ${MAX_ID_BYTES})`;
+  if (id.includes("/") || id.includes("\0")) return "it contains a slash or a NUL character";
+  if (id === "." || id === "..") return "it is . or ..";
+  return undefined;
+}
+
 /** True for a string that {@linkcode makeRecordingId} could have made. */
 export function isRecordingId(id: string): boolean {
   return RECORDING_ID_PATTERN.test(id);

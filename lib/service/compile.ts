@@ -21,6 +21,7 @@ import {
   readJsonIfExists,
   resolveHome,
   run,
+  termSafe,
   walkFiles,
   writeJsonAtomic,
 } from "../sys/mod.ts";
@@ -260,7 +261,7 @@ export async function resolveProgram(
 export async function main(): Promise<number> {
   const paths = homePaths(resolveHome());
   const { flags, warnings } = await permissionsForHome(paths.home);
-  for (const warning of warnings) console.error(`warning: ${warning}`);
+  for (const warning of warnings) console.error(termSafe(`warning: ${warning}`));
   console.error(
     `Compiling ${DAEMON_ENTRY} into ${binaryPath(paths)} with:\n  ${flags.join("\n  ")}`,
   );
@@ -269,7 +270,7 @@ export async function main(): Promise<number> {
     console.log(`Compiled ${result.binary}. \`deno task daemon-start\` runs it as the service.`);
     return 0;
   }
-  console.error(`deno compile failed: ${result.reason}`);
+  console.error(termSafe(`deno compile failed: ${result.reason}`));
   if (result.offline) console.error(`${DENORT_HINT}.`);
   console.error(
     "Without a binary, `deno task daemon-start` runs the daemon with `deno run` and the same " +

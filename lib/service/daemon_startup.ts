@@ -30,10 +30,12 @@ import {
   type HomePaths,
   loadSettings,
   log,
+  redact,
   type Settings,
   SettingsError,
   setupLogging,
   shutdownLogging,
+  termSafe,
 } from "../sys/mod.ts";
 import { claimPidfile, releasePidfile, type RunMode, runModeFrom } from "./pidfile.ts";
 
@@ -187,8 +189,10 @@ export async function prepareDaemon(
     consoleLevel: consoleLevelFor(mode),
     consoleWrite: options.consoleWrite,
   });
-  const say = (text: string) =>
+  const say = (raw: string) => {
+    const text = termSafe(redact(raw));
     options.consoleWrite ? options.consoleWrite(`${text}\n`) : console.error(text);
+  };
   const own = options.signal ? undefined : signalsController();
   const signal = options.signal ?? own!.signal;
   try {
@@ -236,7 +240,8 @@ export async function prepareDaemon(
           log("daemon").error("Invalid settings, not starting:\n{message}", {
             message: error.message,
           });
-          say(`asciinema-chunker: invalid settings, not starting:\n${error.message}`);
+          say("asciinema-chunker: invalid settings, not starting:");
+          for (const line of error.message.split("\n")) say(line);
           await shutdownLogging();
           await releasePidfile(paths);
           return { ok: false, code: 2 };

@@ -30,8 +30,12 @@ export function detachedArgv(spec: ServiceSpec): string[] {
   return [...argv, ...DETACHED_RUN_ARGS];
 }
 
-/** The shell line that redirects the child's output and replaces itself with it. */
-export const REDIRECT_SCRIPT = 'out=$1; err=$2; shift 2; exec "$@" </dev/null >>"$out" 2>>"$err"';
+/**
+ * The shell line that turns core dumps off (a crash must not write the token
+ * to disk), redirects the child's output and replaces itself with it.
+ */
+export const REDIRECT_SCRIPT = "ulimit -c 0 2>/dev/null; " +
+  'out=$1; err=$2; shift 2; exec "$@" </dev/null >>"$out" 2>>"$err"';
 
 /** Result of {@linkcode startDetached}. */
 export type DetachResult =

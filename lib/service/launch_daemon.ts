@@ -7,14 +7,14 @@
  *
  * @module
  */
-import { resolveHome } from "../sys/mod.ts";
+import { resolveHome, termSafe } from "../sys/mod.ts";
 import { permissionsForHome } from "./permissions.ts";
 import { denoRunProgram } from "./program.ts";
 
 /** The daemon's command line for a home (program first). */
 export async function foregroundArgv(home: string, extraArgs: string[] = []): Promise<string[]> {
   const { flags, warnings } = await permissionsForHome(home);
-  for (const warning of warnings) console.error(`warning: ${warning}`);
+  for (const warning of warnings) console.error(termSafe(`warning: ${warning}`));
   return [...denoRunProgram(flags).argv, ...extraArgs];
 }
 

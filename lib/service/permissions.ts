@@ -10,7 +10,8 @@
  *   looks for it with a stat).
  * - run: `git`, `zstd`, `ssh` (clearing GitHub ControlMasters), the
  *   credential tool of the platform (`security` on macOS, `secret-tool`
- *   elsewhere) and `kill` where there is no `/proc` (liveness check) — each
+ *   elsewhere), `kill` where there is no `/proc` (liveness check) and
+ *   `prlimit` on Linux (the daemon's own core limit to 0) — each
  *   as the absolute paths where it exists (every match on PATH and in the
  *   system directories the service's PATH adds), so Deno never has to
  *   resolve a missing one (its `Info Failed to resolve ... for allow-run`).
@@ -64,6 +65,8 @@ export function daemonTools(os: string = Deno.build.os): string[] {
   tools.push(os === "darwin" ? "security" : "secret-tool");
   // Without /proc, liveness is checked with `kill -0` (lib/sys/process.ts pidAlive).
   if (os !== "linux") tools.push("kill");
+  // Its own core limit to 0 at start (lib/sys/process.ts disableCoreDumps).
+  if (os === "linux") tools.push("prlimit");
   return tools;
 }
 

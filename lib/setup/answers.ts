@@ -7,7 +7,7 @@
  * @module
  */
 import { parseRemoteUrl, RemoteUrlError } from "../git/mod.ts";
-import { branchNameProblem } from "../sys/mod.ts";
+import { branchNameProblem, isPlainHttpToRemote, PLAIN_HTTP_NOTIFY } from "../sys/mod.ts";
 
 /** The flags of `setup.ts` (commander's parsed options). */
 export interface SetupFlags {
@@ -183,6 +183,7 @@ export function checkNtfyUrl(value: string): true | string {
     if (url.protocol !== "https:" && url.protocol !== "http:") {
       return "the ntfy URL must start with https://";
     }
+    if (isPlainHttpToRemote(url.href)) return `notify.ntfy.url: ${PLAIN_HTTP_NOTIFY}`;
     if (url.pathname.replace(/\/+$/, "") === "") {
       return "the ntfy URL needs a topic: https://ntfy.sh/<topic>";
     }
@@ -196,6 +197,7 @@ export function checkNtfyUrl(value: string): true | string {
 export function checkHttpUrl(value: string): true | string {
   try {
     const url = new URL(value.trim());
+    if (isPlainHttpToRemote(url.href)) return `notify.pushover.api_url: ${PLAIN_HTTP_NOTIFY}`;
     if (url.protocol === "https:" || url.protocol === "http:") return true;
   } catch {
     // below

@@ -10,7 +10,7 @@ import {
   openCredentialStore,
 } from "../credentials/mod.ts";
 import { parseRemoteUrl } from "../git/mod.ts";
-import { type HomePaths, readRawSettings, redact, registerSecret } from "../sys/mod.ts";
+import { type HomePaths, readRawSettings, redact, registerSecret, termSafe } from "../sys/mod.ts";
 import { EXIT_USAGE, SetupCancelled, SetupError, type SetupFlags } from "./answers.ts";
 import { repoNameOf } from "../git/mod.ts";
 import type { Prompter } from "./prompter.ts";
@@ -98,9 +98,13 @@ export interface SetupRun {
   showDefinition: boolean;
 }
 
-/** A line to the person, redacted. */
+/**
+ * One line to the person, redacted, every control in it escaped (`termSafe`:
+ * URLs, answers and error text from outside are data). Multi-line text of
+ * our own is said line by line.
+ */
 export function say(ctx: SetupContext, line = ""): void {
-  ctx.io.say(redact(line));
+  ctx.io.say(termSafe(redact(line)));
 }
 
 /** A step's header: `Step N/M · title`. */

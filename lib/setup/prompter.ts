@@ -5,6 +5,7 @@
  * @module
  */
 import * as prompts from "@inquirer/prompts";
+import { termSafe } from "../sys/mod.ts";
 
 export interface Choice<T> {
   /** Label. */
@@ -36,16 +37,36 @@ export interface Prompter {
 /**
  * The prompter over @inquirer/prompts. The package is imported statically, so
  * Deno resolves (and, with an empty cache, downloads) it before setup prints
- * its first line, never in the middle of the wizard.
+ * its first line, never in the middle of the wizard. What it shows may quote
+ * config.json or a remote (a URL, a branch): messages and choices are escaped
+ * by `termSafe`, and a default that would need escaping is not offered.
  */
 export function inquirerPrompter(): Prompter {
   return {
     select: <T>(message: string, choices: Choice<T>[], defaultValue?: T) =>
-      prompts.select<T>({ message, choices, default: defaultValue }),
+      prompts.select<T>({
+        message: termSafe(message),
+        choices: choices.map((choice) => ({
+          ...choice,
+          name: termSafe(choice.name),
+          ...(choice.description ? { description: termSafe(choice.description) } : {}),
+        })),
+        default: defaultValue,
+      }),
     input: (message, options = {}) =>
-      prompts.input({ message, default: options.default, validate: options.validate }),
+      prompts.input({
+        message: termSafe(message),
+        default: options.default === undefined || termSafe(options.default) !== options.default
+          ? undefined
+          : options.default,
+        validate: options.validate && ((value: string) => {
+          const verdict = options.validate!(value);
+          return verdict === true ? true : termSafe(verdict);
+        }),
+      }),
     secret: (message, options = {}) =>
-      prompts.password({ message, mask: "*", validate: options.validate }),
-    confirm: (message, defaultValue = true) => prompts.confirm({ message, default: defaultValue }),
+      prompts.password({ message: termSafe(message), mask: "*", validate: options.validate }),
+    confirm: (message, defaultValue = true) =>
+      prompts.confirm({ message: termSafe(message), default: defaultValue }),
   };
 }

@@ -187,7 +187,7 @@ export async function installService(
   if (options.showDefinition && backend !== "detached") {
     const definition = await serviceDefinition(backend, { ...base, compile });
     say(`The ${backend} definition (${definition.path}):`);
-    say(definition.text.trimEnd());
+    for (const line of definition.text.trimEnd().split("\n")) say(line);
   }
   const before = await serviceState(base);
   if (before?.running) {

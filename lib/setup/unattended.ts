@@ -28,7 +28,13 @@ import {
   storedSecret,
 } from "./context.ts";
 import { chunkingFromFlags } from "./steps/chunking.ts";
-import { IdentityError, isX25519Recipient, parseIdentityFile, recipientOf } from "../crypto/mod.ts";
+import {
+  IdentityError,
+  isX25519Recipient,
+  parseIdentityFile,
+  recipientOf,
+  recipientShown,
+} from "../crypto/mod.ts";
 
 /**
  * `--age-recipient` (repeatable) and `--age-identity-stdin`: the recipients
@@ -41,7 +47,7 @@ async function encryptionAnswers(
   for (const recipient of recipients) {
     if (!isX25519Recipient(recipient)) {
       throw new SetupError(
-        `--age-recipient: ${recipient.slice(0, 20)}… is not an age X25519 recipient (age1…, ` +
+        `--age-recipient: ${recipientShown(recipient)} is not an age X25519 recipient (age1…, ` +
           "62 characters; `age-keygen -y key.txt` prints yours)",
         EXIT_USAGE,
       );

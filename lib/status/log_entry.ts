@@ -3,10 +3,13 @@
  * human-readable rendering.
  *
  * Lines that are not JSON are kept as they are; for filtering they inherit
- * the time and level of the JSON line before them.
+ * the time and level of the JSON line before them. The rendering is for a
+ * terminal: every field (messages carry remotes' error text and recording
+ * ids) has its controls escaped by `termSafe`.
  *
  * @module
  */
+import { termSafe } from "../sys/mod.ts";
 
 /** One log line, parsed when it is a LogTape JSON line. */
 export interface LogEntry {
@@ -173,13 +176,14 @@ export interface RenderOptions {
 /**
  * One human-readable line:
  * `2025-01-31 14:00:00 WARN  publisher: push failed  error=...`.
- * Lines that are not JSON come back unchanged.
+ * Lines that are not JSON come back as they are, their controls escaped
+ * like every field of a JSON line.
  */
 export function renderLogEntry(entry: LogEntry, options: RenderOptions = {}): string {
-  if (!entry.json) return entry.raw;
+  if (!entry.json) return termSafe(entry.raw);
   const color = options.color ?? false;
   const time = entry.time ? formatLocalTime(entry.time) : "????-??-?? ??:??:??";
-  const level = shortLevel(entry.level);
+  const level = termSafe(shortLevel(entry.level));
   const levelColor = level === "ERROR" || level === "FATAL"
     ? "boldRed"
     : level === "WARN"
@@ -187,9 +191,9 @@ export function renderLogEntry(entry: LogEntry, options: RenderOptions = {}): st
     : level === "DEBUG" || level === "TRACE"
     ? "dim"
     : "cyan";
-  const logger = (entry.logger ?? "").replace(/^chunker\.?/, "");
-  const extras = extraProperties(entry);
-  const message = entry.message ?? "";
+  const logger = termSafe((entry.logger ?? "").replace(/^chunker\.?/, ""));
+  const extras = extraProperties(entry).map((extra) => termSafe(extra));
+  const message = termSafe(entry.message ?? "");
   return `${paint(time, "dim", color)} ${paint(level.padEnd(5), levelColor, color)} ` +
     `${logger ? `${logger}: ` : ""}${
       level === "ERROR" || level === "FATAL" ? paint(message, "red", color) : message

@@ -1,11 +1,13 @@
 /**
  * `daemon.ts status` for people: the {@linkcode StatusReport} of
  * lib/status/collect.ts as plain text, coloured only when asked. Secrets a store
- * could not check are grouped under that store's one explanation.
+ * could not check are grouped under that store's one explanation. Every
+ * string of the report (ids, URLs, remotes' error text, health fields) has
+ * its controls escaped by `termSafe` before it is laid out.
  *
  * @module
  */
-import { formatBytes } from "../sys/mod.ts";
+import { formatBytes, redact, termSafe } from "../sys/mod.ts";
 import { formatLocalTime } from "./log_entry.ts";
 import { formatDuration } from "../sys/mod.ts";
 import type { RecordingStatus, SecretStatus, StatusReport } from "./report.ts";
@@ -73,8 +75,17 @@ function secretLines(
   return lines;
 }
 
+/** `report` with every string in it redacted and escaped for a terminal. */
+function escaped(report: StatusReport): StatusReport {
+  return JSON.parse(
+    JSON.stringify(report),
+    (_key, value) => typeof value === "string" ? termSafe(redact(value)) : value,
+  );
+}
+
 /** The report for people: plain text, coloured only when asked. */
-export function renderStatus(report: StatusReport, options: RenderStatusOptions = {}): string {
+export function renderStatus(raw: StatusReport, options: RenderStatusOptions = {}): string {
+  const report = escaped(raw);
   const color = options.color ?? false;
   const paint = (text: string, ...styles: (keyof typeof PAINT)[]) =>
     color ? `${styles.map((style) => PAINT[style]).join("")}${text}${PAINT.reset}` : text;

@@ -21,6 +21,7 @@ import {
 } from "@logtape/logtape";
 import { getRotatingFileSink } from "@logtape/file";
 import { redact } from "./redact.ts";
+import { termSafe } from "./terminal_text.ts";
 
 /** Rotation size of chunker.log. */
 export const LOG_MAX_BYTES = 10 * 1024 * 1024;
@@ -78,7 +79,8 @@ const textFormatter = getTextFormatter({ value: (value) => renderValue(value) })
 function stderrSink(write?: (text: string) => void): Sink {
   const encoder = new TextEncoder();
   return (record: LogRecord) => {
-    const text = redact(textFormatter(record));
+    // One line per record, its controls escaped: messages quote remotes and recordings.
+    const text = termSafe(redact(textFormatter(record)).replace(/\r?\n$/, "")) + "\n";
     if (write) return write(text);
     try {
       Deno.stderr.writeSync(encoder.encode(text));

@@ -12,6 +12,7 @@ export * from "./exec.ts";
 export * from "./fs.ts";
 export * from "./git_names.ts";
 export * from "./format.ts";
+export * from "./host.ts";
 export * from "./log.ts";
 export * from "./paths.ts";
 export * from "./process.ts";

@@ -1,6 +1,7 @@
 /**
  * Secret redaction: every secret value the process has loaded, plus GitHub
- * token shapes wherever they appear (including git's stderr).
+ * token shapes and age identity shapes wherever they appear (including
+ * git's stderr).
  *
  * @module
  */
@@ -9,6 +10,9 @@ const secrets = new Set<string>();
 
 /** GitHub token shapes (classic, OAuth, user-to-server, server, refresh, fine-grained). */
 export const TOKEN_PATTERN = /\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,})\b/g;
+
+/** age identity shapes (an X25519 secret key, in either case). */
+export const AGE_KEY_PATTERN = /\bAGE-SECRET-KEY-1[0-9A-Z]{20,}/gi;
 
 /** The text that replaces a secret. */
 export const REDACTED = "[REDACTED]";
@@ -31,12 +35,12 @@ export function clearSecrets(): void {
   secrets.clear();
 }
 
-/** Replaces registered secrets and token shapes in `text`. */
+/** Replaces registered secrets, token shapes and age identity shapes in `text`. */
 export function redact(text: string): string {
   let out = text;
   // Longest first so that a secret containing another is removed whole.
   for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
     if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
-  return out.replace(TOKEN_PATTERN, REDACTED);
+  return out.replace(TOKEN_PATTERN, REDACTED).replace(AGE_KEY_PATTERN, REDACTED);
 }

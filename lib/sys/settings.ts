@@ -9,6 +9,7 @@ import { z } from "zod";
 import { Encrypter } from "age-encryption";
 import { readJsonIfExists, writeJsonAtomic } from "./atomic.ts";
 import { branchNameProblem, remoteNameProblem } from "./git_names.ts";
+import { isPlainHttpToRemote } from "./host.ts";
 
 /** Default branch for recordings that name none. */
 export const DEFAULT_BRANCH = "asciinema-recordings";
@@ -59,6 +60,17 @@ export const EncryptionSchema = z.looseObject({
     .min(1),
 });
 
+/** What a notify URL that would go out in clear is told (the key is named before it). */
+export const PLAIN_HTTP_NOTIFY = "plain http:// to another machine sends the notices (and a " +
+  "token) in clear: use https://, or http:// only to a loopback host (127.0.0.1, ::1, localhost)";
+
+/** An http(s) URL for notices; plain `http://` only to a loopback host. */
+function notifyUrl() {
+  return z.url({ protocol: /^https?$/ }).refine((url) => !isPlainHttpToRemote(url), {
+    message: PLAIN_HTTP_NOTIFY,
+  });
+}
+
 /**
  * `notify` in config.json: when and where failure notices go. Pushover is
  * used when its app token and user key are in the credential store (unless
@@ -72,11 +84,11 @@ export const NotifySchema = z.looseObject({
   throttle_minutes: z.number().min(0).max(10080).default(30),
   pushover: z.looseObject({
     enabled: z.boolean().default(true),
-    api_url: z.url({ protocol: /^https?$/ }).default("https://api.pushover.net/1/messages.json"),
+    api_url: notifyUrl().default("https://api.pushover.net/1/messages.json"),
     sound: z.string().min(1).optional(),
   }).prefault({}),
   ntfy: z.looseObject({
-    url: z.url({ protocol: /^https?$/ }).optional(),
+    url: notifyUrl().optional(),
     tags: z.array(z.string().min(1)).optional(),
   }).prefault({}),
 });

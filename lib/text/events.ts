@@ -5,6 +5,11 @@
  * `#` comment lines of v3 skipped, output (`o`) and resize (`r` "COLSxROWS")
  * events kept, and a splitter that turns byte blocks into lines.
  *
+ * asciicast v1 (asciinema 1.x) is one JSON document, `{"version": 1,
+ * "width", "height", "stdout": [[delay, data], ...]}`, delays in seconds
+ * since the previous frame: {@linkcode V1Document} gathers it (at most
+ * {@linkcode MAX_V1_BYTES}) and gives the same events.
+ *
  * @module
  */
 import { concatBytes } from "../sys/mod.ts";
@@ -12,7 +17,7 @@ import { concatBytes } from "../sys/mod.ts";
 /** What the header line says about the terminal. */
 export interface CastHeader {
   /** asciicast version. */
-  version: 2 | 3;
+  version: 1 | 2 | 3;
   /** Columns (v2 `width`, v3 `term.cols`; 80 when absent). */
   cols: number;
   /** Rows (v2 `height`, v3 `term.rows`; 24 when absent). */
@@ -77,6 +82,70 @@ export function parseCastHeader(line: string): CastHeader {
     rows: dimension(rows, 24, MAX_ROWS),
     ...(timestamp === undefined ? {} : { timestamp }),
   };
+}
+
+/** Largest asciicast v1 document read (it is one JSON document, read whole). */
+export const MAX_V1_BYTES = 64 << 20;
+
+/**
+ * Gathers the lines of an asciicast v1 document (after a first line that
+ * opens a JSON object but is no v2/v3 header); {@linkcode V1Document.parse}
+ * gives its header and output events. Throws `CastFormatError` when it grows
+ * past {@linkcode MAX_V1_BYTES} or is not v1.
+ */
+export class V1Document {
+  #parts: string[] = [];
+  #size = 0;
+
+  /** True when `line` (the first non-blank line) may open a v1 document. */
+  static opens(line: string): boolean {
+    return line.trimStart().startsWith("{");
+  }
+
+  /** Adds the next line. */
+  push(line: string): void {
+    this.#size += line.length + 1;
+    if (this.#size > MAX_V1_BYTES) {
+      throw new CastFormatError(
+        `not an asciicast v2/v3 recording, and too big for asciicast v1 (over ${
+          MAX_V1_BYTES >> 20
+        } MiB)`,
+      );
+    }
+    this.#parts.push(line);
+  }
+
+  /** The document's header and output events, times on one absolute clock. */
+  parse(): { header: CastHeader; events: CastEvent[] } {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(this.#parts.join("\n"));
+    } catch {
+      throw new CastFormatError("the first line is not a JSON asciicast header");
+    }
+    this.#parts = [];
+    const doc = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
+    if (doc.version !== 1 || !Array.isArray(doc.stdout)) {
+      throw new CastFormatError(
+        `unsupported asciicast version ${JSON.stringify(doc.version)} (1, 2 and 3 are supported)`,
+      );
+    }
+    const header: CastHeader = {
+      version: 1,
+      cols: dimension(doc.width, 80, MAX_COLS),
+      rows: dimension(doc.height, 24, MAX_ROWS),
+    };
+    const events: CastEvent[] = [];
+    let clock = 0;
+    for (const frame of doc.stdout) {
+      if (!Array.isArray(frame) || typeof frame[0] !== "number" || typeof frame[1] !== "string") {
+        continue;
+      }
+      if (Number.isFinite(frame[0]) && frame[0] > 0) clock += micros(frame[0]);
+      events.push({ kind: "output", us: clock, data: frame[1] });
+    }
+    return { header, events };
+  }
 }
 
 /** Parses `"COLSxROWS"`; undefined when malformed. */

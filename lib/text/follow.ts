@@ -31,6 +31,10 @@ export interface FollowOptions extends BranchSourceOptions {
   stopped?: () => boolean;
   /** A fetch failed; the follow goes on (default: nothing). */
   onRetry?: (message: string) => void;
+  /** Start at this chunk boundary (default 0: the whole recording). */
+  from?: number;
+  /** Called after each read of the branch: what it held was handed on. */
+  onRead?: () => void;
 }
 
 /** How a follow ended. */
@@ -63,7 +67,7 @@ export async function followRecording(
   options: FollowOptions,
 ): Promise<FollowResult> {
   const scratch = await Deno.makeTempDir({ prefix: "asciinema-follow-" });
-  let have = 0;
+  let have = options.from ?? 0;
   let first = true;
   try {
     while (!options.signal?.aborted && !options.stopped?.()) {
@@ -89,6 +93,7 @@ export async function followRecording(
                   await options.onBytes(block, !first);
                 },
               });
+              options.onRead?.();
               if (read.manifest && have >= read.manifest.total_bytes) {
                 return { bytes: have, complete: true };
               }

@@ -183,10 +183,11 @@ export const MAX_INDEX_LINE = 16 << 20;
 
 /**
  * The most a text index may decompress to for a recording of `totalBytes`:
- * its text is never longer than the output it came from, plus a time a line.
+ * rendered text can outgrow the output it came from (a cursor jump of a few
+ * bytes fills a row with spaces), but not by more than a row per event.
  */
 export function maxIndexBytes(totalBytes: number): number {
-  return 4 * totalBytes + (1 << 20);
+  return 64 * totalBytes + (16 << 20);
 }
 
 /**

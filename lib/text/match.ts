@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { termSafe } from "../sys/mod.ts";
 import type { IndexLine } from "./index_format.ts";
 
 /** How to match. */
@@ -79,9 +80,13 @@ export class MatchScanner {
 
   /** Takes the next line; returns the matches completed by it. */
   push(line: IndexLine): Match[] {
+    return this.pushTested(line, this.#matcher(line.text));
+  }
+
+  /** {@linkcode push} for a line already tested elsewhere (`matched`: a bounded regex's verdict). */
+  pushTested(line: IndexLine, matched: boolean): Match[] {
     const number = ++this.#number;
     const done: Match[] = [];
-    const matched = this.#matcher(line.text);
     const open = this.#open;
     if (open) {
       if (!matched) {
@@ -155,11 +160,14 @@ export function formatOffset(seconds: number): string {
 
 /**
  * A match as `search` prints it: `<id>  <hh:mm:ss>  <line>`; with context,
- * the context lines as `<id>  <hh:mm:ss>- <line>` around it.
+ * the context lines as `<id>  <hh:mm:ss>- <line>` around it. Id and text
+ * come from recordings: every control in them is shown as an escape
+ * (`termSafe`), never sent to the terminal.
  */
 export function formatMatchText(id: string, match: Match): string {
+  const shown = termSafe(id);
   const row = (line: IndexLine, mark: string) =>
-    `${id}  ${formatOffset(line.t)}${mark}${line.text}`;
+    `${shown}  ${formatOffset(line.t)}${mark}${termSafe(line.text)}`;
   return [
     ...match.before.map((line) => row(line, "- ")),
     row(match.line, "  "),
@@ -194,7 +202,15 @@ export function formatMatchJson(place: MatchPlace, match: Match): string {
   }) + "\n";
 }
 
-/** A line as `text --timestamps` prints it: `[hh:mm:ss] <line>`. */
-export function formatTextLine(line: IndexLine, timestamps: boolean): string {
-  return timestamps ? `[${formatOffset(line.t)}] ${line.text}\n` : `${line.text}\n`;
+/**
+ * A line as `text --timestamps` prints it: `[hh:mm:ss] <line>`; with
+ * `terminal`, controls in the text are shown as escapes (`termSafe`).
+ */
+export function formatTextLine(
+  line: IndexLine,
+  timestamps: boolean,
+  options: { terminal?: boolean } = {},
+): string {
+  const text = options.terminal ? termSafe(line.text) : line.text;
+  return timestamps ? `[${formatOffset(line.t)}] ${text}\n` : `${text}\n`;
 }

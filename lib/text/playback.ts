@@ -1,6 +1,7 @@
 /**
  * What `play` hands to `asciinema play` (pure): asciicast v2 — asciinema 2.x
- * plays nothing else — made from a v2 or v3 recording, output events only.
+ * plays nothing newer — made from a v1, v2 or v3 recording, output events
+ * only (a v1 document comes out whole at {@linkcode PlaybackStream.end}).
  *
  * Following a recording that is still being made, the player reads its
  * standard input as it grows, and its clock started when it did. So what was
@@ -14,7 +15,15 @@
  *
  * @module
  */
-import { type CastHeader, EventParser, parseCastHeader, v2EventLine } from "./events.ts";
+import {
+  type CastEvent,
+  CastFormatError,
+  type CastHeader,
+  EventParser,
+  parseCastHeader,
+  V1Document,
+  v2EventLine,
+} from "./events.ts";
 
 /** Options of {@linkcode PlaybackStream}. */
 export interface PlaybackOptions {
@@ -26,6 +35,7 @@ export interface PlaybackOptions {
 export class PlaybackStream {
   #follow: boolean;
   #parser?: EventParser;
+  #v1?: V1Document;
   #last = 0;
   #shift: number | undefined;
 
@@ -49,35 +59,72 @@ export class PlaybackStream {
     let out = "";
     let shifted = false;
     for (const line of lines) {
+      if (this.#v1) {
+        this.#v1.push(line);
+        continue;
+      }
       if (!this.#parser) {
         if (line.trim() === "") continue;
-        const header = parseCastHeader(line);
+        let header: CastHeader;
+        try {
+          header = parseCastHeader(line);
+        } catch (error) {
+          if (!(error instanceof CastFormatError) || !V1Document.opens(line)) throw error;
+          this.#v1 = new V1Document();
+          this.#v1.push(line);
+          continue;
+        }
         this.#parser = new EventParser(header);
         out += this.#header(line, header) + "\n";
         continue;
       }
       const event = this.#parser.parse(line);
       if (!event || event.kind !== "output") continue;
-      let us = event.us;
-      if (this.#follow) {
-        if (now === undefined) {
-          us = 0;
-        } else {
-          if (!shifted) {
-            // Continues the last batch's timing while the player is still busy with it;
-            // starts at "now" once it caught up.
-            const fresh = Math.round(now * 1e6) - event.us;
-            this.#shift = this.#shift === undefined ? fresh : Math.max(this.#shift, fresh);
-            shifted = true;
-          }
-          us = event.us + this.#shift!;
-        }
-        us = Math.max(us, this.#last);
-      }
-      this.#last = us;
-      out += v2EventLine(us, "o", event.data) + "\n";
+      out += this.#line(event, now, shifted);
+      shifted = true;
     }
     return out;
+  }
+
+  /** What is left at the end of the recording: a whole v1 document, converted. */
+  end(now?: number): string {
+    const v1 = this.#v1;
+    if (!v1) return "";
+    this.#v1 = undefined;
+    const { header, events } = v1.parse();
+    let out = this.#header("{}", header) + "\n";
+    let shifted = false;
+    for (const event of events) {
+      if (event.kind !== "output") continue;
+      out += this.#line(event, now, shifted);
+      shifted = true;
+    }
+    return out;
+  }
+
+  /** One output event as a v2 line (`shifted`: this batch's shift is already set). */
+  #line(
+    event: Extract<CastEvent, { kind: "output" }>,
+    now: number | undefined,
+    shifted: boolean,
+  ): string {
+    let us = event.us;
+    if (this.#follow) {
+      if (now === undefined) {
+        us = 0;
+      } else {
+        if (!shifted) {
+          // Continues the last batch's timing while the player is still busy with it;
+          // starts at "now" once it caught up.
+          const fresh = Math.round(now * 1e6) - event.us;
+          this.#shift = this.#shift === undefined ? fresh : Math.max(this.#shift, fresh);
+        }
+        us = event.us + this.#shift!;
+      }
+      us = Math.max(us, this.#last);
+    }
+    this.#last = us;
+    return v2EventLine(us, "o", event.data) + "\n";
   }
 
   #header(line: string, header: CastHeader): string {

@@ -21,18 +21,19 @@ import { displayUrl, loadChunkDetails, type Manifest } from "../git/mod.ts";
 import { errorMessage } from "../sys/mod.ts";
 import { CastFormatError } from "./events.ts";
 import { escapeText, IndexFormatError, type LineFilter } from "./index_format.ts";
+import { compileMatcher, type Match, type MatchPlace, MatchScanner } from "./match.ts";
 import {
-  compileMatcher,
-  type Match,
-  type MatchOptions,
-  type MatchPlace,
-  MatchScanner,
-} from "./match.ts";
+  BoundedRegex,
+  boundedRegexFor,
+  type BoundedSearchOptions,
+  scanLines,
+} from "./bounded_regex.ts";
 import { readRecordingText, type TextInfo } from "./branch_text.ts";
+import { notBackedUpReason } from "./local_text.ts";
 import { type SearchedRemote, searchedRemotes } from "./remotes.ts";
 
 /** Options of {@linkcode searchRecordings}. */
-export interface SearchOptions extends BranchSourceOptions, MatchOptions {
+export interface SearchOptions extends BranchSourceOptions, BoundedSearchOptions {
   /** What to look for. */
   pattern: string;
   /** Lines of context on each side of a match. */
@@ -103,11 +104,15 @@ function readable(error: unknown): boolean {
     error instanceof IndexFormatError;
 }
 
-/** Searches one branch; adds to `summary`. */
+/**
+ * Searches one branch; adds to `summary`, and the ids it holds to `seen`
+ * (`bounded`: the search's regular expression, off the main thread).
+ */
 async function searchBranch(
   options: SearchOptions,
   remote: SearchedRemote,
   summary: SearchSummary,
+  { seen, bounded }: { seen: Set<string>; bounded?: BoundedRegex },
 ): Promise<void> {
   const matcher = compileMatcher(options.pattern, options);
   const filter = literalFilter(options);
@@ -130,6 +135,7 @@ async function searchBranch(
     },
   }, async (view) => {
     const ids = [...new Set([...view.index.chunks.keys(), ...view.index.manifests.keys()])];
+    for (const id of ids) seen.add(id);
     const manifests = new Map<string, Manifest | undefined>();
     for (const id of ids) {
       manifests.set(id, (await loadManifest(view.index, id, view.reader, options)).manifest);
@@ -178,12 +184,7 @@ async function searchBranch(
           },
           onLines: async (lines, info) => {
             placeOf(info);
-            const start = startOf(info);
-            for (const line of lines) {
-              // Before --since: counted (line numbers stay the recording's), never shown.
-              if (since !== undefined && start + line.t * 1000 < since) scanner.skip(1);
-              else await emit(scanner.push(line));
-            }
+            await scanLines(scanner, lines, { bounded, since, start: startOf(info), emit });
           },
         });
         await emit(scanner.end());
@@ -208,17 +209,95 @@ async function searchBranch(
 export async function searchRecordings(options: SearchOptions): Promise<SearchSummary> {
   compileMatcher(options.pattern, options);
   const summary: SearchSummary = { matches: 0, recordings: 0, indexed: 0, errors: [], notes: [] };
-  for (const remote of await searchedRemotes(options)) {
-    try {
-      await searchBranch(options, remote, summary);
-    } catch (error) {
-      if (!(error instanceof BranchSourceError)) throw error;
+  const remotes = await searchedRemotes(options);
+  const seen = new Set<string>();
+  let unread = 0;
+  const bounded = boundedRegexFor(options.pattern, options);
+  try {
+    for (const remote of remotes) {
+      try {
+        await searchBranch(options, remote, summary, { seen, bounded });
+      } catch (error) {
+        if (!(error instanceof BranchSourceError)) throw error;
+        unread++;
+        summary.errors.push(
+          `${remote.url ? displayUrl(remote.url) : "the default remote"}${
+            remote.branch ? ` (${remote.branch})` : ""
+          }: ${error.message}`,
+        );
+      }
+    }
+  } finally {
+    bounded?.close();
+  }
+  const missing = (options.ids ?? []).filter((id) => !seen.has(id));
+  if (missing.length && unread < remotes.length) {
+    const known = await knownIds(options, remotes);
+    for (const id of missing) {
+      const close = closestIds(id, known);
+      const why = await notBackedUpReason(id);
       summary.errors.push(
-        `${remote.url ? displayUrl(remote.url) : "the default remote"}${
-          remote.branch ? ` (${remote.branch})` : ""
-        }: ${error.message}`,
+        `there is no recording ${JSON.stringify(id)} on ${
+          remotes.length === 1 ? "the remote" : `the ${remotes.length} remotes`
+        } searched${
+          close.length ? ` (the closest: ${close.join(", ")})` : " (see `daemon.ts list`)"
+        }${why ? `: ${why}` : ""}`,
       );
     }
   }
   return summary;
+}
+
+/** Every recording id on the searched remotes (for suggestions; a remote that fails is skipped). */
+async function knownIds(options: SearchOptions, remotes: SearchedRemote[]): Promise<string[]> {
+  const known = new Set<string>();
+  for (const remote of remotes) {
+    try {
+      const spec = await resolveBranchRemote({
+        ...options,
+        repoUrl: remote.url,
+        branch: remote.branch,
+      });
+      await readBranchRecordings(
+        { ...options, repoUrl: spec.url, branch: spec.branch, ids: undefined },
+        (view) => {
+          for (const id of view.index.chunks.keys()) known.add(id);
+          for (const id of view.index.manifests.keys()) known.add(id);
+          return Promise.resolve([]);
+        },
+      );
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+    }
+  }
+  return [...known];
+}
+
+/** Up to `count` of `known` nearest to `wanted` by edit distance (at most a third of its length). */
+export function closestIds(wanted: string, known: string[], count = 3): string[] {
+  const limit = Math.max(2, Math.floor(wanted.length / 3));
+  return known
+    .map((id) => ({ id, distance: editDistance(wanted, id, limit) }))
+    .filter((entry) => entry.distance <= limit)
+    .sort((a, b) => a.distance - b.distance || a.id.localeCompare(b.id))
+    .slice(0, count)
+    .map((entry) => entry.id);
+}
+
+/** Levenshtein distance of `a` and `b`, or `limit + 1` once it is sure to exceed `limit`. */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    let best = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + cost);
+      if (row[j] < best) best = row[j];
+    }
+    if (best > limit) return limit + 1;
+    previous = row;
+  }
+  return previous[b.length];
 }

@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { assertTools, ignoreWithout, makeTestHome } from "../support/env.ts";
-import { fakeSsh, finished, idFrom, startBootstrap, tmuxFor } from "../support/bootstrap_run.ts";
+import { ignoreWithout } from "../support/env.ts";
+import { finished, idFrom, startBootstrap, withBootstrapHome } from "../support/bootstrap_run.ts";
 import { writeConfig } from "../support/daemon.ts";
 import { repoSlug } from "../../lib/git/mod.ts";
 import { readRecordingConfig } from "../../lib/recording/mod.ts";
@@ -18,11 +18,7 @@ Deno.test({
     "bootstrap prints whether chunks are encrypted and the GitHub repository's visibility; a public one without encryption is warned about",
   ignore: ignoreWithout(["asciinema", "tmux"]),
   async fn() {
-    await assertTools(["asciinema", "tmux"]);
-    const t = await makeTestHome();
-    await fakeSsh(t);
-    const tmux = await tmuxFor(t);
-    try {
+    await withBootstrapHome(async ({ t, tmux }) => {
       const url = "https://github.com/alice/open.git";
       const branch = "asciinema-recordings";
       await writeConfig(t.paths.home, { repo_url: url });
@@ -67,9 +63,6 @@ Deno.test({
         join(t.paths.active, `${idFrom(sealed.stderr)}.json`),
       );
       assert.ok(config.ok && config.config.allow_public === true);
-    } finally {
-      await tmux.tmux(["kill-server"]);
-      await t.cleanup();
-    }
+    });
   },
 });

@@ -22,7 +22,7 @@ import { loadAllStates } from "../../lib/chunk/mod.ts";
 import { gitEnv } from "../../lib/git/mod.ts";
 import { remoteRefusal } from "../../lib/git/mod.ts";
 import { compressRange } from "../../lib/chunk/mod.ts";
-import { Engine } from "../../lib/engine/mod.ts";
+import { Engine, FAILPOINT_FLAG } from "../../lib/engine/mod.ts";
 import { parseSettings } from "../../lib/sys/mod.ts";
 import { exists } from "../../lib/sys/mod.ts";
 
@@ -102,6 +102,43 @@ Deno.test({
   },
 });
 
+/** A home with one ended v3 recording, `active/r.cast`; returns its text. */
+async function endedRecording(t: TestHome): Promise<string> {
+  await writeConfig(t.paths.home, settingsWith({})(t));
+  await Deno.mkdir(t.paths.active, { recursive: true });
+  const text = V3_HEADER + '[0.1, "o", "done\\r\\n"]\n[0.1, "x", "0"]\n';
+  await Deno.writeTextFile(join(t.paths.active, "r.cast"), text);
+  return text;
+}
+
+Deno.test({
+  name:
+    "ASCIINEMA_FAILPOINT alone is inert: daemon.ts run without the hidden test flag never kills itself",
+  ignore: ignoreWithout(TOOLS),
+  async fn() {
+    const t = await makeTestHome();
+    try {
+      await endedRecording(t);
+      // Armed at the first step every recording passes, but not allowed to act.
+      const daemon = startDaemon({ ...t.env, ASCIINEMA_FAILPOINT: "cut.after-compress" });
+      let exited = false;
+      daemon.wait().then(() => exited = true);
+      try {
+        await waitFor(() => exists(join(t.paths.done, "r.cast")), { what: "r moved to done/" });
+        assert.equal(exited, false, `the daemon died: ${daemon.stderr()}`);
+      } finally {
+        daemon.kill("SIGTERM");
+        const status = await daemon.wait();
+        assert.equal(status.signal, null, daemon.stderr());
+        assert.equal(status.code, 0, daemon.stderr());
+      }
+      assert.doesNotMatch(daemon.stderr(), /failpoint/i);
+    } finally {
+      await t.cleanup();
+    }
+  },
+});
+
 Deno.test({
   name:
     "row 11: a crash after the manifest was pushed, before the move to done/, is finished at the next start",
@@ -109,11 +146,10 @@ Deno.test({
   async fn() {
     const t = await makeTestHome();
     try {
-      await writeConfig(t.paths.home, settingsWith({})(t));
-      await Deno.mkdir(t.paths.active, { recursive: true });
-      const text = V3_HEADER + '[0.1, "o", "done\\r\\n"]\n[0.1, "x", "0"]\n';
-      await Deno.writeTextFile(join(t.paths.active, "r.cast"), text);
-      const crashing = startDaemon({ ...t.env, ASCIINEMA_FAILPOINT: "finish.after-manifest" });
+      const text = await endedRecording(t);
+      const crashing = startDaemon({ ...t.env, ASCIINEMA_FAILPOINT: "finish.after-manifest" }, {
+        args: [FAILPOINT_FLAG],
+      });
       const status = await crashing.wait();
       assert.equal(status.signal, "SIGKILL", crashing.stderr());
       assert.ok(await exists(join(t.paths.active, "r.cast")));

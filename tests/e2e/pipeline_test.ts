@@ -2,6 +2,7 @@
  * End to end: the daemon backs up growing recordings to the embedded default
  * remote, and the chunks restore byte-identical.
  */
+import { hostname } from "node:os";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { waitFor } from "../support/env.ts";
@@ -76,6 +77,8 @@ Deno.test("asciicast v3 written progressively is pushed, finalized on exit and r
     assert.equal(manifest.total_bytes, original.length);
     assert.equal(manifest.chunks, chunks.length);
     assert.match(manifest.sha256, /^[0-9a-f]{64}$/);
+    // The machine that recorded it (the web viewer's "machine" column).
+    assert.equal(manifest.host, hostname());
     // Commits carry the trailers.
     const log = new TextDecoder().decode(
       new Deno.Command("git", {

@@ -16,6 +16,7 @@ import {
   withDaemon,
 } from "../support/daemon.ts";
 import { V3_HEADER } from "../support/recording.ts";
+import { v1Cast } from "../support/casts.ts";
 import { run } from "../../lib/sys/exec.ts";
 import { shellQuote } from "../../lib/sys/format.ts";
 
@@ -116,7 +117,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "play plays a finished v3 recording with asciinema 2.x; without asciinema it says how to install it",
+    "play plays a finished v3 (and v1) recording with asciinema 2.x; without asciinema it says how to install it",
   ignore: ignoreWithout(TOOLS),
   async fn() {
     await assertTools(TOOLS);
@@ -146,6 +147,34 @@ Deno.test({
         assert.deepEqual(await entries(tmp), []);
       } finally {
         await rig.stop();
+      }
+      // asciicast v1 (asciinema 1.x), backed up as it is, plays too (issue 27).
+      await Deno.writeTextFile(
+        join(t.paths.active, "done1.cast"),
+        v1Cast([[0.2, "played from v1 MARK-V1\r\n"]], { cols: 100, rows: 30 }),
+      );
+      await Deno.writeTextFile(
+        join(t.paths.active, "done1.json"),
+        JSON.stringify({ ended: new Date().toISOString() }),
+      );
+      await waitFor(async () => {
+        try {
+          await Deno.stat(join(t.paths.done, "done1.cast"));
+          return true;
+        } catch {
+          return false;
+        }
+      }, { what: "done1 finished" });
+      const v1Rig = tmuxRig(t);
+      try {
+        assert.ok((await v1Rig.start(playCommand(t, tmp, ["play", "done1"]))).success);
+        await waitFor(async () => (await v1Rig.screen()).includes("EXITED 0"), {
+          what: "play of v1 to end",
+        });
+        assert.match(await v1Rig.screen(), /played from v1 MARK-V1/);
+        assert.deepEqual(await entries(tmp), []);
+      } finally {
+        await v1Rig.stop();
       }
       const missing = await run(Deno.execPath(), {
         args: ["run", "-A", "--no-prompt", DAEMON_TS, "play", "done3"],

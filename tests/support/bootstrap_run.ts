@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { run } from "../../lib/sys/mod.ts";
 import { type DaemonProcess, startDaemon, waitForHealth } from "./daemon.ts";
-import { makeTestHome, type TestHome } from "./env.ts";
+import { assertTools, makeTestHome, type TestHome } from "./env.ts";
 
 /** bootstrap.ts of this checkout. */
 export const BOOTSTRAP = fileURLToPath(new URL("../../bootstrap.ts", import.meta.url));
@@ -117,6 +117,26 @@ export async function fakeSsh(t: TestHome): Promise<string> {
   await Deno.chmod(join(bin, "ssh"), 0o755);
   t.env.PATH = `${bin}:${t.env.PATH}`;
   return logPath;
+}
+
+/**
+ * Runs `body` with a fresh home (a stand-in `ssh` on its PATH) and a tmux
+ * server of its own for bootstraps, no daemon; removes both whatever
+ * happened. Fails at once when asciinema or tmux is missing.
+ */
+export async function withBootstrapHome(
+  body: (rig: { t: TestHome; tmux: Awaited<ReturnType<typeof tmuxFor>> }) => Promise<void>,
+): Promise<void> {
+  await assertTools(["asciinema", "tmux"]);
+  const t = await makeTestHome();
+  await fakeSsh(t);
+  const tmux = await tmuxFor(t);
+  try {
+    await body({ t, tmux });
+  } finally {
+    await tmux.tmux(["kill-server"]);
+    await t.cleanup();
+  }
 }
 
 /** What {@linkcode withRecordingDaemon} hands the test body. */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { indexTime, renderFeed, type TextLine } from "../../lib/text/mod.ts";
 
 /** One output event: seconds since the start, and what was written. */
 export type Event = [number, string];
@@ -97,3 +98,46 @@ export const SESSION: (Event | [number, "r", string])[] = [
   [13.5, "done\r\n"],
   [14.0, "$ "],
 ];
+
+/**
+ * The same session as asciicast v1 (asciinema 1.x): one JSON document,
+ * indented as asciinema 1.x wrote it, delays since the previous frame
+ * (output only: v1 records no resizes).
+ */
+export function v1Cast(events: Event[], size: { cols?: number; rows?: number } = {}): string {
+  let previous = 0;
+  const stdout = events.map(([time, data]) => {
+    const delay = Number((time - previous).toFixed(6));
+    previous = time;
+    return [delay, data];
+  });
+  return JSON.stringify(
+    {
+      version: 1,
+      width: size.cols ?? 40,
+      height: size.rows ?? 6,
+      duration: previous,
+      command: "/bin/bash",
+      title: null,
+      env: { TERM: "xterm-256color", SHELL: "/bin/bash" },
+      stdout,
+    },
+    null,
+    2,
+  ) + "\n";
+}
+
+/**
+ * Renders `cast` through the renderer, fed in blocks of `block` bytes (a
+ * character may be split between two): its lines with seconds into it.
+ */
+export async function renderCast(cast: string, block = 7): Promise<{ t: number; text: string }[]> {
+  const bytes = new TextEncoder().encode(cast);
+  const lines: TextLine[] = [];
+  await renderFeed(async (sink) => {
+    for (let at = 0; at < bytes.length; at += block) await sink(bytes.slice(at, at + block));
+  }, (batch) => {
+    lines.push(...batch);
+  });
+  return lines.map((line) => ({ t: indexTime(line.us), text: line.text }));
+}

@@ -8,6 +8,7 @@
  */
 import { join } from "node:path";
 import { type Daemon, spawnDaemon, stopDaemon } from "./proc.ts";
+import { FAILPOINT_FLAG } from "../../lib/engine/mod.ts";
 
 /** No daemon run may outlive this. */
 export const DAEMON_HARD_TIMEOUT_MS = 60_000;
@@ -95,7 +96,10 @@ export class Supervisor {
     }
     this.#runningArmed = this.#armed;
     this.#armed = null;
-    const daemon = spawnDaemon(env, { hardTimeoutMs: DAEMON_HARD_TIMEOUT_MS });
+    const daemon = spawnDaemon(env, {
+      hardTimeoutMs: DAEMON_HARD_TIMEOUT_MS,
+      args: this.#runningArmed ? [FAILPOINT_FLAG] : [],
+    });
     this.#daemon = daemon;
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (!daemon.done() && Date.now() < deadline) {

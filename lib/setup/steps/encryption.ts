@@ -11,7 +11,7 @@
  * @module
  */
 import { displayUrl } from "../../git/mod.ts";
-import { AGE_IDENTITY, isX25519Recipient, newIdentity } from "../../crypto/mod.ts";
+import { AGE_IDENTITY, isX25519Recipient, newIdentity, recipientShown } from "../../crypto/mod.ts";
 import type { Draft, SetupRun } from "../context.ts";
 
 /** The recipients config.json already encrypts to. */
@@ -28,7 +28,9 @@ export function checkRecipients(value: string): true | string {
   const list = value.split(/[\s,]+/).filter(Boolean);
   if (list.length === 0) return "paste an age public key (age1…)";
   const bad = list.find((recipient) => !isX25519Recipient(recipient));
-  return bad ? `${bad.slice(0, 20)}… is not an age X25519 recipient (age1…, 62 characters)` : true;
+  return bad
+    ? `${recipientShown(bad)} is not an age X25519 recipient (age1…, 62 characters)`
+    : true;
 }
 
 function publicWarning(run: SetupRun, draft: Draft): void {

@@ -153,13 +153,13 @@ async function applyPlan(run: SetupRun, plan: SetupPlan): Promise<number> {
     secrets: () => describeSecrets(store),
   });
   if (installed.start.status === "failed") {
-    run.say(statusText(installed.report));
+    for (const line of statusText(installed.report).split("\n")) run.say(line);
     throw new SetupError(
       `the service did not start: ${installed.start.message ?? "unknown error"}`,
     );
   }
   run.say("");
-  run.say(statusText(installed.report).trimEnd());
+  for (const line of statusText(installed.report).trimEnd().split("\n")) run.say(line);
   if (!installed.healthy) {
     run.say("");
     run.say("! The daemon did not report a healthy heartbeat within 15 s; see the status above.");

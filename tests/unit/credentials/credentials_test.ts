@@ -23,6 +23,7 @@ import {
   PUSHOVER_USER,
   quoteSecurityArg,
   SecretServiceStore,
+  StoreSettingError,
 } from "../../../lib/credentials/mod.ts";
 import { redact, REDACTED } from "../../../lib/sys/mod.ts";
 import { installFakeSecurity, splitSecurityLine } from "../../support/fake_security.ts";
@@ -230,7 +231,18 @@ Deno.test("store selection: ASCIINEMA_CREDENTIAL_STORE over the setting; auto pe
   assert.equal(await autoStoreKind({ os: "freebsd" }), "env");
   await assert.rejects(
     () => openCredentialStore({ source: envOf({ ASCIINEMA_CREDENTIAL_STORE: "vault" }) }),
-    /ASCIINEMA_CREDENTIAL_STORE is "vault"; allowed: auto, keychain, secret-service, env/,
+    /ASCIINEMA_CREDENTIAL_STORE is not a credential store name \("vault"\); allowed: auto, keychain, secret-service, env/,
+  );
+  // A token pasted into the wrong variable is not printed.
+  const token = "ghp_" + "x1y2".repeat(9);
+  await assert.rejects(
+    () => openCredentialStore({ source: envOf({ ASCIINEMA_CREDENTIAL_STORE: token }) }),
+    (error: Error) => {
+      assert.ok(error instanceof StoreSettingError);
+      assert.match(error.message, /^ASCIINEMA_CREDENTIAL_STORE is not a credential store name;/);
+      assert.ok(!error.message.includes(token.slice(4, 20)), error.message);
+      return true;
+    },
   );
 });
 

@@ -11,10 +11,17 @@ import {
   Identities,
   IdentityError,
   isX25519Recipient,
+  keyFromEnvValue,
+  MAX_AGE_HEADER_BYTES,
+  MAX_AGE_STANZAS,
   newIdentity,
   parseIdentityFile,
   recipientOf,
+  recipientShown,
+  scanAgeHeader,
 } from "../../../lib/crypto/mod.ts";
+import { checkRecipients } from "../../../lib/setup/steps/encryption.ts";
+import { redact } from "../../../lib/sys/mod.ts";
 import { makeTestHome } from "../../support/env.ts";
 
 const encoder = new TextEncoder();
@@ -145,4 +152,111 @@ Deno.test("identities: --identity, then ASCIINEMA_AGE_IDENTITY (key or file), th
   } finally {
     await t.cleanup();
   }
+});
+
+Deno.test("ASCIINEMA_AGE_IDENTITY: a key quoted, pasted as an export line, in lower case or with whitespace is recognised; errors name the variable, never the value", async () => {
+  const t = await makeTestHome();
+  try {
+    const { identity } = await newIdentity();
+    const env = (value: string) => ({
+      get: (key: string) => key === AGE_IDENTITY_ENV ? value : undefined,
+    });
+    const forms = [
+      `"${identity}"`,
+      `'${identity}'`,
+      `export ${AGE_IDENTITY_ENV}=${identity}`,
+      `export ${AGE_IDENTITY_ENV}="${identity}"\n`,
+      `${AGE_IDENTITY_ENV}='${identity}';`,
+      identity.toLowerCase(),
+      `  \t${identity}\r\n`,
+      `export ${AGE_IDENTITY_ENV}="${identity.toLowerCase()}"`,
+    ];
+    for (const form of forms) {
+      assert.equal(keyFromEnvValue(form), identity, JSON.stringify(form.slice(0, 30)));
+      assert.deepEqual(await new Identities({ env: env(form) }).get(), [identity], form);
+    }
+    // A path stays a path (its file holds the key).
+    const file = join(t.root, "key.txt");
+    await Deno.writeTextFile(file, `# mine\n${identity}\n`);
+    assert.equal(keyFromEnvValue(file), undefined);
+    assert.deepEqual(await new Identities({ env: env(file) }).get(), [identity]);
+
+    // Whatever is wrong, the message names the variable and holds nothing of the value.
+    const secretPart = identity.slice(16, 50);
+    const broken = [
+      `"${identity.slice(0, -3)}QQQ"`, // checksum broken
+      `export ${AGE_IDENTITY_ENV}=${identity.slice(0, 40)}`, // cut short
+      `${identity.slice(0, 20)} ${identity.slice(20)}`, // a space inside
+      `AGE_SECRET_KEY_1${identity.slice(16)}`, // not a key, taken as a path
+      join(t.root, `absent-${identity.slice(16)}`), // a path that is not there
+    ];
+    for (const value of broken) {
+      await assert.rejects(new Identities({ env: env(value) }).get(), (error: Error) => {
+        assert.ok(error instanceof IdentityError, String(error));
+        assert.match(error.message, /ASCIINEMA_AGE_IDENTITY/);
+        assert.ok(
+          !error.message.includes(secretPart.slice(0, 12)) &&
+            !error.message.toLowerCase().includes(secretPart.slice(0, 12).toLowerCase()),
+          `the value is in the message: ${error.message}`,
+        );
+        assert.ok(!error.message.includes(t.root), `the path is in the message: ${error.message}`);
+        return true;
+      }, JSON.stringify(value.slice(0, 30)));
+    }
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("a secret key where a recipient belongs, or inside any message, is never shown", async () => {
+  const { identity, recipient } = await newIdentity();
+  const secretPart = identity.slice(16, 36);
+  for (const value of [identity, identity.toLowerCase(), ` ${identity}`]) {
+    assert.ok(!recipientShown(value).includes(secretPart.slice(0, 8)), recipientShown(value));
+    const check = checkRecipients(`${recipient}, ${value}`);
+    assert.equal(typeof check, "string");
+    assert.ok(
+      !String(check).toLowerCase().includes(secretPart.slice(0, 8).toLowerCase()),
+      String(check),
+    );
+    assert.match(String(check), /an age identity \(the secret key/);
+  }
+  assert.equal(recipientShown("age1nope"), "age1nope…");
+  assert.equal(recipientShown("ghp_abcdefabcdef"), "the value given");
+  // Redaction knows the shape of a key, in either case, registered or not.
+  for (const text of [`key=${identity}`, `"${identity.toLowerCase()}" is bad`]) {
+    assert.ok(!redact(text).toLowerCase().includes(secretPart.toLowerCase()), redact(text));
+  }
+});
+
+Deno.test("an age header with 20,000 recipient stanzas, or without an end, is refused before any identity is tried", async () => {
+  const { identity, recipient } = await newIdentity();
+  const sealed = await encryptBytes(encoder.encode("hello"), [recipient]);
+  const text = new TextDecoder("latin1").decode(sealed);
+  const end = text.indexOf("\n---") + 1;
+  const stanza = text.slice(text.indexOf("\n-> ") + 1, end);
+  const latin1 = (value: string) => Uint8Array.from(value, (char) => char.charCodeAt(0));
+  const many = latin1(text.slice(0, end) + stanza.repeat(20_000) + text.slice(end));
+  await assert.rejects(decryptBytes(many, [identity]), (error: Error) => {
+    assert.ok(error instanceof DecryptError && error.kind === "corrupt", String(error));
+    assert.match(error.message, /more than 128 recipient stanzas/);
+    return true;
+  });
+  await assert.rejects(collect(decryptStream(streamOf(many), [identity])), /128 recipient stanzas/);
+  const endless = latin1(text.slice(0, end) + "x".repeat(MAX_AGE_HEADER_BYTES));
+  await assert.rejects(collect(decryptStream(streamOf(endless), [identity])), /longer than/);
+  // Within the bounds: 128 stanzas are fine (the MAC then says the header was tampered with).
+  const bounded = latin1(text.slice(0, end) + stanza.repeat(MAX_AGE_STANZAS - 1) + text.slice(end));
+  assert.equal(scanAgeHeader(bounded), "complete");
+  assert.equal(scanAgeHeader(bounded.subarray(0, 100)), "incomplete");
+  assert.equal(scanAgeHeader(encoder.encode("not age at all")), "complete");
+  // An honest file still decrypts, as bytes and streamed in small blocks.
+  assert.equal(new TextDecoder().decode(await decryptBytes(sealed, [identity])), "hello");
+  const blocks = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let at = 0; at < sealed.length; at += 7) controller.enqueue(sealed.slice(at, at + 7));
+      controller.close();
+    },
+  });
+  assert.equal(new TextDecoder().decode(await collect(decryptStream(blocks, [identity]))), "hello");
 });

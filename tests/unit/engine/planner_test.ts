@@ -84,6 +84,25 @@ Deno.test("rule 3: a file that is no recording is held; a header still being wri
   assert.deepEqual(plan(input({ facts: { headerReady: false } }), 5), { type: "idle" });
 });
 
+Deno.test("rule 3: a file that ended before its header was whole (empty, one line without its newline) is backed up as it is", () => {
+  const ended = { headerReady: false, ended: "its .json says it ended" };
+  assert.deepEqual(plan(input({ facts: { ...ended, size: 0 }, checkpoint: null }), 5), {
+    type: "resolve",
+  });
+  assert.deepEqual(
+    plan(input({ facts: { ...ended, size: 0 }, checkpoint: { cut_offset: 0 } }), 5),
+    { type: "cut", upTo: 0, final: true, reason: "end" },
+  );
+  assert.deepEqual(
+    plan(input({ facts: { ...ended, size: 41 }, checkpoint: { cut_offset: 0 } }), 5),
+    { type: "cut", upTo: 41, final: true, reason: "end" },
+  );
+  // Once final, it waits for publishing and then finishes like any other.
+  assert.deepEqual(plan(input({ facts: { ...ended, size: 20 }, checkpoint: { final: true } }), 5), {
+    type: "idle",
+  });
+});
+
 Deno.test("rule 4: no checkpoint yet means resolve (where to start) before any cut", () => {
   assert.deepEqual(plan(input({ checkpoint: null }), 5), { type: "resolve" });
 });

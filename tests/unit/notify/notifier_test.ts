@@ -19,6 +19,7 @@ import { log, setupLogging, shutdownLogging } from "../../../lib/sys/mod.ts";
 import { parseSettings } from "../../../lib/sys/mod.ts";
 import { type NotifyServer, startNotifyServer } from "../../support/notify_server.ts";
 import { makeTestHome } from "../../support/env.ts";
+import { checkHttpUrl, checkNtfyUrl } from "../../../lib/setup/mod.ts";
 
 const APP_TOKEN = "azGDORePK8gMaC0QOYAMyEEuzJnyUi";
 const USER_KEY = "uQiRzpo4DXghDmr9QzzfQu27cmVRsG";
@@ -387,4 +388,79 @@ Deno.test("the Pushover token and user key never appear in the log", async () =>
     await server.close();
     await home.cleanup();
   }
+});
+
+Deno.test("plain http:// to another machine: refused at config load naming the key, setup refuses it, and no backend sends a secret there", async () => {
+  for (
+    const [notify, key] of [
+      [{ ntfy: { url: "http://ntfy.example.com/alerts" } }, "notify.ntfy.url"],
+      [
+        { pushover: { api_url: "http://api.pushover.net/1/messages.json" } },
+        "notify.pushover.api_url",
+      ],
+      [{ ntfy: { url: "HTTP://10.0.0.7:8080/alerts" } }, "notify.ntfy.url"],
+    ] as const
+  ) {
+    assert.throws(() => parseSettings({ notify }), (error: Error) => {
+      assert.match(
+        error.message,
+        new RegExp(`^config\\.json: ${key.replaceAll(".", "\\.")}: plain http://`),
+      );
+      return true;
+    });
+  }
+  for (
+    const url of [
+      "http://127.0.0.1:8080/t",
+      "http://[::1]:9/t",
+      "http://localhost/t",
+      "https://ntfy.sh/t",
+    ]
+  ) {
+    parseSettings({ notify: { ntfy: { url }, pushover: { api_url: url } } });
+  }
+  assert.match(
+    String(checkNtfyUrl("http://ntfy.example.com/alerts")),
+    /^notify\.ntfy\.url: plain http/,
+  );
+  assert.match(
+    String(checkHttpUrl("http://api.example.com/1")),
+    /^notify\.pushover\.api_url: plain/,
+  );
+  assert.equal(checkNtfyUrl("http://127.0.0.1:8/alerts"), true);
+  assert.equal(checkHttpUrl("https://api.pushover.net/1/messages.json"), true);
+
+  // The backends themselves, given such a URL anyway: no token goes out.
+  const sent: { url: string; headers: Headers; body: string }[] = [];
+  const fetchSpy: typeof fetch = async (input, init) => {
+    sent.push({
+      url: String(input),
+      headers: new Headers(init?.headers),
+      body: String(init?.body ?? ""),
+    });
+    return await Promise.resolve(new Response(JSON.stringify({ status: 1 }), { status: 200 }));
+  };
+  const ntfy = ntfyBackend({
+    url: "http://ntfy.example.com/alerts",
+    getSecret: secrets(),
+    fetch: fetchSpy,
+  });
+  await ntfy.send(sample);
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0].headers.get("authorization"), null, "the ntfy token went out in clear");
+  const pushover = pushoverBackend({
+    apiUrl: "http://api.example.com/1/messages.json",
+    getSecret: secrets(),
+    fetch: fetchSpy,
+  });
+  const result = await pushover.send(sample);
+  assert.equal(result.ok, false);
+  assert.equal(result.permanent, true);
+  assert.match(result.error ?? "", /notify\.pushover\.api_url: plain http/);
+  assert.equal(sent.length, 1, "the Pushover secrets went out in clear");
+  // Loopback http and https still carry them.
+  await ntfyBackend({ url: "http://127.0.0.1:1/t", getSecret: secrets(), fetch: fetchSpy }).send(
+    sample,
+  );
+  assert.equal(sent[1].headers.get("authorization"), `Bearer ${NTFY_TOKEN}`);
 });

@@ -1,7 +1,7 @@
 /** What `play` feeds asciinema 2.x: v2 from v2 or v3, and live timing when following. */
 import assert from "node:assert/strict";
 import { PlaybackStream } from "../../../lib/text/mod.ts";
-import { SESSION, v3Cast } from "../../support/casts.ts";
+import { type Event, SESSION, v1Cast, v3Cast } from "../../support/casts.ts";
 
 function parse(text: string): unknown[] {
   return text.trim().split("\n").map((line) => JSON.parse(line));
@@ -15,6 +15,20 @@ Deno.test("a v3 recording becomes v2: header size, absolute times, output events
   assert.equal(events.length, SESSION.length);
   assert.deepEqual(events.map((e) => e[0]), SESSION.map((e) => e[0]));
   assert.ok(events.every((e) => e[1] === "o"));
+});
+
+Deno.test("an asciicast v1 document becomes v2 once it is whole: its size, absolute times, its output", () => {
+  const stream = new PlaybackStream({ follow: false });
+  const session = SESSION.filter((e): e is Event => e.length === 2);
+  const lines = v1Cast(session, { cols: 90, rows: 30 }).trim().split("\n");
+  assert.equal(stream.convert(lines.slice(0, 5)), "", "nothing before the document is whole");
+  assert.equal(stream.convert(lines.slice(5)), "");
+  const out = parse(stream.end());
+  assert.deepEqual(out[0], { version: 2, width: 90, height: 30 });
+  const events = out.slice(1) as [number, string, string][];
+  assert.deepEqual(events.map((e) => e[0]), session.map((e) => e[0]));
+  assert.deepEqual(events.map((e) => e[2]), session.map((e) => e[1]));
+  assert.equal(new PlaybackStream({ follow: false }).end(), "", "v2 and v3 leave nothing");
 });
 
 Deno.test("following: what was there plays at once, a later batch starts now and keeps its gaps", () => {

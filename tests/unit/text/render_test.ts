@@ -3,22 +3,12 @@
  * with the time of the event that gave each line its final text.
  */
 import assert from "node:assert/strict";
-import { CastRenderer, indexTime, renderFeed, type TextLine } from "../../../lib/text/mod.ts";
-import { SESSION, v2Cast, v3Cast } from "../../support/casts.ts";
+import { CastRenderer } from "../../../lib/text/mod.ts";
+import { type Event, renderCast, SESSION, v1Cast, v2Cast, v3Cast } from "../../support/casts.ts";
 
 const encoder = new TextEncoder();
 
-/** Renders `cast`, fed in blocks of `block` bytes (a character may be split between two). */
-async function render(cast: string, block = 7): Promise<{ t: number; text: string }[]> {
-  const bytes = encoder.encode(cast);
-  const lines: TextLine[] = [];
-  await renderFeed(async (sink) => {
-    for (let at = 0; at < bytes.length; at += block) await sink(bytes.slice(at, at + block));
-  }, (batch) => {
-    lines.push(...batch);
-  });
-  return lines.map((line) => ({ t: indexTime(line.us), text: line.text }));
-}
+const render = renderCast;
 
 Deno.test("typo, backspace and correction, colour mid-word, a word split across events: one line with the time of its last event", async () => {
   const lines = await render(v2Cast(SESSION));
@@ -95,6 +85,22 @@ Deno.test("resize events are honoured: a column past the old width exists after 
   assert.deepEqual(narrow, [{ t: 2, text: "a" + " ".repeat(38) + "b" }]);
 });
 
+Deno.test("an asciicast v1 document (asciinema 1.x) renders like the same session in v2", async () => {
+  const session = SESSION.filter((e): e is Event => e.length === 2);
+  const v1 = await render(v1Cast(session), 11);
+  assert.deepEqual(v1, await render(v2Cast(session)));
+  assert.equal(v1.length, 10);
+  const renderer = new CastRenderer();
+  await renderer.push(encoder.encode(v1Cast(session, { cols: 90, rows: 30 })));
+  const { summary } = await renderer.end();
+  assert.deepEqual(summary.header, { version: 1, cols: 90, rows: 30 });
+});
+
 Deno.test("a file that is not an asciicast recording is refused", async () => {
   await assert.rejects(() => render("not a header\n"), /asciicast header/);
+  await assert.rejects(
+    () => render('{"version": 9,\n"stdout": []}\n'),
+    /unsupported asciicast version 9/,
+  );
+  await assert.rejects(() => render("{ not json\n"), /not a JSON asciicast header/);
 });

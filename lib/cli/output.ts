@@ -1,0 +1,34 @@
+/**
+ * Messages for people on stderr: every line that may quote something from
+ * outside (ids, URLs, notes, remotes' errors) goes through
+ * {@linkcode printLine}; an error nothing else handled ends a command as one
+ * line too ({@linkcode printFatal}), never as a stack trace.
+ *
+ * @module
+ */
+import { StoreSettingError } from "../credentials/mod.ts";
+import { RemoteUrlError } from "../git/mod.ts";
+import { errorMessage, redact, SettingsError, termSafe } from "../sys/mod.ts";
+
+/**
+ * Writes one line for people to stderr, redacted (no secret, token or key
+ * shape) and with every control in it escaped (`termSafe`).
+ */
+export function printLine(text: string): void {
+  console.error(termSafe(redact(text)));
+}
+
+/** Exit code of a usage error: a bad argument, setting or environment value. */
+export const EXIT_USAGE = 2;
+
+/**
+ * Reports an error that ended a command on one line (`<program>: <message>`)
+ * and returns the exit code: {@linkcode EXIT_USAGE} for a bad setting,
+ * store name or URL, else 1.
+ */
+export function printFatal(error: unknown, program = "asciinema-chunker"): number {
+  printLine(`${program}: ${errorMessage(error)}`);
+  const usage = error instanceof StoreSettingError || error instanceof SettingsError ||
+    error instanceof RemoteUrlError;
+  return usage ? EXIT_USAGE : 1;
+}
