@@ -37,6 +37,8 @@ export interface Decompressed {
 const READ_BLOCK = 1 << 20;
 /** How long the hash waits for zstd to write more when it has caught up. */
 const CATCH_UP_MS = 2;
+/** The written part is flushed to the disk every this many bytes, beside zstd. */
+const FLUSH_EVERY = 32 << 20;
 
 /**
  * Hashes `path` while zstd (`writer`, its exit) is still writing it, then to
@@ -75,18 +77,29 @@ async function hashBehind(
     }
   }
   using file = opened;
-  while (true) {
-    options.signal.throwIfAborted();
-    const n = await file.read(buffer);
-    if (n !== null && n > 0) {
-      if (bytes + n > options.claimed) return overflowed();
-      hash.update(buffer.subarray(0, n));
-      bytes += n;
-      continue;
+  // What is written is flushed to the disk as it goes (the restore's fsync then has little left).
+  let flushing: Promise<void> = Promise.resolve();
+  let flushedAt = 0;
+  try {
+    while (true) {
+      options.signal.throwIfAborted();
+      const n = await file.read(buffer);
+      if (n !== null && n > 0) {
+        if (bytes + n > options.claimed) return overflowed();
+        hash.update(buffer.subarray(0, n));
+        bytes += n;
+        if (bytes - flushedAt >= FLUSH_EVERY) {
+          flushedAt = bytes;
+          flushing = flushing.then(() => file.syncData()).catch(() => {});
+        }
+        continue;
+      }
+      if (ended) break; // read to the end after zstd stopped
+      if ((await file.stat()).size > options.claimed) return overflowed();
+      await wait();
     }
-    if (ended) break; // read to the end after zstd stopped
-    if ((await file.stat()).size > options.claimed) return overflowed();
-    await wait();
+  } finally {
+    await flushing;
   }
   return { sha256: hash.digest("hex"), bytes, overflow: false };
 }
