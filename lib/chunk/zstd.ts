@@ -144,9 +144,14 @@ export async function compressRange(
   let output: Deno.FsFile | undefined;
   try {
     output = await Deno.open(range.output, { write: true, createNew: true, mode: 0o600 });
-    const child = spawnZstd([`-${options.level}`, "-q", "-c", "--no-progress"], {
-      signal: limit.signal,
-    });
+    // zstd's own threads, in jobs of 1 MiB: a chunk of a backlog compresses on every free core
+    // (one frame all the same; a small chunk is one job).
+    const child = spawnZstd(
+      [`-${options.level}`, "-T0", "-B1048576", "-q", "-c", "--no-progress"],
+      {
+        signal: limit.signal,
+      },
+    );
     const hash = createHash("sha256");
     const feed = (async () => {
       const writer = child.stdin.getWriter();
