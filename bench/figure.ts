@@ -62,3 +62,43 @@ export function othersCores(from: Snapshot, to: Snapshot, hz: number): number {
   const ticks = (to.busy - from.busy) - (to.ours - from.ours);
   return round(Math.max(0, ticks) / hz / seconds, 2);
 }
+
+/** What {@linkcode ratioFigure} is given. */
+export interface RatioSpec {
+  /** Stable key. */
+  key: string;
+  /** For people. */
+  name: string;
+  /** The measured duration (ms). */
+  ms: number;
+  /** The same-run baseline (ms) and what it is. */
+  baseline: { ms: number; what: string };
+  /** Met when ms / baseline is at most this. */
+  most: number;
+  /** As shown (default: the seconds). */
+  shown?: string;
+  /** Everything else worth keeping. */
+  details: Record<string, unknown>;
+}
+
+/** A duration against a baseline measured in the same run, in seconds. */
+export function ratioFigure(spec: RatioSpec): Figure {
+  const ratio = spec.ms / spec.baseline.ms;
+  return {
+    key: spec.key,
+    name: spec.name,
+    value: round(spec.ms / 1000, 2),
+    unit: "s",
+    shown: spec.shown ?? `${(spec.ms / 1000).toFixed(2)} s`,
+    baseline: {
+      what: spec.baseline.what,
+      value: round(spec.baseline.ms / 1000, 2),
+      unit: "s",
+      shown: `${(spec.baseline.ms / 1000).toFixed(2)} s`,
+    },
+    ratio: round(ratio, 2),
+    target: `<= ${spec.most}x`,
+    met: ratio <= spec.most,
+    details: spec.details,
+  };
+}

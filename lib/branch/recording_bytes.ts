@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Manifest } from "../git/mod.ts";
+import { loadChunkDetails, type Manifest } from "../git/mod.ts";
 import type { BranchView } from "./source.ts";
 import { RestoreError } from "./restore.ts";
 import { loadManifest, scanRecording } from "./verify.ts";
@@ -60,6 +60,7 @@ export async function streamRecordingBytes(
         "the recordings there.",
     );
   }
+  await loadChunkDetails(view.index, view.reader, { ids: [id], signal: options.signal });
   const { manifest, problem, locked } = await loadManifest(view.index, id, view.reader, {
     identities: options.identities,
   });

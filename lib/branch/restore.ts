@@ -197,6 +197,7 @@ export async function restoreRecording(
   try {
     const index = await readBranchIndex(source.gitDir, source.ref, {
       ids: [id],
+      deepen: source.deepen,
       signal: options.signal,
     });
     const entries = index?.chunks.get(id) ?? [];
@@ -347,33 +348,37 @@ async function localState(paths: HomePaths, names: string[]): Promise<"active" |
 
 /** Lists the recordings on the branch (names, trailers and manifests only; no content read). */
 export async function listRecordings(options: BranchSourceOptions): Promise<ListResult> {
-  const result = await readBranchRecordings(options, async ({ index, reader }) => {
-    const recordings: ListedRecording[] = [];
-    const ids = [...new Set([...index.chunks.keys(), ...index.manifests.keys()])];
-    for (const id of ids) {
-      const entries = index.chunks.get(id) ?? [];
-      const { manifest, problem, locked } = await loadManifest(index, id, reader, options);
-      const times = entries.map((e) => e.committedAt).filter((t) => t !== undefined);
-      const origin = typeof manifest?.source === "string" ? manifest.source : undefined;
-      const encrypted = entries.some((e) => e.encrypted) || index.manifests.get(id)?.encrypted;
-      recordings.push({
-        id,
-        complete: manifest !== undefined || locked !== undefined,
-        chunks: entries.length,
-        bytes: manifest?.total_bytes ?? entries.reduce((max, e) => Math.max(max, e.end), 0),
-        compressed: entries.reduce((sum, e) => sum + e.size, 0),
-        started: manifest?.started ?? isoOf(times.length ? Math.min(...times) : undefined),
-        ended: manifest?.ended ?? null,
-        last_chunk: isoOf(times.length ? Math.max(...times) : undefined),
-        local: await localState(options.paths, origin && origin !== id ? [id, origin] : [id]),
-        ...(typeof manifest?.host === "string" && manifest.host ? { host: manifest.host } : {}),
-        ...(problem ? { manifest_error: problem } : {}),
-        ...(encrypted ? { encrypted: true } : {}),
-        ...(locked ? { locked } : {}),
-      });
-    }
-    return recordings;
-  });
+  // The first and last chunk's details: when it started and when it was last pushed.
+  const result = await readBranchRecordings(
+    { ...options, details: "ends" },
+    async ({ index, reader }) => {
+      const recordings: ListedRecording[] = [];
+      const ids = [...new Set([...index.chunks.keys(), ...index.manifests.keys()])];
+      for (const id of ids) {
+        const entries = index.chunks.get(id) ?? [];
+        const { manifest, problem, locked } = await loadManifest(index, id, reader, options);
+        const times = entries.map((e) => e.committedAt).filter((t) => t !== undefined);
+        const origin = typeof manifest?.source === "string" ? manifest.source : undefined;
+        const encrypted = entries.some((e) => e.encrypted) || index.manifests.get(id)?.encrypted;
+        recordings.push({
+          id,
+          complete: manifest !== undefined || locked !== undefined,
+          chunks: entries.length,
+          bytes: manifest?.total_bytes ?? entries.reduce((max, e) => Math.max(max, e.end), 0),
+          compressed: entries.reduce((sum, e) => sum + e.size, 0),
+          started: manifest?.started ?? isoOf(times.length ? Math.min(...times) : undefined),
+          ended: manifest?.ended ?? null,
+          last_chunk: isoOf(times.length ? Math.max(...times) : undefined),
+          local: await localState(options.paths, origin && origin !== id ? [id, origin] : [id]),
+          ...(typeof manifest?.host === "string" && manifest.host ? { host: manifest.host } : {}),
+          ...(problem ? { manifest_error: problem } : {}),
+          ...(encrypted ? { encrypted: true } : {}),
+          ...(locked ? { locked } : {}),
+        });
+      }
+      return recordings;
+    },
+  );
   result.recordings.sort((a, b) =>
     (a.started ?? "").localeCompare(b.started ?? "") || a.id.localeCompare(b.id)
   );

@@ -1,11 +1,16 @@
 /**
  * The fast path of `restore` for a recording with a manifest: every chunk's
- * blob, in sequence order, is fed to ONE `zstd -d` (the chunks are
- * concatenated zstd frames) whose output is written to the file and hashed
- * on the way, against the manifest's sha256 and total size. Nothing is hashed per
- * chunk here: when the whole-file check fails, lib/branch/verify.ts scanRecording
- * hashes chunk by chunk only to name the bad chunk. Encrypted chunks are
- * decrypted one by one on the way in (lib/branch/chunk_stream.ts).
+ * blob, in sequence order, is fed to ONE `zstd -d` that writes the file
+ * itself (the chunks are concatenated zstd frames), while this process
+ * reads the file behind it and hashes it: one pass, each byte decompressed
+ * once and hashed once, the hash running beside the decompression instead
+ * of after it, against the manifest's sha256 and total size. The file never
+ * grows far past what the chunks' ranges claim: once it does, zstd is
+ * stopped (a hostile branch's zstd bomb never fills the disk). Nothing is
+ * hashed per chunk here: when the whole-file check fails,
+ * lib/branch/verify.ts scanRecording hashes chunk by chunk only to name the
+ * bad chunk. Encrypted chunks are decrypted one by one on the way in
+ * (lib/branch/chunk_stream.ts).
  *
  * @module
  */
@@ -29,11 +34,81 @@ export interface Decompressed {
   overflow?: boolean;
 }
 
+const READ_BLOCK = 1 << 20;
+/** How long the hash waits for zstd to write more when it has caught up. */
+const CATCH_UP_MS = 2;
+/** The written part is flushed to the disk every this many bytes, beside zstd. */
+const FLUSH_EVERY = 32 << 20;
+
+/**
+ * Hashes `path` while zstd (`writer`, its exit) is still writing it, then to
+ * its end: reads what is there, and when it has caught up waits a moment (or
+ * for zstd to end) and reads on. zstd writes the file front to back
+ * (`--no-sparse`: no holes filled in later). Past `claimed` bytes (read, or
+ * the file's size while waiting) it calls `stop` and returns `overflow`.
+ */
+async function hashBehind(
+  path: string,
+  options: { writer: Promise<unknown>; claimed: number; stop: () => void; signal: AbortSignal },
+): Promise<{ sha256: string; bytes: number; overflow: boolean }> {
+  const hash = createHash("sha256");
+  const buffer = new Uint8Array(READ_BLOCK);
+  let bytes = 0;
+  let ended = false;
+  const end = options.writer.finally(() => {
+    ended = true;
+  });
+  const wait = () =>
+    Promise.race([end, new Promise((resolve) => setTimeout(resolve, CATCH_UP_MS))]);
+  const overflowed = () => {
+    options.stop();
+    return { sha256: "", bytes, overflow: true };
+  };
+  // zstd creates the file as it starts: open it once it is there.
+  let opened: Deno.FsFile | undefined;
+  while (!opened) {
+    options.signal.throwIfAborted();
+    try {
+      opened = await Deno.open(path, { read: true });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      if (ended) return { sha256: "", bytes: 0, overflow: false }; // zstd's error says why
+      await wait();
+    }
+  }
+  using file = opened;
+  // What is written is flushed to the disk as it goes (the restore's fsync then has little left).
+  let flushing: Promise<void> = Promise.resolve();
+  let flushedAt = 0;
+  try {
+    while (true) {
+      options.signal.throwIfAborted();
+      const n = await file.read(buffer);
+      if (n !== null && n > 0) {
+        if (bytes + n > options.claimed) return overflowed();
+        hash.update(buffer.subarray(0, n));
+        bytes += n;
+        if (bytes - flushedAt >= FLUSH_EVERY) {
+          flushedAt = bytes;
+          flushing = flushing.then(() => file.syncData()).catch(() => {});
+        }
+        continue;
+      }
+      if (ended) break; // read to the end after zstd stopped
+      if ((await file.stat()).size > options.claimed) return overflowed();
+      await wait();
+    }
+  } finally {
+    await flushing;
+  }
+  return { sha256: hash.digest("hex"), bytes, overflow: false };
+}
+
 /**
  * Decompresses the chunks `entries` (in the order given) into `output`
- * (created, mode 0600), hashing the bytes as they are written: one pass. It
- * stops as soon as the chunks give more than their ranges claim (a hostile
- * branch's zstd bomb never fills the disk): `ok` false, `overflow` true.
+ * (created by zstd, then mode 0600; it must not exist, in a private folder)
+ * and hashes it beside zstd. Stops when the chunks give more than their
+ * ranges claim: `ok` false, `overflow` true.
  */
 export async function decompressAll(
   reader: BlobReader,
@@ -47,55 +122,51 @@ export async function decompressAll(
     0,
   );
   const limit = timeoutSignal(zstdTimeoutMs(raw), options.signal);
-  const file = await Deno.open(output, { write: true, create: true, truncate: true, mode: 0o600 });
   try {
-    const child = spawnZstd(["-d", "-q", "-c"], { signal: limit.signal });
+    // zstd refuses to replace a file (no -f): `output` is new, in the restore's private folder.
+    const child = spawnZstd(["-d", "-q", "--no-sparse", "-o", output], {
+      signal: limit.signal,
+      stdout: "null",
+    });
     const feed = feedChunks(reader, entries, child.stdin, options);
-    const hash = createHash("sha256");
-    let bytes = 0;
-    let overflow = false;
-    const drain = (async () => {
-      for await (const block of child.stdout) {
-        if (bytes + block.length > claimed) {
-          overflow = true;
-          try {
-            child.kill("SIGKILL");
-          } catch {
-            // ended already
-          }
-          break;
+    const hashed = hashBehind(output, {
+      writer: child.status,
+      claimed,
+      signal: limit.signal,
+      stop: () => {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // ended already
         }
-        hash.update(block);
-        bytes += block.length;
-        for (let at = 0; at < block.length;) at += await file.write(block.subarray(at));
-      }
-    })();
-    const [fed, drained, status, errText] = await Promise.allSettled([
+      },
+    });
+    const [fed, status, errText, digest] = await Promise.allSettled([
       feed,
-      drain,
       child.status,
       new Response(child.stderr).text(),
+      hashed,
     ]);
-    if (fed.status === "rejected") throw fed.reason;
-    if (drained.status === "rejected") throw drained.reason;
-    if (overflow) {
+    if (digest.status === "fulfilled" && digest.value.overflow) {
       return {
         ok: false,
-        overflow,
+        overflow: true,
         error: `the chunks decompress to more than the ${claimed} bytes their ranges claim`,
-        bytes,
+        bytes: digest.value.bytes,
         sha256: "",
       };
     }
+    if (fed.status === "rejected") throw fed.reason;
     if (limit.timedOut()) return { ok: false, error: "zstd timed out", bytes: 0, sha256: "" };
     if (limit.signal.aborted) throw new Error("stopped");
     if (status.status !== "fulfilled" || !status.value.success) {
       const error = errText.status === "fulfilled" ? errText.value.trim() : "";
       return { ok: false, error: error || "zstd failed", bytes: 0, sha256: "" };
     }
-    return { ok: true, bytes, sha256: hash.digest("hex") };
+    if (digest.status === "rejected") throw digest.reason;
+    await Deno.chmod(output, 0o600);
+    return { ok: true, bytes: digest.value.bytes, sha256: digest.value.sha256 };
   } finally {
-    file.close();
     limit.clear();
   }
 }

@@ -9,10 +9,14 @@
  *   clone lacks is transferred; when the remote cannot be reached and a local
  *   clone exists, the clone is read instead (with a note saying so).
  *
- * The fetch is complete, not `--depth=1`: the branch only ever adds files, so
- * every blob in its history is in its tip and a shallow fetch would save only
- * the commit objects (a few hundred bytes per chunk) while losing the
- * `Cast-Sha256` trailers that let each chunk be checked.
+ * With a local clone the fetch is complete: the clone's objects make it
+ * cheap (only what is new is sent, and the check that the history is whole
+ * stops at the clone's tip). Without one it is shallow (`--depth=1`): only
+ * the tip's tree, whatever the length of the history, since the chunks'
+ * records beside them hold what readers need (lib/chunk/chunk_sum.ts). A
+ * branch written before records existed is deepened (`--unshallow`) when a
+ * reader needs the trailers of its chunks' commits
+ * ({@linkcode BranchSource.deepen}).
  *
  * @module
  */
@@ -35,7 +39,14 @@ import {
   tokenAllowedFor,
   tokenScopeOf,
 } from "../git/mod.ts";
-import { type HomePaths, KindedError, loadSettings, redact, type Settings } from "../sys/mod.ts";
+import {
+  exists,
+  type HomePaths,
+  KindedError,
+  loadSettings,
+  redact,
+  type Settings,
+} from "../sys/mod.ts";
 import {
   findLocalClone,
   gitDirOf,
@@ -79,6 +90,8 @@ export interface BranchSource {
   via: "direct" | "fetched" | "local-clone";
   /** Things the person should know (fallbacks). */
   notes: string[];
+  /** Fetches the history a shallow fetch left out (set only when the fetch was shallow). */
+  deepen?: () => Promise<void>;
   /** Removes the temporary repository, if any. */
   close(): Promise<void>;
 }
@@ -109,6 +122,29 @@ export async function resolveBranchRemote(options: RemoteLookupOptions): Promise
 }
 
 /**
+ * Makes `view` a bare repository that reads `clone`'s objects (alternates)
+ * and its shallow boundary, with `ref` at `tip`: not a partial clone, so a
+ * blob the clone lacks is reported missing instead of fetched.
+ */
+async function cloneView(
+  clone: string,
+  view: string,
+  ref: string,
+  tip: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  const init = await git(["init", "--bare", "--quiet", view], { signal });
+  if (!init.success) throw new Error(`git init failed: ${init.stderr.trim()}`);
+  await Deno.writeTextFile(
+    join(view, "objects", "info", "alternates"),
+    join(clone, "objects") + "\n",
+  );
+  await Deno.copyFile(join(clone, "shallow"), join(view, "shallow")).catch(() => {});
+  const set = await git(["update-ref", ref, tip], { gitDir: view, signal });
+  if (!set.success) throw new Error(`git update-ref failed: ${set.stderr.trim()}`);
+}
+
+/**
  * Opens the recordings branch for reading. Close the result when done (it
  * may be a temporary repository).
  */
@@ -123,8 +159,27 @@ export async function openBranch(options: BranchSourceOptions): Promise<BranchSo
   const clone = await findLocalClone(options.paths, remote, { cwd });
 
   const useClone = async (why: string): Promise<BranchSource | undefined> => {
-    if (!clone || !(await resolveTip(clone, ref, { signal: options.signal }))) return undefined;
+    const tip = clone && await resolveTip(clone, ref, { signal: options.signal });
+    if (!clone || !tip) return undefined;
     notes.push(why);
+    if (await isPartialClone(clone)) {
+      // A filtered clone asks its remote for every blob it lacks (and, here, fails): it is
+      // read through a repository that borrows its objects, where a lacking blob is missing.
+      // Beside a caller's scratch repository (kept, and removed, with it), else temporary.
+      const view = options.scratch
+        ? `${options.scratch}.clone-view`
+        : await Deno.makeTempDir({ prefix: "asciinema-clone-view-" });
+      const remove = () => Deno.remove(view, { recursive: true }).catch(() => {});
+      if (options.scratch) await remove();
+      try {
+        await cloneView(clone, view, ref, tip, options.signal);
+      } catch (error) {
+        await remove();
+        throw error;
+      }
+      const close = options.scratch ? noop : remove;
+      return { ...remote, url: shown, gitDir: view, ref, via: "local-clone", notes, close };
+    }
     return { ...remote, url: shown, gitDir: clone, ref, via: "local-clone", notes, close: noop };
   };
 
@@ -167,7 +222,8 @@ export async function openBranch(options: BranchSourceOptions): Promise<BranchSo
     if (!init.success) throw new Error(`git init failed: ${init.stderr.trim()}`);
     // A daemon clone that holds only the tip's trees (shallow, filtered) cannot lend its
     // objects: git would take its tips as complete and skip what it lacks.
-    if (clone && !(await isPartialClone(clone))) {
+    const lends = clone !== undefined && !(await isPartialClone(clone));
+    if (lends) {
       await Deno.writeTextFile(
         join(tmp, "objects", "info", "alternates"),
         join(clone, "objects") + "\n",
@@ -193,18 +249,32 @@ export async function openBranch(options: BranchSourceOptions): Promise<BranchSo
       }
     }
     const timeoutMs = options.networkTimeoutMs ?? 600_000;
-    const result = await git([
-      "fetch",
-      "--quiet",
-      "--no-tags",
-      "--no-write-fetch-head",
-      "--no-recurse-submodules",
-      "--end-of-options",
-      target.url,
-      `+${ref}:${ref}`,
-    ], { gitDir: tmp, auth: target.auth, signal: options.signal, timeoutMs });
+    const fetch = (depth: string[]) =>
+      git([
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--no-recurse-submodules",
+        ...depth,
+        "--end-of-options",
+        target.url,
+        `+${ref}:${ref}`,
+      ], { gitDir: tmp, auth: target.auth, signal: options.signal, timeoutMs });
+    const result = await fetch(lends ? [] : ["--depth=1"]);
     if (result.success) {
-      return { ...remote, url: shown, gitDir: tmp, ref, via: "fetched", notes, close };
+      const deepen = async () => {
+        if (!(await exists(join(tmp, "shallow")))) return;
+        const deeper = await fetch(["--unshallow"]);
+        if (!deeper.success) {
+          throw new BranchSourceError(
+            "network",
+            `Could not fetch the history of ${remote.branch} from ${shown}: ` +
+              (redact(deeper.stderr.trim().split("\n").slice(-3).join("\n")) || "timed out"),
+          );
+        }
+      };
+      return { ...remote, url: shown, gitDir: tmp, ref, via: "fetched", notes, deepen, close };
     }
     const stderr = redact(result.stderr.trim().split("\n").slice(-3).join("\n"));
     const missing = /couldn't find remote ref|could not find remote ref/i.test(result.stderr);
@@ -275,6 +345,8 @@ export function storeAuthResolver(paths: HomePaths): AuthResolver {
 export interface ReadBranchOptions extends BranchSourceOptions {
   /** Only these recordings' chunks and manifests (default: all). */
   ids?: string[];
+  /** Which chunks' details to load with the index (see `BranchReadOptions.details`; default all). */
+  details?: "all" | "ends" | "none";
   /** The blob reader's timeout, from the index (default: the reader's own). */
   readerTimeoutMs?: (index: BranchIndex) => number;
 }
@@ -313,6 +385,8 @@ export async function readBranchRecordings<T>(
   try {
     const index = await readBranchIndex(source.gitDir, source.ref, {
       ids: options.ids,
+      details: options.details,
+      deepen: source.deepen,
       signal: options.signal,
     });
     let recordings: T[] = [];

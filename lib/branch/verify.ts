@@ -10,26 +10,23 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import {
+  BlobMissingError,
   BlobReader,
   BlobTooLargeError,
   type BranchIndex,
   type ChunkEntry,
+  loadChunkDetails,
   type Manifest,
   ManifestError,
   parseManifest,
 } from "../git/mod.ts";
-import {
-  ChunkDecryptError,
-  type DecryptOptions,
-  feedChunks,
-  manifestBytes,
-} from "./chunk_stream.ts";
+import { ChunkDecryptError, type DecryptOptions, manifestBytes } from "./chunk_stream.ts";
 import { type BranchSourceOptions, readBranchRecordings } from "./source.ts";
 import { checkLayout, chunkLabel, type Problem } from "./layout.ts";
-import { timeoutSignal } from "../sys/mod.ts";
-import { spawnZstd, zstdTimeoutMs } from "../chunk/mod.ts";
+import { checkChunk, unhashedWarning } from "./chunk_check.ts";
+import { type DecodedRun, decodeInOrder } from "./stream_decode.ts";
 
 /** The result of checking one recording. */
 export interface RecordingReport {
@@ -57,92 +54,6 @@ export interface RecordingReport {
   problems: Problem[];
   /** Things that could not be checked (for example a chunk without a Cast-Sha256 trailer). */
   warnings: string[];
-}
-
-/** What decoding one chunk found. */
-interface Decoded {
-  ok: boolean;
-  error?: string;
-  length: number;
-  sha256: string;
-  /** It decompressed to more than its range claims: reading stopped there. */
-  overflow?: boolean;
-}
-
-/** Streams blob → `zstd -d` → hash (and `onBlock`), never holding the chunk in memory. */
-async function decodeChunk(
-  reader: BlobReader,
-  entry: ChunkEntry,
-  options: DecryptOptions & {
-    onBlock?: (block: Uint8Array) => Promise<void>;
-    signal?: AbortSignal;
-  },
-): Promise<Decoded> {
-  const limit = timeoutSignal(
-    zstdTimeoutMs(Math.max(entry.end - entry.start, entry.size)),
-    options.signal,
-  );
-  try {
-    const child = spawnZstd(["-d", "-q", "-c"], { signal: limit.signal });
-    const feed = feedChunks(reader, [entry], child.stdin, options);
-    const hash = createHash("sha256");
-    const claimed = Math.max(0, entry.end - entry.start);
-    let length = 0;
-    let overflow = false;
-    const drain = (async () => {
-      for await (const block of child.stdout) {
-        if (length + block.length > claimed) {
-          // A chunk never gives more than its range: stop here, whatever it claims to hold.
-          overflow = true;
-          length += block.length;
-          try {
-            child.kill("SIGKILL");
-          } catch {
-            // ended already
-          }
-          break;
-        }
-        hash.update(block);
-        length += block.length;
-        if (options.onBlock) await options.onBlock(block);
-      }
-    })();
-    const stderr = new Response(child.stderr).text();
-    const [fed, drained, status, errText] = await Promise.allSettled([
-      feed,
-      drain,
-      child.status,
-      stderr,
-    ]);
-    if (fed.status === "rejected") throw fed.reason;
-    if (drained.status === "rejected") throw drained.reason;
-    if (overflow) {
-      return {
-        ok: false,
-        overflow,
-        error: `decompresses to more than its ${claimed} bytes`,
-        length,
-        sha256: "",
-      };
-    }
-    if (limit.timedOut()) return { ok: false, error: "zstd timed out", length, sha256: "" };
-    if (limit.signal.aborted) throw new Error("stopped");
-    const ok = status.status === "fulfilled" && status.value.success;
-    return {
-      ok,
-      error: ok
-        ? undefined
-        : (errText.status === "fulfilled" ? errText.value.trim() : "zstd failed"),
-      length,
-      sha256: hash.digest("hex"),
-    };
-  } finally {
-    limit.clear();
-  }
-}
-
-function isTruncation(error: string): boolean {
-  return /premature end|unexpected end|truncated|incomplete/i.test(error);
 }
 
 /** Options for {@linkcode scanRecording}. */
@@ -181,8 +92,10 @@ export interface ScanOptions {
 }
 
 /**
- * Checks one recording: layout first, then every chunk's content, streamed
- * through `zstd -d` one chunk at a time.
+ * Checks one recording: layout first, then every chunk's content: all of
+ * them through one `zstd -d` (lib/branch/stream_decode.ts), split at the
+ * chunks' lengths and each piece checked against its sha256; only what that
+ * pass cannot vouch for is decoded again chunk by chunk, to name the bad one.
  */
 export async function scanRecording(id: string, options: ScanOptions): Promise<RecordingReport> {
   const entries = [...options.entries].sort((a, b) => a.seq - b.seq || a.start - b.start);
@@ -209,103 +122,49 @@ export async function scanRecording(id: string, options: ScanOptions): Promise<R
     problems.push({ kind: "missing", id, message: `no chunks of ${id} on the branch` });
   }
   if (options.layoutOnly || (options.stopOnProblem && problems.length)) return report;
-  const total = options.wholeFileHash === false ? undefined : createHash("sha256");
-  for (const entry of entries) {
-    if (options.from !== undefined && entry.start < options.from) continue;
-    if (options.until !== undefined && entry.start >= options.until) break;
-    const expected = entry.end - entry.start;
-    let decoded: Decoded;
-    try {
-      decoded = await decodeChunk(options.reader, entry, {
-        signal: options.signal,
-        identities: options.identities,
-        onBlock: async (block) => {
-          total?.update(block);
-          if (options.sink) await options.sink(block);
-        },
-      });
-    } catch (error) {
-      if (options.signal?.aborted) throw error;
-      const message = (error as Error).message;
-      if (error instanceof ChunkDecryptError) {
-        problems.push({
-          kind: error.kind === "corrupt" ? "corrupt" : "undecryptable",
-          id,
-          seq: entry.seq,
-          start: entry.start,
-          end: entry.end,
-          path: entry.path,
-          message,
-        });
-        if (options.stopOnProblem) return report;
-        continue;
+  const todo = entries.filter((entry) =>
+    (options.from === undefined || entry.start >= options.from) &&
+    (options.until === undefined || entry.start < options.until)
+  );
+  let total = options.wholeFileHash === false ? undefined : createHash("sha256");
+  let checked = false;
+  if (todo.length > 1) {
+    // One zstd for them all; chunk by chunk only for what it could not vouch for.
+    const vouched = await scanInOrder(todo, options, report, total);
+    if (vouched === todo.length) {
+      checked = true;
+    } else if (options.sink) {
+      // The sink has had those bytes: name the first bad chunk (nothing more is read).
+      for (const entry of todo.slice(vouched)) {
+        const verdict = await checkChunk(id, entry, options);
+        if (verdict.problem) {
+          problems.push(verdict.problem);
+          return report;
+        }
       }
-      if (/no longer usable|cat-file (ended|timed out|was stopped)/.test(message)) throw error;
       problems.push({
         kind: "unreadable",
         id,
-        seq: entry.seq,
-        start: entry.start,
-        end: entry.end,
-        path: entry.path,
-        message: `${chunkLabel(entry)}: cannot be read: ${message}`,
+        ...at(todo[vouched]),
+        message: `${chunkLabel(todo[vouched])}: cannot be read in one pass (it reads alone)`,
       });
-      if (options.stopOnProblem) return report;
-      continue;
+      return report;
+    } else {
+      // Checked again chunk by chunk, from the start, to report every problem.
+      report.warnings = [];
+      total = total && createHash("sha256");
     }
-    const base = {
-      id,
-      seq: entry.seq,
-      start: entry.start,
-      end: entry.end,
-      path: entry.path,
-    };
-    if (decoded.overflow) {
-      problems.push({
-        ...base,
-        kind: "length",
-        message: `${chunkLabel(entry)}: decompresses to more than its ${expected} bytes ` +
-          "(reading stopped there): the chunk was replaced or damaged",
-      });
-    } else if (!decoded.ok) {
-      const error = decoded.error || "zstd failed";
-      const truncated = isTruncation(error);
-      problems.push({
-        ...base,
-        kind: truncated ? "truncated" : "corrupt",
-        message: truncated
-          ? `${
-            chunkLabel(entry)
-          }: truncated (the zstd frame ends early after ${decoded.length} of ${expected} bytes: ${error})`
-          : `${chunkLabel(entry)}: corrupt zstd frame (${error})`,
-      });
-    } else if (entry.sha256 && decoded.sha256 !== entry.sha256) {
-      const size = decoded.length === expected
-        ? ""
-        : decoded.length < expected
-        ? `; it holds ${decoded.length} of ${expected} bytes (truncated)`
-        : `; it holds ${decoded.length} bytes, not ${expected}`;
-      problems.push({
-        ...base,
-        kind: decoded.length < expected ? "truncated" : "checksum",
-        message:
-          `${chunkLabel(entry)}: checksum mismatch (Cast-Sha256 ${entry.sha256.slice(0, 12)}…, ` +
-          `content ${decoded.sha256.slice(0, 12)}…)${size}: the chunk was replaced or damaged`,
-      });
-    } else if (decoded.length !== expected) {
-      problems.push({
-        ...base,
-        kind: decoded.length < expected ? "truncated" : "length",
-        message: `${chunkLabel(entry)}: decompresses to ${decoded.length} bytes, not ${expected}`,
-      });
-    } else if (!entry.sha256 && !entry.encrypted) {
-      // An encrypted chunk has no plaintext hash on the branch: age's tags checked it.
-      report.warnings.push(
-        `${
-          chunkLabel(entry)
-        }: no Cast-Sha256 trailer, only its length and zstd checksum were checked`,
-      );
-    }
+  }
+  for (const entry of checked ? [] : todo) {
+    const verdict = await checkChunk(id, entry, {
+      ...options,
+      onBlock: async (block) => {
+        total?.update(block);
+        if (options.sink) await options.sink(block);
+      },
+    });
+    if (verdict.problem) problems.push(verdict.problem);
+    if (verdict.warning) report.warnings.push(verdict.warning);
     if (options.stopOnProblem && problems.length) return report;
   }
   if (!total) return report;
@@ -321,6 +180,60 @@ export async function scanRecording(id: string, options: ScanOptions): Promise<R
     });
   }
   return report;
+}
+
+/** `seq`, `start`, `end` and `path` of a chunk, for a problem. */
+function at(entry: ChunkEntry) {
+  return { seq: entry.seq, start: entry.start, end: entry.end, path: entry.path };
+}
+
+/**
+ * `todo` through one `zstd -d` (bytes to the sink and `total`); returns how
+ * many chunks from the first it vouches for: each piece has its chunk's
+ * length and sha256, and a chunk without a sha256 is vouched for by a later
+ * one that matched (the split would have shifted otherwise), or by the whole
+ * output ending exactly where the last range does.
+ */
+async function scanInOrder(
+  todo: ChunkEntry[],
+  options: ScanOptions,
+  report: RecordingReport,
+  total: Hash | undefined,
+): Promise<number> {
+  let run: DecodedRun;
+  try {
+    run = await decodeInOrder(options.reader, todo, {
+      signal: options.signal,
+      identities: options.identities,
+      onBlock: async (block) => {
+        total?.update(block);
+        if (options.sink) await options.sink(block);
+      },
+    });
+  } catch (error) {
+    if (options.signal?.aborted) throw error;
+    if (/no longer usable|cat-file (ended|timed out|was stopped)/.test(String(error))) throw error;
+    return 0; // a chunk that cannot be read or decrypted: found chunk by chunk
+  }
+  let vouched = 0;
+  for (const [i, entry] of todo.entries()) {
+    const piece = run.pieces[i];
+    if (!piece || piece.length !== entry.end - entry.start) break;
+    if (entry.sha256) {
+      if (piece.sha256 !== entry.sha256) break;
+      vouched = i + 1;
+    }
+  }
+  const whole = run.ok && run.extra === 0 && run.pieces.length === todo.length &&
+    todo.every((entry, i) =>
+      run.pieces[i].length === entry.end - entry.start &&
+      (!entry.sha256 || run.pieces[i].sha256 === entry.sha256)
+    );
+  if (whole) vouched = todo.length;
+  for (const entry of todo.slice(0, vouched)) {
+    if (!entry.sha256 && !entry.encrypted) report.warnings.push(unhashedWarning(entry));
+  }
+  return vouched;
 }
 
 /**
@@ -341,6 +254,9 @@ export async function loadManifest(
   } catch (error) {
     if (error instanceof ManifestError) return { problem: error.message };
     if (error instanceof BlobTooLargeError) return { problem: `${found.path}: ${error.message}` };
+    if (error instanceof BlobMissingError) {
+      return { problem: `${found.path} is not in this copy of the branch: ${error.message}` };
+    }
     if (error instanceof ChunkDecryptError) {
       return error.kind === "corrupt" ? { problem: error.message } : { locked: error.message };
     }
@@ -375,6 +291,7 @@ export async function verifyBranch(options: VerifyOptions): Promise<VerifyReport
   const result = await readBranchRecordings({
     ...options,
     ids: options.id === undefined ? undefined : [options.id],
+    details: "none", // each recording's, just before it is checked
     readerTimeoutMs: (index) => {
       const compressed = [...index.chunks.values()].flat().reduce((sum, e) => sum + e.size, 0);
       return 600_000 + Math.ceil(compressed / (1 << 20)) * 2000;
@@ -390,6 +307,7 @@ export async function verifyBranch(options: VerifyOptions): Promise<VerifyReport
       ]),
     ].sort();
     for (const id of ids) {
+      await loadChunkDetails(index, reader, { ids: [id], signal: options.signal });
       const { manifest, problem, locked } = await loadManifest(index, id, reader, options);
       const report = await scanRecording(id, {
         entries: index.chunks.get(id) ?? [],

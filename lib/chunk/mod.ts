@@ -6,5 +6,6 @@
  */
 export * from "./asciicast.ts";
 export * from "./chunk_name.ts";
+export * from "./chunk_sum.ts";
 export * from "./state.ts";
 export * from "./zstd.ts";

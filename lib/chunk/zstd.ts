@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { timeoutSignal } from "../sys/mod.ts";
 
 /** Read size for streaming. */
@@ -111,8 +111,8 @@ export interface CompressResult {
   sha256: string;
   /** Size of the output file. */
   bytes: number;
-  /** sha256 (hex) of the output file (the ciphertext, when encrypted). */
-  outputSha256: string;
+  /** sha256 (hex) of the output file (the ciphertext): only when `wrap` encrypted it. */
+  outputSha256?: string;
 }
 
 /** Options for {@linkcode compressRange}. */
@@ -123,6 +123,10 @@ export interface CompressOptions {
   signal?: AbortSignal;
   /** Wraps zstd's output before it is written (encryption); default: written as it is. */
   wrap?: (zstd: ReadableStream<Uint8Array>) => Promise<ReadableStream<Uint8Array>>;
+  /** Also fed every raw byte, in order (a hash of more than this range: the whole file's). */
+  also?: Hash;
+  /** fsync the output before returning (default true; false: the caller does it later). */
+  sync?: boolean;
 }
 
 /**
@@ -140,15 +144,21 @@ export async function compressRange(
   let output: Deno.FsFile | undefined;
   try {
     output = await Deno.open(range.output, { write: true, createNew: true, mode: 0o600 });
-    const child = spawnZstd([`-${options.level}`, "-q", "-c", "--no-progress"], {
-      signal: limit.signal,
-    });
+    // zstd's own threads, in jobs of 1 MiB: a chunk of a backlog compresses on every free core
+    // (one frame all the same; a small chunk is one job).
+    const child = spawnZstd(
+      [`-${options.level}`, "-T0", "-B1048576", "-q", "-c", "--no-progress"],
+      {
+        signal: limit.signal,
+      },
+    );
     const hash = createHash("sha256");
     const feed = (async () => {
       const writer = child.stdin.getWriter();
       try {
         for await (const block of readRange(input, range.start, range.end)) {
           hash.update(block);
+          options.also?.update(block);
           await writer.write(block);
         }
         await writer.close();
@@ -159,7 +169,7 @@ export async function compressRange(
     })();
     let bytes = 0;
     const out = output;
-    const outHash = createHash("sha256");
+    const outHash = options.wrap ? createHash("sha256") : undefined;
     const drain = (async () => {
       try {
         const blocks = options.wrap
@@ -168,7 +178,7 @@ export async function compressRange(
         for await (const block of blocks) {
           let written = 0;
           while (written < block.length) written += await out.write(block.subarray(written));
-          outHash.update(block);
+          outHash?.update(block);
           bytes += block.length;
         }
       } catch (error) {
@@ -196,8 +206,12 @@ export async function compressRange(
       const text = errText.status === "fulfilled" ? errText.value.trim() : "";
       throw new Error(`zstd failed: ${text || "exit status non-zero"}`);
     }
-    await output.sync();
-    return { sha256: hash.digest("hex"), bytes, outputSha256: outHash.digest("hex") };
+    if (options.sync !== false) await output.sync();
+    return {
+      sha256: hash.digest("hex"),
+      bytes,
+      ...(outHash ? { outputSha256: outHash.digest("hex") } : {}),
+    };
   } catch (error) {
     output?.close();
     output = undefined;

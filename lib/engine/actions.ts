@@ -489,6 +489,19 @@ export class RecordingActions {
         update: this.update,
         signal: this.#o.signal,
         recipients: settings.encryption?.recipients,
+        // A long pass (a backlog) is published as it goes, not once it is all cut.
+        onDurable: (chunk) => {
+          this.#log.info("Cut {id} #{seq} [{start}, {end}) ({bytes} bytes zstd, {reason})", {
+            id: state.id,
+            seq: chunk.seq,
+            start: chunk.start,
+            end: chunk.end,
+            bytes: chunk.bytes,
+            reason: action.reason,
+          });
+          const target = this.#o.work.targetOf(state, rec);
+          if (target && !state.provisional) this.#o.work.remotes.get(target).queue.kick();
+        },
       });
     } catch (error) {
       if (this.#o.signal.aborted) return;
@@ -515,16 +528,6 @@ export class RecordingActions {
     rec.progress.noLineUntil = result.noLineUntil;
     const size = rec.facts?.size ?? 0;
     rec.progress.pendingSince = size > state.cut_offset ? clock.now() : null;
-    for (const chunk of result.chunks) {
-      this.#log.info("Cut {id} #{seq} [{start}, {end}) ({bytes} bytes zstd, {reason})", {
-        id: state.id,
-        seq: chunk.seq,
-        start: chunk.start,
-        end: chunk.end,
-        bytes: chunk.bytes,
-        reason: action.reason,
-      });
-    }
   }
 
   async #finish(rec: Recording, id: string): Promise<void> {

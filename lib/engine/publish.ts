@@ -36,6 +36,7 @@ import { failpoint } from "./failpoint.ts";
 import { spoolFileFor } from "./cut_pass.ts";
 import { sealSpooledChunk } from "./sealed_chunk.ts";
 import { ownsFile } from "./finish.ts";
+import { takeCutSha256 } from "./cut_hash.ts";
 import type { StateUpdate } from "./state_writer.ts";
 
 /** What publishing needs from the engine. */
@@ -114,7 +115,9 @@ async function manifestOf(
     generation: state.generation,
     total_bytes: state.cut_offset,
     chunks: state.next_seq,
-    sha256: await wholeFileSha256(castPath, state).catch(() => null),
+    // Hashed as it was cut (lib/engine/cut_hash.ts); after a restart, from the file.
+    sha256: takeCutSha256(ctx.paths.spool, state.id, state.cut_offset) ??
+      await wholeFileSha256(castPath, state).catch(() => null),
     started: state.first_seen,
     ended: state.ended_at,
     asciicast_version: null,

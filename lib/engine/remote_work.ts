@@ -170,6 +170,7 @@ export class RemoteWork implements RemoteHost {
       now: core.clock.now(),
       wallNow: core.clock.wall().getTime(),
       intervalMs: core.options.settings.push_interval_seconds * 1000,
+      batchBytes: core.options.settings.push_batch_bytes,
       lastSuccess,
     });
   }

@@ -19,7 +19,7 @@ import {
   type ResumePoint,
   resumePointFor,
 } from "../git/mod.ts";
-import { decompressDigest, sha256Range } from "../chunk/mod.ts";
+import { CHUNK_SUM_MAX_BYTES, decompressDigest, parseChunkSum, sha256Range } from "../chunk/mod.ts";
 import { log } from "../sys/mod.ts";
 
 /** What the branch says about where a recording starts. */
@@ -87,9 +87,10 @@ export async function lookUp(
 
 /**
  * True when the file at `castPath` starts with the bytes `point` covers, as
- * far as its last chunk tells: the chunk's `Cast-Sha256` against the file's
- * range, or (no hash known: a shallow clone) the chunk itself, fetched and
- * decompressed. An encrypted chunk cannot be read here: its size must fit.
+ * far as its last chunk tells: the sha256 in the chunk's record against the
+ * file's range, or (no record: a branch written before records) the chunk
+ * itself, decompressed. What a filtered clone lacks is fetched first. An
+ * encrypted chunk's record holds no sha256: its size must fit.
  */
 async function holdsPrefix(
   clone: RepoClone,
@@ -104,7 +105,17 @@ async function holdsPrefix(
   const entry = candidate.entries.find((one) => one.seq === last.seq && one.start === last.start)!;
   if (entry.encrypted) return true;
   const actual = await sha256Range(castPath, last.start, last.end);
-  if (last.sha256) return actual === last.sha256;
+  if (entry.record) {
+    await clone.fetchBlob(entry.record);
+    const reader = BlobReader.open(clone.gitDir, options);
+    try {
+      const [body] = await reader.readSmall([entry.record], CHUNK_SUM_MAX_BYTES);
+      const sum = body ? parseChunkSum(new TextDecoder().decode(body)) : undefined;
+      if (sum?.sha256) return sum.sha256 === actual;
+    } finally {
+      await reader.close();
+    }
+  }
   await clone.fetchBlob(entry.blob);
   const reader = BlobReader.open(clone.gitDir, options);
   try {

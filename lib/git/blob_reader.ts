@@ -79,6 +79,9 @@ export interface BlobReaderOptions {
 /** A blob is larger than what reading it may cost. */
 export class BlobTooLargeError extends Error {}
 
+/** A blob is not in the repository (a copy that holds only part of the branch). */
+export class BlobMissingError extends Error {}
+
 /**
  * Streams blobs out of a repository through one `git cat-file --batch`
  * process, one blob at a time, without holding a blob in memory.
@@ -136,7 +139,7 @@ export class BlobReader {
         throw new Error(`git cat-file ${why}: ${(await this.#stderr).trim()}`);
       }
       const match = /^([0-9a-f]+) (\S+) (\d+)$/.exec(header);
-      if (!match) throw new Error(`object ${sha} is missing from the repository`);
+      if (!match) throw new BlobMissingError(`object ${sha} is missing from the repository`);
       left = Number(match[3]);
       if (match[2] !== "blob") throw new Error(`object ${sha} is a ${match[2]}, not a blob`);
       if (options.maxBytes !== undefined && left > options.maxBytes) {
@@ -162,6 +165,65 @@ export class BlobReader {
       }
       this.#busy = false;
     }
+  }
+
+  /**
+   * Small blobs (records, manifests), asked for all at once: one write of
+   * every request, the answers read in order, not a round trip each. A blob
+   * that is missing, not a blob or over `maxBytes` is `undefined` (and not
+   * read).
+   */
+  async readSmall(
+    shas: readonly string[],
+    maxBytes: number,
+  ): Promise<(Uint8Array | undefined)[]> {
+    if (this.#busy) throw new Error("BlobReader: one request at a time");
+    if (this.#broken) throw new Error("git cat-file is no longer usable");
+    const bad = shas.find((sha) => !/^[0-9a-f]{40,64}$/.test(sha));
+    if (bad !== undefined) throw new Error(`not an object id: ${bad}`);
+    if (shas.length === 0) return [];
+    this.#busy = true;
+    const asked = this.#writer.write(new TextEncoder().encode(shas.join("\n") + "\n"))
+      .catch(() => {}); // the process is gone: the header read below says why
+    const found: (Uint8Array | undefined)[] = [];
+    try {
+      for (const sha of shas) {
+        const header = await this.#reader.readLine();
+        if (header === undefined) {
+          throw new Error(`git cat-file ended: ${(await this.#stderr).trim()}`);
+        }
+        const match = /^([0-9a-f]+) (\S+) (\d+)$/.exec(header);
+        if (!match) {
+          if (!header.endsWith(" missing")) {
+            throw new Error(`git cat-file said ${header} for ${sha}`);
+          }
+          found.push(undefined);
+          continue;
+        }
+        const size = Number(match[3]);
+        if (match[2] !== "blob" || size > maxBytes) {
+          await this.#reader.skip(size + 1);
+          found.push(undefined);
+          continue;
+        }
+        const bytes = new Uint8Array(size);
+        let at = 0;
+        while (at < size) {
+          const part = await this.#reader.read(size - at);
+          bytes.set(part, at);
+          at += part.length;
+        }
+        await this.#reader.skip(1);
+        found.push(bytes);
+      }
+    } catch (error) {
+      this.#broken = true; // out of step with the answers
+      throw error;
+    } finally {
+      await asked;
+      this.#busy = false;
+    }
+    return found;
   }
 
   /**

@@ -1,10 +1,19 @@
 /**
  * What a recordings branch holds, read from a git directory with plumbing
- * only (hermetic {@linkcode git}): the chunks of every recording with their
- * `Cast-Sha256` trailers, the manifests, and blob contents streamed through
- * one `git cat-file --batch`. This is what `restore`, `list` and `verify`
- * read, and what the daemon uses to rebuild a lost checkpoint
- * ({@linkcode resumePointFor}).
+ * only (hermetic {@linkcode git}): the chunks of every recording, their
+ * details (the sha256 of the raw bytes and when each was committed), the
+ * manifests and the other files of a recording. This is what `restore`,
+ * `list`, `verify`, `text`, `search`, `reindex` and `play` read, and what
+ * the daemon uses to rebuild a lost checkpoint ({@linkcode resumePointFor}).
+ *
+ * Reads cost the recordings read, not the branch's history (DESIGN.md
+ * invariant 18): names and sizes come from one `git ls-tree` of the tip,
+ * details from the chunks' records beside them
+ * (`recordings/<id>/chunks/<seq>_<start>-<end>`, lib/chunk/chunk_sum.ts),
+ * read through `git cat-file --batch` when asked for. Only chunks without a
+ * record (pushed before records existed) take theirs from the trailers of
+ * their commits (lib/git/chunk_history.ts), one `git log` for those
+ * recordings.
  *
  * Ids may hold spaces, quotes, unicode or a leading dash: every listing uses
  * `-z` output, and paths are passed after `--` as literal pathspecs.
@@ -12,8 +21,17 @@
  * @module
  */
 import { z } from "zod";
-import { manifestPathOnBranch, parseChunkName } from "../chunk/mod.ts";
+import {
+  CHUNK_SUM_MAX_BYTES,
+  CHUNK_SUMS_FOLDER,
+  manifestPathOnBranch,
+  parseChunkName,
+  parseChunkSum,
+  parseChunkSumName,
+} from "../chunk/mod.ts";
 import { git, GitError } from "./hermetic.ts";
+import { BlobReader } from "./blob_reader.ts";
+import { chunkTrailersFromHistory, trailerKey } from "./chunk_history.ts";
 
 /** One chunk file on the branch. */
 export interface ChunkEntry {
@@ -33,12 +51,22 @@ export interface ChunkEntry {
   size: number;
   /** Encrypted with age (`.cast.zst.age`): `age(zstd(bytes))`. */
   encrypted?: boolean;
-  /** sha256 (hex) of the raw bytes, from the `Cast-Sha256` trailer of the chunk's commit. */
+  /**
+   * sha256 (hex) of the raw bytes: from the chunk's record, else the
+   * `Cast-Sha256` trailer of its commit (never for an encrypted chunk).
+   * Set once its details are loaded ({@linkcode loadChunkDetails}).
+   */
   sha256?: string;
-  /** The commit that carried the trailers. */
+  /** The commit that carried the trailers (only when they came from the history). */
   commit?: string;
-  /** Committer time of that commit (Unix seconds). */
+  /** When the chunk was committed (Unix seconds), once its details are loaded. */
   committedAt?: number;
+  /** Blob of the chunk's record (`recordings/<id>/chunks/<seq>_<start>-<end>`), when there is one. */
+  record?: string;
+  /** Size of that blob. */
+  recordSize?: number;
+  /** Its details were looked up (found or not). */
+  detailed?: boolean;
 }
 
 /** A file under `chunks/` that is not a chunk. */
@@ -53,6 +81,8 @@ export interface StrayFile {
 
 /** Everything a branch holds about recordings. */
 export interface BranchIndex {
+  /** The repository read. */
+  gitDir: string;
   /** The ref read. */
   ref: string;
   /** The commit the ref pointed to (every read used this commit). */
@@ -65,6 +95,8 @@ export interface BranchIndex {
   files: Map<string, Map<string, { path: string; blob: string; size: number }>>;
   /** Files under `chunks/` that are not chunks. */
   stray: StrayFile[];
+  /** See {@linkcode BranchReadOptions.deepen} (dropped once called). */
+  deepen?: () => Promise<void>;
 }
 
 /** Options for reading a branch. */
@@ -77,6 +109,17 @@ export interface BranchReadOptions {
   signal?: AbortSignal;
   /** Timeout per git call (default 120 s). */
   timeoutMs?: number;
+  /**
+   * Fetches the history a shallow copy lacks; called once, before the only
+   * history walk (chunks without a record).
+   */
+  deepen?: () => Promise<void>;
+  /**
+   * Which chunks' details (sha256, commit time) to load: `all` (default),
+   * `ends` (the first and last chunk of each recording: `list`), or `none`
+   * (loaded later with {@linkcode loadChunkDetails}).
+   */
+  details?: "all" | "ends" | "none";
 }
 
 /** A recording's manifest (`recordings/<id>/manifest.json`); unknown keys are kept. */
@@ -142,53 +185,14 @@ export async function resolveTip(
   return result.success ? result.stdout.trim() : undefined;
 }
 
-function trailerKey(id: string, seq: number, start: number, end: number): string {
-  return `${id}\0${seq}\0${start}\0${end}`;
-}
-
-/** Trailers of one chunk commit. */
-export interface ChunkTrailers {
-  /** `Cast-Id`. */
-  id: string;
-  /** `Cast-Seq`. */
-  seq: number;
-  /** `Cast-Range` start. */
-  start: number;
-  /** `Cast-Range` end. */
-  end: number;
-  /** `Cast-Sha256`, when present. */
-  sha256?: string;
-}
-
-/** Reads the `Cast-*` trailers of a commit message; `undefined` unless it is a chunk commit. */
-export function parseChunkTrailers(message: string): ChunkTrailers | undefined {
-  const values = new Map<string, string>();
-  for (const line of message.split("\n")) {
-    const match = /^Cast-(Id|Seq|Range|Sha256): ?(.*)$/.exec(line);
-    if (match) values.set(match[1], match[2].replace(/\r$/, ""));
-  }
-  const id = values.get("Id");
-  const seq = values.get("Seq");
-  const range = /^(\d+)-(\d+)$/.exec(values.get("Range") ?? "");
-  if (!id || !seq || !/^\d+$/.test(seq) || !range) return undefined;
-  const sha = values.get("Sha256")?.trim().toLowerCase();
-  return {
-    id,
-    seq: Number(seq),
-    start: Number(range[1]),
-    end: Number(range[2]),
-    sha256: sha && /^[0-9a-f]{64}$/.test(sha) ? sha : undefined,
-  };
-}
-
 function pathspecs(options: BranchReadOptions, top: "chunks" | "recordings"): string[] {
   return options.ids ? options.ids.map((id) => `${top}/${id}/`) : [`${top}/`];
 }
 
 /**
- * Reads the branch at `ref` of the repository `gitDir`: chunk names from one
- * `git ls-tree`, their trailers from one `git log`. Returns `undefined` when
- * the ref does not exist.
+ * Reads the branch at `ref` of the repository `gitDir`: chunk names, sizes
+ * and records from one `git ls-tree` of the tip, then the details asked for
+ * (`options.details`). Returns `undefined` when the ref does not exist.
  */
 export async function readBranchIndex(
   gitDir: string,
@@ -199,12 +203,14 @@ export async function readBranchIndex(
   if (!tip) return undefined;
   const opts = gitOptions(gitDir, options);
   const index: BranchIndex = {
+    gitDir,
     ref,
     tip,
     chunks: new Map(),
     manifests: new Map(),
     files: new Map(),
     stray: [],
+    deepen: options.deepen,
   };
   if (options.ids?.length === 0) return index;
 
@@ -223,6 +229,7 @@ export async function readBranchIndex(
   const listed = await git(lsArgs, opts);
   if (!listed.success) throw new GitError(lsArgs.slice(1), listed);
   const wanted = options.ids ? new Set(options.ids) : undefined;
+  const records = new Map<string, { blob: string; size: number }>();
   for (const record of listed.stdout.split("\0")) {
     if (!record) continue;
     const tab = record.indexOf("\t");
@@ -241,7 +248,15 @@ export async function readBranchIndex(
     const name = rest.slice(idEnd + 1);
     if (wanted && !wanted.has(id)) continue;
     if (top === "recordings") {
-      if (path === manifestPathOnBranch(id) && type === "blob") {
+      const record = name.startsWith(`${CHUNK_SUMS_FOLDER}/`) && type === "blob"
+        ? parseChunkSumName(name.slice(CHUNK_SUMS_FOLDER.length + 1))
+        : undefined;
+      if (record) {
+        records.set(trailerKey({ id, ...record }), {
+          blob,
+          size: Number(size) || 0,
+        });
+      } else if (path === manifestPathOnBranch(id) && type === "blob") {
         index.manifests.set(id, { path, blob });
       } else if (path === manifestPathOnBranch(id, { encrypted: true }) && type === "blob") {
         index.manifests.set(id, { path, blob, encrypted: true });
@@ -264,48 +279,84 @@ export async function readBranchIndex(
     if (!list) index.chunks.set(id, list = []);
     list.push({ id, ...range, path, blob, size: Number(size) || 0 });
   }
-  if (index.chunks.size === 0) return index;
-
-  // Trailers of every chunk commit, in one call; the oldest commit naming a
-  // chunk (the one that created it) wins.
-  const logArgs = [
-    "--literal-pathspecs",
-    "log",
-    "-z",
-    "--format=%H%n%ct%n%B",
-    tip,
-    "--",
-    ...pathspecs(options, "chunks"),
-  ];
-  const log = await git(logArgs, opts);
-  if (!log.success) throw new GitError(logArgs.slice(1), log);
-  const trailers = new Map<string, { sha256?: string; commit: string; committedAt: number }>();
-  for (const record of log.stdout.split("\0")) {
-    const first = record.indexOf("\n");
-    if (first < 0) continue;
-    const second = record.indexOf("\n", first + 1);
-    const commit = record.slice(0, first).trim();
-    const committedAt = Number(record.slice(first + 1, second < 0 ? undefined : second));
-    const parsed = parseChunkTrailers(second < 0 ? "" : record.slice(second + 1));
-    if (!parsed) continue;
-    trailers.set(trailerKey(parsed.id, parsed.seq, parsed.start, parsed.end), {
-      sha256: parsed.sha256,
-      commit,
-      committedAt,
-    });
-  }
   for (const list of index.chunks.values()) {
     for (const entry of list) {
-      const found = trailers.get(trailerKey(entry.id, entry.seq, entry.start, entry.end));
-      if (found) {
-        entry.commit = found.commit;
-        entry.committedAt = found.committedAt;
-        if (found.sha256) entry.sha256 = found.sha256;
-      }
+      const record = records.get(trailerKey(entry));
+      if (record) Object.assign(entry, { record: record.blob, recordSize: record.size });
     }
     list.sort((a, b) => a.seq - b.seq || a.start - b.start || a.end - b.end);
   }
+  const details = options.details ?? "all";
+  if (details !== "none" && index.chunks.size > 0) {
+    const reader = BlobReader.open(gitDir, {
+      globalConfig: options.globalConfig,
+      signal: options.signal,
+      timeoutMs: options.timeoutMs ?? 120_000,
+    });
+    try {
+      await loadChunkDetails(index, reader, { ...options, ends: details === "ends" });
+    } finally {
+      await reader.close();
+    }
+  }
   return index;
+}
+
+/** Options of {@linkcode loadChunkDetails}. */
+export interface ChunkDetailsOptions extends Omit<BranchReadOptions, "details" | "deepen"> {
+  /** Only the first and last chunk of each recording. */
+  ends?: boolean;
+}
+
+/**
+ * Loads the details (sha256, commit time) of the chunks of `options.ids`
+ * (default: every recording in `index`) that do not have them yet: from
+ * their records through `reader`, all requests at once; chunks without a
+ * usable record take them from their commits' trailers (one `git log` of
+ * just those recordings: the only history walk, for branches written
+ * before records existed).
+ */
+export async function loadChunkDetails(
+  index: BranchIndex,
+  reader: BlobReader,
+  options: ChunkDetailsOptions = {},
+): Promise<void> {
+  const wanted: ChunkEntry[] = [];
+  for (const id of options.ids ?? index.chunks.keys()) {
+    const list = index.chunks.get(id) ?? [];
+    const chosen = options.ends && list.length > 2 ? [list[0], list[list.length - 1]] : list;
+    wanted.push(...chosen.filter((entry) => !entry.detailed));
+  }
+  const withRecord = wanted.filter((entry) =>
+    entry.record && (entry.recordSize ?? 0) <= CHUNK_SUM_MAX_BYTES
+  );
+  const bodies = await reader.readSmall(withRecord.map((e) => e.record!), CHUNK_SUM_MAX_BYTES);
+  const decoder = new TextDecoder();
+  withRecord.forEach((entry, i) => {
+    const body = bodies[i];
+    const sum = body ? parseChunkSum(decoder.decode(body)) : undefined;
+    if (!sum || sum.committed === undefined || (!sum.sha256 && !entry.encrypted)) return;
+    entry.committedAt = sum.committed;
+    if (sum.sha256) entry.sha256 = sum.sha256;
+    entry.detailed = true;
+  });
+  const rest = wanted.filter((entry) => !entry.detailed);
+  if (rest.length === 0) return;
+  const deepen = index.deepen;
+  index.deepen = undefined;
+  await deepen?.();
+  const found = await chunkTrailersFromHistory(index.tip, [...new Set(rest.map((e) => e.id))], {
+    ...gitOptions(index.gitDir, options),
+  });
+  for (const entry of rest) {
+    const trailers = found.get(trailerKey(entry));
+    if (trailers) {
+      entry.commit = trailers.commit;
+      entry.committedAt = trailers.committedAt;
+      if (trailers.sha256) entry.sha256 = trailers.sha256;
+    }
+    entry.detailed = true;
+  }
 }
 
 /**

@@ -43,7 +43,7 @@ export interface FolderView {
   chunks: Map<number, string>;
   /** Anything at all is there (chunks, a manifest, an index). */
   used: boolean;
-  /** Blob ids by `chunks/<name>` or `recordings/<name>`. */
+  /** Blob ids by `chunks/<name>` or `recordings/<name>` (a chunk's record: `recordings/chunks/<name>`). */
   blobs: Map<string, string>;
 }
 
@@ -140,7 +140,7 @@ export async function readFolders(
     const tab = record.indexOf("\t");
     const match = tab < 0
       ? null
-      : /^(chunks|recordings)\/([^/]+)\/([^/]+)$/.exec(record.slice(tab + 1));
+      : /^(chunks|recordings)\/([^/]+)\/(.+)$/.exec(record.slice(tab + 1));
     if (!match || !wanted.has(match[2])) continue;
     const [, top, folder, name] = match;
     let view = views.get(folder);
@@ -148,7 +148,7 @@ export async function readFolders(
     view.used = true;
     const blob = record.slice(0, tab).split(" ")[2];
     view.blobs.set(`${top}/${name}`, blob);
-    if (top === "chunks") {
+    if (top === "chunks" && !name.includes("/")) {
       const range = parseChunkName(name);
       if (range) view.chunks.set(range.seq, name);
       if (range?.seq === 0) view.first = blob;

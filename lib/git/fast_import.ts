@@ -6,7 +6,13 @@
  * @module
  */
 import { timeoutSignal } from "../sys/mod.ts";
-import { chunkPathOnBranch, manifestPathOnBranch, readRange } from "../chunk/mod.ts";
+import {
+  chunkPathOnBranch,
+  chunkSumPathOnBranch,
+  formatChunkSum,
+  manifestPathOnBranch,
+  readRange,
+} from "../chunk/mod.ts";
 import { GIT_IDENTITY, spawnGit } from "./hermetic.ts";
 import { PublishError } from "./target.ts";
 
@@ -68,12 +74,27 @@ export function chunkCommitMessage(item: Omit<ChunkItem, "file">): string {
 const encoder = new TextEncoder();
 
 /**
- * The start of one fast-import commit on `ref`: the daemon's committer
- * identity with the time now (shown to people), the message, and `from`
- * when a parent is given. File commands follow it.
+ * The fast-import command that adds a chunk's record beside its recording
+ * (lib/chunk/chunk_sum.ts): its sha256 (none for an encrypted chunk) and
+ * `committed`, the time of the chunk's commit, so readers need no history.
  */
-export function commitHeader(ref: string, commit: { message: string; parent?: string }): string {
-  const now = Math.floor(Date.now() / 1000);
+export function chunkSumCommand(item: Omit<ChunkItem, "file">, committed: number): string {
+  // ASCII only (hex and digits): its length in characters is its length in bytes.
+  const body = formatChunkSum({ sha256: item.encrypted ? undefined : item.sha256, committed });
+  return `M 100644 inline ${quoteFastImportPath(chunkSumPathOnBranch(item.id, item))}\n` +
+    `data ${body.length}\n${body}\n`;
+}
+
+/**
+ * The start of one fast-import commit on `ref`: the daemon's committer
+ * identity with the time now (or `time`, Unix seconds; shown to people),
+ * the message, and `from` when a parent is given. File commands follow it.
+ */
+export function commitHeader(
+  ref: string,
+  commit: { message: string; parent?: string; time?: number },
+): string {
+  const now = commit.time ?? Math.floor(Date.now() / 1000);
   return `commit ${ref}\n` +
     `committer ${GIT_IDENTITY.name} <${GIT_IDENTITY.email}> ${now} +0000\n` +
     `data ${encoder.encode(commit.message).length}\n${commit.message}\n` +
@@ -129,16 +150,17 @@ export async function writeCommits(gitDir: string, options: WriteCommitsOptions)
   const stderr = new Response(process.stderr).text();
   const stdout = new Response(process.stdout).text();
   let first = true;
-  const header = (message: string) => {
-    const text = commitHeader(options.ref, { message, parent: first ? parent : undefined });
+  const header = (message: string, time?: number) => {
+    const text = commitHeader(options.ref, { message, parent: first ? parent : undefined, time });
     first = false;
     return text;
   };
   try {
     for (const chunk of todo) {
       const info = await Deno.stat(chunk.file);
+      const now = Math.floor(Date.now() / 1000);
       await writer.write(encoder.encode(
-        header(chunkCommitMessage(chunk)) +
+        header(chunkCommitMessage(chunk), now) + chunkSumCommand(chunk, now) +
           `M 100644 inline ${quoteFastImportPath(chunkPathOnBranch(chunk.id, chunk))}\n` +
           `data ${info.size}\n`,
       ));

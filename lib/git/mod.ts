@@ -11,11 +11,13 @@ export * from "./auth.ts";
 export { ensureEmbeddedRemote, initBareAtomically, isCompleteBare } from "./bare_repo.ts";
 export * from "./blob_reader.ts";
 export * from "./branch_index.ts";
+export * from "./chunk_history.ts";
 export * from "./claim.ts";
 export * from "./derived_commit.ts";
 export {
   chunkCommitMessage,
   type ChunkItem,
+  chunkSumCommand,
   type ManifestItem,
   quoteFastImportPath,
 } from "./fast_import.ts";
@@ -29,3 +31,4 @@ export * from "./resume_point.ts";
 export * from "./ssh_control.ts";
 export * from "./target.ts";
 export * from "./visibility.ts";
+export * from "./upkeep.ts";

@@ -28,6 +28,7 @@ import { initBareAtomically, isCompleteBare, removeStaleLocks } from "./bare_rep
 import { type ChunkItem, type ManifestItem, writeCommits } from "./fast_import.ts";
 import { type AuthResolver, PublishError, type RemoteTarget } from "./target.ts";
 import { classifyGitError } from "./auth.ts";
+import { DEFAULT_UPKEEP, keepUp, type UpkeepPolicy } from "./upkeep.ts";
 import { withoutCredentials } from "./remote_url.ts";
 import { type Claimant, folderNames, hostTag, placeFolder, readFolders } from "./claim.ts";
 import { type FolderMove, isAncestor, replayOnto } from "./replay.ts";
@@ -53,11 +54,8 @@ export interface RepoCloneOptions {
    * replay takes their tokens, and keeps them when the remote was rewritten.
    */
   live?: () => ReadonlyMap<string, string>;
-  /**
-   * Upkeep: every `every` pushes, repack when there are `loose` loose
-   * objects or `packs` packs (default 50, 1000, 50).
-   */
-  upkeep?: { every: number; loose: number; packs: number };
+  /** Upkeep (lib/git/upkeep.ts; default {@linkcode DEFAULT_UPKEEP}). */
+  upkeep?: UpkeepPolicy;
 }
 
 /** Something the remote did that a person should hear about. */
@@ -314,7 +312,7 @@ export class RepoClone {
     }
     const local = await this.localTip();
     const remote = await this.tip(this.#remoteRef);
-    if (!local || !remote) return local ?? remote;
+    if (!local || !remote || local === remote) return local ?? remote;
     return (await isAncestor(remote, local, this.#gitOpts())) ? local : remote;
   }
 
@@ -665,20 +663,17 @@ export class RepoClone {
     return notices;
   }
 
-  /** Each fast-import batch leaves a pack: repack once there are many. */
+  /** Each fast-import batch leaves a pack or loose objects: lib/git/upkeep.ts keeps them few. */
   async #maintain(): Promise<void> {
-    // Cheap check every 50 pushes: packs from fast-import and loose objects from small batches.
-    const upkeep = this.#options.upkeep ?? { every: 50, loose: 1000, packs: 50 };
+    const policy = this.#options.upkeep ?? DEFAULT_UPKEEP;
     this.#pushes++;
-    if (this.#pushes % upkeep.every !== 0) return;
-    const result = await this.#git(["count-objects", "-v"]);
-    if (!result.success) return;
-    const field = (name: string) =>
-      Number(new RegExp(`^${name}: (\\d+)$`, "m").exec(result.stdout)?.[1] ?? 0);
-    if (field("count") < upkeep.loose && field("packs") < upkeep.packs) return;
-    // Bounded: a repack that runs out of time leaves the old packs, and pushes go on.
-    const repack = await this.#git(["repack", "-a", "-d", "-q"], { timeoutMs: 60_000 });
-    if (repack.success) await this.#git(["prune-packed", "-q"], { timeoutMs: 30_000 });
+    if (this.#pushes % policy.every !== 0) return;
+    await keepUp(this.gitDir, {
+      policy,
+      globalConfig: this.#options.globalConfig,
+      signal: this.#options.signal,
+      partial: this.#partial,
+    });
   }
 }
 

@@ -5,10 +5,9 @@
  *
  * @module
  */
-import { parseChunkName, sha256Range } from "../chunk/mod.ts";
-import { type ChunkEntry, parseChunkTrailers } from "./branch_index.ts";
+import { CHUNK_SUMS_FOLDER, chunkSumName, parseChunkName, sha256Range } from "../chunk/mod.ts";
+import type { ChunkEntry } from "./branch_index.ts";
 import { foldersByPrefix, readFolders } from "./claim.ts";
-import { git, GitError } from "./hermetic.ts";
 
 /** Where the daemon can continue a recording whose checkpoint is lost. */
 export interface ResumePoint {
@@ -108,15 +107,15 @@ export async function checkResumePoint(
 export interface ResumeCandidate {
   /** The folder (`<id>`, or `<id>~…`: a later generation, or one moved away from another's). */
   folder: string;
-  /** Its chunks, sorted by sequence, with `sha256` where a commit's trailer tells it. */
+  /** Its chunks, sorted by sequence, with `record`: the blob of the chunk's record, when it has one. */
   entries: ChunkEntry[];
 }
 
 /**
  * The folders of `commit` that may hold each of `ids`: the id itself and
- * every `<id>~…`. Names from the trees (no blob is read); the trailers of
- * their chunk commits from one `git log` (a shallow clone knows only the
- * commits it has: a chunk without a known hash is checked by its bytes).
+ * every `<id>~…`, with their chunks and the blobs of their records, from the
+ * tip's trees alone (no blob is read, no history walked: a filtered clone
+ * has the trees, not every blob; the caller reads what it needs).
  */
 export async function resumeCandidates(
   gitDir: string,
@@ -133,45 +132,20 @@ export async function resumeCandidates(
     for (const candidate of list) folders.set(candidate.folder, candidate);
   }
   if (folders.size === 0) return found;
-  const gitOptions = { gitDir, ...options, timeoutMs: 300_000 };
   const views = await readFolders(gitDir, commit, folders.keys(), options);
   for (const candidate of folders.values()) {
     const view = views.get(candidate.folder);
     for (const name of view?.chunks.values() ?? []) {
       const range = parseChunkName(name)!;
+      const record = view!.blobs.get(`recordings/${CHUNK_SUMS_FOLDER}/${chunkSumName(range)}`);
       candidate.entries.push({
         id: candidate.folder,
         ...range,
         path: `chunks/${candidate.folder}/${name}`,
         blob: view!.blobs.get(`chunks/${name}`)!,
         size: 0,
+        ...(record ? { record } : {}),
       });
-    }
-  }
-  const logArgs = [
-    "--literal-pathspecs",
-    "log",
-    "-z",
-    "--format=%B",
-    commit,
-    "--",
-    ...[...folders.keys()].map((folder) => `chunks/${folder}/`),
-  ];
-  const log = await git(logArgs, gitOptions);
-  if (!log.success) throw new GitError(logArgs.slice(1), log);
-  const hashes = new Map<string, string>();
-  for (const message of log.stdout.split("\0")) {
-    const trailers = parseChunkTrailers(message);
-    if (trailers?.sha256) {
-      hashes.set(
-        `${trailers.id}\0${trailers.seq}\0${trailers.start}\0${trailers.end}`,
-        trailers.sha256,
-      );
-    }
-  }
-  for (const candidate of folders.values()) {
-    for (const entry of candidate.entries) {
-      entry.sha256 = hashes.get(`${entry.id}\0${entry.seq}\0${entry.start}\0${entry.end}`);
     }
     candidate.entries.sort((a, b) => a.seq - b.seq || a.start - b.start);
   }

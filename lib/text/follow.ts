@@ -77,6 +77,7 @@ export async function followRecording(
         try {
           const index = await readBranchIndex(source.gitDir, source.ref, {
             ids: [id],
+            deepen: source.deepen,
             signal: options.signal,
           });
           if (index) {

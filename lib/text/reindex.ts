@@ -201,6 +201,8 @@ async function reindexRemote(
       }
       const index = await readBranchIndex(source.gitDir, source.ref, {
         ids: options.ids,
+        details: "none", // a recording's, when it is rendered
+        deepen: source.deepen,
         signal: options.signal,
       });
       if (!index) return report;
@@ -259,6 +261,10 @@ async function commitInScratch(
   const init = await git(["init", "--bare", "--quiet", scratch], { signal: options.signal });
   if (!init.success) throw new Error(`git init failed: ${init.stderr.trim()}`);
   await Deno.writeTextFile(join(scratch, "objects", "info", "alternates"), join(gitDir, "objects"));
+  // A shallow copy's boundary goes with its objects: git must not look for the commits before it.
+  await Deno.copyFile(join(gitDir, "shallow"), join(scratch, "shallow")).catch((error) => {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  });
   const ids = todo.map((item) => item.built.meta.id);
   return await commitFiles(scratch, todo.map((item) => item.built), {
     ref: "refs/heads/reindex",

@@ -17,7 +17,7 @@ import {
   resolveBranchRemote,
   RestoreError,
 } from "../branch/mod.ts";
-import { displayUrl, type Manifest } from "../git/mod.ts";
+import { displayUrl, loadChunkDetails, type Manifest } from "../git/mod.ts";
 import { errorMessage } from "../sys/mod.ts";
 import { CastFormatError } from "./events.ts";
 import { escapeText, IndexFormatError, type LineFilter } from "./index_format.ts";
@@ -62,12 +62,16 @@ export interface SearchSummary {
   notes: string[];
 }
 
+/** The commit times (Unix seconds) known of `id`'s chunks (its first and last, once loaded). */
+function commitTimes(view: BranchView, id: string): number[] {
+  return (view.index.chunks.get(id) ?? []).flatMap((e) => e.committedAt ?? []);
+}
+
 /** When a recording started (ms since the epoch), for ordering and `--since`. */
 function startOf(manifest: Manifest | undefined, view: BranchView, id: string): number {
   const started = manifest?.started ? Date.parse(manifest.started) : NaN;
   if (Number.isFinite(started)) return started;
-  const times = (view.index.chunks.get(id) ?? []).map((e) => e.committedAt ?? Infinity);
-  const first = Math.min(...times);
+  const first = Math.min(...commitTimes(view, id));
   return Number.isFinite(first) ? first * 1000 : 0;
 }
 
@@ -75,7 +79,7 @@ function startOf(manifest: Manifest | undefined, view: BranchView, id: string): 
 function endOf(manifest: Manifest | undefined, view: BranchView, id: string): number {
   const ended = manifest?.ended ? Date.parse(manifest.ended) : NaN;
   if (Number.isFinite(ended)) return ended;
-  const times = (view.index.chunks.get(id) ?? []).map((e) => e.committedAt ?? Infinity);
+  const times = commitTimes(view, id);
   return times.length ? Math.max(...times) * 1000 : Infinity;
 }
 
@@ -124,6 +128,7 @@ async function searchBranch(
     repoUrl: spec.url,
     branch: spec.branch,
     ids: options.ids,
+    details: "none", // a recording's, when it is rendered or its manifest has no times
     readerTimeoutMs: (index) => {
       const compressed = [...index.chunks.values()].flat().reduce((sum, e) => sum + e.size, 0);
       return 600_000 + Math.ceil(compressed / (1 << 20)) * 2000;
@@ -131,15 +136,21 @@ async function searchBranch(
   }, async (view) => {
     const ids = [...new Set([...view.index.chunks.keys(), ...view.index.manifests.keys()])];
     for (const id of ids) seen.add(id);
-    const recordings: { id: string; start: number; end: number }[] = [];
+    const manifests = new Map<string, Manifest | undefined>();
     for (const id of ids) {
-      const { manifest } = await loadManifest(view.index, id, view.reader, options);
-      recordings.push({
-        id,
-        start: startOf(manifest, view, id),
-        end: endOf(manifest, view, id),
-      });
+      manifests.set(id, (await loadManifest(view.index, id, view.reader, options)).manifest);
     }
+    // Times from the chunks only where the manifest has none (in progress): the first and last.
+    await loadChunkDetails(view.index, view.reader, {
+      ids: ids.filter((id) => !manifests.get(id)?.started || !manifests.get(id)?.ended),
+      ends: true,
+      signal: options.signal,
+    });
+    const recordings = ids.map((id) => ({
+      id,
+      start: startOf(manifests.get(id), view, id),
+      end: endOf(manifests.get(id), view, id),
+    }));
     recordings.sort((a, b) => a.start - b.start || a.id.localeCompare(b.id));
     for (const recording of recordings) {
       if (since !== undefined && recording.end < since) continue;

@@ -159,7 +159,12 @@ export class ViewerBranches {
         ? undefined
         : previous?.tip === tip && previous.gitDir === source.gitDir
         ? previous.index
-        : await readBranchIndex(source.gitDir, source.ref, { signal: this.#options.signal });
+        : await readBranchIndex(source.gitDir, source.ref, {
+          // A recording's details are loaded when it is read (lib/branch/recording_bytes.ts).
+          details: "none",
+          deepen: source.deepen,
+          signal: this.#options.signal,
+        });
       entry.state = {
         remote,
         gitDir: source.gitDir,

@@ -107,7 +107,16 @@ Deno.test({
         await new Promise((resolve) => setTimeout(resolve, 6000));
         await writer.stop();
         const remote = bareRemote(t, "remote.git");
-        await waitFor(async () => (await remoteEnd(remote, { id: "c" })) > 0, { what: "pushes" });
+        // Everything written is pushed (age cuts, a second apart): the pushes of the whole run,
+        // however slowly the daemon started (the first push, which creates the branch, is not
+        // compared with one before it).
+        const sizes = await Promise.all(paths.map(async (path) => (await Deno.stat(path)).size));
+        await waitFor(async () => {
+          for (const [i, id] of ["a", "b", "c"].entries()) {
+            if ((await remoteEnd(remote, { id })) < sizes[i]) return false;
+          }
+          return true;
+        }, { what: "every byte written on the remote" });
         const pushes = git(remote, ["reflog", "show", "--format=%H", "asciinema-recordings"])
           .split("\n").filter(Boolean);
         const commits = git(remote, ["rev-list", "asciinema-recordings"]).split("\n").filter(

@@ -208,10 +208,18 @@ Deno.test({
       const chunks = await remoteChunks(remote, { id: "sealed" });
       assert.ok(chunks.length >= 2);
       assert.equal(assertTiling(chunks), original.length);
-      const files = decoder.decode(git(remote, ["ls-tree", "-r", "--name-only", BRANCH]))
+      const listed = decoder.decode(git(remote, ["ls-tree", "-r", "--name-only", BRANCH]))
         .split("\n").filter(Boolean);
+      // Beside the sealed files only the chunks' records: their times (no hash, checked below).
+      const records = listed.filter((path) => path.startsWith("recordings/sealed/chunks/"));
+      assert.equal(records.length, chunks.length);
+      const files = listed.filter((path) => !records.includes(path));
       assert.ok(files.every((path) => path.endsWith(".age")), files.join("\n"));
       assert.ok(files.includes("recordings/sealed/manifest.json.age"));
+      for (const record of records) {
+        const text = decoder.decode(git(remote, ["cat-file", "blob", `${BRANCH}:${record}`]));
+        assert.match(text, /^Cast-Committed: \d+\n$/);
+      }
 
       // Nothing derived from the plaintext: the marker, any line of it, the chunk and
       // whole-file sha256s; no Cast-Sha256 trailer at all.

@@ -28,12 +28,14 @@ done
 exit 0
 `;
 
+/** The files directly under `recordings/<id>/` (not the chunks' records in its `chunks/`). */
 async function files(gitDir: string, id: string): Promise<string[]> {
   const listed = await git(
-    ["ls-tree", "--name-only", "refs/heads/asciinema-recordings", "--", `recordings/${id}/`],
+    ["ls-tree", "refs/heads/asciinema-recordings", "--", `recordings/${id}/`],
     { gitDir },
   );
-  return listed.stdout.split("\n").filter(Boolean).map((path) => path.split("/").pop()!);
+  return listed.stdout.split("\n").filter((line) => line.includes(" blob "))
+    .map((line) => line.split("\t")[1].split("/").pop()!);
 }
 
 Deno.test({

@@ -43,13 +43,14 @@ async function searchJson(t: TestHome, args: string[], env: Record<string, strin
   return { code: result.code, matches, stderr: result.stderr };
 }
 
-/** The files under `recordings/<id>/` on the remote's branch. */
+/** The files directly under `recordings/<id>/` on the remote's branch (not its chunks' records). */
 async function recordingFiles(remote: string, id: string): Promise<string[]> {
   const listed = await git(
-    ["ls-tree", "--name-only", `refs/heads/${BRANCH}`, "--", `recordings/${id}/`],
+    ["ls-tree", `refs/heads/${BRANCH}`, "--", `recordings/${id}/`],
     { gitDir: remote },
   );
-  return listed.stdout.split("\n").filter(Boolean).map((path) => path.split("/").pop()!);
+  return listed.stdout.split("\n").filter((line) => line.includes(" blob "))
+    .map((line) => line.split("\t")[1].split("/").pop()!);
 }
 
 /** Deletes `path` from the remote's branch with a commit of its own (someone removed it). */

@@ -12,6 +12,7 @@
  * a time. A failing seed is replayed with `deno task torture --seed N`.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { assertTools, ignoreWithout, makeTestHome, requireAll, waitFor } from "../support/env.ts";
 import type { BranchChunk, BranchContents } from "../torture/branch_reader.ts";
@@ -67,6 +68,15 @@ function chunksOf(bytes: Uint8Array, id: string, size = 200): BranchChunk[] {
   return chunks;
 }
 
+function recordName(chunk: BranchChunk): string {
+  return `${String(chunk.seq).padStart(6, "0")}_${chunk.start}-${chunk.end}`;
+}
+
+function recordOf(chunk: BranchChunk): string {
+  const sha = createHash("sha256").update(chunk.raw!).digest("hex");
+  return `Cast-Sha256: ${sha}\nCast-Committed: 1700000000\n`;
+}
+
 async function oracleCase(
   damage: (branch: BranchContents, model: Model) => void,
 ): Promise<string[]> {
@@ -93,8 +103,12 @@ async function oracleCase(
         ["b", chunksOf(contentOf(b0), "b")],
       ]),
       manifests: new Map([["b", "{}"]]),
+      records: new Map(),
       strays: [],
     };
+    for (const [id, chunks] of branch.chunks) {
+      branch.records.set(id, new Map(chunks.map((chunk) => [recordName(chunk), recordOf(chunk)])));
+    }
     damage(branch, model);
     return await checkOracle({
       model,
@@ -133,6 +147,20 @@ Deno.test("torture oracle: names mixing, duplication, gaps, loss and a missing d
     ["no manifest", (branch) => {
       branch.manifests.clear();
     }, /manifest\.json/],
+    ["a manifest's sha256", (branch) => {
+      const bytes = branch.chunks.get("b")!.at(-1)!.end;
+      branch.manifests.set("b", JSON.stringify({ sha256: "0".repeat(64), total_bytes: bytes }));
+    }, /sha256 that its chunks do not restore/],
+    ["no record", (branch) => {
+      branch.records.get("b")!.clear();
+    }, /has no record/],
+    ["a wrong record", (branch) => {
+      const [name] = branch.records.get("b")!.keys();
+      branch.records.get("b")!.set(name, `Cast-Sha256: ${"1".repeat(64)}\n`);
+    }, /does not hold its sha256/],
+    ["a record without its chunk", (branch) => {
+      branch.records.get("b")!.set("000099_1-2", "Cast-Committed: 1\n");
+    }, /record without its chunk/],
   ];
   for (const [what, damage, expected] of expectations) {
     const failures = await oracleCase(damage);
@@ -232,8 +260,12 @@ Deno.test("torture oracle: each machine's generations are checked on their own; 
         chunksOf(contentOf(a2), "a~box"),
       ]]),
       manifests: new Map(),
+      records: new Map(),
       strays: [],
     };
+    for (const [id, chunks] of honest.chunks) {
+      honest.records.set(id, new Map(chunks.map((chunk) => [recordName(chunk), recordOf(chunk)])));
+    }
     assert.deepEqual(await checkOracle({ machines, branch: honest }), []);
     // The second machine's bytes appended to the first one's folder.
     const first = chunksOf(contentOf(a1), "a");
@@ -248,7 +280,12 @@ Deno.test("torture oracle: each machine's generations are checked on their own; 
     ];
     const failures = await checkOracle({
       machines,
-      branch: { chunks: new Map([["a", mixed]]), manifests: new Map(), strays: [] },
+      branch: {
+        chunks: new Map([["a", mixed]]),
+        manifests: new Map(),
+        records: new Map(),
+        strays: [],
+      },
     });
     assert.ok(
       failures.some((failure) => /not a prefix|more than/.test(failure)),

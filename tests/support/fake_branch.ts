@@ -12,7 +12,12 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { chunkPathOnBranch, manifestPathOnBranch } from "../../lib/chunk/mod.ts";
+import {
+  chunkPathOnBranch,
+  chunkSumPathOnBranch,
+  formatChunkSum,
+  manifestPathOnBranch,
+} from "../../lib/chunk/mod.ts";
 import { git, gitChecked } from "../../lib/git/mod.ts";
 import { chunkCommitMessage, quoteFastImportPath } from "../../lib/git/mod.ts";
 import { encryptBytes } from "../../lib/crypto/mod.ts";
@@ -147,6 +152,20 @@ export interface PushRecordingOptions {
   recipients?: string[];
   /** First sequence number encrypted (default 0). */
   encryptFrom?: number;
+  /**
+   * Each chunk's record beside it, as the daemon writes since issue 25
+   * (`recordings/<id>/chunks/<seq>_<start>-<end>`); without, the branch is
+   * in the older format (trailers only).
+   */
+  records?: boolean;
+  /**
+   * Commit messages without the `Cast-*` trailers (default with): what a
+   * reader sees of a branch whose commits it does not have (a shallow clone)
+   * — only records can tell the chunks' checksums and times then.
+   */
+  noTrailers?: boolean;
+  /** Time of the first commit (Unix seconds; default 1,700,000,000), one second apart. */
+  time?: number;
 }
 
 /** Commits chunks of `data` (and optionally the manifest) like the daemon does. */
@@ -157,17 +176,27 @@ export async function pushRecording(
   const ranges = options.ranges ?? lineRanges(options.data, 4);
   const commits: { message: string; changes: Change[] }[] = [];
   const recipients = options.recipients ?? [];
+  const time = options.time ?? 1_700_000_000;
   for (const range of ranges) {
     const raw = options.data.subarray(range.start, range.end);
     const encrypted = recipients.length > 0 && range.seq >= (options.encryptFrom ?? 0);
     const zstd = await zstdCompress(raw);
     const item = { id: options.id, ...range, sha256: sha256Hex(raw), encrypted };
+    const record = {
+      path: chunkSumPathOnBranch(options.id, range),
+      content: encoder.encode(formatChunkSum({
+        sha256: encrypted ? undefined : item.sha256,
+        committed: time + commits.length,
+      })),
+    };
     commits.push({
-      message: chunkCommitMessage(item),
+      message: options.noTrailers
+        ? `chunk ${options.id} #${range.seq}\n`
+        : chunkCommitMessage(item),
       changes: [{
         path: chunkPathOnBranch(options.id, { ...range, encrypted }),
         content: encrypted ? await encryptBytes(zstd, recipients) : zstd,
-      }],
+      }, ...(options.records ? [record] : [])],
     });
   }
   if (options.manifest) {
@@ -193,7 +222,11 @@ export async function pushRecording(
       }],
     });
   }
-  await commitChanges(gitDir, { branch: options.branch ?? "asciinema-recordings", commits });
+  await commitChanges(gitDir, {
+    branch: options.branch ?? "asciinema-recordings",
+    commits,
+    time,
+  });
   return ranges;
 }
 

@@ -1,8 +1,9 @@
 /**
  * An independent reader of the bare remote for the oracle: git plumbing
  * (`ls-tree`, `cat-file --batch`) and `zstd -d`, nothing from lib/. It knows
- * only the documented layout: `chunks/<chunk id>/<seq>_<start>-<end>.cast.zst`
- * and `recordings/<chunk id>/manifest.json`.
+ * only the documented layout: `chunks/<chunk id>/<seq>_<start>-<end>.cast.zst`,
+ * `recordings/<chunk id>/manifest.json` and each chunk's record
+ * `recordings/<chunk id>/chunks/<seq>_<start>-<end>`.
  *
  * @module
  */
@@ -29,12 +30,15 @@ export interface BranchContents {
   chunks: Map<string, BranchChunk[]>;
   /** Manifest text per chunk id. */
   manifests: Map<string, string>;
+  /** Chunk records per chunk id: text by `<seq>_<start>-<end>`. */
+  records: Map<string, Map<string, string>>;
   /** Paths that fit neither layout. */
   strays: string[];
 }
 
 const CHUNK = /^chunks\/(.+)\/(\d{6,})_(\d+)-(\d+)\.cast\.zst$/;
 const MANIFEST = /^recordings\/(.+)\/manifest\.json$/;
+const RECORD = /^recordings\/(.+)\/chunks\/(\d{6,}_\d+-\d+)$/;
 const decoder = new TextDecoder();
 
 /** Reads all blobs named by `oids` with one `git cat-file --batch`. */
@@ -74,7 +78,12 @@ async function unzstd(blob: Uint8Array): Promise<Uint8Array | null> {
 
 /** Reads `branch` of the bare repository `gitDir` (empty when the branch does not exist). */
 export async function readBranch(gitDir: string, branch: string): Promise<BranchContents> {
-  const contents: BranchContents = { chunks: new Map(), manifests: new Map(), strays: [] };
+  const contents: BranchContents = {
+    chunks: new Map(),
+    manifests: new Map(),
+    records: new Map(),
+    strays: [],
+  };
   const listing = await command("git", {
     args: ["ls-tree", "-r", "-z", "--full-tree", `refs/heads/${branch}`],
     env: { ...gitEnv(), GIT_DIR: gitDir },
@@ -89,7 +98,12 @@ export async function readBranch(gitDir: string, branch: string): Promise<Branch
   for (const { oid, path } of entries) {
     const chunk = CHUNK.exec(path);
     const manifest = MANIFEST.exec(path);
-    if (chunk) {
+    const record = RECORD.exec(path);
+    if (record) {
+      const records = contents.records.get(record[1]) ?? new Map<string, string>();
+      records.set(record[2], decoder.decode(blobs.get(oid)!));
+      contents.records.set(record[1], records);
+    } else if (chunk) {
       const [, id, seq, start, end] = chunk;
       const list = contents.chunks.get(id) ?? [];
       list.push({

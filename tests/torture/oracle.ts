@@ -6,10 +6,13 @@
  * incarnation of the same name, of one machine. Every incarnation has at most
  * one chunk id; on every machine the last incarnation of every name, and every
  * finished one, restores in full; finished ones are in that machine's done/
- * byte-identical.
+ * byte-identical. Every chunk has its record beside the recording, with the
+ * sha256 of its bytes, and no record is without its chunk; a manifest's
+ * sha256 is that of what its chunks restore.
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { BranchChunk, BranchContents } from "./branch_reader.ts";
 import { concat, contentOf, type Incarnation, type Model } from "./model.ts";
@@ -236,11 +239,54 @@ export async function checkOracle(input: OracleInput): Promise<string[]> {
     }
   }
   for (const [id, text] of branch.manifests) {
+    let manifest: { sha256?: unknown; total_bytes?: unknown } | undefined;
     try {
-      JSON.parse(text);
+      manifest = JSON.parse(text);
     } catch {
       failures.push(`recordings/${id}/manifest.json is not valid JSON`);
     }
+    const restored = restoredOf.get(id);
+    if (
+      restored && typeof manifest?.sha256 === "string" &&
+      manifest.total_bytes === restored.length && manifest.sha256 !== sha256(restored)
+    ) {
+      failures.push(`recordings/${id}/manifest.json has a sha256 that its chunks do not restore`);
+    }
   }
+  checkRecords(branch, failures);
   return failures;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Each chunk's record (`recordings/<id>/chunks/<seq>_<start>-<end>`) is there and right. */
+function checkRecords(branch: BranchContents, failures: string[]): void {
+  for (const [id, chunks] of branch.chunks) {
+    const records = branch.records.get(id) ?? new Map<string, string>();
+    for (const chunk of chunks) {
+      const name = `${String(chunk.seq).padStart(6, "0")}_${chunk.start}-${chunk.end}`;
+      const text = records.get(name);
+      if (text === undefined) {
+        failures.push(`${chunk.path} has no record recordings/${id}/chunks/${name}`);
+      } else if (chunk.raw && !text.includes(`Cast-Sha256: ${sha256(chunk.raw)}\n`)) {
+        failures.push(
+          `the record of ${chunk.path} does not hold its sha256: ${preview(encoder.encode(text))}`,
+        );
+      }
+    }
+  }
+  for (const [id, records] of branch.records) {
+    const names = new Set(
+      (branch.chunks.get(id) ?? []).map((chunk) =>
+        `${String(chunk.seq).padStart(6, "0")}_${chunk.start}-${chunk.end}`
+      ),
+    );
+    for (const name of records.keys()) {
+      if (!names.has(name)) {
+        failures.push(`recordings/${id}/chunks/${name} is a record without its chunk`);
+      }
+    }
+  }
 }

@@ -7,8 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { gitChecked } from "../../../lib/git/mod.ts";
-import { repoSlug } from "../../../lib/git/mod.ts";
+import { gitChecked, isPartialClone, RepoClone, repoSlug } from "../../../lib/git/mod.ts";
 import { RestoreError, restoreRecording } from "../../../lib/branch/mod.ts";
 import { assertTools, ignoreWithout } from "../../support/env.ts";
 import { startGitHttpServer } from "../../support/git_http_server.ts";
@@ -331,6 +330,73 @@ Deno.test({
       const partial = await cli(["restore", "live", "--repo", remote]);
       assert.equal(partial.code, 1);
       assert.match(partial.stderr, /chunk #1 \(bytes \d+-\d+\): checksum mismatch/);
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "the daemon's filtered clone: read offline through a view where what it lacks is missing; a fetch takes the tip",
+  ignore: ignoreWithout(TOOLS),
+  async fn() {
+    await assertTools(TOOLS);
+    await withFakeRemote(async ({ t, remote, work, cli }) => {
+      await gitChecked(["config", "uploadpack.allowFilter", "true"], { gitDir: remote });
+      const url = `file://${remote}`;
+      const other = makeCast(60, { seed: "other" });
+      await pushRecording(remote, { id: "other", data: other, manifest: true, records: true });
+      // The daemon's clone: its first fetch takes the tip's trees, not the other machine's blobs.
+      const gitDir = join(t.paths.repos, repoSlug({ url, branch: BRANCH }));
+      const clone = new RepoClone({ url, branch: BRANCH }, { gitDir });
+      await clone.lookupTip();
+      const mine = makeCast(40, { seed: "mine" });
+      const file = join(t.root, "mine.zst");
+      await Deno.writeFile(file, await zstdCompress(mine));
+      await clone.commit([{
+        id: "mine",
+        seq: 0,
+        start: 0,
+        end: mine.length,
+        sha256: sha256Hex(mine),
+        file,
+      }]);
+      await clone.push();
+      assert.equal(await isPartialClone(gitDir), true);
+
+      // Offline: every recording is listed (a filtered clone read in place would make git
+      // ask the remote for each blob it lacks, and stop at the first).
+      const listed = await cli(["list", "--json", "--offline", "--repo", url]);
+      assert.equal(listed.code, 0, listed.stderr);
+      const ids = JSON.parse(listed.stdout).recordings.map((r: { id: string }) => r.id).sort();
+      assert.deepEqual(ids, ["mine", "other"]);
+      const offline = await restoreRecording("mine", {
+        repoUrl: url,
+        paths: t.paths,
+        cwd: work,
+        output: "mine.cast",
+        offline: true,
+      });
+      assert.equal(offline.via, "local-clone");
+      assert.deepEqual(await Deno.readFile(offline.output), mine);
+      await assert.rejects(
+        restoreRecording("other", {
+          repoUrl: url,
+          paths: t.paths,
+          cwd: work,
+          output: "lacking.cast",
+          offline: true,
+        }),
+      );
+
+      // Online: fetched (the filtered clone lends nothing), whole.
+      const fetched = await restoreRecording("other", {
+        repoUrl: url,
+        paths: t.paths,
+        cwd: work,
+        output: "other.cast",
+      });
+      assert.equal(fetched.via, "fetched");
+      assert.deepEqual(await Deno.readFile(fetched.output), other);
     });
   },
 });

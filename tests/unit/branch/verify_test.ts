@@ -183,3 +183,35 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "verify through one zstd: a chunk without a sha256 that decodes to another length is named, not the ones after it",
+  ignore: ignoreWithout(TOOLS),
+  async fn() {
+    await assertTools(TOOLS);
+    await withFakeRemote(async ({ t, remote }) => {
+      const cast = makeCast(150, { seed: "unhashed" });
+      const ranges = lineRanges(cast, 5);
+      // No trailers and no records: only lengths and zstd's own checksums can be checked.
+      await pushRecording(remote, { id: "u", data: cast, ranges, noTrailers: true });
+      const intact = await verifyBranch({ paths: t.paths, repoUrl: remote, id: "u" });
+      assert.deepEqual(intact.recordings[0].problems, []);
+      assert.equal(intact.recordings[0].warnings.length, 5);
+      // Shorter: every piece after it would shift, yet only it is named.
+      const shorter = cast.subarray(ranges[1].start, ranges[1].end - 40);
+      await tamper(remote, {
+        path: chunkPath("u", ranges[1]),
+        content: await zstdCompress(shorter),
+      });
+      const report = await verifyBranch({ paths: t.paths, repoUrl: remote, id: "u" });
+      const problems = report.recordings[0].problems;
+      assert.deepEqual(
+        problems.map((p) => [p.kind, p.seq]),
+        [["truncated", 1]],
+        JSON.stringify(problems),
+      );
+      assert.match(problems[0].message, /decompresses to \d+ bytes, not \d+/);
+    });
+  },
+});

@@ -1,8 +1,10 @@
 /** Cut passes: chunk boundaries, identity on one handle, crash reconciliation of the spool. */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { chooseChunkEnd, cutPass } from "../../../lib/engine/cut_pass.ts";
 import { reconcileSpool } from "../../../lib/engine/spool.ts";
+import { continueCutHash, takeCutSha256 } from "../../../lib/engine/cut_hash.ts";
 import { serialStateUpdate } from "../../../lib/engine/state_writer.ts";
 import { formatChunkName, parseChunkName } from "../../../lib/chunk/chunk_name.ts";
 import { loadState, newState, statePath } from "../../../lib/chunk/state.ts";
@@ -76,4 +78,48 @@ Deno.test("a chunk written just before a crash is verified and adopted; a corrup
   assert.deepEqual(again.deleted, [formatChunkName({ seq: 2, start: end, end: size })]);
   assert.equal(onDisk.cut_offset, end);
   await t.cleanup();
+});
+
+Deno.test("cut passes hash the whole recording as they cut it: the manifest's sha256 without reading it again", async () => {
+  const t = await makeTestHome();
+  try {
+    await ensureHome(t.paths);
+    const cast = join(t.paths.active, "h.cast");
+    const text = '{"version": 2}\n' + '[1, "o", "some output"]\n'.repeat(40);
+    await Deno.writeTextFile(cast, text);
+    const whole = createHash("sha256").update(text).digest("hex");
+    const state = newState("h");
+    const pass = (upTo: number, final: boolean) =>
+      cutPass(cast, state, {
+        spoolDir: t.paths.spool,
+        level: 3,
+        maxBytes: 200,
+        upTo,
+        final,
+        wall: () => new Date(),
+        update: serialStateUpdate(t.paths.state),
+      });
+    await pass(500, false); // several chunks, then the rest in a second pass
+    await pass(text.length, true);
+    assert.ok(state.next_seq > 3 && state.cut_offset === text.length);
+    assert.equal(takeCutSha256(t.paths.spool, "h", text.length), whole);
+    // Asked once; another spool folder or offset has none (after a restart: hash the file).
+    assert.equal(takeCutSha256(t.paths.spool, "h", text.length), undefined);
+    assert.equal(takeCutSha256(t.paths.state, "h", text.length), undefined);
+    // A chunk cut again from an earlier offset breaks the chain: no hash rather than a wrong one.
+    const again = newState("g");
+    await cutPass(cast, again, {
+      spoolDir: t.paths.spool,
+      level: 3,
+      maxBytes: 200,
+      upTo: 400,
+      final: false,
+      wall: () => new Date(),
+      update: serialStateUpdate(t.paths.state),
+    });
+    assert.equal(continueCutHash(t.paths.spool, "g", 100), undefined);
+    assert.equal(takeCutSha256(t.paths.spool, "g", again.cut_offset), undefined);
+  } finally {
+    await t.cleanup();
+  }
 });

@@ -16,6 +16,12 @@ import {
   resumePointFor,
 } from "../../../lib/git/mod.ts";
 import { gitChecked } from "../../../lib/git/mod.ts";
+import {
+  chunkSumPathOnBranch,
+  formatChunkSum,
+  parseChunkSum,
+  parseChunkSumName,
+} from "../../../lib/chunk/mod.ts";
 import { chunkCommitMessage } from "../../../lib/git/mod.ts";
 import { assertTools, ignoreWithout } from "../../support/env.ts";
 import {
@@ -30,6 +36,22 @@ import {
 
 const TOOLS = ["git", "zstd"];
 const REF = "refs/heads/asciinema-recordings";
+
+Deno.test("chunk records: name and text round-trip; a malformed or oversized one is not trusted", () => {
+  const range = { seq: 12, start: 100, end: 250 };
+  assert.equal(chunkSumPathOnBranch("a b", range), "recordings/a b/chunks/000012_100-250");
+  assert.deepEqual(parseChunkSumName("000012_100-250"), range);
+  for (const bad of ["12_100-250", "000012_250-100", "000012_100-250.cast.zst", "x"]) {
+    assert.equal(parseChunkSumName(bad), undefined, bad);
+  }
+  const sum = { sha256: "f".repeat(64), committed: 1_700_000_123 };
+  assert.equal(formatChunkSum(sum), `Cast-Sha256: ${"f".repeat(64)}\nCast-Committed: 1700000123\n`);
+  assert.deepEqual(parseChunkSum(formatChunkSum(sum)), sum);
+  assert.deepEqual(parseChunkSum("Cast-Committed: 5\r\nOther: x\n"), { committed: 5 });
+  assert.equal(parseChunkSum("Cast-Sha256: nothex\n"), undefined);
+  assert.equal(parseChunkSum("Cast-Committed: -1\n"), undefined);
+  assert.equal(parseChunkSum(`Cast-Committed: 5\n${" ".repeat(2000)}`), undefined);
+});
 
 Deno.test("parseChunkTrailers reads the daemon's commit message", () => {
   const sha = "a".repeat(64);
@@ -100,7 +122,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "BlobReader streams blobs in order and stays in step after an early stop",
+  name:
+    "BlobReader streams blobs in order and stays in step after an early stop and after many small reads at once",
   ignore: ignoreWithout(TOOLS),
   async fn() {
     await assertTools(TOOLS);
@@ -124,6 +147,19 @@ Deno.test({
         assert.deepEqual(second, await zstdCompress(cast.subarray(b.start, b.end)));
         await assert.rejects(() => reader.read("0".repeat(40)), /missing/);
         assert.equal((await reader.read(a.blob)).length, a.size);
+        // Many small ones at once: missing and oversized ones are skipped, and it stays in step.
+        const limit = Math.max(a.size, b.size);
+        const small = await reader.readSmall([a.blob, "0".repeat(40), bigBlob, b.blob], limit);
+        assert.deepEqual(small.map((bytes) => bytes?.length), [
+          a.size,
+          undefined,
+          undefined,
+          b.size,
+        ]);
+        assert.deepEqual(await reader.read(b.blob), second);
+        const many = await reader.readSmall(Array(500).fill(a.blob), 1 << 20);
+        assert.ok(many.every((bytes) => bytes?.length === a.size));
+        assert.deepEqual(await reader.read(bigBlob), big);
       } finally {
         await reader.close();
       }
