@@ -61,6 +61,7 @@ export class BlobStage {
   #options: () => GitOptions;
   #staged = new Map<string, Promise<Staged | undefined>>();
   #tail: Promise<unknown> = Promise.resolve();
+  #swept = false;
 
   /** `options` gives the clone's git options (its `gitDir`, config and shutdown signal). */
   constructor(options: () => GitOptions) {
@@ -122,6 +123,10 @@ export class BlobStage {
   async #write(file: string): Promise<Staged | undefined> {
     const { gitDir, signal } = this.#options();
     if (!gitDir || signal?.aborted) return undefined;
+    if (!this.#swept) {
+      this.#swept = true;
+      await sweepTemporaries(gitDir);
+    }
     const before = await markOf(file);
     if (!before) return undefined;
     const blob = await writeLooseBlob(gitDir, file, before.size).catch(() => undefined);
@@ -154,6 +159,27 @@ export function adler32(bytes: Uint8Array, state = 1): number {
 
 let tempCounter = 0;
 
+/** Temporary objects this daemon writes: `tmp_obj_chunker_<pid>_<n>` in `objects/`. */
+const TEMP_PREFIX = "tmp_obj_chunker_";
+
+/**
+ * Removes temporary objects another process left in `gitDir` (a daemon
+ * killed while it staged a blob; one daemon runs per home, so any other
+ * pid's are stale).
+ */
+export async function sweepTemporaries(gitDir: string): Promise<void> {
+  const objects = join(gitDir, "objects");
+  try {
+    for await (const entry of Deno.readDir(objects)) {
+      if (!entry.isFile || !entry.name.startsWith(TEMP_PREFIX)) continue;
+      if (entry.name.startsWith(`${TEMP_PREFIX}${Deno.pid}_`)) continue;
+      await Deno.remove(join(objects, entry.name)).catch(() => {});
+    }
+  } catch {
+    // no objects folder yet: nothing to sweep
+  }
+}
+
 /**
  * Writes the first `size` bytes of `file` as a loose blob into the bare
  * repository `gitDir` and returns its id (SHA-1). One already there is kept.
@@ -162,7 +188,7 @@ export async function writeLooseBlob(gitDir: string, file: string, size: number)
   const objects = join(gitDir, "objects");
   tempCounter = (tempCounter + 1) % 1_000_000;
   // git's own temporary name: `git prune` clears one a crash left behind.
-  const tmp = join(objects, `tmp_obj_chunker_${Deno.pid}_${tempCounter}`);
+  const tmp = join(objects, `${TEMP_PREFIX}${Deno.pid}_${tempCounter}`);
   const hash = createHash("sha1");
   const header = new TextEncoder().encode(`blob ${size}\0`);
   let adler = 1;

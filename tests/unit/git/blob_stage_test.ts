@@ -173,3 +173,24 @@ Deno.test("adler32 is zlib's", () => {
   assert.equal(adler32(bytes.subarray(5000), adler32(bytes.subarray(0, 5000))), adler32(bytes));
   assert.equal(adler32(new Uint8Array()), 1);
 });
+
+Deno.test("a temporary object another daemon left behind (killed while it staged) is swept, ours are kept", async () => {
+  const t = await makeTestHome();
+  try {
+    const gitDir = join(t.root, "repo.git");
+    await git(["init", "--bare", "--quiet", gitDir]);
+    const stale = join(gitDir, "objects", "tmp_obj_chunker_999999999_3");
+    const ours = join(gitDir, "objects", `tmp_obj_chunker_${Deno.pid}_1`);
+    const gits = join(gitDir, "objects", "tmp_obj_abcdef");
+    for (const path of [stale, ours, gits]) await Deno.writeTextFile(path, "partial");
+    const file = await makeChunk(t.root, "y\n", "y");
+    const stage = new BlobStage(() => ({ gitDir }));
+    stage.stage(file);
+    assert.equal(await stage.take(file), await blobOf(file));
+    await assert.rejects(() => Deno.stat(stale), Deno.errors.NotFound);
+    await Deno.stat(ours);
+    await Deno.stat(gits);
+  } finally {
+    await t.cleanup();
+  }
+});
