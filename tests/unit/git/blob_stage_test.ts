@@ -4,17 +4,9 @@ import { join } from "node:path";
 import { git, RepoClone } from "../../../lib/git/mod.ts";
 import zlib from "node:zlib";
 import { adler32, BlobStage, MAX_STAGED, writeLooseBlob } from "../../../lib/git/blob_stage.ts";
-import { compressRange } from "../../../lib/chunk/mod.ts";
 import { makeTestHome } from "../../support/env.ts";
 import { remoteChunks } from "../../support/daemon.ts";
-
-async function makeChunk(dir: string, text: string, name: string): Promise<string> {
-  const source = join(dir, `${name}.src`);
-  await Deno.writeTextFile(source, text);
-  const output = join(dir, `${name}.zst`);
-  await compressRange(source, { start: 0, end: text.length, output }, { level: 1 });
-  return output;
-}
+import { makeChunk } from "../../support/fake_branch.ts";
 
 async function holds(gitDir: string, blob: string): Promise<boolean> {
   return (await git(["cat-file", "-e", blob], { gitDir })).success;
