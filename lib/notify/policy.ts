@@ -180,7 +180,7 @@ export class NotificationPolicy {
   }
 
   /**
-   * Dispatches a daemon event (the shape of `EngineEvent` in lib/engine/engine.ts):
+   * Dispatches a daemon event (the shape of `EngineEvent` in lib/engine/core/options.ts):
    * `push-failed` with kind `auth` goes to {@linkcode NotificationPolicy.authRejected},
    * other kinds to {@linkcode NotificationPolicy.pushFailing} (kind `disk`
    * also to {@linkcode NotificationPolicy.diskTrouble}); `push-ok` to

@@ -23,7 +23,7 @@ export interface NotificationPolicyOptions {
   host?: string;
 }
 
-/** Daemon events the policy understands (structurally compatible with `EngineEvent` in lib/engine/engine.ts). */
+/** Daemon events the policy understands (structurally compatible with `EngineEvent` in lib/engine/core/options.ts). */
 export type PolicyEvent =
   | {
     type: "push-failed";

@@ -1,7 +1,8 @@
 /**
- * The engine's clock: a monotonic reading for every duration (idle, age,
- * backoff, timeouts) and wall time only for timestamps people read
- * (DESIGN.md invariant 13). Injected, so tests can step wall time.
+ * The one clock: a monotonic reading for every duration (idle, age, backoff,
+ * timeouts, throttles) and wall time only for timestamps people read
+ * (DESIGN.md invariant 13). The engine, the notification policy and the
+ * token cache take it as an option, so tests step time instead of sleeping.
  *
  * @module
  */
@@ -14,7 +15,7 @@ export interface Clock {
   wall(): Date;
 }
 
-/** The process clock. */
+/** The process clock: `performance.now()` and `new Date()`. */
 export const systemClock: Clock = {
   now: () => performance.now(),
   wall: () => new Date(),
@@ -23,4 +24,14 @@ export const systemClock: Clock = {
 /** Converts a monotonic reading to the wall time it corresponds to now. */
 export function wallAt(clock: Clock, monotonic: number): Date {
   return new Date(clock.wall().getTime() - (clock.now() - monotonic));
+}
+
+/**
+ * Wall milliseconds that advance with the monotonic reading: taken from the
+ * wall clock once, so a step of the system clock never shortens or stretches
+ * a duration measured against wall times (an outage's `since`).
+ */
+export function steadyWall(clock: Clock): () => number {
+  const anchor = clock.wall().getTime() - clock.now();
+  return () => anchor + clock.now();
 }

@@ -5,8 +5,10 @@
  *
  * @module
  */
+export * from "./async.ts";
 export * from "./atomic.ts";
 export * from "./bytes.ts";
+export * from "./clock.ts";
 export * from "./errors.ts";
 export * from "./exec.ts";
 export * from "./fs.ts";

@@ -6,12 +6,37 @@
  *
  * @module
  */
-import type { RecordingState } from "../chunk/mod.ts";
-import type { Recording } from "./actions.ts";
-import type { Clock } from "./clock.ts";
+import type { RecordingState } from "../../chunk/mod.ts";
+import type { Clock } from "../../sys/mod.ts";
 import type { Generations } from "./generations.ts";
 import type { EngineOptions } from "./options.ts";
-import type { Action } from "./planner.ts";
+import type { Action, FileFacts, Progress, TrackerMemo } from "../watch/mod.ts";
+
+/** The engine's record of one file name in `active/`. */
+export interface Recording {
+  /** The file's id (name without `.cast`). */
+  id: string;
+  /** What the tracker remembers. */
+  memo: TrackerMemo;
+  /** The facts at the last look. */
+  facts: FileFacts | null;
+  /** Progress of the current generation. */
+  progress: Progress;
+  /** Chunk id of the current generation, or null. */
+  current: string | null;
+  /** The one task running for it, or null. */
+  task: Promise<void> | null;
+  /** A resume look-up is queued. */
+  resolving: boolean;
+  /** The last failed cut or finish, for health, or null. */
+  error: string | null;
+  /** Not looked at yet (found at startup: idle since its mtime). */
+  firstSight: boolean;
+  /** What health last showed of its file (problem, note, held, end), to write health on change. */
+  shown: string;
+  /** The note last logged, so each is logged once. */
+  loggedNote: string | null;
+}
 
 /** Counters and the last error shown in health.json. */
 export interface HealthCounters {

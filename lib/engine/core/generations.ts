@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { RecordingState } from "../chunk/mod.ts";
+import type { RecordingState } from "../../chunk/mod.ts";
 
 /** Unfinished generations, indexed, and the finished ids. */
 export class Generations {

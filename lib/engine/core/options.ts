@@ -4,10 +4,9 @@
  *
  * @module
  */
-import type { HomePaths, Settings } from "../sys/mod.ts";
-import type { AuthResolver } from "../git/mod.ts";
-import type { ErrorKind } from "../status/mod.ts";
-import type { Clock } from "./clock.ts";
+import type { Clock, HomePaths, Settings } from "../../sys/mod.ts";
+import type { AuthResolver } from "../../git/mod.ts";
+import type { ErrorKind } from "../../status/mod.ts";
 
 /** Events the daemon reports (for notifications). */
 export type EngineEvent =

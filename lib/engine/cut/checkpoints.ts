@@ -7,8 +7,8 @@
  * @module
  */
 import { join } from "node:path";
-import { type HomePaths, log } from "../sys/mod.ts";
-import { loadAllStates, type RecordingState } from "../chunk/mod.ts";
+import { type HomePaths, log } from "../../sys/mod.ts";
+import { loadAllStates, type RecordingState } from "../../chunk/mod.ts";
 import { reconcileSpool } from "./spool.ts";
 
 /** What {@linkcode loadCheckpoints} found. */

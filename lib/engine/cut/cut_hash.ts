@@ -4,7 +4,7 @@
  * sha256 is ready when the last chunk is cut, without reading the file again
  * (a 200 MB recording: one pass over it, not two). It hashes exactly what the
  * chunks hold. Kept in memory only: after a restart, or when a chunk is cut
- * again, the manifest hashes the file as before (lib/engine/publish.ts).
+ * again, the manifest hashes the file as before (lib/engine/publish/publish.ts).
  *
  * @module
  */

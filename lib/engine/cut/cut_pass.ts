@@ -10,7 +10,7 @@
  */
 import type { Hash } from "node:crypto";
 import { join } from "node:path";
-import { ensurePrivateDir, fsyncDir, tempPathFor } from "../sys/mod.ts";
+import { ensurePrivateDir, fsyncDir, tempPathFor } from "../../sys/mod.ts";
 import {
   compressRange,
   type Fingerprint,
@@ -19,11 +19,11 @@ import {
   lastNewlineEnd,
   type PendingChunk,
   type RecordingState,
-} from "../chunk/mod.ts";
-import { failpoint } from "./failpoint.ts";
+} from "../../chunk/mod.ts";
+import { failpoint } from "../core/mod.ts";
 import { fingerprintAt, fingerprintMismatch } from "./identity.ts";
 import type { StateUpdate } from "./state_writer.ts";
-import type { CutReason } from "./planner.ts";
+import type { CutReason } from "../watch/mod.ts";
 import { digestPathFor, sealWith, writeDigest } from "./sealed_chunk.ts";
 import { continueCutHash, keepCutHash } from "./cut_hash.ts";
 
@@ -134,7 +134,7 @@ export async function cutPass(
     const upTo = Math.min(options.upTo, info.size);
     let seq = state.next_seq;
     let offset = state.cut_offset;
-    // The whole recording's hash, carried from chunk to chunk (lib/engine/cut_hash.ts).
+    // The whole recording's hash, carried from chunk to chunk (lib/engine/cut/cut_hash.ts).
     let whole = continueCutHash(options.spoolDir, state.id, offset);
     // Each chunk advances the offset; the count is bounded by the span fixed above.
     const most = Math.ceil((upTo - offset) / options.maxBytes) + 1;

@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { Fingerprint } from "../chunk/mod.ts";
+import type { Fingerprint } from "../../chunk/mod.ts";
 
 /** Bytes hashed at each end. */
 export const WINDOW = 4096;

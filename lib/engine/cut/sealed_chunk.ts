@@ -13,9 +13,9 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { encryptStream } from "../crypto/mod.ts";
-import { fsyncDir, readJsonIfExists, tempPathFor, writeJsonAtomic } from "../sys/mod.ts";
-import { formatChunkName, type PendingChunk, readRange } from "../chunk/mod.ts";
+import { encryptStream } from "../../crypto/mod.ts";
+import { fsyncDir, readJsonIfExists, tempPathFor, writeJsonAtomic } from "../../sys/mod.ts";
+import { formatChunkName, type PendingChunk, readRange } from "../../chunk/mod.ts";
 import { createHash } from "node:crypto";
 
 /** Suffix of a sealed chunk's local digest file. */
@@ -104,7 +104,7 @@ export async function removeDigests(dir: string, names: readonly string[]): Prom
  * (temp, fsync, rename, fsync dir) and returned as a pending chunk. The
  * caller records it in the checkpoint, then removes the plaintext file; a
  * crash in between leaves one of the two names outside the checkpoint, which
- * startup reconciliation deletes (lib/engine/spool.ts).
+ * startup reconciliation deletes (lib/engine/cut/spool.ts).
  */
 export async function sealSpooledChunk(
   dir: string,

@@ -5,12 +5,12 @@
  * adopted only when the file is still the checkpoint's (inode, fingerprint)
  * and its bytes are the chunk's; anything else is deleted and cut again.
  * An encrypted chunk (no private key here) is checked against the local
- * digest written before its rename (lib/engine/sealed_chunk.ts).
+ * digest written before its rename (lib/engine/cut/sealed_chunk.ts).
  *
  * @module
  */
 import { join } from "node:path";
-import { fsyncDir, isTempName } from "../sys/mod.ts";
+import { fsyncDir, isTempName } from "../../sys/mod.ts";
 import {
   decompressDigest,
   formatChunkName,
@@ -19,7 +19,7 @@ import {
   type RecordingState,
   saveState,
   sha256Range,
-} from "../chunk/mod.ts";
+} from "../../chunk/mod.ts";
 import { spoolDirFor } from "./cut_pass.ts";
 import { fingerprintAt, fingerprintMismatch } from "./identity.ts";
 import { isDigestName, removeDigests, sealedChunkMatches } from "./sealed_chunk.ts";

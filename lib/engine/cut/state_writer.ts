@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type RecordingState, saveState } from "../chunk/mod.ts";
+import { type RecordingState, saveState } from "../../chunk/mod.ts";
 
 /** A change to a checkpoint, computed from its current value. */
 export type StateChange = (state: RecordingState) => RecordingState;

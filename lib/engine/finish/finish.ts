@@ -8,11 +8,10 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { ensurePrivateDir, fsyncDir, tempPathFor } from "../sys/mod.ts";
-import type { RecordingState } from "../chunk/mod.ts";
-import { failpoint } from "./failpoint.ts";
-import { fingerprintMismatch } from "./identity.ts";
-import type { StateUpdate } from "./state_writer.ts";
+import { ensurePrivateDir, fsyncDir, tempPathFor } from "../../sys/mod.ts";
+import type { RecordingState } from "../../chunk/mod.ts";
+import { failpoint } from "../core/mod.ts";
+import { fingerprintMismatch, type StateUpdate } from "../cut/mod.ts";
 
 /** Options for {@linkcode finishRecording}. */
 export interface FinishOptions {

@@ -6,20 +6,13 @@
  *
  * @module
  */
-import { log, OnceLog } from "../sys/mod.ts";
-import { displayUrl } from "../git/mod.ts";
-import { writeHealth } from "../status/mod.ts";
-import type { RecordingActions } from "./actions.ts";
-import { wallAt } from "./clock.ts";
-import type { EngineCore } from "./core.ts";
-import {
-  buildHealth,
-  earliest,
-  type HealthSnapshot,
-  type RecordingSnapshot,
-} from "./health_view.ts";
-import type { RemoteWork } from "./remote_work.ts";
-import type { VisibilityGate } from "./visibility_gate.ts";
+import { log, OnceLog, wallAt } from "../../sys/mod.ts";
+import { displayUrl } from "../../git/mod.ts";
+import { writeHealth } from "../../status/mod.ts";
+import type { EngineCore } from "../core/mod.ts";
+import { buildHealth, type HealthSnapshot, type RecordingSnapshot } from "./health_view.ts";
+import { earliest, type RemoteWork, type VisibilityGate } from "../publish/mod.ts";
+import type { RecordingState } from "../../chunk/mod.ts";
 
 /** Options for {@linkcode HealthReporter}. */
 export interface HealthReporterOptions {
@@ -29,8 +22,8 @@ export interface HealthReporterOptions {
   work: RemoteWork;
   /** The public-repository guard (why a generation is held back; what GitHub said). */
   gate: VisibilityGate;
-  /** The actions (why a provisional generation waits). */
-  actions: RecordingActions;
+  /** The actions: why a provisional generation waits (null: it does not). */
+  actions: { waitingFor(state: RecordingState): string | null };
   /** Names in `active/` that cannot be opened (not valid UTF-8). */
   badNames: ReadonlySet<string>;
 }

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import type { ErrorKind, Health, RecordingHealth, RemoteHealth } from "../status/mod.ts";
-import type { RecordingState } from "../chunk/mod.ts";
+import type { Health, RecordingHealth, RemoteHealth } from "../../status/mod.ts";
+import type { RecordingState } from "../../chunk/mod.ts";
+import type { RemoteSnapshot } from "../publish/mod.ts";
 
 /** One recording (a generation, or a file not backed up) as the engine sees it. */
 export interface RecordingSnapshot {
@@ -34,34 +35,6 @@ export interface RecordingSnapshot {
   unpushedSince: string | null;
   /** Where its chunks go (display URL without credentials), or null. */
   remote: { url: string; branch: string; key: string } | null;
-}
-
-/** One remote as the engine sees it. */
-export interface RemoteSnapshot {
-  /** Clone folder name. */
-  key: string;
-  /** Display URL (never with credentials). */
-  url: string;
-  /** Branch. */
-  branch: string;
-  /** Last success (ISO) or null. */
-  lastPush: string | null;
-  /** Last error, or null. */
-  lastError: string | null;
-  /** Its kind. */
-  errorKind: ErrorKind | null;
-  /** ISO or null. */
-  failingSince: string | null;
-  /** ISO or null. */
-  nextRetryAt: string | null;
-  /** What the GitHub API said of its visibility (null: not GitHub, or not asked yet). */
-  visibility?: "public" | "private" | "unknown" | null;
-  /**
-   * What the remote did that people should know (went back, was rewritten),
-   * or null; `serious` when a person should look (recordings it lost were not
-   * pushed again).
-   */
-  notice?: { text: string; serious: boolean } | null;
 }
 
 /** Everything the health document is made of. */
@@ -174,15 +147,6 @@ function verdict(
       ? `${count} recording(s); ${queued} chunk(s) cut and waiting for their push`
       : `${count} recording(s), all backed up as they go`,
   };
-}
-
-/** The earliest of some ISO times (null ones skipped), or null. */
-export function earliest(times: (string | null | undefined)[]): string | null {
-  let best: string | null = null;
-  for (const time of times) {
-    if (time && (best === null || Date.parse(time) < Date.parse(best))) best = time;
-  }
-  return best;
 }
 
 /** Builds health.json from a snapshot; `override` forces status and message (start, stop). */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { PendingChunk } from "../chunk/mod.ts";
+import type { PendingChunk } from "../../chunk/mod.ts";
 
 /** The part of a checkpoint batching reads. */
 export interface BatchSource {

@@ -21,23 +21,20 @@ import {
   PublishError,
   type RemoteTarget,
   type RepoClone,
-} from "../git/mod.ts";
-import { exists, type HomePaths, log, type Settings } from "../sys/mod.ts";
+} from "../../git/mod.ts";
+import { exists, type HomePaths, log, type Settings } from "../../sys/mod.ts";
 import {
   folderOf,
   formatChunkName,
   type PendingChunk,
   readRange,
   type RecordingState,
-} from "../chunk/mod.ts";
-import { encryptBytes } from "../crypto/mod.ts";
+} from "../../chunk/mod.ts";
+import { encryptBytes } from "../../crypto/mod.ts";
 import { pushTimeoutMs, selectBatch } from "./batch.ts";
-import { failpoint } from "./failpoint.ts";
-import { spoolFileFor } from "./cut_pass.ts";
-import { sealSpooledChunk } from "./sealed_chunk.ts";
-import { ownsFile } from "./finish.ts";
-import { takeCutSha256 } from "./cut_hash.ts";
-import type { StateUpdate } from "./state_writer.ts";
+import { failpoint } from "../core/mod.ts";
+import { sealSpooledChunk, spoolFileFor, type StateUpdate, takeCutSha256 } from "../cut/mod.ts";
+import { ownsFile } from "../finish/mod.ts";
 
 /** What publishing needs from the engine. */
 export interface PublishContext {
@@ -115,7 +112,7 @@ async function manifestOf(
     generation: state.generation,
     total_bytes: state.cut_offset,
     chunks: state.next_seq,
-    // Hashed as it was cut (lib/engine/cut_hash.ts); after a restart, from the file.
+    // Hashed as it was cut (lib/engine/cut/cut_hash.ts); after a restart, from the file.
     sha256: takeCutSha256(ctx.paths.spool, state.id, state.cut_offset) ??
       await wholeFileSha256(castPath, state).catch(() => null),
     started: state.first_seen,

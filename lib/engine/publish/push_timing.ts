@@ -4,8 +4,7 @@
  *
  * @module
  */
-import type { RecordingState } from "../chunk/mod.ts";
-import { earliest } from "./health_view.ts";
+import type { RecordingState } from "../../chunk/mod.ts";
 
 /**
  * True when a generation's waiting work must be pushed at once: a chunk cut
@@ -65,4 +64,13 @@ export function pushNotBefore(input: PushTimingInput): number {
   }
   const cutAt = oldest === null ? -Infinity : now - Math.max(0, wallNow - Date.parse(oldest));
   return Math.max(cutAt + intervalMs, (input.lastSuccess ?? -Infinity) + intervalMs);
+}
+
+/** The earliest of some ISO times (null ones skipped), or null. */
+export function earliest(times: (string | null | undefined)[]): string | null {
+  let best: string | null = null;
+  for (const time of times) {
+    if (time && (best === null || Date.parse(time) < Date.parse(best))) best = time;
+  }
+  return best;
 }

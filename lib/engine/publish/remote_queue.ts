@@ -6,9 +6,8 @@
  *
  * @module
  */
-import { nextRetry, type Retry } from "./backoff.ts";
-import type { Clock } from "./clock.ts";
-import type { ErrorKind } from "../status/mod.ts";
+import { type Clock, nextRetry, type Retry } from "../../sys/mod.ts";
+import type { ErrorKind } from "../../status/mod.ts";
 
 /** A failure the queue understands: a kind and a message. */
 export interface QueueFailure {

@@ -7,16 +7,15 @@
  *
  * @module
  */
-import { log, OnceLog } from "../sys/mod.ts";
-import { type RemoteTarget, withoutCredentials } from "../git/mod.ts";
-import { folderOf, type PendingChunk, type RecordingState } from "../chunk/mod.ts";
-import type { ErrorKind } from "../status/mod.ts";
-import type { Recording } from "./actions.ts";
-import { type EngineCore, hasWork } from "./core.ts";
+import { log, OnceLog } from "../../sys/mod.ts";
+import { type RemoteTarget, withoutCredentials } from "../../git/mod.ts";
+import { folderOf, type PendingChunk, type RecordingState } from "../../chunk/mod.ts";
+import type { ErrorKind } from "../../status/mod.ts";
+import { type EngineCore, hasWork, type Recording } from "../core/mod.ts";
 import { publishBatch } from "./publish.ts";
 import { pushNotBefore } from "./push_timing.ts";
 import { type Remote, type RemoteHost, Remotes } from "./remotes.ts";
-import type { StateUpdate } from "./state_writer.ts";
+import type { StateUpdate } from "../cut/mod.ts";
 import type { VisibilityGate } from "./visibility_gate.ts";
 
 /** Options for {@linkcode RemoteWork}. */

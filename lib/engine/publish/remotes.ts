@@ -10,8 +10,8 @@
  * @module
  */
 import { join } from "node:path";
-import type { ErrorKind } from "../status/mod.ts";
-import { errorMessage, type HomePaths, log, OnceLog } from "../sys/mod.ts";
+import type { ErrorKind } from "../../status/mod.ts";
+import { type Clock, errorMessage, type HomePaths, log, OnceLog, wallAt } from "../../sys/mod.ts";
 import {
   type AuthResolver,
   displayUrl,
@@ -21,9 +21,7 @@ import {
   type RemoteTarget,
   RepoClone,
   repoSlug,
-} from "../git/mod.ts";
-import { type Clock, wallAt } from "./clock.ts";
-import type { RemoteSnapshot } from "./health_view.ts";
+} from "../../git/mod.ts";
 import { type QueueFailure, RemoteQueue } from "./remote_queue.ts";
 
 /** What a remote needs from the engine. */
@@ -49,6 +47,34 @@ export function classifyPublishError(error: unknown): QueueFailure {
     ? "disk"
     : "remote";
   return { kind, message };
+}
+
+/** One remote as the engine sees it. */
+export interface RemoteSnapshot {
+  /** Clone folder name. */
+  key: string;
+  /** Display URL (never with credentials). */
+  url: string;
+  /** Branch. */
+  branch: string;
+  /** Last success (ISO) or null. */
+  lastPush: string | null;
+  /** Last error, or null. */
+  lastError: string | null;
+  /** Its kind. */
+  errorKind: ErrorKind | null;
+  /** ISO or null. */
+  failingSince: string | null;
+  /** ISO or null. */
+  nextRetryAt: string | null;
+  /** What the GitHub API said of its visibility (null: not GitHub, or not asked yet). */
+  visibility?: "public" | "private" | "unknown" | null;
+  /**
+   * What the remote did that people should know (went back, was rewritten),
+   * or null; `serious` when a person should look (recordings it lost were not
+   * pushed again).
+   */
+  notice?: { text: string; serious: boolean } | null;
 }
 
 /** Options for {@linkcode Remotes}. */

@@ -18,9 +18,14 @@ import {
   resumeCandidates,
   type ResumePoint,
   resumePointFor,
-} from "../git/mod.ts";
-import { CHUNK_SUM_MAX_BYTES, decompressDigest, parseChunkSum, sha256Range } from "../chunk/mod.ts";
-import { log } from "../sys/mod.ts";
+} from "../../git/mod.ts";
+import {
+  CHUNK_SUM_MAX_BYTES,
+  decompressDigest,
+  parseChunkSum,
+  sha256Range,
+} from "../../chunk/mod.ts";
+import { log } from "../../sys/mod.ts";
 
 /** What the branch says about where a recording starts. */
 export type LookupAnswer =

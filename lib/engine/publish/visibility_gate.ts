@@ -7,7 +7,7 @@
  * only ever from the remote's queue, before a push, never in the tick. A
  * push rejection makes the answer stale. With `encryption.recipients` set,
  * waiting plaintext chunks are sealed before they are committed
- * (lib/engine/publish.ts), so they count as encrypted here.
+ * (lib/engine/publish/publish.ts), so they count as encrypted here.
  *
  * @module
  */
@@ -24,10 +24,9 @@ import {
   VISIBILITY_RECHECK_MS,
   type VisibilityAnswer,
   type VisibilityDecision,
-} from "../git/mod.ts";
-import type { RecordingState } from "../chunk/mod.ts";
-import { log, type Settings } from "../sys/mod.ts";
-import type { Clock } from "./clock.ts";
+} from "../../git/mod.ts";
+import type { RecordingState } from "../../chunk/mod.ts";
+import { type Clock, log, type Settings } from "../../sys/mod.ts";
 
 /** Options for {@linkcode VisibilityGate}. */
 export interface VisibilityGateOptions {

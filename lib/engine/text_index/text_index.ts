@@ -23,28 +23,29 @@
  */
 import { join } from "node:path";
 import {
+  type Clock,
   ensurePrivateDir,
   errorMessage,
   type HomePaths,
   log,
+  nextRetry,
   OnceLog,
   readJsonIfExists,
+  type Retry,
   type Settings,
   writeJsonAtomic,
-} from "../sys/mod.ts";
-import { commitFiles, git, type RemoteTarget } from "../git/mod.ts";
-import { type Fingerprint, folderOf, type RecordingState } from "../chunk/mod.ts";
+} from "../../sys/mod.ts";
+import { commitFiles, git, type RemoteTarget } from "../../git/mod.ts";
+import { type Fingerprint, folderOf, type RecordingState } from "../../chunk/mod.ts";
 import {
   buildTextIndex,
   type BuiltIndex,
   fileFeed,
   type PayloadCodec,
   sealingFor,
-} from "../text/mod.ts";
-import { nextRetry, type Retry } from "./backoff.ts";
-import type { Clock } from "./clock.ts";
-import { fingerprintMismatch } from "./identity.ts";
-import type { Remote } from "./remotes.ts";
+} from "../../text/mod.ts";
+import { fingerprintMismatch } from "../cut/mod.ts";
+import type { Remote } from "../publish/mod.ts";
 
 /** A recording whose index is still to be committed (`text-index/<id>.json`). */
 export interface IndexTodo {

@@ -31,7 +31,7 @@
  *
  * @module
  */
-import type { Retry } from "./backoff.ts";
+import type { Retry } from "../../sys/mod.ts";
 
 /** What the tracker found out about a recording's file (cheap: stat, header, config). */
 export interface FileFacts {

@@ -6,9 +6,9 @@
  * @module
  */
 import { join } from "node:path";
-import { checkHeader, endsWithExitEventSync } from "../chunk/mod.ts";
-import { pidAlive } from "../sys/mod.ts";
-import { readRecordingConfig, type RecordingConfig } from "../recording/mod.ts";
+import { checkHeader, endsWithExitEventSync } from "../../chunk/mod.ts";
+import { pidAlive } from "../../sys/mod.ts";
+import { readRecordingConfig, type RecordingConfig } from "../../recording/mod.ts";
 import { ABSENT, type FileFacts } from "./planner.ts";
 
 // deno-lint-ignore no-control-regex

@@ -20,7 +20,7 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { ensurePrivateDir, run } from "../sys/mod.ts";
+import { ensurePrivateDir, run } from "../../sys/mod.ts";
 
 /** Callbacks of {@linkcode Watcher}. */
 export interface WatcherOptions {
