@@ -4,8 +4,7 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { numberOption } from "./options.ts";
-import { type HomePaths, homePaths, resolveHome, statOrNull } from "../sys/mod.ts";
+import { type HomePaths, homePaths, numberOption, resolveHome, statOrNull } from "../sys/mod.ts";
 import { printLine } from "./output.ts";
 import { followLog, type LogEntry, parseSince, renderLogEntry, tailLog } from "../status/mod.ts";
 

@@ -8,15 +8,9 @@
  */
 import { StoreSettingError } from "../credentials/mod.ts";
 import { RemoteUrlError } from "../git/mod.ts";
-import { errorMessage, redact, SettingsError, termSafe } from "../sys/mod.ts";
+import { errorMessage, printLine, SettingsError } from "../sys/mod.ts";
 
-/**
- * Writes one line for people to stderr, redacted (no secret, token or key
- * shape) and with every control in it escaped (`termSafe`).
- */
-export function printLine(text: string): void {
-  console.error(termSafe(redact(text)));
-}
+export { printLine };
 
 /** Exit code of a usage error: a bad argument, setting or environment value. */
 export const EXIT_USAGE = 2;

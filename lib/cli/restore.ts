@@ -9,7 +9,6 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { fileURLToPath } from "node:url";
 import { writeStdout } from "./logs.ts";
 import { EXIT_USAGE, printLine } from "./output.ts";
 import {
@@ -31,25 +30,13 @@ import {
   homePaths,
   loadSettings,
   resolveHome,
-  shellQuote,
   termSafe,
 } from "../sys/mod.ts";
 import type { AuthResolver } from "../git/mod.ts";
 import { AGE_IDENTITY, Identities } from "../crypto/mod.ts";
 import { openCredentialStore } from "../credentials/mod.ts";
+import { restoreCommandLine } from "../recording/mod.ts";
 import { badIdArguments, ID_HELP, LIST_REPO_HELP, withBranchOptions } from "./options.ts";
-
-/**
- * The command that restores `id` into the current directory, pasteable from
- * anywhere (`deno task restore` only works inside this checkout): the remote
- * is found from the recording itself, so no `--repo` is needed.
- */
-export function restoreCommandLine(id: string): string {
-  const daemon = fileURLToPath(new URL("../../daemon.ts", import.meta.url));
-  return `deno run -A ${shellQuote(daemon)} restore ${id.startsWith("-") ? "-- " : ""}${
-    shellQuote(id)
-  }`;
-}
 
 /** Hooks other modules provide. */
 export interface RestoreHooks {

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { numberOption } from "../sys/mod.ts";
 import { Command } from "@commander-js/extra-typings";
 import { BranchSourceError, RemoteLookupError } from "../branch/mod.ts";
 import { parseSince } from "../status/mod.ts";
@@ -25,7 +26,7 @@ import {
 import { writeStdout } from "./logs.ts";
 import { EXIT_USAGE, printLine } from "./output.ts";
 import { type RestoreHooks, type SourceFlags, sourceOptions, withSignals } from "./restore.ts";
-import { badIdArguments, LIST_REPO_HELP, numberOption, withBranchOptions } from "./options.ts";
+import { badIdArguments, LIST_REPO_HELP, withBranchOptions } from "./options.ts";
 
 /** Flags of `search`. */
 export interface SearchFlags extends SourceFlags {

@@ -16,6 +16,7 @@ export * from "./git_names.ts";
 export * from "./format.ts";
 export * from "./host.ts";
 export * from "./log.ts";
+export * from "./number_option.ts";
 export * from "./paths.ts";
 export * from "./process.ts";
 export * from "./redact.ts";

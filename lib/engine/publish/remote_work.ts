@@ -11,6 +11,7 @@ import { log, OnceLog } from "../../sys/mod.ts";
 import { type RemoteTarget, withoutCredentials } from "../../git/mod.ts";
 import { folderOf, type PendingChunk, type RecordingState } from "../../chunk/mod.ts";
 import type { ErrorKind } from "../../status/mod.ts";
+import { remoteOf } from "../../recording/mod.ts";
 import { type EngineCore, hasWork, type Recording } from "../core/mod.ts";
 import { publishBatch } from "./publish.ts";
 import { pushNotBefore } from "./push_timing.ts";
@@ -70,11 +71,13 @@ export class RemoteWork implements RemoteHost {
     if (owner?.memo.configError) return undefined;
     const config = owner?.memo.config;
     const { settings, paths } = core.options;
-    return {
-      // A token pasted into a URL goes nowhere: not into checkpoints, clones or slugs.
-      url: withoutCredentials(config?.repo_url || settings.repo_url || paths.backupGit),
-      branch: config?.branch || settings.branch,
-    };
+    const remote = remoteOf({ url: config?.repo_url, branch: config?.branch }, {
+      repoUrl: settings.repo_url,
+      branch: settings.branch,
+      backupGit: paths.backupGit,
+    });
+    // A token pasted into a URL goes nowhere: not into checkpoints, clones or slugs.
+    return { url: withoutCredentials(remote.url), branch: remote.branch };
   }
 
   /** The remote of a recording's next generation, or undefined while its `.json` is broken. */
