@@ -11,7 +11,15 @@
  * @module
  */
 import { join } from "node:path";
-import { type Clock, ensureHome, exists, log, OnceLog, systemClock } from "../sys/mod.ts";
+import {
+  type Clock,
+  ensureHome,
+  exists,
+  log,
+  OnceLog,
+  systemClock,
+  withTimeout,
+} from "../sys/mod.ts";
 import { readHealth } from "../status/mod.ts";
 import { readRecordingConfig } from "../recording/mod.ts";
 import { HealthReporter, type HealthSnapshot } from "./health/mod.ts";
@@ -538,12 +546,7 @@ export class Engine {
     this.#actions.stop();
     this.#abort.abort(new Error("shutdown"));
     const tasks = [this.#ticking, ...[...this.#recs.values()].map((rec) => rec.task)];
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      Promise.allSettled([...tasks, watching, this.#work.remotes.stop()]),
-      new Promise((resolve) => timer = setTimeout(resolve, 1500)),
-    ]);
-    clearTimeout(timer);
+    await withTimeout(Promise.allSettled([...tasks, watching, this.#work.remotes.stop()]), 1500);
     await this.#health.write("stopped", "stopped");
     this.#log.info("Daemon stopped");
   }

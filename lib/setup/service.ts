@@ -19,7 +19,7 @@ import {
   type SecretDescription,
   SECRETS,
 } from "../credentials/mod.ts";
-import { exists, type HomePaths, readRawSettings } from "../sys/mod.ts";
+import { exists, type HomePaths, readRawSettings, waitUntil } from "../sys/mod.ts";
 import {
   chooseBackend,
   definitionPath,
@@ -204,12 +204,11 @@ export async function installService(
   if (start.status === "failed") {
     return { start, report: await collectStatus(hooks), healthy: false };
   }
-  const deadline = performance.now() + (options.healthTimeoutMs ?? 15_000);
-  let report = await collectStatus(hooks);
-  while (report.verdict !== "healthy" && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    report = await collectStatus(hooks);
-  }
+  const report = await waitUntil(
+    () => collectStatus(hooks),
+    (report) => report.verdict === "healthy",
+    { timeoutMs: options.healthTimeoutMs ?? 15_000, intervalMs: 300 },
+  );
   return { start, report, healthy: report.verdict === "healthy" };
 }
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type Clock, nextRetry, type Retry } from "../../sys/mod.ts";
+import { type Clock, nextRetry, type Retry, withTimeout } from "../../sys/mod.ts";
 import type { ErrorKind } from "../../status/mod.ts";
 
 /** A failure the queue understands: a kind and a message. */
@@ -193,12 +193,7 @@ export class RemoteQueue {
     this.#stopped = true;
     clearTimeout(this.#timer);
     if (!this.#running) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      this.#running,
-      new Promise((resolve) => timer = setTimeout(resolve, graceMs)),
-    ]);
-    clearTimeout(timer);
+    await withTimeout(this.#running, graceMs);
   }
 
   /** Waits until no run is going and none is wanted now (for `run --once`). */

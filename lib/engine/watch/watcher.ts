@@ -20,7 +20,7 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { ensurePrivateDir, run } from "../../sys/mod.ts";
+import { delay, ensurePrivateDir, run } from "../../sys/mod.ts";
 
 /** Callbacks of {@linkcode Watcher}. */
 export interface WatcherOptions {
@@ -148,7 +148,7 @@ export class Watcher {
         this.#options.onError(`Watching ${this.#dir} failed: ${error}; rescanning`);
       }
       if (this.#stopped || this.#polling !== undefined) return;
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await delay(200);
     }
   }
 
@@ -257,7 +257,7 @@ export class Watcher {
     const holders = specialFiles(this.#dir).map((name) =>
       run("sh", { args: holderArgs(join(this.#dir, name)), timeoutMs: 3000 }).catch(() => undefined)
     );
-    if (holders.length) await new Promise((resolve) => setTimeout(resolve, 300));
+    if (holders.length) await delay(300);
     try {
       watcher.close();
     } catch {
