@@ -4,7 +4,14 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { type HomePaths, homePaths, numberOption, resolveHome, statOrNull } from "../sys/mod.ts";
+import {
+  errorMessage,
+  type HomePaths,
+  homePaths,
+  numberOption,
+  resolveHome,
+  statOrNull,
+} from "../sys/mod.ts";
 import { printLine } from "./output.ts";
 import { followLog, type LogEntry, parseSince, renderLogEntry, tailLog } from "../status/mod.ts";
 
@@ -72,7 +79,7 @@ export async function runLogs(options: LogsOptions, context: LogsContext = {}): 
     try {
       since = parseSince(options.since, context.now);
     } catch (error) {
-      writeError((error as Error).message);
+      writeError(errorMessage(error));
       return 2;
     }
   }

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { numberOption } from "../sys/mod.ts";
+import { errorMessage, numberOption } from "../sys/mod.ts";
 import { Command } from "@commander-js/extra-typings";
 import { BranchSourceError, RemoteLookupError } from "../branch/mod.ts";
 import { parseSince } from "../status/mod.ts";
@@ -68,7 +68,7 @@ export async function runSearch(
     try {
       since = parseSince(flags.since);
     } catch (error) {
-      printLine(`asciinema-chunker: ${(error as Error).message}`);
+      printLine(`asciinema-chunker: ${errorMessage(error)}`);
       return 2;
     }
   }

@@ -494,9 +494,7 @@ export class RecordingActions {
         capSeconds: settings.retry_max_seconds,
       });
       const delay = Math.round((rec.progress.cutRetry.at - clock.now()) / 1000);
-      rec.error = `Cutting ${state.id} failed: ${
-        (error as Error)?.message ?? error
-      }; retrying in ${delay}s`;
+      rec.error = `Cutting ${state.id} failed: ${errorMessage(error)}; retrying in ${delay}s`;
       this.#once.error(`cut:${state.id}`, rec.error);
       this.#o.onEvent({ type: "disk", message: rec.error });
       return;
@@ -550,7 +548,7 @@ export class RecordingActions {
       });
       this.#finishRetries.set(id, retry);
       if (rec.current === id) rec.progress.finishRetry = retry;
-      rec.error = `Moving ${id} to done/ failed: ${(error as Error)?.message ?? error}`;
+      rec.error = `Moving ${id} to done/ failed: ${errorMessage(error)}`;
       this.#once.error(`finish:${id}`, rec.error);
     }
   }

@@ -29,7 +29,7 @@ import {
   GITHUB_PAT,
   SETUP_COMMAND,
 } from "../credentials/mod.ts";
-import { clipText, type Clock, registerSecret, systemClock } from "../sys/mod.ts";
+import { clipText, type Clock, errorMessage, registerSecret, systemClock } from "../sys/mod.ts";
 import {
   displayUrl,
   normalizeHost,
@@ -391,7 +391,7 @@ export function createAuthResolver(options: AuthResolverOptions): AuthResolverHa
         const unavailable = error instanceof CredentialUnavailableError;
         throw wrap(
           new AuthSetupError(
-            `cannot read the GitHub token for ${displayUrl(url)}: ${(error as Error).message}`,
+            `cannot read the GitHub token for ${displayUrl(url)}: ${errorMessage(error)}`,
             unavailable,
           ),
         );

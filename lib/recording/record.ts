@@ -9,7 +9,14 @@
  */
 import { basename, join, resolve } from "node:path";
 import { clearGitHubControlMasters, repoSlug } from "../git/mod.ts";
-import { ensureHome, type HomePaths, homePaths, printLine, readRawSettings } from "../sys/mod.ts";
+import {
+  ensureHome,
+  errorMessage,
+  type HomePaths,
+  homePaths,
+  printLine,
+  readRawSettings,
+} from "../sys/mod.ts";
 import { type AsciinemaVersion, buildRecArgs, detectAsciinema } from "./asciinema_cli.ts";
 import { backupNote } from "./backup_note.ts";
 import { backupProgress, summary, waitForBackup } from "./backup_progress.ts";
@@ -323,7 +330,7 @@ async function runRecorder(
       }).spawn();
     } catch (error) {
       printLine(
-        `ERROR: could not start asciinema: ${error instanceof Error ? error.message : error}`,
+        `ERROR: could not start asciinema: ${errorMessage(error)}`,
       );
       return { code: 1, ran: false };
     }
@@ -383,7 +390,7 @@ export async function record(options: BootstrapOptions): Promise<number> {
   try {
     resolved = await resolveTarget(options, { cwd, configPath: paths.config });
   } catch (error) {
-    printLine(`ERROR: ${error instanceof Error ? error.message : String(error)}`);
+    printLine(`ERROR: ${errorMessage(error)}`);
     return 2;
   }
   const { target, warnings } = resolved;

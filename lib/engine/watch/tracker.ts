@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import { checkHeader, endsWithExitEventSync } from "../../chunk/mod.ts";
-import { pidAlive } from "../../sys/mod.ts";
+import { errorMessage, pidAlive } from "../../sys/mod.ts";
 import { readRecordingConfig, type RecordingConfig } from "../../recording/mod.ts";
 import { ABSENT, type FileFacts } from "./planner.ts";
 
@@ -207,7 +207,7 @@ async function readBounded(
   try {
     return await Promise.race([readRecordingConfig(jsonPath), late]);
   } catch (error) {
-    return { ok: false, error: `${jsonPath}: ${(error as Error).message}`, missing: false };
+    return { ok: false, error: `${jsonPath}: ${errorMessage(error)}`, missing: false };
   } finally {
     clearTimeout(timer);
   }
