@@ -12,7 +12,7 @@ import {
   resolveHome,
   statOrNull,
 } from "../sys/mod.ts";
-import { printLine } from "./output.ts";
+import { exitWith, printLine } from "./output.ts";
 import { followLog, type LogEntry, parseSince, renderLogEntry, tailLog } from "../status/mod.ts";
 
 /** Options of {@linkcode runLogs} (the command's flags). */
@@ -63,6 +63,7 @@ export async function writeStdout(text: string): Promise<void> {
   try {
     while (written < bytes.length) written += await Deno.stdout.write(bytes.subarray(written));
   } catch (error) {
+    // The reader went away (`| head`): nothing more can be said; exit quietly, at once.
     if (error instanceof Deno.errors.BrokenPipe) Deno.exit(0);
     throw error;
   }
@@ -152,6 +153,6 @@ export function logsCommand() {
         since: options.since,
         json: options.json ?? false,
       });
-      if (code !== 0) Deno.exit(code);
+      exitWith(code);
     });
 }

@@ -26,3 +26,11 @@ export function printFatal(error: unknown, program = "asciinema-chunker"): numbe
     error instanceof RemoteUrlError;
   return usage ? EXIT_USAGE : 1;
 }
+
+/**
+ * Ends a subcommand with exit status `code`: it is kept in `Deno.exitCode`, and
+ * `daemon.ts` exits with it once the command returned (its one exit).
+ */
+export function exitWith(code: number): void {
+  Deno.exitCode = code;
+}

@@ -26,7 +26,7 @@ import {
   withSignals,
 } from "./restore.ts";
 import { badIdArguments, ID_HELP, withBranchOptions } from "./options.ts";
-import { EXIT_USAGE, printLine } from "./output.ts";
+import { EXIT_USAGE, exitWith, printLine } from "./output.ts";
 
 /** Flags of `play`. */
 export interface PlayFlags extends SourceFlags {
@@ -219,6 +219,6 @@ export function playCommand(hooks: RestoreHooks = {}) {
       ),
   ).action(async (id, options) => {
     const code = await runPlay(id, options, hooks);
-    if (code !== 0) Deno.exit(code);
+    exitWith(code);
   });
 }

@@ -10,7 +10,7 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { writeStdout } from "./logs.ts";
-import { EXIT_USAGE, printLine } from "./output.ts";
+import { EXIT_USAGE, exitWith, printLine } from "./output.ts";
 import {
   BranchSourceError,
   type BranchSourceOptions,
@@ -111,6 +111,7 @@ export async function withSignals<T>(body: (signal: AbortSignal) => Promise<T>):
   } catch (error) {
     if (!received) throw error;
     printLine(`asciinema-chunker: stopped by ${received}`);
+    // A signal ends the command now, wherever it was (one of the few exits in lib/).
     return Deno.exit(received === "SIGINT" ? 130 : 143);
   } finally {
     for (const { signal, stop } of listeners) Deno.removeSignalListener(signal, stop);
@@ -332,7 +333,7 @@ export function listCommand(hooks: RestoreHooks = {}) {
     .option("--json", "print one JSON document")
     .action(async (options) => {
       const code = await runList(options, hooks);
-      if (code !== 0) Deno.exit(code);
+      exitWith(code);
     });
 }
 
@@ -349,7 +350,7 @@ export function restoreCommand(hooks: RestoreHooks = {}) {
     .option("--force", "replace the output file if it exists")
     .action(async (id, options) => {
       const code = await runRestore(id, options, hooks);
-      if (code !== 0) Deno.exit(code);
+      exitWith(code);
     });
 }
 
@@ -365,6 +366,6 @@ export function verifyCommand(hooks: RestoreHooks = {}) {
     .option("--json", "print one JSON document")
     .action(async (id, options) => {
       const code = await runVerify(id, options, hooks);
-      if (code !== 0) Deno.exit(code);
+      exitWith(code);
     });
 }

@@ -146,6 +146,7 @@ export async function main(argv: string[]): Promise<number> {
   if (stdinIsTerminal && !flags.yes) prompter = inquirerPrompter();
   const controller = new AbortController();
   const onInterrupt = () => {
+    // A second Ctrl-C while the first is being honoured: leave at once.
     if (controller.signal.aborted) Deno.exit(EXIT_CANCELLED);
     controller.abort();
   };
