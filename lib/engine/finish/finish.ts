@@ -8,7 +8,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { ensurePrivateDir, fsyncDir, tempPathFor } from "../../sys/mod.ts";
+import { ensurePrivateDir, errorMessage, fsyncDir, tempPathFor } from "../../sys/mod.ts";
 import type { RecordingState } from "../../chunk/mod.ts";
 import { failpoint } from "../core/mod.ts";
 import { fingerprintMismatch, type StateUpdate } from "../cut/mod.ts";
@@ -38,7 +38,7 @@ export interface FinishResult {
 
 function crossDevice(error: unknown): boolean {
   const code = (error as { code?: string })?.code;
-  return code === "EXDEV" || /cross-device/i.test(String((error as Error)?.message));
+  return code === "EXDEV" || /cross-device/i.test(errorMessage(error));
 }
 
 /** Moves `from` to `to` (a free name); across filesystems by copy, fsync, rename, unlink. */
