@@ -25,7 +25,8 @@ import {
   type RandomSource,
   sanitizeWorkspace,
 } from "../../lib/recording/mod.ts";
-import { checkDaemon, resolveTarget } from "../../bootstrap.ts";
+import { checkDaemon } from "../../lib/recording/daemon_check.ts";
+import { resolveTarget } from "../../lib/recording/target.ts";
 import {
   BOOTSTRAP,
   fakeSsh,
