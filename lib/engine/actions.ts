@@ -70,7 +70,7 @@ export interface ActionsOptions {
   /** A look-up for recording `id` ended (it is looked at again). */
   afterJob: (id: string) => void;
   /** A cut failed (disk trouble notice). */
-  onEvent: (event: { type: "disk"; message: string }) => void;
+  onEvent: (event: { kind: "disk"; message: string }) => void;
   /** A generation is about to be moved to `done/` as `to` (its text index to-do is written). */
   beforeFinish?: (state: RecordingState, to: string) => Promise<void>;
   /** A generation finished; `movedTo` is its file in `done/` (null: not moved). */
@@ -502,7 +502,7 @@ export class RecordingActions {
       const delay = Math.round((rec.progress.cutRetry.at - clock.now()) / 1000);
       rec.error = `Cutting ${state.id} failed: ${errorMessage(error)}; retrying in ${delay}s`;
       this.#once.error(`cut:${state.id}`, rec.error);
-      this.#o.onEvent({ type: "disk", message: rec.error });
+      this.#o.onEvent({ kind: "disk", message: rec.error });
       return;
     }
     if (result.kind === "mismatch") {

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import type { DaemonEvent } from "./daemon_event.ts";
 import type { GitAuth } from "./hermetic.ts";
 import type { ResolvedAuth } from "./target.ts";
 import {
@@ -312,20 +313,12 @@ export class TokenCache {
   }
 }
 
-/** The subset of the chunker's events the resolver listens to. */
-export interface PushEvent {
-  /** `push-failed`, `push-ok`, ... */
-  type: string;
-  /** For `push-failed`: the error kind. */
-  kind?: string;
-}
-
 /** An auth resolver for the publisher plus the hook that feeds it push outcomes. */
 export interface AuthResolverHandle {
   /** `AuthResolver` of lib/git/publisher.ts: the URL to push to and its auth. */
   authFor(url: string): Promise<ResolvedAuth>;
   /** Feed every chunker event here (`onEvent`): auth failures trigger a re-read. */
-  observe(event: PushEvent): void;
+  observe(event: DaemonEvent): void;
   /** The token for a remote that needs one (the GitHub API call); undefined when none can be read. */
   tokenFor(url: string): Promise<string | undefined>;
   /** The token cache (tests, status). */
@@ -408,9 +401,9 @@ export function createAuthResolver(options: AuthResolverOptions): AuthResolverHa
         return undefined;
       }
     },
-    observe(event: PushEvent) {
-      if (event.type === "push-failed" && event.kind === "auth") cache.reportAuthFailure();
-      else if (event.type === "push-ok") cache.reportSuccess();
+    observe(event: DaemonEvent) {
+      if (event.kind === "push-failed" && event.errorKind === "auth") cache.reportAuthFailure();
+      else if (event.kind === "push-ok") cache.reportSuccess();
     },
   };
 }

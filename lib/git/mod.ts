@@ -13,6 +13,7 @@ export * from "./blob_reader.ts";
 export * from "./branch_index.ts";
 export * from "./chunk_history.ts";
 export * from "./claim.ts";
+export * from "./daemon_event.ts";
 export * from "./derived_commit.ts";
 export {
   chunkCommitMessage,

@@ -5,21 +5,11 @@
  *
  * @module
  */
+import type { ErrorKind } from "../git/mod.ts";
 import { pidAlive, readJsonIfExists, writeJsonAtomic } from "../sys/mod.ts";
 
 /** Overall daemon status. */
 export type HealthStatus = "starting" | "ok" | "degraded" | "error" | "stopped";
-
-/** Kinds of push failure, as shown in health.json and used by notifications. */
-export type ErrorKind =
-  | "auth"
-  | "network"
-  | "remote"
-  | "rejected"
-  | "conflict"
-  | "config"
-  | "disk"
-  | "input";
 
 /** Per-recording health. */
 export interface RecordingHealth {

@@ -10,7 +10,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { ErrorKind } from "../../status/mod.ts";
+import type { ErrorKind } from "../../git/mod.ts";
 import { type Clock, errorMessage, type HomePaths, log, OnceLog, wallAt } from "../../sys/mod.ts";
 import {
   type AuthResolver,
