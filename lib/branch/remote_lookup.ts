@@ -18,6 +18,7 @@ import { git, repoSlug, withoutCredentials } from "../git/mod.ts";
 import {
   branchNameProblem,
   type HomePaths,
+  KindedError,
   loadSettings,
   remoteNameProblem,
   type Settings,
@@ -50,11 +51,10 @@ export interface RemoteLookupOptions {
 }
 
 /** config.json could not be read; the message says what to fix. */
-export class RemoteLookupError extends Error {
-  /** Creates the error. */
+export class RemoteLookupError extends KindedError<"config"> {
+  /** Creates the error (kind `config`: config.json cannot be read). */
   constructor(message: string) {
-    super(message);
-    this.name = "RemoteLookupError";
+    super("config", message);
   }
 }
 

@@ -30,7 +30,14 @@ import {
   GITHUB_PAT,
   SETUP_COMMAND,
 } from "../credentials/mod.ts";
-import { clipText, type Clock, errorMessage, registerSecret, systemClock } from "../sys/mod.ts";
+import {
+  clipText,
+  type Clock,
+  errorMessage,
+  KindedError,
+  registerSecret,
+  systemClock,
+} from "../sys/mod.ts";
 import {
   displayUrl,
   normalizeHost,
@@ -113,11 +120,10 @@ export interface ResolvedRemote {
 }
 
 /** No token for a remote that needs one (the store works, it has none). */
-export class MissingTokenError extends Error {
-  /** Creates the error (names the fix). */
+export class MissingTokenError extends KindedError<"missing"> {
+  /** Creates the error, kind `missing` (the message names the fix). */
   constructor(message: string) {
-    super(message);
-    this.name = "MissingTokenError";
+    super("missing", message);
   }
 }
 
@@ -326,15 +332,12 @@ export interface AuthResolverHandle {
 }
 
 /** Thrown by the resolver when no usable token is at hand (a config problem, with the fix). */
-export class AuthSetupError extends Error {
-  /** `config`: the fix is in the setup, not in the remote. */
-  readonly kind = "config" as const;
+export class AuthSetupError extends KindedError<"config"> {
   /** True when the keyring could not be asked (locked, no D-Bus, ...). */
   readonly unavailable: boolean;
-  /** Creates the error. */
+  /** Creates the error (kind `config`: the fix is in the setup, not in the remote). */
   constructor(message: string, unavailable: boolean) {
-    super(message);
-    this.name = "AuthSetupError";
+    super("config", message);
     this.unavailable = unavailable;
   }
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { timeoutSignal } from "../sys/mod.ts";
+import { KindedError, timeoutSignal } from "../sys/mod.ts";
 import { spawnGit } from "./hermetic.ts";
 
 /** Buffered reads from a byte stream: lines and exact lengths. */
@@ -77,10 +77,20 @@ export interface BlobReaderOptions {
 }
 
 /** A blob is larger than what reading it may cost. */
-export class BlobTooLargeError extends Error {}
+export class BlobTooLargeError extends KindedError<"too-large"> {
+  /** Creates the error (kind `too-large`). */
+  constructor(message: string) {
+    super("too-large", message);
+  }
+}
 
 /** A blob is not in the repository (a copy that holds only part of the branch). */
-export class BlobMissingError extends Error {}
+export class BlobMissingError extends KindedError<"missing"> {
+  /** Creates the error (kind `missing`). */
+  constructor(message: string) {
+    super("missing", message);
+  }
+}
 
 /**
  * Streams blobs out of a repository through one `git cat-file --batch`

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { errorMessage } from "../sys/mod.ts";
+import { errorMessage, KindedError } from "../sys/mod.ts";
 import { z } from "zod";
 import {
   CHUNK_SUM_MAX_BYTES,
@@ -137,13 +137,12 @@ export const ManifestSchema = z.looseObject({
 export type Manifest = z.infer<typeof ManifestSchema>;
 
 /** Thrown when a manifest is not valid JSON or misses fields. */
-export class ManifestError extends Error {
+export class ManifestError extends KindedError<"invalid"> {
   /** Path of the manifest on the branch. */
   readonly path: string;
-  /** Creates the error. */
+  /** Creates the error (kind `invalid`), its message prefixed with `path`. */
   constructor(path: string, message: string) {
-    super(`${path}: ${message}`);
-    this.name = "ManifestError";
+    super("invalid", `${path}: ${message}`);
     this.path = path;
   }
 }

@@ -16,7 +16,7 @@
  * @module
  */
 import { join } from "node:path";
-import { errorMessage, redact, registerSecret } from "../sys/mod.ts";
+import { errorMessage, KindedError, redact, registerSecret } from "../sys/mod.ts";
 import {
   classifyGitError,
   displayUrl,
@@ -241,16 +241,7 @@ export async function checkPushAccess(url: string, options: GitCheckOptions): Pr
 export type EnsureBranchResult = "created" | "exists";
 
 /** Thrown by {@linkcode ensureBranch}: the branch could not be created. */
-export class BranchSetupError extends Error {
-  /** The kind of failure. */
-  readonly kind: "auth" | "read-only" | "network" | "remote";
-  /** Creates the error. */
-  constructor(kind: BranchSetupError["kind"], message: string) {
-    super(message);
-    this.name = "BranchSetupError";
-    this.kind = kind;
-  }
-}
+export class BranchSetupError extends KindedError<"auth" | "read-only" | "network" | "remote"> {}
 
 /**
  * Creates the orphan branch on the remote (one commit with a README) unless

@@ -12,6 +12,7 @@
  */
 import { withTimeout } from "./async.ts";
 import { concatBytes } from "./bytes.ts";
+import { KindedError } from "./errors.ts";
 
 /** Options for {@linkcode run}. */
 export interface RunOptions {
@@ -53,8 +54,16 @@ export interface RunResult {
   aborted: boolean;
 }
 
+/** How a command failed: it ran out of time, it was stopped, or it exited non-zero. */
+export type CommandErrorKind = "timeout" | "aborted" | "exit";
+
+/** How `result` failed. */
+export function commandFailureKind(result: RunResult): CommandErrorKind {
+  return result.timedOut ? "timeout" : result.aborted ? "aborted" : "exit";
+}
+
 /** Thrown by {@linkcode runChecked} when a command fails. */
-export class CommandError extends Error {
+export class CommandError extends KindedError<CommandErrorKind> {
   /** The command that failed. */
   readonly command: string;
   /** Its result. */
@@ -62,12 +71,12 @@ export class CommandError extends Error {
   /** Creates the error (`message` should say what failed and why). */
   constructor(command: string, result: RunResult, message?: string) {
     super(
+      commandFailureKind(result),
       message ??
         `${command} ${
           result.timedOut ? "timed out" : result.aborted ? "was stopped" : `exited ${result.code}`
         }: ${result.stderr.trim().slice(0, 2000)}`,
     );
-    this.name = "CommandError";
     this.command = command;
     this.result = result;
   }

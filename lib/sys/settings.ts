@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { Encrypter } from "age-encryption";
 import { readJsonIfExists, writeJsonAtomic } from "./atomic.ts";
+import { KindedError } from "./errors.ts";
 import { branchNameProblem, remoteNameProblem } from "./git_names.ts";
 import { isPlainHttpToRemote } from "./host.ts";
 
@@ -145,11 +146,10 @@ export const SettingsSchema = z.looseObject({
 export type Settings = z.infer<typeof SettingsSchema>;
 
 /** A settings problem: names the key, the value and the allowed range. */
-export class SettingsError extends Error {
-  /** Creates the error. */
+export class SettingsError extends KindedError<"invalid"> {
+  /** Creates the error (kind `invalid`: a key holds a value it may not). */
   constructor(message: string) {
-    super(message);
-    this.name = "SettingsError";
+    super("invalid", message);
   }
 }
 

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { concatBytes } from "../sys/mod.ts";
+import { concatBytes, KindedError } from "../sys/mod.ts";
 
 /** What the header line says about the terminal. */
 export interface CastHeader {
@@ -32,11 +32,10 @@ export type CastEvent =
   | { kind: "resize"; us: number; cols: number; rows: number };
 
 /** A header line that is not an asciicast v2 or v3 header. */
-export class CastFormatError extends Error {
-  /** Creates the error. */
+export class CastFormatError extends KindedError<"format"> {
+  /** Creates the error (kind `format`: no asciicast v2 or v3 header). */
   constructor(message: string) {
-    super(message);
-    this.name = "CastFormatError";
+    super("format", message);
   }
 }
 

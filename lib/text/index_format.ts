@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { KindedError } from "../sys/mod.ts";
 
 /** The format's name (first field of the first line). */
 export const INDEX_FORMAT = "asciinema-chunker-text";
@@ -53,11 +54,10 @@ export interface IndexLine {
 }
 
 /** An index that is not this format or version. */
-export class IndexFormatError extends Error {
-  /** Creates the error. */
+export class IndexFormatError extends KindedError<"format"> {
+  /** Creates the error (kind `format`: not this format or version). */
   constructor(message: string) {
-    super(message);
-    this.name = "IndexFormatError";
+    super("format", message);
   }
 }
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { errorMessage, termSafe } from "../sys/mod.ts";
+import { errorMessage, KindedError, termSafe } from "../sys/mod.ts";
 import type { IndexLine } from "./index_format.ts";
 
 /** How to match. */
@@ -21,11 +21,10 @@ export interface MatchOptions {
 export type Matcher = (text: string) => boolean;
 
 /** A pattern that does not compile. */
-export class PatternError extends Error {
-  /** Creates the error. */
+export class PatternError extends KindedError<"invalid"> {
+  /** Creates the error (kind `invalid`: the pattern does not compile). */
   constructor(message: string) {
-    super(message);
-    this.name = "PatternError";
+    super("invalid", message);
   }
 }
 

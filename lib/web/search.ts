@@ -9,7 +9,7 @@
  * @module
  */
 import type { BranchSourceOptions } from "../branch/mod.ts";
-import { errorMessage } from "../sys/mod.ts";
+import { errorMessage, KindedError } from "../sys/mod.ts";
 import {
   formatOffset,
   type Match,
@@ -96,7 +96,12 @@ function hitOf(match: Match): Hit {
   };
 }
 
-class Enough extends Error {}
+/** Enough matches: ends the search early (not a failure). */
+class Enough extends KindedError<"enough"> {
+  constructor() {
+    super("enough", "enough matches");
+  }
+}
 
 /**
  * Searches every remote of `branches` (or `request.remote`). Throws

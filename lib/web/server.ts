@@ -18,7 +18,7 @@
  * @module
  */
 import type { BranchSourceOptions } from "../branch/mod.ts";
-import { errorMessage } from "../sys/mod.ts";
+import { errorMessage, KindedError } from "../sys/mod.ts";
 import { PatternError } from "../text/mod.ts";
 import { assetFor } from "./assets.ts";
 import { type BranchState, ViewerBranches } from "./branches.ts";
@@ -68,9 +68,19 @@ const INDEX_WAIT_MS = 400;
 /** Markers taken from the `m` parameter at most. */
 const MAX_MARKERS = 1000;
 
-class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
+/** An answer other than 200, by its status: the request's fault, nothing there, upstream, busy. */
+type HttpErrorKind = "request" | "not-found" | "upstream" | "busy";
+
+const HTTP_KINDS: Record<number, HttpErrorKind> = {
+  400: "request",
+  404: "not-found",
+  502: "upstream",
+  503: "busy",
+};
+
+class HttpError extends KindedError<HttpErrorKind> {
+  constructor(readonly status: 400 | 404 | 502 | 503, message: string) {
+    super(HTTP_KINDS[status], message);
   }
 }
 
