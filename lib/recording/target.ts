@@ -10,7 +10,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { displayUrl, git, parseRemoteUrl } from "../git/mod.ts";
-import { branchNameProblem, DEFAULT_BRANCH, errorMessage, readRawSettings } from "../sys/mod.ts";
+import { branchNameProblem, DEFAULT_BRANCH, errorMessage, readConfigFile } from "../sys/mod.ts";
 
 /** A remote and a branch. */
 export interface RemoteChoice {
@@ -85,13 +85,12 @@ export async function resolveTarget(
 ): Promise<{ target: Target; warnings: string[] }> {
   const env = context.env ?? Deno.env;
   const warnings: string[] = [];
-  let config: Record<string, unknown> = {};
-  try {
-    config = await readRawSettings(context.configPath);
-  } catch (error) {
+  const file = await readConfigFile(context.configPath);
+  const config = file.raw;
+  if (file.error) {
     warnings.push(
       `${context.configPath} is unreadable (${
-        errorMessage(error)
+        errorMessage(file.error)
       }); ignoring its repo_url and branch`,
     );
   }

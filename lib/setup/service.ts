@@ -19,7 +19,7 @@ import {
   type SecretDescription,
   SECRETS,
 } from "../credentials/mod.ts";
-import { errorMessage, exists, type HomePaths, readRawSettings, waitUntil } from "../sys/mod.ts";
+import { errorMessage, exists, type HomePaths, readConfigFile, waitUntil } from "../sys/mod.ts";
 import {
   chooseBackend,
   definitionPath,
@@ -81,7 +81,7 @@ export async function detectExisting(
     serviceState({ paths: options.paths, env, os: options.os }),
     options.store ? describeSecrets(options.store) : Promise.resolve([]),
     home ? findLegacyAgents(launchAgentsDir(home)) : Promise.resolve([]),
-    readRawSettings(options.paths.config).catch(() => ({})),
+    readConfigFile(options.paths.config).then((file) => file.raw),
   ]);
   const definitionFiles: string[] = [];
   for (const file of definitionFilesFor(options)) {

@@ -5,7 +5,7 @@
  * @module
  */
 import { type Health } from "./health.ts";
-import { errorMessage, type HomePaths, readRawSettings, type Settings } from "../sys/mod.ts";
+import { errorMessage, type HomePaths, readConfigFile, type Settings } from "../sys/mod.ts";
 import { describeSecrets, openCredentialStore, SECRETS } from "../credentials/mod.ts";
 
 /** Version of the `status --json` document. */
@@ -46,7 +46,7 @@ export type SecretsHook = () => Promise<SecretPresence[]>;
 /** The default hook: asks the configured credential store (never reveals a value). */
 export function credentialStoreSecretsHook(paths: HomePaths): SecretsHook {
   return async () => {
-    const raw = await readRawSettings(paths.config).catch(() => ({} as Record<string, unknown>));
+    const { raw } = await readConfigFile(paths.config);
     const setting = typeof raw.credential_store === "string" ? raw.credential_store : undefined;
     try {
       return await describeSecrets(await openCredentialStore({ setting }));
