@@ -190,7 +190,7 @@ export async function gitDirOf(path: string): Promise<string | undefined> {
 }
 
 /** The remote a daemon clone was made for (`remote.origin.url`, `chunker.branch`), if recorded. */
-export async function cloneRemote(gitDir: string): Promise<RemoteSpec | undefined> {
+async function cloneRemote(gitDir: string): Promise<RemoteSpec | undefined> {
   if (!(await isFile(join(gitDir, "HEAD")))) return undefined;
   const result = await git(
     [

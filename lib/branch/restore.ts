@@ -89,7 +89,7 @@ async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined>
 }
 
 /** The output path for `id`: `output` (or its `<id>.cast` when it is a directory), else `./<id>.cast`. */
-export async function outputPathFor(
+async function outputPathFor(
   id: string,
   options: { output?: string; cwd?: string } = {},
 ): Promise<string> {

@@ -49,7 +49,7 @@ export interface SearchFlags extends SourceFlags {
 }
 
 /** Runs `search`; returns the exit code (0 match, 1 none, 2 error). */
-export async function runSearch(
+async function runSearch(
   pattern: string,
   flags: SearchFlags,
   hooks: RestoreHooks = {},

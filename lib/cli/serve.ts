@@ -30,7 +30,7 @@ export interface ServeFlags extends SourceFlags {
 }
 
 /** Runs `serve` until interrupted; returns the exit code. */
-export async function runServe(flags: ServeFlags, hooks: RestoreHooks = {}): Promise<number> {
+async function runServe(flags: ServeFlags, hooks: RestoreHooks = {}): Promise<number> {
   return await withSignals(async (signal) => {
     let viewer;
     try {

@@ -89,7 +89,7 @@ class FileOut {
 }
 
 /** Runs `text`; returns the exit code. */
-export async function runText(
+async function runText(
   id: string,
   flags: TextFlags,
   hooks: RestoreHooks = {},

@@ -34,7 +34,7 @@ export const SETUP_COMMAND = "deno task daemon-setup";
 export const STORE_ENV = "ASCIINEMA_CREDENTIAL_STORE";
 
 /** Default timeout of one credential-store command. */
-export const CREDENTIAL_TIMEOUT_MS = 20_000;
+const CREDENTIAL_TIMEOUT_MS = 20_000;
 
 /** A concrete backend. */
 export type CredentialStoreKind = "keychain" | "secret-service" | "env";
@@ -165,7 +165,7 @@ export function checkSecret(store: CredentialStoreKind, service: string, value: 
 }
 
 /** "No secret stored", with the fix. */
-export function missingMessage(
+function missingMessage(
   store: CredentialStoreKind,
   service: string,
   account: string,

@@ -8,7 +8,6 @@
 export {
   type BackendOptions,
   type CallOptions,
-  CREDENTIAL_TIMEOUT_MS,
   CredentialError,
   CredentialMissingError,
   type CredentialStore,

@@ -51,7 +51,7 @@ export class StoreSettingError extends KindedError<"setting"> {
  * else. The value is quoted only when it looks like a misspelt name (letters
  * and dashes): a token pasted into the wrong variable is never printed.
  */
-export function parseStoreSetting(value: string, from: string): CredentialStoreSetting {
+function parseStoreSetting(value: string, from: string): CredentialStoreSetting {
   const normalized = value.trim().toLowerCase();
   if (["auto", "keychain", "secret-service", "env"].includes(normalized)) {
     return normalized as CredentialStoreSetting;

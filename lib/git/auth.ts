@@ -156,7 +156,7 @@ export function tokenAuth(origin: string, token: string): GitAuth {
 }
 
 /** The message of a missing token, naming the fix. */
-export function missingTokenMessage(remote: string, store?: CredentialStore): string {
+function missingTokenMessage(remote: string, store?: CredentialStore): string {
   const envName = envVarFor(GITHUB_PAT);
   const hint = store?.kind === "env"
     ? `set ${envName} (credential store env), or choose a keyring with \`${SETUP_COMMAND}\``
@@ -244,7 +244,7 @@ export function classifyGitError(
 }
 
 /** Default: re-read a failing token at most every 5 minutes. */
-export const TOKEN_REREAD_MS = 5 * 60_000;
+const TOKEN_REREAD_MS = 5 * 60_000;
 
 /** Options for {@linkcode TokenCache}. */
 export interface TokenCacheOptions {

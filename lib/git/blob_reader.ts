@@ -1,7 +1,7 @@
 /**
  * Blob contents streamed through one `git cat-file --batch` per reader:
- * {@linkcode BlobReader} for one blob after another, {@linkcode feedBlobs}
- * to stream many into a sink without holding any whole.
+ * {@linkcode BlobReader} for one blob after another, {@linkcode feedBlocks}
+ * to stream them into a sink without holding any whole.
  *
  * @module
  */
@@ -264,23 +264,6 @@ export class BlobReader {
     await this.#stderr;
     this.#limit.clear();
   }
-}
-
-/**
- * Streams the blobs' contents, in order, into `stdin` (a child's input),
- * then closes it; see {@linkcode feedBlocks}.
- */
-export function feedBlobs(
-  reader: BlobReader,
-  blobs: readonly string[],
-  stdin: WritableStream<Uint8Array>,
-): Promise<void> {
-  return feedBlocks(
-    (async function* () {
-      for (const blob of blobs) yield* reader.stream(blob);
-    })(),
-    stdin,
-  );
 }
 
 /**

@@ -124,7 +124,7 @@ export interface BranchReadOptions {
 }
 
 /** A recording's manifest (`recordings/<id>/manifest.json`); unknown keys are kept. */
-export const ManifestSchema = z.looseObject({
+const ManifestSchema = z.looseObject({
   id: z.string().min(1),
   total_bytes: z.number().int().min(0),
   chunks: z.number().int().min(0),

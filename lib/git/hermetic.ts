@@ -39,7 +39,7 @@ export const GIT_IDENTITY = {
 } as const;
 
 /** Configuration every daemon git call gets, whatever the user's setup. */
-export const HERMETIC_CONFIG: [string, string][] = [
+const HERMETIC_CONFIG: [string, string][] = [
   ["credential.helper", ""],
   ["core.hooksPath", "/dev/null"],
   ["commit.gpgSign", "false"],

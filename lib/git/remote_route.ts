@@ -85,7 +85,7 @@ export interface RouteOptions {
 }
 
 /** The rewrite rules of the configuration the daemon's git reads. */
-export async function readUrlRewrites(options: RouteOptions = {}): Promise<UrlRewrite[]> {
+async function readUrlRewrites(options: RouteOptions = {}): Promise<UrlRewrite[]> {
   const result = await git(["config", "-z", "--get-regexp", "^url\\."], {
     gitDir: options.gitDir,
     globalConfig: options.globalConfig,
@@ -107,7 +107,7 @@ export interface SshResolution {
 }
 
 /** The host name (and port) `ssh -G` resolves `host` to, with the user's ssh configuration. */
-export async function resolveSshHost(
+async function resolveSshHost(
   host: string,
   options: { port?: number; signal?: AbortSignal } = {},
 ): Promise<SshResolution> {

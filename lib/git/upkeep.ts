@@ -192,7 +192,7 @@ async function looseObjects(gitDir: string): Promise<string[]> {
  * pack, then the small packs rolled into one. Each step bounded; a failed
  * one leaves the objects where they were. Returns whether it did anything.
  */
-export async function keepUpPartial(
+async function keepUpPartial(
   gitDir: string,
   options: { globalConfig?: string; signal?: AbortSignal } = {},
 ): Promise<boolean> {

@@ -24,7 +24,7 @@ import { readHealth } from "../status/mod.ts";
 import { type HomePaths, isAgeRecipient, termSafe, timeoutSignal } from "../sys/mod.ts";
 
 /** How long bootstrap waits for the GitHub API at most. */
-export const BACKUP_NOTE_TIMEOUT_MS = 2000;
+const BACKUP_NOTE_TIMEOUT_MS = 2000;
 
 /** What {@linkcode backupNote} found. */
 export interface BackupNote {

@@ -59,7 +59,7 @@ export interface ResolveTargetOptions {
 }
 
 /** The raw `remote.origin.url` of the repository containing `cwd`, if any. */
-export async function originUrl(cwd: string): Promise<string | undefined> {
+async function originUrl(cwd: string): Promise<string | undefined> {
   try {
     const result = await git(["config", "--get", "remote.origin.url"], {
       cwd,

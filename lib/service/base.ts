@@ -129,7 +129,7 @@ export async function serviceDefinition(
 }
 
 /** The platform a backend's definition is built for. */
-export function backendOs(backend: Backend, options: ServiceOptions): string {
+function backendOs(backend: Backend, options: ServiceOptions): string {
   if (backend === "launchd") return "darwin";
   if (backend === "systemd") return "linux";
   return options.os ?? Deno.build.os;

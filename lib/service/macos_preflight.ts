@@ -19,7 +19,7 @@ import { realpathSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 
 /** Folders under the home directory that macOS keeps from background jobs. */
-export const PROTECTED_FOLDERS: readonly string[] = [
+const PROTECTED_FOLDERS: readonly string[] = [
   "Desktop",
   "Documents",
   "Downloads",

@@ -21,7 +21,7 @@ export const DAEMON_ENTRY: string = join(SOURCE_DIR, "daemon.ts");
 /** Absolute path of deno.json (imports map and lockfile for `deno run`). */
 export const DENO_CONFIG: string = join(SOURCE_DIR, "deno.json");
 /** File name of the compiled daemon. */
-export const BINARY_NAME = "asciinema-chunker";
+const BINARY_NAME = "asciinema-chunker";
 
 /** Where `deno task compile` puts the binary. */
 export function binaryPath(paths: HomePaths): string {
@@ -53,7 +53,7 @@ export interface ServiceSpec {
 }
 
 /** Arguments of `deno run` for the daemon (after the deno executable). */
-export function denoRunArgs(
+function denoRunArgs(
   flags: string[],
   options: { entry?: string; config?: string } = {},
 ): string[] {
@@ -146,7 +146,7 @@ export interface ServiceEnvOptions {
 }
 
 /** The daemon's environment: HOME, USER, PATH, ASCIINEMA_HOME (+ DENO_DIR when set). */
-export function serviceEnvironment(options: ServiceEnvOptions): Record<string, string> {
+function serviceEnvironment(options: ServiceEnvOptions): Record<string, string> {
   const env = options.env ?? Deno.env;
   const home = env.get("HOME");
   if (!home) throw new Error("HOME is not set; the service needs it");

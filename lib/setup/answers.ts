@@ -144,9 +144,9 @@ export const CHUNKING_PRESETS: readonly ChunkingPreset[] = [
 ];
 
 /** Allowed idle thresholds in setup. */
-export const IDLE_RANGE = { min: 5, max: 3600 } as const;
+const IDLE_RANGE = { min: 5, max: 3600 } as const;
 /** Allowed zstd levels. */
-export const ZSTD_RANGE = { min: 1, max: 19 } as const;
+const ZSTD_RANGE = { min: 1, max: 19 } as const;
 
 /** Validates an idle threshold: true or the problem. */
 export function checkIdle(value: number): true | string {

@@ -29,7 +29,7 @@ import {
 } from "../git/mod.ts";
 
 /** Timeout of one git network operation during setup. */
-export const SETUP_GIT_TIMEOUT_MS = 60_000;
+const SETUP_GIT_TIMEOUT_MS = 60_000;
 
 export type PushCheck =
   | {
@@ -133,7 +133,7 @@ async function scratchCommit(
 }
 
 /** The README of a new recordings branch. */
-export const BRANCH_README = `# asciinema recordings
+const BRANCH_README = `# asciinema recordings
 
 This branch is written by asciinema-chunker: live terminal recordings,
 backed up chunk by chunk while they are made.

@@ -18,7 +18,7 @@ import { displayUrl, type RepoName } from "../git/mod.ts";
 export const DEFAULT_GITHUB_API = "https://api.github.com";
 
 /** Timeout of one API request. */
-export const API_TIMEOUT_MS = 15_000;
+const API_TIMEOUT_MS = 15_000;
 
 /** Where people create a fine-grained token (GitHub or a GitHub Enterprise host). */
 export function tokenCreationUrl(webHost = "github.com"): string {

@@ -6,11 +6,11 @@
  * @module
  */
 export * from "./answers.ts";
-export { readStdinLine, setupCommand, STDIN_TIMEOUT_MS } from "./cli.ts";
+export {} from "./cli.ts";
 export type { Draft, SetupContext, SetupIo, SetupPlan, SetupRun } from "./context.ts";
 export * from "./git_access.ts";
 export * from "./github.ts";
 export * from "./preflight.ts";
 export { type Choice, inquirerPrompter, type Prompter } from "./prompter.ts";
 export * from "./service.ts";
-export { flagProblems, runSetup, runSteps, SETUP_STEPS, type SetupStep } from "./wizard.ts";
+export { runSetup, runSteps, type SetupStep } from "./wizard.ts";

@@ -63,7 +63,7 @@ export interface SetupServiceOptions {
 }
 
 /** The service definition files this platform may have installed. */
-export function definitionFilesFor(options: SetupServiceOptions): string[] {
+function definitionFilesFor(options: SetupServiceOptions): string[] {
   const os = options.os ?? Deno.build.os;
   const serviceOptions = { paths: options.paths, env: options.env, os };
   if (os === "darwin") return [definitionPath("launchd", serviceOptions)];

@@ -61,19 +61,6 @@ export function credentialStoreSecretsHook(paths: HomePaths): SecretsHook {
   };
 }
 
-/** Fallback when no credential-store hook is given: only the environment is checked. */
-export function envSecretsHook(
-  env: { get(key: string): string | undefined } = Deno.env,
-): SecretsHook {
-  return () =>
-    Promise.resolve(SECRETS.map(({ service, env: name }) => {
-      const set = Boolean(env.get(name));
-      return set
-        ? { service, present: true, store: "env" }
-        : { service, present: null, store: null, error: "credential store not checked" };
-    }));
-}
-
 /** Overall verdict; the exit code follows from it. */
 export type Verdict = "healthy" | "degraded" | "not_running";
 

@@ -57,7 +57,7 @@ export function isAgeRecipient(text: string): boolean {
  * these recipients before they leave the machine (changing them applies to
  * new chunks). The daemon needs only these public keys.
  */
-export const EncryptionSchema = z.looseObject({
+const EncryptionSchema = z.looseObject({
   recipients: z.array(z.string().refine(isAgeRecipient, "not an X25519 age recipient (age1…)"))
     .min(1),
 });

@@ -84,7 +84,7 @@ export function parseCastHeader(line: string): CastHeader {
 }
 
 /** Largest asciicast v1 document read (it is one JSON document, read whole). */
-export const MAX_V1_BYTES = 64 << 20;
+const MAX_V1_BYTES = 64 << 20;
 
 /**
  * Gathers the lines of an asciicast v1 document (after a first line that

@@ -20,7 +20,7 @@
 import { KindedError } from "../sys/mod.ts";
 
 /** The format's name (first field of the first line). */
-export const INDEX_FORMAT = "asciinema-chunker-text";
+const INDEX_FORMAT = "asciinema-chunker-text";
 /** The format's version; a reader refuses any other. */
 export const INDEX_VERSION = 1;
 /** The index's file name on the branch, beside the manifest (before any payload suffix). */
@@ -118,7 +118,7 @@ export function decodeIndexHeader(line: string): IndexMeta {
 }
 
 /** Parses one text line; throws {@linkcode IndexFormatError}. */
-export function decodeIndexLine(line: string): IndexLine {
+function decodeIndexLine(line: string): IndexLine {
   const tab = line.indexOf("\t");
   const t = tab > 0 ? Number(line.slice(0, tab)) : NaN;
   if (!Number.isFinite(t)) {

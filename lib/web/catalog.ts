@@ -55,7 +55,7 @@ function seconds(from: string | null, to: string | null): number | null {
 }
 
 /** A listed recording as a row. */
-export function rowOf(remote: ViewerRemote, listed: ListedRecording): RecordingRow {
+function rowOf(remote: ViewerRemote, listed: ListedRecording): RecordingRow {
   return {
     r: remote.key,
     remote: remote.shown,

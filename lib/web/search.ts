@@ -23,7 +23,7 @@ import type { ViewerBranches } from "./branches.ts";
 export const MAX_MATCHES = 2000;
 
 /** How long one search may take (recordings without a text index are rendered). */
-export const SEARCH_TIMEOUT_MS = 120_000;
+const SEARCH_TIMEOUT_MS = 120_000;
 
 /** One match as the page shows it. */
 export interface Hit {

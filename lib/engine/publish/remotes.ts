@@ -39,7 +39,7 @@ export interface RemoteHost {
 }
 
 /** Classifies anything thrown while publishing. */
-export function classifyPublishError(error: unknown): QueueFailure {
+function classifyPublishError(error: unknown): QueueFailure {
   if (error instanceof PublishError) return { kind: error.kind, message: error.message };
   const message = errorMessage(error);
   const kind: ErrorKind = error instanceof Deno.errors.PermissionDenied ||
