@@ -385,7 +385,6 @@ export async function listRecordings(options: BranchSourceOptions): Promise<List
 export interface UnreadableRemote {
   /** Remote. */
   url: string;
-  /** Branch. */
   branch: string;
   /** Why (with the next step). */
   error: string;

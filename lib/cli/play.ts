@@ -205,7 +205,7 @@ async function runPlay(
   });
 }
 
-/** The `play` subcommand. */
+/** `daemon.ts play`: plays a recording from the branch with `asciinema play`. */
 export function playCommand(hooks: RestoreHooks = {}) {
   return withBranchOptions(
     new Command("play")

@@ -68,7 +68,7 @@ async function runReindex(flags: ReindexFlags, hooks: RestoreHooks = {}): Promis
   });
 }
 
-/** The `reindex` subcommand. */
+/** `daemon.ts reindex`: builds and pushes the text index of finished recordings that have none. */
 export function reindexCommand(hooks: RestoreHooks = {}) {
   return new Command("reindex")
     .description("build and push the text index of finished recordings that have none")

@@ -321,7 +321,7 @@ async function runVerify(
   });
 }
 
-/** The `list` subcommand. */
+/** `daemon.ts list`: the recordings on a branch. */
 export function listCommand(hooks: RestoreHooks = {}) {
   return withBranchOptions(
     new Command("list")
@@ -337,7 +337,7 @@ export function listCommand(hooks: RestoreHooks = {}) {
     });
 }
 
-/** The `restore` subcommand. */
+/** `daemon.ts restore`: writes a recording back from its chunks, checked. */
 export function restoreCommand(hooks: RestoreHooks = {}) {
   return withBranchOptions(
     new Command("restore")
@@ -354,7 +354,7 @@ export function restoreCommand(hooks: RestoreHooks = {}) {
     });
 }
 
-/** The `verify` subcommand. */
+/** `daemon.ts verify`: checks recordings on the branch without writing anything. */
 export function verifyCommand(hooks: RestoreHooks = {}) {
   return withBranchOptions(
     new Command("verify")

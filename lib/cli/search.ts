@@ -36,7 +36,6 @@ export interface SearchFlags extends SourceFlags {
   since?: string;
   /** The pattern is a regular expression. */
   regex?: boolean;
-  /** Ignore case. */
   ignoreCase?: boolean;
   /** Lines of context around each match. */
   context?: number;
@@ -141,7 +140,7 @@ async function runSearch(
   });
 }
 
-/** The `search` subcommand. */
+/** `daemon.ts search`: finds text in every recording, with the time into each. */
 export function searchCommand(hooks: RestoreHooks = {}) {
   return withBranchOptions(
     new Command("search")

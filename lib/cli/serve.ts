@@ -85,7 +85,7 @@ async function runServe(flags: ServeFlags, hooks: RestoreHooks = {}): Promise<nu
   });
 }
 
-/** The `serve` subcommand. */
+/** `daemon.ts serve`: the local web viewer on 127.0.0.1. */
 export function serveCommand(hooks: RestoreHooks = {}) {
   return withBranchOptions(
     new Command("serve")

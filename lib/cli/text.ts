@@ -174,7 +174,7 @@ async function runText(
   });
 }
 
-/** The `text` subcommand. */
+/** `daemon.ts text`: a recording's text, from its index or rendered from its chunks. */
 export function textCommand(hooks: RestoreHooks = {}) {
   return withBranchOptions(
     new Command("text")

@@ -36,7 +36,7 @@ export const STORE_ENV = "ASCIINEMA_CREDENTIAL_STORE";
 /** Default timeout of one credential-store command. */
 const CREDENTIAL_TIMEOUT_MS = 20_000;
 
-/** A concrete backend. */
+/** The stores a secret can be in (`auto` picks one of these). */
 export type CredentialStoreKind = "keychain" | "secret-service" | "env";
 
 /** What `credential_store` may say. */

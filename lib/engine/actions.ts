@@ -55,9 +55,7 @@ async function ownsPrefix(castPath: string, state: RecordingState): Promise<bool
 export interface ActionsOptions {
   /** Home layout. */
   paths: HomePaths;
-  /** Settings. */
   settings: Settings;
-  /** Clock. */
   clock: Clock;
   /** Generations (shared with the engine). */
   generations: Generations;
@@ -92,7 +90,7 @@ interface LookupLane {
   hooked?: boolean;
 }
 
-/** Runs actions. */
+/** Carries out the planner's actions for one recording at a time; failures back off. */
 export class RecordingActions {
   /** The checkpoint writer (shared with publishing). */
   readonly update: StateUpdate;
@@ -105,7 +103,6 @@ export class RecordingActions {
   #answers = new Map<string, LookupAnswer>();
   #stopped = false;
 
-  /** Creates the runner. */
   constructor(options: ActionsOptions) {
     this.#o = options;
     this.update = options.update;

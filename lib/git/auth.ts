@@ -344,7 +344,6 @@ export class AuthSetupError extends KindedError<"config"> {
 
 /** Options for {@linkcode createAuthResolver}. */
 export interface AuthResolverOptions extends TokenCacheOptions {
-  /** The credential store. */
   store: CredentialStore;
   /** Service of the token (default `asciinema-github-pat`). */
   service?: string;

@@ -70,7 +70,6 @@ class ByteReader {
 export interface BlobReaderOptions {
   /** Daemon-owned git config (`GIT_CONFIG_GLOBAL`). */
   globalConfig?: string;
-  /** Abort. */
   signal?: AbortSignal;
   /** Kill `git cat-file` after this long (default 10 min; size it to the data). */
   timeoutMs?: number;

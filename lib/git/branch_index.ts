@@ -106,7 +106,6 @@ export interface BranchReadOptions {
   ids?: string[];
   /** Daemon-owned git config (`GIT_CONFIG_GLOBAL`). */
   globalConfig?: string;
-  /** Abort. */
   signal?: AbortSignal;
   /** Timeout per git call (default 120 s). */
   timeoutMs?: number;
@@ -133,7 +132,7 @@ const ManifestSchema = z.looseObject({
   ended: z.string().nullable().optional(),
 });
 
-/** A parsed manifest. */
+/** A finished recording's manifest, validated against {@linkcode ManifestSchema}'s fields. */
 export type Manifest = z.infer<typeof ManifestSchema>;
 
 /** Thrown when a manifest is not valid JSON or misses fields. */

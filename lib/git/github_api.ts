@@ -23,7 +23,6 @@ export interface FetchVisibilityOptions {
   fetch?: typeof fetch;
   /** Timeout (default {@linkcode VISIBILITY_TIMEOUT_MS}). */
   timeoutMs?: number;
-  /** Abort. */
   signal?: AbortSignal;
   /** `User-Agent` (GitHub requires one). */
   userAgent?: string;

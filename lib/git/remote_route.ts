@@ -78,7 +78,6 @@ export interface RouteOptions {
   globalConfig?: string;
   /** The `github_api` setting. */
   githubApi?: string;
-  /** Abort. */
   signal?: AbortSignal;
   /** Runs `ssh -G` (tests); default the `ssh` on PATH. */
   sshConfig?: (host: string, port?: number) => Promise<SshResolution>;
@@ -102,7 +101,6 @@ async function readUrlRewrites(options: RouteOptions = {}): Promise<UrlRewrite[]
 export interface SshResolution {
   /** The host name ssh connects to. */
   hostname: string;
-  /** The port. */
   port?: number;
 }
 

@@ -27,7 +27,7 @@ import { isLoopbackHost, KindedError, normalizeHost, redact } from "../sys/mod.t
 /** How a remote is reached. */
 export type RemoteKind = "https" | "http-loopback" | "ssh" | "local" | "git";
 
-/** A parsed remote. */
+/** A remote URL taken apart: its transport, host and path, without credentials. */
 export interface ParsedRemote {
   /** The transport. */
   kind: RemoteKind;

@@ -14,7 +14,6 @@ import type { ErrorKind } from "./daemon_event.ts";
 export interface RemoteTarget {
   /** Remote URL or local path. */
   url: string;
-  /** Branch. */
   branch: string;
 }
 

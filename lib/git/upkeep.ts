@@ -42,7 +42,6 @@ export interface ObjectCounts {
   loose: number;
   /** Their size (KiB). */
   looseKiB: number;
-  /** Packs. */
   packs: number;
   /** Objects in packs. */
   inPack: number;
@@ -116,7 +115,6 @@ const PACK_CONFIG = ["-c", "core.compression=0", "-c", "core.bigFileThreshold=1m
 export interface PackInfo {
   /** `pack-<hash>` (without an extension). */
   name: string;
-  /** Objects in it. */
   objects: number;
   /** It is a promisor pack (`.promisor` beside it). */
   promisor: boolean;

@@ -103,7 +103,6 @@ export class NotificationPolicy {
   #pending = new Map<string, Pending>();
   #behind = new Set<string>();
 
-  /** Creates the policy. */
   constructor(options: NotificationPolicyOptions) {
     this.#send = options.send;
     // Wall time that advances with the monotonic clock: throttles, grace periods and retries

@@ -46,7 +46,6 @@ export interface BackupNoteOptions {
   config: Record<string, unknown>;
   /** The recording's remote (undefined: the daemon's default). */
   repoUrl?: string;
-  /** Its branch. */
   branch: string;
   /** `--allow-public` (the recording's `.json`). */
   allowPublic?: boolean;

@@ -42,7 +42,6 @@ export interface Target {
   repoUrl?: string;
   /** Which source gave `repoUrl`. */
   repoSource: "--repo" | "REPO_URL" | "config.json" | "origin" | "default";
-  /** Branch. */
   branch: string;
   /** Which source gave `branch`. */
   branchSource: "--branch" | "BRANCH" | "config.json" | "default";

@@ -69,7 +69,6 @@ export function protectedFolderOf(path: string, home: string): string | undefine
 export interface NeededPath {
   /** What it is (`ASCIINEMA_HOME`, `the checkout`, ...). */
   what: string;
-  /** The path. */
   path: string;
 }
 

@@ -40,7 +40,6 @@ export interface ServiceProgram {
 
 /** Everything a service definition needs besides the program. */
 export interface ServiceSpec {
-  /** The program. */
   program: ServiceProgram;
   /** Environment of the daemon. */
   env: Record<string, string>;

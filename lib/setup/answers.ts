@@ -68,7 +68,6 @@ export type SetupErrorKind = "failed" | "missing-answer";
 
 /** A problem that ends setup with a message and an exit code. */
 export class SetupError extends KindedError<SetupErrorKind> {
-  /** The exit code. */
   readonly exitCode: number;
   /** Creates the error (kind `failed`) that ends setup with `exitCode`. */
   constructor(message: string, exitCode: number = EXIT_FAILED) {
@@ -83,7 +82,6 @@ export class MissingAnswerError extends SetupError {
   override readonly kind = "missing-answer";
   /** The flag (or variable) that gives the answer. */
   readonly flag: string;
-  /** Creates the error. */
   constructor(flag: string, what: string) {
     super(
       `setup needs ${what}: pass ${flag}. Setup does not prompt when standard input is not a ` +

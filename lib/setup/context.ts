@@ -61,7 +61,6 @@ export interface SetupPlan {
   fresh: boolean;
   /** Repository URL as it goes into config.json. */
   repoUrl: string;
-  /** Branch. */
   branch: string;
   /** The token to push with (new or stored); undefined for remotes without one. */
   token?: string;

@@ -53,7 +53,6 @@ export type PushCheck =
 export interface GitCheckOptions {
   /** The token (for https and loopback http remotes). */
   token?: string;
-  /** The branch. */
   branch: string;
   /** Timeout per git network call (default {@linkcode SETUP_GIT_TIMEOUT_MS}). */
   timeoutMs?: number;

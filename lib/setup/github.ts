@@ -14,7 +14,7 @@
 import { errorMessage, redact, registerSecret, timeoutSignal } from "../sys/mod.ts";
 import { displayUrl, type RepoName } from "../git/mod.ts";
 
-/** Default GitHub API. */
+/** Where the GitHub API is asked when `github_api` is not set. */
 export const DEFAULT_GITHUB_API = "https://api.github.com";
 
 /** Timeout of one API request. */

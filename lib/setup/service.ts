@@ -163,7 +163,6 @@ export interface InstallServiceOptions extends SetupServiceOptions {
 
 /** What {@linkcode installService} did. */
 export interface InstallServiceResult {
-  /** The start outcome. */
   start: StartOutcome;
   /** The status report after the wait. */
   report: StatusReport;
@@ -233,7 +232,6 @@ export interface UninstallResult {
   stopped: boolean;
   /** Definition files removed. */
   removed: string[];
-  /** Credentials deleted. */
   deletedCredentials: string[];
   /** Problems met (the rest went on). */
   problems: string[];

@@ -148,7 +148,6 @@ export interface RecordingStatus {
   size: number;
   /** Bytes cut into chunks. */
   cut_offset: number;
-  /** Bytes pushed. */
   bytes_pushed: number;
   /** Bytes not yet pushed (size - pushed). */
   bytes_pending: number;
@@ -162,7 +161,6 @@ export interface RecordingStatus {
   oldest_pending_age_seconds: number | null;
   /** Remote URL (no credentials). */
   remote: string;
-  /** Branch. */
   branch: string;
   /** Last problem, or null. */
   last_error: string | null;
@@ -174,7 +172,6 @@ export interface RemoteStatus {
   key: string;
   /** URL (no credentials). */
   url: string;
-  /** Branch. */
   branch: string;
   /** Last successful push (ISO) or null. */
   last_push: string | null;

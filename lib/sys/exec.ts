@@ -66,7 +66,6 @@ export function commandFailureKind(result: RunResult): CommandErrorKind {
 export class CommandError extends KindedError<CommandErrorKind> {
   /** The command that failed. */
   readonly command: string;
-  /** Its result. */
   readonly result: RunResult;
   /** Creates the error (`message` should say what failed and why). */
   constructor(command: string, result: RunResult, message?: string) {

@@ -168,7 +168,6 @@ function micros(seconds: number): number {
  * other codes) give nothing; malformed ones are counted.
  */
 export class EventParser {
-  /** The header. */
   readonly header: CastHeader;
   /** Lines that were not valid events. */
   skipped = 0;

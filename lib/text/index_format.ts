@@ -49,7 +49,6 @@ export interface IndexMeta {
 export interface IndexLine {
   /** Seconds into the recording (three decimals). */
   t: number;
-  /** The text. */
   text: string;
 }
 

@@ -65,7 +65,6 @@ export class LineCollector {
   #partialRows: number;
   #maxChars: number;
 
-  /** Creates a collector. */
   constructor(options: LineCollectorOptions = {}) {
     this.#partialRows = options.partialRows ?? 1024;
     this.#maxChars = options.maxLineChars ?? MAX_LINE_CHARS;

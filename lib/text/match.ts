@@ -9,11 +9,10 @@
 import { errorMessage, KindedError, termSafe } from "../sys/mod.ts";
 import type { IndexLine } from "./index_format.ts";
 
-/** How to match. */
+/** How a pattern matches a line: as a regular expression, ignoring case. */
 export interface MatchOptions {
   /** The pattern is a JavaScript regular expression (default: a literal string). */
   regex?: boolean;
-  /** Ignore case. */
   ignoreCase?: boolean;
 }
 
@@ -180,7 +179,6 @@ export interface MatchPlace {
   id: string;
   /** The remote (display form). */
   remote: string;
-  /** The branch. */
   branch: string;
   /** Where the text came from: the committed index, or rendered from the chunks. */
   source: "index" | "rendered";

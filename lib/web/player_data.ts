@@ -91,7 +91,6 @@ export class PlayerData {
   #running = 0;
   #queue: (() => void)[] = [];
 
-  /** Creates the store. */
   constructor(options: PlayerDataOptions = {}) {
     this.#options = options;
   }

@@ -33,7 +33,6 @@ export interface Hit {
   offset: string;
   /** Line number in the recording's text. */
   number: number;
-  /** The line. */
   line: string;
   /** Context before. */
   before: string[];
@@ -57,11 +56,9 @@ export interface HitGroup {
 
 /** What the page asked. */
 export interface WebSearchRequest {
-  /** The pattern. */
   pattern: string;
   /** A regular expression (default: literal). */
   regex?: boolean;
-  /** Ignore case. */
   ignoreCase?: boolean;
   /** Lines of context (default 1). */
   context?: number;

@@ -47,11 +47,10 @@ export interface ViewerOptions extends BranchSourceOptions {
   maxLive?: number;
 }
 
-/** A running viewer. */
+/** The viewer while it runs: where it listens and how to stop it. */
 export interface Viewer {
   /** The URL to open, with the token. */
   url: string;
-  /** The port. */
   port: number;
   /** Stops the server and removes its temporary files. */
   close(): Promise<void>;

@@ -55,13 +55,11 @@ export interface RemoteSnapshot {
   key: string;
   /** Display URL (never with credentials). */
   url: string;
-  /** Branch. */
   branch: string;
   /** Last success (ISO) or null. */
   lastPush: string | null;
   /** Last error, or null. */
   lastError: string | null;
-  /** Its kind. */
   errorKind: ErrorKind | null;
   /** ISO or null. */
   failingSince: string | null;
@@ -81,7 +79,6 @@ export interface RemoteSnapshot {
 export interface RemotesOptions {
   /** Home layout. */
   paths: HomePaths;
-  /** Clock. */
   clock: Clock;
   /** Longest backoff, seconds. */
   capSeconds: number;
@@ -255,7 +252,6 @@ export class Remotes {
   #byTarget = new Map<string, Remote>();
   #options: RemotesOptions;
 
-  /** Creates the registry. */
   constructor(options: RemotesOptions) {
     this.#options = options;
   }

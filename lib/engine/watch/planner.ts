@@ -106,7 +106,7 @@ export interface PlanLimits {
 /** Why a cut happens. */
 export type CutReason = "idle" | "size" | "age" | "end" | "once";
 
-/** The planner's decision. */
+/** What to do next with one recording, by its `type`. */
 export type Action =
   | { type: "idle" }
   | { type: "wait"; until: number }

@@ -36,7 +36,7 @@ export interface TrackerMemo {
   seen: { size: number; ino: number | null; mtimeMs: number | null } | null;
 }
 
-/** A fresh memo. */
+/** A memo that remembers nothing yet (the first look at a file). */
 export function newMemo(): TrackerMemo {
   return {
     configStamp: "",

@@ -97,7 +97,7 @@ function listing(dir: string, recent?: Set<string>): Map<string, string> {
   return seen;
 }
 
-/** Watches one folder. */
+/** Turns file events in one folder into recording ids, or compares its listing when events do not serve. */
 export class Watcher {
   #dir: string;
   #options: WatcherOptions;
