@@ -6,4 +6,4 @@
  * @module
  */
 export { Engine } from "./engine.ts";
-export { allowFailpoints, type EngineOptions, FAILPOINT_FLAG, FAILPOINTS } from "./core/mod.ts";
+export { allowFailpoints, FAILPOINT_FLAG, FAILPOINTS } from "./core/mod.ts";
