@@ -14,4 +14,4 @@ export { serviceCommand, startCommand, stopCommand } from "./service.ts";
 export { statusCommand } from "./status.ts";
 export { textCommand } from "./text.ts";
 
-export * from "./output.ts";
+export { EXIT_USAGE, exitWith, printFatal, printLine } from "./output.ts";

@@ -66,7 +66,16 @@ export {
   type RouteOptions,
   type UrlRewrite,
 } from "./remote_route.ts";
-export * from "./remote_url.ts";
+export {
+  displayUrl,
+  isLoopbackHost,
+  normalizeHost,
+  parseRemoteUrl,
+  RemoteUrlError,
+  type RepoName,
+  repoNameOf,
+  withoutCredentials,
+} from "./remote_url.ts";
 
 export {
   checkResumePoint,
