@@ -84,7 +84,7 @@ function blobStream(reader: BlobReader, blob: string): {
  * the chunk is encrypted. Throws a {@linkcode ChunkDecryptError} (naming the
  * chunk and `--identity`) when it cannot be decrypted; stopping early is safe.
  */
-export async function* chunkFrames(
+async function* chunkFrames(
   reader: BlobReader,
   entry: Pick<ChunkEntry, "seq" | "start" | "end" | "blob" | "encrypted">,
   options: DecryptOptions = {},
@@ -126,7 +126,7 @@ export async function feedChunks(
 }
 
 /** The most a manifest blob may be (a manifest is a few hundred bytes): a larger one is not read. */
-export const MAX_MANIFEST_BYTES = 1 << 20;
+const MAX_MANIFEST_BYTES = 1 << 20;
 
 /**
  * The bytes of a manifest blob (or another small sealed payload: pass its

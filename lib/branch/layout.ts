@@ -23,7 +23,6 @@ export type ProblemKind =
 
 /** One problem, with the chunk and byte range concerned. */
 export interface Problem {
-  /** Kind. */
   kind: ProblemKind;
   /** Recording id. */
   id: string;

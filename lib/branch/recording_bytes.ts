@@ -25,7 +25,6 @@ export interface StreamBytesOptions {
   from?: number;
   /** Stop after the chunk holding this byte (the rest is not read). */
   until?: number;
-  /** Abort. */
   signal?: AbortSignal;
   /** Identities for encrypted chunks and manifests (looked up when one is met). */
   identities?: DecryptOptions["identities"];

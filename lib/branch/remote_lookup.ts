@@ -18,6 +18,7 @@ import { git, repoSlug, withoutCredentials } from "../git/mod.ts";
 import {
   branchNameProblem,
   type HomePaths,
+  KindedError,
   loadSettings,
   remoteNameProblem,
   type Settings,
@@ -50,11 +51,10 @@ export interface RemoteLookupOptions {
 }
 
 /** config.json could not be read; the message says what to fix. */
-export class RemoteLookupError extends Error {
-  /** Creates the error. */
+export class RemoteLookupError extends KindedError<"config"> {
+  /** Creates the error (kind `config`: config.json cannot be read). */
   constructor(message: string) {
-    super(message);
-    this.name = "RemoteLookupError";
+    super("config", message);
   }
 }
 
@@ -190,7 +190,7 @@ export async function gitDirOf(path: string): Promise<string | undefined> {
 }
 
 /** The remote a daemon clone was made for (`remote.origin.url`, `chunker.branch`), if recorded. */
-export async function cloneRemote(gitDir: string): Promise<RemoteSpec | undefined> {
+async function cloneRemote(gitDir: string): Promise<RemoteSpec | undefined> {
   if (!(await isFile(join(gitDir, "HEAD")))) return undefined;
   const result = await git(
     [

@@ -16,7 +16,7 @@
  */
 import { basename, dirname, join, resolve } from "node:path";
 import { BlobReader, displayUrl, type Manifest, readBranchIndex } from "../git/mod.ts";
-import { errorMessage, fsyncDir, type HomePaths, tempPathFor } from "../sys/mod.ts";
+import { errorMessage, fsyncDir, type HomePaths, KindedError, tempPathFor } from "../sys/mod.ts";
 import {
   BranchSourceError,
   type BranchSourceOptions,
@@ -69,16 +69,12 @@ export interface RestoreResult {
 export type RestoreErrorKind = "exists" | "not_found" | "damaged" | "identity";
 
 /** A restore that failed; nothing was written. */
-export class RestoreError extends Error {
-  /** What went wrong. */
-  readonly kind: RestoreErrorKind;
+export class RestoreError extends KindedError<RestoreErrorKind> {
   /** The problems found (for `damaged`). */
   readonly problems: Problem[];
-  /** Creates the error. */
+  /** Creates the error; `problems` are those found (for `damaged`). */
   constructor(kind: RestoreErrorKind, message: string, problems: Problem[] = []) {
-    super(message);
-    this.name = "RestoreError";
-    this.kind = kind;
+    super(kind, message);
     this.problems = problems;
   }
 }
@@ -93,7 +89,7 @@ async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined>
 }
 
 /** The output path for `id`: `output` (or its `<id>.cast` when it is a directory), else `./<id>.cast`. */
-export async function outputPathFor(
+async function outputPathFor(
   id: string,
   options: { output?: string; cwd?: string } = {},
 ): Promise<string> {
@@ -389,7 +385,6 @@ export async function listRecordings(options: BranchSourceOptions): Promise<List
 export interface UnreadableRemote {
   /** Remote. */
   url: string;
-  /** Branch. */
   branch: string;
   /** Why (with the next step). */
   error: string;

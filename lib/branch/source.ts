@@ -65,7 +65,6 @@ export interface BranchSourceOptions extends RemoteLookupOptions, DecryptOptions
   authFor?: AuthResolver;
   /** Never touch the network: read the daemon's local clone. */
   offline?: boolean;
-  /** Abort. */
   signal?: AbortSignal;
   /** Timeout of the fetch (default 10 min). */
   networkTimeoutMs?: number;
@@ -81,7 +80,6 @@ export interface BranchSourceOptions extends RemoteLookupOptions, DecryptOptions
 export interface BranchSource {
   /** The remote as given or configured. */
   url: string;
-  /** The branch. */
   branch: string;
   /** The git directory to read. */
   gitDir: string;
@@ -364,7 +362,6 @@ export interface BranchView {
 export interface BranchRecordings<T> {
   /** The remote as given or configured. */
   url: string;
-  /** The branch. */
   branch: string;
   /** How it was obtained. */
   via: BranchSource["via"];

@@ -85,7 +85,6 @@ export interface ScanOptions {
   from?: number;
   /** Read only the chunks starting before this byte (a reader that needs a range). */
   until?: number;
-  /** Abort. */
   signal?: AbortSignal;
   /** Identities for encrypted chunks (looked up when one is met). */
   identities?: DecryptOptions["identities"];

@@ -143,29 +143,9 @@ function lastLineIsExit(text: string): boolean {
   return EXIT_EVENT.test(trimmed.slice(trimmed.lastIndexOf("\n") + 1));
 }
 
-/** True when the last complete line before `size` is an asciicast v3 exit event. */
-export async function endsWithExitEvent(path: string, size: number): Promise<boolean> {
-  if (size <= 0) return false;
-  const file = await Deno.open(path, { read: true });
-  try {
-    const span = Math.min(size, 4096);
-    const buffer = new Uint8Array(span);
-    await file.seek(size - span, Deno.SeekMode.Start);
-    let filled = 0;
-    while (filled < span) {
-      const n = await file.read(buffer.subarray(filled));
-      if (n === null) break;
-      filled += n;
-    }
-    return lastLineIsExit(new TextDecoder().decode(buffer.subarray(0, filled)));
-  } finally {
-    file.close();
-  }
-}
-
 /**
- * {@linkcode endsWithExitEvent} with synchronous calls: reading 4 KiB of a
- * local file this way costs a fraction of the four thread-pool round trips
+ * True when the last complete line before `size` is an asciicast v3 exit
+ * event. Synchronous calls: reading 4 KiB of a local file this way costs a fraction of the four thread-pool round trips
  * of the async calls, which matters when a busy terminal is checked several
  * times a second.
  */

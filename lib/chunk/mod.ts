@@ -4,8 +4,44 @@
  *
  * @module
  */
-export * from "./asciicast.ts";
-export * from "./chunk_name.ts";
-export * from "./chunk_sum.ts";
-export * from "./state.ts";
-export * from "./zstd.ts";
+export {
+  checkHeader,
+  checkHeaderBytes,
+  endsWithExitEventSync,
+  firstNewlineEnd,
+  lastNewlineEnd,
+} from "./asciicast.ts";
+export {
+  chunkPathOnBranch,
+  formatChunkName,
+  manifestPathOnBranch,
+  parseChunkName,
+} from "./chunk_name.ts";
+export {
+  CHUNK_SUM_MAX_BYTES,
+  CHUNK_SUMS_FOLDER,
+  chunkSumName,
+  chunkSumPathOnBranch,
+  formatChunkSum,
+  parseChunkSum,
+  parseChunkSumName,
+} from "./chunk_sum.ts";
+export {
+  type Fingerprint,
+  folderOf,
+  loadAllStates,
+  loadState,
+  newState,
+  type PendingChunk,
+  type RecordingState,
+  saveState,
+  statePath,
+} from "./state.ts";
+export {
+  compressRange,
+  decompressDigest,
+  readRange,
+  sha256Range,
+  spawnZstd,
+  zstdTimeoutMs,
+} from "./zstd.ts";

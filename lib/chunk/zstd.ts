@@ -65,7 +65,7 @@ export async function* readRange(
  * buffer through a BYOB reader: each block is valid only until the loop asks
  * for the next one.
  */
-export async function* readStreamReusing(
+async function* readStreamReusing(
   stream: ReadableStream<Uint8Array>,
 ): AsyncGenerator<Uint8Array> {
   const reader = stream.getReader({ mode: "byob" });

@@ -131,7 +131,7 @@ export async function runLogs(options: LogsOptions, context: LogsContext = {}): 
   return 0;
 }
 
-/** The `logs` subcommand. */
+/** `daemon.ts logs`: the daemon's log, human-readable. */
 export function logsCommand() {
   return new Command("logs")
     .description("show the daemon's log, human-readable")

@@ -3,15 +3,15 @@
  *
  * @module
  */
-export * from "./logs.ts";
-export * from "./play.ts";
-export * from "./reindex.ts";
-export * from "./restore.ts";
-export * from "./run.ts";
-export * from "./search.ts";
-export * from "./serve.ts";
-export * from "./service.ts";
-export * from "./status.ts";
-export * from "./text.ts";
-export * from "./options.ts";
-export * from "./output.ts";
+export { logsCommand, runLogs } from "./logs.ts";
+export { playCommand } from "./play.ts";
+export { reindexCommand } from "./reindex.ts";
+export { identitiesFor, listCommand, restoreCommand, verifyCommand } from "./restore.ts";
+export { runCommand } from "./run.ts";
+export { searchCommand } from "./search.ts";
+export { serveCommand } from "./serve.ts";
+export { serviceCommand, startCommand, stopCommand } from "./service.ts";
+export { statusCommand } from "./status.ts";
+export { textCommand } from "./text.ts";
+
+export { EXIT_USAGE, exitWith, printFatal, printLine } from "./output.ts";

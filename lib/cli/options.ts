@@ -10,7 +10,7 @@ import { recordingIdProblem } from "../recording/mod.ts";
 import { printLine } from "./output.ts";
 
 /** `--repo` of `restore` and `verify`: where the recording's remote comes from. */
-export const REPO_HELP = "remote URL or path (default: the recording's own remote, as pinned by " +
+const REPO_HELP = "remote URL or path (default: the recording's own remote, as pinned by " +
   "the daemon or named in its .json, else repo_url in config.json, else the embedded backup.git)";
 /** `--repo` of `list`. */
 export const LIST_REPO_HELP = "only this remote (default: every remote the daemon knows)";

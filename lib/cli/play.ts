@@ -37,7 +37,7 @@ export interface PlayFlags extends SourceFlags {
 }
 
 /** What `play` says when asciinema is missing. */
-export const INSTALL_ASCIINEMA =
+const INSTALL_ASCIINEMA =
   "asciinema is not installed (or not on PATH), and play needs it: install it " +
   "(Debian/Ubuntu: sudo apt install asciinema; macOS: brew install asciinema; " +
   "elsewhere: pipx install asciinema), then run this command again.";
@@ -174,7 +174,7 @@ async function playFollowing(
 }
 
 /** Runs `play`; returns asciinema's exit code, or 1 when nothing could be played. */
-export async function runPlay(
+async function runPlay(
   id: string,
   flags: PlayFlags,
   hooks: RestoreHooks = {},
@@ -205,7 +205,7 @@ export async function runPlay(
   });
 }
 
-/** The `play` subcommand. */
+/** `daemon.ts play`: plays a recording from the branch with `asciinema play`. */
 export function playCommand(hooks: RestoreHooks = {}) {
   return withBranchOptions(
     new Command("play")

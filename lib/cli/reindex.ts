@@ -26,7 +26,7 @@ export interface ReindexFlags extends Omit<SourceFlags, "offline"> {
 }
 
 /** Runs `reindex`; returns the exit code. */
-export async function runReindex(flags: ReindexFlags, hooks: RestoreHooks = {}): Promise<number> {
+async function runReindex(flags: ReindexFlags, hooks: RestoreHooks = {}): Promise<number> {
   if (badIdArguments(flags.id ?? [])) return EXIT_USAGE;
   const paths = homePaths(resolveHome());
   const settings = await loadSettings(paths.config).catch(() => undefined);
@@ -68,7 +68,7 @@ export async function runReindex(flags: ReindexFlags, hooks: RestoreHooks = {}):
   });
 }
 
-/** The `reindex` subcommand. */
+/** `daemon.ts reindex`: builds and pushes the text index of finished recordings that have none. */
 export function reindexCommand(hooks: RestoreHooks = {}) {
   return new Command("reindex")
     .description("build and push the text index of finished recordings that have none")

@@ -178,7 +178,7 @@ const RESTORE_HINT = "Restore one with: deno task restore <id> [-o FILE]\n";
  * one listing); without, every remote the daemon knows, grouped (JSON:
  * `{ "remotes": [...] }`, an unreadable one as `{ url, branch, error }`).
  */
-export async function runList(
+async function runList(
   flags: SourceFlags & { json?: boolean },
   hooks: RestoreHooks = {},
 ): Promise<number> {
@@ -223,7 +223,7 @@ export async function runList(
 }
 
 /** Runs `restore`; returns the exit code. */
-export async function runRestore(
+async function runRestore(
   id: string,
   flags: SourceFlags & { output?: string; force?: boolean },
   hooks: RestoreHooks = {},
@@ -270,7 +270,7 @@ export async function runRestore(
 }
 
 /** Runs `verify`; returns the exit code. */
-export async function runVerify(
+async function runVerify(
   id: string | undefined,
   flags: SourceFlags & { json?: boolean },
   hooks: RestoreHooks = {},
@@ -321,7 +321,7 @@ export async function runVerify(
   });
 }
 
-/** The `list` subcommand. */
+/** `daemon.ts list`: the recordings on a branch. */
 export function listCommand(hooks: RestoreHooks = {}) {
   return withBranchOptions(
     new Command("list")
@@ -337,7 +337,7 @@ export function listCommand(hooks: RestoreHooks = {}) {
     });
 }
 
-/** The `restore` subcommand. */
+/** `daemon.ts restore`: writes a recording back from its chunks, checked. */
 export function restoreCommand(hooks: RestoreHooks = {}) {
   return withBranchOptions(
     new Command("restore")
@@ -354,7 +354,7 @@ export function restoreCommand(hooks: RestoreHooks = {}) {
     });
 }
 
-/** The `verify` subcommand. */
+/** `daemon.ts verify`: checks recordings on the branch without writing anything. */
 export function verifyCommand(hooks: RestoreHooks = {}) {
   return withBranchOptions(
     new Command("verify")

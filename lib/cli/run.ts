@@ -115,7 +115,7 @@ async function runClaimed(
   return 0;
 }
 
-/** The `run` subcommand. */
+/** `daemon.ts run`: the daemon in the foreground (what the service starts). */
 export function runCommand() {
   return new Command("run")
     .description("run the daemon in the foreground (what the service runs)")

@@ -36,7 +36,6 @@ export interface SearchFlags extends SourceFlags {
   since?: string;
   /** The pattern is a regular expression. */
   regex?: boolean;
-  /** Ignore case. */
   ignoreCase?: boolean;
   /** Lines of context around each match. */
   context?: number;
@@ -49,7 +48,7 @@ export interface SearchFlags extends SourceFlags {
 }
 
 /** Runs `search`; returns the exit code (0 match, 1 none, 2 error). */
-export async function runSearch(
+async function runSearch(
   pattern: string,
   flags: SearchFlags,
   hooks: RestoreHooks = {},
@@ -141,7 +140,7 @@ export async function runSearch(
   });
 }
 
-/** The `search` subcommand. */
+/** `daemon.ts search`: finds text in every recording, with the time into each. */
 export function searchCommand(hooks: RestoreHooks = {}) {
   return withBranchOptions(
     new Command("search")

@@ -30,7 +30,7 @@ export interface ServeFlags extends SourceFlags {
 }
 
 /** Runs `serve` until interrupted; returns the exit code. */
-export async function runServe(flags: ServeFlags, hooks: RestoreHooks = {}): Promise<number> {
+async function runServe(flags: ServeFlags, hooks: RestoreHooks = {}): Promise<number> {
   return await withSignals(async (signal) => {
     let viewer;
     try {
@@ -85,7 +85,7 @@ export async function runServe(flags: ServeFlags, hooks: RestoreHooks = {}): Pro
   });
 }
 
-/** The `serve` subcommand. */
+/** `daemon.ts serve`: the local web viewer on 127.0.0.1. */
 export function serveCommand(hooks: RestoreHooks = {}) {
   return withBranchOptions(
     new Command("serve")

@@ -27,7 +27,7 @@ function paths() {
   return homePaths(resolveHome());
 }
 
-/** The `start` subcommand. */
+/** `daemon.ts start`: installs and starts the daemon as a service (else detached). */
 export function startCommand() {
   return new Command("start")
     .description(
@@ -85,7 +85,7 @@ export function startCommand() {
     });
 }
 
-/** The `stop` subcommand. */
+/** `daemon.ts stop`: stops the daemon and keeps it stopped until `start`. */
 export function stopCommand() {
   return new Command("stop")
     .description("stop the daemon and keep it stopped until `start` (also at the next login)")

@@ -89,7 +89,7 @@ class FileOut {
 }
 
 /** Runs `text`; returns the exit code. */
-export async function runText(
+async function runText(
   id: string,
   flags: TextFlags,
   hooks: RestoreHooks = {},
@@ -174,7 +174,7 @@ export async function runText(
   });
 }
 
-/** The `text` subcommand. */
+/** `daemon.ts text`: a recording's text, from its index or rendered from its chunks. */
 export function textCommand(hooks: RestoreHooks = {}) {
   return withBranchOptions(
     new Command("text")

@@ -9,7 +9,7 @@
  * @module
  */
 import { userInfo } from "node:os";
-import { errorMessage, registerSecret, run, type RunResult } from "../sys/mod.ts";
+import { errorMessage, KindedError, registerSecret, run, type RunResult } from "../sys/mod.ts";
 
 export const GITHUB_PAT = "asciinema-github-pat";
 /** Service of the Pushover application token. */
@@ -34,24 +34,29 @@ export const SETUP_COMMAND = "deno task daemon-setup";
 export const STORE_ENV = "ASCIINEMA_CREDENTIAL_STORE";
 
 /** Default timeout of one credential-store command. */
-export const CREDENTIAL_TIMEOUT_MS = 20_000;
+const CREDENTIAL_TIMEOUT_MS = 20_000;
 
-/** A concrete backend. */
+/** The stores a secret can be in (`auto` picks one of these). */
 export type CredentialStoreKind = "keychain" | "secret-service" | "env";
 
 /** What `credential_store` may say. */
 export type CredentialStoreSetting = "auto" | CredentialStoreKind;
 
+/**
+ * How a credential store failed: `missing` (no secret under the service, the
+ * store works), `unavailable` (the store could not be asked) or `failed`.
+ */
+export type CredentialErrorKind = "failed" | "missing" | "unavailable";
+
 /** Base class of credential-store errors (messages never contain a secret). */
-export class CredentialError extends Error {
+export class CredentialError extends KindedError<CredentialErrorKind> {
   /** The backend. */
   readonly store: CredentialStoreKind;
   /** The service the call was about. */
   readonly service: string;
-  /** Creates the error. */
+  /** Creates the error (kind `failed`; the subclasses below set theirs). */
   constructor(store: CredentialStoreKind, service: string, message: string) {
-    super(message);
-    this.name = "CredentialError";
+    super("failed", message);
     this.store = store;
     this.service = service;
   }
@@ -59,11 +64,8 @@ export class CredentialError extends Error {
 
 /** No secret is stored under this service (the store itself works). */
 export class CredentialMissingError extends CredentialError {
-  /** Creates the error. */
-  constructor(store: CredentialStoreKind, service: string, message: string) {
-    super(store, service, message);
-    this.name = "CredentialMissingError";
-  }
+  /** Always `missing`. */
+  override readonly kind = "missing";
 }
 
 /**
@@ -71,11 +73,8 @@ export class CredentialMissingError extends CredentialError {
  * session, tool missing, timed out. Not the same as "no secret stored".
  */
 export class CredentialUnavailableError extends CredentialError {
-  /** Creates the error. */
-  constructor(store: CredentialStoreKind, service: string, message: string) {
-    super(store, service, message);
-    this.name = "CredentialUnavailableError";
-  }
+  /** Always `unavailable`. */
+  override readonly kind = "unavailable";
 }
 
 /** Where a secret is, and whether it is there (never its value). */
@@ -166,7 +165,7 @@ export function checkSecret(store: CredentialStoreKind, service: string, value: 
 }
 
 /** "No secret stored", with the fix. */
-export function missingMessage(
+function missingMessage(
   store: CredentialStoreKind,
   service: string,
   account: string,

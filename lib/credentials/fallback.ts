@@ -24,7 +24,6 @@ export class FallbackStore implements CredentialStore {
   /** The environment. */
   readonly fallback: EnvStore;
 
-  /** Creates the combination. */
   constructor(primary: CredentialStore, fallback: EnvStore) {
     this.primary = primary;
     this.fallback = fallback;

@@ -31,7 +31,7 @@ export function quoteSecurityArg(value: string): string {
 }
 
 /** The longest line `security -i` reads (MAX_LINE_LEN 4096, minus the terminator). */
-export const SECURITY_MAX_LINE = 4095;
+const SECURITY_MAX_LINE = 4095;
 
 /** macOS keychain through `/usr/bin/security`. */
 export class KeychainStore extends BaseStore {

@@ -6,17 +6,10 @@
  * @module
  */
 export {
-  type BackendOptions,
-  type CallOptions,
-  CREDENTIAL_TIMEOUT_MS,
   CredentialError,
   CredentialMissingError,
   type CredentialStore,
-  type CredentialStoreKind,
-  type CredentialStoreSetting,
   CredentialUnavailableError,
-  defaultAccount,
-  type EnvSource,
   envVarFor,
   GITHUB_PAT,
   NTFY_TOKEN,
@@ -25,10 +18,9 @@ export {
   type SecretDescription,
   SECRETS,
   SETUP_COMMAND,
-  STORE_ENV,
 } from "./base.ts";
-export * from "./keychain.ts";
-export * from "./secret_service.ts";
-export * from "./env.ts";
-export * from "./fallback.ts";
-export * from "./store.ts";
+export { KeychainStore, quoteSecurityArg } from "./keychain.ts";
+export { SecretServiceStore } from "./secret_service.ts";
+export { EnvStore, envWarning } from "./env.ts";
+export { FallbackStore } from "./fallback.ts";
+export { autoStoreKind, describeSecrets, openCredentialStore, StoreSettingError } from "./store.ts";

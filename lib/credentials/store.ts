@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { commandExists } from "../sys/mod.ts";
+import { commandExists, KindedError } from "../sys/mod.ts";
 import {
   type BackendOptions,
   type CallOptions,
@@ -39,11 +39,10 @@ export interface OpenCredentialStoreOptions extends BackendOptions {
 }
 
 /** A store name that is not one: the message names the setting (`from`), not the value. */
-export class StoreSettingError extends Error {
-  /** Creates the error. */
+export class StoreSettingError extends KindedError<"setting"> {
+  /** Creates the error (kind `setting`: the setting names no store). */
   constructor(message: string) {
-    super(message);
-    this.name = "StoreSettingError";
+    super("setting", message);
   }
 }
 
@@ -52,7 +51,7 @@ export class StoreSettingError extends Error {
  * else. The value is quoted only when it looks like a misspelt name (letters
  * and dashes): a token pasted into the wrong variable is never printed.
  */
-export function parseStoreSetting(value: string, from: string): CredentialStoreSetting {
+function parseStoreSetting(value: string, from: string): CredentialStoreSetting {
   const normalized = value.trim().toLowerCase();
   if (["auto", "keychain", "secret-service", "env"].includes(normalized)) {
     return normalized as CredentialStoreSetting;

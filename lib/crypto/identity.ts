@@ -26,7 +26,7 @@ export type IdentityErrorKind = "missing" | "invalid";
 export class IdentityError extends KindedError<IdentityErrorKind> {}
 
 /** The ways to give an identity, for messages. */
-export const IDENTITY_HINT = "pass --identity FILE (an age identity file: AGE-SECRET-KEY-1… " +
+const IDENTITY_HINT = "pass --identity FILE (an age identity file: AGE-SECRET-KEY-1… " +
   `lines), set ${AGE_IDENTITY_ENV}, or store it with \`deno task daemon-setup\``;
 
 const IDENTITY = /^AGE-SECRET-KEY-1[0-9A-Z]+$/;

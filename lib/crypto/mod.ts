@@ -5,6 +5,23 @@
  *
  * @module
  */
-export * from "./age.ts";
-export * from "./age_header.ts";
-export * from "./identity.ts";
+export {
+  decryptBytes,
+  DecryptError,
+  decryptStream,
+  encryptBytes,
+  encryptStream,
+  isX25519Recipient,
+  newIdentity,
+  recipientOf,
+  recipientShown,
+} from "./age.ts";
+export { MAX_AGE_HEADER_BYTES, MAX_AGE_STANZAS, scanAgeHeader } from "./age_header.ts";
+export {
+  AGE_IDENTITY,
+  AGE_IDENTITY_ENV,
+  Identities,
+  IdentityError,
+  keyFromEnvValue,
+  parseIdentityFile,
+} from "./identity.ts";

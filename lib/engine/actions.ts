@@ -55,9 +55,7 @@ async function ownsPrefix(castPath: string, state: RecordingState): Promise<bool
 export interface ActionsOptions {
   /** Home layout. */
   paths: HomePaths;
-  /** Settings. */
   settings: Settings;
-  /** Clock. */
   clock: Clock;
   /** Generations (shared with the engine). */
   generations: Generations;
@@ -70,7 +68,7 @@ export interface ActionsOptions {
   /** A look-up for recording `id` ended (it is looked at again). */
   afterJob: (id: string) => void;
   /** A cut failed (disk trouble notice). */
-  onEvent: (event: { type: "disk"; message: string }) => void;
+  onEvent: (event: { kind: "disk"; message: string }) => void;
   /** A generation is about to be moved to `done/` as `to` (its text index to-do is written). */
   beforeFinish?: (state: RecordingState, to: string) => Promise<void>;
   /** A generation finished; `movedTo` is its file in `done/` (null: not moved). */
@@ -92,7 +90,7 @@ interface LookupLane {
   hooked?: boolean;
 }
 
-/** Runs actions. */
+/** Carries out the planner's actions for one recording at a time; failures back off. */
 export class RecordingActions {
   /** The checkpoint writer (shared with publishing). */
   readonly update: StateUpdate;
@@ -105,7 +103,6 @@ export class RecordingActions {
   #answers = new Map<string, LookupAnswer>();
   #stopped = false;
 
-  /** Creates the runner. */
   constructor(options: ActionsOptions) {
     this.#o = options;
     this.update = options.update;
@@ -502,7 +499,7 @@ export class RecordingActions {
       const delay = Math.round((rec.progress.cutRetry.at - clock.now()) / 1000);
       rec.error = `Cutting ${state.id} failed: ${errorMessage(error)}; retrying in ${delay}s`;
       this.#once.error(`cut:${state.id}`, rec.error);
-      this.#o.onEvent({ type: "disk", message: rec.error });
+      this.#o.onEvent({ kind: "disk", message: rec.error });
       return;
     }
     if (result.kind === "mismatch") {

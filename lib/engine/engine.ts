@@ -54,7 +54,7 @@ const CUT_CONCURRENCY = Math.max(2, Math.min(8, 2 * (navigator.hardwareConcurren
 /** How long file events are gathered before a tick. */
 const EVENT_BATCH_MS = 1000;
 
-/** The daemon engine. */
+/** The daemon's loop: watches `active/`, ticks, and runs one task per recording. */
 export class Engine {
   #o: EngineOptions;
   #clock: Clock;

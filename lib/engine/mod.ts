@@ -6,10 +6,4 @@
  * @module
  */
 export { Engine } from "./engine.ts";
-export {
-  allowFailpoints,
-  type EngineEvent,
-  type EngineOptions,
-  FAILPOINT_FLAG,
-  FAILPOINTS,
-} from "./core/mod.ts";
+export { allowFailpoints, FAILPOINT_FLAG, FAILPOINTS } from "./core/mod.ts";

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import type { DaemonEvent } from "./daemon_event.ts";
 import type { GitAuth } from "./hermetic.ts";
 import type { ResolvedAuth } from "./target.ts";
 import {
@@ -29,7 +30,14 @@ import {
   GITHUB_PAT,
   SETUP_COMMAND,
 } from "../credentials/mod.ts";
-import { clipText, type Clock, errorMessage, registerSecret, systemClock } from "../sys/mod.ts";
+import {
+  clipText,
+  type Clock,
+  errorMessage,
+  KindedError,
+  registerSecret,
+  systemClock,
+} from "../sys/mod.ts";
 import {
   displayUrl,
   normalizeHost,
@@ -112,11 +120,10 @@ export interface ResolvedRemote {
 }
 
 /** No token for a remote that needs one (the store works, it has none). */
-export class MissingTokenError extends Error {
-  /** Creates the error (names the fix). */
+export class MissingTokenError extends KindedError<"missing"> {
+  /** Creates the error, kind `missing` (the message names the fix). */
   constructor(message: string) {
-    super(message);
-    this.name = "MissingTokenError";
+    super("missing", message);
   }
 }
 
@@ -149,7 +156,7 @@ export function tokenAuth(origin: string, token: string): GitAuth {
 }
 
 /** The message of a missing token, naming the fix. */
-export function missingTokenMessage(remote: string, store?: CredentialStore): string {
+function missingTokenMessage(remote: string, store?: CredentialStore): string {
   const envName = envVarFor(GITHUB_PAT);
   const hint = store?.kind === "env"
     ? `set ${envName} (credential store env), or choose a keyring with \`${SETUP_COMMAND}\``
@@ -237,7 +244,7 @@ export function classifyGitError(
 }
 
 /** Default: re-read a failing token at most every 5 minutes. */
-export const TOKEN_REREAD_MS = 5 * 60_000;
+const TOKEN_REREAD_MS = 5 * 60_000;
 
 /** Options for {@linkcode TokenCache}. */
 export interface TokenCacheOptions {
@@ -312,20 +319,12 @@ export class TokenCache {
   }
 }
 
-/** The subset of the chunker's events the resolver listens to. */
-export interface PushEvent {
-  /** `push-failed`, `push-ok`, ... */
-  type: string;
-  /** For `push-failed`: the error kind. */
-  kind?: string;
-}
-
 /** An auth resolver for the publisher plus the hook that feeds it push outcomes. */
 export interface AuthResolverHandle {
   /** `AuthResolver` of lib/git/publisher.ts: the URL to push to and its auth. */
   authFor(url: string): Promise<ResolvedAuth>;
   /** Feed every chunker event here (`onEvent`): auth failures trigger a re-read. */
-  observe(event: PushEvent): void;
+  observe(event: DaemonEvent): void;
   /** The token for a remote that needs one (the GitHub API call); undefined when none can be read. */
   tokenFor(url: string): Promise<string | undefined>;
   /** The token cache (tests, status). */
@@ -333,22 +332,18 @@ export interface AuthResolverHandle {
 }
 
 /** Thrown by the resolver when no usable token is at hand (a config problem, with the fix). */
-export class AuthSetupError extends Error {
-  /** `config`: the fix is in the setup, not in the remote. */
-  readonly kind = "config" as const;
+export class AuthSetupError extends KindedError<"config"> {
   /** True when the keyring could not be asked (locked, no D-Bus, ...). */
   readonly unavailable: boolean;
-  /** Creates the error. */
+  /** Creates the error (kind `config`: the fix is in the setup, not in the remote). */
   constructor(message: string, unavailable: boolean) {
-    super(message);
-    this.name = "AuthSetupError";
+    super("config", message);
     this.unavailable = unavailable;
   }
 }
 
 /** Options for {@linkcode createAuthResolver}. */
 export interface AuthResolverOptions extends TokenCacheOptions {
-  /** The credential store. */
   store: CredentialStore;
   /** Service of the token (default `asciinema-github-pat`). */
   service?: string;
@@ -408,9 +403,9 @@ export function createAuthResolver(options: AuthResolverOptions): AuthResolverHa
         return undefined;
       }
     },
-    observe(event: PushEvent) {
-      if (event.type === "push-failed" && event.kind === "auth") cache.reportAuthFailure();
-      else if (event.type === "push-ok") cache.reportSuccess();
+    observe(event: DaemonEvent) {
+      if (event.kind === "push-failed" && event.errorKind === "auth") cache.reportAuthFailure();
+      else if (event.kind === "push-ok") cache.reportSuccess();
     },
   };
 }

@@ -1,11 +1,11 @@
 /**
  * Blob contents streamed through one `git cat-file --batch` per reader:
- * {@linkcode BlobReader} for one blob after another, {@linkcode feedBlobs}
- * to stream many into a sink without holding any whole.
+ * {@linkcode BlobReader} for one blob after another, {@linkcode feedBlocks}
+ * to stream them into a sink without holding any whole.
  *
  * @module
  */
-import { timeoutSignal } from "../sys/mod.ts";
+import { KindedError, timeoutSignal } from "../sys/mod.ts";
 import { spawnGit } from "./hermetic.ts";
 
 /** Buffered reads from a byte stream: lines and exact lengths. */
@@ -70,17 +70,26 @@ class ByteReader {
 export interface BlobReaderOptions {
   /** Daemon-owned git config (`GIT_CONFIG_GLOBAL`). */
   globalConfig?: string;
-  /** Abort. */
   signal?: AbortSignal;
   /** Kill `git cat-file` after this long (default 10 min; size it to the data). */
   timeoutMs?: number;
 }
 
 /** A blob is larger than what reading it may cost. */
-export class BlobTooLargeError extends Error {}
+export class BlobTooLargeError extends KindedError<"too-large"> {
+  /** Creates the error (kind `too-large`). */
+  constructor(message: string) {
+    super("too-large", message);
+  }
+}
 
 /** A blob is not in the repository (a copy that holds only part of the branch). */
-export class BlobMissingError extends Error {}
+export class BlobMissingError extends KindedError<"missing"> {
+  /** Creates the error (kind `missing`). */
+  constructor(message: string) {
+    super("missing", message);
+  }
+}
 
 /**
  * Streams blobs out of a repository through one `git cat-file --batch`
@@ -254,23 +263,6 @@ export class BlobReader {
     await this.#stderr;
     this.#limit.clear();
   }
-}
-
-/**
- * Streams the blobs' contents, in order, into `stdin` (a child's input),
- * then closes it; see {@linkcode feedBlocks}.
- */
-export function feedBlobs(
-  reader: BlobReader,
-  blobs: readonly string[],
-  stdin: WritableStream<Uint8Array>,
-): Promise<void> {
-  return feedBlocks(
-    (async function* () {
-      for (const blob of blobs) yield* reader.stream(blob);
-    })(),
-    stdin,
-  );
 }
 
 /**

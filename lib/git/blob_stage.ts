@@ -167,7 +167,7 @@ const TEMP_PREFIX = "tmp_obj_chunker_";
  * killed while it staged a blob; one daemon runs per home, so any other
  * pid's are stale).
  */
-export async function sweepTemporaries(gitDir: string): Promise<void> {
+async function sweepTemporaries(gitDir: string): Promise<void> {
   const objects = join(gitDir, "objects");
   try {
     for await (const entry of Deno.readDir(objects)) {

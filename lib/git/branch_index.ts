@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { errorMessage } from "../sys/mod.ts";
+import { errorMessage, KindedError } from "../sys/mod.ts";
 import { z } from "zod";
 import {
   CHUNK_SUM_MAX_BYTES,
@@ -106,7 +106,6 @@ export interface BranchReadOptions {
   ids?: string[];
   /** Daemon-owned git config (`GIT_CONFIG_GLOBAL`). */
   globalConfig?: string;
-  /** Abort. */
   signal?: AbortSignal;
   /** Timeout per git call (default 120 s). */
   timeoutMs?: number;
@@ -124,7 +123,7 @@ export interface BranchReadOptions {
 }
 
 /** A recording's manifest (`recordings/<id>/manifest.json`); unknown keys are kept. */
-export const ManifestSchema = z.looseObject({
+const ManifestSchema = z.looseObject({
   id: z.string().min(1),
   total_bytes: z.number().int().min(0),
   chunks: z.number().int().min(0),
@@ -133,17 +132,16 @@ export const ManifestSchema = z.looseObject({
   ended: z.string().nullable().optional(),
 });
 
-/** A parsed manifest. */
+/** A finished recording's manifest, validated against {@linkcode ManifestSchema}'s fields. */
 export type Manifest = z.infer<typeof ManifestSchema>;
 
 /** Thrown when a manifest is not valid JSON or misses fields. */
-export class ManifestError extends Error {
+export class ManifestError extends KindedError<"invalid"> {
   /** Path of the manifest on the branch. */
   readonly path: string;
-  /** Creates the error. */
+  /** Creates the error (kind `invalid`), its message prefixed with `path`. */
   constructor(path: string, message: string) {
-    super(`${path}: ${message}`);
-    this.name = "ManifestError";
+    super("invalid", `${path}: ${message}`);
     this.path = path;
   }
 }

@@ -54,7 +54,6 @@ export function trailerKey(chunk: { id: string; seq: number; start: number; end:
 export interface HistoryDetails {
   /** `Cast-Sha256`, when present. */
   sha256?: string;
-  /** The commit. */
   commit: string;
   /** Its committer time (Unix seconds). */
   committedAt: number;

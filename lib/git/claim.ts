@@ -108,7 +108,6 @@ export function placeFolder(
 export interface TreeReadOptions {
   /** Daemon-owned git config. */
   globalConfig?: string;
-  /** Abort. */
   signal?: AbortSignal;
 }
 

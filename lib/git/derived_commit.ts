@@ -34,7 +34,6 @@ export interface CommitFilesOptions {
   remove?: string[];
   /** Daemon-owned git config (`GIT_CONFIG_GLOBAL`). */
   globalConfig?: string;
-  /** Abort. */
   signal?: AbortSignal;
 }
 
@@ -103,7 +102,6 @@ export interface PushCommitOptions {
   globalConfig?: string;
   /** Timeout (default 120 s). */
   timeoutMs?: number;
-  /** Abort. */
   signal?: AbortSignal;
 }
 

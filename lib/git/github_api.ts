@@ -13,7 +13,7 @@ import { displayUrl, isLoopbackHost } from "./remote_url.ts";
 import { type GitHubRepo, repoFullName, type Visibility } from "./visibility.ts";
 
 /** Timeout of the request (default). */
-export const VISIBILITY_TIMEOUT_MS = 15_000;
+const VISIBILITY_TIMEOUT_MS = 15_000;
 
 /** Options for {@linkcode fetchVisibility}. */
 export interface FetchVisibilityOptions {
@@ -23,7 +23,6 @@ export interface FetchVisibilityOptions {
   fetch?: typeof fetch;
   /** Timeout (default {@linkcode VISIBILITY_TIMEOUT_MS}). */
   timeoutMs?: number;
-  /** Abort. */
   signal?: AbortSignal;
   /** `User-Agent` (GitHub requires one). */
   userAgent?: string;

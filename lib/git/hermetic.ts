@@ -16,7 +16,13 @@
  *
  * @module
  */
-import { run, type RunResult } from "../sys/mod.ts";
+import {
+  type CommandErrorKind,
+  commandFailureKind,
+  KindedError,
+  run,
+  type RunResult,
+} from "../sys/mod.ts";
 
 /** Extra configuration and environment for one git call (for example authentication). */
 export interface GitAuth {
@@ -33,7 +39,7 @@ export const GIT_IDENTITY = {
 } as const;
 
 /** Configuration every daemon git call gets, whatever the user's setup. */
-export const HERMETIC_CONFIG: [string, string][] = [
+const HERMETIC_CONFIG: [string, string][] = [
   ["credential.helper", ""],
   ["core.hooksPath", "/dev/null"],
   ["commit.gpgSign", "false"],
@@ -146,17 +152,17 @@ export function git(args: string[], options: GitOptions = {}): Promise<RunResult
 }
 
 /** Thrown when a git call fails. */
-export class GitError extends Error {
+export class GitError extends KindedError<CommandErrorKind> {
   /** The git result. */
   readonly result: RunResult;
-  /** Creates the error. */
+  /** Creates the error for `git <args>` that ended with `result`. */
   constructor(args: string[], result: RunResult) {
     super(
+      commandFailureKind(result),
       `git ${args[0]} ${result.timedOut ? "timed out" : `failed (exit ${result.code})`}: ${
         result.stderr.trim().slice(0, 1500)
       }`,
     );
-    this.name = "GitError";
     this.result = result;
   }
 }

@@ -78,14 +78,13 @@ export interface RouteOptions {
   globalConfig?: string;
   /** The `github_api` setting. */
   githubApi?: string;
-  /** Abort. */
   signal?: AbortSignal;
   /** Runs `ssh -G` (tests); default the `ssh` on PATH. */
   sshConfig?: (host: string, port?: number) => Promise<SshResolution>;
 }
 
 /** The rewrite rules of the configuration the daemon's git reads. */
-export async function readUrlRewrites(options: RouteOptions = {}): Promise<UrlRewrite[]> {
+async function readUrlRewrites(options: RouteOptions = {}): Promise<UrlRewrite[]> {
   const result = await git(["config", "-z", "--get-regexp", "^url\\."], {
     gitDir: options.gitDir,
     globalConfig: options.globalConfig,
@@ -102,12 +101,11 @@ export async function readUrlRewrites(options: RouteOptions = {}): Promise<UrlRe
 export interface SshResolution {
   /** The host name ssh connects to. */
   hostname: string;
-  /** The port. */
   port?: number;
 }
 
 /** The host name (and port) `ssh -G` resolves `host` to, with the user's ssh configuration. */
-export async function resolveSshHost(
+async function resolveSshHost(
   host: string,
   options: { port?: number; signal?: AbortSignal } = {},
 ): Promise<SshResolution> {

@@ -22,12 +22,12 @@
  *
  * @module
  */
-import { isLoopbackHost, normalizeHost, redact } from "../sys/mod.ts";
+import { isLoopbackHost, KindedError, normalizeHost, redact } from "../sys/mod.ts";
 
 /** How a remote is reached. */
 export type RemoteKind = "https" | "http-loopback" | "ssh" | "local" | "git";
 
-/** A parsed remote. */
+/** A remote URL taken apart: its transport, host and path, without credentials. */
 export interface ParsedRemote {
   /** The transport. */
   kind: RemoteKind;
@@ -50,11 +50,10 @@ export interface ParsedRemote {
 }
 
 /** A remote URL the daemon refuses or cannot understand. */
-export class RemoteUrlError extends Error {
-  /** Creates the error (the message never contains credentials). */
+export class RemoteUrlError extends KindedError<"invalid"> {
+  /** Creates the error, kind `invalid` (the message never contains credentials). */
   constructor(message: string) {
-    super(message);
-    this.name = "RemoteUrlError";
+    super("invalid", message);
   }
 }
 

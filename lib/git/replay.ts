@@ -36,7 +36,6 @@ export interface ReplayOptions {
   gitDir: string;
   /** Daemon-owned git config. */
   globalConfig?: string;
-  /** Abort. */
   signal?: AbortSignal;
   /** Our branch tip (the commits to replay end here). */
   local: string;

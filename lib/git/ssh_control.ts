@@ -11,7 +11,7 @@
 import { run } from "../sys/mod.ts";
 
 /** The GitHub masters that are cleared: ssh arguments after `-O exit`. */
-export const GITHUB_CONTROL_TARGETS: readonly (readonly string[])[] = [
+const GITHUB_CONTROL_TARGETS: readonly (readonly string[])[] = [
   ["git@github.com"],
   ["-p", "443", "git@ssh.github.com"],
 ];

@@ -8,13 +8,12 @@ import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import { KindedError } from "../sys/mod.ts";
 import type { GitAuth } from "./hermetic.ts";
-import type { ErrorKind } from "../status/mod.ts";
+import type { ErrorKind } from "./daemon_event.ts";
 
 /** Where a recording's chunks go. */
 export interface RemoteTarget {
   /** Remote URL or local path. */
   url: string;
-  /** Branch. */
   branch: string;
 }
 

@@ -42,7 +42,6 @@ export interface ObjectCounts {
   loose: number;
   /** Their size (KiB). */
   looseKiB: number;
-  /** Packs. */
   packs: number;
   /** Objects in packs. */
   inPack: number;
@@ -116,7 +115,6 @@ const PACK_CONFIG = ["-c", "core.compression=0", "-c", "core.bigFileThreshold=1m
 export interface PackInfo {
   /** `pack-<hash>` (without an extension). */
   name: string;
-  /** Objects in it. */
   objects: number;
   /** It is a promisor pack (`.promisor` beside it). */
   promisor: boolean;
@@ -192,7 +190,7 @@ async function looseObjects(gitDir: string): Promise<string[]> {
  * pack, then the small packs rolled into one. Each step bounded; a failed
  * one leaves the objects where they were. Returns whether it did anything.
  */
-export async function keepUpPartial(
+async function keepUpPartial(
   gitDir: string,
   options: { globalConfig?: string; signal?: AbortSignal } = {},
 ): Promise<boolean> {

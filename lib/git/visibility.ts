@@ -30,7 +30,6 @@ export const UNKNOWN_RECHECK_MS = 60_000;
 export interface GitHubRepo {
   /** API base without trailing slash (`https://api.github.com`, `https://HOST/api/v3`). */
   api: string;
-  /** Owner. */
   owner: string;
   /** Repository name (without `.git`). */
   repo: string;
@@ -91,7 +90,7 @@ export function enterpriseApiFor(
   }
 }
 
-/** `owner/repo`. */
+/** The repository as GitHub names it: `owner/repo`. */
 export function repoFullName(repo: GitHubRepo): string {
   return `${repo.owner}/${repo.repo}`;
 }

@@ -5,10 +5,9 @@
  *
  * @module
  */
-export * from "./notice.ts";
+export { type GetSecret, type Notice } from "./notice.ts";
 export { describeUrl } from "./http.ts";
-export * from "./pushover.ts";
-export * from "./ntfy.ts";
-export * from "./dispatch.ts";
-export * from "./policy.ts";
-export * from "./policy_events.ts";
+export { PUSHOVER_MESSAGE_MAX, pushoverBackend } from "./pushover.ts";
+export { ntfyBackend } from "./ntfy.ts";
+export { createNotifier, Notifier, notifySettings } from "./dispatch.ts";
+export { createNotificationPolicy, NotificationPolicy } from "./policy.ts";

@@ -67,7 +67,7 @@ export interface DeliveryResult {
   results: BackendResult[];
 }
 
-/** A notification backend. */
+/** One way a notice leaves the machine (Pushover, ntfy): sends it and says how it went. */
 export interface NotifierBackend {
   /** Name for logs and status (`pushover`, `ntfy`). */
   readonly name: string;

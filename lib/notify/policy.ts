@@ -14,13 +14,13 @@ import {
   steadyWall,
   systemClock,
 } from "../sys/mod.ts";
+import type { DaemonEvent } from "../git/mod.ts";
 import { createNotifier, type CreateNotifierOptions, notifySettings } from "./dispatch.ts";
 import { errorText, truncate } from "./http.ts";
 import type { DeliveryResult, Notice } from "./notice.ts";
 import type {
   EventOptions,
   NotificationPolicyOptions,
-  PolicyEvent,
   PushFailingInfo,
   PushSucceededInfo,
   SendNotice,
@@ -103,7 +103,6 @@ export class NotificationPolicy {
   #pending = new Map<string, Pending>();
   #behind = new Set<string>();
 
-  /** Creates the policy. */
   constructor(options: NotificationPolicyOptions) {
     this.#send = options.send;
     // Wall time that advances with the monotonic clock: throttles, grace periods and retries
@@ -181,19 +180,21 @@ export class NotificationPolicy {
   }
 
   /**
-   * Dispatches a daemon event (the shape of `EngineEvent` in lib/engine/core/options.ts):
-   * `push-failed` with kind `auth` goes to {@linkcode NotificationPolicy.authRejected},
+   * Dispatches a daemon event:
+   * `push-failed` with error kind `auth` goes to {@linkcode NotificationPolicy.authRejected},
    * other kinds to {@linkcode NotificationPolicy.pushFailing} (kind `disk`
    * also to {@linkcode NotificationPolicy.diskTrouble}); `push-ok` to
    * {@linkcode NotificationPolicy.pushSucceeded}; `disk` to diskTrouble;
    * `crash-restart` to crashRestart. Never throws.
    */
-  async handleEvent(event: PolicyEvent): Promise<Notice | undefined> {
+  async handleEvent(event: DaemonEvent): Promise<Notice | undefined> {
     try {
-      switch (event.type) {
+      switch (event.kind) {
         case "push-failed":
-          if (event.kind === "auth") return await this.authRejected(event.remote, event.message);
-          if (event.kind === "disk") await this.diskTrouble(event.message);
+          if (event.errorKind === "auth") {
+            return await this.authRejected(event.remote, event.message);
+          }
+          if (event.errorKind === "disk") await this.diskTrouble(event.message);
           return await this.pushFailing(event.remote, {
             since: event.since,
             queued: event.queued,

@@ -24,24 +24,6 @@ export interface NotificationPolicyOptions {
   host?: string;
 }
 
-/** Daemon events the policy understands (structurally compatible with `EngineEvent` in lib/engine/core/options.ts). */
-export type PolicyEvent =
-  | {
-    type: "push-failed";
-    remote: string;
-    kind: string;
-    message: string;
-    since: Date | string | number;
-    queued: number;
-    label?: string;
-  }
-  | { type: "push-ok"; remote: string; queued: number; label?: string }
-  | { type: "disk"; message: string }
-  | { type: "crash-restart"; message: string }
-  | { type: "behind"; id: string; ageSeconds: number }
-  | { type: "caught-up"; id: string }
-  | { type: "public-refused"; id: string; message: string };
-
 /** Details of a failing remote. */
 export interface PushFailingInfo {
   /** When pushes started failing (health.json `failing_since`). */

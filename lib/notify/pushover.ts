@@ -16,10 +16,10 @@ import type {
 } from "./notice.ts";
 
 /** Default Pushover endpoint. */
-export const PUSHOVER_API_URL = "https://api.pushover.net/1/messages.json";
+const PUSHOVER_API_URL = "https://api.pushover.net/1/messages.json";
 export const PUSHOVER_MESSAGE_MAX = 1024;
 /** Pushover's limit on `title`. */
-export const PUSHOVER_TITLE_MAX = 250;
+const PUSHOVER_TITLE_MAX = 250;
 
 /** Options for {@linkcode pushoverBackend}. */
 export interface PushoverOptions extends HttpBackendOptions {

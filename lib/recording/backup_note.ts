@@ -24,7 +24,7 @@ import { readHealth } from "../status/mod.ts";
 import { type HomePaths, isAgeRecipient, termSafe, timeoutSignal } from "../sys/mod.ts";
 
 /** How long bootstrap waits for the GitHub API at most. */
-export const BACKUP_NOTE_TIMEOUT_MS = 2000;
+const BACKUP_NOTE_TIMEOUT_MS = 2000;
 
 /** What {@linkcode backupNote} found. */
 export interface BackupNote {
@@ -46,7 +46,6 @@ export interface BackupNoteOptions {
   config: Record<string, unknown>;
   /** The recording's remote (undefined: the daemon's default). */
   repoUrl?: string;
-  /** Its branch. */
   branch: string;
   /** `--allow-public` (the recording's `.json`). */
   allowPublic?: boolean;

@@ -27,7 +27,7 @@ function checkedString(problem: (value: string) => string | undefined) {
 }
 
 /** The schema of `active/<id>.json` (loose: unknown fields pass through). */
-export const RecordingConfigSchema = z.looseObject({
+const RecordingConfigSchema = z.looseObject({
   /** Where the chunks go; absent: config.json's `repo_url`, else the embedded remote. */
   repo_url: checkedString(remoteNameProblem),
   /** Branch; absent: config.json's `branch`, else `asciinema-recordings`. */

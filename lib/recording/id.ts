@@ -12,22 +12,22 @@
  */
 
 /** Alphabet of the random suffix (lower case, so ids never differ only by case). */
-export const SUFFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+const SUFFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
 
 /** Length of the random suffix. */
-export const SUFFIX_LENGTH = 4;
+const SUFFIX_LENGTH = 4;
 
 /** Workspace used when nothing usable is left after sanitizing. */
 export const FALLBACK_WORKSPACE = "workspace";
 
 /** Maximum UTF-8 length of the workspace part (file names are limited to 255 bytes). */
-export const MAX_WORKSPACE_BYTES = 100;
+const MAX_WORKSPACE_BYTES = 100;
 
 /** Fills `bytes` with random values (default `crypto.getRandomValues`). */
 export type RandomSource = (bytes: Uint8Array) => void;
 
 /** Every id made by {@linkcode makeRecordingId} matches this. */
-export const RECORDING_ID_PATTERN =
+const RECORDING_ID_PATTERN =
   /^[\p{L}\p{N}\p{M}][\p{L}\p{N}\p{M}._-]*_\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}_[a-z0-9]{4}$/u;
 
 const encoder = new TextEncoder();
@@ -73,7 +73,7 @@ export function formatIdTimestamp(date: Date): string {
 }
 
 /** A random suffix of {@linkcode SUFFIX_LENGTH} characters from {@linkcode SUFFIX_ALPHABET}. */
-export function randomSuffix(
+function randomSuffix(
   random: RandomSource = (bytes) => crypto.getRandomValues(bytes),
 ): string {
   // Rejection sampling keeps every character equally likely (252 = 7 * 36).
@@ -107,7 +107,7 @@ export function makeRecordingId(workspace: string, options: MakeRecordingIdOptio
 }
 
 /** The longest id, in bytes of UTF-8: `<id>.cast` must fit in a file name (255 bytes). */
-export const MAX_ID_BYTES = 250;
+const MAX_ID_BYTES = 250;
 
 /**
  * Why `id`, given by a person, cannot name a recording (the file

@@ -6,10 +6,31 @@
  *
  * @module
  */
-export * from "./asciinema_cli.ts";
-export * from "./config.ts";
-export * from "./id.ts";
+export {
+  buildRecArgs,
+  captureInputFlag,
+  detectAsciinema,
+  parseAsciinemaVersion,
+} from "./asciinema_cli.ts";
+export {
+  createRecordingConfig,
+  markRecordingEnded,
+  parseRecordingConfig,
+  readRecordingConfig,
+  type RecordingConfig,
+  writeRecordingConfig,
+} from "./config.ts";
+export {
+  allocateRecordingId,
+  FALLBACK_WORKSPACE,
+  formatIdTimestamp,
+  isRecordingId,
+  makeRecordingId,
+  type RandomSource,
+  recordingIdProblem,
+  sanitizeWorkspace,
+} from "./id.ts";
 export { buildCli } from "./record_cli.ts";
-export { type BootstrapOptions, record } from "./record.ts";
+export { record } from "./record.ts";
 export { remoteOf } from "./target.ts";
 export { restoreCommandLine } from "./backup_progress.ts";

@@ -15,7 +15,7 @@ import {
   type HomePaths,
   homePaths,
   printLine,
-  readRawSettings,
+  readConfigFile,
 } from "../sys/mod.ts";
 import { type AsciinemaVersion, buildRecArgs, detectAsciinema } from "./asciinema_cli.ts";
 import { backupNote } from "./backup_note.ts";
@@ -280,10 +280,10 @@ async function announce(
   const [check, note] = await Promise.all([
     checkDaemon(paths.health),
     // Encrypted? A public GitHub repository? (at most 2 s, best effort, no token)
-    readRawSettings(paths.config).catch(() => ({})).then((config) =>
+    readConfigFile(paths.config).then((config) =>
       backupNote({
         paths,
-        config,
+        config: config.raw,
         repoUrl: target.repoUrl,
         branch: target.branch,
         allowPublic: options.allowPublic,

@@ -10,7 +10,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { displayUrl, git, parseRemoteUrl } from "../git/mod.ts";
-import { branchNameProblem, DEFAULT_BRANCH, errorMessage, readRawSettings } from "../sys/mod.ts";
+import { branchNameProblem, DEFAULT_BRANCH, errorMessage, readConfigFile } from "../sys/mod.ts";
 
 /** A remote and a branch. */
 export interface RemoteChoice {
@@ -42,7 +42,6 @@ export interface Target {
   repoUrl?: string;
   /** Which source gave `repoUrl`. */
   repoSource: "--repo" | "REPO_URL" | "config.json" | "origin" | "default";
-  /** Branch. */
   branch: string;
   /** Which source gave `branch`. */
   branchSource: "--branch" | "BRANCH" | "config.json" | "default";
@@ -59,7 +58,7 @@ export interface ResolveTargetOptions {
 }
 
 /** The raw `remote.origin.url` of the repository containing `cwd`, if any. */
-export async function originUrl(cwd: string): Promise<string | undefined> {
+async function originUrl(cwd: string): Promise<string | undefined> {
   try {
     const result = await git(["config", "--get", "remote.origin.url"], {
       cwd,
@@ -85,13 +84,12 @@ export async function resolveTarget(
 ): Promise<{ target: Target; warnings: string[] }> {
   const env = context.env ?? Deno.env;
   const warnings: string[] = [];
-  let config: Record<string, unknown> = {};
-  try {
-    config = await readRawSettings(context.configPath);
-  } catch (error) {
+  const file = await readConfigFile(context.configPath);
+  const config = file.raw;
+  if (file.error) {
     warnings.push(
       `${context.configPath} is unreadable (${
-        errorMessage(error)
+        errorMessage(file.error)
       }); ignoring its repo_url and branch`,
     );
   }

@@ -14,7 +14,7 @@ import { buildPlist, launchAgentPath } from "../../launchd/plist.ts";
 import { Systemctl } from "../../systemd/systemctl.ts";
 import { buildUnit, userUnitPath } from "../../systemd/unit.ts";
 
-/** A service backend. */
+/** How the daemon is kept running: a launchd agent or a systemd user unit. */
 export type Backend = "launchd" | "systemd" | "detached";
 
 /** Shared options of the service functions. */
@@ -45,12 +45,12 @@ export function homeDir(options: ServiceOptions): string {
   return home;
 }
 
-/** The launchctl driver. */
+/** The launchctl driver the options give (tests), else the real one. */
 export function launchctlOf(options: ServiceOptions): Launchctl {
   return options.launchctl ?? new Launchctl();
 }
 
-/** The systemctl driver. */
+/** The systemctl driver the options give (tests), else the real one. */
 export function systemctlOf(options: ServiceOptions): Systemctl {
   return options.systemctl ?? new Systemctl();
 }
@@ -81,7 +81,6 @@ export interface DefinitionOptions extends ServiceOptions {
 
 /** A service definition ready to install. */
 export interface ServiceDefinition {
-  /** Backend. */
   backend: "launchd" | "systemd";
   /** Where it goes. */
   path: string;
@@ -129,7 +128,7 @@ export async function serviceDefinition(
 }
 
 /** The platform a backend's definition is built for. */
-export function backendOs(backend: Backend, options: ServiceOptions): string {
+function backendOs(backend: Backend, options: ServiceOptions): string {
   if (backend === "launchd") return "darwin";
   if (backend === "systemd") return "linux";
   return options.os ?? Deno.build.os;

@@ -38,7 +38,7 @@ import {
 } from "./program.ts";
 
 /** How long `deno compile` may take. */
-export const COMPILE_TIMEOUT_MS = 300_000;
+const COMPILE_TIMEOUT_MS = 300_000;
 
 /** A command line: program and arguments. */
 export interface CommandLine {
@@ -180,7 +180,7 @@ function compileFailure(stderr: string): { reason: string; offline: boolean } {
  * Compiles the daemon into `$ASCIINEMA_HOME/bin/asciinema-chunker` (deno
  * compile writes a temporary file and renames it) and records its build info.
  */
-export async function compileDaemon(
+async function compileDaemon(
   paths: HomePaths,
   flags: string[],
   options: CompileOptions = {},

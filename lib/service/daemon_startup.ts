@@ -41,14 +41,14 @@ import {
 import { claimPidfile, releasePidfile, type RunMode, runModeFrom } from "./pidfile.ts";
 
 /** A stderr file longer than this is cut at start. */
-export const STDERR_MAX_BYTES = 1024 * 1024;
+const STDERR_MAX_BYTES = 1024 * 1024;
 /** How much of the stderr file's end is kept when it is cut. */
 export const STDERR_KEEP_BYTES = 256 * 1024;
 /** How often a waiting daemon tries the pidfile or config.json again. */
-export const STARTUP_RETRY_MS = 5000;
+const STARTUP_RETRY_MS = 5000;
 
 /** True for the managers that restart the daemon whenever it exits. */
-export function restartsOnExit(mode: RunMode): boolean {
+function restartsOnExit(mode: RunMode): boolean {
   return mode === "launchd" || mode === "systemd";
 }
 
@@ -128,7 +128,7 @@ function signalsController(): { signal: AbortSignal; dispose(): void } {
 }
 
 /** health.json while config.json is invalid: `error`, the reason, a fresh heartbeat. */
-export function configErrorHealth(
+function configErrorHealth(
   message: string,
   options: { previous?: Health; intervalSeconds: number; startedAt: string },
 ): Health {

@@ -23,7 +23,7 @@ import {
 import type { ServiceSpec } from "./program.ts";
 
 /** Arguments that replace `run` for the detached child (claims the pidfile, then runs). */
-export const DETACHED_RUN_ARGS: readonly string[] = ["service", "run-detached"];
+const DETACHED_RUN_ARGS: readonly string[] = ["service", "run-detached"];
 
 /** What the detached child is told, for people. */
 export const NO_RESTART_NOTE =

@@ -19,7 +19,7 @@ import { realpathSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 
 /** Folders under the home directory that macOS keeps from background jobs. */
-export const PROTECTED_FOLDERS: readonly string[] = [
+const PROTECTED_FOLDERS: readonly string[] = [
   "Desktop",
   "Documents",
   "Downloads",
@@ -69,7 +69,6 @@ export function protectedFolderOf(path: string, home: string): string | undefine
 export interface NeededPath {
   /** What it is (`ASCIINEMA_HOME`, `the checkout`, ...). */
   what: string;
-  /** The path. */
   path: string;
 }
 

@@ -6,40 +6,38 @@
  *
  * @module
  */
-export * from "./backend.ts";
+export { serviceState, startService, stopService } from "./backend.ts";
 export {
   type Backend,
-  buildSpec,
   chooseBackend,
-  type DefinitionOptions,
   definitionPath,
-  type ServiceDefinition,
   serviceDefinition,
-  type ServiceOptions,
-  type StartOptions,
   type StartOutcome,
-  type StopOutcome,
 } from "./base.ts";
 export {
   binaryIsCurrent,
-  type BuildInfo,
   buildInfoPath,
-  type CommandLine,
-  COMPILE_TIMEOUT_MS,
   compileCommand,
-  type CompileCommandOptions,
-  compileDaemon,
-  type CompileOptions,
-  type CompileResult,
   DENORT_HINT,
   resolveProgram,
-  type ResolveProgramOptions,
   sourceFingerprint,
 } from "./compile.ts";
-export * from "./daemon_startup.ts";
-export * from "./detach.ts";
-export * from "./macos_preflight.ts";
-export * from "./permissions.ts";
-export * from "./pidfile.ts";
-export * from "./program.ts";
-export * from "./stamp.ts";
+export { prepareDaemon, STDERR_KEEP_BYTES, trimLogFile } from "./daemon_startup.ts";
+export { detachedArgv, REDIRECT_SCRIPT } from "./detach.ts";
+export {
+  ALLOW_PROTECTED_ENV,
+  protectedFolderOf,
+  protectedFolderProblem,
+} from "./macos_preflight.ts";
+export {
+  DAEMON_ENV_VARS,
+  daemonPermissionFlags,
+  daemonRunPaths,
+  daemonTools,
+  missingNetPermissions,
+  notifyHosts,
+  permissionsForHome,
+  toolLookupPaths,
+} from "./permissions.ts";
+export { claimPidfile, inspectPidfile, releasePidfile } from "./pidfile.ts";
+export { binaryPath, DENO_CONFIG, type ServiceSpec } from "./program.ts";

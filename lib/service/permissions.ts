@@ -57,7 +57,7 @@ export const DAEMON_ENV_VARS: readonly string[] = [
 ];
 
 /** OS information the daemon asks for. */
-export const DAEMON_SYS_APIS: readonly string[] = ["hostname"];
+const DAEMON_SYS_APIS: readonly string[] = ["hostname"];
 
 /** Programs the daemon runs on `os`. */
 export function daemonTools(os: string = Deno.build.os): string[] {
@@ -124,7 +124,7 @@ export function notifyHosts(settings?: Settings): string[] {
 }
 
 /** Host names of the GitHub API the daemon asks about repositories' visibility. */
-export function githubApiHosts(settings?: Settings): string[] {
+function githubApiHosts(settings?: Settings): string[] {
   const hosts = ["api.github.com"];
   try {
     const host = settings?.github_api ? new URL(settings.github_api).hostname : undefined;

@@ -49,12 +49,12 @@ export type PidfileState =
 export type ClaimResult = { ok: true; pid: number } | { ok: false; pid?: number };
 
 /** Path of the pidfile. */
-export function pidfilePath(paths: HomePaths): string {
+function pidfilePath(paths: HomePaths): string {
   return join(paths.run, "daemon.pid");
 }
 
 /** Path of the run-mode file beside it. */
-export function pidInfoPath(paths: HomePaths): string {
+function pidInfoPath(paths: HomePaths): string {
   return join(paths.run, "daemon.json");
 }
 

@@ -21,7 +21,7 @@ export const DAEMON_ENTRY: string = join(SOURCE_DIR, "daemon.ts");
 /** Absolute path of deno.json (imports map and lockfile for `deno run`). */
 export const DENO_CONFIG: string = join(SOURCE_DIR, "deno.json");
 /** File name of the compiled daemon. */
-export const BINARY_NAME = "asciinema-chunker";
+const BINARY_NAME = "asciinema-chunker";
 
 /** Where `deno task compile` puts the binary. */
 export function binaryPath(paths: HomePaths): string {
@@ -40,7 +40,6 @@ export interface ServiceProgram {
 
 /** Everything a service definition needs besides the program. */
 export interface ServiceSpec {
-  /** The program. */
   program: ServiceProgram;
   /** Environment of the daemon. */
   env: Record<string, string>;
@@ -53,7 +52,7 @@ export interface ServiceSpec {
 }
 
 /** Arguments of `deno run` for the daemon (after the deno executable). */
-export function denoRunArgs(
+function denoRunArgs(
   flags: string[],
   options: { entry?: string; config?: string } = {},
 ): string[] {
@@ -146,7 +145,7 @@ export interface ServiceEnvOptions {
 }
 
 /** The daemon's environment: HOME, USER, PATH, ASCIINEMA_HOME (+ DENO_DIR when set). */
-export function serviceEnvironment(options: ServiceEnvOptions): Record<string, string> {
+function serviceEnvironment(options: ServiceEnvOptions): Record<string, string> {
   const env = options.env ?? Deno.env;
   const home = env.get("HOME");
   if (!home) throw new Error("HOME is not set; the service needs it");

@@ -15,7 +15,7 @@ import { type BuildInfo, buildInfoPath, sourceFingerprint } from "./compile.ts";
 import type { ServiceProgram } from "./program.ts";
 
 /** Path of the stamp file. */
-export function serviceStampPath(paths: HomePaths): string {
+function serviceStampPath(paths: HomePaths): string {
   return join(paths.run, "service-program.json");
 }
 

@@ -7,7 +7,12 @@
  * @module
  */
 import { parseRemoteUrl, RemoteUrlError } from "../git/mod.ts";
-import { branchNameProblem, isPlainHttpToRemote, PLAIN_HTTP_NOTIFY } from "../sys/mod.ts";
+import {
+  branchNameProblem,
+  isPlainHttpToRemote,
+  KindedError,
+  PLAIN_HTTP_NOTIFY,
+} from "../sys/mod.ts";
 
 /** The flags of `setup.ts` (commander's parsed options). */
 export interface SetupFlags {
@@ -58,40 +63,40 @@ export const EXIT_USAGE = 2;
 /** Exit code after Ctrl-C. */
 export const EXIT_CANCELLED = 130;
 
+/** Why setup stopped: `failed`, or `missing-answer` (a flag was needed and not given). */
+export type SetupErrorKind = "failed" | "missing-answer";
+
 /** A problem that ends setup with a message and an exit code. */
-export class SetupError extends Error {
-  /** The exit code. */
+export class SetupError extends KindedError<SetupErrorKind> {
   readonly exitCode: number;
-  /** Creates the error. */
+  /** Creates the error (kind `failed`) that ends setup with `exitCode`. */
   constructor(message: string, exitCode: number = EXIT_FAILED) {
-    super(message);
-    this.name = "SetupError";
+    super("failed", message);
     this.exitCode = exitCode;
   }
 }
 
 /** Standard input is not a terminal (or `--yes`) and an answer was not given: names the flag. */
 export class MissingAnswerError extends SetupError {
+  /** Always `missing-answer`. */
+  override readonly kind = "missing-answer";
   /** The flag (or variable) that gives the answer. */
   readonly flag: string;
-  /** Creates the error. */
   constructor(flag: string, what: string) {
     super(
       `setup needs ${what}: pass ${flag}. Setup does not prompt when standard input is not a ` +
         `terminal or --yes is given.`,
       EXIT_USAGE,
     );
-    this.name = "MissingAnswerError";
     this.flag = flag;
   }
 }
 
 /** The person pressed Ctrl-C. */
-export class SetupCancelled extends Error {
-  /** Creates the error. */
+export class SetupCancelled extends KindedError<"cancelled"> {
+  /** Creates the error (kind `cancelled`). */
   constructor(message = "setup cancelled") {
-    super(message);
-    this.name = "SetupCancelled";
+    super("cancelled", message);
   }
 }
 
@@ -137,9 +142,9 @@ export const CHUNKING_PRESETS: readonly ChunkingPreset[] = [
 ];
 
 /** Allowed idle thresholds in setup. */
-export const IDLE_RANGE = { min: 5, max: 3600 } as const;
+const IDLE_RANGE = { min: 5, max: 3600 } as const;
 /** Allowed zstd levels. */
-export const ZSTD_RANGE = { min: 1, max: 19 } as const;
+const ZSTD_RANGE = { min: 1, max: 19 } as const;
 
 /** Validates an idle threshold: true or the problem. */
 export function checkIdle(value: number): true | string {

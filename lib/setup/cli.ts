@@ -15,13 +15,13 @@ import { inquirerPrompter, type Prompter } from "./prompter.ts";
 import { runSetup } from "./wizard.ts";
 
 /** How long `--pat-stdin` waits for the first line. */
-export const STDIN_TIMEOUT_MS = 30_000;
+const STDIN_TIMEOUT_MS = 30_000;
 
 /** `--idle`, `--zstd`: any number (the settings check the range). */
 const numberFlag = numberOption("a number", { problem: () => "not a number" });
 
 /** Builds the `setup.ts` command (its action is supplied by {@linkcode main}). */
-export function setupCommand() {
+function setupCommand() {
   return new Command()
     .name("setup.ts")
     .description(
@@ -74,7 +74,7 @@ export function setupCommand() {
 }
 
 /** Reads standard input up to its first line break (or its end), with a timeout. */
-export async function readStdinLine(timeoutMs: number = STDIN_TIMEOUT_MS): Promise<string> {
+async function readStdinLine(timeoutMs: number = STDIN_TIMEOUT_MS): Promise<string> {
   const reader = Deno.stdin.readable.getReader();
   const decoder = new TextDecoder();
   let text = "";
@@ -103,7 +103,7 @@ export async function readStdinLine(timeoutMs: number = STDIN_TIMEOUT_MS): Promi
 }
 
 /** Reads standard input to its end (an age identity file), with a timeout. */
-export async function readStdinAll(timeoutMs: number = STDIN_TIMEOUT_MS): Promise<string> {
+async function readStdinAll(timeoutMs: number = STDIN_TIMEOUT_MS): Promise<string> {
   const limit = AbortSignal.timeout(timeoutMs);
   const reader = Deno.stdin.readable.getReader();
   const stop = () => reader.cancel().catch(() => {});

@@ -13,7 +13,7 @@ import { parseRemoteUrl } from "../git/mod.ts";
 import {
   errorMessage,
   type HomePaths,
-  readRawSettings,
+  readConfigFile,
   redact,
   registerSecret,
   termSafe,
@@ -61,7 +61,6 @@ export interface SetupPlan {
   fresh: boolean;
   /** Repository URL as it goes into config.json. */
   repoUrl: string;
-  /** Branch. */
   branch: string;
   /** The token to push with (new or stored); undefined for remotes without one. */
   token?: string;
@@ -127,14 +126,14 @@ export function checkAborted(ctx: SetupContext): void {
 
 /** Reads config.json for setup: a broken file is an error naming the fix. */
 export async function readConfig(paths: HomePaths): Promise<Record<string, unknown>> {
-  try {
-    return await readRawSettings(paths.config);
-  } catch (error) {
+  const file = await readConfigFile(paths.config);
+  if (file.error) {
     throw new SetupError(
-      `${paths.config} is not valid JSON (${errorMessage(error)}); fix it or move it away, ` +
+      `${paths.config} is not valid JSON (${errorMessage(file.error)}); fix it or move it away, ` +
         `then run setup again`,
     );
   }
+  return file.raw;
 }
 
 /** A non-empty string setting of config.json. */

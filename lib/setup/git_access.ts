@@ -16,7 +16,7 @@
  * @module
  */
 import { join } from "node:path";
-import { errorMessage, redact, registerSecret } from "../sys/mod.ts";
+import { errorMessage, KindedError, redact, registerSecret } from "../sys/mod.ts";
 import {
   classifyGitError,
   displayUrl,
@@ -29,7 +29,7 @@ import {
 } from "../git/mod.ts";
 
 /** Timeout of one git network operation during setup. */
-export const SETUP_GIT_TIMEOUT_MS = 60_000;
+const SETUP_GIT_TIMEOUT_MS = 60_000;
 
 export type PushCheck =
   | {
@@ -53,7 +53,6 @@ export type PushCheck =
 export interface GitCheckOptions {
   /** The token (for https and loopback http remotes). */
   token?: string;
-  /** The branch. */
   branch: string;
   /** Timeout per git network call (default {@linkcode SETUP_GIT_TIMEOUT_MS}). */
   timeoutMs?: number;
@@ -133,7 +132,7 @@ async function scratchCommit(
 }
 
 /** The README of a new recordings branch. */
-export const BRANCH_README = `# asciinema recordings
+const BRANCH_README = `# asciinema recordings
 
 This branch is written by asciinema-chunker: live terminal recordings,
 backed up chunk by chunk while they are made.
@@ -241,16 +240,7 @@ export async function checkPushAccess(url: string, options: GitCheckOptions): Pr
 export type EnsureBranchResult = "created" | "exists";
 
 /** Thrown by {@linkcode ensureBranch}: the branch could not be created. */
-export class BranchSetupError extends Error {
-  /** The kind of failure. */
-  readonly kind: "auth" | "read-only" | "network" | "remote";
-  /** Creates the error. */
-  constructor(kind: BranchSetupError["kind"], message: string) {
-    super(message);
-    this.name = "BranchSetupError";
-    this.kind = kind;
-  }
-}
+export class BranchSetupError extends KindedError<"auth" | "read-only" | "network" | "remote"> {}
 
 /**
  * Creates the orphan branch on the remote (one commit with a README) unless

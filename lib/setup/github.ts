@@ -14,11 +14,11 @@
 import { errorMessage, redact, registerSecret, timeoutSignal } from "../sys/mod.ts";
 import { displayUrl, type RepoName } from "../git/mod.ts";
 
-/** Default GitHub API. */
+/** Where the GitHub API is asked when `github_api` is not set. */
 export const DEFAULT_GITHUB_API = "https://api.github.com";
 
 /** Timeout of one API request. */
-export const API_TIMEOUT_MS = 15_000;
+const API_TIMEOUT_MS = 15_000;
 
 /** Where people create a fine-grained token (GitHub or a GitHub Enterprise host). */
 export function tokenCreationUrl(webHost = "github.com"): string {

@@ -5,12 +5,21 @@
  *
  * @module
  */
-export * from "./answers.ts";
-export { readStdinLine, setupCommand, STDIN_TIMEOUT_MS } from "./cli.ts";
-export type { Draft, SetupContext, SetupIo, SetupPlan, SetupRun } from "./context.ts";
-export * from "./git_access.ts";
-export * from "./github.ts";
-export * from "./preflight.ts";
-export { type Choice, inquirerPrompter, type Prompter } from "./prompter.ts";
-export * from "./service.ts";
-export { flagProblems, runSetup, runSteps, SETUP_STEPS, type SetupStep } from "./wizard.ts";
+export {
+  checkBranch,
+  checkHttpUrl,
+  checkIdle,
+  checkNtfyUrl,
+  checkZstd,
+  EXIT_USAGE,
+  SetupCancelled,
+  type SetupFlags,
+} from "./answers.ts";
+
+export type { Draft, SetupRun } from "./context.ts";
+export { checkPushAccess, ensureBranch } from "./git_access.ts";
+export { checkGitHubToken } from "./github.ts";
+export { preflight } from "./preflight.ts";
+export { type Choice, type Prompter } from "./prompter.ts";
+export { describeExisting, detectExisting, existingFound, uninstall } from "./service.ts";
+export { runSteps, type SetupStep } from "./wizard.ts";

@@ -39,7 +39,7 @@ export interface PreflightOptions {
 }
 
 /** The install command for `tool` on `os`. */
-export function installHint(tool: string, os: string = Deno.build.os): string {
+function installHint(tool: string, os: string = Deno.build.os): string {
   if (tool === "deno") {
     return os === "darwin" ? "brew install deno" : "curl -fsSL https://deno.land/install.sh | sh";
   }

@@ -19,7 +19,7 @@ import {
   type SecretDescription,
   SECRETS,
 } from "../credentials/mod.ts";
-import { errorMessage, exists, type HomePaths, readRawSettings, waitUntil } from "../sys/mod.ts";
+import { errorMessage, exists, type HomePaths, readConfigFile, waitUntil } from "../sys/mod.ts";
 import {
   chooseBackend,
   definitionPath,
@@ -63,7 +63,7 @@ export interface SetupServiceOptions {
 }
 
 /** The service definition files this platform may have installed. */
-export function definitionFilesFor(options: SetupServiceOptions): string[] {
+function definitionFilesFor(options: SetupServiceOptions): string[] {
   const os = options.os ?? Deno.build.os;
   const serviceOptions = { paths: options.paths, env: options.env, os };
   if (os === "darwin") return [definitionPath("launchd", serviceOptions)];
@@ -81,7 +81,7 @@ export async function detectExisting(
     serviceState({ paths: options.paths, env, os: options.os }),
     options.store ? describeSecrets(options.store) : Promise.resolve([]),
     home ? findLegacyAgents(launchAgentsDir(home)) : Promise.resolve([]),
-    readRawSettings(options.paths.config).catch(() => ({})),
+    readConfigFile(options.paths.config).then((file) => file.raw),
   ]);
   const definitionFiles: string[] = [];
   for (const file of definitionFilesFor(options)) {
@@ -163,7 +163,6 @@ export interface InstallServiceOptions extends SetupServiceOptions {
 
 /** What {@linkcode installService} did. */
 export interface InstallServiceResult {
-  /** The start outcome. */
   start: StartOutcome;
   /** The status report after the wait. */
   report: StatusReport;
@@ -233,7 +232,6 @@ export interface UninstallResult {
   stopped: boolean;
   /** Definition files removed. */
   removed: string[];
-  /** Credentials deleted. */
   deletedCredentials: string[];
   /** Problems met (the rest went on). */
   problems: string[];

@@ -72,7 +72,7 @@ export interface SetupStep {
 }
 
 /** Steps 1 to 7, in order; step 8 (install) follows the review. */
-export const SETUP_STEPS: readonly SetupStep[] = [
+const SETUP_STEPS: readonly SetupStep[] = [
   { title: "Preflight", run: (run) => preflightStep(run) },
   { title: "Existing installation", run: existingStep },
   { title: "Repository", run: repositoryStep },
@@ -167,7 +167,7 @@ async function setup(flags: SetupFlags, ctx: SetupContext): Promise<number> {
 }
 
 /** Flag combinations that make no sense (checked by the CLI before anything runs). */
-export function flagProblems(flags: SetupFlags): string[] {
+function flagProblems(flags: SetupFlags): string[] {
   const problems: string[] = [];
   if (flags.uninstall && (flags.repo || flags.patStdin || flags.fresh)) {
     problems.push("--uninstall takes no setup answers (only --delete-credentials)");

@@ -51,7 +51,7 @@ function ageSeconds(iso: string | null | undefined, now: number): number | null 
  * for the idle threshold or the maximum chunk age, then the grace period
  * for a push to get through.
  */
-export function behindThresholdSeconds(settings: Settings): number {
+function behindThresholdSeconds(settings: Settings): number {
   const notify = notifySettings(settings);
   return Math.max(settings.idle_threshold, settings.max_chunk_seconds) +
     notify.failure_grace_seconds + 60;

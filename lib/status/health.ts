@@ -5,21 +5,11 @@
  *
  * @module
  */
+import type { ErrorKind } from "../git/mod.ts";
 import { pidAlive, readJsonIfExists, writeJsonAtomic } from "../sys/mod.ts";
 
-/** Overall daemon status. */
+/** The daemon's state as a whole, as `health.json` says it. */
 export type HealthStatus = "starting" | "ok" | "degraded" | "error" | "stopped";
-
-/** Kinds of push failure, as shown in health.json and used by notifications. */
-export type ErrorKind =
-  | "auth"
-  | "network"
-  | "remote"
-  | "rejected"
-  | "conflict"
-  | "config"
-  | "disk"
-  | "input";
 
 /** Per-recording health. */
 export interface RecordingHealth {
@@ -48,7 +38,6 @@ export interface RecordingHealth {
   state: "recording" | "ended" | "held" | "error";
   /** Remote URL (never with credentials). */
   remote: string;
-  /** Branch. */
   branch: string;
   /** The last problem with this recording, or null. */
   last_error: string | null;
@@ -63,7 +52,6 @@ export interface RecordingHealth {
 export interface RemoteHealth {
   /** Remote URL (never with credentials). */
   url: string;
-  /** Branch. */
   branch: string;
   /** Last successful push (ISO) or null. */
   last_push: string | null;
@@ -99,7 +87,6 @@ export interface Health {
   pid: number;
   /** Idle threshold in seconds. */
   idle_threshold: number;
-  /** zstd level. */
   zstd_level: number;
   /** Last heartbeat (ISO); refreshed every `heartbeat_interval_seconds`. */
   heartbeat: string;

@@ -67,7 +67,7 @@ export function parseLogLine(line: string): LogEntry {
 }
 
 /** True for warning, error and fatal levels. */
-export function isWarningOrWorse(level: string | undefined): boolean {
+function isWarningOrWorse(level: string | undefined): boolean {
   if (!level) return false;
   return ["WARN", "WARNING", "ERROR", "FATAL", "CRITICAL"].includes(level.toUpperCase());
 }

@@ -10,7 +10,7 @@ import { delay, statOrNull } from "../sys/mod.ts";
 import { type LogEntry, type LogFilter, matchesFilter, parseLogLine } from "./log_entry.ts";
 
 /** The log file and its rotated siblings that exist, newest first. */
-export async function logFiles(logFile: string, maxRotated = 9): Promise<string[]> {
+async function logFiles(logFile: string, maxRotated = 9): Promise<string[]> {
   const files: string[] = [];
   for (let i = 0; i <= maxRotated; i++) {
     const path = i === 0 ? logFile : `${logFile}.${i}`;

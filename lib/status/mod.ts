@@ -4,9 +4,22 @@
  *
  * @module
  */
-export * from "./collect.ts";
-export * from "./report.ts";
-export * from "./health.ts";
-export * from "./log_entry.ts";
-export * from "./log_view.ts";
-export * from "./render.ts";
+export { collectStatus } from "./collect.ts";
+export {
+  type SecretsHook,
+  type ServiceState,
+  type ServiceStateHook,
+  type StatusReport,
+  type Verdict,
+} from "./report.ts";
+export {
+  daemonLiveness,
+  type Health,
+  readHealth,
+  type RecordingHealth,
+  type RemoteHealth,
+  writeHealth,
+} from "./health.ts";
+export { type LogEntry, parseLogLine, parseSince, renderLogEntry } from "./log_entry.ts";
+export { followLog, type FollowOptions, readLinesBackward, tailLog } from "./log_view.ts";
+export { renderStatus } from "./render.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { type Health } from "./health.ts";
-import { errorMessage, type HomePaths, readRawSettings, type Settings } from "../sys/mod.ts";
+import { errorMessage, type HomePaths, readConfigFile, type Settings } from "../sys/mod.ts";
 import { describeSecrets, openCredentialStore, SECRETS } from "../credentials/mod.ts";
 
 /** Version of the `status --json` document. */
@@ -46,7 +46,7 @@ export type SecretsHook = () => Promise<SecretPresence[]>;
 /** The default hook: asks the configured credential store (never reveals a value). */
 export function credentialStoreSecretsHook(paths: HomePaths): SecretsHook {
   return async () => {
-    const raw = await readRawSettings(paths.config).catch(() => ({} as Record<string, unknown>));
+    const { raw } = await readConfigFile(paths.config);
     const setting = typeof raw.credential_store === "string" ? raw.credential_store : undefined;
     try {
       return await describeSecrets(await openCredentialStore({ setting }));
@@ -59,19 +59,6 @@ export function credentialStoreSecretsHook(paths: HomePaths): SecretsHook {
       }));
     }
   };
-}
-
-/** Fallback when no credential-store hook is given: only the environment is checked. */
-export function envSecretsHook(
-  env: { get(key: string): string | undefined } = Deno.env,
-): SecretsHook {
-  return () =>
-    Promise.resolve(SECRETS.map(({ service, env: name }) => {
-      const set = Boolean(env.get(name));
-      return set
-        ? { service, present: true, store: "env" }
-        : { service, present: null, store: null, error: "credential store not checked" };
-    }));
 }
 
 /** Overall verdict; the exit code follows from it. */
@@ -161,7 +148,6 @@ export interface RecordingStatus {
   size: number;
   /** Bytes cut into chunks. */
   cut_offset: number;
-  /** Bytes pushed. */
   bytes_pushed: number;
   /** Bytes not yet pushed (size - pushed). */
   bytes_pending: number;
@@ -175,7 +161,6 @@ export interface RecordingStatus {
   oldest_pending_age_seconds: number | null;
   /** Remote URL (no credentials). */
   remote: string;
-  /** Branch. */
   branch: string;
   /** Last problem, or null. */
   last_error: string | null;
@@ -187,7 +172,6 @@ export interface RemoteStatus {
   key: string;
   /** URL (no credentials). */
   url: string;
-  /** Branch. */
   branch: string;
   /** Last successful push (ISO) or null. */
   last_push: string | null;

@@ -12,6 +12,7 @@
  */
 import { withTimeout } from "./async.ts";
 import { concatBytes } from "./bytes.ts";
+import { KindedError } from "./errors.ts";
 
 /** Options for {@linkcode run}. */
 export interface RunOptions {
@@ -53,21 +54,28 @@ export interface RunResult {
   aborted: boolean;
 }
 
-/** Thrown by {@linkcode runChecked} when a command fails. */
-export class CommandError extends Error {
+/** How a command failed: it ran out of time, it was stopped, or it exited non-zero. */
+export type CommandErrorKind = "timeout" | "aborted" | "exit";
+
+/** How `result` failed. */
+export function commandFailureKind(result: RunResult): CommandErrorKind {
+  return result.timedOut ? "timeout" : result.aborted ? "aborted" : "exit";
+}
+
+/** A command that failed: what ran and its result. */
+export class CommandError extends KindedError<CommandErrorKind> {
   /** The command that failed. */
   readonly command: string;
-  /** Its result. */
   readonly result: RunResult;
   /** Creates the error (`message` should say what failed and why). */
   constructor(command: string, result: RunResult, message?: string) {
     super(
+      commandFailureKind(result),
       message ??
         `${command} ${
           result.timedOut ? "timed out" : result.aborted ? "was stopped" : `exited ${result.code}`
         }: ${result.stderr.trim().slice(0, 2000)}`,
     );
-    this.name = "CommandError";
     this.command = command;
     this.result = result;
   }
@@ -84,13 +92,13 @@ export function failureDetail(result: RunResult, limit = 500): string {
 }
 
 /** Default timeout for external commands. */
-export const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_TIMEOUT_MS = 60_000;
 
 /** The longest delay a timer takes (2^31 - 1 ms, about 24.8 days); longer ones would fire at once. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** `ms` as a timer can take it: not negative, not NaN, at most {@linkcode MAX_TIMER_MS}. */
-export function clampTimer(ms: number): number {
+function clampTimer(ms: number): number {
   return Number.isFinite(ms) ? Math.min(Math.max(0, ms), MAX_TIMER_MS) : MAX_TIMER_MS;
 }
 
@@ -121,13 +129,13 @@ export function timeoutSignal(
 }
 
 /** After the command exited, how long its output pipes are still read (ms). */
-export const PIPE_GRACE_MS = 1000;
+const PIPE_GRACE_MS = 1000;
 
 /** Most stderr kept (its end): progress output of a long command stays bounded. */
 const STDERR_KEEP_BYTES = 256 * 1024;
 
 /** Sends `signal` to the process group `pid` leads (the child and whatever it started). */
-export function killGroup(pid: number, signal: Deno.Signal): void {
+function killGroup(pid: number, signal: Deno.Signal): void {
   try {
     Deno.kill(-pid, signal);
   } catch {
@@ -262,13 +270,6 @@ export async function run(command: string, options: RunOptions = {}): Promise<Ru
     clearTimeout(escalate);
     options.signal?.removeEventListener("abort", onAbort);
   }
-}
-
-/** Like {@linkcode run}, but throws a {@linkcode CommandError} unless it succeeded. */
-export async function runChecked(command: string, options: RunOptions = {}): Promise<RunResult> {
-  const result = await run(command, options);
-  if (!result.success) throw new CommandError(command, result);
-  return result;
 }
 
 /** Every executable `name` in the directories of `path` (a PATH string), in PATH order. */

@@ -24,9 +24,9 @@ import { redact } from "./redact.ts";
 import { termSafe } from "./terminal_text.ts";
 
 /** Rotation size of chunker.log. */
-export const LOG_MAX_BYTES = 10 * 1024 * 1024;
+const LOG_MAX_BYTES = 10 * 1024 * 1024;
 /** Files kept by rotation. */
-export const LOG_MAX_FILES = 5;
+const LOG_MAX_FILES = 5;
 
 /** Options for {@linkcode setupLogging}. */
 export interface LoggingOptions {
@@ -55,7 +55,7 @@ function renderValue(value: unknown): string {
 }
 
 /** Renders a record's message with string values as they are (no quotes). */
-export function renderMessage(record: LogRecord): string {
+function renderMessage(record: LogRecord): string {
   return record.message.map((part, index) => index % 2 ? renderValue(part) : part as string)
     .join("");
 }
@@ -64,7 +64,7 @@ export function renderMessage(record: LogRecord): string {
  * One JSON line per record: `@timestamp`, `level`, `message` (rendered),
  * `logger` (dotted category) and `properties`.
  */
-export function jsonLine(record: LogRecord): string {
+function jsonLine(record: LogRecord): string {
   return JSON.stringify({
     "@timestamp": new Date(record.timestamp).toISOString(),
     level: record.level === "warning" ? "WARNING" : record.level.toUpperCase(),

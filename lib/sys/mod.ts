@@ -5,20 +5,52 @@
  *
  * @module
  */
-export * from "./async.ts";
-export * from "./atomic.ts";
-export * from "./bytes.ts";
-export * from "./clock.ts";
-export * from "./errors.ts";
-export * from "./exec.ts";
-export * from "./fs.ts";
-export * from "./git_names.ts";
-export * from "./format.ts";
-export * from "./host.ts";
-export * from "./log.ts";
-export * from "./number_option.ts";
-export * from "./paths.ts";
-export * from "./process.ts";
-export * from "./redact.ts";
-export * from "./settings.ts";
-export * from "./terminal_text.ts";
+export { backoffMs, delay, nextRetry, type Retry, waitUntil, withTimeout } from "./async.ts";
+export {
+  fsyncDir,
+  isTempName,
+  readJsonIfExists,
+  tempPathFor,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from "./atomic.ts";
+export { concatBytes } from "./bytes.ts";
+export { type Clock, steadyWall, systemClock, wallAt } from "./clock.ts";
+export { errorMessage, KindedError } from "./errors.ts";
+export {
+  CommandError,
+  type CommandErrorKind,
+  commandExists,
+  commandFailureKind,
+  failureDetail,
+  findAllOnPath,
+  findOnPath,
+  run,
+  type RunResult,
+  timeoutSignal,
+} from "./exec.ts";
+export { exists, statOrNull, walkFiles } from "./fs.ts";
+export { branchNameProblem, remoteNameProblem } from "./git_names.ts";
+export { clipText, formatBytes, formatDuration, shellQuote } from "./format.ts";
+export { isLoopbackHost, isPlainHttpToRemote, normalizeHost } from "./host.ts";
+export { consoleLevelFor, log, OnceLog, setupLogging, shutdownLogging } from "./log.ts";
+export { numberOption } from "./number_option.ts";
+export { ensureHome, ensurePrivateDir, type HomePaths, homePaths, resolveHome } from "./paths.ts";
+export { disableCoreDumps, pidAlive } from "./process.ts";
+export { redact, REDACTED, registerSecret } from "./redact.ts";
+export {
+  type ConfigFile,
+  DEFAULT_BRANCH,
+  isAgeRecipient,
+  loadSettings,
+  NotifySchema,
+  type NotifySettings,
+  parseSettings,
+  PLAIN_HTTP_NOTIFY,
+  readConfigFile,
+  type Settings,
+  SettingsError,
+  SettingsSchema,
+  updateSettings,
+} from "./settings.ts";
+export { printLine, termSafe } from "./terminal_text.ts";

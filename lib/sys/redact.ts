@@ -9,10 +9,10 @@
 const secrets = new Set<string>();
 
 /** GitHub token shapes (classic, OAuth, user-to-server, server, refresh, fine-grained). */
-export const TOKEN_PATTERN = /\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,})\b/g;
+const TOKEN_PATTERN = /\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{20,})\b/g;
 
 /** age identity shapes (an X25519 secret key, in either case). */
-export const AGE_KEY_PATTERN = /\bAGE-SECRET-KEY-1[0-9A-Z]{20,}/gi;
+const AGE_KEY_PATTERN = /\bAGE-SECRET-KEY-1[0-9A-Z]{20,}/gi;
 
 /** The text that replaces a secret. */
 export const REDACTED = "[REDACTED]";
@@ -28,11 +28,6 @@ export function registerSecret(value: string | undefined | null): void {
     const json = JSON.stringify(trimmed).slice(1, -1);
     if (json !== trimmed) secrets.add(json);
   }
-}
-
-/** Forgets every registered secret (tests). */
-export function clearSecrets(): void {
-  secrets.clear();
 }
 
 /** Replaces registered secrets, token shapes and age identity shapes in `text`. */

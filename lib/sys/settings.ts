@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { Encrypter } from "age-encryption";
 import { readJsonIfExists, writeJsonAtomic } from "./atomic.ts";
+import { errorMessage, KindedError } from "./errors.ts";
 import { branchNameProblem, remoteNameProblem } from "./git_names.ts";
 import { isPlainHttpToRemote } from "./host.ts";
 
@@ -56,7 +57,7 @@ export function isAgeRecipient(text: string): boolean {
  * these recipients before they leave the machine (changing them applies to
  * new chunks). The daemon needs only these public keys.
  */
-export const EncryptionSchema = z.looseObject({
+const EncryptionSchema = z.looseObject({
   recipients: z.array(z.string().refine(isAgeRecipient, "not an X25519 age recipient (age1…)"))
     .min(1),
 });
@@ -145,11 +146,10 @@ export const SettingsSchema = z.looseObject({
 export type Settings = z.infer<typeof SettingsSchema>;
 
 /** A settings problem: names the key, the value and the allowed range. */
-export class SettingsError extends Error {
-  /** Creates the error. */
+export class SettingsError extends KindedError<"invalid"> {
+  /** Creates the error (kind `invalid`: a key holds a value it may not). */
   constructor(message: string) {
-    super(message);
-    this.name = "SettingsError";
+    super("invalid", message);
   }
 }
 
@@ -198,6 +198,50 @@ export interface LoadSettingsOptions {
   env?: { get(key: string): string | undefined };
 }
 
+/** config.json as read, leniently: every key kept, the valid ones typed. */
+export interface ConfigFile {
+  /** Where it was read from. */
+  path: string;
+  /** The file's object as written, unknown keys kept (`{}` when absent, unreadable or no object). */
+  raw: Record<string, unknown>;
+  /** The file's valid keys over the defaults: a bad key counts as absent. */
+  settings: Settings;
+  /** Each bad key, naming the key, its value and what is allowed (or that the file is no object). */
+  problems: string[];
+  /** Why the file could not be read at all (no JSON, no permission); everything else is then empty. */
+  error?: Error;
+}
+
+/**
+ * The one reader of config.json: never throws; what is wrong is in
+ * `problems` (per key) and `error` (the file). {@linkcode loadSettings} is
+ * its strict form; readers that must work with a broken file take `raw` or
+ * `settings`.
+ */
+export async function readConfigFile(path: string): Promise<ConfigFile> {
+  const empty = { path, raw: {}, settings: SettingsSchema.parse({}), problems: [] };
+  let parsed: unknown;
+  try {
+    parsed = (await readJsonIfExists(path)) ?? {};
+  } catch (error) {
+    return { ...empty, error: error instanceof Error ? error : new Error(errorMessage(error)) };
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    return {
+      ...empty,
+      problems: [`${path}: must be a JSON object, got ${JSON.stringify(parsed)}`],
+    };
+  }
+  const raw = parsed as Record<string, unknown>;
+  const result = SettingsSchema.safeParse(raw);
+  if (result.success) return { path, raw, settings: result.data, problems: [] };
+  const problems = result.error.issues.map((issue) => describeIssue(path, raw, issue));
+  const valid = { ...raw };
+  for (const issue of result.error.issues) delete valid[String(issue.path[0])];
+  const retry = SettingsSchema.safeParse(valid);
+  return { path, raw, settings: retry.success ? retry.data : empty.settings, problems };
+}
+
 /**
  * Loads config.json (absent: defaults) and applies `IDLE_THRESHOLD` and
  * `ZSTD_LEVEL`. Throws a {@linkcode SettingsError} naming key, value and range.
@@ -207,19 +251,15 @@ export async function loadSettings(
   options: LoadSettingsOptions = {},
 ): Promise<Settings> {
   const env = options.env ?? Deno.env;
-  let raw: unknown;
-  try {
-    raw = (await readJsonIfExists(configPath)) ?? {};
-  } catch (error) {
-    if (error instanceof SyntaxError) {
-      throw new SettingsError(
-        `${configPath}: not valid JSON (${error.message}); fix it or delete it to use the defaults`,
-      );
-    }
-    throw error;
+  const file = await readConfigFile(configPath);
+  if (file.error instanceof SyntaxError) {
+    throw new SettingsError(
+      `${configPath}: not valid JSON (${file.error.message}); fix it or delete it to use the defaults`,
+    );
   }
-  parseSettings(raw, configPath);
-  const merged = { ...(raw as Record<string, unknown>) };
+  if (file.error) throw file.error;
+  if (file.problems.length) throw new SettingsError(file.problems.join("\n"));
+  const merged = { ...file.raw };
   const idle = envNumber(env, "IDLE_THRESHOLD");
   if (idle !== undefined) merged.idle_threshold = idle;
   const level = envNumber(env, "ZSTD_LEVEL");
@@ -230,21 +270,14 @@ export async function loadSettings(
   );
 }
 
-/** Reads config.json as a plain object (empty when absent), for editing. */
-export async function readRawSettings(configPath: string): Promise<Record<string, unknown>> {
-  const raw = await readJsonIfExists(configPath);
-  return (raw && typeof raw === "object" && !Array.isArray(raw))
-    ? raw as Record<string, unknown>
-    : {};
-}
-
 /** Merges `patch` into config.json atomically, keeping every other key. */
 export async function updateSettings(
   configPath: string,
   patch: Record<string, unknown>,
 ): Promise<void> {
-  const current = await readRawSettings(configPath);
-  const next = { ...current, ...patch };
+  const file = await readConfigFile(configPath);
+  if (file.error) throw file.error;
+  const next = { ...file.raw, ...patch };
   parseSettings(next, configPath);
   await writeJsonAtomic(configPath, next);
 }

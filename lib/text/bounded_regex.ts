@@ -36,7 +36,6 @@ self.onmessage = (event) => {
 
 /** Options of {@linkcode BoundedRegex}. */
 export interface BoundedRegexOptions {
-  /** Ignore case. */
   ignoreCase?: boolean;
   /** Per-batch limit (default {@linkcode REGEX_TIME_LIMIT_MS}). */
   timeLimitMs?: number;

@@ -34,7 +34,6 @@ import { renderFeed } from "./render.ts";
 export interface IndexFile {
   /** Path on the branch. */
   path: string;
-  /** Its blob. */
   blob: string;
 }
 
@@ -79,7 +78,6 @@ export interface ReadTextOptions {
     skipped: { count: number; head: IndexLine[]; tail: IndexLine[] },
     info: TextInfo,
   ) => Promise<void>;
-  /** Abort. */
   signal?: AbortSignal;
 }
 

@@ -12,7 +12,7 @@
  * @module
  */
 import * as zlib from "node:zlib";
-import { type Settings, timeoutSignal } from "../sys/mod.ts";
+import { KindedError, type Settings, timeoutSignal } from "../sys/mod.ts";
 import { encryptBytes } from "../crypto/mod.ts";
 import { spawnZstd, zstdTimeoutMs } from "../chunk/mod.ts";
 
@@ -209,10 +209,12 @@ export async function* decodeDerivedPayload(
 }
 
 /** A derived payload decompresses to more than its recording can give. */
-export class PayloadTooLargeError extends Error {
-  /** Creates the error. */
+export class PayloadTooLargeError extends KindedError<"too-large"> {
+  /** Creates the error for a bound of `max` bytes. */
   constructor(max: number) {
-    super(`it decompresses to more than ${max} bytes, more than its recording can give`);
-    this.name = "PayloadTooLargeError";
+    super(
+      "too-large",
+      `it decompresses to more than ${max} bytes, more than its recording can give`,
+    );
   }
 }

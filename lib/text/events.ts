@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { concatBytes } from "../sys/mod.ts";
+import { concatBytes, KindedError } from "../sys/mod.ts";
 
 /** What the header line says about the terminal. */
 export interface CastHeader {
@@ -32,11 +32,10 @@ export type CastEvent =
   | { kind: "resize"; us: number; cols: number; rows: number };
 
 /** A header line that is not an asciicast v2 or v3 header. */
-export class CastFormatError extends Error {
-  /** Creates the error. */
+export class CastFormatError extends KindedError<"format"> {
+  /** Creates the error (kind `format`: no asciicast v2 or v3 header). */
   constructor(message: string) {
-    super(message);
-    this.name = "CastFormatError";
+    super("format", message);
   }
 }
 
@@ -85,7 +84,7 @@ export function parseCastHeader(line: string): CastHeader {
 }
 
 /** Largest asciicast v1 document read (it is one JSON document, read whole). */
-export const MAX_V1_BYTES = 64 << 20;
+const MAX_V1_BYTES = 64 << 20;
 
 /**
  * Gathers the lines of an asciicast v1 document (after a first line that
@@ -169,7 +168,6 @@ function micros(seconds: number): number {
  * other codes) give nothing; malformed ones are counted.
  */
 export class EventParser {
-  /** The header. */
   readonly header: CastHeader;
   /** Lines that were not valid events. */
   skipped = 0;

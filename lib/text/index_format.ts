@@ -17,9 +17,10 @@
  *
  * @module
  */
+import { KindedError } from "../sys/mod.ts";
 
 /** The format's name (first field of the first line). */
-export const INDEX_FORMAT = "asciinema-chunker-text";
+const INDEX_FORMAT = "asciinema-chunker-text";
 /** The format's version; a reader refuses any other. */
 export const INDEX_VERSION = 1;
 /** The index's file name on the branch, beside the manifest (before any payload suffix). */
@@ -48,16 +49,14 @@ export interface IndexMeta {
 export interface IndexLine {
   /** Seconds into the recording (three decimals). */
   t: number;
-  /** The text. */
   text: string;
 }
 
 /** An index that is not this format or version. */
-export class IndexFormatError extends Error {
-  /** Creates the error. */
+export class IndexFormatError extends KindedError<"format"> {
+  /** Creates the error (kind `format`: not this format or version). */
   constructor(message: string) {
-    super(message);
-    this.name = "IndexFormatError";
+    super("format", message);
   }
 }
 
@@ -118,7 +117,7 @@ export function decodeIndexHeader(line: string): IndexMeta {
 }
 
 /** Parses one text line; throws {@linkcode IndexFormatError}. */
-export function decodeIndexLine(line: string): IndexLine {
+function decodeIndexLine(line: string): IndexLine {
   const tab = line.indexOf("\t");
   const t = tab > 0 ? Number(line.slice(0, tab)) : NaN;
   if (!Number.isFinite(t)) {

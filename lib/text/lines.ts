@@ -43,7 +43,7 @@ export interface RowReader {
 }
 
 /** Longest line emitted (UTF-16 units); a longer one comes out as several lines of this size. */
-export const MAX_LINE_CHARS = 1 << 20;
+const MAX_LINE_CHARS = 1 << 20;
 
 /** Options of {@linkcode LineCollector}. */
 export interface LineCollectorOptions {
@@ -65,7 +65,6 @@ export class LineCollector {
   #partialRows: number;
   #maxChars: number;
 
-  /** Creates a collector. */
   constructor(options: LineCollectorOptions = {}) {
     this.#partialRows = options.partialRows ?? 1024;
     this.#maxChars = options.maxLineChars ?? MAX_LINE_CHARS;

@@ -12,7 +12,7 @@
  */
 import { join } from "node:path";
 import { checkHeader } from "../chunk/mod.ts";
-import { errorMessage, homePaths, resolveHome } from "../sys/mod.ts";
+import { errorMessage, homePaths, KindedError, resolveHome } from "../sys/mod.ts";
 import { CastFormatError } from "./events.ts";
 import { fileFeed } from "./index_build.ts";
 import { type IndexLine, indexTime } from "./index_format.ts";
@@ -37,11 +37,10 @@ export function isLocalCast(argument: string): boolean {
 }
 
 /** A local file that cannot be read, or is no recording. */
-export class LocalCastError extends Error {
-  /** Creates the error. */
+export class LocalCastError extends KindedError<"unreadable"> {
+  /** Creates the error (kind `unreadable`: the file cannot be read or is no recording). */
   constructor(message: string) {
-    super(message);
-    this.name = "LocalCastError";
+    super("unreadable", message);
   }
 }
 

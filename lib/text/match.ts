@@ -6,14 +6,13 @@
  *
  * @module
  */
-import { errorMessage, termSafe } from "../sys/mod.ts";
+import { errorMessage, KindedError, termSafe } from "../sys/mod.ts";
 import type { IndexLine } from "./index_format.ts";
 
-/** How to match. */
+/** How a pattern matches a line: as a regular expression, ignoring case. */
 export interface MatchOptions {
   /** The pattern is a JavaScript regular expression (default: a literal string). */
   regex?: boolean;
-  /** Ignore case. */
   ignoreCase?: boolean;
 }
 
@@ -21,11 +20,10 @@ export interface MatchOptions {
 export type Matcher = (text: string) => boolean;
 
 /** A pattern that does not compile. */
-export class PatternError extends Error {
-  /** Creates the error. */
+export class PatternError extends KindedError<"invalid"> {
+  /** Creates the error (kind `invalid`: the pattern does not compile). */
   constructor(message: string) {
-    super(message);
-    this.name = "PatternError";
+    super("invalid", message);
   }
 }
 
@@ -181,7 +179,6 @@ export interface MatchPlace {
   id: string;
   /** The remote (display form). */
   remote: string;
-  /** The branch. */
   branch: string;
   /** Where the text came from: the committed index, or rendered from the chunks. */
   source: "index" | "rendered";

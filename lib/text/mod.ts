@@ -6,18 +6,62 @@
  *
  * @module
  */
-export * from "./bounded_regex.ts";
-export * from "./branch_text.ts";
-export * from "./codec.ts";
-export * from "./events.ts";
-export * from "./index_build.ts";
-export * from "./index_format.ts";
-export * from "./lines.ts";
-export * from "./local_text.ts";
-export * from "./match.ts";
-export * from "./render.ts";
-export * from "./search.ts";
-export * from "./remotes.ts";
-export * from "./reindex.ts";
-export * from "./playback.ts";
-export * from "./follow.ts";
+export { REGEX_TIME_LIMIT_MS } from "./bounded_regex.ts";
+export { readRecordingText } from "./branch_text.ts";
+export {
+  decodeDerivedPayload,
+  derivedPayloadCodec,
+  encodeDerivedPayload,
+  type PayloadCodec,
+  PayloadTooLargeError,
+  sealingFor,
+  ZstdWriter,
+} from "./codec.ts";
+export {
+  CastFormatError,
+  type CastHeader,
+  EventParser,
+  LineSplitter,
+  parseCastHeader,
+  parseResize,
+} from "./events.ts";
+export { buildTextIndex, type BuiltIndex, fileFeed } from "./index_build.ts";
+export {
+  decodeIndexHeader,
+  encodeIndexHeader,
+  encodeIndexLine,
+  escapeText,
+  INDEX_VERSION,
+  IndexDecoder,
+  IndexFormatError,
+  type IndexLine,
+  indexTime,
+  MAX_INDEX_LINE,
+  textIndexPathOnBranch,
+} from "./index_format.ts";
+export { LineCollector, type RowReader, type TextLine } from "./lines.ts";
+export {
+  isLocalCast,
+  LocalCastError,
+  notBackedUpReason,
+  readLocalText,
+  searchFiles,
+} from "./local_text.ts";
+export {
+  compileMatcher,
+  formatMatchJson,
+  formatMatchText,
+  formatOffset,
+  formatTextLine,
+  type Match,
+  type MatchPlace,
+  MatchScanner,
+  needsSeparator,
+  PatternError,
+} from "./match.ts";
+export { CastRenderer, renderFeed } from "./render.ts";
+export { closestIds, searchRecordings } from "./search.ts";
+export { searchedRemotes } from "./remotes.ts";
+export { reindexRecordings } from "./reindex.ts";
+export { PlaybackStream } from "./playback.ts";
+export { type FollowOptions, followRecording } from "./follow.ts";

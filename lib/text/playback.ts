@@ -39,7 +39,6 @@ export class PlaybackStream {
   #last = 0;
   #shift: number | undefined;
 
-  /** Creates the stream. */
   constructor(options: PlaybackOptions) {
     this.#follow = options.follow;
   }

@@ -58,7 +58,6 @@ export interface ReindexOptions extends BranchSourceOptions {
 export interface ReindexReport {
   /** The remote (display form). */
   url: string;
-  /** Its branch. */
   branch: string;
   /** Indexes built and pushed. */
   built: string[];

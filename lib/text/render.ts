@@ -47,7 +47,7 @@ type Cell = NonNullable<
 >;
 
 /** Characters queued before the renderer waits for the emulator to catch up. */
-export const FLUSH_CHARS = 1 << 20;
+const FLUSH_CHARS = 1 << 20;
 /** Longest piece written at once: what one piece can scroll stays well inside the scrollback. */
 const PIECE_CHARS = 1024;
 /** Rows the emulator keeps above the screen: rows waiting to be taken, and a margin for one piece. */

@@ -34,13 +34,11 @@ export interface ViewerRemote {
   url: string;
   /** The remote for people. */
   shown: string;
-  /** The branch. */
   branch: string;
 }
 
 /** A readable copy of a remote's branch, as of its last refresh. */
 export interface BranchState {
-  /** The remote. */
   remote: ViewerRemote;
   /** The git directory to read (the remote itself, the scratch repository, or the daemon's clone). */
   gitDir: string;

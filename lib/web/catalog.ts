@@ -18,7 +18,6 @@ export interface RecordingRow {
   r: number;
   /** The remote (display form). */
   remote: string;
-  /** The branch. */
   branch: string;
   /** Recording id. */
   id: string;
@@ -55,7 +54,7 @@ function seconds(from: string | null, to: string | null): number | null {
 }
 
 /** A listed recording as a row. */
-export function rowOf(remote: ViewerRemote, listed: ListedRecording): RecordingRow {
+function rowOf(remote: ViewerRemote, listed: ListedRecording): RecordingRow {
   return {
     r: remote.key,
     remote: remote.shown,
@@ -106,11 +105,9 @@ export function filterRows(rows: readonly RecordingRow[], filter: RowFilter): Re
 
 /** One remote's part of the list. */
 export interface RemoteSummary {
-  /** Its number. */
   key: number;
   /** Display form. */
   url: string;
-  /** Branch. */
   branch: string;
   /** Recordings on it. */
   recordings: number;

@@ -6,14 +6,26 @@
  *
  * @module
  */
-export * from "./assets.ts";
-export * from "./branches.ts";
-export * from "./catalog.ts";
-export * from "./guard.ts";
-export * from "./live.ts";
-export * from "./open.ts";
-export * from "./player_data.ts";
-export * from "./search.ts";
-export * from "./segments.ts";
-export * from "./server.ts";
-export * from "./timeline.ts";
+
+export { ViewerBranches } from "./branches.ts";
+export { workspaceOf } from "./catalog.ts";
+export {
+  allowedHosts,
+  CONTENT_SECURITY_POLICY,
+  cookieName,
+  cookieValue,
+  isLoopback,
+  judgeRequest,
+  loginCookie,
+  newToken,
+  type RequestFacts,
+  securityHeaders,
+  type Verdict,
+} from "./guard.ts";
+export { followStart } from "./live.ts";
+export { openInBrowser, redirectPage } from "./open.ts";
+export { readRange } from "./player_data.ts";
+export { MAX_MATCHES, webSearch } from "./search.ts";
+export { buildIndex, buildSegment, seconds, segmentStarts, WINDOW_BYTES } from "./segments.ts";
+export { startViewer, type Viewer } from "./server.ts";
+export { readLineHead, TimeScanner } from "./timeline.ts";

@@ -17,7 +17,7 @@ export function redirectPage(url: string): string {
 }
 
 /** The command that opens a file with the desktop's browser here. */
-export function openerFor(os: string = Deno.build.os): string {
+function openerFor(os: string = Deno.build.os): string {
   return os === "darwin" ? "open" : os === "windows" ? "explorer" : "xdg-open";
 }
 

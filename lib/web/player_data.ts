@@ -29,13 +29,13 @@ import {
 } from "./segments.ts";
 
 /** Maps made at once. */
-export const SCANS = 2;
+const SCANS = 2;
 /** Recordings whose maps are kept. */
-export const KEPT = 32;
+const KEPT = 32;
 /** A map whose reading failed is read again (from the start) at most this often. */
-export const RETRY_MS = 10_000;
+const RETRY_MS = 10_000;
 /** A segment bigger than this is cut (a recording without time between its lines). */
-export const MAX_SEGMENT_BYTES = 64 << 20;
+const MAX_SEGMENT_BYTES = 64 << 20;
 
 /** How far a recording's map got. */
 export interface MapStatus {
@@ -91,7 +91,6 @@ export class PlayerData {
   #running = 0;
   #queue: (() => void)[] = [];
 
-  /** Creates the store. */
   constructor(options: PlayerDataOptions = {}) {
     this.#options = options;
   }

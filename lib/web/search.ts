@@ -9,7 +9,7 @@
  * @module
  */
 import type { BranchSourceOptions } from "../branch/mod.ts";
-import { errorMessage } from "../sys/mod.ts";
+import { errorMessage, KindedError } from "../sys/mod.ts";
 import {
   formatOffset,
   type Match,
@@ -23,7 +23,7 @@ import type { ViewerBranches } from "./branches.ts";
 export const MAX_MATCHES = 2000;
 
 /** How long one search may take (recordings without a text index are rendered). */
-export const SEARCH_TIMEOUT_MS = 120_000;
+const SEARCH_TIMEOUT_MS = 120_000;
 
 /** One match as the page shows it. */
 export interface Hit {
@@ -33,7 +33,6 @@ export interface Hit {
   offset: string;
   /** Line number in the recording's text. */
   number: number;
-  /** The line. */
   line: string;
   /** Context before. */
   before: string[];
@@ -57,11 +56,9 @@ export interface HitGroup {
 
 /** What the page asked. */
 export interface WebSearchRequest {
-  /** The pattern. */
   pattern: string;
   /** A regular expression (default: literal). */
   regex?: boolean;
-  /** Ignore case. */
   ignoreCase?: boolean;
   /** Lines of context (default 1). */
   context?: number;
@@ -96,7 +93,12 @@ function hitOf(match: Match): Hit {
   };
 }
 
-class Enough extends Error {}
+/** Enough matches: ends the search early (not a failure). */
+class Enough extends KindedError<"enough"> {
+  constructor() {
+    super("enough", "enough matches");
+  }
+}
 
 /**
  * Searches every remote of `branches` (or `request.remote`). Throws

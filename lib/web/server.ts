@@ -18,7 +18,7 @@
  * @module
  */
 import type { BranchSourceOptions } from "../branch/mod.ts";
-import { errorMessage } from "../sys/mod.ts";
+import { errorMessage, KindedError } from "../sys/mod.ts";
 import { PatternError } from "../text/mod.ts";
 import { assetFor } from "./assets.ts";
 import { type BranchState, ViewerBranches } from "./branches.ts";
@@ -47,11 +47,10 @@ export interface ViewerOptions extends BranchSourceOptions {
   maxLive?: number;
 }
 
-/** A running viewer. */
+/** The viewer while it runs: where it listens and how to stop it. */
 export interface Viewer {
   /** The URL to open, with the token. */
   url: string;
-  /** The port. */
   port: number;
   /** Stops the server and removes its temporary files. */
   close(): Promise<void>;
@@ -68,9 +67,19 @@ const INDEX_WAIT_MS = 400;
 /** Markers taken from the `m` parameter at most. */
 const MAX_MARKERS = 1000;
 
-class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
+/** An answer other than 200, by its status: the request's fault, nothing there, upstream, busy. */
+type HttpErrorKind = "request" | "not-found" | "upstream" | "busy";
+
+const HTTP_KINDS: Record<number, HttpErrorKind> = {
+  400: "request",
+  404: "not-found",
+  502: "upstream",
+  503: "busy",
+};
+
+class HttpError extends KindedError<HttpErrorKind> {
+  constructor(readonly status: 400 | 404 | 502 | 503, message: string) {
+    super(HTTP_KINDS[status], message);
   }
 }
 

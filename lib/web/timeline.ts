@@ -139,7 +139,6 @@ export class TimeScanner {
   #rows = 24;
   #lastPointByte = -Infinity;
 
-  /** Creates the scanner. */
   constructor(options: TimeScannerOptions = {}) {
     this.#spacing = options.spacing ?? 1 << 20;
     this.#maxLine = MAX_LINE_BYTES;

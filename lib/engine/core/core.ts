@@ -52,7 +52,6 @@ export interface HealthCounters {
 export interface EngineCore {
   /** The engine's options. */
   readonly options: EngineOptions;
-  /** Its clock. */
   readonly clock: Clock;
   /** Recordings by file id. */
   readonly recs: Map<string, Recording>;

@@ -26,7 +26,7 @@ export const FAILPOINTS = [
   "finish.after-move",
 ] as const;
 
-/** A failpoint name. */
+/** A step where a fault test may kill the daemon (one of {@linkcode FAILPOINTS}). */
 export type Failpoint = typeof FAILPOINTS[number];
 
 interface Armed {

@@ -7,4 +7,4 @@
 export { type EngineCore, hasWork, type HealthCounters, type Recording } from "./core.ts";
 export { allowFailpoints, failpoint, FAILPOINT_FLAG, FAILPOINTS } from "./failpoint.ts";
 export { Generations } from "./generations.ts";
-export type { EngineEvent, EngineOptions } from "./options.ts";
+export type { EngineOptions } from "./options.ts";

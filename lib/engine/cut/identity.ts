@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import type { Fingerprint } from "../../chunk/mod.ts";
 
 /** Bytes hashed at each end. */
-export const WINDOW = 4096;
+const WINDOW = 4096;
 
 async function hashWindow(file: Deno.FsFile, start: number, end: number): Promise<string> {
   const buffer = new Uint8Array(end - start);

@@ -19,7 +19,7 @@ import { formatChunkName, type PendingChunk, readRange } from "../../chunk/mod.t
 import { createHash } from "node:crypto";
 
 /** Suffix of a sealed chunk's local digest file. */
-export const DIGEST_SUFFIX = ".digest";
+const DIGEST_SUFFIX = ".digest";
 
 const DigestSchema = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
@@ -53,14 +53,14 @@ export async function writeDigest(chunkPath: string, digest: ChunkDigest): Promi
 }
 
 /** Reads the digest of `chunkPath`; undefined when absent or unreadable. */
-export async function readDigest(chunkPath: string): Promise<ChunkDigest | undefined> {
+async function readDigest(chunkPath: string): Promise<ChunkDigest | undefined> {
   const raw = await readJsonIfExists(digestPathFor(chunkPath)).catch(() => undefined);
   const parsed = DigestSchema.safeParse(raw);
   return parsed.success ? parsed.data : undefined;
 }
 
 /** sha256 (hex) and size of a whole file. */
-export async function fileSha256(path: string): Promise<{ sha256: string; bytes: number }> {
+async function fileSha256(path: string): Promise<{ sha256: string; bytes: number }> {
   const file = await Deno.open(path, { read: true });
   try {
     const bytes = (await file.stat()).size;

@@ -42,7 +42,7 @@ function crossDevice(error: unknown): boolean {
 }
 
 /** Moves `from` to `to` (a free name); across filesystems by copy, fsync, rename, unlink. */
-export async function moveFile(from: string, to: string): Promise<void> {
+async function moveFile(from: string, to: string): Promise<void> {
   try {
     await Deno.rename(from, to);
     await fsyncDir(dirname(to));

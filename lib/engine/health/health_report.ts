@@ -183,7 +183,7 @@ export class HealthReporter {
       now.add(state.id);
       if (this.#refused.has(state.id)) continue;
       this.#log.warn("Recording {id} is held back: {message}", { id: state.id, message });
-      core.options.onEvent?.({ type: "public-refused", id: state.id, message });
+      core.options.onEvent?.({ kind: "public-refused", id: state.id, message });
     }
     this.#refused = now;
   }
@@ -204,14 +204,14 @@ export class HealthReporter {
           id,
           age: Math.round(age),
         });
-        options.onEvent?.({ type: "behind", id, ageSeconds: age });
+        options.onEvent?.({ kind: "behind", id, ageSeconds: age });
       }
     }
     for (const id of [...this.#behind]) {
       if ((recordings[id]?.unpushed_age_seconds ?? 0) > limit) continue;
       this.#behind.delete(id);
       this.#log.info("Recording {id} is caught up", { id });
-      options.onEvent?.({ type: "caught-up", id });
+      options.onEvent?.({ kind: "caught-up", id });
     }
   }
 }

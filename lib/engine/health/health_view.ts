@@ -53,9 +53,7 @@ export interface HealthSnapshot {
   lastPush: string | null;
   /** The most recent error anywhere. */
   lastError: string | null;
-  /** Recordings. */
   recordings: RecordingSnapshot[];
-  /** Remotes. */
   remotes: RemoteSnapshot[];
 }
 

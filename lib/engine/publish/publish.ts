@@ -42,7 +42,6 @@ export interface PublishContext {
   paths: HomePaths;
   /** Settings (batch size, push timeout). */
   settings: Settings;
-  /** The remote. */
   target: RemoteTarget;
   /** Its local clone. */
   clone: RepoClone;

@@ -7,7 +7,7 @@
  * @module
  */
 import { type Clock, nextRetry, type Retry, withTimeout } from "../../sys/mod.ts";
-import type { ErrorKind } from "../../status/mod.ts";
+import type { ErrorKind } from "../../git/mod.ts";
 
 /** A failure the queue understands: a kind and a message. */
 export interface QueueFailure {

@@ -10,7 +10,7 @@
 import { log, OnceLog } from "../../sys/mod.ts";
 import { type RemoteTarget, withoutCredentials } from "../../git/mod.ts";
 import { folderOf, type PendingChunk, type RecordingState } from "../../chunk/mod.ts";
-import type { ErrorKind } from "../../status/mod.ts";
+import type { ErrorKind } from "../../git/mod.ts";
 import { remoteOf } from "../../recording/mod.ts";
 import { type EngineCore, hasWork, type Recording } from "../core/mod.ts";
 import { publishBatch } from "./publish.ts";
@@ -278,7 +278,7 @@ export class RemoteWork implements RemoteHost {
     if (!failure) {
       this.#once.clear(`push:${remote.key}`);
       this.#log.info("Pushes to {branch} work again", { branch: remote.target.branch });
-      core.options.onEvent?.({ type: "push-ok", remote: remote.key, queued, label });
+      core.options.onEvent?.({ kind: "push-ok", remote: remote.key, queued, label });
     } else {
       // A rejected push may mean the repository changed: ask about its visibility again.
       if (failure.kind !== "network" && failure.kind !== "disk") {
@@ -295,9 +295,9 @@ export class RemoteWork implements RemoteHost {
         `Pushing to ${remote.target.branch} failed (${failure.kind}): ${failure.message}.${hint} Retrying in ${delay}s; chunks stay in the spool.`,
       );
       core.options.onEvent?.({
-        type: "push-failed",
+        kind: "push-failed",
         remote: remote.key,
-        kind: failure.kind,
+        errorKind: failure.kind,
         message: failure.message,
         since: core.clock.wall(),
         queued,

@@ -10,7 +10,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { ErrorKind } from "../../status/mod.ts";
+import type { ErrorKind } from "../../git/mod.ts";
 import { type Clock, errorMessage, type HomePaths, log, OnceLog, wallAt } from "../../sys/mod.ts";
 import {
   type AuthResolver,
@@ -39,7 +39,7 @@ export interface RemoteHost {
 }
 
 /** Classifies anything thrown while publishing. */
-export function classifyPublishError(error: unknown): QueueFailure {
+function classifyPublishError(error: unknown): QueueFailure {
   if (error instanceof PublishError) return { kind: error.kind, message: error.message };
   const message = errorMessage(error);
   const kind: ErrorKind = error instanceof Deno.errors.PermissionDenied ||
@@ -55,13 +55,11 @@ export interface RemoteSnapshot {
   key: string;
   /** Display URL (never with credentials). */
   url: string;
-  /** Branch. */
   branch: string;
   /** Last success (ISO) or null. */
   lastPush: string | null;
   /** Last error, or null. */
   lastError: string | null;
-  /** Its kind. */
   errorKind: ErrorKind | null;
   /** ISO or null. */
   failingSince: string | null;
@@ -81,7 +79,6 @@ export interface RemoteSnapshot {
 export interface RemotesOptions {
   /** Home layout. */
   paths: HomePaths;
-  /** Clock. */
   clock: Clock;
   /** Longest backoff, seconds. */
   capSeconds: number;
@@ -255,7 +252,6 @@ export class Remotes {
   #byTarget = new Map<string, Remote>();
   #options: RemotesOptions;
 
-  /** Creates the registry. */
   constructor(options: RemotesOptions) {
     this.#options = options;
   }

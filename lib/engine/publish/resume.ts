@@ -46,7 +46,6 @@ export type LookupAnswer =
 export interface LookupRecording {
   /** Its id (file name without `.cast`). */
   id: string;
-  /** Its `.cast`. */
   castPath: string;
 }
 

@@ -27,6 +27,7 @@ import {
   ensurePrivateDir,
   errorMessage,
   type HomePaths,
+  KindedError,
   log,
   nextRetry,
   OnceLog,
@@ -70,7 +71,11 @@ export interface IndexTodo {
 }
 
 /** The recording is encrypted and nothing says what to seal its index to. */
-class SealingRefused extends Error {}
+class SealingRefused extends KindedError<"no-recipients"> {
+  constructor(message: string) {
+    super("no-recipients", message);
+  }
+}
 
 /** Renderings of one file tried before it is left to `reindex`. */
 const RENDER_TRIES = 3;

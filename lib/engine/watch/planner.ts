@@ -106,7 +106,7 @@ export interface PlanLimits {
 /** Why a cut happens. */
 export type CutReason = "idle" | "size" | "age" | "end" | "once";
 
-/** The planner's decision. */
+/** What to do next with one recording, by its `type`. */
 export type Action =
   | { type: "idle" }
   | { type: "wait"; until: number }
@@ -147,7 +147,7 @@ export function newProgress(now: number): Progress {
 }
 
 /** Why the file is not the one `checkpoint` describes, or null when it is (as far as stat tells). */
-export function identityChange(facts: FileFacts, checkpoint: CheckpointView): string | null {
+function identityChange(facts: FileFacts, checkpoint: CheckpointView): string | null {
   if (checkpoint.ino !== null && facts.ino !== null && checkpoint.ino !== facts.ino) {
     return `replaced (inode ${checkpoint.ino} -> ${facts.ino})`;
   }

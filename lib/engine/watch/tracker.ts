@@ -36,7 +36,7 @@ export interface TrackerMemo {
   seen: { size: number; ino: number | null; mtimeMs: number | null } | null;
 }
 
-/** A fresh memo. */
+/** A memo that remembers nothing yet (the first look at a file). */
 export function newMemo(): TrackerMemo {
   return {
     configStamp: "",
@@ -179,7 +179,7 @@ function exitSeen(castPath: string, size: number, memo: TrackerMemo): boolean {
 }
 
 /** A recording's `.json` is a few hundred bytes; anything much bigger is not one. */
-export const MAX_CONFIG_BYTES = 64 * 1024;
+const MAX_CONFIG_BYTES = 64 * 1024;
 
 /** How long reading a `.json` may take before it counts as unreadable. */
 const CONFIG_READ_MS = 2000;

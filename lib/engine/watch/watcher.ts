@@ -31,20 +31,20 @@ export interface WatcherOptions {
 }
 
 /** The id a file name in `active/` belongs to, if any. */
-export function idOfName(name: string): string | undefined {
+function idOfName(name: string): string | undefined {
   if (name.startsWith(".")) return undefined;
   if (name.endsWith(".cast") || name.endsWith(".json")) return name.slice(0, -5);
   return undefined;
 }
 
 /** Events per second above which the folder is looked at every two seconds instead. */
-export const BUSY_EVENTS_PER_SECOND = 8;
+const BUSY_EVENTS_PER_SECOND = 8;
 /** Looks without a change before watching again. */
-export const QUIET_POLLS = 1;
+const QUIET_POLLS = 1;
 const POLL_MS = 2000;
 
 /** Names in `dir` that are neither files, folders nor links (FIFOs, sockets, devices). */
-export function specialFiles(dir: string): string[] {
+function specialFiles(dir: string): string[] {
   const found: string[] = [];
   try {
     for (const entry of Deno.readDirSync(dir)) {
@@ -97,7 +97,7 @@ function listing(dir: string, recent?: Set<string>): Map<string, string> {
   return seen;
 }
 
-/** Watches one folder. */
+/** Turns file events in one folder into recording ids, or compares its listing when events do not serve. */
 export class Watcher {
   #dir: string;
   #options: WatcherOptions;

@@ -31,7 +31,7 @@ export function chunkingFromFlags(
 }
 
 /** Asks how recordings are chunked (or takes `--idle`/`--zstd`). */
-export async function askChunking(
+async function askChunking(
   run: SetupRun,
   prompter: Prompter,
 ): Promise<{ idle: number; zstd: number }> {

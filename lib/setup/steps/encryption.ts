@@ -15,7 +15,7 @@ import { AGE_IDENTITY, isX25519Recipient, newIdentity, recipientShown } from "..
 import type { Draft, SetupRun } from "../context.ts";
 
 /** The recipients config.json already encrypts to. */
-export function configuredRecipients(config: Record<string, unknown>): string[] {
+function configuredRecipients(config: Record<string, unknown>): string[] {
   const encryption = config.encryption as { recipients?: unknown } | undefined;
   const recipients = encryption?.recipients;
   return Array.isArray(recipients)

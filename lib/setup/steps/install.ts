@@ -27,7 +27,7 @@ import { deleteCredentials, installService, statusText } from "../service.ts";
 import { checkAborted, type SetupPlan, type SetupRun } from "../context.ts";
 
 /** config.json's keys setup writes (the rest of the file is kept). */
-export function configPatch(run: SetupRun, plan: SetupPlan): Record<string, unknown> {
+function configPatch(run: SetupRun, plan: SetupPlan): Record<string, unknown> {
   const raw = run.config;
   const notify = { ...((raw.notify ?? {}) as Record<string, unknown>) };
   const pushover = { ...((notify.pushover ?? {}) as Record<string, unknown>) };

@@ -5,20 +5,10 @@
  */
 export { preflightStep } from "./preflight.ts";
 export { existingStep } from "./existing.ts";
-export { askBranch, askRepository, repositoryStep } from "./repository.ts";
-export { askToken, describeVerdict, tokenStep, verifyToken } from "./token.ts";
-export {
-  checkRecipients,
-  configuredRecipients,
-  encryptionStep,
-  encryptionSummary,
-} from "./encryption.ts";
-export {
-  askNotifications,
-  notificationsStep,
-  type NotifyAnswer,
-  sendTestNotice,
-} from "./notifications.ts";
-export { askChunking, chunkingFromFlags, chunkingStep } from "./chunking.ts";
-export { reviewStep, summarize } from "./review.ts";
-export { apply, configPatch } from "./install.ts";
+export { repositoryStep } from "./repository.ts";
+export { tokenStep } from "./token.ts";
+export { checkRecipients, encryptionStep } from "./encryption.ts";
+export { notificationsStep } from "./notifications.ts";
+export { chunkingFromFlags, chunkingStep } from "./chunking.ts";
+export { reviewStep } from "./review.ts";
+export { apply } from "./install.ts";

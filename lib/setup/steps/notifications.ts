@@ -20,7 +20,7 @@ export interface NotifyAnswer {
 }
 
 /** Asks for the notification backends, each confirmed with a test notice. */
-export async function askNotifications(
+async function askNotifications(
   run: SetupRun,
   prompter: Prompter,
   fresh: boolean,
@@ -108,7 +108,7 @@ async function confirmNotice(
 }
 
 /** Sends a test notice through the chosen backends; undefined when none is set up. */
-export async function sendTestNotice(
+async function sendTestNotice(
   run: SetupRun,
   answer: NotifyAnswer,
 ): Promise<boolean | undefined> {

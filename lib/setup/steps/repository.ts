@@ -12,7 +12,7 @@ import { configString, type Draft, normalizeRepo, type SetupRun } from "../conte
 import type { Choice, Prompter } from "../prompter.ts";
 
 /** Asks where recordings go (or takes `--repo`). */
-export async function askRepository(run: SetupRun, prompter: Prompter): Promise<string> {
+async function askRepository(run: SetupRun, prompter: Prompter): Promise<string> {
   const { flags, config, ctx } = run;
   if (flags.repo) {
     requireValid("--repo", checkRepoUrl(flags.repo));
@@ -66,7 +66,7 @@ async function originOf(cwd: string): Promise<string | undefined> {
 }
 
 /** Asks for the branch (or takes `--branch`). */
-export async function askBranch(run: SetupRun, prompter: Prompter): Promise<string> {
+async function askBranch(run: SetupRun, prompter: Prompter): Promise<string> {
   if (run.flags.branch) {
     requireValid("--branch", checkBranch(run.flags.branch));
     return run.flags.branch;

@@ -10,7 +10,7 @@ import type { SetupPlan, SetupRun } from "../context.ts";
 import { encryptionSummary } from "./encryption.ts";
 
 /** Prints what setup is about to do. */
-export function summarize(run: SetupRun, plan: SetupPlan): void {
+function summarize(run: SetupRun, plan: SetupPlan): void {
   run.say("");
   run.say("Summary:");
   run.say(`  repository     ${displayUrl(plan.repoUrl)}, branch ${plan.branch}`);

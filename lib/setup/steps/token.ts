@@ -29,7 +29,7 @@ export type TokenVerdict =
   | { ok: false; kind: string; message: string };
 
 /** Checks a token (or git alone) against the repository and branch. */
-export async function verifyToken(run: SetupRun, url: string, branch: string, token?: string) {
+async function verifyToken(run: SetupRun, url: string, branch: string, token?: string) {
   const { ctx } = run;
   let login: string | undefined;
   let visibility: Visibility | undefined;
@@ -57,7 +57,7 @@ export async function verifyToken(run: SetupRun, url: string, branch: string, to
 }
 
 /** The line that tells what a successful check found. */
-export function describeVerdict(url: string, branch: string, verdict: TokenVerdict & { ok: true }) {
+function describeVerdict(url: string, branch: string, verdict: TokenVerdict & { ok: true }) {
   const who = verdict.login ? `the token of ${verdict.login}` : "git";
   const seen = verdict.visibility === "public"
     ? "; the repository is PUBLIC"
@@ -95,7 +95,7 @@ type TokenAnswer =
   | { next: "change-repo" };
 
 /** Asks for the token (keeping a stored one that works, when wanted) and checks it. */
-export async function askToken(
+async function askToken(
   run: SetupRun,
   target: { prompter: Prompter; url: string; branch: string; fresh: boolean },
 ): Promise<TokenAnswer> {

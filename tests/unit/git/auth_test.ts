@@ -24,13 +24,23 @@ import {
   GITHUB_PAT,
 } from "../../../lib/credentials/mod.ts";
 import { RemoteUrlError } from "../../../lib/git/mod.ts";
-import { PublishError, RepoClone } from "../../../lib/git/mod.ts";
+import { type DaemonEvent, PublishError, RepoClone } from "../../../lib/git/mod.ts";
 import { chunkPathOnBranch } from "../../../lib/chunk/mod.ts";
 import { redact } from "../../../lib/sys/mod.ts";
 import { startGitHttpServer } from "../../support/git_http_server.ts";
 import { scanTreeForSecrets, secretForms, startArgvSampler } from "../../support/argv_sampler.ts";
 import { ignoreWithout } from "../../support/env.ts";
 import { hostileHome } from "../../support/hostile_git.ts";
+
+/** The daemon's event for a push the remote refused for its token. */
+const authFailed: DaemonEvent = {
+  kind: "push-failed",
+  remote: "r",
+  errorKind: "auth",
+  message: "Authentication failed",
+  since: new Date(0),
+  queued: 0,
+};
 
 const TOKEN = "ghp_DaemonToken0123456789abcdefABCDEF01";
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -431,18 +441,18 @@ Deno.test({
       assert.equal(classifyGitError(failure.message), "auth");
       assert.ok(!failure.message.includes(TOKEN));
       assert.ok(server.stats.rejected > 0);
-      resolver.observe({ type: "push-failed", kind: "auth" });
+      resolver.observe(authFailed);
 
       // The person stores the right token; within the interval nothing is re-read.
       vars.ASCIINEMA_GITHUB_PAT = "ghp_ServerSideToken0123456789abcdefAB";
       now += 30_000;
       await assert.rejects(() => clone.push(), PublishError);
-      resolver.observe({ type: "push-failed", kind: "auth" });
+      resolver.observe(authFailed);
       assert.equal(resolver.cache.reads, 1);
       now += 30_000;
       assert.ok(await clone.push());
       assert.equal(resolver.cache.reads, 2);
-      resolver.observe({ type: "push-ok" });
+      resolver.observe({ kind: "push-ok", remote: "r", queued: 0 });
 
       // A server that is gone is a network error, not auth.
       await server.stop();

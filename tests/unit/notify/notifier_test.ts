@@ -249,9 +249,9 @@ Deno.test("a rejected token gives one high-priority notice at once", async () =>
     });
     // The daemon's events (ChunkerEvent shape) at its auth backoff for 20 minutes.
     const first = await policy.handleEvent({
-      type: "push-failed",
+      kind: "push-failed",
       remote: "github.com-o-r",
-      kind: "auth",
+      errorKind: "auth",
       message: "remote: Invalid username or token. fatal: Authentication failed",
       since: new Date(t0),
       queued: 1,
@@ -262,9 +262,9 @@ Deno.test("a rejected token gives one high-priority notice at once", async () =>
     for (let minute = 5; minute <= 20; minute += 5) {
       now = t0 + minute * 60_000;
       await policy.handleEvent({
-        type: "push-failed",
+        kind: "push-failed",
         remote: "github.com-o-r",
-        kind: "auth",
+        errorKind: "auth",
         message: "Authentication failed",
         since: new Date(t0),
         queued: minute,
@@ -280,7 +280,7 @@ Deno.test("a rejected token gives one high-priority notice at once", async () =>
 
     now = t0 + 25 * 60_000;
     const recovered = await policy.handleEvent({
-      type: "push-ok",
+      kind: "push-ok",
       remote: "github.com-o-r",
       queued: 20,
     });

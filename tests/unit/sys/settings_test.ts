@@ -1,7 +1,12 @@
 /** Settings: defaults, overrides, and errors that name key, value and range. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadSettings, parseSettings, SettingsError } from "../../../lib/sys/mod.ts";
+import {
+  loadSettings,
+  parseSettings,
+  readConfigFile,
+  SettingsError,
+} from "../../../lib/sys/mod.ts";
 import { makeTestHome } from "../../support/env.ts";
 import { runOnce, writeConfig } from "../../support/daemon.ts";
 
@@ -55,6 +60,49 @@ Deno.test("invalid values name the key, the value and the allowed range", async 
   await Deno.writeTextFile(t.paths.config, "{oops");
   await assert.rejects(() => loadSettings(t.paths.config, { env: env({}) }), /not valid JSON/);
   await t.cleanup();
+});
+
+Deno.test("readConfigFile: lenient and typed, every key kept, each bad key named", async () => {
+  const t = await makeTestHome();
+  try {
+    const absent = await readConfigFile(t.paths.config);
+    assert.deepEqual(absent.raw, {});
+    assert.deepEqual(absent.problems, []);
+    assert.equal(absent.error, undefined);
+    assert.equal(absent.settings.zstd_level, 3);
+
+    await writeConfig(t.paths.home, {
+      zstd_level: 22,
+      branch: "backups",
+      credential_store: "vault",
+      future_key: { a: 1 },
+    });
+    const bad = await readConfigFile(t.paths.config);
+    assert.equal(bad.path, t.paths.config);
+    assert.deepEqual(bad.raw.future_key, { a: 1 }, "unknown keys are kept");
+    assert.equal(bad.raw.zstd_level, 22, "raw is the file as written");
+    assert.equal(bad.settings.branch, "backups", "valid keys are typed");
+    assert.equal(bad.settings.zstd_level, 3, "a bad key counts as absent");
+    assert.equal(bad.settings.credential_store, "auto");
+    assert.deepEqual((bad.settings as Record<string, unknown>).future_key, { a: 1 });
+    assert.equal(bad.problems.length, 2);
+    assert.match(bad.problems.join("\n"), /zstd_level is 22; allowed: a whole number from 1 to 19/);
+    assert.match(bad.problems.join("\n"), /credential_store is "vault"/);
+    assert.equal(bad.error, undefined);
+
+    await Deno.writeTextFile(t.paths.config, "[1]");
+    const list = await readConfigFile(t.paths.config);
+    assert.deepEqual(list.raw, {});
+    assert.match(list.problems[0], /must be a JSON object, got \[1\]/);
+
+    await Deno.writeTextFile(t.paths.config, "{oops");
+    const broken = await readConfigFile(t.paths.config);
+    assert.ok(broken.error instanceof SyntaxError);
+    assert.deepEqual(broken.raw, {});
+    assert.equal(broken.settings.branch, "asciinema-recordings");
+  } finally {
+    await t.cleanup();
+  }
 });
 
 Deno.test("the daemon refuses to start on invalid settings and says why", async () => {
