@@ -71,6 +71,9 @@ export function configEndStamp(config: RecordingConfig | undefined): string | nu
   return `${config.ended ?? ""}|${config.recorder_pid ?? ""}`;
 }
 
+/** The end reason of a v3 recording whose last line is its exit event (its size is where it ends). */
+const EXIT_EVENT = "asciicast exit event";
+
 /** Reads the facts about `active/<id>.cast`. Never throws for a missing or odd file. */
 export async function readFacts(id: string, options: ReadFactsOptions): Promise<FileFacts> {
   const { memo } = options;
@@ -119,6 +122,7 @@ export async function readFacts(id: string, options: ReadFactsOptions): Promise<
       // Ended like this (an empty file, one line without its newline): backed up as it is.
       await readConfig(join(options.activeDir, `${id}.json`), id, memo);
       facts.ended = await endReason(castPath, facts, options);
+      if (facts.ended) sizeAtEnd(castPath, facts, memo);
       memo.note = facts.ended
         ? null
         : `${id}.cast is ${
@@ -138,7 +142,26 @@ export async function readFacts(id: string, options: ReadFactsOptions): Promise<
   facts.headerReady = true;
   await readConfig(join(options.activeDir, `${id}.json`), id, memo);
   facts.ended = await endReason(castPath, facts, options);
+  if (facts.ended && facts.ended !== EXIT_EVENT) sizeAtEnd(castPath, facts, memo);
   return facts;
+}
+
+/**
+ * The size once the end is known: the `.cast` was looked at before its
+ * `.json` (or the recorder's pid), so bytes written just before the end was
+ * signalled may be missing from that first look. They belong to the
+ * recording: look again (the same file only), so they are not taken for
+ * bytes written after its end.
+ */
+export function sizeAtEnd(castPath: string, facts: FileFacts, memo: TrackerMemo): void {
+  try {
+    const info = Deno.lstatSync(castPath);
+    if ((info.ino ?? null) !== facts.ino || !info.isFile || info.size <= facts.size) return;
+    facts.size = info.size;
+    memo.seen = { size: info.size, ino: facts.ino, mtimeMs: info.mtime?.getTime() ?? null };
+  } catch {
+    // gone meanwhile: the next look says so
+  }
 }
 
 async function endReason(
@@ -151,7 +174,7 @@ async function endReason(
   const fresh = configEndStamp(config) !== (options.staleEnd ?? null);
   if (fresh && config?.ended) return "its .json says it ended";
   if (memo.version === 3 && exitSeen(castPath, facts.size, memo)) {
-    return "asciicast exit event";
+    return EXIT_EVENT;
   }
   const pid = config?.recorder_pid;
   if (fresh && typeof pid === "number" && pid > 0) {
