@@ -70,7 +70,6 @@ interface SetupResult {
   code: number;
   stdout: string;
   stderr: string;
-  ms: number;
 }
 
 /** Runs `setup.ts args` without a terminal (stdin a pipe). */
@@ -79,7 +78,6 @@ async function setup(
   args: string[],
   options: { stdin?: string; cwd?: string } = {},
 ): Promise<SetupResult> {
-  const started = performance.now();
   const result = await run(Deno.execPath(), {
     args: ["run", "-A", "--no-prompt", SETUP_TS, ...args],
     env,
@@ -92,7 +90,6 @@ async function setup(
     code: result.code,
     stdout: result.stdout,
     stderr: result.stderr,
-    ms: performance.now() - started,
   };
 }
 
