@@ -201,6 +201,20 @@ async function answerNoEncryption(r: Rig): Promise<void> {
   await r.tty.press("Down", "Down", "Enter");
 }
 
+/** Answers every step with the right token, no encryption, no notifier, the default chunking. */
+async function answerUpToConfirmation(r: Rig): Promise<void> {
+  await answerRepository(r);
+  await r.tty.type(TOKEN);
+  await r.tty.press("Enter");
+  await r.tty.waitFor(/the token of alice can push/, "the token to be accepted");
+  await answerNoEncryption(r);
+  await r.tty.waitFor(/\? Notify you when backups fail\?/, "the notification question");
+  await r.tty.press("Down", "Down", "Enter");
+  await r.tty.waitFor(/\? How should recordings be chunked\?/, "the chunking question");
+  await r.tty.press("Enter");
+  await r.tty.waitFor(/\? Apply these settings\?/, "the confirmation");
+}
+
 /** Checks that the shell is back in a usable state: echo and icanon on, and it answers. */
 async function assertTerminalUsable(r: Rig, tag: string): Promise<void> {
   await r.tty.type(
@@ -442,16 +456,7 @@ Deno.test({
 
       // 3. At the final confirmation, after every check passed.
       await startSetup(r, "CONFIRM");
-      await answerRepository(r);
-      await r.tty.type(TOKEN);
-      await r.tty.press("Enter");
-      await r.tty.waitFor(/the token of alice can push/, "the token to be accepted");
-      await answerNoEncryption(r);
-      await r.tty.waitFor(/\? Notify you when backups fail\?/, "the notification question");
-      await r.tty.press("Down", "Down", "Enter");
-      await r.tty.waitFor(/\? How should recordings be chunked\?/, "the chunking question");
-      await r.tty.press("Enter");
-      await r.tty.waitFor(/\? Apply these settings\?/, "the confirmation");
+      await answerUpToConfirmation(r);
       await r.tty.press("C-c");
       screen = await r.tty.waitFor(/SETUP-CONFIRM=\d+/, "setup to end");
       assert.match(screen, /SETUP-CONFIRM=130/);
@@ -556,16 +561,7 @@ Deno.test({
           `echo "SETUP-STALE=$?"`,
       );
       await r.tty.press("Enter");
-      await answerRepository(r);
-      await r.tty.type(TOKEN);
-      await r.tty.press("Enter");
-      await r.tty.waitFor(/the token of alice can push/, "the token to be accepted");
-      await answerNoEncryption(r);
-      await r.tty.waitFor(/\? Notify you when backups fail\?/, "the notification question");
-      await r.tty.press("Down", "Down", "Enter");
-      await r.tty.waitFor(/\? How should recordings be chunked\?/, "the chunking question");
-      await r.tty.press("Enter");
-      await r.tty.waitFor(/\? Apply these settings\?/, "the confirmation");
+      await answerUpToConfirmation(r);
       await r.tty.press("Enter");
       const done = await r.tty.waitFor(/SETUP-STALE=\d+/, "setup to finish", 240_000);
       assert.match(done, /SETUP-STALE=0/, done);

@@ -496,12 +496,15 @@ Deno.test("issue 26: on the embedded default (no setup) status talks about no se
       asked++;
       return Promise.reject(new Error("keyring unavailable"));
     };
-    const local = await collectStatus({
-      paths: home.paths,
-      secrets: hook,
-      env: { get: () => undefined },
-      remoteNeedsToken: (url) => url.startsWith("https:"),
-    });
+    // No environment; https remotes need a token.
+    const collect = () =>
+      collectStatus({
+        paths: home.paths,
+        secrets: hook,
+        env: { get: () => undefined },
+        remoteNeedsToken: (url) => url.startsWith("https:"),
+      });
+    const local = await collect();
     assert.equal(asked, 0);
     assert.deepEqual(local.secrets, []);
     assert.equal(local.notifiers.find((n) => n.name === "pushover")?.configured, false);
@@ -517,12 +520,7 @@ Deno.test("issue 26: on the embedded default (no setup) status talks about no se
         },
       }),
     );
-    const bare = await collectStatus({
-      paths: home.paths,
-      secrets: hook,
-      env: { get: () => undefined },
-      remoteNeedsToken: (url) => url.startsWith("https:"),
-    });
+    const bare = await collect();
     assert.equal(asked, 0);
     assert.deepEqual(bare.secrets, []);
 
@@ -531,12 +529,7 @@ Deno.test("issue 26: on the embedded default (no setup) status talks about no se
       home.paths.config,
       JSON.stringify({ repo_url: "https://github.com/o/r.git" }),
     );
-    const github = await collectStatus({
-      paths: home.paths,
-      secrets: hook,
-      env: { get: () => undefined },
-      remoteNeedsToken: (url) => url.startsWith("https:"),
-    });
+    const github = await collect();
     assert.equal(asked, 1);
     assert.deepEqual(github.secrets.map((s) => [s.service, s.present]), [
       ["asciinema-github-pat", null],
