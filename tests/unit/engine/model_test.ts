@@ -1,19 +1,24 @@
 /**
  * An in-process model test of the engine's rules, in the manner of Vector's
  * file-source `file_watcher` tests: thousands of generated cases, each a
- * seeded sequence of writes (whole lines, bursts, a TUI's redraws, pauses),
+ * seeded sequence of writes (whole lines, lines written in parts, bursts, a
+ * TUI's redraws, pauses),
  * a remote going down and coming back and the recording's end, run against a
  * simulated file and remote with a stepped clock. No process, no disk, no
  * sleep: the clock is a number the test advances (100 ms a tick, as a scan
  * would look). Each tick does what the engine does with one recording: read
  * the facts (size, when it last grew), ask the planner (lib/engine/planner.ts),
- * cut, and push when `pushNotBefore` (lib/engine/push_timing.ts) says so.
+ * cut as the cut pass does (whole lines only, unless final; `noLineUntil`
+ * when the rest holds no line), and push when `pushNotBefore`
+ * (lib/engine/push_timing.ts) says so.
  *
  * Checked against the model at every tick:
- * - cuts tile what was written, in order, never past it, never empty;
+ * - cuts tile what was written, in order, never past it, never empty, and
+ *   end on a line's end unless final;
  * - an idle cut only after `idle_threshold` without a write;
- * - no byte waits longer than `max_chunk_seconds` + `push_interval_seconds`
- *   (plus a tick) to be pushed while the remote is up (issue 18);
+ * - no byte of a complete line waits longer than `max_chunk_seconds` +
+ *   `push_interval_seconds` (plus a tick) to be pushed while the remote is up
+ *   (issue 18), counted from when its line was complete;
  * - a writer that never pauses gets age cuts, at most one per `max_chunk_seconds`,
  *   not one per write;
  * - after the end, once the remote is up, everything is pushed and final.
@@ -38,9 +43,12 @@ interface Case {
   seed: number;
   limits: Limits;
   /** Operations: write `bytes` (whole lines), pause `ms`, remote down/up, the end. */
-  ops: ({ op: "write"; bytes: number } | { op: "pause"; ms: number } | { op: "down" | "up" } | {
-    op: "end";
-  })[];
+  ops: (
+    | { op: "write"; bytes: number; partial?: boolean }
+    | { op: "pause"; ms: number }
+    | { op: "down" | "up" }
+    | { op: "end" }
+  )[];
 }
 
 function generate(seed: number): Case {
@@ -55,14 +63,21 @@ function generate(seed: number): Case {
   const ops: Case["ops"] = [];
   const count = rng.int(5, 120);
   for (let i = 0; i < count; i++) {
-    const kind = rng.weighted({ redraw: 6, burst: 2, pause: 3, outage: 1 });
+    const kind = rng.weighted({ redraw: 6, burst: 2, pause: 3, outage: 1, parts: 2 });
     if (kind === "redraw") {
       // A TUI: small writes 50 ms apart, never quiet for long.
       for (let n = rng.int(1, 40); n > 0; n--) {
         ops.push({ op: "write", bytes: rng.int(10, 200) }, { op: "pause", ms: 50 });
       }
     } else if (kind === "burst") ops.push({ op: "write", bytes: rng.int(1, 200_000) });
-    else if (kind === "pause") ops.push({ op: "pause", ms: rng.int(100, 40_000) });
+    else if (kind === "parts") {
+      // One line written in parts, with pauses between them (a prompt being typed).
+      for (let n = rng.int(1, 5); n > 0; n--) {
+        ops.push({ op: "write", bytes: rng.int(1, 50), partial: true });
+        ops.push({ op: "pause", ms: rng.int(10, 25_000) });
+      }
+      ops.push({ op: "write", bytes: rng.int(1, 50) });
+    } else if (kind === "pause") ops.push({ op: "pause", ms: rng.int(100, 40_000) });
     else ops.push({ op: "down" }, { op: "pause", ms: rng.int(100, 30_000) }, { op: "up" });
   }
   if (rng.chance(0.8)) ops.push({ op: "end" });
@@ -74,8 +89,9 @@ function runCase(c: Case): { chunks: number } {
   const { limits } = c;
   let now = 0;
   const wall = () => new Date(WALL_EPOCH + now);
-  // The file: its size, and when each byte range was written.
+  // The file: its size, where its last complete line ends, and when each line was complete.
   let size = 0;
+  let lineEnd = 0;
   let lastWrite = -Infinity;
   const writes: { at: number; end: number }[] = [];
   let ended = false;
@@ -115,20 +131,23 @@ function runCase(c: Case): { chunks: number } {
       if (action.reason === "idle" && now - lastWrite < limits.idleMs) {
         fail(`an idle cut ${now - lastWrite} ms after a write (idle threshold ${limits.idleMs})`);
       }
-      if (action.upTo > state.cut_offset) {
+      // The cut pass: whole lines only, unless final.
+      const cutTo = action.final ? action.upTo : Math.min(action.upTo, lineEnd);
+      if (cutTo > state.cut_offset) {
         state.pending.push({
           seq: seq++,
           start: state.cut_offset,
-          end: action.upTo,
+          end: cutTo,
           sha256: "0".repeat(64),
-          bytes: action.upTo - state.cut_offset,
+          bytes: cutTo - state.cut_offset,
           cut_at: wall().toISOString(),
           reason: action.reason,
         });
         chunks++;
         if (action.reason === "age") ageCuts++;
       }
-      state.cut_offset = action.upTo;
+      state.cut_offset = Math.max(state.cut_offset, cutTo);
+      progress.noLineUntil = cutTo < action.upTo ? action.upTo : null;
       if (action.final) state.final = true;
       progress.pendingSince = size > state.cut_offset ? now : null;
     } else if (action.type === "new-generation" || action.type === "close") {
@@ -193,7 +212,10 @@ function runCase(c: Case): { chunks: number } {
       if (ended) continue;
       size += op.bytes;
       lastWrite = now;
-      writes.push({ at: now, end: size });
+      if (!op.partial) {
+        lineEnd = size;
+        writes.push({ at: now, end: size });
+      }
       tick();
     } else if (op.op === "pause") advance(op.ms);
     else if (op.op === "down") remoteUp = false;
