@@ -500,7 +500,13 @@ export class RecordingActions {
             reason: action.reason,
           });
           const target = this.#o.work.targetOf(state, rec);
-          if (target && !state.provisional) this.#o.work.remotes.get(target).queue.kick();
+          if (!target || state.provisional) return;
+          const remote = this.#o.work.remotes.get(target);
+          // Its blob goes into the clone while the rest is cut (never a chunk sealed later).
+          if (chunk.encrypted || !settings.encryption?.recipients?.length) {
+            remote.clone.stageBlob(spoolFileFor(paths.spool, state.id, chunk));
+          }
+          remote.queue.kick();
         },
       });
     } catch (error) {

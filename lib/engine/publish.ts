@@ -154,6 +154,8 @@ async function sealWaiting(
       out.push(chunk);
       continue;
     }
+    // A clear copy staged in the clone before encryption was turned on goes too.
+    await ctx.clone.discardStaged(plain);
     const sealed = await sealSpooledChunk(dirname(plain), chunk, recipients);
     await ctx.update(state, (current) => ({
       ...current,

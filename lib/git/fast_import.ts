@@ -32,6 +32,8 @@ export interface ChunkItem {
   encrypted?: boolean;
   /** Spool file. */
   file: string;
+  /** The spool file's blob, already in the clone (lib/git/blob_stage.ts): named, not streamed. */
+  blob?: string;
 }
 
 /** A manifest to commit when a recording ends. */
@@ -124,7 +126,7 @@ export interface WriteCommitsOptions {
 export async function writeCommits(gitDir: string, options: WriteCommitsOptions): Promise<void> {
   const { chunks: todo, manifests: manifestTodo, parent } = options;
   let total = 0;
-  for (const chunk of todo) total += (await Deno.stat(chunk.file)).size;
+  for (const chunk of todo) if (!chunk.blob) total += (await Deno.stat(chunk.file)).size;
   const limit = timeoutSignal(
     120_000 + Math.ceil(total / (1 << 20)) * 2000,
     options.signal,
@@ -157,8 +159,15 @@ export async function writeCommits(gitDir: string, options: WriteCommitsOptions)
   };
   try {
     for (const chunk of todo) {
-      const info = await Deno.stat(chunk.file);
       const now = Math.floor(Date.now() / 1000);
+      if (chunk.blob) {
+        await writer.write(encoder.encode(
+          header(chunkCommitMessage(chunk), now) + chunkSumCommand(chunk, now) +
+            `M 100644 ${chunk.blob} ${quoteFastImportPath(chunkPathOnBranch(chunk.id, chunk))}\n`,
+        ));
+        continue;
+      }
+      const info = await Deno.stat(chunk.file);
       await writer.write(encoder.encode(
         header(chunkCommitMessage(chunk), now) + chunkSumCommand(chunk, now) +
           `M 100644 inline ${quoteFastImportPath(chunkPathOnBranch(chunk.id, chunk))}\n` +

@@ -26,6 +26,7 @@ import { formatChunkName, manifestPathOnBranch } from "../chunk/mod.ts";
 import { git, type GitAuth, gitChecked, type GitOptions } from "./hermetic.ts";
 import { initBareAtomically, isCompleteBare, removeStaleLocks } from "./bare_repo.ts";
 import { type ChunkItem, type ManifestItem, writeCommits } from "./fast_import.ts";
+import { BlobStage } from "./blob_stage.ts";
 import { type AuthResolver, PublishError, type RemoteTarget } from "./target.ts";
 import { classifyGitError } from "./auth.ts";
 import { DEFAULT_UPKEEP, keepUp, type UpkeepPolicy } from "./upkeep.ts";
@@ -88,6 +89,7 @@ export class RepoClone {
   #pushes = 0;
   #moves = new Map<string, FolderMove>();
   #notices: RemoteNotice[] = [];
+  #stage = new BlobStage(() => this.#gitOpts());
 
   /** Creates the handle; {@linkcode RepoClone.ensure} creates the clone. */
   constructor(target: RemoteTarget, options: RepoCloneOptions) {
@@ -411,10 +413,49 @@ export class RepoClone {
       signal: this.#options.signal,
       ref: this.#localRef,
       parent,
-      chunks: todo,
+      chunks: await this.#withStagedBlobs(todo),
       manifests: manifestTodo,
     });
     return todo.length + manifestTodo.length;
+  }
+
+  /**
+   * Starts writing a spool file's blob into this clone ahead of its commit
+   * (lib/git/blob_stage.ts); returns at once. For a file that is committed
+   * as it is: never a plaintext chunk that will be sealed first.
+   */
+  stageBlob(file: string): void {
+    this.#stage.stage(file);
+  }
+
+  /** Removes what was staged for `file` (a plaintext chunk about to be sealed). */
+  discardStaged(file: string): Promise<void> {
+    return this.#stage.discard(file);
+  }
+
+  /** Resolves once every blob staged so far is written (or has failed). */
+  stagedBlobs(): Promise<void> {
+    return this.#stage.settled();
+  }
+
+  /** `chunks` with the blob ids staged for their files that the clone holds (one `cat-file`). */
+  async #withStagedBlobs(chunks: ChunkItem[]): Promise<ChunkItem[]> {
+    if (this.#stage.size === 0) return chunks;
+    const blobs = await Promise.all(chunks.map((chunk) => this.#stage.take(chunk.file)));
+    const asked = [...new Set(blobs.filter((blob): blob is string => Boolean(blob)))];
+    if (asked.length === 0) return chunks;
+    const check = await this.#git(["cat-file", "--batch-check=%(objectname) %(objecttype)"], {
+      stdin: asked.join("\n") + "\n",
+    });
+    const held = new Set(
+      check.stdout.split("\n").filter((line) => line.endsWith(" blob")).map((line) =>
+        line.split(" ")[0]
+      ),
+    );
+    return chunks.map((chunk, index) => {
+      const blob = blobs[index];
+      return blob && held.has(blob) ? { ...chunk, blob } : chunk;
+    });
   }
 
   /** The blob ids `files` would have (`git hash-object`), in order. */
