@@ -1,7 +1,9 @@
 #!/usr/bin/env -S deno run --allow-all
 /**
  * asciinema-chunker daemon CLI: `run` (the foreground loop) and the
- * commands that manage and inspect it. Each subcommand lives in `lib/cli_*.ts`.
+ * commands that manage and inspect it. Each subcommand lives in `lib/cli/` (one file
+ * each) and leaves its exit status in `Deno.exitCode` (`exitWith`); this file is the one
+ * place the process exits.
  *
  * @module
  */
@@ -50,6 +52,8 @@ if (import.meta.main) {
     await buildCli().parseAsync(Deno.args, { from: "user" });
   } catch (error) {
     // Whatever no subcommand handled ends as one line, never a stack trace.
-    Deno.exit(printFatal(error));
+    Deno.exitCode = printFatal(error);
   }
+  // The one exit: the status a subcommand left (exitWith), else 0.
+  Deno.exit();
 }

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { errorMessage } from "../sys/mod.ts";
 import { createHash } from "node:crypto";
 import type { BlobReader, ChunkEntry } from "../git/mod.ts";
 import { ChunkDecryptError, type DecryptOptions } from "./chunk_stream.ts";
@@ -102,7 +103,7 @@ export async function checkChunk(
     decoded = await decodeChunk(options.reader, entry, options);
   } catch (error) {
     if (options.signal?.aborted) throw error;
-    const message = (error as Error).message;
+    const message = errorMessage(error);
     if (error instanceof ChunkDecryptError) {
       return {
         problem: { ...base, kind: error.kind === "corrupt" ? "corrupt" : "undecryptable", message },

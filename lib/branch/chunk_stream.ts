@@ -10,7 +10,7 @@
  */
 import { type BlobReader, type ChunkEntry, feedBlocks } from "../git/mod.ts";
 import { decryptBytes, DecryptError, decryptStream, type Identities } from "../crypto/mod.ts";
-import { KindedError } from "../sys/mod.ts";
+import { errorMessage, KindedError } from "../sys/mod.ts";
 
 /**
  * A chunk that cannot be read as plaintext: `identity` (no identity at
@@ -39,7 +39,7 @@ async function identitiesFor(what: string, options: DecryptOptions): Promise<str
   try {
     return await options.identities.get();
   } catch (error) {
-    throw new ChunkDecryptError("identity", `${what}: ${(error as Error).message}`, {
+    throw new ChunkDecryptError("identity", `${what}: ${errorMessage(error)}`, {
       cause: error,
     });
   }

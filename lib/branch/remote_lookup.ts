@@ -17,7 +17,6 @@ import { fileURLToPath } from "node:url";
 import { git, repoSlug, withoutCredentials } from "../git/mod.ts";
 import {
   branchNameProblem,
-  DEFAULT_BRANCH,
   type HomePaths,
   loadSettings,
   remoteNameProblem,
@@ -25,7 +24,7 @@ import {
   SettingsError,
   termSafe,
 } from "../sys/mod.ts";
-import { readRecordingConfig } from "../recording/mod.ts";
+import { readRecordingConfig, remoteOf } from "../recording/mod.ts";
 import { loadAllStates, loadState, type RecordingState, statePath } from "../chunk/mod.ts";
 
 /** Where recordings are read from. */
@@ -162,14 +161,17 @@ async function lookUpRemote(options: RemoteLookupOptions): Promise<RemoteSpec> {
   const recorded = options.id !== undefined && !options.repoUrl
     ? await recordingRemote(options.paths, options.id)
     : undefined;
-  const url = options.repoUrl ?? recorded?.url;
-  const branch = options.branch ?? recorded?.branch;
-  if (url && branch) return { url, branch };
-  const settings = await settingsOf(options.paths);
-  return {
-    url: url ?? settings.repo_url ?? options.paths.backupGit,
-    branch: branch ?? settings.branch ?? DEFAULT_BRANCH,
+  const given = {
+    url: options.repoUrl ?? recorded?.url,
+    branch: options.branch ?? recorded?.branch,
   };
+  if (given.url && given.branch) return { url: given.url, branch: given.branch };
+  const settings = await settingsOf(options.paths);
+  return remoteOf(given, {
+    repoUrl: settings.repo_url,
+    branch: settings.branch,
+    backupGit: options.paths.backupGit,
+  });
 }
 
 async function isFile(path: string): Promise<boolean> {
@@ -275,10 +277,14 @@ export async function knownRemotes(
       clone: known.clone ?? extra.clone,
     });
   };
-  add({
-    url: settings.repo_url ?? paths.backupGit,
-    branch: settings.branch ?? DEFAULT_BRANCH,
-  }, { isDefault: true });
+  add(
+    remoteOf(undefined, {
+      repoUrl: settings.repo_url,
+      branch: settings.branch,
+      backupGit: paths.backupGit,
+    }),
+    { isDefault: true },
+  );
   const { states } = await loadAllStates(paths.state);
   for (const state of states.sort((a, b) => a.id.localeCompare(b.id))) {
     const pinned = pinnedRemote(state);

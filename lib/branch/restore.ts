@@ -16,7 +16,7 @@
  */
 import { basename, dirname, join, resolve } from "node:path";
 import { BlobReader, displayUrl, type Manifest, readBranchIndex } from "../git/mod.ts";
-import { fsyncDir, type HomePaths, tempPathFor } from "../sys/mod.ts";
+import { errorMessage, fsyncDir, type HomePaths, tempPathFor } from "../sys/mod.ts";
 import {
   BranchSourceError,
   type BranchSourceOptions,
@@ -216,7 +216,7 @@ export async function restoreRecording(
       } catch (error) {
         throw new RestoreError(
           "identity",
-          `${id} is encrypted (age); nothing was written: ${(error as Error).message}`,
+          `${id} is encrypted (age); nothing was written: ${errorMessage(error)}`,
         );
       }
     }

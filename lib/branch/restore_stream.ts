@@ -17,7 +17,7 @@
 import { createHash } from "node:crypto";
 import type { BlobReader, ChunkEntry } from "../git/mod.ts";
 import { type DecryptOptions, feedChunks } from "./chunk_stream.ts";
-import { timeoutSignal } from "../sys/mod.ts";
+import { timeoutSignal, withTimeout } from "../sys/mod.ts";
 import { spawnZstd, zstdTimeoutMs } from "../chunk/mod.ts";
 
 /** What {@linkcode decompressAll} wrote. */
@@ -58,8 +58,7 @@ async function hashBehind(
   const end = options.writer.finally(() => {
     ended = true;
   });
-  const wait = () =>
-    Promise.race([end, new Promise((resolve) => setTimeout(resolve, CATCH_UP_MS))]);
+  const wait = () => withTimeout(end, CATCH_UP_MS);
   const overflowed = () => {
     options.stop();
     return { sha256: "", bytes, overflow: true };

@@ -40,6 +40,7 @@ import {
   tokenScopeOf,
 } from "../git/mod.ts";
 import {
+  errorMessage,
   exists,
   type HomePaths,
   KindedError,
@@ -234,7 +235,7 @@ export async function openBranch(options: BranchSourceOptions): Promise<BranchSo
       try {
         target = await options.authFor(remote.url);
       } catch (error) {
-        const message = (error as Error).message;
+        const message = errorMessage(error);
         const source = await useClone(
           `cannot reach ${shown} (${message}); read the daemon's local clone instead`,
         );

@@ -4,9 +4,15 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { numberOption } from "./options.ts";
-import { type HomePaths, homePaths, resolveHome, statOrNull } from "../sys/mod.ts";
-import { printLine } from "./output.ts";
+import {
+  errorMessage,
+  type HomePaths,
+  homePaths,
+  numberOption,
+  resolveHome,
+  statOrNull,
+} from "../sys/mod.ts";
+import { exitWith, printLine } from "./output.ts";
 import { followLog, type LogEntry, parseSince, renderLogEntry, tailLog } from "../status/mod.ts";
 
 /** Options of {@linkcode runLogs} (the command's flags). */
@@ -57,6 +63,7 @@ export async function writeStdout(text: string): Promise<void> {
   try {
     while (written < bytes.length) written += await Deno.stdout.write(bytes.subarray(written));
   } catch (error) {
+    // The reader went away (`| head`): nothing more can be said; exit quietly, at once.
     if (error instanceof Deno.errors.BrokenPipe) Deno.exit(0);
     throw error;
   }
@@ -73,7 +80,7 @@ export async function runLogs(options: LogsOptions, context: LogsContext = {}): 
     try {
       since = parseSince(options.since, context.now);
     } catch (error) {
-      writeError((error as Error).message);
+      writeError(errorMessage(error));
       return 2;
     }
   }
@@ -146,6 +153,6 @@ export function logsCommand() {
         since: options.since,
         json: options.json ?? false,
       });
-      if (code !== 0) Deno.exit(code);
+      exitWith(code);
     });
 }

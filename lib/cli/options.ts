@@ -1,12 +1,11 @@
 /**
  * Options shared by subcommands: where `list`, `restore` and `verify` read
  * the branch (`--repo`, `--branch`, `--offline`) and the age identity that
- * decrypts encrypted recordings (`--identity`); the `<id>` argument; parsers
- * of numeric options.
+ * decrypts encrypted recordings (`--identity`); and the `<id>` argument.
  *
  * @module
  */
-import { type Command, InvalidArgumentError, type OptionValues } from "@commander-js/extra-typings";
+import type { Command, OptionValues } from "@commander-js/extra-typings";
 import { recordingIdProblem } from "../recording/mod.ts";
 import { printLine } from "./output.ts";
 
@@ -55,22 +54,4 @@ export function badIdArguments(ids: readonly (string | undefined)[]): boolean {
     return true;
   }
   return false;
-}
-
-/**
- * A parser for a numeric option: a number in `[min, max]` (whole when
- * `whole`), else a usage error that says what is expected.
- */
-export function numberOption(
-  expected: string,
-  range: { min: number; max?: number; whole?: boolean },
-): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    const inRange = Number.isFinite(n) && n >= range.min && n <= (range.max ?? Infinity);
-    if (!inRange || (range.whole && !Number.isInteger(n))) {
-      throw new InvalidArgumentError(`expected ${expected}`);
-    }
-    return n;
-  };
 }

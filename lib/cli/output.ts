@@ -8,15 +8,9 @@
  */
 import { StoreSettingError } from "../credentials/mod.ts";
 import { RemoteUrlError } from "../git/mod.ts";
-import { errorMessage, redact, SettingsError, termSafe } from "../sys/mod.ts";
+import { errorMessage, printLine, SettingsError } from "../sys/mod.ts";
 
-/**
- * Writes one line for people to stderr, redacted (no secret, token or key
- * shape) and with every control in it escaped (`termSafe`).
- */
-export function printLine(text: string): void {
-  console.error(termSafe(redact(text)));
-}
+export { printLine };
 
 /** Exit code of a usage error: a bad argument, setting or environment value. */
 export const EXIT_USAGE = 2;
@@ -31,4 +25,12 @@ export function printFatal(error: unknown, program = "asciinema-chunker"): numbe
   const usage = error instanceof StoreSettingError || error instanceof SettingsError ||
     error instanceof RemoteUrlError;
   return usage ? EXIT_USAGE : 1;
+}
+
+/**
+ * Ends a subcommand with exit status `code`: it is kept in `Deno.exitCode`, and
+ * `daemon.ts` exits with it once the command returned (its one exit).
+ */
+export function exitWith(code: number): void {
+  Deno.exitCode = code;
 }

@@ -16,7 +16,7 @@ import { Command } from "@commander-js/extra-typings";
 import { join } from "node:path";
 import { RestoreError, restoreRecording } from "../branch/mod.ts";
 import { detectAsciinema } from "../recording/mod.ts";
-import { errorMessage, findOnPath } from "../sys/mod.ts";
+import { errorMessage, findOnPath, numberOption } from "../sys/mod.ts";
 import { followRecording, LineSplitter, PlaybackStream } from "../text/mod.ts";
 import {
   printError,
@@ -25,8 +25,8 @@ import {
   sourceOptions,
   withSignals,
 } from "./restore.ts";
-import { badIdArguments, ID_HELP, numberOption, withBranchOptions } from "./options.ts";
-import { EXIT_USAGE, printLine } from "./output.ts";
+import { badIdArguments, ID_HELP, withBranchOptions } from "./options.ts";
+import { EXIT_USAGE, exitWith, printLine } from "./output.ts";
 
 /** Flags of `play`. */
 export interface PlayFlags extends SourceFlags {
@@ -219,6 +219,6 @@ export function playCommand(hooks: RestoreHooks = {}) {
       ),
   ).action(async (id, options) => {
     const code = await runPlay(id, options, hooks);
-    if (code !== 0) Deno.exit(code);
+    exitWith(code);
   });
 }

@@ -13,7 +13,7 @@ import { homePaths, loadSettings, resolveHome, termSafe } from "../sys/mod.ts";
 import { reindexRecordings } from "../text/mod.ts";
 import { plaintextRefusal } from "../git/mod.ts";
 import { writeStdout } from "./logs.ts";
-import { EXIT_USAGE, printLine } from "./output.ts";
+import { EXIT_USAGE, exitWith, printLine } from "./output.ts";
 import { type RestoreHooks, type SourceFlags, sourceOptions, withSignals } from "./restore.ts";
 import { badIdArguments, LIST_REPO_HELP } from "./options.ts";
 
@@ -89,6 +89,6 @@ export function reindexCommand(hooks: RestoreHooks = {}) {
     )
     .action(async (options) => {
       const code = await runReindex(options, hooks);
-      if (code !== 0) Deno.exit(code);
+      exitWith(code);
     });
 }

@@ -9,9 +9,8 @@
  * @module
  */
 import { Command } from "@commander-js/extra-typings";
-import { fileURLToPath } from "node:url";
 import { writeStdout } from "./logs.ts";
-import { EXIT_USAGE, printLine } from "./output.ts";
+import { EXIT_USAGE, exitWith, printLine } from "./output.ts";
 import {
   BranchSourceError,
   type BranchSourceOptions,
@@ -31,25 +30,13 @@ import {
   homePaths,
   loadSettings,
   resolveHome,
-  shellQuote,
   termSafe,
 } from "../sys/mod.ts";
 import type { AuthResolver } from "../git/mod.ts";
 import { AGE_IDENTITY, Identities } from "../crypto/mod.ts";
 import { openCredentialStore } from "../credentials/mod.ts";
+import { restoreCommandLine } from "../recording/mod.ts";
 import { badIdArguments, ID_HELP, LIST_REPO_HELP, withBranchOptions } from "./options.ts";
-
-/**
- * The command that restores `id` into the current directory, pasteable from
- * anywhere (`deno task restore` only works inside this checkout): the remote
- * is found from the recording itself, so no `--repo` is needed.
- */
-export function restoreCommandLine(id: string): string {
-  const daemon = fileURLToPath(new URL("../../daemon.ts", import.meta.url));
-  return `deno run -A ${shellQuote(daemon)} restore ${id.startsWith("-") ? "-- " : ""}${
-    shellQuote(id)
-  }`;
-}
 
 /** Hooks other modules provide. */
 export interface RestoreHooks {
@@ -124,6 +111,7 @@ export async function withSignals<T>(body: (signal: AbortSignal) => Promise<T>):
   } catch (error) {
     if (!received) throw error;
     printLine(`asciinema-chunker: stopped by ${received}`);
+    // A signal ends the command now, wherever it was (one of the few exits in lib/).
     return Deno.exit(received === "SIGINT" ? 130 : 143);
   } finally {
     for (const { signal, stop } of listeners) Deno.removeSignalListener(signal, stop);
@@ -345,7 +333,7 @@ export function listCommand(hooks: RestoreHooks = {}) {
     .option("--json", "print one JSON document")
     .action(async (options) => {
       const code = await runList(options, hooks);
-      if (code !== 0) Deno.exit(code);
+      exitWith(code);
     });
 }
 
@@ -362,7 +350,7 @@ export function restoreCommand(hooks: RestoreHooks = {}) {
     .option("--force", "replace the output file if it exists")
     .action(async (id, options) => {
       const code = await runRestore(id, options, hooks);
-      if (code !== 0) Deno.exit(code);
+      exitWith(code);
     });
 }
 
@@ -378,6 +366,6 @@ export function verifyCommand(hooks: RestoreHooks = {}) {
     .option("--json", "print one JSON document")
     .action(async (id, options) => {
       const code = await runVerify(id, options, hooks);
-      if (code !== 0) Deno.exit(code);
+      exitWith(code);
     });
 }

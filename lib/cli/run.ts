@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { exitWith } from "./output.ts";
 import { Command, Option } from "@commander-js/extra-typings";
 import { allowFailpoints, Engine, FAILPOINT_FLAG } from "../engine/mod.ts";
 import {
@@ -124,6 +125,6 @@ export function runCommand() {
     )
     .action(async (options) => {
       if (options.failpoints) allowFailpoints();
-      Deno.exit(await runDaemon({ once: options.once }));
+      return exitWith(await runDaemon({ once: options.once }));
     });
 }

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { errorMessage, numberOption } from "../sys/mod.ts";
 import { Command } from "@commander-js/extra-typings";
 import { BranchSourceError, RemoteLookupError } from "../branch/mod.ts";
 import { parseSince } from "../status/mod.ts";
@@ -23,9 +24,9 @@ import {
   searchRecordings,
 } from "../text/mod.ts";
 import { writeStdout } from "./logs.ts";
-import { EXIT_USAGE, printLine } from "./output.ts";
+import { EXIT_USAGE, exitWith, printLine } from "./output.ts";
 import { type RestoreHooks, type SourceFlags, sourceOptions, withSignals } from "./restore.ts";
-import { badIdArguments, LIST_REPO_HELP, numberOption, withBranchOptions } from "./options.ts";
+import { badIdArguments, LIST_REPO_HELP, withBranchOptions } from "./options.ts";
 
 /** Flags of `search`. */
 export interface SearchFlags extends SourceFlags {
@@ -67,7 +68,7 @@ export async function runSearch(
     try {
       since = parseSince(flags.since);
     } catch (error) {
-      printLine(`asciinema-chunker: ${(error as Error).message}`);
+      printLine(`asciinema-chunker: ${errorMessage(error)}`);
       return 2;
     }
   }
@@ -178,9 +179,10 @@ export function searchCommand(hooks: RestoreHooks = {}) {
     .option("--json", "one JSON object per match")
     .option("--render", "render every recording from its chunks, ignoring text indexes")
     // grep's convention: a bad option is an error (2), not "no match" (1).
+    // Commander's own usage errors end the process here (it has printed them).
     .exitOverride((error) => Deno.exit(error.exitCode === 0 ? 0 : 2))
     .action(async (pattern, files, options) => {
       const code = await runSearch(pattern, options, hooks, files);
-      if (code !== 0) Deno.exit(code);
+      exitWith(code);
     });
 }

@@ -12,12 +12,12 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { BranchSourceError, RemoteLookupError } from "../branch/mod.ts";
-import { errorMessage } from "../sys/mod.ts";
+import { errorMessage, numberOption } from "../sys/mod.ts";
 import { openInBrowser, startViewer } from "../web/mod.ts";
 import { writeStdout } from "./logs.ts";
-import { printLine } from "./output.ts";
+import { exitWith, printLine } from "./output.ts";
 import { type RestoreHooks, type SourceFlags, sourceOptions, withSignals } from "./restore.ts";
-import { LIST_REPO_HELP, numberOption, withBranchOptions } from "./options.ts";
+import { LIST_REPO_HELP, withBranchOptions } from "./options.ts";
 
 /** Flags of `serve`. */
 export interface ServeFlags extends SourceFlags {
@@ -108,6 +108,6 @@ export function serveCommand(hooks: RestoreHooks = {}) {
     )
     .action(async (options) => {
       const code = await runServe(options, hooks);
-      if (code !== 0) Deno.exit(code);
+      exitWith(code);
     });
 }

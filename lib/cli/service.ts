@@ -9,7 +9,7 @@ import { Argument, Command, Option } from "@commander-js/extra-typings";
 import { runDaemon } from "./run.ts";
 import { runStatus } from "./status.ts";
 import { errorMessage, homePaths, resolveHome, termSafe } from "../sys/mod.ts";
-import { printLine } from "./output.ts";
+import { exitWith, printLine } from "./output.ts";
 import {
   claimPidfile,
   releasePidfile,
@@ -39,7 +39,7 @@ export function startCommand() {
     .action(async (options) => {
       if (Deno.build.standalone) {
         printLine("Run start from the source checkout: deno task daemon-start");
-        Deno.exit(2);
+        return exitWith(2);
       }
       const home = paths();
       let outcome;
@@ -52,16 +52,16 @@ export function startCommand() {
         });
       } catch (error) {
         printLine(`start failed: ${errorMessage(error)}`);
-        Deno.exit(1);
+        return exitWith(1);
       }
       if (outcome.status === "failed") {
         printLine(`start failed (${outcome.backend}): ${outcome.message}`);
-        Deno.exit(1);
+        return exitWith(1);
       }
       if (outcome.status === "already-running") {
         say(`The daemon is already running (${outcome.backend}, pid ${outcome.pid ?? "?"}).`);
         await runStatus({ paths: home, serviceState: () => serviceState({ paths: home }) });
-        Deno.exit(0);
+        return exitWith(0);
       }
       if (outcome.program?.kind === "deno-run") {
         say(
@@ -81,7 +81,7 @@ export function startCommand() {
         }). Stop it with \`deno task daemon-stop\`; check it with ` +
           "`deno task daemon-status`.",
       );
-      Deno.exit(0);
+      return exitWith(0);
     });
 }
 
@@ -94,11 +94,11 @@ export function stopCommand() {
       const timeout = Number(options.timeout);
       if (!Number.isFinite(timeout) || timeout <= 0) {
         printLine(`--timeout must be a positive number of seconds, got ${options.timeout}`);
-        Deno.exit(2);
+        return exitWith(2);
       }
       const outcome = await stopService({ paths: paths(), timeoutMs: timeout * 1000, say });
       for (const problem of outcome.problems) printLine(`stop: ${problem}`);
-      Deno.exit(outcome.problems.length ? 1 : 0);
+      return exitWith(outcome.problems.length ? 1 : 0);
     });
 }
 
@@ -136,7 +136,7 @@ export function serviceCommand() {
       const claim = await claimPidfile(home, { mode: "detached" });
       if (!claim.ok) {
         printLine(`asciinema-chunker: a daemon is already running (pid ${claim.pid ?? "?"})`);
-        Deno.exit(3);
+        return exitWith(3);
       }
       let code = 1;
       try {
@@ -144,7 +144,7 @@ export function serviceCommand() {
       } finally {
         await releasePidfile(home);
       }
-      Deno.exit(code);
+      return exitWith(code);
     });
   return new Command("service")
     .description("service definitions (launchd, systemd)")

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { exitWith } from "./output.ts";
 import { Command } from "@commander-js/extra-typings";
 import { useColor, writeStdout } from "./logs.ts";
 import { type HomePaths, homePaths, resolveHome } from "../sys/mod.ts";
@@ -61,6 +62,6 @@ export function statusCommand(hooks: StatusHooks = {}) {
     .option("--json", "print one JSON document (schema: README, Status JSON)")
     .action(async (options) => {
       const report = await runStatus({ ...hooks, json: options.json ?? false });
-      Deno.exit(report.exit_code);
+      return exitWith(report.exit_code);
     });
 }

@@ -26,7 +26,7 @@ import {
   readRecordingText,
 } from "../text/mod.ts";
 import { writeStdout } from "./logs.ts";
-import { EXIT_USAGE, printLine } from "./output.ts";
+import { EXIT_USAGE, exitWith, printLine } from "./output.ts";
 import {
   printError,
   type RestoreHooks,
@@ -185,6 +185,6 @@ export function textCommand(hooks: RestoreHooks = {}) {
       .option("--render", "render from the chunks even when a text index is committed"),
   ).action(async (id, options) => {
     const code = await runText(id, options, hooks);
-    if (code !== 0) Deno.exit(code);
+    exitWith(code);
   });
 }

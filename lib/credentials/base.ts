@@ -9,7 +9,7 @@
  * @module
  */
 import { userInfo } from "node:os";
-import { registerSecret, run, type RunResult } from "../sys/mod.ts";
+import { errorMessage, registerSecret, run, type RunResult } from "../sys/mod.ts";
 
 export const GITHUB_PAT = "asciinema-github-pat";
 /** Service of the Pushover application token. */
@@ -325,7 +325,7 @@ export abstract class BaseStore implements CredentialStore {
       const value = await this.get(service, options);
       return { ...base, present: value !== undefined };
     } catch (error) {
-      return { ...base, present: null, error: (error as Error).message };
+      return { ...base, present: null, error: errorMessage(error) };
     }
   }
 

@@ -101,7 +101,7 @@ export async function* decryptStream(
       try {
         next = await reader.read();
       } catch (error) {
-        throw new DecryptError("corrupt", `it is damaged (${(error as Error).message})`, {
+        throw new DecryptError("corrupt", `it is damaged (${errorMessage(error)})`, {
           cause: error,
         });
       }
@@ -131,7 +131,7 @@ export async function decryptBytes(
   } catch (error) {
     const shaped = headerError(error);
     if (shaped.kind === "no-match") throw shaped;
-    throw new DecryptError("corrupt", `it is damaged (${(error as Error).message})`, {
+    throw new DecryptError("corrupt", `it is damaged (${errorMessage(error)})`, {
       cause: error,
     });
   }

@@ -8,22 +8,31 @@
  * @module
  */
 import { join } from "node:path";
-import { errorMessage, type HomePaths, log, OnceLog, type Settings } from "../sys/mod.ts";
+import {
+  type Clock,
+  errorMessage,
+  type HomePaths,
+  log,
+  nextRetry,
+  OnceLog,
+  type Retry,
+  type Settings,
+  wallAt,
+} from "../sys/mod.ts";
 import { newState, type RecordingState, saveState } from "../chunk/mod.ts";
 import { ensureEmbeddedRemote } from "../git/mod.ts";
-import { nextRetry, type Retry } from "./backoff.ts";
-import { type Clock, wallAt } from "./clock.ts";
-import { cutPass, spoolFileFor } from "./cut_pass.ts";
-import { finishRecording } from "./finish.ts";
-import type { Generations } from "./generations.ts";
-import { fingerprintAt, fingerprintMismatch } from "./identity.ts";
-import { type Action, type FileFacts, newProgress, type Progress } from "./planner.ts";
-import type { Remote } from "./remotes.ts";
-import type { RemoteWork } from "./remote_work.ts";
-import { lookUp, type LookupAnswer } from "./resume.ts";
-import { digestPathFor } from "./sealed_chunk.ts";
-import type { StateUpdate } from "./state_writer.ts";
-import { configEndStamp, type TrackerMemo } from "./tracker.ts";
+import {
+  cutPass,
+  digestPathFor,
+  fingerprintAt,
+  fingerprintMismatch,
+  spoolFileFor,
+  type StateUpdate,
+} from "./cut/mod.ts";
+import { finishRecording } from "./finish/mod.ts";
+import type { Generations, Recording } from "./core/mod.ts";
+import { type Action, configEndStamp, newProgress } from "./watch/mod.ts";
+import { lookUp, type LookupAnswer, type Remote, type RemoteWork } from "./publish/mod.ts";
 
 /** True when the file at `castPath` is still the one `state` describes (inode, fingerprint). */
 async function ownsPrefix(castPath: string, state: RecordingState): Promise<boolean> {
@@ -40,32 +49,6 @@ async function ownsPrefix(castPath: string, state: RecordingState): Promise<bool
   } finally {
     file.close();
   }
-}
-
-/** The engine's record of one file name in `active/`. */
-export interface Recording {
-  /** The file's id (name without `.cast`). */
-  id: string;
-  /** What the tracker remembers. */
-  memo: TrackerMemo;
-  /** The facts at the last look. */
-  facts: FileFacts | null;
-  /** Progress of the current generation. */
-  progress: Progress;
-  /** Chunk id of the current generation, or null. */
-  current: string | null;
-  /** The one task running for it, or null. */
-  task: Promise<void> | null;
-  /** A resume look-up is queued. */
-  resolving: boolean;
-  /** The last failed cut or finish, for health, or null. */
-  error: string | null;
-  /** Not looked at yet (found at startup: idle since its mtime). */
-  firstSight: boolean;
-  /** What health last showed of its file (problem, note, held, end), to write health on change. */
-  shown: string;
-  /** The note last logged, so each is logged once. */
-  loggedNote: string | null;
 }
 
 /** What the actions need from the engine. */
@@ -517,9 +500,7 @@ export class RecordingActions {
         capSeconds: settings.retry_max_seconds,
       });
       const delay = Math.round((rec.progress.cutRetry.at - clock.now()) / 1000);
-      rec.error = `Cutting ${state.id} failed: ${
-        (error as Error)?.message ?? error
-      }; retrying in ${delay}s`;
+      rec.error = `Cutting ${state.id} failed: ${errorMessage(error)}; retrying in ${delay}s`;
       this.#once.error(`cut:${state.id}`, rec.error);
       this.#o.onEvent({ type: "disk", message: rec.error });
       return;
@@ -573,7 +554,7 @@ export class RecordingActions {
       });
       this.#finishRetries.set(id, retry);
       if (rec.current === id) rec.progress.finishRetry = retry;
-      rec.error = `Moving ${id} to done/ failed: ${(error as Error)?.message ?? error}`;
+      rec.error = `Moving ${id} to done/ failed: ${errorMessage(error)}`;
       this.#once.error(`finish:${id}`, rec.error);
     }
   }

@@ -11,25 +11,39 @@
  * @module
  */
 import { join } from "node:path";
-import { ensureHome, exists, log, OnceLog } from "../sys/mod.ts";
+import {
+  type Clock,
+  ensureHome,
+  exists,
+  log,
+  OnceLog,
+  systemClock,
+  withTimeout,
+} from "../sys/mod.ts";
 import { readHealth } from "../status/mod.ts";
 import { readRecordingConfig } from "../recording/mod.ts";
-import { type Clock, systemClock } from "./clock.ts";
-import { type HealthSnapshot } from "./health_view.ts";
-import { ABSENT, type Action, newProgress, plan, type PlanLimits } from "./planner.ts";
-import { newMemo } from "./tracker.ts";
-import { serialStateUpdate } from "./state_writer.ts";
-import { type Recording, RecordingActions } from "./actions.ts";
-import { Watcher } from "./watcher.ts";
-import { loadCheckpoints } from "./checkpoints.ts";
-import type { EngineCore, HealthCounters } from "./core.ts";
-import { Generations } from "./generations.ts";
-import { HealthReporter } from "./health_report.ts";
-import type { EngineOptions } from "./options.ts";
-import { RemoteWork } from "./remote_work.ts";
+import { HealthReporter, type HealthSnapshot } from "./health/mod.ts";
+import {
+  ABSENT,
+  type Action,
+  newMemo,
+  newProgress,
+  plan,
+  type PlanLimits,
+  Watcher,
+} from "./watch/mod.ts";
+import { loadCheckpoints, serialStateUpdate } from "./cut/mod.ts";
+import { RecordingActions } from "./actions.ts";
+import {
+  type EngineCore,
+  type EngineOptions,
+  Generations,
+  type HealthCounters,
+  type Recording,
+} from "./core/mod.ts";
+import { RemoteWork, VisibilityGate } from "./publish/mod.ts";
 import { factsStale, refreshRecording } from "./refresh.ts";
-import { VisibilityGate } from "./visibility_gate.ts";
-import { TextIndexer } from "./text_index.ts";
+import { TextIndexer } from "./text_index/mod.ts";
 
 /**
  * Cut passes running at once: zstd is CPU work, but a small cut waits mostly
@@ -532,12 +546,7 @@ export class Engine {
     this.#actions.stop();
     this.#abort.abort(new Error("shutdown"));
     const tasks = [this.#ticking, ...[...this.#recs.values()].map((rec) => rec.task)];
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      Promise.allSettled([...tasks, watching, this.#work.remotes.stop()]),
-      new Promise((resolve) => timer = setTimeout(resolve, 1500)),
-    ]);
-    clearTimeout(timer);
+    await withTimeout(Promise.allSettled([...tasks, watching, this.#work.remotes.stop()]), 1500);
     await this.#health.write("stopped", "stopped");
     this.#log.info("Daemon stopped");
   }

@@ -6,10 +6,9 @@
  */
 import { join } from "node:path";
 import { log, type OnceLog } from "../sys/mod.ts";
-import type { Recording } from "./actions.ts";
-import type { EngineCore } from "./core.ts";
-import { fileIdentityMismatch } from "./identity.ts";
-import { readFacts } from "./tracker.ts";
+import type { EngineCore, Recording } from "./core/mod.ts";
+import { fileIdentityMismatch } from "./cut/mod.ts";
+import { readFacts } from "./watch/mod.ts";
 
 /** What {@linkcode refreshRecording} works with. */
 export interface RefreshContext {

@@ -29,7 +29,7 @@ import {
   GITHUB_PAT,
   SETUP_COMMAND,
 } from "../credentials/mod.ts";
-import { clipText, registerSecret } from "../sys/mod.ts";
+import { clipText, type Clock, errorMessage, registerSecret, systemClock } from "../sys/mod.ts";
 import {
   displayUrl,
   normalizeHost,
@@ -243,8 +243,8 @@ export const TOKEN_REREAD_MS = 5 * 60_000;
 export interface TokenCacheOptions {
   /** Minimum time between re-reads while the token is being rejected (default 5 min). */
   rereadIntervalMs?: number;
-  /** Monotonic clock in ms (tests; default `performance.now()`). */
-  now?: () => number;
+  /** The clock (default the process's; tests step it). */
+  clock?: Clock;
 }
 
 /**
@@ -257,7 +257,7 @@ export interface TokenCacheOptions {
 export class TokenCache {
   #read: () => Promise<string | undefined>;
   #interval: number;
-  #now: () => number;
+  #clock: Clock;
   #value: string | undefined;
   #lastRead = -Infinity;
   #authFailed = false;
@@ -267,7 +267,7 @@ export class TokenCache {
   constructor(read: () => Promise<string | undefined>, options: TokenCacheOptions = {}) {
     this.#read = read;
     this.#interval = options.rereadIntervalMs ?? TOKEN_REREAD_MS;
-    this.#now = options.now ?? (() => performance.now());
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** How many times the store was read. */
@@ -278,13 +278,13 @@ export class TokenCache {
   /** True when the next `get()` will read the store. */
   get due(): boolean {
     if (this.#value === undefined) return true;
-    return this.#authFailed && this.#now() - this.#lastRead >= this.#interval;
+    return this.#authFailed && this.#clock.now() - this.#lastRead >= this.#interval;
   }
 
   /** The token (read from the store when due); `undefined` when none is stored. */
   async get(): Promise<string | undefined> {
     if (!this.due) return this.#value;
-    this.#lastRead = this.#now();
+    this.#lastRead = this.#clock.now();
     this.#reads++;
     try {
       const value = await this.#read();
@@ -391,7 +391,7 @@ export function createAuthResolver(options: AuthResolverOptions): AuthResolverHa
         const unavailable = error instanceof CredentialUnavailableError;
         throw wrap(
           new AuthSetupError(
-            `cannot read the GitHub token for ${displayUrl(url)}: ${(error as Error).message}`,
+            `cannot read the GitHub token for ${displayUrl(url)}: ${errorMessage(error)}`,
             unavailable,
           ),
         );

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { errorMessage } from "../sys/mod.ts";
 import { z } from "zod";
 import {
   CHUNK_SUM_MAX_BYTES,
@@ -153,7 +154,7 @@ export function parseManifest(bytes: Uint8Array | string, path: string): Manifes
   try {
     raw = JSON.parse(typeof bytes === "string" ? bytes : new TextDecoder().decode(bytes));
   } catch (error) {
-    throw new ManifestError(path, `not valid JSON (${(error as Error).message})`);
+    throw new ManifestError(path, `not valid JSON (${errorMessage(error)})`);
   }
   const parsed = ManifestSchema.safeParse(raw);
   if (!parsed.success) {

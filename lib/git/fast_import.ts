@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { timeoutSignal } from "../sys/mod.ts";
+import { errorMessage, timeoutSignal } from "../sys/mod.ts";
 import {
   chunkPathOnBranch,
   chunkSumPathOnBranch,
@@ -207,7 +207,7 @@ export async function writeCommits(gitDir: string, options: WriteCommitsOptions)
     limit.clear();
     // A broken pipe only says fast-import died: what it said is the reason.
     const said = (await stderr.catch(() => "")).trim().slice(0, 500);
-    throw new PublishError("disk", `git fast-import failed: ${said || (error as Error).message}`);
+    throw new PublishError("disk", `git fast-import failed: ${said || errorMessage(error)}`);
   }
   const [status, errText] = await Promise.all([process.status, stderr, stdout]);
   limit.clear();

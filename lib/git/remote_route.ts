@@ -221,7 +221,7 @@ export interface PlaintextRefusalOptions extends RouteOptions {
 
 /**
  * The public-repository guard asked once (a command, not the daemon, which
- * caches its answers in lib/engine/visibility_gate.ts): null when plaintext
+ * caches its answers in lib/engine/publish/visibility_gate.ts): null when plaintext
  * derived from a recording may go to `url`, else why not. The same pure
  * decision as the daemon's, over the same route.
  */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { errorMessage } from "../sys/mod.ts";
 import { CHUNK_SUMS_FOLDER, chunkSumName, parseChunkName, sha256Range } from "../chunk/mod.ts";
 import type { ChunkEntry } from "./branch_index.ts";
 import { foldersByPrefix, readFolders } from "./claim.ts";
@@ -75,7 +76,7 @@ export async function checkResumePoint(
       ok: false,
       start: 0,
       end: point.end,
-      reason: `cannot read: ${(error as Error).message}`,
+      reason: `cannot read: ${errorMessage(error)}`,
     };
   }
   if (size < point.end) {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { registerSecret, timeoutSignal } from "../sys/mod.ts";
+import { errorMessage, registerSecret, timeoutSignal } from "../sys/mod.ts";
 import {
   type BackendResult,
   type GetSecret,
@@ -35,10 +35,9 @@ export function describeUrl(url: string): string {
 
 /** An error for a backend result: aborts and timeouts read "timed out". */
 export function errorText(error: unknown): string {
-  if (error instanceof Error) {
-    return error.name === "AbortError" || error.message === "timeout" ? "timed out" : error.message;
-  }
-  return String(error);
+  const timedOut = error instanceof Error &&
+    (error.name === "AbortError" || error.message === "timeout");
+  return timedOut ? "timed out" : errorMessage(error);
 }
 
 /**

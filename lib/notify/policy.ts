@@ -5,7 +5,15 @@
  *
  * @module
  */
-import { formatDuration, log, type Settings } from "../sys/mod.ts";
+import {
+  backoffMs,
+  type Clock,
+  formatDuration,
+  log,
+  type Settings,
+  steadyWall,
+  systemClock,
+} from "../sys/mod.ts";
 import { createNotifier, type CreateNotifierOptions, notifySettings } from "./dispatch.ts";
 import { errorText, truncate } from "./http.ts";
 import type { DeliveryResult, Notice } from "./notice.ts";
@@ -20,8 +28,8 @@ import type {
 
 /** Options for {@linkcode createNotificationPolicy}. */
 export interface CreatePolicyOptions extends CreateNotifierOptions {
-  /** Clock (tests). */
-  now?: () => number;
+  /** The clock (default the process's; tests step it). */
+  clock?: Clock;
   /** Host name shown in notices. */
   host?: string;
 }
@@ -37,7 +45,7 @@ export function createNotificationPolicy(
   const notifier = createNotifier(settings, options);
   return NotificationPolicy.fromSettings(settings, {
     send: (notice) => notifier.send(notice),
-    now: options.now,
+    clock: options.clock,
     host: options.host,
   });
 }
@@ -54,16 +62,6 @@ interface Pending {
   notice: Notice;
   nextAt: number;
   attempts: number;
-}
-
-/**
- * Wall time (ms) that advances with the monotonic clock: throttles, grace
- * periods and retries are durations and must not jump when the wall clock
- * steps; it still compares with the wall times events carry (`since`).
- */
-function steadyWallClock(): () => number {
-  const anchor = Date.now() - performance.now();
-  return () => anchor + performance.now();
 }
 
 function toMillis(value: Date | string | number): number {
@@ -108,7 +106,10 @@ export class NotificationPolicy {
   /** Creates the policy. */
   constructor(options: NotificationPolicyOptions) {
     this.#send = options.send;
-    this.#now = options.now ?? steadyWallClock();
+    // Wall time that advances with the monotonic clock: throttles, grace periods and retries
+    // are durations and must not jump when the wall clock steps; it still compares with the
+    // wall times events carry (`since`).
+    this.#now = steadyWall(options.clock ?? systemClock);
     this.#graceMs = (options.failureGraceSeconds ?? 120) * 1000;
     this.#throttleMs = (options.throttleMinutes ?? 30) * 60_000;
     let host = options.host;
@@ -180,7 +181,7 @@ export class NotificationPolicy {
   }
 
   /**
-   * Dispatches a daemon event (the shape of `EngineEvent` in lib/engine/engine.ts):
+   * Dispatches a daemon event (the shape of `EngineEvent` in lib/engine/core/options.ts):
    * `push-failed` with kind `auth` goes to {@linkcode NotificationPolicy.authRejected},
    * other kinds to {@linkcode NotificationPolicy.pushFailing} (kind `disk`
    * also to {@linkcode NotificationPolicy.diskTrouble}); `push-ok` to
@@ -415,10 +416,10 @@ export class NotificationPolicy {
           outage.notified = true;
         }
       } else if (!this.#pending.has(id)) {
-        const delay = Math.min(60_000 * 2 ** pending.attempts, 30 * 60_000);
         this.#pending.set(id, {
           ...pending,
-          nextAt: this.#now() + delay,
+          nextAt: this.#now() +
+            backoffMs(pending.attempts + 1, { firstSeconds: 60, capSeconds: 1800 }),
           attempts: pending.attempts + 1,
         });
       }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Clock } from "../sys/mod.ts";
 import type { DeliveryResult, Notice } from "./notice.ts";
 
 /** Sends a notice; the policy's only way out. */
@@ -13,8 +14,8 @@ export type SendNotice = (notice: Notice) => Promise<DeliveryResult | void> | De
 export interface NotificationPolicyOptions {
   /** Delivers a notice (usually {@linkcode Notifier.send}). */
   send: SendNotice;
-  /** Clock in milliseconds (tests); default wall time advancing with `performance.now()`. */
-  now?: () => number;
+  /** The clock (default the process's; tests step it). */
+  clock?: Clock;
   /** Pushes must fail this long before a notice (default 120). */
   failureGraceSeconds?: number;
   /** One notice per event kind and key per this many minutes (default 30). */
@@ -23,7 +24,7 @@ export interface NotificationPolicyOptions {
   host?: string;
 }
 
-/** Daemon events the policy understands (structurally compatible with `EngineEvent` in lib/engine/engine.ts). */
+/** Daemon events the policy understands (structurally compatible with `EngineEvent` in lib/engine/core/options.ts). */
 export type PolicyEvent =
   | {
     type: "push-failed";

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { run } from "../sys/mod.ts";
+import { delay, run } from "../sys/mod.ts";
 
 /** A parsed `asciinema --version`. */
 export interface AsciinemaVersion {
@@ -77,7 +77,7 @@ export async function detectAsciinema(
   if (!result.success && result.code !== 127 && !result.timedOut) {
     // asciinema 2 creates ~/.config/asciinema/install-id on first use, and two
     // first runs at once race on it (one fails with FileExistsError): try again.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await delay(300);
     result = await version();
   }
   if (result.code === 127) {

@@ -144,21 +144,6 @@ export async function readText(path: string): Promise<string | undefined> {
   }
 }
 
-/** Probes every 200 ms until `done` or the deadline (monotonic clock). */
-export async function waitUntil<T>(
-  probe: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  let value = await probe();
-  while (!done(value) && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    value = await probe();
-  }
-  return value;
-}
-
 /** Result of {@linkcode startService}. */
 export interface StartOutcome {
   /** The backend used. */

@@ -279,4 +279,5 @@ export async function main(): Promise<number> {
   return 1;
 }
 
+// Run as a script (`deno task compile`): its one exit.
 if (import.meta.main) Deno.exit(await main());

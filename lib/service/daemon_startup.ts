@@ -26,6 +26,7 @@ import { join } from "node:path";
 import { type Health, readHealth, writeHealth } from "../status/mod.ts";
 import {
   consoleLevelFor,
+  delay,
   ensureHome,
   type HomePaths,
   loadSettings,
@@ -112,21 +113,6 @@ export interface PrepareOptions {
 
 /** What {@linkcode prepareDaemon} gives: go on with the settings, or exit with a code. */
 export type Prepared = { ok: true; settings: Settings } | { ok: false; code: number };
-
-function waitOrStop(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
 
 function signalsController(): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
@@ -218,7 +204,7 @@ export async function prepareDaemon(
         );
         announced = true;
       }
-      if (!(await waitOrStop(retryMs, signal))) {
+      if (!(await delay(retryMs, { signal }))) {
         await shutdownLogging();
         return { ok: false, code: 0 };
       }
@@ -261,7 +247,7 @@ export async function prepareDaemon(
             startedAt,
           }),
         ).catch(() => {});
-        if (!(await waitOrStop(retryMs, signal))) {
+        if (!(await delay(retryMs, { signal }))) {
           const stopped = await readHealth(paths.health);
           if (stopped) await writeHealth(paths.health, { ...stopped, status: "stopped" });
           await shutdownLogging();

@@ -12,7 +12,14 @@
  * @module
  */
 import { inspectPidfile, type PidfileState } from "./pidfile.ts";
-import { ensureHome, errorMessage, type HomePaths, pidAlive } from "../sys/mod.ts";
+import {
+  delay,
+  ensureHome,
+  errorMessage,
+  type HomePaths,
+  pidAlive,
+  withTimeout,
+} from "../sys/mod.ts";
 import type { ServiceSpec } from "./program.ts";
 
 /** Arguments that replace `run` for the detached child (claims the pidfile, then runs). */
@@ -110,7 +117,7 @@ export async function startDetached(
       return { status: "started", pid: child.pid };
     }
     if (exited) break;
-    await Promise.race([status, new Promise((resolve) => setTimeout(resolve, 100))]);
+    await withTimeout(status, 100);
   }
   const output = await tail(spec.stderrPath, stderrStart);
   if (exited) {
@@ -173,7 +180,7 @@ export async function stopPidfileDaemon(
     if ((now.state !== "running" || now.pid !== state.pid) && !(await pidAlive(state.pid))) {
       return { status: "stopped", pid: state.pid };
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await delay(50);
   }
   return { status: "timeout", pid: state.pid };
 }

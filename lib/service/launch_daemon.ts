@@ -46,4 +46,5 @@ export async function main(args: string[] = Deno.args): Promise<number> {
   return 128 + (numbers[status.signal] ?? 1);
 }
 
+// Run as a script (`deno task daemon`): its one exit.
 if (import.meta.main) Deno.exit(await main());

@@ -15,10 +15,9 @@ import {
   type StartOptions,
   type StartOutcome,
   type StopOutcome,
-  waitUntil,
 } from "./base.ts";
 import { dirname } from "node:path";
-import { ensureHome, errorMessage, exists, writeFileAtomic } from "../sys/mod.ts";
+import { ensureHome, errorMessage, exists, waitUntil, writeFileAtomic } from "../sys/mod.ts";
 import { type NeededPath, noGuiLoginMessage, protectedFolderProblem } from "./macos_preflight.ts";
 import { DAEMON_ENTRY, type ServiceSpec } from "./program.ts";
 import { programStamp, readServiceStamp, writeServiceStamp } from "./stamp.ts";
@@ -88,7 +87,7 @@ export async function startLaunchd(options: StartOptions): Promise<StartOutcome>
     const restarted = await waitUntil(
       () => launchctl.print(),
       (state) => state.running && state.pid !== before.pid,
-      options.timeoutMs ?? 15_000,
+      { timeoutMs: options.timeoutMs ?? 15_000 },
     );
     if (!restarted.running) {
       return failed(launchdNotRunning(restarted, definition.spec), definition.spec);
@@ -123,7 +122,7 @@ export async function startLaunchd(options: StartOptions): Promise<StartOutcome>
   const after = await waitUntil(
     () => launchctl.print(),
     (state) => state.running,
-    options.timeoutMs ?? 15_000,
+    { timeoutMs: options.timeoutMs ?? 15_000 },
   );
   say(
     `LaunchAgent ${LAUNCHD_LABEL} installed at ${plistPath}; it runs ${

@@ -18,7 +18,13 @@
  * @module
  */
 import { join } from "node:path";
-import { ensurePrivateDir, type HomePaths, readJsonIfExists, writeJsonAtomic } from "../sys/mod.ts";
+import {
+  delay,
+  ensurePrivateDir,
+  type HomePaths,
+  readJsonIfExists,
+  writeJsonAtomic,
+} from "../sys/mod.ts";
 
 /** How a daemon was started (from `ASCIINEMA_SERVICE_MANAGER`, default `foreground`). */
 export type RunMode = "detached" | "launchd" | "systemd" | "foreground";
@@ -104,7 +110,7 @@ export async function claimPidfile(
   let locked = false;
   for (let i = 0; i < attempts && !locked; i++) {
     locked = await file.tryLock(true);
-    if (!locked && i + 1 < attempts) await new Promise((resolve) => setTimeout(resolve, 50));
+    if (!locked && i + 1 < attempts) await delay(50);
   }
   if (!locked) {
     const pid = await readPid(file).catch(() => undefined);

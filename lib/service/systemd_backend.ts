@@ -16,10 +16,9 @@ import {
   type StartOutcome,
   type StopOutcome,
   systemctlOf,
-  waitUntil,
 } from "./base.ts";
 import { dirname } from "node:path";
-import { ensureHome, errorMessage, exists, writeFileAtomic } from "../sys/mod.ts";
+import { ensureHome, errorMessage, exists, waitUntil, writeFileAtomic } from "../sys/mod.ts";
 import { programStamp, readServiceStamp, writeServiceStamp } from "./stamp.ts";
 import type { ServiceState } from "../status/mod.ts";
 import { type UnitState } from "../../systemd/systemctl.ts";
@@ -48,7 +47,7 @@ export async function startSystemd(options: StartOptions): Promise<StartOutcome>
     const restarted = await waitUntil(
       () => systemctl.show(),
       (state) => state.running,
-      options.timeoutMs ?? 15_000,
+      { timeoutMs: options.timeoutMs ?? 15_000 },
     );
     if (restarted.running) {
       await writeServiceStamp(options.paths, stamp);
@@ -76,7 +75,7 @@ export async function startSystemd(options: StartOptions): Promise<StartOutcome>
   const after = await waitUntil(
     () => systemctl.show(),
     (state) => state.running,
-    options.timeoutMs ?? 15_000,
+    { timeoutMs: options.timeoutMs ?? 15_000 },
   );
   say(
     `systemd user unit ${UNIT_NAME} installed at ${definition.path}; it runs ${

@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
-import { homePaths, resolveHome } from "../sys/mod.ts";
+import { Command } from "@commander-js/extra-typings";
+import { homePaths, numberOption, resolveHome } from "../sys/mod.ts";
 import { EXIT_CANCELLED, EXIT_USAGE, type SetupFlags } from "./answers.ts";
 import { inquirerPrompter, type Prompter } from "./prompter.ts";
 import { runSetup } from "./wizard.ts";
@@ -17,13 +17,8 @@ import { runSetup } from "./wizard.ts";
 /** How long `--pat-stdin` waits for the first line. */
 export const STDIN_TIMEOUT_MS = 30_000;
 
-function numberFlag(value: string): number {
-  const number = Number(value);
-  if (value.trim() === "" || !Number.isFinite(number)) {
-    throw new InvalidArgumentError("not a number");
-  }
-  return number;
-}
+/** `--idle`, `--zstd`: any number (the settings check the range). */
+const numberFlag = numberOption("a number", { problem: () => "not a number" });
 
 /** Builds the `setup.ts` command (its action is supplied by {@linkcode main}). */
 export function setupCommand() {
@@ -151,6 +146,7 @@ export async function main(argv: string[]): Promise<number> {
   if (stdinIsTerminal && !flags.yes) prompter = inquirerPrompter();
   const controller = new AbortController();
   const onInterrupt = () => {
+    // A second Ctrl-C while the first is being honoured: leave at once.
     if (controller.signal.aborted) Deno.exit(EXIT_CANCELLED);
     controller.abort();
   };

@@ -10,7 +10,14 @@ import {
   openCredentialStore,
 } from "../credentials/mod.ts";
 import { parseRemoteUrl } from "../git/mod.ts";
-import { type HomePaths, readRawSettings, redact, registerSecret, termSafe } from "../sys/mod.ts";
+import {
+  errorMessage,
+  type HomePaths,
+  readRawSettings,
+  redact,
+  registerSecret,
+  termSafe,
+} from "../sys/mod.ts";
 import { EXIT_USAGE, SetupCancelled, SetupError, type SetupFlags } from "./answers.ts";
 import { repoNameOf } from "../git/mod.ts";
 import type { Prompter } from "./prompter.ts";
@@ -124,7 +131,7 @@ export async function readConfig(paths: HomePaths): Promise<Record<string, unkno
     return await readRawSettings(paths.config);
   } catch (error) {
     throw new SetupError(
-      `${paths.config} is not valid JSON (${(error as Error).message}); fix it or move it away, ` +
+      `${paths.config} is not valid JSON (${errorMessage(error)}); fix it or move it away, ` +
         `then run setup again`,
     );
   }
@@ -186,7 +193,7 @@ export async function openStore(ctx: SetupContext, config: Record<string, unknow
       ? await ctx.openStore(setting)
       : await openCredentialStore({ setting, source: ctx.env ?? Deno.env });
   } catch (error) {
-    throw new SetupError(`credential store: ${(error as Error).message}`, EXIT_USAGE);
+    throw new SetupError(`credential store: ${errorMessage(error)}`, EXIT_USAGE);
   }
 }
 

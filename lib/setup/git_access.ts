@@ -16,7 +16,7 @@
  * @module
  */
 import { join } from "node:path";
-import { redact, registerSecret } from "../sys/mod.ts";
+import { errorMessage, redact, registerSecret } from "../sys/mod.ts";
 import {
   classifyGitError,
   displayUrl,
@@ -204,7 +204,7 @@ export async function checkPushAccess(url: string, options: GitCheckOptions): Pr
   try {
     resolved = await resolve(url, options.token);
   } catch (error) {
-    return { ok: false, kind: "remote", message: (error as Error).message };
+    return { ok: false, kind: "remote", message: errorMessage(error) };
   }
   const tip = await remoteTip(resolved.url, resolved.auth, options);
   if ("error" in tip) return tip.error;
@@ -265,7 +265,7 @@ export async function ensureBranch(
   try {
     resolved = await resolve(url, options.token);
   } catch (error) {
-    throw new BranchSetupError("remote", (error as Error).message);
+    throw new BranchSetupError("remote", errorMessage(error));
   }
   const tip = await remoteTip(resolved.url, resolved.auth, options);
   if ("error" in tip) throw new BranchSetupError(tip.error.kind, tip.error.message);

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { redact, registerSecret, timeoutSignal } from "../sys/mod.ts";
+import { errorMessage, redact, registerSecret, timeoutSignal } from "../sys/mod.ts";
 import { displayUrl, type RepoName } from "../git/mod.ts";
 
 /** Default GitHub API. */
@@ -95,7 +95,7 @@ async function apiGet(
   } catch (error) {
     if (limit.timedOut()) return { error: "no answer within the timeout" };
     if (options.signal?.aborted) return { error: "cancelled" };
-    return { error: redact((error as Error).message) };
+    return { error: redact(errorMessage(error)) };
   } finally {
     limit.clear();
   }

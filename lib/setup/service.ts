@@ -19,7 +19,7 @@ import {
   type SecretDescription,
   SECRETS,
 } from "../credentials/mod.ts";
-import { exists, type HomePaths, readRawSettings } from "../sys/mod.ts";
+import { errorMessage, exists, type HomePaths, readRawSettings, waitUntil } from "../sys/mod.ts";
 import {
   chooseBackend,
   definitionPath,
@@ -204,12 +204,11 @@ export async function installService(
   if (start.status === "failed") {
     return { start, report: await collectStatus(hooks), healthy: false };
   }
-  const deadline = performance.now() + (options.healthTimeoutMs ?? 15_000);
-  let report = await collectStatus(hooks);
-  while (report.verdict !== "healthy" && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    report = await collectStatus(hooks);
-  }
+  const report = await waitUntil(
+    () => collectStatus(hooks),
+    (report) => report.verdict === "healthy",
+    { timeoutMs: options.healthTimeoutMs ?? 15_000, intervalMs: 300 },
+  );
   return { start, report, healthy: report.verdict === "healthy" };
 }
 
@@ -266,14 +265,14 @@ export async function uninstall(options: UninstallOptions): Promise<UninstallRes
       result.removed.push(file);
       say(`Removed ${file}.`);
     } catch (error) {
-      result.problems.push(`could not remove ${file}: ${(error as Error).message}`);
+      result.problems.push(`could not remove ${file}: ${errorMessage(error)}`);
     }
   }
   if (os === "linux" && result.removed.length) {
     const systemctl = options.systemctl ?? new Systemctl();
     if (await systemctl.available()) {
       await systemctl.daemonReload().catch((error) =>
-        result.problems.push(`systemctl --user daemon-reload: ${(error as Error).message}`)
+        result.problems.push(`systemctl --user daemon-reload: ${errorMessage(error)}`)
       );
     }
   }
@@ -284,7 +283,7 @@ export async function uninstall(options: UninstallOptions): Promise<UninstallRes
       try {
         result.deletedCredentials = await deleteCredentials(options.store, say);
       } catch (error) {
-        result.problems.push(`could not delete the credentials: ${(error as Error).message}`);
+        result.problems.push(`could not delete the credentials: ${errorMessage(error)}`);
       }
     }
   }

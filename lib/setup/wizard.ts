@@ -82,7 +82,7 @@ export const SETUP_STEPS: readonly SetupStep[] = [
   { title: "Chunking", run: chunkingStep },
 ];
 
-/** Total number of steps shown in the headers (the six above and the install). */
+/** Total number of steps shown in the headers (the seven above and the install). */
 const STEP_COUNT = SETUP_STEPS.length + 1;
 
 function interactiveRun(flags: SetupFlags, ctx: SetupContext): boolean {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { statOrNull } from "../sys/mod.ts";
+import { delay, statOrNull } from "../sys/mod.ts";
 import { type LogEntry, type LogFilter, matchesFilter, parseLogLine } from "./log_entry.ts";
 
 /** The log file and its rotated siblings that exist, newest first. */
@@ -150,19 +150,6 @@ export interface FollowOptions extends LogFilter {
   pollMs?: number;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
 /**
  * Follows the log like `tail -F`: new lines are passed to `onLine`; when
  * the file is rotated (renamed to `.1` and a new one created) the rest of
@@ -275,7 +262,7 @@ export async function followLog(logFile: string, options: FollowOptions): Promis
         carry = "";
         continue;
       }
-      await sleep(pollMs, options.signal);
+      await delay(pollMs, { signal: options.signal });
     }
   } finally {
     await close(false);

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { withTimeout } from "./async.ts";
 import { concatBytes } from "./bytes.ts";
 
 /** Options for {@linkcode run}. */
@@ -237,15 +238,12 @@ export async function run(command: string, options: RunOptions = {}): Promise<Ru
     const status = await child.status;
     exited = true;
     // Whatever it started may still hold the pipes: read them a little longer, then let go.
-    let grace: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<void>((resolve) => grace = setTimeout(resolve, PIPE_GRACE_MS));
     const outputs = Promise.all([stdout.done, stderr.done]);
-    if ((await Promise.race([outputs.then(() => "read"), late])) !== "read") {
+    if ((await withTimeout(outputs.then(() => "read"), PIPE_GRACE_MS)) !== "read") {
       if (ended) killGroup(child.pid, "SIGKILL");
       stdout.cancel();
       stderr.cancel();
     }
-    clearTimeout(grace);
     const [out, err] = await outputs;
     const timedOut = ended === "timeout";
     const aborted = ended === "abort";

@@ -5,8 +5,10 @@
  *
  * @module
  */
+export * from "./async.ts";
 export * from "./atomic.ts";
 export * from "./bytes.ts";
+export * from "./clock.ts";
 export * from "./errors.ts";
 export * from "./exec.ts";
 export * from "./fs.ts";
@@ -14,6 +16,7 @@ export * from "./git_names.ts";
 export * from "./format.ts";
 export * from "./host.ts";
 export * from "./log.ts";
+export * from "./number_option.ts";
 export * from "./paths.ts";
 export * from "./process.ts";
 export * from "./redact.ts";

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { errorMessage } from "./errors.ts";
 import { failureDetail, run } from "./exec.ts";
 
 /**
@@ -68,6 +69,6 @@ export async function disableCoreDumps(
     }
     return { status: "failed", reason: `prlimit ${failureDetail(result, 200)}` };
   } catch (error) {
-    return { status: "failed", reason: error instanceof Error ? error.message : String(error) };
+    return { status: "failed", reason: errorMessage(error) };
   }
 }

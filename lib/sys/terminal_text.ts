@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { redact } from "./redact.ts";
 
 // C0 controls, DEL, C1 controls, and the bidi embeddings/overrides/isolates.
 // deno-lint-ignore no-control-regex -- matching controls is the point
@@ -49,4 +50,12 @@ function visibleEscape(char: string): string {
   const code = char.codePointAt(0)!;
   if (code < 0x80) return `\\x${code.toString(16).padStart(2, "0")}`;
   return `\\u${code.toString(16).padStart(4, "0")}`;
+}
+
+/**
+ * Writes one line for people to stderr, redacted (no secret, token or key
+ * shape) and with every control in it escaped (`termSafe`).
+ */
+export function printLine(text: string): void {
+  console.error(termSafe(redact(text)));
 }

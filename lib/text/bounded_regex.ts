@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { errorMessage } from "../sys/mod.ts";
 import type { IndexLine } from "./index_format.ts";
 import { type Match, type MatchOptions, MatchScanner, PatternError } from "./match.ts";
 
@@ -59,7 +60,7 @@ export class BoundedRegex {
       new RegExp(pattern, flags);
     } catch (error) {
       throw new PatternError(
-        `invalid regular expression ${JSON.stringify(pattern)}: ${(error as Error).message}`,
+        `invalid regular expression ${JSON.stringify(pattern)}: ${errorMessage(error)}`,
       );
     }
     this.#pattern = pattern;

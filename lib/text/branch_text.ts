@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { errorMessage } from "../sys/mod.ts";
 import {
   type BranchView,
   type DecryptOptions,
@@ -106,7 +107,7 @@ async function readIndex(
     });
   } catch (error) {
     if (options.signal?.aborted) throw error;
-    return { unusable: `its index cannot be opened (${(error as Error).message})` };
+    return { unusable: `its index cannot be opened (${errorMessage(error)})` };
   }
   const decoder = new IndexDecoder();
   const text = new TextDecoder();
@@ -147,10 +148,10 @@ async function readIndex(
   } catch (error) {
     if (options.signal?.aborted) throw error;
     if (count === 0) {
-      return { unusable: `its index cannot be read (${(error as Error).message})` };
+      return { unusable: `its index cannot be read (${errorMessage(error)})` };
     }
     throw new IndexFormatError(
-      `${file.path} is damaged after ${count} lines (${(error as Error).message}): ` +
+      `${file.path} is damaged after ${count} lines (${errorMessage(error)}): ` +
         `rebuild it with \`daemon.ts reindex --force --id ${info.id}\``,
     );
   }

@@ -19,7 +19,7 @@ import {
   streamRecordingBytes,
 } from "../branch/mod.ts";
 import { BlobReader, readBranchIndex } from "../git/mod.ts";
-import { errorMessage } from "../sys/mod.ts";
+import { delay, errorMessage } from "../sys/mod.ts";
 
 /** Options of {@linkcode followRecording}. */
 export interface FollowOptions extends BranchSourceOptions {
@@ -43,18 +43,6 @@ export interface FollowResult {
   bytes: number;
   /** The recording ended and every byte was read. */
   complete: boolean;
-}
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**
@@ -115,7 +103,7 @@ export async function followRecording(
         options.onRetry?.(errorMessage(error));
       }
       first = false;
-      await delay(options.intervalMs ?? 2000, options.signal);
+      await delay(options.intervalMs ?? 2000, { signal: options.signal });
     }
     return { bytes: have, complete: false };
   } finally {

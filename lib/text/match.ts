@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { termSafe } from "../sys/mod.ts";
+import { errorMessage, termSafe } from "../sys/mod.ts";
 import type { IndexLine } from "./index_format.ts";
 
 /** How to match. */
@@ -41,7 +41,7 @@ export function compileMatcher(pattern: string, options: MatchOptions = {}): Mat
     re = new RegExp(pattern, options.ignoreCase ? "iu" : "u");
   } catch (error) {
     throw new PatternError(
-      `invalid regular expression ${JSON.stringify(pattern)}: ${(error as Error).message}`,
+      `invalid regular expression ${JSON.stringify(pattern)}: ${errorMessage(error)}`,
     );
   }
   return (text) => re.test(text);

@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { run } from "../sys/mod.ts";
+import { errorMessage, run } from "../sys/mod.ts";
 
 /** The page that sends the browser on to `url` (the URL is the viewer's own, escaped anyway). */
 export function redirectPage(url: string): string {
@@ -33,6 +33,6 @@ export async function openInBrowser(url: string, dir: string): Promise<string | 
     const result = await run(opener, { args: [file], timeoutMs: 15_000 });
     return result.success ? undefined : `${opener} failed: ${result.stderr.trim() || result.code}`;
   } catch (error) {
-    return `${opener} could not run: ${(error as Error).message}`;
+    return `${opener} could not run: ${errorMessage(error)}`;
   }
 }

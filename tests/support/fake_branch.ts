@@ -15,6 +15,7 @@ import { join } from "node:path";
 import {
   chunkPathOnBranch,
   chunkSumPathOnBranch,
+  compressRange,
   formatChunkSum,
   manifestPathOnBranch,
 } from "../../lib/chunk/mod.ts";
@@ -332,4 +333,13 @@ export async function withFakeRemote(body: (rig: FakeRemoteRig) => Promise<void>
   } finally {
     await t.cleanup();
   }
+}
+
+/** A spool-like chunk file: `text` compressed (zstd level 1) into `<dir>/<name>.zst`. */
+export async function makeChunk(dir: string, text: string, name: string): Promise<string> {
+  const source = join(dir, `${name}.src`);
+  await Deno.writeTextFile(source, text);
+  const output = join(dir, `${name}.zst`);
+  await compressRange(source, { start: 0, end: text.length, output }, { level: 1 });
+  return output;
 }

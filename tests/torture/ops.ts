@@ -9,7 +9,7 @@
 import { FAILPOINTS } from "../../lib/engine/mod.ts";
 import { mulberry32, type Prng } from "./prng.ts";
 
-/** The failpoints the daemon may be armed with (lib/engine/failpoint.ts). */
+/** The failpoints the daemon may be armed with (lib/engine/core/failpoint.ts). */
 export const FAILPOINT_NAMES = FAILPOINTS;
 
 /**

@@ -6,7 +6,7 @@
  */
 import { displayUrl, parseRemoteUrl, repoNameOf } from "../../git/mod.ts";
 import { GITHUB_PAT } from "../../credentials/mod.ts";
-import { registerSecret } from "../../sys/mod.ts";
+import { errorMessage, registerSecret } from "../../sys/mod.ts";
 import { SetupCancelled, SetupError } from "../answers.ts";
 import { checkGitHubToken, tokenCreationUrl, webHostOf } from "../github.ts";
 import { checkPushAccess } from "../git_access.ts";
@@ -109,7 +109,7 @@ export async function askToken(
   }
   if (!fresh) {
     const stored = await storedSecret(run, GITHUB_PAT).catch((error) => {
-      run.say(`! ${(error as Error).message}`);
+      run.say(`! ${errorMessage(error)}`);
       return undefined;
     });
     if (stored) {

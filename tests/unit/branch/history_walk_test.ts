@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { RepoClone } from "../../../lib/git/mod.ts";
-import { lookUp } from "../../../lib/engine/resume.ts";
+import { lookUp } from "../../../lib/engine/publish/resume.ts";
 import { assertTools, ignoreWithout } from "../../support/env.ts";
 import { withFakeRemote } from "../../support/fake_branch.ts";
 import { generateBranch, needleOf, recordingCast, recordingId } from "../../support/long_branch.ts";

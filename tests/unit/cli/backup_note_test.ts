@@ -1,6 +1,6 @@
 /** What bootstrap prints next to "backed up to": encryption, and a GitHub repository's visibility. */
 import assert from "node:assert/strict";
-import { backupNote } from "../../../lib/cli/backup_note.ts";
+import { backupNote } from "../../../lib/recording/backup_note.ts";
 import { repoSlug } from "../../../lib/git/mod.ts";
 import { newIdentity } from "../../../lib/crypto/mod.ts";
 import { ensureHome } from "../../../lib/sys/mod.ts";

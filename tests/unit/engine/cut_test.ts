@@ -2,10 +2,10 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { chooseChunkEnd, cutPass } from "../../../lib/engine/cut_pass.ts";
-import { reconcileSpool } from "../../../lib/engine/spool.ts";
-import { continueCutHash, takeCutSha256 } from "../../../lib/engine/cut_hash.ts";
-import { serialStateUpdate } from "../../../lib/engine/state_writer.ts";
+import { chooseChunkEnd, cutPass } from "../../../lib/engine/cut/cut_pass.ts";
+import { reconcileSpool } from "../../../lib/engine/cut/spool.ts";
+import { continueCutHash, takeCutSha256 } from "../../../lib/engine/cut/cut_hash.ts";
+import { serialStateUpdate } from "../../../lib/engine/cut/state_writer.ts";
 import { formatChunkName, parseChunkName } from "../../../lib/chunk/chunk_name.ts";
 import { loadState, newState, statePath } from "../../../lib/chunk/state.ts";
 import { compressRange } from "../../../lib/chunk/zstd.ts";

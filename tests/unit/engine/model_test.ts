@@ -26,8 +26,13 @@
  * A failure names its seed; `MODEL_SEED=N` replays one, `MODEL_CASES=N` runs more.
  */
 import assert from "node:assert/strict";
-import { type Action, newProgress, plan, type PlanLimits } from "../../../lib/engine/planner.ts";
-import { pushNotBefore } from "../../../lib/engine/push_timing.ts";
+import {
+  type Action,
+  newProgress,
+  plan,
+  type PlanLimits,
+} from "../../../lib/engine/watch/planner.ts";
+import { pushNotBefore } from "../../../lib/engine/publish/push_timing.ts";
 import { newState, type RecordingState } from "../../../lib/chunk/mod.ts";
 import { mulberry32, type Prng } from "../../torture/prng.ts";
 

@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { newMemo, readFacts } from "../../../lib/engine/tracker.ts";
-import { buildHealth, type HealthSnapshot } from "../../../lib/engine/health_view.ts";
+import { newMemo, readFacts } from "../../../lib/engine/watch/tracker.ts";
+import { buildHealth, type HealthSnapshot } from "../../../lib/engine/health/health_view.ts";
 import { newState } from "../../../lib/chunk/mod.ts";
-import { HOLDER_LIMIT_SECONDS, holderArgs } from "../../../lib/engine/watcher.ts";
+import { HOLDER_LIMIT_SECONDS, holderArgs } from "../../../lib/engine/watch/watcher.ts";
 import { run } from "../../../lib/sys/mod.ts";
 import { V2_HEADER } from "../../support/recording.ts";
 

@@ -10,9 +10,9 @@ import {
   plan,
   type PlanInput,
   type Progress,
-} from "../../../lib/engine/planner.ts";
-import { backoffMs, nextRetry } from "../../../lib/engine/backoff.ts";
-import { pushTimeoutMs, selectBatch } from "../../../lib/engine/batch.ts";
+} from "../../../lib/engine/watch/planner.ts";
+import { backoffMs, nextRetry } from "../../../lib/sys/async.ts";
+import { pushTimeoutMs, selectBatch } from "../../../lib/engine/publish/batch.ts";
 import type { PendingChunk } from "../../../lib/chunk/state.ts";
 
 const LIMITS = { idleMs: 1000, maxAgeMs: 10_000, maxBytes: 100 };

@@ -1,11 +1,11 @@
 /**
- * When a remote's waiting work is pushed (lib/engine/push_timing.ts, pure):
+ * When a remote's waiting work is pushed (lib/engine/publish/push_timing.ts, pure):
  * a backlog (size cuts) goes at once, never after `push_interval_seconds`;
  * a busy terminal's age cuts wait the interval to share a push.
  */
 import assert from "node:assert/strict";
 import { newState, type PendingChunk, type RecordingState } from "../../../lib/chunk/mod.ts";
-import { isUrgent, pushNotBefore } from "../../../lib/engine/push_timing.ts";
+import { isUrgent, pushNotBefore } from "../../../lib/engine/publish/push_timing.ts";
 
 const WALL = Date.parse("2024-05-01T12:00:00.000Z");
 

@@ -1,11 +1,11 @@
 /**
- * A remote's queue (lib/engine/remote_queue.ts): look-ups and checks take
+ * A remote's queue (lib/engine/publish/remote_queue.ts): look-ups and checks take
  * turns with publishing, so chunks already cut are never held back behind a
  * long look-up (issue 24, row 6); a look-up that cannot read the remote is a
  * failure of the remote like a failed push.
  */
 import assert from "node:assert/strict";
-import { RemoteQueue } from "../../../lib/engine/remote_queue.ts";
+import { RemoteQueue } from "../../../lib/engine/publish/remote_queue.ts";
 
 const clock = { now: () => performance.now(), wall: () => new Date() };
 

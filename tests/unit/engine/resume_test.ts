@@ -29,7 +29,9 @@ const encoder = new TextEncoder();
  * REQUIRE_ALL_TESTS=1.
  */
 function ignoreUntilWired(): boolean {
-  const source = Deno.readTextFileSync(new URL("../../../lib/engine/resume.ts", import.meta.url));
+  const source = Deno.readTextFileSync(
+    new URL("../../../lib/engine/publish/resume.ts", import.meta.url),
+  );
   if (source.includes("resumePointFor") || requireAll()) return ignoreWithout(TOOLS);
   console.warn("ignored: the engine does not resume through resumePointFor yet (issue 8)");
   return true;

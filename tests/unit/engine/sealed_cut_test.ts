@@ -1,10 +1,10 @@
 /** Encrypted cuts: age(zstd(bytes)) in the spool, and crash adoption without the private key. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cutPass } from "../../../lib/engine/cut_pass.ts";
-import { reconcileSpool } from "../../../lib/engine/spool.ts";
-import { serialStateUpdate } from "../../../lib/engine/state_writer.ts";
-import { digestPathFor } from "../../../lib/engine/sealed_chunk.ts";
+import { cutPass } from "../../../lib/engine/cut/cut_pass.ts";
+import { reconcileSpool } from "../../../lib/engine/cut/spool.ts";
+import { serialStateUpdate } from "../../../lib/engine/cut/state_writer.ts";
+import { digestPathFor } from "../../../lib/engine/cut/sealed_chunk.ts";
 import { formatChunkName, parseChunkName } from "../../../lib/chunk/chunk_name.ts";
 import { loadState, newState, type RecordingState, statePath } from "../../../lib/chunk/state.ts";
 import { ensureHome } from "../../../lib/sys/paths.ts";

@@ -1,14 +1,14 @@
 /**
- * The daemon's text index of finished recordings (lib/engine/text_index.ts):
+ * The daemon's text index of finished recordings (lib/engine/text_index/text_index.ts):
  * a to-do left by a previous run is picked up, built from `done/` and
  * pushed; one whose file is gone is noted and retried, never thrown.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { TextIndexer } from "../../../lib/engine/text_index.ts";
-import { Remotes } from "../../../lib/engine/remotes.ts";
-import { systemClock } from "../../../lib/engine/clock.ts";
-import { fingerprintAt } from "../../../lib/engine/identity.ts";
+import { TextIndexer } from "../../../lib/engine/text_index/text_index.ts";
+import { Remotes } from "../../../lib/engine/publish/remotes.ts";
+import { systemClock } from "../../../lib/sys/clock.ts";
+import { fingerprintAt } from "../../../lib/engine/cut/identity.ts";
 import { git } from "../../../lib/git/hermetic.ts";
 import { ensureHome, parseSettings, writeJsonAtomic } from "../../../lib/sys/mod.ts";
 import { makeTestHome, type TestHome } from "../../support/env.ts";

@@ -1,7 +1,7 @@
 /** The engine's public-repository gate: decisions from the cache, the API asked only by refresh. */
 import assert from "node:assert/strict";
 import { VISIBILITY_RECHECK_MS } from "../../../lib/git/mod.ts";
-import { VisibilityGate } from "../../../lib/engine/visibility_gate.ts";
+import { VisibilityGate } from "../../../lib/engine/publish/visibility_gate.ts";
 import { newState, type RecordingState } from "../../../lib/chunk/state.ts";
 import { parseSettings } from "../../../lib/sys/settings.ts";
 

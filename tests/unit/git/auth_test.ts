@@ -139,7 +139,7 @@ Deno.test("TokenCache: read at start, again after an auth failure, at most every
   const cache = new TokenCache(() => {
     reads++;
     return Promise.resolve(stored);
-  }, { rereadIntervalMs: 300_000, now: () => now });
+  }, { rereadIntervalMs: 300_000, clock: { now: () => now, wall: () => new Date() } });
   assert.equal(await cache.get(), "one");
   assert.equal(await cache.get(), "one");
   now += 3_600_000;
@@ -406,7 +406,7 @@ Deno.test({
       const resolver = createAuthResolver({
         store: tokenStore(vars),
         rereadIntervalMs: 60_000,
-        now: () => now,
+        clock: { now: () => now, wall: () => new Date() },
         scope: { tokenHosts: ["127.0.0.1"] },
         wrapError: (error) => new PublishError("config", error.message),
       });

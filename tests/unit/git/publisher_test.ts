@@ -14,13 +14,12 @@ import { git } from "../../../lib/git/mod.ts";
 import {
   chunkPathOnBranch,
   chunkSumPathOnBranch,
-  compressRange,
   formatChunkSum,
   parseChunkSum,
 } from "../../../lib/chunk/mod.ts";
 import { makeTestHome } from "../../support/env.ts";
 import { remoteChunks } from "../../support/daemon.ts";
-import { commitChanges } from "../../support/fake_branch.ts";
+import { commitChanges, makeChunk } from "../../support/fake_branch.ts";
 import { generateBranch } from "../../support/long_branch.ts";
 
 /** The record of `id`'s chunk `range` on `gitDir`'s branch (undefined when absent). */
@@ -44,14 +43,6 @@ Deno.test("fast-import paths are C-quoted; commit messages carry the Cast-* trai
     assert.ok(message.includes(`\n${line}\n`), line);
   }
 });
-
-async function makeChunk(dir: string, text: string, name: string): Promise<string> {
-  const source = join(dir, `${name}.src`);
-  await Deno.writeTextFile(source, text);
-  const output = join(dir, `${name}.zst`);
-  await compressRange(source, { start: 0, end: text.length, output }, { level: 1 });
-  return output;
-}
 
 Deno.test("a path another machine already wrote is never overwritten: ours moves to <id>~<host>", async () => {
   const t = await makeTestHome();

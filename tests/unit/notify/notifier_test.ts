@@ -184,7 +184,7 @@ Deno.test("one-hour outage: at most 2 failure notices, exactly 1 recovery notice
     let now = t0;
     const sentAt: { kind: string; at: number }[] = [];
     const policy = NotificationPolicy.fromSettings(settingsFor(server), {
-      now: () => now,
+      clock: { now: () => now, wall: () => new Date(now) },
       host: "testhost",
       send: async (notice) => {
         sentAt.push({ kind: notice.kind, at: now - t0 });
@@ -244,7 +244,7 @@ Deno.test("a rejected token gives one high-priority notice at once", async () =>
     // What the daemon builds.
     const policy = createNotificationPolicy(settingsFor(server), {
       getSecret: secrets(),
-      now: () => now,
+      clock: { now: () => now, wall: () => new Date(now) },
       host: "testhost",
     });
     // The daemon's events (ChunkerEvent shape) at its auth backoff for 20 minutes.
@@ -300,7 +300,7 @@ Deno.test("throttle per kind and key; undelivered notices are retried by tick", 
     });
     let now = Date.parse("2025-03-01T10:00:00Z");
     const policy = NotificationPolicy.fromSettings(settings, {
-      now: () => now,
+      clock: { now: () => now, wall: () => new Date(now) },
       host: "testhost",
       send: (notice) => notifier.send(notice),
     });
@@ -337,7 +337,7 @@ Deno.test("throttle per kind and key; undelivered notices are retried by tick", 
 
     // A send function that throws never reaches the daemon.
     const angry = new NotificationPolicy({
-      now: () => now,
+      clock: { now: () => now, wall: () => new Date(now) },
       host: "h",
       send: () => {
         throw new Error("boom");
