@@ -8,6 +8,7 @@ import { exitWith } from "./output.ts";
 import { Command } from "@commander-js/extra-typings";
 import { useColor, writeStdout } from "./logs.ts";
 import { type HomePaths, homePaths, resolveHome } from "../sys/mod.ts";
+import { parseRemoteUrl } from "../git/mod.ts";
 import {
   collectStatus,
   renderStatus,
@@ -43,6 +44,7 @@ export async function runStatus(options: RunStatusOptions = {}): Promise<StatusR
     paths,
     serviceState: options.serviceState,
     secrets: options.secrets,
+    remoteNeedsToken: (url) => parseRemoteUrl(url).needsToken,
   });
   const write = options.write ?? writeStdout;
   if (options.json) await write(JSON.stringify(report, null, 2) + "\n");

@@ -21,7 +21,7 @@ const STDIN_TIMEOUT_MS = 30_000;
 const numberFlag = numberOption("a number", { problem: () => "not a number" });
 
 /** Builds the `setup.ts` command (its action is supplied by {@linkcode main}). */
-function setupCommand() {
+export function setupCommand() {
   return new Command()
     .name("setup.ts")
     .description(

@@ -22,4 +22,5 @@ export { checkGitHubToken } from "./github.ts";
 export { preflight } from "./preflight.ts";
 export { type Choice, type Prompter } from "./prompter.ts";
 export { describeExisting, detectExisting, existingFound, uninstall } from "./service.ts";
-export { runSteps, type SetupStep } from "./wizard.ts";
+export { runSetup, runSteps, type SetupStep } from "./wizard.ts";
+export { setupCommand } from "./cli.ts";

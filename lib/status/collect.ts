@@ -20,9 +20,11 @@ import {
   errorMessage,
   formatDuration,
   loadSettings,
+  readConfigFile,
   type Settings,
   SettingsSchema,
 } from "../sys/mod.ts";
+import { secretsNeeded } from "./secrets_needed.ts";
 import { NTFY_TOKEN, PUSHOVER_APP, PUSHOVER_USER, SECRETS } from "../credentials/mod.ts";
 
 import {
@@ -207,20 +209,39 @@ export async function collectStatus(options: StatusOptions): Promise<StatusRepor
     if (!listed) problems.push(`daemon reports ${health.status}: ${health.message}`);
   }
 
-  // Secrets and notifiers.
-  let presence: SecretPresence[];
-  try {
-    presence = await (options.secrets ?? credentialStoreSecretsHook(options.paths))();
-  } catch (error) {
-    const message = errorMessage(error);
-    presence = SECRETS.map(({ service }) => ({
-      service,
-      present: null,
-      store: null,
-      error: message,
-    }));
+  // Secrets and notifiers: only those the configuration needs are asked about and shown (an
+  // optional one the store did answer for is shown too); none needed, the store is not opened.
+  const notify = notifySettings(settings);
+  const needed = secretsNeeded({
+    notify,
+    raw: (await readConfigFile(paths.config)).raw,
+    remotes: [
+      ...(settings.repo_url ? [settings.repo_url] : []),
+      ...Object.values(health?.remotes ?? {}).map((remote) => remote.url),
+    ],
+    needsToken: options.remoteNeedsToken ?? (() => true),
+    env: options.env ?? Deno.env,
+  });
+  let presence: SecretPresence[] = [];
+  if (needed.size > 0) {
+    try {
+      presence = await (options.secrets ?? credentialStoreSecretsHook(options.paths))();
+    } catch (error) {
+      const message = errorMessage(error);
+      presence = SECRETS.map(({ service }) => ({
+        service,
+        present: null,
+        store: null,
+        error: message,
+      }));
+    }
   }
-  const secrets: SecretStatus[] = SECRETS.map(({ service, purpose }) => {
+  const shown = (service: string) =>
+    needed.has(service) ||
+    presence.some((item) => item.service === service && item.present !== null);
+  const secrets: SecretStatus[] = SECRETS.filter(({ service }) => shown(service)).map((
+    { service, purpose },
+  ) => {
     const found = presence.find((item) => item.service === service) ??
       { service, present: null, store: null, error: "not checked" };
     return {
@@ -246,7 +267,6 @@ export async function collectStatus(options: StatusOptions): Promise<StatusRepor
       });
     }
   }
-  const notify = notifySettings(settings);
   const notifiers: NotifierStatus[] = [];
   {
     const app = secrets.find((secret) => secret.service === PUSHOVER_APP);
@@ -262,6 +282,10 @@ export async function collectStatus(options: StatusOptions): Promise<StatusRepor
     } else if (app?.present === false || user?.present === false) {
       configured = false;
       detail = "no app token or user key stored: deno task daemon-setup";
+    } else if (!needed.has(PUSHOVER_APP)) {
+      // Not turned on by setup and no key in the environment: its keys are not looked up.
+      configured = false;
+      detail = "not set up: deno task daemon-setup";
     } else {
       configured = null;
       detail = "could not check the credential store";

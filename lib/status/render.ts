@@ -54,6 +54,7 @@ function secretLines(
     );
     if (secret.warning) lines.push(`${indent}    ${paint(`warning: ${secret.warning}`, "yellow")}`);
   };
+  if (secrets.length === 0) return ["  none needed by this configuration"];
   const unchecked = new Map<string, SecretStatus[]>();
   for (const secret of secrets) {
     if (secret.present === null) {

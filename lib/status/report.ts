@@ -223,4 +223,11 @@ export interface StatusOptions {
   secrets?: SecretsHook;
   /** Process liveness check (default: /proc or `kill -0`). */
   pidAlive?: (pid: number) => Promise<boolean>;
+  /**
+   * True when pushing to a remote URL needs a token (lib/git's rule, given by
+   * the caller: lib/status sits below lib/git). Default: every remote does.
+   */
+  remoteNeedsToken?: (url: string) => boolean;
+  /** Environment (default `Deno.env`): secrets kept there count as set up. */
+  env?: { get(key: string): string | undefined };
 }

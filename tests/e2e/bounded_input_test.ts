@@ -25,15 +25,6 @@ import {
   tamper,
   zstdCompress,
 } from "../support/fake_branch.ts";
-import { classifyGitError, remoteRefusal } from "../../lib/git/mod.ts";
-import { clipText } from "../../lib/sys/mod.ts";
-import {
-  decodeDerivedPayload,
-  IndexDecoder,
-  IndexFormatError,
-  MAX_INDEX_LINE,
-  PayloadTooLargeError,
-} from "../../lib/text/mod.ts";
 
 const TOOLS = ["git", "zstd"];
 
@@ -117,31 +108,6 @@ Deno.test({
       assert.match(said, /huge/);
     });
   },
-});
-
-Deno.test("a text index with an endless line or a decompression bomb is refused while it is read", async () => {
-  const decoder = new IndexDecoder();
-  const block = "x".repeat(1 << 20);
-  assert.throws(() => {
-    for (let sent = 0; sent <= MAX_INDEX_LINE; sent += block.length) decoder.push(block);
-  }, IndexFormatError);
-  const payload = await zstdCompress(new Uint8Array(8 << 20));
-  await assert.rejects(async () => {
-    for await (const _ of decodeDerivedPayload(payload, { maxBytes: 1 << 20 })) {
-      // read
-    }
-  }, PayloadTooLargeError);
-});
-
-Deno.test("a remote's error text is clipped before any pattern runs over it", () => {
-  const hostile = "permission to ".repeat(50_000) + "\n";
-  // Something said only deep in the middle is not looked at.
-  const buried = "x".repeat(300_000) + "Authentication failed" + "y".repeat(300_000);
-  assert.equal(classifyGitError(buried), "remote");
-  assert.equal(classifyGitError(hostile + "fatal: Authentication failed\n"), "auth");
-  assert.ok(clipText(hostile).length <= 4096);
-  const refused = remoteRefusal("", " ! [remote rejected] " + "a -> ".repeat(100_000));
-  assert.ok(refused === undefined || refused.length < 1000);
 });
 
 Deno.test({

@@ -20,9 +20,6 @@ import { appendBurst, bareRemote, V3_HEADER } from "../support/recording.ts";
 import { failingZstd } from "../support/fake_zstd.ts";
 import { type GitHttpServer, startGitHttpServer } from "../support/git_http_server.ts";
 import { loadAllStates } from "../../lib/chunk/mod.ts";
-import { gitEnv } from "../../lib/git/mod.ts";
-import { remoteRefusal } from "../../lib/git/mod.ts";
-import { compressRange } from "../../lib/chunk/mod.ts";
 import { Engine, FAILPOINT_FLAG } from "../../lib/engine/mod.ts";
 import { parseSettings } from "../../lib/sys/mod.ts";
 import { exists } from "../../lib/sys/mod.ts";
@@ -391,34 +388,4 @@ Deno.test({
       assert.deepEqual(await restoreFromRemote(remote, { id: "r" }), await Deno.readFile(cast));
     });
   },
-});
-
-Deno.test("every git call runs without gc.auto or maintenance.auto (no unbounded background gc)", () => {
-  const env = gitEnv({ base: { get: () => undefined } });
-  const pairs = new Map<string, string>();
-  for (let i = 0; i < Number(env.GIT_CONFIG_COUNT); i++) {
-    pairs.set(env[`GIT_CONFIG_KEY_${i}`], env[`GIT_CONFIG_VALUE_${i}`]);
-  }
-  assert.equal(pairs.get("gc.auto"), "0");
-  assert.equal(pairs.get("maintenance.auto"), "false");
-});
-
-Deno.test("a remote's refusal is told from a non-fast-forward, with what the remote said", () => {
-  const stdout =
-    "To http://127.0.0.1/x.git\n!\trefs/heads/b:refs/heads/b\t[remote rejected] (pre-receive hook declined)\nDone\n";
-  const stderr = "remote: disk quota exceeded\nerror: failed to push some refs\n";
-  assert.match(remoteRefusal(stdout, stderr)!, /disk quota exceeded.*pre-receive hook declined/);
-  assert.equal(
-    remoteRefusal("!\trefs/heads/b:refs/heads/b\t[rejected] (fetch first)\n", ""),
-    undefined,
-  );
-});
-
-Deno.test("compressRange on a source that cannot be opened throws and leaves no timer behind", async () => {
-  await assert.rejects(
-    compressRange("/nonexistent/source.cast", { start: 0, end: 10, output: "/nonexistent/x" }, {
-      level: 3,
-    }),
-    Deno.errors.NotFound,
-  );
 });

@@ -199,10 +199,15 @@ Deno.test({
           "commit refs/heads/asciinema-recordings\ncommitter x <x@x> 1 +0000\ndata 6\nfresh\nM 100644 inline README\ndata 3\nhi\n\ndone\n",
       });
       assert.ok(made.success, made.stderr);
-      const forced = await git(
-        ["push", "--force", remote, "refs/heads/asciinema-recordings"],
-        { gitDir: other },
-      );
+      // The daemon may be pushing at that moment (its push holds the ref's lock): the force
+      // push is tried again until the ref is the other history's, whatever else it says.
+      let forced = { success: false, stderr: "" };
+      await waitFor(async () => {
+        forced = await git(["push", "--force", remote, "refs/heads/asciinema-recordings"], {
+          gitDir: other,
+        });
+        return forced.success || !/cannot lock ref|failed to update ref/.test(forced.stderr);
+      }, { what: "the force push to go through beside the daemon's pushes" });
       assert.ok(forced.success, forced.stderr);
       const health = await waitForHealth(
         t.paths.health,

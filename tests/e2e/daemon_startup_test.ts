@@ -6,12 +6,11 @@
  * terminal it still exits 2 or 3 at once.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { makeTestHome, type TestHome, waitFor } from "../support/env.ts";
 import { DAEMON_TS } from "../support/daemon.ts";
-import { prepareDaemon, trimLogFile } from "../../lib/service/mod.ts";
+import { prepareDaemon } from "../../lib/service/mod.ts";
 import { readHealth } from "../../lib/status/mod.ts";
-import { consoleLevelFor, log, setupLogging, shutdownLogging } from "../../lib/sys/mod.ts";
+import { shutdownLogging } from "../../lib/sys/mod.ts";
 import { inspectPidfile, releasePidfile } from "../../lib/service/mod.ts";
 
 /** Undoes a prepareDaemon in this process: pidfile, logging, the test home. */
@@ -20,53 +19,6 @@ async function endPrepared(t: TestHome): Promise<void> {
   await shutdownLogging();
   await t.cleanup();
 }
-
-Deno.test("under launchd, systemd or detached stderr gets warnings and errors only", async () => {
-  assert.equal(consoleLevelFor("launchd"), "warning");
-  assert.equal(consoleLevelFor("systemd"), "warning");
-  assert.equal(consoleLevelFor("detached"), "warning");
-  assert.equal(consoleLevelFor("foreground"), "info");
-  const t = await makeTestHome();
-  try {
-    await Deno.mkdir(t.paths.logs, { recursive: true });
-    const lines: string[] = [];
-    await setupLogging({
-      logFile: t.paths.logFile,
-      console: true,
-      consoleLevel: consoleLevelFor("launchd"),
-      consoleWrite: (text) => lines.push(text),
-    });
-    log("test").info("pushed 3 chunks");
-    log("test").warn("push failed, retrying");
-    log("test").error("auth failed");
-    await shutdownLogging();
-    assert.equal(lines.length, 2, lines.join(""));
-    assert.ok(!lines.some((line) => /pushed 3 chunks/.test(line)));
-    // chunker.log (rotated) still has every line.
-    const file = await Deno.readTextFile(t.paths.logFile);
-    assert.match(file, /pushed 3 chunks/);
-    assert.match(file, /auth failed/);
-  } finally {
-    await t.cleanup();
-  }
-});
-
-Deno.test("a launchd-stderr.log grown past its cap is cut to its tail at start", async () => {
-  const t = await makeTestHome();
-  try {
-    const path = join(t.root, "launchd-stderr.log");
-    const line = "INFO chunker: pushed a chunk\n";
-    await Deno.writeTextFile(path, line.repeat(Math.ceil(2_100_000 / line.length)) + "LAST\n");
-    assert.equal(await trimLogFile(path), true);
-    const text = await Deno.readTextFile(path);
-    assert.ok(text.length <= 256 * 1024 + 200, `${text.length}`);
-    assert.match(text, /^\[asciinema-chunker: cut to the last \d+ bytes at start/);
-    assert.ok(text.endsWith("pushed a chunk\nLAST\n"));
-    assert.equal(await trimLogFile(path), false, "small now: left alone");
-  } finally {
-    await t.cleanup();
-  }
-});
 
 Deno.test("invalid config.json under launchd: the daemon waits, health.json says why, and it starts once fixed", async () => {
   const t = await makeTestHome();

@@ -22,7 +22,6 @@ import {
 import { startGitHttpServer } from "../support/git_http_server.ts";
 import { startGitHubApi } from "../support/github_api.ts";
 import { decryptBytes, newIdentity } from "../../lib/crypto/mod.ts";
-import { sealingFor } from "../../lib/text/mod.ts";
 import { git } from "../../lib/git/mod.ts";
 
 const TOOLS = ["git", "zstd"];
@@ -41,21 +40,6 @@ async function keyFile(root: string, name: string) {
   await Deno.writeTextFile(file, key.identity + "\n", { mode: 0o600 });
   return { ...key, file };
 }
-
-Deno.test("sealingFor: an encrypted recording's payload is sealed to its own recipients, else a local one, else refused", () => {
-  const own = sealingFor({ encrypted: true, recipients: ["age1own"] }, { recipients: [] });
-  assert.ok("codec" in own && own.codec.suffix === ".age");
-  const local = sealingFor({ encrypted: true }, { recipients: ["age1local"] });
-  assert.ok("codec" in local && local.codec.suffix === ".age");
-  const identity = sealingFor({ encrypted: true }, { identityRecipients: ["age1id"] });
-  assert.ok("codec" in identity && identity.codec.suffix === ".age");
-  const refused = sealingFor({ encrypted: true }, {});
-  assert.ok("refuse" in refused && /never written in clear/.test(refused.refuse));
-  const plain = sealingFor({ encrypted: false }, {});
-  assert.ok("codec" in plain && plain.codec.suffix === "");
-  const sealedPlain = sealingFor({ encrypted: false }, { recipients: ["age1local"] });
-  assert.ok("codec" in sealedPlain && sealedPlain.codec.suffix === ".age");
-});
 
 Deno.test({
   name:

@@ -19,28 +19,18 @@ import {
   writeConfig,
 } from "../support/daemon.ts";
 import { startNotifyServer } from "../support/notify_server.ts";
-import {
-  binaryIsCurrent,
-  buildInfoPath,
-  compileCommand,
-  DENORT_HINT,
-  resolveProgram,
-  sourceFingerprint,
-} from "../../lib/service/mod.ts";
+import { compileCommand, DENORT_HINT, resolveProgram } from "../../lib/service/mod.ts";
 import { foregroundArgv } from "../../lib/service/launch_daemon.ts";
 import {
   DAEMON_ENV_VARS,
-  daemonPermissionFlags,
   daemonRunPaths,
   daemonTools,
-  notifyHosts,
   permissionsForHome,
   toolLookupPaths,
 } from "../../lib/service/mod.ts";
 import { findOnPath, run } from "../../lib/sys/mod.ts";
 import { binaryPath, DENO_CONFIG } from "../../lib/service/mod.ts";
 import { serviceDefinition } from "../../lib/service/mod.ts";
-import { SettingsSchema } from "../../lib/sys/mod.ts";
 
 /** The permission flags in an argv, in order. */
 function permissionFlags(argv: string[]): string[] {
@@ -105,40 +95,6 @@ Deno.test("compile, the deno-run fallback, the service definitions and `deno tas
   }
 });
 
-Deno.test("notification hosts come from config.json; paths with commas are refused", () => {
-  const settings = (notify: unknown) => SettingsSchema.parse({ notify });
-  assert.deepEqual(notifyHosts(undefined), ["api.pushover.net"]);
-  assert.deepEqual(
-    notifyHosts(settings({
-      pushover: { api_url: "http://127.0.0.1:8080/1/messages.json" },
-      ntfy: { url: "https://ntfy.sh/x" },
-    })),
-    ["127.0.0.1", "ntfy.sh"],
-  );
-  assert.deepEqual(
-    notifyHosts(settings({ enabled: false, ntfy: { url: "https://n.example" } })),
-    [],
-  );
-  assert.deepEqual(notifyHosts(settings({ pushover: { enabled: false } })), []);
-  const flags = daemonPermissionFlags({
-    home: "/h/.asciinema",
-    os: "linux",
-    settings: settings({ pushover: { enabled: false } }),
-  });
-  assert.ok(flags.includes("--allow-net=api.github.com"), "no notify hosts: the GitHub API only");
-  const mac = daemonPermissionFlags({
-    home: "/h/.asciinema",
-    os: "darwin",
-    run: ["/usr/bin/git", "/usr/bin/security"],
-  });
-  assert.ok(mac.includes("--allow-read=/h/.asciinema"), "no /proc on macOS");
-  assert.ok(mac.includes("--allow-run=/usr/bin/git,/usr/bin/security"));
-  const none = daemonPermissionFlags({ home: "/h/.asciinema", os: "linux", run: [] });
-  assert.ok(!none.some((flag) => flag.startsWith("--allow-run")), "no tool: no run at all");
-  assert.throws(() => daemonPermissionFlags({ home: "/h/a,b" }), /comma/);
-  assert.throws(() => daemonPermissionFlags({ home: "relative" }), /absolute/);
-});
-
 Deno.test("compile without its runtime falls back to deno run with the same flags, and says so (for real)", async () => {
   const t = await makeTestHome();
   try {
@@ -158,37 +114,6 @@ Deno.test("compile without its runtime falls back to deno run with the same flag
     assert.match(text, /DENORT_BIN/);
     assert.ok(DENORT_HINT.includes(Deno.version.deno));
     await assert.rejects(Deno.stat(binaryPath(t.paths)), "no half-written binary is left");
-  } finally {
-    await t.cleanup();
-  }
-});
-
-Deno.test("a compiled binary is used only while its flags, sources and deno match", async () => {
-  const t = await makeTestHome();
-  try {
-    const { flags } = await permissionsForHome(t.paths.home);
-    await Deno.mkdir(t.paths.bin, { recursive: true });
-    await Deno.writeTextFile(binaryPath(t.paths), "#!/bin/sh\n", { mode: 0o755 });
-    const info = {
-      flags,
-      fingerprint: await sourceFingerprint(),
-      deno_version: Deno.version.deno,
-      compiled_at: new Date().toISOString(),
-    };
-    await Deno.writeTextFile(buildInfoPath(t.paths), JSON.stringify(info));
-    assert.equal(await binaryIsCurrent(t.paths, flags), true);
-    const program = await resolveProgram(t.paths, flags, { compile: "never" });
-    assert.deepEqual(program, { kind: "compiled", argv: [binaryPath(t.paths), "run"] });
-    // A new notify host changes the flags: the binary is stale.
-    await writeConfig(t.paths.home, { notify: { ntfy: { url: "https://other.example/t" } } });
-    const changed = (await permissionsForHome(t.paths.home)).flags;
-    assert.equal(await binaryIsCurrent(t.paths, changed), false);
-    assert.equal((await resolveProgram(t.paths, changed, { compile: "never" })).kind, "deno-run");
-    await Deno.writeTextFile(
-      buildInfoPath(t.paths),
-      JSON.stringify({ ...info, deno_version: "0.0.1" }),
-    );
-    assert.equal(await binaryIsCurrent(t.paths, flags), false);
   } finally {
     await t.cleanup();
   }

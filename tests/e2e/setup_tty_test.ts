@@ -28,6 +28,7 @@ import { type KeyringSession, startKeyringSession } from "../support/keyring.ts"
 import { type NotifyServer, startNotifyServer } from "../support/notify_server.ts";
 
 const SETUP_TS = fileURLToPath(new URL("../../setup.ts", import.meta.url));
+const DENO_JSON = fileURLToPath(new URL("../../deno.json", import.meta.url));
 const TOKEN = "ghp_TtySetupToken0123456789abcdefABCDEFGH";
 const WRONG = "ghp_TtyWrongToken0123456789abcdefABCDEFG";
 const REPO = "alice/recordings";
@@ -198,6 +199,20 @@ async function answerNoEncryption(r: Rig): Promise<void> {
     "the encryption question",
   );
   await r.tty.press("Down", "Down", "Enter");
+}
+
+/** Answers every step with the right token, no encryption, no notifier, the default chunking. */
+async function answerUpToConfirmation(r: Rig): Promise<void> {
+  await answerRepository(r);
+  await r.tty.type(TOKEN);
+  await r.tty.press("Enter");
+  await r.tty.waitFor(/the token of alice can push/, "the token to be accepted");
+  await answerNoEncryption(r);
+  await r.tty.waitFor(/\? Notify you when backups fail\?/, "the notification question");
+  await r.tty.press("Down", "Down", "Enter");
+  await r.tty.waitFor(/\? How should recordings be chunked\?/, "the chunking question");
+  await r.tty.press("Enter");
+  await r.tty.waitFor(/\? Apply these settings\?/, "the confirmation");
 }
 
 /** Checks that the shell is back in a usable state: echo and icanon on, and it answers. */
@@ -441,16 +456,7 @@ Deno.test({
 
       // 3. At the final confirmation, after every check passed.
       await startSetup(r, "CONFIRM");
-      await answerRepository(r);
-      await r.tty.type(TOKEN);
-      await r.tty.press("Enter");
-      await r.tty.waitFor(/the token of alice can push/, "the token to be accepted");
-      await answerNoEncryption(r);
-      await r.tty.waitFor(/\? Notify you when backups fail\?/, "the notification question");
-      await r.tty.press("Down", "Down", "Enter");
-      await r.tty.waitFor(/\? How should recordings be chunked\?/, "the chunking question");
-      await r.tty.press("Enter");
-      await r.tty.waitFor(/\? Apply these settings\?/, "the confirmation");
+      await answerUpToConfirmation(r);
       await r.tty.press("C-c");
       screen = await r.tty.waitFor(/SETUP-CONFIRM=\d+/, "setup to end");
       assert.match(screen, /SETUP-CONFIRM=130/);
@@ -504,6 +510,73 @@ Deno.test({
       assert.match(ended, /SETUP-FRESH=130/);
       await assertTerminalUsable(r, "FRESH");
     } finally {
+      await r.stop();
+      await Deno.remove(denoDir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+/** A copy of this process's npm cache without its package documents (as after a Deno upgrade). */
+async function staleDenoDir(): Promise<string> {
+  const info = await run(Deno.execPath(), { args: ["info", "--json"], timeoutMs: 60_000 });
+  const npmCache = JSON.parse(info.stdout).npmCache as string;
+  const denoDir = await Deno.makeTempDir({ prefix: "setup-tty-stale-deno-" });
+  const copied = await run("cp", {
+    args: ["-R", npmCache, join(denoDir, "npm")],
+    timeoutMs: 120_000,
+  });
+  if (!copied.success) throw new Error(`cp: ${copied.stderr}`);
+  let removed = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for await (const entry of Deno.readDir(dir)) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory) await walk(path);
+      else if (entry.name === "registry.json") {
+        await Deno.remove(path);
+        removed++;
+      }
+    }
+  };
+  await walk(join(denoDir, "npm"));
+  if (removed === 0) {
+    throw new Error(`no package documents in ${npmCache}: is it a Deno npm cache?`);
+  }
+  return denoDir;
+}
+
+Deno.test({
+  name:
+    "issue 26: with a stale Deno cache (package documents gone) the whole wizard, service included, draws no download output after its first line",
+  ignore: ignoreWithout(TOOLS) || Deno.build.os !== "linux",
+  async fn() {
+    await assertTools(TOOLS);
+    const denoDir = await staleDenoDir();
+    const r = await rig({ env: { DENO_DIR: denoDir } });
+    try {
+      const raw = join(r.t.root, "pane.log");
+      await r.tty.record(raw);
+      // As a newcomer starts it: the task, which warms the cache before the wizard's first line.
+      await r.tty.type(
+        `deno task --config ${DENO_JSON} daemon-setup --github-api ${r.api.url} --detach; ` +
+          `echo "SETUP-STALE=$?"`,
+      );
+      await r.tty.press("Enter");
+      await answerUpToConfirmation(r);
+      await r.tty.press("Enter");
+      const done = await r.tty.waitFor(/SETUP-STALE=\d+/, "setup to finish", 240_000);
+      assert.match(done, /SETUP-STALE=0/, done);
+      const output = await Deno.readTextFile(raw);
+      const printed = output.indexOf("Step 1/8");
+      assert.ok(printed >= 0, output);
+      const late = output.slice(printed).match(/.{0,60}(Download|[▰▱]).{0,60}/);
+      assert.equal(late, null, `a download was drawn after setup's first line: ${late?.[0]}`);
+    } finally {
+      await run(Deno.execPath(), {
+        args: ["run", "-A", "--no-prompt", SETUP_TS, "--uninstall"],
+        env: { ...r.t.env, DENO_DIR: denoDir },
+        clearEnv: true,
+        timeoutMs: 120_000,
+      }).catch(() => {});
       await r.stop();
       await Deno.remove(denoDir, { recursive: true }).catch(() => {});
     }

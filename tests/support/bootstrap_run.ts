@@ -156,13 +156,19 @@ export interface RecordingRig {
  */
 export async function withRecordingDaemon(
   body: (rig: RecordingRig) => Promise<void>,
+  settings: Record<string, unknown> = {},
 ): Promise<void> {
   const t = await makeTestHome();
   await fakeSsh(t);
   await Deno.mkdir(t.paths.home, { recursive: true });
   await Deno.writeTextFile(
     t.paths.config,
-    JSON.stringify({ idle_threshold: 60, scan_interval_seconds: 1, heartbeat_seconds: 1 }),
+    JSON.stringify({
+      idle_threshold: 60,
+      scan_interval_seconds: 1,
+      heartbeat_seconds: 1,
+      ...settings,
+    }),
   );
   const daemon = startDaemon(t.env);
   const tmux = await tmuxFor(t);

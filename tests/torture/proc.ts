@@ -142,14 +142,17 @@ export function spawnDaemon(
   };
 }
 
-/** Sends SIGTERM and waits; SIGKILL if it has not exited after `graceMs`. */
-export async function stopDaemon(daemon: Daemon, graceMs: number): Promise<Deno.CommandStatus> {
+/** Sends SIGTERM and waits; SIGKILL if it has not exited after `graceMs` (`killed` says so). */
+export async function stopDaemon(
+  daemon: Daemon,
+  graceMs: number,
+): Promise<{ status: Deno.CommandStatus; killed: boolean }> {
   daemon.signal("SIGTERM");
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), graceMs));
   const first = await Promise.race([daemon.exited, late]);
   clearTimeout(timer);
-  if (first !== "late") return first;
+  if (first !== "late") return { status: first, killed: false };
   daemon.signal("SIGKILL");
-  return await daemon.exited;
+  return { status: await daemon.exited, killed: true };
 }

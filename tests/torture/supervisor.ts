@@ -12,8 +12,12 @@ import { FAILPOINT_FLAG } from "../../lib/engine/mod.ts";
 
 /** No daemon run may outlive this. */
 export const DAEMON_HARD_TIMEOUT_MS = 60_000;
-const STOP_GRACE_MS = 10_000;
-const READY_TIMEOUT_MS = 3_000;
+/**
+ * How long a daemon may take to stop on SIGTERM before it counts as hung: a
+ * guard, not a measure (the daemon stops in about two seconds; a test run
+ * under `nice` on a loaded machine may get a fraction of a core).
+ */
+const STOP_GRACE_MS = 60_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -62,7 +66,8 @@ export class Supervisor {
   readonly #options: SupervisorOptions;
   #daemon: Daemon | null = null;
   #runningArmed: string | null = null;
-  #stopTook = 0;
+  /** The last stop had to SIGKILL the daemon after the grace period. */
+  #stopKilled = false;
   #armed: string | null = null;
 
   /** A supervisor with nothing running. */
@@ -101,8 +106,9 @@ export class Supervisor {
       args: this.#runningArmed ? [FAILPOINT_FLAG] : [],
     });
     this.#daemon = daemon;
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (!daemon.done() && Date.now() < deadline) {
+    // The event: health.json names this daemon, or it ended (an armed failpoint). However
+    // slowly a loaded machine starts it; its hard timeout bounds the wait.
+    while (!daemon.done()) {
       try {
         const health = JSON.parse(await Deno.readTextFile(this.#options.healthPath));
         if (health?.pid === daemon.pid) return;
@@ -111,18 +117,13 @@ export class Supervisor {
       }
       await sleep(25);
     }
-    if (!daemon.done()) {
-      this.#options.note(`  (the daemon did not write health.json within ${READY_TIMEOUT_MS} ms)`);
-    }
   }
 
   /** SIGTERM, then waits for the exit (SIGKILL after a grace period). */
   async stop(): Promise<void> {
     if (!this.#daemon) return;
     if (this.#daemon.done()) return await this.#reap("self");
-    const started = performance.now();
-    await stopDaemon(this.#daemon, STOP_GRACE_MS);
-    this.#stopTook = performance.now() - started;
+    this.#stopKilled = (await stopDaemon(this.#daemon, STOP_GRACE_MS)).killed;
     await this.#reap("stop");
   }
 
@@ -151,7 +152,7 @@ export class Supervisor {
       this.problems.push(`a daemon outlived the ${DAEMON_HARD_TIMEOUT_MS} ms hard timeout`);
     } else if (
       expected === "stop" && status.signal === "SIGKILL" && this.#runningArmed &&
-      this.#stopTook < STOP_GRACE_MS
+      !this.#stopKilled
     ) {
       // The armed failpoint was reached while the daemon finished its work on the way out.
       this.#options.note(`  (daemon hit failpoint ${this.#runningArmed} while stopping)`);

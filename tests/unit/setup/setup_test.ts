@@ -6,6 +6,11 @@
  * cannot push (acceptance 3); two runs and `--uninstall` (acceptance 4);
  * missing answers without a terminal (acceptance 5). The interactive
  * wizard in tmux is tests/e2e/setup_tty_test.ts.
+ *
+ * Tests about answers run setup in this process, through its runner
+ * (`runSetup` with the flags as `setup.ts` parses them); the ones about the
+ * process (a detached service started and uninstalled, stdin left open, exit
+ * codes of the real entry point) spawn `deno run setup.ts`.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -13,8 +18,15 @@ import { fileURLToPath } from "node:url";
 import { run } from "../../../lib/sys/mod.ts";
 import { isTempName } from "../../../lib/sys/mod.ts";
 import { git, repoNameOf } from "../../../lib/git/mod.ts";
-import { GITHUB_PAT, PUSHOVER_APP, SecretServiceStore } from "../../../lib/credentials/mod.ts";
+import {
+  GITHUB_PAT,
+  openCredentialStore,
+  PUSHOVER_APP,
+  SecretServiceStore,
+} from "../../../lib/credentials/mod.ts";
 import { checkGitHubToken, checkPushAccess, ensureBranch } from "../../../lib/setup/mod.ts";
+import { runSetup, setupCommand } from "../../../lib/setup/mod.ts";
+import { homePaths } from "../../../lib/sys/mod.ts";
 import { checkBranch, checkIdle, checkNtfyUrl, checkZstd } from "../../../lib/setup/mod.ts";
 import { inspectPidfile } from "../../../lib/service/mod.ts";
 import { describeExisting, detectExisting, existingFound } from "../../../lib/setup/mod.ts";
@@ -70,7 +82,6 @@ interface SetupResult {
   code: number;
   stdout: string;
   stderr: string;
-  ms: number;
 }
 
 /** Runs `setup.ts args` without a terminal (stdin a pipe). */
@@ -79,7 +90,6 @@ async function setup(
   args: string[],
   options: { stdin?: string; cwd?: string } = {},
 ): Promise<SetupResult> {
-  const started = performance.now();
   const result = await run(Deno.execPath(), {
     args: ["run", "-A", "--no-prompt", SETUP_TS, ...args],
     env,
@@ -92,8 +102,35 @@ async function setup(
     code: result.code,
     stdout: result.stdout,
     stderr: result.stderr,
-    ms: performance.now() - started,
   };
+}
+
+/**
+ * Runs setup in this process as `setup.ts args` would without a terminal:
+ * the same flags, `env` as its environment, `stdin` as what standard input holds.
+ */
+async function setupHere(
+  env: Record<string, string>,
+  args: string[],
+  options: { stdin?: string } = {},
+): Promise<SetupResult> {
+  const flags = setupCommand().parse(args, { from: "user" }).opts();
+  const lines: string[] = [];
+  const code = await runSetup(flags, {
+    paths: homePaths(env.ASCIINEMA_HOME),
+    env: { get: (key) => env[key] },
+    // The keyring's tools get this environment too (its D-Bus session), as the child's would.
+    openStore: (setting) =>
+      openCredentialStore({ setting, source: { get: (key) => env[key] }, env }),
+    cwd: "/",
+    io: {
+      say: (line) => lines.push(line),
+      stdinIsTerminal: false,
+      readStdin: () => Promise.resolve(options.stdin ?? ""),
+      readStdinText: () => Promise.resolve(options.stdin ?? ""),
+    },
+  });
+  return { code, stdout: lines.map((line) => `${line}\n`).join(""), stderr: "" };
 }
 
 function show(result: SetupResult): string {
@@ -335,7 +372,7 @@ Deno.test({
     let passed = false;
     try {
       const env = { ...r.t.env, ...session.env, ASCIINEMA_CREDENTIAL_STORE: "secret-service" };
-      const result = await setup(env, [
+      const result = await setupHere(env, [
         "--yes",
         "--repo",
         r.url,
@@ -391,7 +428,7 @@ Deno.test({
 
       // A fresh install really deletes what was stored before.
       await store.set(PUSHOVER_APP, "old-pushover-app-token");
-      const fresh = await setup(env, [
+      const fresh = await setupHere(env, [
         "--yes",
         "--fresh",
         "--repo",
@@ -433,7 +470,7 @@ Deno.test({
       // fine-grained token); only the git write check can tell.
       const env = { ...r.t.env, ASCIINEMA_GITHUB_PAT: TOKEN };
       const args = ["--yes", "--repo", r.url, "--github-api", r.api.url, "--no-service"];
-      const result = await setup(env, args);
+      const result = await setupHere(env, args);
       assert.equal(result.code, 1, show(result));
       assert.match(result.stdout, /This token cannot push/);
       assert.match(result.stdout, /can read .* but cannot push/);
@@ -445,7 +482,7 @@ Deno.test({
       // The API saying push:false is reported the same way.
       r.server.setRefusePush(false);
       r.api.grant(TOKEN, { login: "alice", repos: { [REPO]: { push: false } } });
-      const apiSays = await setup(env, args);
+      const apiSays = await setupHere(env, args);
       assert.equal(apiSays.code, 1, show(apiSays));
       assert.match(apiSays.stdout, /This token cannot push/);
       assert.equal(await exists(r.t.paths.home), false);

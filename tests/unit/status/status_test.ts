@@ -437,6 +437,14 @@ Deno.test("the service manager decides when one is installed", async () => {
 Deno.test("no keyring: status explains the unavailable store once, then lists the secrets it could not check", async () => {
   const home = await makeTestHome();
   try {
+    // A configuration that needs every secret: a GitHub remote, Pushover set up, an ntfy topic.
+    await Deno.writeTextFile(
+      home.paths.config,
+      JSON.stringify({
+        repo_url: "https://github.com/o/r.git",
+        notify: { pushover: { enabled: true }, ntfy: { url: "https://ntfy.sh/topic" } },
+      }),
+    );
     const env = {
       ...home.env,
       ASCIINEMA_CREDENTIAL_STORE: "secret-service",
@@ -457,6 +465,76 @@ Deno.test("no keyring: status explains the unavailable store once, then lists th
     }
     const why = lines[1].replace(/^ {2}could not check these secrets: /, "");
     assert.equal(section.split(why).length - 1, 1, section);
+  } finally {
+    await home.cleanup();
+  }
+});
+
+Deno.test("issue 26: on the embedded default (no setup) status talks about no secret and never asks the store", async () => {
+  const home = await makeTestHome();
+  try {
+    // The keyring is unavailable, as on a machine where nothing was set up.
+    const env = {
+      ...home.env,
+      ASCIINEMA_CREDENTIAL_STORE: "secret-service",
+      DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(home.root, "no-bus")}`,
+    };
+    const text = await cli({ ...home, env }, []);
+    const section = text.stdout.slice(
+      text.stdout.indexOf("Secrets:"),
+      text.stdout.indexOf("Notifiers:"),
+    );
+    assert.equal(section.trim(), "Secrets:\n  none needed by this configuration", text.stdout);
+    assert.doesNotMatch(text.stdout, /could not check|unknown|keyring|Secret Service/, text.stdout);
+    const json = JSON.parse((await cli({ ...home, env }, ["--json"])).stdout);
+    assert.deepEqual(json.secrets, []);
+    StatusJson.parse(json);
+
+    // The rule, in process: the hook is asked only when a secret is needed.
+    let asked = 0;
+    const hook: SecretsHook = () => {
+      asked++;
+      return Promise.reject(new Error("keyring unavailable"));
+    };
+    // No environment; https remotes need a token.
+    const collect = () =>
+      collectStatus({
+        paths: home.paths,
+        secrets: hook,
+        env: { get: () => undefined },
+        remoteNeedsToken: (url) => url.startsWith("https:"),
+      });
+    const local = await collect();
+    assert.equal(asked, 0);
+    assert.deepEqual(local.secrets, []);
+    assert.equal(local.notifiers.find((n) => n.name === "pushover")?.configured, false);
+    // A daemon that pushes to a local bare repository needs no token either.
+    await writeHealth(
+      home.paths.health,
+      healthDoc({
+        remotes: {
+          local: {
+            ...healthDoc().remotes["github.com-o-r-asciinema-recordings"],
+            url: "/srv/b.git",
+          },
+        },
+      }),
+    );
+    const bare = await collect();
+    assert.equal(asked, 0);
+    assert.deepEqual(bare.secrets, []);
+
+    // A GitHub repository in config.json needs the token: asked, and shown as unknown.
+    await Deno.writeTextFile(
+      home.paths.config,
+      JSON.stringify({ repo_url: "https://github.com/o/r.git" }),
+    );
+    const github = await collect();
+    assert.equal(asked, 1);
+    assert.deepEqual(github.secrets.map((s) => [s.service, s.present]), [
+      ["asciinema-github-pat", null],
+    ]);
+    assert.match(renderStatus(github), /could not check this secret: keyring unavailable/);
   } finally {
     await home.cleanup();
   }
