@@ -83,6 +83,18 @@ export class Remote {
     if (mode === "gone") await Deno.rename(this.path, this.#away);
     this.#mode = mode;
   }
+
+  /**
+   * Back to `ok` once every daemon is stopped. A daemon killed mid-push kills
+   * the local `git receive-pack` it started (a file remote runs on the
+   * client's side), which can leave the branch's ref lock behind; a hosted
+   * remote would not, and git tells the person to remove it. Here the person
+   * does, as for a remote that was gone.
+   */
+  async heal(): Promise<void> {
+    await this.set("ok");
+    await removeRefLocks(join(this.path, "refs"));
+  }
 }
 
 /**

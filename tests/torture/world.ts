@@ -295,7 +295,7 @@ export class World {
     await this.#one.heal();
     await this.#two?.heal();
     this.#note("-- heal: daemons stopped, remote ok, partial lines completed, .json files back");
-    await this.#remote.set("ok");
+    await this.#remote.heal();
   }
 
   /**
