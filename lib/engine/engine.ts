@@ -127,7 +127,7 @@ export class Engine {
       settings,
       clock: this.#clock,
       signal: this.#abort.signal,
-      remote: (target) => this.#work.remotes.get(target),
+      remotes: this.#work.remotes,
       admit: async (todo, entry) => {
         const json = todo.cast.replace(/\.cast$/, ".json");
         // Only a regular file is read (a FIFO would block the remote's queue for good).

@@ -56,7 +56,13 @@ export {
 } from "./fast_import.ts";
 export { fetchVisibility } from "./github_api.ts";
 export { git, type GitAuth, gitChecked, gitEnv, spawnGit } from "./hermetic.ts";
-export { isPartialClone, type RemoteNotice, remoteRefusal, RepoClone } from "./publisher.ts";
+export {
+  type CloneOwner,
+  isPartialClone,
+  type RemoteNotice,
+  remoteRefusal,
+  RepoClone,
+} from "./publisher.ts";
 export {
   applyUrlRewrites,
   parseUrlRewrites,

@@ -50,13 +50,19 @@ export interface RepoCloneOptions {
   stallMs?: number;
   /** This machine's name, for folders moved away from another's (default hostname). */
   host?: string;
+  /** Who knows the folders still being made (the daemon's remote; none: no folder is). */
+  owner?: CloneOwner;
+  /** Upkeep (lib/git/upkeep.ts; default {@linkcode DEFAULT_UPKEEP}). */
+  upkeep?: UpkeepPolicy;
+}
+
+/** What a clone asks of whoever owns it (the engine's `Remote`). */
+export interface CloneOwner {
   /**
    * Folders of generations still being made, with their claim tokens: a
    * replay takes their tokens, and keeps them when the remote was rewritten.
    */
-  live?: () => ReadonlyMap<string, string>;
-  /** Upkeep (lib/git/upkeep.ts; default {@linkcode DEFAULT_UPKEEP}). */
-  upkeep?: UpkeepPolicy;
+  liveFolders(): ReadonlyMap<string, string>;
 }
 
 /** Something the remote did that a person should hear about. */
@@ -548,7 +554,7 @@ export class RepoClone {
         local: from,
         remote: onto,
         exclude,
-        live: this.#options.live?.() ?? new Map(),
+        live: this.#options.owner?.liveFolders() ?? new Map(),
         host: this.#host,
       });
     // The clone's oldest commit, when it holds every object of its tree (a shallow clone of a
@@ -607,7 +613,7 @@ export class RepoClone {
       local,
       remote: remoteTip,
       pushed: await this.tip(PUSHED_REF),
-      live: this.#options.live?.() ?? new Map(),
+      live: this.#options.owner?.liveFolders() ?? new Map(),
       host: this.#host,
     });
     await gitChecked(["update-ref", this.#localRef, replay.tip!, local], this.#gitOpts());

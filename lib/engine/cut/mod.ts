@@ -9,4 +9,4 @@ export { takeCutSha256 } from "./cut_hash.ts";
 export { cutPass, spoolFileFor } from "./cut_pass.ts";
 export { fileIdentityMismatch, fingerprintAt, fingerprintMismatch } from "./identity.ts";
 export { digestPathFor, sealSpooledChunk } from "./sealed_chunk.ts";
-export { serialStateUpdate, type StateUpdate } from "./state_writer.ts";
+export { serialStateUpdate, type StateChange, type StateUpdate } from "./state_writer.ts";

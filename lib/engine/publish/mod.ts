@@ -7,6 +7,6 @@
  */
 export { earliest } from "./push_timing.ts";
 export { RemoteWork } from "./remote_work.ts";
-export { type Remote, type RemoteSnapshot } from "./remotes.ts";
+export { type Remote, type Remotes, type RemoteSnapshot } from "./remotes.ts";
 export { lookUp, type LookupAnswer } from "./resume.ts";
 export { VisibilityGate } from "./visibility_gate.ts";

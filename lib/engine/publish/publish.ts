@@ -33,31 +33,48 @@ import {
 import { encryptBytes } from "../../crypto/mod.ts";
 import { pushTimeoutMs, selectBatch } from "./batch.ts";
 import { failpoint } from "../core/mod.ts";
-import { sealSpooledChunk, spoolFileFor, type StateUpdate, takeCutSha256 } from "../cut/mod.ts";
+import { sealSpooledChunk, spoolFileFor, type StateChange, takeCutSha256 } from "../cut/mod.ts";
 import { ownsFile } from "../finish/mod.ts";
 
-/** What publishing needs from the engine. */
-export interface PublishContext {
+/** The remote a batch goes to (the engine's `Remote`). */
+export interface PublishRemote {
+  /** Clone folder name. */
+  readonly key: string;
+  readonly target: RemoteTarget;
+  /** Its local clone. */
+  readonly clone: RepoClone;
+}
+
+/** What publishing asks of the engine. */
+export interface PublishHost {
+  /** The generations with work for `remote`, in order (what the public-repository guard refused left out). */
+  sources(remote: PublishRemote): RecordingState[];
+  /**
+   * Runs in the queue before the batch is chosen: the public-repository
+   * check, which may ask the GitHub API (`sources` then leaves out what it
+   * refused).
+   */
+  prepare(remote: PublishRemote): Promise<void>;
+  /** Extra manifest fields of a generation (started, asciicast version). */
+  manifestExtra(state: RecordingState): Record<string, unknown>;
+  /** A pending chunk's spool file is gone and it is not committed: cut it again. */
+  recut(state: RecordingState, chunk: PendingChunk): Promise<void>;
+  /** Writes a change to a checkpoint (serialized with the cuts'). */
+  update(state: RecordingState, change: StateChange): Promise<void>;
+}
+
+/** Options for {@linkcode publishBatch}. */
+export interface PublishOptions {
   /** Home layout. */
   paths: HomePaths;
-  /** Settings (batch size, push timeout). */
+  /** Settings (batch size, push timeout, encryption). */
   settings: Settings;
-  target: RemoteTarget;
-  /** Its local clone. */
-  clone: RepoClone;
-  /** Checkpoint writer. */
-  update: StateUpdate;
-  /** The generations with work for this remote, in order. */
-  sources: () => RecordingState[];
-  /** Extra manifest fields of a generation (started, asciicast version). */
-  manifestExtra: (state: RecordingState) => Record<string, unknown>;
-  /** A pending chunk's spool file is gone and it is not committed: cut it again. */
-  recut: (state: RecordingState, chunk: PendingChunk) => Promise<void>;
-  /**
-   * Runs before the batch is chosen (the public-repository check, which may
-   * ask the GitHub API; `sources` then leaves out what it refused).
-   */
-  prepare?: () => Promise<void>;
+}
+
+/** One batch's view: the remote, the engine, the settings. */
+interface PublishContext extends PublishOptions {
+  remote: PublishRemote;
+  host: PublishHost;
 }
 
 /** What one batch did. */
@@ -121,7 +138,7 @@ async function manifestOf(
     host: hostname(),
     // Public keys: what is derived from it later (a text index, on any machine) is sealed to them.
     ...(state.encrypted && state.recipients?.length ? { recipients: state.recipients } : {}),
-    ...ctx.manifestExtra(state),
+    ...ctx.host.manifestExtra(state),
   };
 }
 
@@ -140,7 +157,7 @@ async function sealWaiting(
   const recipients = ctx.settings.encryption?.recipients ?? [];
   if (recipients.length === 0 || chunks.every((chunk) => chunk.encrypted)) return chunks;
   // Committed already (a crash before its push): it goes as it is, never twice under one number.
-  const committed = await ctx.clone.committedChunkNames(folderOf(state));
+  const committed = await ctx.remote.clone.committedChunkNames(folderOf(state));
   const out: PendingChunk[] = [];
   for (const chunk of chunks) {
     const plain = spoolFileFor(ctx.paths.spool, state.id, chunk);
@@ -151,9 +168,9 @@ async function sealWaiting(
       continue;
     }
     // A clear copy staged in the clone before encryption was turned on goes too.
-    await ctx.clone.discardStaged(plain);
+    await ctx.remote.clone.discardStaged(plain);
     const sealed = await sealSpooledChunk(dirname(plain), chunk, recipients);
-    await ctx.update(state, (current) => ({
+    await ctx.host.update(state, (current) => ({
       ...current,
       encrypted: true,
       recipients: [...recipients],
@@ -165,15 +182,24 @@ async function sealWaiting(
   return out;
 }
 
-/** Publishes the next batch for `ctx`'s remote. Throws on failure (the queue backs off). */
-export async function publishBatch(ctx: PublishContext): Promise<PublishResult> {
-  const { clone, paths, settings } = ctx;
-  if (ctx.target.url === paths.backupGit) {
+/**
+ * Publishes the next batch of `remote`'s work, which `host` names. Throws on
+ * failure (the queue backs off).
+ */
+export async function publishBatch(
+  remote: PublishRemote,
+  host: PublishHost,
+  options: PublishOptions,
+): Promise<PublishResult> {
+  const ctx: PublishContext = { ...options, remote, host };
+  const { paths, settings } = options;
+  const { clone } = remote;
+  if (remote.target.url === paths.backupGit) {
     await ensureEmbeddedRemote(paths.backupGit, { globalConfig: paths.gitConfig });
   }
   await clone.ensure();
-  await ctx.prepare?.();
-  const batch = selectBatch(ctx.sources(), { maxBytes: settings.push_batch_bytes });
+  await host.prepare(remote);
+  const batch = selectBatch(host.sources(remote), { maxBytes: settings.push_batch_bytes });
   // Sealed first: a generation's claim is its first chunk as it will be committed.
   for (const item of batch.items) item.chunks = await sealWaiting(ctx, item.source, item.chunks);
   await placeFolders(ctx, batch.items.map((item) => item.source));
@@ -187,7 +213,7 @@ export async function publishBatch(ctx: PublishContext): Promise<PublishResult> 
       if (!(await exists(file))) {
         const committed = await clone.committedChunkNames(folder).catch(() => new Set());
         if (!committed.has(formatChunkName(chunk))) {
-          await ctx.recut(state, chunk);
+          await host.recut(state, chunk);
           return { chunks: 0, finished: [], more: true };
         }
       }
@@ -218,13 +244,13 @@ export async function publishBatch(ctx: PublishContext): Promise<PublishResult> 
     if (item.manifest && !(await clone.hasManifest(folderOf(state), pushed))) {
       item.manifest = false;
     }
-    await ctx.update(state, (current) => ({
+    await ctx.host.update(state, (current) => ({
       ...current,
       pending: current.pending.filter((chunk) => !seqs.has(chunk.seq)),
       pushed_offset: Math.max(current.pushed_offset, ...item.chunks.map((chunk) => chunk.end)),
       pushed_chunks: current.pushed_chunks + item.chunks.length,
       manifest_pushed: current.manifest_pushed || item.manifest,
-      remote: current.remote ?? ctx.target,
+      remote: current.remote ?? remote.target,
     }));
     failpoint("publish.after-checkpoint");
     for (const chunk of item.chunks) {
@@ -254,12 +280,12 @@ async function placeFolders(ctx: PublishContext, states: RecordingState[]): Prom
     const file = first ? spoolFileFor(ctx.paths.spool, state.id, first) : undefined;
     if (!state.claim && file && (await exists(file))) unclaimed.push({ state, file });
   }
-  const blobs = await ctx.clone.blobIds(unclaimed.map((one) => one.file)).catch(() => []);
+  const blobs = await ctx.remote.clone.blobIds(unclaimed.map((one) => one.file)).catch(() => []);
   // Kept in memory at once, written with the checkpoint when it can be (a state/ that refuses
   // writes holds nothing back: the claims on the branch tell the same after a crash).
   const remember = async (state: RecordingState, patch: Partial<RecordingState>) => {
     Object.assign(state, patch);
-    await ctx.update(state, (current) => ({ ...current, ...patch })).catch(() => {});
+    await ctx.host.update(state, (current) => ({ ...current, ...patch })).catch(() => {});
   };
   for (const [index, { state }] of unclaimed.entries()) {
     const blob = blobs[index];
@@ -274,13 +300,13 @@ async function placeFolders(ctx: PublishContext, states: RecordingState[]): Prom
       adds: new Map(state.pending.map((chunk) => [chunk.seq, formatChunkName(chunk)])),
     });
   }
-  const moved = await ctx.clone.placeFolders(claimants);
+  const moved = await ctx.remote.clone.placeFolders(claimants);
   for (const [from, to] of moved) {
     const state = byFolder.get(from)!;
     await remember(state, { branch_id: to });
     log("daemon").warn(
       "chunks/{from}/ on {branch} holds another recording: {id} goes to chunks/{to}/",
-      { from, to, id: state.id, branch: ctx.target.branch },
+      { from, to, id: state.id, branch: ctx.remote.target.branch },
     );
   }
 }

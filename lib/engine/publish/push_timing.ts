@@ -24,8 +24,12 @@ export function isUrgent(state: RecordingState): boolean {
 export interface PushTimingInput {
   /** The generations with work for this remote. */
   sources: RecordingState[];
-  /** True when a recording for this remote is being cut or due a cut (asked only when needed). */
-  cutting: () => boolean;
+  /**
+   * True when a recording for this remote is being cut or due a cut. Read
+   * only when some of `sources` is {@linkcode isUrgent}: a caller may leave
+   * it false otherwise, without asking.
+   */
+  cutting: boolean;
   /** Monotonic now (ms). */
   now: number;
   /** Wall now (ms since the epoch): chunk cut times are wall times. */
@@ -53,7 +57,7 @@ export function pushNotBefore(input: PushTimingInput): number {
   const { sources, now, wallNow, intervalMs } = input;
   const oldest = earliest(sources.flatMap((state) => state.pending.map((chunk) => chunk.cut_at)));
   if (sources.some(isUrgent)) {
-    if (!input.cutting()) return 0;
+    if (!input.cutting) return 0;
     const waiting = sources.reduce(
       (sum, state) => sum + state.pending.reduce((bytes, chunk) => bytes + chunk.bytes, 0),
       0,

@@ -17,29 +17,35 @@ export interface QueueFailure {
   message: string;
 }
 
-/** What the queue's owner provides. */
-export interface RemoteQueueOptions {
-  /** The clock (monotonic for backoff). */
-  clock: Clock;
-  /** Longest backoff, seconds. */
-  capSeconds: number;
+/** What the queue asks of its owner (the engine's `Remote`). */
+export interface QueueOwner {
   /**
    * Publishes one bounded batch; true when more work is left, `"idle"` when
    * there was nothing to publish (neither a success nor a failure). Throws to fail.
    */
-  publish: () => Promise<boolean | "idle">;
+  publish(): Promise<boolean | "idle">;
   /** Turns a thrown value into a failure. */
-  classify: (error: unknown) => QueueFailure;
-  /** Called after each success or failure (health, notifications). */
-  onChange?: (queue: RemoteQueue, failure: QueueFailure | null) => void;
-  /** Batches in one run before yielding to the event loop (default 16). */
-  batchesPerRun?: number;
+  classify(error: unknown): QueueFailure;
+  /** Called after each failure and each recovery (health, notifications). */
+  changed(failure: QueueFailure | null): void;
   /**
    * The earliest time (monotonic ms) the waiting work may be published, given
    * when a publish last worked (null: never): work that may wait to share a
    * push says so here; 0 or less: now.
    */
-  notBefore?: (lastSuccess: number | null) => number;
+  notBefore(lastSuccess: number | null): number;
+}
+
+/** Options for {@linkcode RemoteQueue}. */
+export interface RemoteQueueOptions {
+  /** Whose work the queue runs. */
+  owner: QueueOwner;
+  /** The clock (monotonic for backoff). */
+  clock: Clock;
+  /** Longest backoff, seconds. */
+  capSeconds: number;
+  /** Batches in one run before yielding to the event loop (default 16). */
+  batchesPerRun?: number;
 }
 
 /** Serial work and backoff for one remote. */
@@ -109,7 +115,7 @@ export class RemoteQueue {
   /** When the next run may start (monotonic): after a backoff, or when the work may go. */
   #due(): number {
     if (this.retry) return this.retry.at;
-    return this.#options.notBefore?.(this.lastSuccess) ?? 0;
+    return this.#options.owner.notBefore(this.lastSuccess);
   }
 
   /**
@@ -136,7 +142,7 @@ export class RemoteQueue {
           if (this.#stopped) return;
           if (job.reports) {
             failed = true;
-            this.#fail(this.#options.classify(error));
+            this.#fail(this.#options.owner.classify(error));
           }
         }
       }
@@ -145,13 +151,13 @@ export class RemoteQueue {
         batches++;
         let more = false;
         try {
-          const outcome = await this.#options.publish();
+          const outcome = await this.#options.owner.publish();
           more = outcome === true;
           if (outcome !== "idle") this.#succeed({ published: true });
         } catch (error) {
           if (this.#stopped) return;
           failed = true;
-          this.#fail(this.#options.classify(error));
+          this.#fail(this.#options.owner.classify(error));
         }
         // A batch cut short by its size goes on; work that came meanwhile waits for the
         // next run, which keeps the push interval.
@@ -168,7 +174,7 @@ export class RemoteQueue {
     this.errorKind = null;
     this.failingSince = null;
     if (options.published) this.lastSuccess = this.#options.clock.now();
-    if (recovered) this.#options.onChange?.(this, null);
+    if (recovered) this.#options.owner.changed(null);
   }
 
   #fail(failure: QueueFailure): void {
@@ -183,7 +189,7 @@ export class RemoteQueue {
     this.errorKind = failure.kind;
     this.failingSince ??= now;
     this.#wanted = false;
-    this.#options.onChange?.(this, failure);
+    this.#options.owner.changed(failure);
     // A new run (after this one) waits for the backoff.
     this.#wanted = true;
   }

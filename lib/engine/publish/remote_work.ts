@@ -2,8 +2,10 @@
  * The engine's side of its remotes ({@linkcode RemoteHost}): which remote a
  * generation goes to, which generations have work for each remote (an index
  * kept current as checkpoints change, so nothing walks every checkpoint),
- * when that work may be pushed, one batch, folders a replay moved, and what
- * a failure, a recovery or a rewritten remote means for people.
+ * when that work may be pushed, what a batch needs and what it finished,
+ * folders a replay moved, and what a failure, a recovery or a rewritten
+ * remote means for people. Each `Remote` runs its own batches and asks this
+ * side through {@linkcode RemoteHost} only.
  *
  * @module
  */
@@ -13,10 +15,10 @@ import { folderOf, type PendingChunk, type RecordingState } from "../../chunk/mo
 import type { ErrorKind } from "../../git/mod.ts";
 import { remoteOf } from "../../recording/mod.ts";
 import { type EngineCore, hasWork, type Recording } from "../core/mod.ts";
-import { publishBatch } from "./publish.ts";
-import { pushNotBefore } from "./push_timing.ts";
+import type { PublishRemote, PublishResult } from "./publish.ts";
+import { isUrgent, pushNotBefore } from "./push_timing.ts";
 import { type Remote, type RemoteHost, Remotes } from "./remotes.ts";
-import type { StateUpdate } from "../cut/mod.ts";
+import type { StateChange, StateUpdate } from "../cut/mod.ts";
 import type { VisibilityGate } from "./visibility_gate.ts";
 
 /** Options for {@linkcode RemoteWork}. */
@@ -50,12 +52,8 @@ export class RemoteWork implements RemoteHost {
     const { settings, paths } = core.options;
     this.remotes = new Remotes({
       paths,
+      settings,
       clock: core.clock,
-      capSeconds: settings.retry_max_seconds,
-      verifyEveryMs: settings.verify_interval_seconds * 1000,
-      // A fetch may take as long as it needs while it progresses; silent for a push's base
-      // timeout, it is stopped (and everything it started with it).
-      stallMs: settings.push_timeout_seconds * 1000,
       authFor: core.options.authFor,
       signal: options.signal,
       host: this,
@@ -111,7 +109,7 @@ export class RemoteWork implements RemoteHost {
   }
 
   /** The generations with work for `remote` (the guard's refusals left out), by id. */
-  sourcesFor(remote: Remote): RecordingState[] {
+  sources(remote: PublishRemote): RecordingState[] {
     const states = [...this.#byRemote.get(remote.key) ?? []].filter((state) =>
       this.#o.gate.decide(remote.target, state).action !== "refuse"
     );
@@ -159,16 +157,11 @@ export class RemoteWork implements RemoteHost {
   /** When `remote`'s waiting work may be pushed (see {@linkcode pushNotBefore}). */
   notBefore(remote: Remote, lastSuccess: number | null): number {
     const { core } = this.#o;
-    const cutting = () => {
-      for (const id of [...core.cutting, ...core.cutDue]) {
-        const rec = core.recs.get(id);
-        if (rec && this.remoteOf(rec) === remote) return true;
-      }
-      return false;
-    };
+    const sources = this.sources(remote);
     return pushNotBefore({
-      sources: this.sourcesFor(remote),
-      cutting,
+      sources,
+      // Asked only when it is read: a walk over the recordings being cut.
+      cutting: sources.some(isUrgent) && this.#cuttingFor(remote),
       now: core.clock.now(),
       wallNow: core.clock.wall().getTime(),
       intervalMs: core.options.settings.push_interval_seconds * 1000,
@@ -177,46 +170,43 @@ export class RemoteWork implements RemoteHost {
     });
   }
 
-  /**
-   * Publishes one batch to `remote`; true when more is left, `"idle"` when
-   * nothing waits (no generation has work, nothing committed is unpushed).
-   */
-  async publish(remote: Remote): Promise<boolean | "idle"> {
+  /** True when a recording for `remote` is being cut or due a cut. */
+  #cuttingFor(remote: Remote): boolean {
     const { core } = this.#o;
-    if (this.sourcesFor(remote).length === 0 && !(await remote.clone.hasUnpushed())) return "idle";
-    const result = await publishBatch({
-      paths: core.options.paths,
-      settings: core.options.settings,
-      target: remote.target,
-      clone: remote.clone,
-      update: this.#o.update,
-      sources: () => this.sourcesFor(remote),
-      manifestExtra: (state) => this.#manifestExtra(state),
-      recut: (state, chunk) => this.#recut(state, chunk),
-      // In the queue, before anything is committed: asks GitHub when an answer is due.
-      prepare: () =>
-        this.#o.gate.refresh(remote.target, this.sourcesFor(remote), {
-          gitDir: remote.clone.gitDir,
-        }),
+    for (const id of [...core.cutting, ...core.cutDue]) {
+      const rec = core.recs.get(id);
+      if (rec && this.remoteOf(rec) === remote) return true;
+    }
+    return false;
+  }
+
+  /** Before a batch, in the queue: asks GitHub about `remote` when an answer is due. */
+  async prepare(remote: PublishRemote): Promise<void> {
+    await this.#o.gate.refresh(remote.target, this.sources(remote), {
+      gitDir: remote.clone.gitDir,
     });
+  }
+
+  /** Writes a change to a checkpoint (serialized with the cuts'). */
+  update(state: RecordingState, change: StateChange): Promise<void> {
+    return this.#o.update(state, change);
+  }
+
+  /** After a batch: counted, generations it finished looked at again, health. */
+  published(remote: Remote, result: PublishResult): void {
+    const { core } = this.#o;
     const { counters } = core;
     if (result.chunks > 0 || result.finished.length) {
       counters.chunksPushed += result.chunks;
-      counters.lastPush = core.clock.wall().toISOString();
-      remote.lastPush = counters.lastPush;
-      this.#log.info("Pushed {count} chunk(s) to {branch}", {
-        count: result.chunks,
-        branch: remote.target.branch,
-      });
+      counters.lastPush = remote.lastPush;
     }
     for (const state of result.finished) core.dirty.add(state.source);
     if (result.finished.length) core.kick();
     core.healthChanged();
-    return result.more;
   }
 
   /** A pending chunk's spool file vanished before it was committed: cut from its start again. */
-  async #recut(state: RecordingState, chunk: PendingChunk): Promise<void> {
+  async recut(state: RecordingState, chunk: PendingChunk): Promise<void> {
     await this.#o.update(state, (current) => ({
       ...current,
       pending: current.pending.filter((item) => item.seq < chunk.seq),
@@ -231,7 +221,8 @@ export class RemoteWork implements RemoteHost {
     });
   }
 
-  #manifestExtra(state: RecordingState): Record<string, unknown> {
+  /** A manifest's fields from the recording's `.json` and header (started, asciicast version). */
+  manifestExtra(state: RecordingState): Record<string, unknown> {
     const memo = this.#o.core.recs.get(state.source)?.memo;
     const started = memo?.config?.started;
     return {

@@ -1,9 +1,10 @@
 /**
  * The engine's remotes. A {@linkcode Remote} owns everything of one remote
  * and branch: its target, its local clone, its queue (look-ups, checks and
- * publishing run there, one at a time, off the tick), its last failure and
- * push, what it noticed about the remote, and its part of the health
- * snapshot. What it needs from the engine is the narrow
+ * publishing run there, one at a time, off the tick), its batches, its last
+ * failure and push, what it noticed about the remote, and its part of the
+ * health snapshot. Its clone and its queue ask it through their owner
+ * interfaces; it asks the engine only through the narrow
  * {@linkcode RemoteHost}. {@linkcode Remotes} creates them on first use (and
  * finds the clones a previous run left in `repos/`, so each is checked).
  *
@@ -11,9 +12,18 @@
  */
 import { join } from "node:path";
 import type { ErrorKind } from "../../git/mod.ts";
-import { type Clock, errorMessage, type HomePaths, log, OnceLog, wallAt } from "../../sys/mod.ts";
+import {
+  type Clock,
+  errorMessage,
+  type HomePaths,
+  log,
+  OnceLog,
+  type Settings,
+  wallAt,
+} from "../../sys/mod.ts";
 import {
   type AuthResolver,
+  type CloneOwner,
   displayUrl,
   git,
   PublishError,
@@ -22,13 +32,23 @@ import {
   RepoClone,
   repoSlug,
 } from "../../git/mod.ts";
-import { type QueueFailure, RemoteQueue } from "./remote_queue.ts";
+import { type QueueFailure, type QueueOwner, RemoteQueue } from "./remote_queue.ts";
+import {
+  publishBatch,
+  type PublishHost,
+  type PublishRemote,
+  type PublishResult,
+} from "./publish.ts";
 
-/** What a remote needs from the engine. */
-export interface RemoteHost {
-  /** Publishes one batch to `remote`; true when more is left, `"idle"` when there was nothing. */
-  publish(remote: Remote): Promise<boolean | "idle">;
-  /** When `remote`'s waiting work may be published (see `RemoteQueueOptions.notBefore`). */
+/**
+ * What a remote asks of the engine: its work (and the rest of a batch's
+ * needs, {@linkcode PublishHost}), when that work may go, and what its
+ * batches, failures and git work mean for the recordings and for health.
+ */
+export interface RemoteHost extends PublishHost {
+  /** After a batch that worked: counters, generations it finished, health. */
+  published(remote: Remote, result: PublishResult): void;
+  /** When `remote`'s waiting work may be published (see {@linkcode QueueOwner.notBefore}). */
   notBefore(remote: Remote, lastSuccess: number | null): number;
   /** After a failure or a recovery of its publishing. */
   changed(remote: Remote, failure: QueueFailure | null): void;
@@ -79,13 +99,13 @@ export interface RemoteSnapshot {
 export interface RemotesOptions {
   /** Home layout. */
   paths: HomePaths;
+  /**
+   * Settings: `retry_max_seconds` (longest backoff), `verify_interval_seconds`
+   * (how often the remote is checked for what it lost), `push_timeout_seconds`
+   * (a fetch or check silent this long is stopped), and a batch's.
+   */
+  settings: Settings;
   clock: Clock;
-  /** Longest backoff, seconds. */
-  capSeconds: number;
-  /** How often the remote is checked for what it lost (`verify_interval_seconds`), ms. */
-  verifyEveryMs: number;
-  /** A fetch or check that shows no progress this long is stopped (default 60 s). */
-  stallMs?: number;
   /** Authentication. */
   authFor?: AuthResolver;
   /** Shutdown. */
@@ -94,8 +114,8 @@ export interface RemotesOptions {
   host: RemoteHost;
 }
 
-/** One remote and branch: where, its clone, its queue, what it did. */
-export class Remote {
+/** One remote and branch: where, its clone, its queue, its batches, what it did. */
+export class Remote implements PublishRemote, QueueOwner, CloneOwner {
   /** Clone folder name (the key). */
   readonly key: string;
   /** URL and branch. */
@@ -115,6 +135,7 @@ export class Remote {
   #verifying = false;
   #stopped = false;
   #reachable: (() => void)[] = [];
+  #log = log("daemon");
   #once = new OnceLog(log("daemon"));
 
   /** Creates the remote (nothing runs until it is kicked or checked). */
@@ -122,34 +143,70 @@ export class Remote {
     this.key = key;
     this.target = target;
     this.#options = options;
-    const { paths, clock, host } = options;
+    const { paths, settings } = options;
     this.clone = new RepoClone(target, {
       gitDir: join(paths.repos, key),
       globalConfig: paths.gitConfig,
       authFor: options.authFor,
       signal: options.signal,
-      stallMs: options.stallMs,
-      live: () => host.live(this),
+      // A fetch may take as long as it needs while it progresses; silent for a push's base
+      // timeout, it is stopped (and everything it started with it).
+      stallMs: settings.push_timeout_seconds * 1000,
+      owner: this,
     });
     this.queue = new RemoteQueue(key, {
-      clock,
-      capSeconds: options.capSeconds,
-      publish: async () => {
-        try {
-          const more = await host.publish(this);
-          if (more !== "idle") this.#wasReachable();
-          return more;
-        } finally {
-          await host.absorb(this);
-        }
-      },
-      classify: classifyPublishError,
-      notBefore: (lastSuccess) => host.notBefore(this, lastSuccess),
-      onChange: (_queue, failure) => {
-        this.failure = failure;
-        host.changed(this, failure);
-      },
+      owner: this,
+      clock: options.clock,
+      capSeconds: settings.retry_max_seconds,
     });
+  }
+
+  /**
+   * One batch of the engine's work for this remote (its queue calls it):
+   * committed in its clone and pushed. True when more is left, `"idle"` when
+   * nothing waited (no generation has work, nothing committed is unpushed).
+   * Whatever the git work did to the clone (folders a replay moved, a
+   * rewritten remote) is handed to the engine after it, also after a failure.
+   */
+  async publish(): Promise<boolean | "idle"> {
+    const { host, paths, settings, clock } = this.#options;
+    try {
+      if (host.sources(this).length === 0 && !(await this.clone.hasUnpushed())) return "idle";
+      const result = await publishBatch(this, host, { paths, settings });
+      if (result.chunks > 0 || result.finished.length) {
+        this.lastPush = clock.wall().toISOString();
+        this.#log.info("Pushed {count} chunk(s) to {branch}", {
+          count: result.chunks,
+          branch: this.target.branch,
+        });
+      }
+      host.published(this, result);
+      this.#wasReachable();
+      return result.more;
+    } finally {
+      await host.absorb(this);
+    }
+  }
+
+  /** How its queue reads anything thrown while publishing. */
+  classify(error: unknown): QueueFailure {
+    return classifyPublishError(error);
+  }
+
+  /** After a failure or a recovery of its publishing (from its queue). */
+  changed(failure: QueueFailure | null): void {
+    this.failure = failure;
+    this.#options.host.changed(this, failure);
+  }
+
+  /** When its waiting work may be published (asked by its queue). */
+  notBefore(lastSuccess: number | null): number {
+    return this.#options.host.notBefore(this, lastSuccess);
+  }
+
+  /** Folders of its generations still being made, with their claim tokens (asked by its clone). */
+  liveFolders(): ReadonlyMap<string, string> {
+    return this.#options.host.live(this);
   }
 
   /** Display form of the remote (no credentials) and branch. */
@@ -211,7 +268,10 @@ export class Remote {
   #later(): void {
     if (this.#stopped) return;
     clearTimeout(this.#verifyTimer);
-    this.#verifyTimer = setTimeout(() => void this.verifySoon(), this.#options.verifyEveryMs);
+    this.#verifyTimer = setTimeout(
+      () => void this.verifySoon(),
+      this.#options.settings.verify_interval_seconds * 1000,
+    );
   }
 
   /** Its part of the health snapshot. */

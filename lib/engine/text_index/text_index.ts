@@ -46,7 +46,7 @@ import {
   sealingFor,
 } from "../../text/mod.ts";
 import { fingerprintMismatch } from "../cut/mod.ts";
-import type { Remote } from "../publish/mod.ts";
+import type { Remote, Remotes } from "../publish/mod.ts";
 
 /** A recording whose index is still to be committed (`text-index/<id>.json`). */
 export interface IndexTodo {
@@ -90,8 +90,8 @@ export interface TextIndexerOptions {
   clock: Clock;
   /** Shutdown. */
   signal: AbortSignal;
-  /** The remote of a target (its clone and queue). */
-  remote: (target: RemoteTarget) => Remote;
+  /** The remotes: each index goes in its remote's queue, through its clone. */
+  remotes: Remotes;
   /** Seals payloads (tests; default: `sealingFor` the recording, then the settings). */
   codec?: PayloadCodec;
   /**
@@ -226,7 +226,7 @@ export class TextIndexer {
    */
   async #encrypted(todo: IndexTodo): Promise<boolean> {
     if (todo.encrypted !== undefined) return todo.encrypted;
-    const names = await this.#o.remote(todo.remote).clone.committedChunkNames(todo.id)
+    const names = await this.#o.remotes.get(todo.remote).clone.committedChunkNames(todo.id)
       .catch(() => new Set<string>());
     return names.size === 0 || [...names].some((name) => name.endsWith(".age"));
   }
@@ -278,7 +278,7 @@ export class TextIndexer {
   /** Queues the commit and push in the remote's queue (after `delayMs`). */
   #commitLater(todo: IndexTodo, built: BuiltIndex, delayMs: number): void {
     const start = () => {
-      const entry = this.#o.remote(todo.remote);
+      const entry = this.#o.remotes.get(todo.remote);
       let settle!: () => void;
       const done = new Promise<void>((resolve) => settle = resolve);
       this.#commits.add(done);

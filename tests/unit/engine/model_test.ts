@@ -170,7 +170,7 @@ function runCase(c: Case): { chunks: number } {
     if (remoteUp && waiting) {
       const when = pushNotBefore({
         sources: [state],
-        cutting: () => false,
+        cutting: false,
         now,
         wallNow: wall().getTime(),
         intervalMs: limits.intervalMs,

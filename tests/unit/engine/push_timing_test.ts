@@ -25,7 +25,7 @@ function waiting(reasons: PendingChunk["reason"][]): RecordingState {
 function when(state: RecordingState, options: { cutting?: boolean; lastSuccess?: number } = {}) {
   return pushNotBefore({
     sources: [state],
-    cutting: () => options.cutting ?? false,
+    cutting: options.cutting ?? false,
     now: 50_000,
     wallNow: WALL,
     intervalMs: 5000,

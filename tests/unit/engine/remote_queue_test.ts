@@ -5,7 +5,7 @@
  * failure of the remote like a failed push.
  */
 import assert from "node:assert/strict";
-import { RemoteQueue } from "../../../lib/engine/publish/remote_queue.ts";
+import { type QueueOwner, RemoteQueue } from "../../../lib/engine/publish/remote_queue.ts";
 
 const clock = { now: () => performance.now(), wall: () => new Date() };
 
@@ -14,16 +14,16 @@ function queue(
   publish: () => Promise<boolean | "idle"> = () => Promise.resolve(false),
 ) {
   const failures: (string | null)[] = [];
-  const q = new RemoteQueue("k", {
-    clock,
-    capSeconds: 60,
-    publish: async () => {
+  const owner: QueueOwner = {
+    async publish() {
       log.push("publish");
       return await publish();
     },
     classify: (error) => ({ kind: "network", message: String((error as Error).message) }),
-    onChange: (_queue, failure) => failures.push(failure?.message ?? null),
-  });
+    changed: (failure) => void failures.push(failure?.message ?? null),
+    notBefore: () => 0,
+  };
+  const q = new RemoteQueue("k", { owner, clock, capSeconds: 60 });
   return { q, failures };
 }
 

@@ -18,14 +18,19 @@ async function rig(t: TestHome) {
   await ensureHome(t.paths);
   await Deno.writeTextFile(t.paths.gitConfig, "");
   const abort = new AbortController();
+  // No generation has work: the remotes' queues run only the index's jobs.
   const remotes = new Remotes({
     paths: t.paths,
+    settings: parseSettings({ retry_max_seconds: 1, verify_interval_seconds: 3600 }),
     clock: systemClock,
-    capSeconds: 1,
-    verifyEveryMs: 3_600_000,
     signal: abort.signal,
     host: {
-      publish: () => Promise.resolve(false),
+      sources: () => [],
+      prepare: () => Promise.resolve(),
+      manifestExtra: () => ({}),
+      recut: () => Promise.resolve(),
+      update: () => Promise.resolve(),
+      published: () => {},
       changed: () => {},
       notBefore: () => 0,
       absorb: () => Promise.resolve(),
@@ -37,7 +42,7 @@ async function rig(t: TestHome) {
     settings: parseSettings({ retry_max_seconds: 1 }),
     clock: systemClock,
     signal: abort.signal,
-    remote: (target) => remotes.get(target),
+    remotes,
   });
   return {
     indexer,

@@ -47,7 +47,11 @@ async function rig(t: TestHome) {
   const target = { url: remote, branch: BRANCH };
   const live = new Map<string, string>();
   const clone = (name: string, host: string) =>
-    new RepoClone(target, { gitDir: join(t.root, `${name}.git`), host, live: () => live });
+    new RepoClone(target, {
+      gitDir: join(t.root, `${name}.git`),
+      host,
+      owner: { liveFolders: () => live },
+    });
   return { remote, clone, live };
 }
 
