@@ -89,7 +89,9 @@ Deno.test({
     try {
       await writeConfig(t.paths.home, FAST);
       // The pane runs `start --detach` (compile is attempted and cannot get
-      // its runtime), then stays open like an interactive terminal.
+      // its runtime), then stays open like an interactive terminal. Its exit
+      // status appears whole (renamed into place): `echo >` creates the file
+      // before it writes, and the test could read it empty.
       const out = join(t.root, "start.out");
       const rc = join(t.root, "start.rc");
       const exports = Object.entries({ ...t.env, DENORT_BIN: join(t.root, "no-denort") })
@@ -98,7 +100,9 @@ Deno.test({
         join(t.root, "pane.sh"),
         `${exports}\n${shellQuote(Deno.execPath())} run -A --no-prompt ${
           shellQuote(DAEMON_TS)
-        } start --detach >${shellQuote(out)} 2>&1\necho $? >${shellQuote(rc)}\nexec sleep 600\n`,
+        } start --detach >${shellQuote(out)} 2>&1\necho $? >${shellQuote(`${rc}.tmp`)}\nmv ${
+          shellQuote(`${rc}.tmp`)
+        } ${shellQuote(rc)}\nexec sleep 600\n`,
       );
       const created = await tmux([
         "new-session",
