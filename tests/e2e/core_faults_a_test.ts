@@ -66,8 +66,10 @@ Deno.test({
         writing = false;
         await writer;
       }
+      // Hundreds of chunks: on a machine running two suites at once this takes a while.
       await waitFor(async () => (await remoteEnd(remote, { id: "busy" })) === size, {
         what: "the busy recording pushed in full",
+        timeoutMs: 180_000,
       });
       assert.deepEqual(await restoreFromRemote(remote, { id: "busy" }), await Deno.readFile(busy));
     });

@@ -121,7 +121,7 @@ export async function waitFor(
   predicate: () => boolean | Promise<boolean>,
   options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
 ): Promise<void> {
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   while (true) {
     if (await predicate()) return;
     if (Date.now() > deadline) {
