@@ -42,6 +42,7 @@ import { type GitHubApi, startGitHubApi } from "../../support/github_api.ts";
 import { startKeyringSession } from "../../support/keyring.ts";
 import { remoteEnd, restoreFromRemote, runOnce } from "../../support/daemon.ts";
 import { scanTreeForSecrets, secretForms, startArgvSampler } from "../../support/argv_sampler.ts";
+import { makeGitSpy } from "../../support/git_spy.ts";
 import { startNotifyServer } from "../../support/notify_server.ts";
 
 const SETUP_TS = fileURLToPath(new URL("../../../setup.ts", import.meta.url));
@@ -369,9 +370,16 @@ Deno.test({
       needles: secretForms(TOKEN),
       watch: [/remote-http/, /secret-tool (store|lookup)/],
     });
+    // Every secret-tool call, exactly (a sampler can miss a process that lives a millisecond).
+    const secretTool = await makeGitSpy(join(r.t.root, "secret-tool-spy"), "secret-tool");
     let passed = false;
     try {
-      const env = { ...r.t.env, ...session.env, ASCIINEMA_CREDENTIAL_STORE: "secret-service" };
+      const env = {
+        ...r.t.env,
+        ...session.env,
+        PATH: `${secretTool.bin}:${session.env.PATH ?? r.t.env.PATH}`,
+        ASCIINEMA_CREDENTIAL_STORE: "secret-service",
+      };
       const result = await setupHere(env, [
         "--yes",
         "--repo",
@@ -447,11 +455,17 @@ Deno.test({
       passed = true;
     } finally {
       const report = await sampler.stop();
+      const calls = await secretTool.calls();
       await session.stop();
       await r.stop();
       if (passed) {
         assert.deepEqual(report.hits, [], "the token appeared in a process's argv");
-        assert.ok(report.watched.some((line) => /secret-tool store/.test(line)));
+        assert.ok(calls.some((args) => args[0] === "store"), JSON.stringify(calls));
+        const forms = secretForms(TOKEN);
+        assert.deepEqual(
+          calls.filter((args) => forms.some((form) => args.join(" ").includes(form))),
+          [],
+        );
       }
     }
   },
