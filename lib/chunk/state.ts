@@ -69,6 +69,12 @@ const StateSchema = z.looseObject({
   /** Its folder on the branch when that is not `id` (it met another generation's folder). */
   branch_id: z.string().min(1).optional(),
   /**
+   * Where its `.cast` goes in `done/`, written before it moves: a finish cut
+   * off between moving the `.cast` and the `.json` moves the `.json` there
+   * when it runs again.
+   */
+  moving_to: z.string().min(1).optional(),
+  /**
    * Cut before the branch could be read (a lost `state/` and an unreachable
    * remote): nothing of it is published until the branch says where it starts.
    */

@@ -3,12 +3,14 @@
  * move to `done/` (across filesystems: copy, fsync, rename, unlink), and only
  * then is the checkpoint marked done. A file that is no longer the one this
  * generation describes stays where it is (it belongs to a newer generation).
- * An interrupted finish simply runs again.
+ * An interrupted finish simply runs again; one cut off between its two moves
+ * finds where the `.cast` went in the checkpoint (`moving_to`) and moves the
+ * `.json` beside it.
  *
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { ensurePrivateDir, errorMessage, fsyncDir, tempPathFor } from "../../sys/mod.ts";
+import { ensurePrivateDir, errorMessage, exists, fsyncDir, tempPathFor } from "../../sys/mod.ts";
 import type { RecordingState } from "../../chunk/mod.ts";
 import { failpoint } from "../core/mod.ts";
 import { fingerprintMismatch, type StateUpdate } from "../cut/mod.ts";
@@ -105,17 +107,28 @@ export async function finishRecording(
   options: FinishOptions,
 ): Promise<FinishResult> {
   const castPath = join(options.activeDir, `${state.source}.cast`);
+  const jsonPath = join(options.activeDir, `${state.source}.json`);
+  const moveJson = (castTo: string) =>
+    moveFile(jsonPath, join(dirname(castTo), `${basename(castTo, ".cast")}.json`)).catch(
+      (error) => {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      },
+    );
   let movedTo: string | null = null;
   if (await ownsFile(castPath, state)) {
     await ensurePrivateDir(options.doneDir);
-    movedTo = await freeName(options.doneDir, state.id, ".cast", options.wall);
-    await options.beforeMove?.(movedTo);
-    await moveFile(castPath, movedTo);
-    const jsonPath = join(options.activeDir, `${state.source}.json`);
-    const jsonTo = join(options.doneDir, `${basename(movedTo, ".cast")}.json`);
-    await moveFile(jsonPath, jsonTo).catch((error) => {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    });
+    const to = await freeName(options.doneDir, state.id, ".cast", options.wall);
+    await options.beforeMove?.(to);
+    // Where it goes is known before it goes: a crash between the two moves is finished later.
+    await options.update(state, (current) => ({ ...current, moving_to: to }));
+    await moveFile(castPath, to);
+    movedTo = to;
+    await moveJson(to);
+  } else if (state.moving_to && !(await exists(castPath, { lstat: true }))) {
+    // A finish cut off after its `.cast` moved: its `.json` follows it now. (A `.cast` back
+    // under the name is a new recording's, and the `.json` beside it is that one's.)
+    movedTo = state.moving_to;
+    await moveJson(movedTo);
   }
   failpoint("finish.after-move");
   await options.update(state, (current) => ({ ...current, done: true }));
