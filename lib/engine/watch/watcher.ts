@@ -57,8 +57,9 @@ function specialFiles(dir: string): string[] {
 }
 
 /**
- * The arguments of `sh` that hold `path` open for writing for a moment. The
- * open blocks until someone reads, so the shell ends itself after
+ * The arguments of `sh` that hold `path` open for writing for a moment when
+ * it is a FIFO (anything else is left alone: nothing created, nothing
+ * truncated). The open blocks until someone reads, so the shell ends itself after
  * {@linkcode HOLDER_LIMIT_SECONDS} too: a daemon killed meanwhile (its timeout
  * never comes) leaves nothing behind.
  */
@@ -67,7 +68,10 @@ export function holderArgs(path: string): string[] {
   const watchdog = `i=0; while [ $i -lt ${HOLDER_LIMIT_SECONDS * 10} ] && kill -0 $$; do ` +
     "sleep 0.1; i=$((i+1)); done; " +
     `[ $i -lt ${HOLDER_LIMIT_SECONDS * 10} ] || kill -9 $$`;
-  const script = `(${watchdog}) >/dev/null 2>&1 </dev/null & exec 3>"$1"; sleep 1`;
+  // Only a FIFO is opened, and never truncated or created (`>>`): replaced meanwhile by a
+  // recording's `.json` (renamed over it), the file keeps every byte.
+  const script = `(${watchdog}) >/dev/null 2>&1 </dev/null & [ -p "$1" ] || exit 0; ` +
+    `exec 3>>"$1"; sleep 1`;
   return ["-c", script, "sh", path];
 }
 

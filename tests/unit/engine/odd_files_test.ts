@@ -135,3 +135,21 @@ Deno.test("a FIFO's holder ends by itself when nobody reads, also if whoever sta
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a FIFO's holder never truncates or creates: a .json renamed over the FIFO keeps its bytes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "odd-files-" });
+  try {
+    // The FIFO was listed, then a recording's .json replaced it before the holder opened it.
+    const json = join(dir, "r.json");
+    await Deno.writeTextFile(json, '{"ended": "2026-12-07T00:00:00Z"}');
+    const held = await run("sh", { args: holderArgs(json), timeoutMs: 10_000 });
+    assert.equal(held.success, true, held.stderr);
+    assert.equal(await Deno.readTextFile(json), '{"ended": "2026-12-07T00:00:00Z"}');
+    // Removed meanwhile: nothing is created in its place.
+    const gone = join(dir, "gone.json");
+    assert.equal((await run("sh", { args: holderArgs(gone), timeoutMs: 10_000 })).success, true);
+    await assert.rejects(() => Deno.lstat(gone), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
