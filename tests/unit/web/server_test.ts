@@ -20,7 +20,7 @@ import {
   webSearch,
   workspaceOf,
 } from "../../../lib/web/mod.ts";
-import { assertTools, ignoreWithout } from "../../support/env.ts";
+import { assertTools, ignoreWithout, waitFor } from "../../support/env.ts";
 import {
   lineRanges,
   makeCast,
@@ -89,11 +89,18 @@ function engineOutput(data: Uint8Array): [number, string][] {
 
 /** Every segment of a recording through the API, checked as the player checks them. */
 async function playAll(rig: Rig, id: string): Promise<[number, string][]> {
-  const index = await rig.json(`/api/player/index?r=0&id=${encodeURIComponent(id)}`) as {
+  type Index = {
     duration: number;
     segments: { start: number; url: string }[];
     map: { caughtUp: boolean };
   };
+  // As the player does: the index again until the map has read the whole recording (on a busy
+  // machine one answer may come before it has).
+  let index!: Index;
+  await waitFor(async () => {
+    index = await rig.json(`/api/player/index?r=0&id=${encodeURIComponent(id)}`) as Index;
+    return index.map.caughtUp;
+  }, { what: `the map of ${id} caught up` });
   assert.ok(index.map.caughtUp);
   assert.ok(index.segments.length > 3, `${index.segments.length} segments`);
   const out: [number, string][] = [];
