@@ -97,6 +97,20 @@ function plain(text: string): string {
   return text.replace(/\x1b\[[0-9;]*m/g, "");
 }
 
+/** The test files under `paths` (files named as they are; folders searched), sorted. */
+export async function collectFiles(paths: readonly string[]): Promise<TestFile[]> {
+  const files: TestFile[] = [];
+  for (const path of paths) {
+    try {
+      await collect(path, files);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      throw new Error(`no such file or folder: ${path} (paths are relative to ${Deno.cwd()})`);
+    }
+  }
+  return files;
+}
+
 async function collect(path: string, into: TestFile[]): Promise<void> {
   const info = await Deno.stat(path);
   if (info.isFile) {
@@ -142,14 +156,14 @@ async function runFile(file: TestFile, flags: readonly string[]): Promise<Finish
 
 async function main(args: string[]): Promise<number> {
   let parsed: RunnerArgs;
+  let files: TestFile[];
   try {
     parsed = parseRunnerArgs(args, Number(Deno.env.get("TEST_JOBS")) || 3);
+    files = await collectFiles(parsed.paths);
   } catch (error) {
     console.error((error as Error).message);
     return 2;
   }
-  const files: TestFile[] = [];
-  for (const path of parsed.paths) await collect(path, files);
   if (files.length === 0) {
     console.error(`no test files under ${parsed.paths.join(", ")}`);
     return 1;

@@ -90,6 +90,8 @@ export class RepoClone {
   readonly gitDir: string;
   #options: RepoCloneOptions;
   #ready = false;
+  /** True once this process wrote or read `chunker.synced` in this clone (a clone made again forgets it). */
+  #syncedMarked = false;
   #anonymous: string | undefined;
   #partial = false;
   #pushes = 0;
@@ -147,6 +149,7 @@ export class RepoClone {
     if (complete && this.#ready) return;
     if (!complete) {
       this.#ready = false;
+      this.#syncedMarked = false;
       await initBareAtomically(this.gitDir, {
         globalConfig: this.#options.globalConfig,
         signal: this.#options.signal,
@@ -201,11 +204,17 @@ export class RepoClone {
 
   /** True once this clone has read the remote branch (or learned it does not exist). */
   async synced(): Promise<boolean> {
-    return (await this.#git(["config", "--get", "chunker.synced"])).stdout.trim() === "true";
+    if (this.#syncedMarked) return true;
+    const marked =
+      (await this.#git(["config", "--get", "chunker.synced"])).stdout.trim() === "true";
+    this.#syncedMarked = marked;
+    return marked;
   }
 
+  /** Marks the clone synced (once per clone and process: every push and fetch asks for it). */
   async #markSynced(): Promise<void> {
-    await this.#git(["config", "chunker.synced", "true"]);
+    if (this.#syncedMarked) return;
+    if ((await this.#git(["config", "chunker.synced", "true"])).success) this.#syncedMarked = true;
   }
 
   async #auth(): Promise<{ url: string; auth?: GitAuth }> {
@@ -500,8 +509,11 @@ export class RepoClone {
         `${this.#localRef}:${this.#localRef}`,
       ], { timeoutMs: options.timeoutMs ?? 120_000, stallMs: options.timeoutMs ?? 120_000 });
       if (result.success) {
-        await gitChecked(["update-ref", this.#remoteRef, tip], this.#gitOpts());
-        await gitChecked(["update-ref", PUSHED_REF, tip], this.#gitOpts());
+        // Both refs in one transaction, one process.
+        await gitChecked(["update-ref", "--stdin"], {
+          ...this.#gitOpts(),
+          stdin: `update ${this.#remoteRef} ${tip}\nupdate ${PUSHED_REF} ${tip}\n`,
+        });
         await this.#markSynced();
         await this.#maintain();
         return tip;

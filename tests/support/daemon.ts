@@ -13,6 +13,7 @@ import type { Health } from "../../lib/status/mod.ts";
 import { run } from "../../lib/sys/mod.ts";
 import { makeTestHome, type TestHome, waitFor } from "./env.ts";
 import { bareRemote } from "./recording.ts";
+import { readBlobs, unzstdEach } from "./remote_blobs.ts";
 
 /** Absolute path of daemon.ts. */
 export const DAEMON_TS = fileURLToPath(new URL("../../daemon.ts", import.meta.url));
@@ -125,14 +126,42 @@ export interface RemoteChunk {
   encrypted?: boolean;
 }
 
-/** Lists `chunks/<id>/` on `branch` of the bare repo `gitDir`, sorted by seq. */
+/**
+ * The commit `refs/heads/<branch>` of the bare repo `gitDir` names, read
+ * from its loose ref file (no process); undefined when it is not a loose ref
+ * (packed, or no such branch): then ask git.
+ */
+async function looseTip(gitDir: string, branch: string): Promise<string | undefined> {
+  try {
+    const text = (await Deno.readTextFile(join(gitDir, "refs", "heads", branch))).trim();
+    return /^[0-9a-f]{40,64}$/.test(text) ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The last listing per repo, branch and prefix, with the tip it was made at. */
+const listings = new Map<string, { tip: string; chunks: RemoteChunk[] }>();
+
+/**
+ * Lists `chunks/<id>/` on `branch` of the bare repo `gitDir`, sorted by seq.
+ * Tests poll this while a daemon pushes: while the branch's tip is the
+ * commit of the last listing, that listing is the answer (a commit names
+ * one tree for good), so a poll costs a file read instead of a `git ls-tree`.
+ */
 export async function remoteChunks(
   gitDir: string,
   options: { id: string; branch?: string },
 ): Promise<RemoteChunk[]> {
   const branch = options.branch ?? "asciinema-recordings";
   const prefix = `chunks/${options.id}/`;
-  const result = await git(["ls-tree", "-z", `refs/heads/${branch}`, "--", prefix], { gitDir });
+  const key = `${gitDir}\0${branch}\0${prefix}`;
+  const tip = await looseTip(gitDir, branch);
+  const known = listings.get(key);
+  if (tip && known?.tip === tip) return known.chunks.map((chunk) => ({ ...chunk }));
+  const result = await git(["ls-tree", "-z", tip ?? `refs/heads/${branch}`, "--", prefix], {
+    gitDir,
+  });
   if (!result.success) return [];
   const chunks: RemoteChunk[] = [];
   for (const line of result.stdout.split("\0")) {
@@ -141,7 +170,9 @@ export async function remoteChunks(
     const parsed = parseChunkName(path.slice(prefix.length));
     if (parsed) chunks.push({ ...parsed, blob: meta.split(" ")[2] });
   }
-  return chunks.sort((a, b) => a.seq - b.seq);
+  chunks.sort((a, b) => a.seq - b.seq);
+  if (tip) listings.set(key, { tip, chunks: chunks.map((chunk) => ({ ...chunk })) });
+  return chunks;
 }
 
 /** Asserts the chunks tile `[0, end)` with no gap or overlap; returns the end. */
@@ -164,33 +195,16 @@ export async function restoreFromRemote(
 ): Promise<Uint8Array> {
   const chunks = await remoteChunks(gitDir, options);
   assertTiling(chunks);
-  const parts: Uint8Array[] = [];
-  for (const chunk of chunks) {
-    const blob = new Deno.Command("git", {
-      args: ["cat-file", "blob", chunk.blob],
-      env: { GIT_DIR: gitDir },
-      stdout: "piped",
-    }).outputSync().stdout;
-    const raw = new Deno.Command("zstd", {
-      args: ["-d", "-q", "-c"],
-      stdin: "piped",
-      stdout: "piped",
-    })
-      .spawn();
-    const writer = raw.stdin.getWriter();
-    await writer.write(blob);
-    await writer.close();
-    const out = await raw.output();
-    if (!out.success) throw new Error(`chunk ${chunk.seq} does not decompress`);
-    parts.push(out.stdout);
-  }
-  const total = parts.reduce((sum, part) => sum + part.length, 0);
+  const blobs = await readBlobs(gitDir, chunks.map((chunk) => chunk.blob));
+  const parts = await unzstdEach(chunks.map((chunk) => blobs.get(chunk.blob)!));
+  const total = parts.reduce((sum, part) => sum + (part?.length ?? 0), 0);
   const bytes = new Uint8Array(total);
   let offset = 0;
-  for (const part of parts) {
+  parts.forEach((part, i) => {
+    if (!part) throw new Error(`chunk ${chunks[i].seq} does not decompress`);
     bytes.set(part, offset);
     offset += part.length;
-  }
+  });
   return bytes;
 }
 

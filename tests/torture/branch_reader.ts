@@ -8,6 +8,7 @@
  * @module
  */
 import { command } from "./proc.ts";
+import { readBlobs, unzstdEach } from "../support/remote_blobs.ts";
 import { gitEnv } from "./remote.ts";
 
 /** One chunk file on the branch. */
@@ -41,41 +42,6 @@ const MANIFEST = /^recordings\/(.+)\/manifest\.json$/;
 const RECORD = /^recordings\/(.+)\/chunks\/(\d{6,}_\d+-\d+)$/;
 const decoder = new TextDecoder();
 
-/** Reads all blobs named by `oids` with one `git cat-file --batch`. */
-async function readBlobs(gitDir: string, oids: string[]): Promise<Map<string, Uint8Array>> {
-  const blobs = new Map<string, Uint8Array>();
-  if (oids.length === 0) return blobs;
-  const out = await command("git", {
-    args: ["cat-file", "--batch"],
-    env: { ...gitEnv(), GIT_DIR: gitDir },
-    stdin: new TextEncoder().encode(oids.join("\n") + "\n"),
-    timeoutMs: 20_000,
-  });
-  if (out.code !== 0) throw new Error(`git cat-file --batch failed: ${out.stderr}`);
-  let at = 0;
-  const data = out.stdout;
-  while (at < data.length) {
-    const eol = data.indexOf(10, at);
-    const [oid, type, size] = decoder.decode(data.subarray(at, eol)).split(" ");
-    if (type === "missing") throw new Error(`blob ${oid} is missing from the remote`);
-    const length = Number(size);
-    blobs.set(oid, data.slice(eol + 1, eol + 1 + length));
-    at = eol + 1 + length + 1;
-  }
-  return blobs;
-}
-
-/** Decompresses one zstd blob; null when it does not decompress. */
-async function unzstd(blob: Uint8Array): Promise<Uint8Array | null> {
-  const out = await command("zstd", {
-    args: ["-d", "-q", "-c"],
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
-    stdin: blob,
-    timeoutMs: 20_000,
-  });
-  return out.code === 0 ? out.stdout : null;
-}
-
 /** Reads `branch` of the bare repository `gitDir` (empty when the branch does not exist). */
 export async function readBranch(gitDir: string, branch: string): Promise<BranchContents> {
   const contents: BranchContents = {
@@ -95,6 +61,8 @@ export async function readBranch(gitDir: string, branch: string): Promise<Branch
     return { oid: line.slice(0, tab).split(" ")[2], path: line.slice(tab + 1) };
   });
   const blobs = await readBlobs(gitDir, [...new Set(entries.map((entry) => entry.oid))]);
+  // Every chunk decompressed on its own, by one zstd for the lot.
+  const packed: { chunk: BranchChunk; blob: Uint8Array }[] = [];
   for (const { oid, path } of entries) {
     const chunk = CHUNK.exec(path);
     const manifest = MANIFEST.exec(path);
@@ -106,13 +74,15 @@ export async function readBranch(gitDir: string, branch: string): Promise<Branch
     } else if (chunk) {
       const [, id, seq, start, end] = chunk;
       const list = contents.chunks.get(id) ?? [];
-      list.push({
+      const found: BranchChunk = {
         path,
         seq: Number(seq),
         start: Number(start),
         end: Number(end),
-        raw: await unzstd(blobs.get(oid)!),
-      });
+        raw: null,
+      };
+      list.push(found);
+      packed.push({ chunk: found, blob: blobs.get(oid)! });
       contents.chunks.set(id, list);
     } else if (manifest) {
       contents.manifests.set(manifest[1], decoder.decode(blobs.get(oid)!));
@@ -120,6 +90,8 @@ export async function readBranch(gitDir: string, branch: string): Promise<Branch
       contents.strays.push(path);
     }
   }
+  const raws = await unzstdEach(packed.map((one) => one.blob));
+  packed.forEach((one, i) => one.chunk.raw = raws[i]);
   for (const list of contents.chunks.values()) list.sort((a, b) => a.seq - b.seq);
   return contents;
 }

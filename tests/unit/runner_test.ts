@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { longestFirst, parseRunnerArgs, parseSummary } from "../runner.ts";
+import { collectFiles, longestFirst, parseRunnerArgs, parseSummary } from "../runner.ts";
 
 Deno.test("the suite runner: paths, --jobs and deno test's own flags (with their values) apart", () => {
   assert.deepEqual(parseRunnerArgs([], 3), { paths: ["tests"], flags: [], jobs: 3 });
@@ -46,4 +46,13 @@ Deno.test("the suite runner reads each file's summary line; none is null (the fi
     ignored: 0,
   });
   assert.equal(parseSummary("error: Module not found\n"), null);
+});
+
+Deno.test("the suite runner names a path that is not there instead of failing with a stack", async () => {
+  await assert.rejects(
+    () => collectFiles(["tests/unit/no_such_folder/"]),
+    /^Error: no such file or folder: tests\/unit\/no_such_folder\/ \(paths are relative to /,
+  );
+  const found = await collectFiles(["tests/unit/runner_test.ts"]);
+  assert.deepEqual(found.map((file) => file.path), ["tests/unit/runner_test.ts"]);
 });

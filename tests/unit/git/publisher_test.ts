@@ -21,6 +21,7 @@ import { makeTestHome } from "../../support/env.ts";
 import { remoteChunks } from "../../support/daemon.ts";
 import { commitChanges, makeChunk } from "../../support/fake_branch.ts";
 import { generateBranch } from "../../support/long_branch.ts";
+import { makeGitSpy, subcommand } from "../../support/git_spy.ts";
 
 /** The record of `id`'s chunk `range` on `gitDir`'s branch (undefined when absent). */
 async function recordOn(
@@ -326,6 +327,51 @@ Deno.test("a git call stopped by shutdown throws: a push that never ran never co
     await assert.rejects(clone.push(), /was stopped/);
     assert.deepEqual(await remoteChunks(remote, { id: "r", branch: "b" }), []);
   } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("a push in a synced clone runs no config call and one update-ref for both refs", async () => {
+  const t = await makeTestHome();
+  const path = Deno.env.get("PATH") ?? "";
+  try {
+    const remote = join(t.root, "remote.git");
+    await git(["init", "--bare", "--quiet", remote]);
+    const clone = new RepoClone({ url: remote, branch: "b" }, { gitDir: join(t.root, "c.git") });
+    const pushOne = async (seq: number) => {
+      const file = await makeChunk(t.root, `line ${seq}\n`, `c${seq}`);
+      await clone.commit([{
+        id: "r",
+        seq,
+        start: seq * 10,
+        end: seq * 10 + 8,
+        sha256: "0".repeat(64),
+        file,
+      }]);
+      return await clone.push();
+    };
+    await pushOne(0);
+    const spy = await makeGitSpy(join(t.root, "spy"));
+    Deno.env.set("PATH", `${spy.bin}:${path}`);
+    const tips = [await pushOne(1), await pushOne(2), await pushOne(3)];
+    const calls = await spy.calls();
+    const named = (name: string) => calls.filter((args) => subcommand(args) === name);
+    // The clone was marked synced by its first push: asked and written once per process at most.
+    assert.deepEqual(named("config"), []);
+    const updates = named("update-ref");
+    assert.equal(updates.length, 3, updates.map((args) => args.join(" ")).join("\n"));
+    assert.ok(updates.every((args) => args.includes("--stdin")));
+    assert.equal(
+      (await git(["rev-parse", "refs/heads/b"], { gitDir: remote })).stdout.trim(),
+      tips[2],
+    );
+    assert.equal(
+      (await git(["rev-parse", "refs/chunker/pushed"], { gitDir: clone.gitDir })).stdout.trim(),
+      tips[2],
+    );
+    assert.equal((await remoteChunks(remote, { id: "r", branch: "b" })).length, 4);
+  } finally {
+    Deno.env.set("PATH", path);
     await t.cleanup();
   }
 });
