@@ -127,6 +127,11 @@ export interface CompressOptions {
   also?: Hash;
   /** fsync the output before returning (default true; false: the caller does it later). */
   sync?: boolean;
+  /**
+   * Called once every byte of the range was read (and hashed): from then on
+   * the source handle is free for the next range while zstd finishes this one.
+   */
+  onRead?: () => void;
 }
 
 /**
@@ -161,6 +166,7 @@ export async function compressRange(
           options.also?.update(block);
           await writer.write(block);
         }
+        options.onRead?.();
         await writer.close();
       } catch (error) {
         await writer.abort(error).catch(() => {});

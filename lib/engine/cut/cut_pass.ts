@@ -108,10 +108,13 @@ export type CutPassResult =
  * Runs one pass over `castPath` for `state` (updated in place after each
  * durable checkpoint). Throws on I/O errors; what was cut before stays cut.
  *
- * Two stages overlap: while chunk k is made durable (its spool file fsynced
- * and renamed, its checkpoint written), chunk k+1 is already read, hashed
- * and compressed from the same handle. Checkpoints still advance in order,
- * each only once its chunk is durable (DESIGN.md invariant 2).
+ * Three stages overlap: once chunk k's bytes are all read and hashed, chunk
+ * k+1 is read from the same handle while zstd still finishes chunk k (at
+ * most two compressions at once, so no core waits for a zstd's last job),
+ * and chunk k-1 is made durable (its spool file fsynced and renamed, its
+ * checkpoint written). Only one stage reads the handle at a time, and the
+ * whole recording's hash is fed in file order. Checkpoints still advance in
+ * order, each only once its chunk is durable (DESIGN.md invariant 2).
  */
 export async function cutPass(
   castPath: string,
@@ -123,14 +126,19 @@ export async function cutPass(
   // The previous chunk's second stage (awaiting it throws what it threw); `failed` once one did.
   let durable: Promise<void> = Promise.resolve();
   let failed = false;
+  // The compression not yet handed to the durable chain, if any.
+  let compressing: Promise<Compressed> | undefined;
+  // The last two compressions started (each settles once its zstd ends).
+  let previous: Promise<Compressed> | undefined;
+  let older: Promise<Compressed> | undefined;
   try {
     const info = await file.stat();
     const ino = info.ino ?? null;
     if (state.ino !== null && ino !== null && ino !== state.ino) {
       return { kind: "mismatch", reason: `replaced (inode ${state.ino} -> ${ino})` };
     }
-    const before = await fingerprintMismatch(file, state);
-    if (before) return { kind: "mismatch", reason: before };
+    const changed = await fingerprintMismatch(file, state);
+    if (changed) return { kind: "mismatch", reason: changed };
     const upTo = Math.min(options.upTo, info.size);
     let seq = state.next_seq;
     let offset = state.cut_offset;
@@ -152,18 +160,40 @@ export async function cutPass(
       // The bytes at both ends of what is cut now, before and after reading them:
       // a file rewritten in place meanwhile (a new header) never passes.
       const expected = await fingerprintAt(file, end);
-      const made = await compressOne(file, state, { ...options, seq, start, end, whole });
-      whole = made.whole?.copy();
+      // At most two compressions at once: the one before the last has ended.
+      await older?.catch(() => {});
+      const { read, done } = readSignal();
+      const current = compressOne(file, state, {
+        ...options,
+        seq,
+        start,
+        end,
+        whole,
+        onRead: read,
+      });
+      compressing = current;
+      older = previous;
+      previous = current;
+      current.catch(() => {}); // awaited by the durable chain (or below)
+      // The handle is free (and the hash complete) once every byte of the range was read.
+      await Promise.race([done, current]);
+      const hashed = whole;
+      whole = hashed?.copy();
       const fingerprint = await fingerprintAt(file, end);
       if (failed || fingerprint.head !== expected.head || fingerprint.tail !== expected.tail) {
-        await Deno.remove(made.tmp).catch(() => {});
+        await removeMade(current);
+        compressing = undefined;
         await durable; // a chunk before failed: that is the error
         return { kind: "mismatch", reason: "rewritten while it was being cut" };
       }
       durable = durable.then(
         async () => {
           try {
-            const chunk = await makeDurable(made, state, { ...options, ino, fingerprint });
+            const chunk = await makeDurable(await current, state, {
+              ...options,
+              ino,
+              fingerprint,
+            });
             chunks.push(chunk);
             options.onDurable?.(chunk);
           } catch (error) {
@@ -172,7 +202,7 @@ export async function cutPass(
           }
         },
         async (error) => {
-          await Deno.remove(made.tmp).catch(() => {});
+          await removeMade(current);
           throw error;
         },
       );
@@ -180,6 +210,7 @@ export async function cutPass(
       durable.catch(() => {
         failed = true;
       });
+      compressing = undefined;
       offset = end;
       seq++;
     }
@@ -195,11 +226,26 @@ export async function cutPass(
     }
     return { kind: "cut", chunks, noLineUntil: null };
   } catch (error) {
+    // A compression not yet handed to the chain leaves no temporary file behind.
+    if (compressing) await removeMade(compressing);
     await durable.catch(() => {});
     throw error;
   } finally {
     file.close();
   }
+}
+
+/** A callback for when a range was read, and the promise it resolves. */
+function readSignal(): { read: () => void; done: Promise<void> } {
+  let read!: () => void;
+  const done = new Promise<void>((resolve) => read = resolve);
+  return { read, done };
+}
+
+/** Waits for a compression and removes its temporary file (a failed one removed its own). */
+async function removeMade(made: Promise<Compressed>): Promise<void> {
+  const result = await made.catch(() => undefined);
+  if (result) await Deno.remove(result.tmp).catch(() => {});
 }
 
 /** Spool folders made by this process (a cut that fails forgets them: made again). */
@@ -224,7 +270,13 @@ interface Compressed {
 async function compressOne(
   file: Deno.FsFile,
   state: RecordingState,
-  options: CutPassOptions & { seq: number; start: number; end: number; whole?: Hash },
+  options: CutPassOptions & {
+    seq: number;
+    start: number;
+    end: number;
+    whole?: Hash;
+    onRead?: () => void;
+  },
 ): Promise<Compressed> {
   const dir = spoolDirFor(options.spoolDir, state.id);
   if (!madeDirs.has(dir)) {

@@ -11,6 +11,7 @@ import { loadState, newState, statePath } from "../../../lib/chunk/state.ts";
 import { compressRange } from "../../../lib/chunk/zstd.ts";
 import { ensureHome } from "../../../lib/sys/paths.ts";
 import { makeTestHome } from "../../support/env.ts";
+import { findOnPath } from "../../../lib/sys/mod.ts";
 
 Deno.test("chunk names are deterministic and parse back", () => {
   assert.equal(formatChunkName({ seq: 7, start: 10, end: 99 }), "000007_10-99.cast.zst");
@@ -120,6 +121,139 @@ Deno.test("cut passes hash the whole recording as they cut it: the manifest's sh
     assert.equal(continueCutHash(t.paths.spool, "g", 100), undefined);
     assert.equal(takeCutSha256(t.paths.spool, "g", again.cut_offset), undefined);
   } finally {
+    await t.cleanup();
+  }
+});
+
+/** A zstd stand-in whose first compression ends only once a second one has started (or 20 s). */
+async function overlapProbe(dir: string): Promise<{ path: string; result: () => Promise<string> }> {
+  const real = findOnPath("zstd");
+  if (!real) throw new Error("zstd is not on PATH");
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(
+    join(dir, "zstd"),
+    `#!/bin/sh
+case " $* " in *" -d "*) exec '${real}' "$@";; esac
+d='${dir}'
+if ls "$d"/started.* >/dev/null 2>&1; then first=no; else first=yes; fi
+: > "$d/started.$$"
+cat > "$d/in.$$"
+if [ $first = yes ]; then
+  i=0
+  while [ "$(ls "$d"/started.* | wc -l)" -lt 2 ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
+  if [ "$(ls "$d"/started.* | wc -l)" -ge 2 ]; then echo overlapped > "$d/result"; else echo alone > "$d/result"; fi
+fi
+exec '${real}' "$@" < "$d/in.$$"
+`,
+    { mode: 0o755 },
+  );
+  return {
+    path: `${dir}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`,
+    result: () => Deno.readTextFile(join(dir, "result")).then((text) => text.trim()),
+  };
+}
+
+Deno.test("a backlog's next chunk is read while zstd still finishes the one before; chunks stay whole and in order", async () => {
+  const t = await makeTestHome();
+  const path = Deno.env.get("PATH") ?? "";
+  try {
+    await ensureHome(t.paths);
+    const cast = join(t.paths.active, "r.cast");
+    const text = '{"version": 2}\n' + '[1, "o", "x"]\n'.repeat(60);
+    await Deno.writeTextFile(cast, text);
+    const size = (await Deno.stat(cast)).size;
+    const probe = await overlapProbe(join(t.root, "probe"));
+    Deno.env.set("PATH", probe.path);
+    const state = newState("r");
+    const result = await cutPass(cast, state, {
+      spoolDir: t.paths.spool,
+      level: 3,
+      maxBytes: 300,
+      upTo: size,
+      final: true,
+      wall: () => new Date(),
+      update: serialStateUpdate(t.paths.state),
+    });
+    Deno.env.set("PATH", path);
+    // Without the overlap the first zstd waits alone until the probe gives up.
+    assert.equal(await probe.result(), "overlapped");
+    assert.equal(result.kind, "cut");
+    assert.ok(state.pending.length >= 3, `${state.pending.length} chunks`);
+    let end = 0;
+    const parts: string[] = [];
+    for (const [seq, chunk] of state.pending.entries()) {
+      assert.equal(chunk.seq, seq);
+      assert.equal(chunk.start, end);
+      end = chunk.end;
+      const file = join(t.paths.spool, "r", formatChunkName(chunk));
+      const out = await new Deno.Command("zstd", { args: ["-d", "-q", "-c", file] }).output();
+      assert.ok(out.success);
+      parts.push(new TextDecoder().decode(out.stdout));
+      const raw = new TextEncoder().encode(text).subarray(chunk.start, chunk.end);
+      assert.equal(chunk.sha256, createHash("sha256").update(raw).digest("hex"));
+    }
+    assert.equal(end, size);
+    assert.equal(parts.join(""), text);
+    // The whole recording's hash went in file order.
+    assert.equal(
+      takeCutSha256(t.paths.spool, "r", size),
+      createHash("sha256").update(text).digest("hex"),
+    );
+  } finally {
+    Deno.env.set("PATH", path);
+    await t.cleanup();
+  }
+});
+
+Deno.test("a zstd that fails on a chunk while the next is read: the pass throws, the checkpoint ends before it, no temporary file stays", async () => {
+  const t = await makeTestHome();
+  const path = Deno.env.get("PATH") ?? "";
+  try {
+    await ensureHome(t.paths);
+    const cast = join(t.paths.active, "r.cast");
+    // Chunk 0 is the header and 20 lines (295 bytes); the line that fails is in chunk 1.
+    const lines = '[1, "o", "x"]\n'.repeat(20) + '[1, "o", "fails"]\n' +
+      '[1, "o", "x"]\n'.repeat(40);
+    await Deno.writeTextFile(cast, '{"version": 2}\n' + lines);
+    const size = (await Deno.stat(cast)).size;
+    const real = findOnPath("zstd")!;
+    const dir = join(t.root, "second-fails");
+    await Deno.mkdir(dir);
+    // The compression of chunk 1 reads all it is given, then fails as on a full disk.
+    await Deno.writeTextFile(
+      join(dir, "zstd"),
+      `#!/bin/sh
+case " $* " in *" -d "*) exec '${real}' "$@";; esac
+cat > "${dir}/in.$$"
+if grep -q fails "${dir}/in.$$"; then echo "zstd: No space left on device" >&2; exit 70; fi
+exec '${real}' "$@" < "${dir}/in.$$"
+`,
+      { mode: 0o755 },
+    );
+    Deno.env.set("PATH", `${dir}:${path}`);
+    const state = newState("r");
+    await assert.rejects(() =>
+      cutPass(cast, state, {
+        spoolDir: t.paths.spool,
+        level: 3,
+        maxBytes: 300,
+        upTo: size,
+        final: true,
+        wall: () => new Date(),
+        update: serialStateUpdate(t.paths.state),
+      }), /No space left/);
+    Deno.env.set("PATH", path);
+    assert.equal(state.pending.length, 1);
+    assert.equal(state.cut_offset, state.pending[0].end);
+    const names = (await Array.fromAsync(Deno.readDir(join(t.paths.spool, "r")))).map((e) =>
+      e.name
+    );
+    assert.deepEqual(names, [formatChunkName(state.pending[0])]);
+    const onDisk = await loadState(statePath(t.paths.state, "r"));
+    assert.ok(onDisk && !(onDisk instanceof Error));
+    assert.equal(onDisk.cut_offset, state.pending[0].end);
+  } finally {
+    Deno.env.set("PATH", path);
     await t.cleanup();
   }
 });
