@@ -7,10 +7,10 @@ import { reconcileSpool } from "../../../lib/engine/cut/spool.ts";
 import { continueCutHash, takeCutSha256 } from "../../../lib/engine/cut/cut_hash.ts";
 import { serialStateUpdate } from "../../../lib/engine/cut/state_writer.ts";
 import { formatChunkName, parseChunkName } from "../../../lib/chunk/chunk_name.ts";
-import { loadState, newState, statePath } from "../../../lib/chunk/state.ts";
+import { loadState, newState, type RecordingState, statePath } from "../../../lib/chunk/state.ts";
 import { compressRange } from "../../../lib/chunk/zstd.ts";
 import { ensureHome } from "../../../lib/sys/paths.ts";
-import { makeTestHome } from "../../support/env.ts";
+import { makeTestHome, type TestHome } from "../../support/env.ts";
 import { findOnPath } from "../../../lib/sys/mod.ts";
 
 Deno.test("chunk names are deterministic and parse back", () => {
@@ -125,6 +125,19 @@ Deno.test("cut passes hash the whole recording as they cut it: the manifest's sh
   }
 });
 
+/** One final pass over all of `cast` in chunks of at most 300 bytes. */
+async function finalPass(t: TestHome, cast: string, state: RecordingState) {
+  return await cutPass(cast, state, {
+    spoolDir: t.paths.spool,
+    level: 3,
+    maxBytes: 300,
+    upTo: (await Deno.stat(cast)).size,
+    final: true,
+    wall: () => new Date(),
+    update: serialStateUpdate(t.paths.state),
+  });
+}
+
 /** A zstd stand-in whose first compression ends only once a second one has started (or 20 s). */
 async function overlapProbe(dir: string): Promise<{ path: string; result: () => Promise<string> }> {
   const real = findOnPath("zstd");
@@ -165,15 +178,7 @@ Deno.test("a backlog's next chunk is read while zstd still finishes the one befo
     const probe = await overlapProbe(join(t.root, "probe"));
     Deno.env.set("PATH", probe.path);
     const state = newState("r");
-    const result = await cutPass(cast, state, {
-      spoolDir: t.paths.spool,
-      level: 3,
-      maxBytes: 300,
-      upTo: size,
-      final: true,
-      wall: () => new Date(),
-      update: serialStateUpdate(t.paths.state),
-    });
+    const result = await finalPass(t, cast, state);
     Deno.env.set("PATH", path);
     // Without the overlap the first zstd waits alone until the probe gives up.
     assert.equal(await probe.result(), "overlapped");
@@ -215,7 +220,6 @@ Deno.test("a zstd that fails on a chunk while the next is read: the pass throws,
     const lines = '[1, "o", "x"]\n'.repeat(20) + '[1, "o", "fails"]\n' +
       '[1, "o", "x"]\n'.repeat(40);
     await Deno.writeTextFile(cast, '{"version": 2}\n' + lines);
-    const size = (await Deno.stat(cast)).size;
     const real = findOnPath("zstd")!;
     const dir = join(t.root, "second-fails");
     await Deno.mkdir(dir);
@@ -232,16 +236,7 @@ exec '${real}' "$@" < "${dir}/in.$$"
     );
     Deno.env.set("PATH", `${dir}:${path}`);
     const state = newState("r");
-    await assert.rejects(() =>
-      cutPass(cast, state, {
-        spoolDir: t.paths.spool,
-        level: 3,
-        maxBytes: 300,
-        upTo: size,
-        final: true,
-        wall: () => new Date(),
-        update: serialStateUpdate(t.paths.state),
-      }), /No space left/);
+    await assert.rejects(() => finalPass(t, cast, state), /No space left/);
     Deno.env.set("PATH", path);
     assert.equal(state.pending.length, 1);
     assert.equal(state.cut_offset, state.pending[0].end);

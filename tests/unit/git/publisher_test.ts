@@ -36,6 +36,19 @@ async function recordOn(
   return result.success ? result.stdout : undefined;
 }
 
+/** Commits chunk `seq` of recording `r` (one line, bytes `[seq * 10, seq * 10 + 8)`). */
+async function commitLine(clone: RepoClone, root: string, seq: number): Promise<void> {
+  const file = await makeChunk(root, `line ${seq}\n`, `c${seq}`);
+  await clone.commit([{
+    id: "r",
+    seq,
+    start: seq * 10,
+    end: seq * 10 + 8,
+    sha256: "0".repeat(64),
+    file,
+  }]);
+}
+
 Deno.test("fast-import paths are C-quoted; commit messages carry the Cast-* trailers", () => {
   assert.equal(quoteFastImportPath('chunks/a "b"\\c/x'), '"chunks/a \\"b\\"\\\\c/x"');
   assert.equal(quoteFastImportPath("chunks/\u00fc\n"), '"chunks/\u00fc\\n"');
@@ -184,15 +197,7 @@ Deno.test("upkeep keeps packs and loose objects few without rewriting the clone'
     assert.equal((await git(["config", "extensions.partialClone"], { gitDir })).success, true);
     let most = { loose: 0, packs: 0 };
     for (let seq = 0; seq < 60; seq++) {
-      const file = await makeChunk(t.root, `line ${seq}\n`, `c${seq}`);
-      await clone.commit([{
-        id: "r",
-        seq,
-        start: seq * 10,
-        end: seq * 10 + 8,
-        sha256: "0".repeat(64),
-        file,
-      }]);
+      await commitLine(clone, t.root, seq);
       await clone.push();
       const counts = (await countObjects(gitDir))!;
       most = {
@@ -339,15 +344,7 @@ Deno.test("a push in a synced clone runs no config call and one update-ref for b
     await git(["init", "--bare", "--quiet", remote]);
     const clone = new RepoClone({ url: remote, branch: "b" }, { gitDir: join(t.root, "c.git") });
     const pushOne = async (seq: number) => {
-      const file = await makeChunk(t.root, `line ${seq}\n`, `c${seq}`);
-      await clone.commit([{
-        id: "r",
-        seq,
-        start: seq * 10,
-        end: seq * 10 + 8,
-        sha256: "0".repeat(64),
-        file,
-      }]);
+      await commitLine(clone, t.root, seq);
       return await clone.push();
     };
     await pushOne(0);
