@@ -128,9 +128,10 @@ export async function cutPass(
   let failed = false;
   // The compression not yet handed to the durable chain, if any.
   let compressing: Promise<Compressed> | undefined;
-  // The last two compressions started (each settles once its zstd ends).
-  let previous: Promise<Compressed> | undefined;
-  let older: Promise<Compressed> | undefined;
+  // A compression failed: no new one starts (the chain throws its error in chunk order).
+  let broken = false;
+  // The chain as it was before the last chunk joined it (through the chunk before that).
+  let settledBefore: Promise<void> = Promise.resolve();
   try {
     const info = await file.stat();
     const ino = info.ino ?? null;
@@ -146,7 +147,8 @@ export async function cutPass(
     let whole = continueCutHash(options.spoolDir, state.id, offset);
     // Each chunk advances the offset; the count is bounded by the span fixed above.
     const most = Math.ceil((upTo - offset) / options.maxBytes) + 1;
-    for (let i = 0; i < most && offset < upTo && !failed; i++) {
+    for (let i = 0; i < most && offset < upTo && !failed && !broken; i++) {
+      options.signal?.throwIfAborted();
       const start = offset;
       const end = await chooseChunkEnd(file, {
         start,
@@ -160,8 +162,10 @@ export async function cutPass(
       // The bytes at both ends of what is cut now, before and after reading them:
       // a file rewritten in place meanwhile (a new header) never passes.
       const expected = await fingerprintAt(file, end);
-      // At most two compressions at once: the one before the last has ended.
-      await older?.catch(() => {});
+      // A bounded pipeline: chunk k-1 is durable (so its zstd has ended) before chunk k+1
+      // starts; at most chunk k's zstd finishes beside this one and one chunk waits to be made
+      // durable, however fast compression outruns the fsyncs.
+      await settledBefore.catch(() => {});
       const { read, done } = readSignal();
       const current = compressOne(file, state, {
         ...options,
@@ -172,11 +176,12 @@ export async function cutPass(
         onRead: read,
       });
       compressing = current;
-      older = previous;
-      previous = current;
-      current.catch(() => {}); // awaited by the durable chain (or below)
+      current.catch(() => {
+        broken = true;
+      });
       // The handle is free (and the hash complete) once every byte of the range was read.
       await Promise.race([done, current]);
+      options.signal?.throwIfAborted();
       const hashed = whole;
       whole = hashed?.copy();
       const fingerprint = await fingerprintAt(file, end);
@@ -186,6 +191,7 @@ export async function cutPass(
         await durable; // a chunk before failed: that is the error
         return { kind: "mismatch", reason: "rewritten while it was being cut" };
       }
+      settledBefore = durable;
       durable = durable.then(
         async () => {
           try {

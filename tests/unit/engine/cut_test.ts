@@ -252,3 +252,65 @@ exec '${real}' "$@" < "${dir}/in.$$"
     await t.cleanup();
   }
 });
+
+Deno.test("compression never runs more than one chunk ahead of the checkpoints: chunk 2 waits for chunk 0's", async () => {
+  const t = await makeTestHome();
+  try {
+    await ensureHome(t.paths);
+    const cast = join(t.paths.active, "r.cast");
+    await Deno.writeTextFile(cast, '{"version": 2}\n' + '[1, "o", "x"]\n'.repeat(80));
+    const spool = join(t.paths.spool, "r");
+    await Deno.mkdir(spool, { recursive: true });
+    // Chunk 0's checkpoint is held until chunk 2's compression starts (its temporary file
+    // appears: too early) or, when it rightly does not, for 3 s.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => release = resolve);
+    let held = true;
+    let early = false;
+    const open = () => {
+      held = false;
+      release();
+    };
+    const watcher = Deno.watchFs(spool);
+    const watching = (async () => {
+      for await (const event of watcher) {
+        if (event.paths.some((path) => path.includes("/.tmp-000002_"))) {
+          if (held) early = true;
+          open();
+        }
+      }
+    })();
+    const fallback = setTimeout(open, 3000);
+    const serial = serialStateUpdate(t.paths.state);
+    let first = true;
+    const state = newState("r");
+    try {
+      const result = await cutPass(cast, state, {
+        spoolDir: t.paths.spool,
+        level: 3,
+        maxBytes: 300,
+        upTo: (await Deno.stat(cast)).size,
+        final: true,
+        wall: () => new Date(),
+        update: async (current, change) => {
+          if (first) {
+            first = false;
+            await gate;
+          }
+          await serial(current, change);
+        },
+      });
+      assert.equal(result.kind, "cut");
+    } finally {
+      clearTimeout(fallback);
+      watcher.close();
+      await watching;
+    }
+    assert.equal(early, false, "chunk 2 was compressed while chunk 0 was not yet durable");
+    assert.ok(state.pending.length >= 4);
+    const names = (await Array.fromAsync(Deno.readDir(spool))).map((entry) => entry.name).sort();
+    assert.deepEqual(names, state.pending.map((chunk) => formatChunkName(chunk)).sort());
+  } finally {
+    await t.cleanup();
+  }
+});
