@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { chooseChunkEnd, cutPass } from "../../../lib/engine/cut/cut_pass.ts";
 import { reconcileSpool } from "../../../lib/engine/cut/spool.ts";
 import { continueCutHash, takeCutSha256 } from "../../../lib/engine/cut/cut_hash.ts";
-import { serialStateUpdate } from "../../../lib/engine/cut/state_writer.ts";
+import { serialStateUpdate, type StateUpdate } from "../../../lib/engine/cut/state_writer.ts";
 import { formatChunkName, parseChunkName } from "../../../lib/chunk/chunk_name.ts";
 import { loadState, newState, type RecordingState, statePath } from "../../../lib/chunk/state.ts";
 import { compressRange } from "../../../lib/chunk/zstd.ts";
@@ -125,8 +125,13 @@ Deno.test("cut passes hash the whole recording as they cut it: the manifest's sh
   }
 });
 
-/** One final pass over all of `cast` in chunks of at most 300 bytes. */
-async function finalPass(t: TestHome, cast: string, state: RecordingState) {
+/** One final pass over all of `cast` in chunks of at most 300 bytes (checkpoints through `update`). */
+async function finalPass(
+  t: TestHome,
+  cast: string,
+  state: RecordingState,
+  update: StateUpdate = serialStateUpdate(t.paths.state),
+) {
   return await cutPass(cast, state, {
     spoolDir: t.paths.spool,
     level: 3,
@@ -134,7 +139,7 @@ async function finalPass(t: TestHome, cast: string, state: RecordingState) {
     upTo: (await Deno.stat(cast)).size,
     final: true,
     wall: () => new Date(),
-    update: serialStateUpdate(t.paths.state),
+    update,
   });
 }
 
@@ -285,20 +290,12 @@ Deno.test("compression never runs more than one chunk ahead of the checkpoints: 
     let first = true;
     const state = newState("r");
     try {
-      const result = await cutPass(cast, state, {
-        spoolDir: t.paths.spool,
-        level: 3,
-        maxBytes: 300,
-        upTo: (await Deno.stat(cast)).size,
-        final: true,
-        wall: () => new Date(),
-        update: async (current, change) => {
-          if (first) {
-            first = false;
-            await gate;
-          }
-          await serial(current, change);
-        },
+      const result = await finalPass(t, cast, state, async (current, change) => {
+        if (first) {
+          first = false;
+          await gate;
+        }
+        await serial(current, change);
       });
       assert.equal(result.kind, "cut");
     } finally {
