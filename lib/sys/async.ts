@@ -78,6 +78,20 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T
 }
 
 /**
+ * A queue of one: each call runs once every call before it has settled (a
+ * failed one does not stop the next), so writes of one file land in the
+ * order they were asked for even when each takes its own time.
+ */
+export function serially(): <T>(run: () => Promise<T>) => Promise<T> {
+  let last: Promise<unknown> = Promise.resolve();
+  return <T>(run: () => Promise<T>): Promise<T> => {
+    const next = last.then(run, run);
+    last = next.catch(() => {});
+    return next;
+  };
+}
+
+/**
  * Delay in milliseconds before retry number `failures` (1 = first retry):
  * `firstSeconds` (default 2) doubling per failure, at most `capSeconds`.
  */

@@ -5,7 +5,15 @@
  *
  * @module
  */
-export { backoffMs, delay, nextRetry, type Retry, waitUntil, withTimeout } from "./async.ts";
+export {
+  backoffMs,
+  delay,
+  nextRetry,
+  type Retry,
+  serially,
+  waitUntil,
+  withTimeout,
+} from "./async.ts";
 export {
   fsyncDir,
   isTempName,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { log, OnceLog, wallAt } from "../../sys/mod.ts";
+import { log, OnceLog, serially, wallAt } from "../../sys/mod.ts";
 import { displayUrl } from "../../git/mod.ts";
 import { writeHealth } from "../../status/mod.ts";
 import type { EngineCore } from "../core/mod.ts";
@@ -38,6 +38,7 @@ export class HealthReporter {
   #refused = new Set<string>();
   #log = log("daemon");
   #once = new OnceLog(log("daemon"));
+  #queue = serially();
 
   /** Creates the reporter; the engine's start time is now. */
   constructor(options: HealthReporterOptions) {
@@ -157,8 +158,17 @@ export class HealthReporter {
     };
   }
 
-  /** Writes health.json now (after a stop, only the final `stopped`). */
-  async write(status?: "starting" | "stopped", message?: string): Promise<void> {
+  /**
+   * Writes health.json now (after a stop, only the final `stopped`). Writes
+   * run one after another, each built when its turn comes: a write begun
+   * before the stop can never land after the final `stopped` one.
+   */
+  write(status?: "starting" | "stopped", message?: string): Promise<void> {
+    if (this.#stopped && status !== "stopped") return Promise.resolve();
+    return this.#queue(() => this.#writeNow(status, message));
+  }
+
+  async #writeNow(status?: "starting" | "stopped", message?: string): Promise<void> {
     if (this.#stopped && status !== "stopped") return;
     const health = buildHealth(this.snapshot(), { status, message });
     try {
