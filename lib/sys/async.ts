@@ -78,15 +78,20 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T
 }
 
 /**
- * A queue of one: each call runs once every call before it has settled (a
- * failed one does not stop the next), so writes of one file land in the
- * order they were asked for even when each takes its own time.
+ * Queues of one, by key: each call runs once every call before it with the
+ * same key has settled (a failed one does not stop the next), so writes of
+ * one file land in the order they were asked for even when each takes its
+ * own time. Calls with other keys do not wait; an idle key is forgotten.
  */
-export function serially(): <T>(run: () => Promise<T>) => Promise<T> {
-  let last: Promise<unknown> = Promise.resolve();
-  return <T>(run: () => Promise<T>): Promise<T> => {
-    const next = last.then(run, run);
-    last = next.catch(() => {});
+export function serially(): <T>(run: () => Promise<T>, key?: string) => Promise<T> {
+  const tails = new Map<string, Promise<unknown>>();
+  return <T>(run: () => Promise<T>, key = ""): Promise<T> => {
+    const next = (tails.get(key) ?? Promise.resolve()).then(run, run);
+    const tail = next.catch(() => {});
+    tails.set(key, tail);
+    void tail.then(() => {
+      if (tails.get(key) === tail) tails.delete(key);
+    });
     return next;
   };
 }

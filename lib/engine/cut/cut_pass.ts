@@ -128,8 +128,6 @@ export async function cutPass(
   let failed = false;
   // The compression not yet handed to the durable chain, if any.
   let compressing: Promise<Compressed> | undefined;
-  // A compression failed: no new one starts (the chain throws its error in chunk order).
-  let broken = false;
   // The chain as it was before the last chunk joined it (through the chunk before that).
   let settledBefore: Promise<void> = Promise.resolve();
   try {
@@ -147,7 +145,7 @@ export async function cutPass(
     let whole = continueCutHash(options.spoolDir, state.id, offset);
     // Each chunk advances the offset; the count is bounded by the span fixed above.
     const most = Math.ceil((upTo - offset) / options.maxBytes) + 1;
-    for (let i = 0; i < most && offset < upTo && !failed && !broken; i++) {
+    for (let i = 0; i < most && offset < upTo && !failed; i++) {
       options.signal?.throwIfAborted();
       const start = offset;
       const end = await chooseChunkEnd(file, {
@@ -176,9 +174,7 @@ export async function cutPass(
         onRead: read,
       });
       compressing = current;
-      current.catch(() => {
-        broken = true;
-      });
+      current.catch(() => {}); // its error is thrown by the chain, in chunk order
       // The handle is free (and the hash complete) once every byte of the range was read.
       await Promise.race([done, current]);
       options.signal?.throwIfAborted();

@@ -8,6 +8,7 @@
  * @module
  */
 import { type RecordingState, saveState } from "../../chunk/mod.ts";
+import { serially } from "../../sys/mod.ts";
 
 /** A change to a checkpoint, computed from its current value. */
 export type StateChange = (state: RecordingState) => RecordingState;
@@ -17,19 +18,11 @@ export type StateUpdate = (state: RecordingState, change: StateChange) => Promis
 
 /** An updater writing into `stateDir`, one change at a time per checkpoint. */
 export function serialStateUpdate(stateDir: string): StateUpdate {
-  const chains = new Map<string, Promise<void>>();
-  return (state, change) => {
-    const previous = chains.get(state.id) ?? Promise.resolve();
-    const run = previous.then(async () => {
+  const queue = serially();
+  return (state, change) =>
+    queue(async () => {
       const next = change(state);
       await saveState(stateDir, next);
       Object.assign(state, next);
-    });
-    const tail = run.catch(() => {});
-    chains.set(state.id, tail);
-    void tail.then(() => {
-      if (chains.get(state.id) === tail) chains.delete(state.id);
-    });
-    return run;
-  };
+    }, state.id);
 }

@@ -164,7 +164,6 @@ export class HealthReporter {
    * before the stop can never land after the final `stopped` one.
    */
   write(status?: "starting" | "stopped", message?: string): Promise<void> {
-    if (this.#stopped && status !== "stopped") return Promise.resolve();
     return this.#queue(() => this.#writeNow(status, message));
   }
 

@@ -30,3 +30,13 @@ Deno.test("serially: a later call runs only once the one before it settled, even
   assert.equal(await after, 3);
   assert.deepEqual(order, ["first", "second", "after the failure"]);
 });
+
+Deno.test("serially: calls with another key do not wait for a held one", async () => {
+  const queue = serially();
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const held = queue(() => gate.then(() => "a"), "a");
+  assert.equal(await queue(() => Promise.resolve("b"), "b"), "b");
+  release();
+  assert.equal(await held, "a");
+});
