@@ -63,10 +63,12 @@ const DAEMON_SYS_APIS: readonly string[] = ["hostname"];
 export function daemonTools(os: string = Deno.build.os): string[] {
   const tools = ["git", "zstd", "ssh"];
   tools.push(os === "darwin" ? "security" : "secret-tool");
-  // Without /proc, liveness is checked with `kill -0` (lib/sys/process.ts pidAlive).
-  if (os !== "linux") tools.push("kill");
-  // Its own core limit to 0 at start (lib/sys/process.ts disableCoreDumps).
-  if (os === "linux") tools.push("prlimit");
+  // A timed-out command's process group is ended by `kill` (Deno.kill needs every program
+  // allowed; lib/sys/session_spawn.ts); without /proc, liveness is `kill -0` (lib/sys/process.ts).
+  tools.push("kill");
+  // Its own core limit to 0 at start (lib/sys/process.ts disableCoreDumps); each command in
+  // its own session without forking the daemon (lib/sys/session_spawn.ts).
+  if (os === "linux") tools.push("prlimit", "setsid");
   return tools;
 }
 

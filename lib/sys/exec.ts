@@ -13,6 +13,7 @@
 import { withTimeout } from "./async.ts";
 import { concatBytes } from "./bytes.ts";
 import { KindedError } from "./errors.ts";
+import { killSession, setsidNotFound, spawnInSession } from "./session_spawn.ts";
 
 /** Options for {@linkcode run}. */
 export interface RunOptions {
@@ -134,19 +135,6 @@ const PIPE_GRACE_MS = 1000;
 /** Most stderr kept (its end): progress output of a long command stays bounded. */
 const STDERR_KEEP_BYTES = 256 * 1024;
 
-/** Sends `signal` to the process group `pid` leads (the child and whatever it started). */
-function killGroup(pid: number, signal: Deno.Signal): void {
-  try {
-    Deno.kill(-pid, signal);
-  } catch {
-    try {
-      Deno.kill(pid, signal);
-    } catch {
-      // already gone
-    }
-  }
-}
-
 /** Collects a stream, calling `onData` for each piece; `keep` bounds it (its end is kept). */
 function collect(
   stream: ReadableStream<Uint8Array>,
@@ -179,8 +167,18 @@ function collect(
 /** Runs `command` to completion and captures its output; never throws for a non-zero exit. */
 export async function run(command: string, options: RunOptions = {}): Promise<RunResult> {
   let child: Deno.ChildProcess;
+  let viaSetsid: boolean;
+  const notFound: RunResult = {
+    code: 127,
+    success: false,
+    stdout: "",
+    stderr: `${command}: command not found`,
+    timedOut: false,
+    aborted: false,
+  };
   try {
-    child = new Deno.Command(command, {
+    // Its own session and process group: a timeout ends everything it started.
+    ({ child, viaSetsid } = spawnInSession(command, {
       args: options.args ?? [],
       cwd: options.cwd,
       env: options.env,
@@ -188,20 +186,9 @@ export async function run(command: string, options: RunOptions = {}): Promise<Ru
       stdin: options.stdin === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
-      // Its own process group (setsid): a timeout ends everything it started.
-      detached: true,
-    }).spawn();
+    }));
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      return {
-        code: 127,
-        success: false,
-        stdout: "",
-        stderr: `${command}: command not found`,
-        timedOut: false,
-        aborted: false,
-      };
-    }
+    if (error instanceof Deno.errors.NotFound) return notFound;
     throw error;
   }
   let ended: "timeout" | "abort" | null = null;
@@ -211,8 +198,8 @@ export async function run(command: string, options: RunOptions = {}): Promise<Ru
     if (ended || exited) return;
     ended = why;
     // A shutdown asks politely first; a timeout does not wait.
-    killGroup(child.pid, why === "abort" ? "SIGTERM" : "SIGKILL");
-    if (why === "abort") escalate = setTimeout(() => killGroup(child.pid, "SIGKILL"), 2000);
+    killSession(child, why === "abort" ? "SIGTERM" : "SIGKILL");
+    if (why === "abort") escalate = setTimeout(() => killSession(child, "SIGKILL"), 2000);
   };
   const timer = setTimeout(
     () => end("timeout"),
@@ -248,7 +235,7 @@ export async function run(command: string, options: RunOptions = {}): Promise<Ru
     // Whatever it started may still hold the pipes: read them a little longer, then let go.
     const outputs = Promise.all([stdout.done, stderr.done]);
     if ((await withTimeout(outputs.then(() => "read"), PIPE_GRACE_MS)) !== "read") {
-      if (ended) killGroup(child.pid, "SIGKILL");
+      if (ended) killSession(child, "SIGKILL");
       stdout.cancel();
       stderr.cancel();
     }
@@ -256,11 +243,13 @@ export async function run(command: string, options: RunOptions = {}): Promise<Ru
     const timedOut = ended === "timeout";
     const aborted = ended === "abort";
     const decoder = new TextDecoder();
+    const errText = decoder.decode(err);
+    if (viaSetsid && !ended && setsidNotFound(status.code, errText)) return notFound;
     return {
       code: status.signal ? -1 : status.code,
       success: status.success && !timedOut && !aborted,
       stdout: decoder.decode(out),
-      stderr: decoder.decode(err),
+      stderr: errText,
       timedOut,
       aborted,
     };

@@ -292,3 +292,51 @@ Deno.test("the run permission names only programs that exist, as absolute paths:
     await t.cleanup();
   }
 });
+
+Deno.test("under the narrow flags a timed-out command is ended with everything it started (Deno.kill is not allowed there)", async () => {
+  const t = await makeTestHome();
+  try {
+    const { flags } = await permissionsForHome(t.paths.home);
+    // git starts a shell that leaves a sleep in the background and waits on another.
+    await Deno.mkdir(t.paths.home, { recursive: true });
+    const script = join(t.paths.home, "timeout_probe.ts");
+    await Deno.writeTextFile(
+      script,
+      `import { run } from ${
+        JSON.stringify(new URL("../../lib/sys/exec.ts", import.meta.url).href)
+      };
+const result = await run("git", {
+  args: ["-c", "alias.hang=!sleep 60 & echo $!; exec sleep 61", "hang"],
+  timeoutMs: 300,
+});
+console.log(JSON.stringify({ timedOut: result.timedOut, code: result.code, out: result.stdout }));
+`,
+    );
+    const probe = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...flags, "--no-check", script],
+      env: t.env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(30_000),
+    }).output();
+    const stderr = new TextDecoder().decode(probe.stderr);
+    assert.equal(probe.code, 0, stderr);
+    assert.doesNotMatch(stderr, DENIAL, stderr);
+    const said = JSON.parse(new TextDecoder().decode(probe.stdout));
+    // Killed (a signal), not run to its end.
+    assert.equal(said.timedOut, true);
+    assert.equal(said.code, -1);
+    // The background sleep git's shell left is gone too (or a zombie nobody reaps here).
+    const pid = Number(said.out.trim());
+    assert.ok(Number.isInteger(pid) && pid > 0, said.out);
+    const gone = await waitFor(async () => {
+      const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "");
+      return stat === "" || /^\d+ \(.*\) Z /.test(stat);
+    }, { timeoutMs: 10_000 }).then(() => true, () => false);
+    assert.ok(gone, `the background sleep ${pid} still runs`);
+  } finally {
+    await t.cleanup();
+  }
+});
