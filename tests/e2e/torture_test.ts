@@ -8,7 +8,7 @@
  * (with libfaketime) wall-clock steps, each checked against a model of what
  * each machine wrote (DESIGN.md invariants 1, 2, 11, 15, 16).
  *
- * TORTURE_RUNS (default 8: a handful in `deno task test`) sequences from
+ * TORTURE_RUNS (default 4: a handful in `deno task test`) sequences from
  * TORTURE_START (default 1), two at a time. CI runs 200 more after the suite
  * (`deno task torture --runs 200` in .ci/run). A failing seed is replayed
  * with `deno task torture --seed N`.
@@ -26,7 +26,7 @@ import { formatFailure, runSeeds } from "../torture/sequence.ts";
 import { findFaketime, Supervisor } from "../torture/supervisor.ts";
 
 const TOOLS = ["git", "zstd"];
-const runs = Number(Deno.env.get("TORTURE_RUNS") ?? 8);
+const runs = Number(Deno.env.get("TORTURE_RUNS") ?? 4);
 const start = Number(Deno.env.get("TORTURE_START") ?? 1);
 
 Deno.test({
