@@ -135,11 +135,38 @@ export interface GitOptions extends GitEnvOptions {
   signal?: AbortSignal;
 }
 
+/** The git subcommand of a call's arguments (after `-c k=v`, `--literal-pathspecs` and the like). */
+export function gitSubcommand(args: readonly string[]): string {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "-c" || args[i] === "-C") i++;
+    else if (!args[i].startsWith("-")) return args[i];
+  }
+  return "";
+}
+
+/**
+ * Subcommands that read or write this repository only and never start a
+ * program (no transport or filter; hooks, pager and editor are off in the
+ * hermetic configuration): they run without a session of their own.
+ */
+const STARTS_NOTHING: ReadonlySet<string> = new Set([
+  "cat-file",
+  "config",
+  "count-objects",
+  "for-each-ref",
+  "ls-tree",
+  "rev-parse",
+  "show-ref",
+  "symbolic-ref",
+  "update-ref",
+]);
+
 /** Runs git hermetically; never throws for a non-zero exit. */
 export function git(args: string[], options: GitOptions = {}): Promise<RunResult> {
   const env = gitEnv(options);
   if (options.gitDir) env.GIT_DIR = options.gitDir;
   return run("git", {
+    alone: STARTS_NOTHING.has(gitSubcommand(args)),
     args,
     cwd: options.cwd ?? options.gitDir ?? "/",
     env,

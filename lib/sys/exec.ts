@@ -2,7 +2,8 @@
  * Runs external commands with a timeout, optional stdin and a controlled
  * environment. Secrets go to children through stdin or `env`, never argv.
  *
- * Every command runs in its own process group: a timeout or an abort ends
+ * Every command runs in its own process group (unless it is `alone`: one
+ * that starts no program): a timeout or an abort ends
  * the whole group (git and the ssh or hook it started), and once the command
  * itself has exited its output pipes are read for at most
  * {@linkcode PIPE_GRACE_MS} more, so something it left behind holding them
@@ -37,6 +38,12 @@ export interface RunOptions {
   stallMs?: number;
   /** Abort the child early (for example on shutdown). */
   signal?: AbortSignal;
+  /**
+   * The command starts no program of its own (git plumbing such as
+   * `rev-parse`): it is spawned plainly, without a session of its own (no
+   * `setsid` in front of it), and a timeout or an abort ends it alone.
+   */
+  alone?: boolean;
 }
 
 /** What a finished command returned. */
@@ -178,15 +185,18 @@ export async function run(command: string, options: RunOptions = {}): Promise<Ru
   };
   try {
     // Its own session and process group: a timeout ends everything it started.
-    ({ child, viaSetsid } = spawnInSession(command, {
+    const spawnOptions = {
       args: options.args ?? [],
       cwd: options.cwd,
       env: options.env,
       clearEnv: options.clearEnv,
-      stdin: options.stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }));
+      stdin: options.stdin === undefined ? "null" as const : "piped" as const,
+      stdout: "piped" as const,
+      stderr: "piped" as const,
+    };
+    ({ child, viaSetsid } = options.alone
+      ? { child: new Deno.Command(command, spawnOptions).spawn(), viaSetsid: false }
+      : spawnInSession(command, spawnOptions));
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return notFound;
     throw error;
@@ -194,12 +204,20 @@ export async function run(command: string, options: RunOptions = {}): Promise<Ru
   let ended: "timeout" | "abort" | null = null;
   let exited = false;
   let escalate: ReturnType<typeof setTimeout> | undefined;
+  const kill = (signal: Deno.Signal) => {
+    if (!options.alone) return killSession(child, signal);
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  };
   const end = (why: "timeout" | "abort") => {
     if (ended || exited) return;
     ended = why;
     // A shutdown asks politely first; a timeout does not wait.
-    killSession(child, why === "abort" ? "SIGTERM" : "SIGKILL");
-    if (why === "abort") escalate = setTimeout(() => killSession(child, "SIGKILL"), 2000);
+    kill(why === "abort" ? "SIGTERM" : "SIGKILL");
+    if (why === "abort") escalate = setTimeout(() => kill("SIGKILL"), 2000);
   };
   const timer = setTimeout(
     () => end("timeout"),
@@ -235,7 +253,7 @@ export async function run(command: string, options: RunOptions = {}): Promise<Ru
     // Whatever it started may still hold the pipes: read them a little longer, then let go.
     const outputs = Promise.all([stdout.done, stderr.done]);
     if ((await withTimeout(outputs.then(() => "read"), PIPE_GRACE_MS)) !== "read") {
-      if (ended) killSession(child, "SIGKILL");
+      if (ended) kill("SIGKILL");
       stdout.cancel();
       stderr.cancel();
     }

@@ -59,11 +59,5 @@ export async function makeGitSpy(dir: string, tool = "git"): Promise<GitSpy> {
   };
 }
 
-/** The git subcommand of a call's arguments (after `-c k=v`, `--literal-pathspecs` and the like). */
-export function subcommand(args: readonly string[]): string {
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === "-c" || args[i] === "-C") i++;
-    else if (!args[i].startsWith("-")) return args[i];
-  }
-  return "";
-}
+/** The git subcommand of a call's arguments (lib/git/hermetic.ts). */
+export { gitSubcommand as subcommand } from "../../lib/git/hermetic.ts";

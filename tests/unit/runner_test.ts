@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { collectFiles, longestFirst, parseRunnerArgs, parseSummary } from "../runner.ts";
+import {
+  checkRoots,
+  collectFiles,
+  longestFirst,
+  parseRunnerArgs,
+  parseSummary,
+} from "../runner.ts";
 
 Deno.test("the suite runner: paths, --jobs and deno test's own flags (with their values) apart", () => {
   assert.deepEqual(parseRunnerArgs([], 3), { paths: ["tests"], flags: [], jobs: 3 });
@@ -55,4 +61,13 @@ Deno.test("the suite runner names a path that is not there instead of failing wi
   );
   const found = await collectFiles(["tests/unit/runner_test.ts"]);
   assert.deepEqual(found.map((file) => file.path), ["tests/unit/runner_test.ts"]);
+});
+
+Deno.test("the suite runner checks the roots of `deno task check` for the whole suite, else the files", async () => {
+  const files = [{ path: "tests/unit/a_test.ts", e2e: false, bytes: 1 }];
+  const config = JSON.parse(await Deno.readTextFile("deno.json"));
+  const roots = await checkRoots(["tests"], files);
+  assert.ok(roots.includes("tests/") && roots.includes("lib/"), roots.join(" "));
+  assert.ok(config.tasks.check.endsWith(`deno check ${roots.join(" ")}`));
+  assert.deepEqual(await checkRoots(["tests/unit/"], files), ["tests/unit/a_test.ts"]);
 });

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { run } from "../../../lib/sys/exec.ts";
+import { git, gitSubcommand } from "../../../lib/git/hermetic.ts";
 import { setsidCommand, setsidNotFound, spawnInSession } from "../../../lib/sys/session_spawn.ts";
 
 Deno.test("setsidCommand: the command after `--`, never one of setsid's options", () => {
@@ -57,4 +58,49 @@ Deno.test("a missing command is `command not found` (127), through setsid or not
   assert.equal(result.code, 127);
   assert.equal(result.success, false);
   assert.equal(result.stderr, "asciinema-chunker-no-such-tool: command not found");
+});
+
+Deno.test({
+  name: "a command run `alone` stays in the caller's group; others lead their own",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    // The child prints its own process group (field 5 of /proc/self/stat, after the name).
+    const script = "read -r line < /proc/self/stat; set -- ${line##*) }; echo $3";
+    const own = Number(
+      (await Deno.readTextFile("/proc/self/stat")).split(") ")[1].split(" ")[2],
+    );
+    const alone = await run("sh", { args: ["-c", script], alone: true });
+    const grouped = await run("sh", { args: ["-c", script] });
+    assert.equal(Number(alone.stdout.trim()), own);
+    assert.notEqual(Number(grouped.stdout.trim()), own);
+  },
+});
+
+Deno.test({
+  name: "git plumbing runs alone (in the caller's group); a transport gets its own session",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    assert.equal(gitSubcommand(["-c", "core.compression=0", "push", "--quiet"]), "push");
+    assert.equal(gitSubcommand(["--literal-pathspecs", "ls-tree", "-r"]), "ls-tree");
+    assert.equal(gitSubcommand(["-C", "/x", "rev-parse"]), "rev-parse");
+    // A `git` on PATH that prints its process group.
+    const bin = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(
+        `${bin}/git`,
+        "#!/bin/sh\nread -r line < /proc/self/stat; set -- ${line##*) }; echo $3\n",
+        { mode: 0o755 },
+      );
+      const base = { get: (key: string) => key === "PATH" ? `${bin}:/usr/bin:/bin` : undefined };
+      const own = Number(
+        (await Deno.readTextFile("/proc/self/stat")).split(") ")[1].split(" ")[2],
+      );
+      const plumbing = await git(["--literal-pathspecs", "rev-parse", "HEAD"], { base });
+      const transport = await git(["-c", "core.compression=0", "push", "origin"], { base });
+      assert.equal(Number(plumbing.stdout.trim()), own);
+      assert.notEqual(Number(transport.stdout.trim()), own);
+    } finally {
+      await Deno.remove(bin, { recursive: true });
+    }
+  },
 });
