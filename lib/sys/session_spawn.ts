@@ -43,8 +43,10 @@ export function setsidCommand(
   command: string,
   args: readonly string[],
 ): { command: string; args: string[] } {
-  // `--`: the command is never read as one of setsid's options.
-  return { command: setsid, args: ["--", command, ...args] };
+  // `--`: the command is never read as one of setsid's options. `-w`: should setsid ever have to
+  // fork (it does when it leads a process group, which a fresh child never does), its exit
+  // status is still the command's.
+  return { command: setsid, args: ["-w", "--", command, ...args] };
 }
 
 /**

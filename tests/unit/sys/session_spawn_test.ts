@@ -11,7 +11,7 @@ import { setsidCommand, setsidNotFound, spawnInSession } from "../../../lib/sys/
 Deno.test("setsidCommand: the command after `--`, never one of setsid's options", () => {
   assert.deepEqual(setsidCommand("/usr/bin/setsid", "-x", ["--help"]), {
     command: "/usr/bin/setsid",
-    args: ["--", "-x", "--help"],
+    args: ["-w", "--", "-x", "--help"],
   });
 });
 
