@@ -211,18 +211,38 @@ export async function followLog(logFile: string, options: FollowOptions): Promis
     }
   };
 
-  // Start: where the tail stopped. If the file rotated in between, finish
-  // the rotated one first.
+  /** Where the file that was the log as `oldIno` is now: `.N` (1 to 9), or 0 when gone. */
+  const rotatedTo = async (oldIno: number): Promise<number> => {
+    for (let i = 1; i <= 9; i++) {
+      const rotated = await statOrNull(`${logFile}.${i}`);
+      if (!rotated) return 0;
+      if (rotated.ino === oldIno) return i;
+    }
+    return 0;
+  };
+  /** Reads the files rotated after `.moved` whole, oldest first (`.moved-1` down to `.1`). */
+  const readNewer = async (moved: number) => {
+    for (let i = moved - 1; i >= 1; i--) {
+      if (await open(`${logFile}.${i}`, 0)) {
+        await drain();
+        await close(true);
+      }
+    }
+  };
+
+  // Start: where the tail stopped. If the file rotated in between (once or
+  // more), finish it where it is now, then every file rotated after it.
   const startInfo = await statOrNull(logFile);
   const start = options.start ?? { ino: startInfo?.ino ?? null, offset: startInfo?.size ?? 0 };
   if (startInfo && (start.ino === null || startInfo.ino === start.ino)) {
     await open(logFile, start.offset);
   } else if (start.ino !== null) {
-    const rotated = await statOrNull(`${logFile}.1`);
-    if (rotated && rotated.ino === start.ino && await open(`${logFile}.1`, start.offset)) {
+    const moved = await rotatedTo(start.ino);
+    if (moved && await open(`${logFile}.${moved}`, start.offset)) {
       await drain();
       await close(true);
     }
+    await readNewer(moved);
     if (startInfo) await open(logFile, 0);
   }
 
@@ -238,21 +258,7 @@ export async function followLog(logFile: string, options: FollowOptions): Promis
         const oldIno = ino;
         await close(true);
         // Rotated more than once since the last poll: read the files in between.
-        let moved = 0;
-        for (let i = 1; i <= 9; i++) {
-          const rotated = await statOrNull(`${logFile}.${i}`);
-          if (!rotated) break;
-          if (rotated.ino === oldIno) {
-            moved = i;
-            break;
-          }
-        }
-        for (let i = moved - 1; i >= 1; i--) {
-          if (await open(`${logFile}.${i}`, 0)) {
-            await drain();
-            await close(true);
-          }
-        }
+        await readNewer(await rotatedTo(oldIno));
         await open(logFile, 0);
         continue;
       } else if (info && info.size < offset) {

@@ -7,7 +7,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runLogs } from "../../../lib/cli/mod.ts";
 import { log, setupLogging, shutdownLogging } from "../../../lib/sys/mod.ts";
-import { parseLogLine, parseSince, readLinesBackward, tailLog } from "../../../lib/status/mod.ts";
+import {
+  followLog,
+  parseLogLine,
+  parseSince,
+  readLinesBackward,
+  tailLog,
+} from "../../../lib/status/mod.ts";
 import { makeTestHome, type TestHome, waitFor } from "../../support/env.ts";
 
 const NOW = Date.parse("2025-03-01T12:00:00Z");
@@ -318,6 +324,40 @@ Deno.test("--follow --errors with the real rotating sink: every line once, in or
   } finally {
     controller.abort();
     await shutdownLogging();
+    await home.cleanup();
+  }
+});
+
+Deno.test("--follow that starts after two rotations still reads the rest of the tailed file and the one between", async () => {
+  const home = await setup();
+  const controller = new AbortController();
+  try {
+    const file = home.paths.logFile;
+    // The tail read up to "a1" of the file that was the log then.
+    await Deno.writeTextFile(file, line("a1"));
+    const tailed = await Deno.stat(file);
+    await Deno.writeTextFile(file, line("a2"), { append: true });
+    // Two rotations before following starts (as on a busy machine): that file is now `.2`.
+    await Deno.rename(file, `${file}.1`);
+    await Deno.writeTextFile(file, line("b1"));
+    await Deno.rename(`${file}.1`, `${file}.2`);
+    await Deno.rename(file, `${file}.1`);
+    await Deno.writeTextFile(file, line("c1"));
+    const got: string[] = [];
+    const following = followLog(file, {
+      signal: controller.signal,
+      start: { ino: tailed.ino, offset: tailed.size },
+      pollMs: 20,
+      onLine: (entry) => {
+        got.push(JSON.parse(entry.raw).message);
+      },
+    });
+    await waitFor(() => got.includes("c1"), { what: "the current file's line", timeoutMs: 60_000 });
+    controller.abort();
+    await following;
+    assert.deepEqual(got, ["a2", "b1", "c1"]);
+  } finally {
+    controller.abort();
     await home.cleanup();
   }
 });
