@@ -77,9 +77,9 @@ export function spawnInSession(
 ): { child: Deno.ChildProcess; viaSetsid: boolean } {
   const args = options.args ?? [];
   if (setsidPath !== null && runGranted(command)) {
-    const candidates = setsidPath === undefined ? SETSID_PATHS : [setsidPath];
+    // The permission is asked once: a `setsid` in use was allowed when it was found.
+    const candidates = setsidPath === undefined ? SETSID_PATHS.filter(runGranted) : [setsidPath];
     for (const setsid of candidates) {
-      if (!runGranted(setsid)) continue;
       const wrapped = setsidCommand(setsid, command, args);
       try {
         const child = new Deno.Command(wrapped.command, { ...options, args: wrapped.args })
