@@ -251,14 +251,10 @@ Deno.test({
     "row 7: done/ on another filesystem (EXDEV): an ended recording is copied there once, with one manifest",
   ignore: ignoreWithout(TOOLS),
   async fn() {
-    const other = await Deno.makeTempDir({ dir: "/dev/shm", prefix: "chunker-done-" });
+    let other = "";
     try {
       await withDaemon(remoteSettings({}), async ({ t }) => {
-        assert.notEqual(
-          (await Deno.stat(other)).dev,
-          (await Deno.stat(t.root)).dev,
-          "/dev/shm is on the same filesystem as the test home: no EXDEV to test",
-        );
+        other = await tempDirElsewhere(t.root, "chunker-done-");
         await Deno.remove(t.paths.done, { recursive: true }).catch(() => {});
         await Deno.symlink(other, t.paths.done);
         const remote = bareRemote(t, "remote.git");
@@ -287,10 +283,27 @@ Deno.test({
         await assert.rejects(Deno.stat(join(t.paths.active, "r.cast")));
       });
     } finally {
-      await Deno.remove(other, { recursive: true }).catch(() => {});
+      if (other) await Deno.remove(other, { recursive: true }).catch(() => {});
     }
   },
 });
+
+/** Folders that may be on another filesystem than the test home (tmpfs, disk). */
+const OTHER_FILESYSTEMS = ["/dev/shm", "/var/tmp", "/tmp"];
+
+/** A new temporary folder on another filesystem than `near`. */
+async function tempDirElsewhere(near: string, prefix: string): Promise<string> {
+  const dev = (await Deno.stat(near)).dev;
+  for (const dir of OTHER_FILESYSTEMS) {
+    try {
+      if ((await Deno.stat(dir)).dev !== dev) return await Deno.makeTempDir({ dir, prefix });
+    } catch {
+      // absent or not writable: the next one
+    }
+  }
+  const tried = OTHER_FILESYSTEMS.join(", ");
+  throw new Error(`none of ${tried} is on another filesystem than ${near}: no EXDEV to test`);
+}
 
 Deno.test({
   name:

@@ -237,7 +237,11 @@ export class Watcher {
     if (ino === null || ino !== this.#ino) await this.#close();
   }
 
-  /** The ids of the `.cast` files in the folder now. */
+  /**
+   * The ids of the `.cast` files in the folder now, sorted: recordings first
+   * seen in one scan get their `first_seen` in the same order on every file
+   * system (readdir's order is ext4's hash order, tmpfs's newest first).
+   */
   async list(): Promise<string[]> {
     await ensurePrivateDir(this.#dir);
     const ids: string[] = [];
@@ -246,7 +250,7 @@ export class Watcher {
         ids.push(entry.name.slice(0, -5));
       }
     }
-    return ids;
+    return ids.sort();
   }
 
   /**

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { newMemo, readFacts } from "../../../lib/engine/watch/tracker.ts";
 import { buildHealth, type HealthSnapshot } from "../../../lib/engine/health/health_view.ts";
 import { newState } from "../../../lib/chunk/mod.ts";
-import { HOLDER_LIMIT_SECONDS, holderArgs } from "../../../lib/engine/watch/watcher.ts";
+import { HOLDER_LIMIT_SECONDS, holderArgs, Watcher } from "../../../lib/engine/watch/watcher.ts";
 import { run } from "../../../lib/sys/mod.ts";
 import { V2_HEADER } from "../../support/recording.ts";
 
@@ -149,6 +149,24 @@ Deno.test("a FIFO's holder never truncates or creates: a .json renamed over the 
     const gone = join(dir, "gone.json");
     assert.equal((await run("sh", { args: holderArgs(gone), timeoutMs: 10_000 })).success, true);
     await assert.rejects(() => Deno.lstat(gone), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the watcher lists recordings in name order whatever order the file system gives", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "watch-order-" });
+  try {
+    // Enough names that readdir's own order (ext4's hash, tmpfs's newest first) is not sorted.
+    const ids = Array.from(
+      { length: 40 },
+      (_, i) => `rec-${String((i * 17) % 40).padStart(2, "0")}`,
+    );
+    for (const id of ids) await Deno.writeTextFile(join(dir, `${id}.cast`), V2_HEADER);
+    await Deno.writeTextFile(join(dir, ".hidden.cast"), V2_HEADER);
+    await Deno.writeTextFile(join(dir, "rec-00.json"), "{}");
+    const listed = await new Watcher(dir, { onIds: () => {}, onError: () => {} }).list();
+    assert.deepEqual(listed, [...ids].sort());
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
