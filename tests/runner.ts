@@ -15,6 +15,9 @@
  * deno task test --jobs 1                          # one file at a time
  * ```
  *
+ * As root on Linux the runner first runs itself again on a private tmpfs
+ * (`suite_tmpfs.ts`; `TEST_TMPFS=0` stays on disk).
+ *
  * Each file's output is printed whole when it ends (never interleaved); the
  * last lines sum up, name the files that failed and the command that runs
  * them again. Exits 1 when any file failed.
@@ -22,6 +25,7 @@
  * @module
  */
 import { join, relative } from "node:path";
+import { runOnTmpfs } from "./suite_tmpfs.ts";
 
 /** What the command line asked for. */
 export interface RunnerArgs {
@@ -228,4 +232,7 @@ async function main(args: string[]): Promise<number> {
   return failed.length || checked.code !== 0 ? 1 : 0;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  const self = [Deno.execPath(), "run", "--allow-all", new URL(import.meta.url).pathname];
+  Deno.exit(await runOnTmpfs([...self, ...Deno.args]) ?? await main(Deno.args));
+}

@@ -12,6 +12,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { formatFailure, runSeeds, runSequence, statistics } from "./sequence.ts";
 import { tail } from "./supervisor.ts";
+import { runOnTmpfs } from "../suite_tmpfs.ts";
 
 const int = (value: string) => {
   const n = Number(value);
@@ -64,4 +65,10 @@ export async function main(args: string[]): Promise<number> {
   return failed.length ? 1 : 0;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  // Many seeds run on a private tmpfs (tests/suite_tmpfs.ts); a replay stays on disk, where
+  // --keep leaves its home to look at.
+  const replay = Deno.args.some((arg) => /^--(seed|keep)\b/.test(arg));
+  const self = [Deno.execPath(), "run", "--allow-all", new URL(import.meta.url).pathname];
+  Deno.exit((replay ? null : await runOnTmpfs([...self, ...Deno.args])) ?? await main(Deno.args));
+}
