@@ -21,11 +21,13 @@ import {
   type RecordingState,
 } from "../../chunk/mod.ts";
 import { failpoint } from "../core/mod.ts";
-import { fingerprintAt, fingerprintMismatch } from "./identity.ts";
+import { byteBefore, fingerprintAt, fingerprintMismatch } from "./identity.ts";
 import type { StateUpdate } from "./state_writer.ts";
 import type { CutReason } from "../watch/mod.ts";
 import { digestPathFor, sealWith, writeDigest } from "./sealed_chunk.ts";
 import { continueCutHash, keepCutHash } from "./cut_hash.ts";
+
+const NEWLINE = 0x0a;
 
 /** The spool folder of a chunk id. */
 export function spoolDirFor(spoolDir: string, id: string): string {
@@ -91,6 +93,8 @@ export interface CutPassOptions {
   recipients?: readonly string[];
   /** Called when a chunk's checkpoint is written (publishing may take it while the pass goes on). */
   onDurable?: (chunk: PendingChunk) => void;
+  /** Tests: runs between choosing a chunk's end and reading its bytes (a rewrite goes here). */
+  afterEndChosen?: (end: number) => Promise<void>;
 }
 
 /** What a pass did. */
@@ -157,9 +161,16 @@ export async function cutPass(
         await durable;
         return { kind: "cut", chunks, noLineUntil: upTo };
       }
+      await options.afterEndChosen?.(end);
       // The bytes at both ends of what is cut now, before and after reading them:
-      // a file rewritten in place meanwhile (a new header) never passes.
+      // a file rewritten in place meanwhile (a new header) never passes. The end must still
+      // be the line end it was chosen as: a rewrite between the choice and this look
+      // leaves both fingerprints alike, with the end mid-line in the new bytes.
       const expected = await fingerprintAt(file, end);
+      if (!(options.final && end === upTo) && (await byteBefore(file, end)) !== NEWLINE) {
+        await durable; // a chunk before failed: that is the error
+        return { kind: "mismatch", reason: "rewritten while it was being cut" };
+      }
       // A bounded pipeline: chunk k-1 is durable (so its zstd has ended) before chunk k+1
       // starts; at most chunk k's zstd finishes beside this one and one chunk waits to be made
       // durable, however fast compression outruns the fsyncs.

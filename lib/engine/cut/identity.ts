@@ -23,6 +23,14 @@ async function hashWindow(file: Deno.FsFile, start: number, end: number): Promis
   return createHash("sha256").update(buffer.subarray(0, filled)).digest("hex");
 }
 
+/** The byte just before offset `at` of `file`, or null at the start or past the end. */
+export async function byteBefore(file: Deno.FsFile, at: number): Promise<number | null> {
+  if (at <= 0) return null;
+  const one = new Uint8Array(1);
+  await file.seek(at - 1, Deno.SeekMode.Start);
+  return (await file.read(one)) === 1 ? one[0] : null;
+}
+
 /** The fingerprint of `file` at offset `at`. */
 export async function fingerprintAt(file: Deno.FsFile, at: number): Promise<Fingerprint> {
   return {

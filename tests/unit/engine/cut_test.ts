@@ -311,3 +311,44 @@ Deno.test("compression never runs more than one chunk ahead of the checkpoints: 
     await t.cleanup();
   }
 });
+
+Deno.test("a file rewritten in place after a chunk's end was chosen is not cut mid-line in its new bytes", async () => {
+  const t = await makeTestHome();
+  try {
+    await ensureHome(t.paths);
+    const cast = join(t.paths.active, "r.cast");
+    // Seen by torture seed 49: the end is chosen in the old bytes (one line: 0 to 24), then the
+    // file is rewritten with longer lines, where 24 falls inside the first one.
+    const old = '{"version": 2}\n[1, "o", "x"]\n';
+    const rewrite = '{"version": 2, "width": 80}\n[1, "o", "y"]\n';
+    await Deno.writeTextFile(cast, old);
+    const state = newState("r");
+    let rewritten = 0;
+    const result = await cutPass(cast, state, {
+      spoolDir: t.paths.spool,
+      level: 3,
+      maxBytes: 1000,
+      upTo: old.length,
+      final: false,
+      wall: () => new Date(),
+      update: serialStateUpdate(t.paths.state),
+      afterEndChosen: async (end) => {
+        assert.equal(end, old.length);
+        rewritten++;
+        const file = await Deno.open(cast, { write: true, truncate: true });
+        await file.write(new TextEncoder().encode(rewrite));
+        file.close();
+      },
+    });
+    assert.equal(rewritten, 1);
+    assert.deepEqual(result, { kind: "mismatch", reason: "rewritten while it was being cut" });
+    assert.equal(state.pending.length, 0);
+    assert.equal(state.cut_offset, 0);
+    // The next pass cuts the new bytes from their start, whole lines only.
+    const again = await finalPass(t, cast, state);
+    assert.equal(again.kind, "cut");
+    assert.deepEqual(state.pending.map((chunk) => [chunk.start, chunk.end]), [[0, rewrite.length]]);
+  } finally {
+    await t.cleanup();
+  }
+});
