@@ -15,14 +15,7 @@ Deno.test("the suite asks for a private tmpfs only as root on Linux, once, unles
 
 Deno.test("the tmpfs command keeps the folder and the program as arguments, never as script text", () => {
   const argv = tmpfsCommand("/tmp/a'b", ["deno", "run", "$(x)"]);
-  assert.deepEqual(argv.slice(0, 6), [
-    "unshare",
-    "--mount",
-    "--propagation",
-    "private",
-    "--",
-    "sh",
-  ]);
+  assert.equal(argv.slice(0, 6).join(" "), "unshare --mount --propagation private -- sh");
   assert.equal(argv[6], "-c");
   assert.ok(!argv[7].includes("a'b") && !argv[7].includes("$(x)"));
   assert.deepEqual(argv.slice(8), ["sh", "/tmp/a'b", "deno", "run", "$(x)"]);
