@@ -93,7 +93,7 @@ export async function runOnTmpfs(command: readonly string[]): Promise<number | n
   try {
     // A probe first, so a refusal (no unshare, no CAP_SYS_ADMIN in a container) is told
     // apart from the suite's own exit status.
-    const probe = await output(tmpfsCommand(dir, ["true"]), AbortSignal.timeout(10_000));
+    const probe = await probeTmpfs(dir);
     if (!probe.ok) {
       console.log(`temporary files on disk: no private tmpfs here (${probe.why})`);
       return null;
@@ -104,6 +104,14 @@ export async function runOnTmpfs(command: readonly string[]): Promise<number | n
   } finally {
     await Deno.remove(dir).catch(() => {});
   }
+}
+
+/**
+ * Whether a private tmpfs can be mounted over `dir` here (it is gone again
+ * when this returns), or why not.
+ */
+export async function probeTmpfs(dir: string): Promise<{ ok: true } | { ok: false; why: string }> {
+  return await output(tmpfsCommand(dir, ["true"]), AbortSignal.timeout(10_000));
 }
 
 async function output(

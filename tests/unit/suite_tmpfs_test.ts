@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { INSIDE_ENV, tmpfsCommand, tmpfsWanted } from "../suite_tmpfs.ts";
+import { INSIDE_ENV, probeTmpfs, tmpfsCommand, tmpfsWanted } from "../suite_tmpfs.ts";
 
 Deno.test("the suite asks for a private tmpfs only as root on Linux, once, unless TEST_TMPFS=0", () => {
   const root = { os: "linux", uid: 0, inside: undefined, setting: undefined };
@@ -23,8 +23,8 @@ Deno.test("the tmpfs command keeps the folder and the program as arguments, neve
 
 Deno.test({
   name: "under the private tmpfs TMPDIR is a tmpfs nobody else sees, and nothing is left after",
-  // Mounting needs root (CAP_SYS_ADMIN) on Linux; elsewhere the runner runs on disk.
-  ignore: ignoreUnlessRoot(),
+  // Mounting needs root with CAP_SYS_ADMIN on Linux; elsewhere the runner runs on disk.
+  ignore: await ignoreWithoutTmpfs(),
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "tmpfs-test-" });
     const out = join(await Deno.makeTempDir({ prefix: "tmpfs-test-out-" }), "seen");
@@ -47,8 +47,18 @@ Deno.test({
   },
 });
 
-function ignoreUnlessRoot(): boolean {
-  if (Deno.build.os === "linux" && Deno.uid() === 0) return false;
-  console.warn("ignored: a private tmpfs needs root on Linux (the suite then runs on disk)");
-  return true;
+async function ignoreWithoutTmpfs(): Promise<boolean> {
+  if (Deno.build.os !== "linux" || Deno.uid() !== 0) {
+    console.warn("ignored: a private tmpfs needs root on Linux (the suite then runs on disk)");
+    return true;
+  }
+  const dir = await Deno.makeTempDir({ prefix: "tmpfs-probe-" });
+  try {
+    const probe = await probeTmpfs(dir);
+    if (probe.ok) return false;
+    console.warn(`ignored: no private tmpfs here (${probe.why}; the suite then runs on disk)`);
+    return true;
+  } finally {
+    await Deno.remove(dir);
+  }
 }
