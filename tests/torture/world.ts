@@ -14,6 +14,7 @@ import type { Op, Sequence } from "./ops.ts";
 import { mixSeed, mulberry32 } from "./prng.ts";
 import { Remote, resetBranch } from "./remote.ts";
 import { clockFile, findFaketime } from "./supervisor.ts";
+import { sweepFaketimeShm } from "./faketime_shm.ts";
 
 export { TORTURE_SETTINGS };
 
@@ -30,6 +31,8 @@ export class World {
   readonly #two?: Machine;
   #remote!: Remote;
   readonly #began = performance.now();
+  /** Wall time the world began (libfaketime's files made since then are ours to sweep). */
+  readonly #wallBegan = Date.now();
 
   /** A world for `sequence`; `print` sees every log line as it happens. */
   constructor(sequence: Sequence, options: { print?: (line: string) => void } = {}) {
@@ -321,5 +324,6 @@ export class World {
     if (!options.keep && this.#remote) {
       await Deno.remove(join(this.#remote.path, ".."), { recursive: true }).catch(() => {});
     }
+    if (this.#faketime) await sweepFaketimeShm(this.#wallBegan);
   }
 }

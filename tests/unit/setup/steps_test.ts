@@ -43,11 +43,18 @@ function fakePrompter(script: Answer[]): Prompter & { asked: string[] } {
   };
 }
 
+/** The homes {@linkcode fakeRun} made, removed when this file's tests are done. */
+const homes: string[] = [];
+globalThis.addEventListener("unload", () => {
+  for (const home of homes) Deno.removeSync(home, { recursive: true });
+});
+
 function fakeRun(prompter: Prompter | undefined, flags: SetupFlags = {}): SetupRun & {
   lines: string[];
 } {
   const lines: string[] = [];
   const home = Deno.makeTempDirSync({ prefix: "steps-" });
+  homes.push(home);
   return {
     lines,
     flags,
