@@ -186,7 +186,7 @@ async function main(args: string[]): Promise<number> {
   let parsed: RunnerArgs;
   let files: TestFile[];
   try {
-    parsed = parseRunnerArgs(args, Number(Deno.env.get("TEST_JOBS")) || 4);
+    parsed = parseRunnerArgs(args, Number(Deno.env.get("TEST_JOBS")) || 5);
     files = await collectFiles(parsed.paths);
   } catch (error) {
     console.error((error as Error).message);
