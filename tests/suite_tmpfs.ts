@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { errorMessage } from "../lib/sys/errors.ts";
+import { run } from "../lib/sys/exec.ts";
 
 /** Set inside the namespace: the folder the tmpfs is mounted on. */
 export const INSIDE_ENV = "CHUNKER_SUITE_TMPFS";
@@ -111,26 +111,8 @@ export async function runOnTmpfs(command: readonly string[]): Promise<number | n
  * when this returns), or why not.
  */
 export async function probeTmpfs(dir: string): Promise<{ ok: true } | { ok: false; why: string }> {
-  return await output(tmpfsCommand(dir, ["true"]), AbortSignal.timeout(10_000));
-}
-
-async function output(
-  argv: string[],
-  signal: AbortSignal,
-): Promise<{ ok: true } | { ok: false; why: string }> {
-  try {
-    const [program, ...args] = argv;
-    const out = await new Deno.Command(program, {
-      args,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-      signal,
-    }).output();
-    if (out.success) return { ok: true };
-    const said = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1);
-    return { ok: false, why: said || `exit ${out.code}` };
-  } catch (error) {
-    return { ok: false, why: errorMessage(error) };
-  }
+  const [program, ...args] = tmpfsCommand(dir, ["true"]);
+  const probe = await run(program, { args, timeoutMs: 10_000 });
+  if (probe.success) return { ok: true };
+  return { ok: false, why: probe.stderr.trim().split("\n").at(-1) || `exit ${probe.code}` };
 }
