@@ -114,5 +114,6 @@ export async function probeTmpfs(dir: string): Promise<{ ok: true } | { ok: fals
   const [program, ...args] = tmpfsCommand(dir, ["true"]);
   const probe = await run(program, { args, timeoutMs: 10_000 });
   if (probe.success) return { ok: true };
-  return { ok: false, why: probe.stderr.trim().split("\n").at(-1) || `exit ${probe.code}` };
+  const said = probe.stderr.split("\n").map((line) => line.trim()).find(Boolean);
+  return { ok: false, why: said || `exit ${probe.code}` };
 }
