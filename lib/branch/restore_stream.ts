@@ -1,7 +1,8 @@
 /**
  * The fast path of `restore` for a recording with a manifest: every chunk's
  * blob, in sequence order, is fed to ONE `zstd -d` that writes the file
- * itself (the chunks are concatenated zstd frames), while this process
+ * itself (the chunks are concatenated zstd frames; plain ones straight from
+ * `git show`, lib/git/blob_pipe.ts), while this process
  * reads the file behind it and hashes it: one pass, each byte decompressed
  * once and hashed once, the hash running beside the decompression instead
  * of after it, against the manifest's sha256 and total size. The file never
@@ -15,7 +16,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { BlobReader, ChunkEntry } from "../git/mod.ts";
+import { type BlobReader, canPipeBlobs, type ChunkEntry, pipeBlobsInto } from "../git/mod.ts";
 import { type DecryptOptions, feedChunks } from "./chunk_stream.ts";
 import { timeoutSignal, withTimeout } from "../sys/mod.ts";
 import { spawnZstd, zstdTimeoutMs } from "../chunk/mod.ts";
@@ -103,6 +104,55 @@ async function hashBehind(
   return { sha256: hash.digest("hex"), bytes, overflow: false };
 }
 
+/** One `zstd -d` writing `output`, and what feeds it. */
+interface Decoder {
+  /** The chunks were all handed over (rejects when one could not be read or decrypted). */
+  fed: Promise<void>;
+  /** zstd's status and what was said on stderr. */
+  done: Promise<{ success: boolean; stderr: string }>;
+  /** Ends it at once. */
+  stop: () => void;
+}
+
+/**
+ * Starts the decoder. Plain chunks go from git straight into zstd
+ * (lib/git/blob_pipe.ts: nothing passes through this process); encrypted
+ * ones, or without the shell, through this process (decrypted on the way).
+ */
+function startDecoder(
+  reader: BlobReader,
+  entries: readonly ChunkEntry[],
+  output: string,
+  options: DecryptOptions & { signal: AbortSignal },
+): Decoder {
+  // zstd refuses to replace a file (no -f): `output` is new, in the restore's private folder.
+  const zstd = ["zstd", "-d", "-q", "--no-sparse", "-o", output];
+  if (!entries.some((entry) => entry.encrypted) && canPipeBlobs()) {
+    const pipe = pipeBlobsInto(reader.gitDir, entries.map((entry) => entry.blob), {
+      program: zstd,
+      globalConfig: reader.globalConfig,
+      signal: options.signal,
+    });
+    return { fed: Promise.resolve(), done: pipe.done, stop: pipe.stop };
+  }
+  const child = spawnZstd(zstd.slice(1), { signal: options.signal, stdout: "null" });
+  const stderr = new Response(child.stderr).text().catch(() => "");
+  return {
+    fed: feedChunks(reader, entries, child.stdin, options),
+    done: Promise.all([child.status, stderr]).then(([status, text]) => ({
+      success: status.success,
+      stderr: text,
+    })),
+    stop: () => {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // ended already
+      }
+    },
+  };
+}
+
 /**
  * Decompresses the chunks `entries` (in the order given) into `output`
  * (created by zstd, then mode 0600; it must not exist, in a private folder)
@@ -122,30 +172,14 @@ export async function decompressAll(
   );
   const limit = timeoutSignal(zstdTimeoutMs(raw), options.signal);
   try {
-    // zstd refuses to replace a file (no -f): `output` is new, in the restore's private folder.
-    const child = spawnZstd(["-d", "-q", "--no-sparse", "-o", output], {
-      signal: limit.signal,
-      stdout: "null",
-    });
-    const feed = feedChunks(reader, entries, child.stdin, options);
+    const decoder = startDecoder(reader, entries, output, { ...options, signal: limit.signal });
     const hashed = hashBehind(output, {
-      writer: child.status,
+      writer: decoder.done,
       claimed,
       signal: limit.signal,
-      stop: () => {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // ended already
-        }
-      },
+      stop: decoder.stop,
     });
-    const [fed, status, errText, digest] = await Promise.allSettled([
-      feed,
-      child.status,
-      new Response(child.stderr).text(),
-      hashed,
-    ]);
+    const [fed, status, digest] = await Promise.allSettled([decoder.fed, decoder.done, hashed]);
     if (digest.status === "fulfilled" && digest.value.overflow) {
       return {
         ok: false,
@@ -159,7 +193,7 @@ export async function decompressAll(
     if (limit.timedOut()) return { ok: false, error: "zstd timed out", bytes: 0, sha256: "" };
     if (limit.signal.aborted) throw new Error("stopped");
     if (status.status !== "fulfilled" || !status.value.success) {
-      const error = errText.status === "fulfilled" ? errText.value.trim() : "";
+      const error = status.status === "fulfilled" ? status.value.stderr.trim() : "";
       return { ok: false, error: error || "zstd failed", bytes: 0, sha256: "" };
     }
     if (digest.status === "rejected") throw digest.reason;

@@ -41,7 +41,9 @@ export {
   compressRange,
   decompressDigest,
   readRange,
+  returnBlock,
   sha256Range,
   spawnZstd,
+  takeBlock,
   zstdTimeoutMs,
 } from "./zstd.ts";

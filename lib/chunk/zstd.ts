@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash, type Hash } from "node:crypto";
-import { timeoutSignal } from "../sys/mod.ts";
+import { BlockWriter, timeoutSignal } from "../sys/mod.ts";
 
 /** Read size for streaming. */
 const BLOCK = 1 << 20;
@@ -24,12 +24,15 @@ export function zstdTimeoutMs(bytes: number): number {
  */
 const spareBlocks: Uint8Array[] = [];
 
-function takeBlock(): Uint8Array {
+/** A 1 MiB buffer from the pool (give it back with {@linkcode returnBlock}). */
+export function takeBlock(): Uint8Array {
   return spareBlocks.pop() ?? new Uint8Array(BLOCK);
 }
 
-function returnBlock(buffer: ArrayBufferLike): void {
-  if (buffer.byteLength === BLOCK && spareBlocks.length < 4) {
+/** Gives a buffer of {@linkcode takeBlock} back to the pool (it must no longer be used). */
+export function returnBlock(buffer: ArrayBufferLike): void {
+  // Two cuts at once hold three each (read, zstd's output, the file's writes).
+  if (buffer.byteLength === BLOCK && spareBlocks.length < 8) {
     spareBlocks.push(new Uint8Array(buffer));
   }
 }
@@ -147,6 +150,8 @@ export async function compressRange(
   const input = typeof source === "string" ? await Deno.open(source, { read: true }) : source;
   const limit = timeoutSignal(zstdTimeoutMs(range.end - range.start), options.signal);
   let output: Deno.FsFile | undefined;
+  // zstd's output arrives in pipe-sized pieces: written in blocks of a megabyte.
+  const writeBlock = takeBlock();
   try {
     output = await Deno.open(range.output, { write: true, createNew: true, mode: 0o600 });
     // zstd's own threads, in jobs of 1 MiB: a chunk of a backlog compresses on every free core
@@ -173,20 +178,18 @@ export async function compressRange(
         throw error;
       }
     })();
-    let bytes = 0;
-    const out = output;
     const outHash = options.wrap ? createHash("sha256") : undefined;
+    const out = new BlockWriter(output, writeBlock);
     const drain = (async () => {
       try {
         const blocks = options.wrap
           ? await options.wrap(child.stdout)
           : readStreamReusing(child.stdout);
         for await (const block of blocks) {
-          let written = 0;
-          while (written < block.length) written += await out.write(block.subarray(written));
+          await out.write(block);
           outHash?.update(block);
-          bytes += block.length;
         }
+        await out.flush();
       } catch (error) {
         // zstd would wait forever for a reader of its output.
         try {
@@ -215,7 +218,7 @@ export async function compressRange(
     if (options.sync !== false) await output.sync();
     return {
       sha256: hash.digest("hex"),
-      bytes,
+      bytes: out.bytes,
       ...(outHash ? { outputSha256: outHash.digest("hex") } : {}),
     };
   } catch (error) {
@@ -227,6 +230,7 @@ export async function compressRange(
     output?.close();
     if (typeof source === "string") input.close();
     limit.clear();
+    returnBlock(writeBlock.buffer);
   }
 }
 

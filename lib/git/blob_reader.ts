@@ -104,7 +104,14 @@ export class BlobReader {
   #busy = false;
   #broken = false;
 
+  /** The repository read. */
+  readonly gitDir: string;
+  /** Its daemon-owned git config, if any. */
+  readonly globalConfig?: string;
+
   private constructor(gitDir: string, options: BlobReaderOptions) {
+    this.gitDir = gitDir;
+    this.globalConfig = options.globalConfig;
     this.#limit = timeoutSignal(options.timeoutMs ?? 600_000, options.signal);
     this.#child = spawnGit(gitDir, {
       args: ["cat-file", "--batch"],

@@ -23,7 +23,8 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { readRange } from "../chunk/mod.ts";
+import { readRange, returnBlock, takeBlock } from "../chunk/mod.ts";
+import { BlockWriter } from "../sys/mod.ts";
 import type { GitOptions } from "./hermetic.ts";
 
 /** Files staged and not yet taken, at most. */
@@ -195,14 +196,13 @@ export async function writeLooseBlob(gitDir: string, file: string, size: number)
   let left = header.length + size; // bytes of the object still to be framed
   let inBlock = 0; // bytes of the current stored block written
   let output: Deno.FsFile | undefined;
+  // Frames and bytes go out in blocks of a megabyte, not a write per stored block.
+  const block = takeBlock();
   try {
     output = await Deno.open(tmp, { write: true, createNew: true, mode: 0o444 });
-    const out = output;
+    const out = new BlockWriter(output, block);
     const frame = new Uint8Array(5);
-    const write = async (bytes: Uint8Array) => {
-      let done = 0;
-      while (done < bytes.length) done += await out.write(bytes.subarray(done));
-    };
+    const write = (bytes: Uint8Array) => out.write(bytes);
     // Object bytes go out in stored blocks of at most 65,535 bytes, each with its own header.
     const put = async (bytes: Uint8Array) => {
       hash.update(bytes);
@@ -237,6 +237,7 @@ export async function writeLooseBlob(gitDir: string, file: string, size: number)
     await write(
       new Uint8Array([adler >>> 24, (adler >>> 16) & 0xff, (adler >>> 8) & 0xff, adler & 0xff]),
     );
+    await out.flush();
     output.close();
     output = undefined;
     const id = hash.digest("hex");
@@ -254,5 +255,7 @@ export async function writeLooseBlob(gitDir: string, file: string, size: number)
     output?.close();
     await Deno.remove(tmp).catch(() => {});
     throw error;
+  } finally {
+    returnBlock(block.buffer);
   }
 }

@@ -22,6 +22,7 @@ export {
   writeFileAtomic,
   writeJsonAtomic,
 } from "./atomic.ts";
+export { BlockWriter, type ByteSink, writeFully } from "./block_writer.ts";
 export { concatBytes } from "./bytes.ts";
 export { type Clock, steadyWall, systemClock, wallAt } from "./clock.ts";
 export { errorMessage, KindedError } from "./errors.ts";
@@ -61,4 +62,5 @@ export {
   SettingsSchema,
   updateSettings,
 } from "./settings.ts";
+export { killSession, spawnInSession } from "./session_spawn.ts";
 export { printLine, termSafe } from "./terminal_text.ts";

@@ -7,6 +7,7 @@ import { adler32, BlobStage, MAX_STAGED, writeLooseBlob } from "../../../lib/git
 import { makeTestHome } from "../../support/env.ts";
 import { remoteChunks } from "../../support/daemon.ts";
 import { makeChunk } from "../../support/fake_branch.ts";
+import { countFileWrites } from "../../support/file_writes.ts";
 
 async function holds(gitDir: string, blob: string): Promise<boolean> {
   return (await git(["cat-file", "-e", blob], { gitDir })).success;
@@ -144,6 +145,12 @@ Deno.test("a loose blob written here is the object git would write: same id, sam
       // Written again: the object that is there is kept.
       assert.equal(await writeLooseBlob(gitDir, file, size), id);
     }
+    // Frames and bytes in blocks of a megabyte: a 3 MiB object is a handful of writes, not a
+    // write per 64 KiB stored block and per 5-byte frame (about a hundred).
+    const big = join(t.root, "f-big");
+    await Deno.writeFile(big, new Uint8Array(3 << 20).fill(7));
+    const { writes } = await countFileWrites(() => writeLooseBlob(gitDir, big, 3 << 20));
+    assert.ok(writes <= 5, `${writes} writes`);
     const fsck = await git(["fsck", "--strict", "--no-dangling"], { gitDir });
     assert.ok(fsck.success, fsck.stderr);
     // Every loose object is read and its id checked; only notices about the empty branch.
