@@ -35,6 +35,12 @@ export function round(value: number, digits = 3): number {
   return Number(value.toFixed(digits));
 }
 
+/** The median (of an odd count; the upper middle one of an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
 /** Nearest-rank percentile. */
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -28,19 +28,15 @@
  * some groups; `--risk-seconds N` and `--risk-recordings N` size the data-at-risk figure,
  * `--year-recordings N` and `--year-chunks N` the year (default 1,000 x 100), `--many N` the
  * larger run of the many-recordings one (default 1000).
+ * `--big-runs N` (default 3) sets how many runs the throughput and restore medians take.
  * `BENCH_SETTLE_MS` (default 2000) is the pause between the backlog and the idle period.
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../lib/sys/mod.ts";
 import { run } from "../lib/sys/mod.ts";
-import { gitChecked } from "../lib/git/mod.ts";
-import { parseChunkName } from "../lib/chunk/mod.ts";
-import { restoreRecording } from "../lib/branch/mod.ts";
-import { DEFAULT_BRANCH } from "../lib/sys/mod.ts";
 import { type DaemonProcess, startDaemon } from "../tests/support/daemon.ts";
 import {
   clockTicks,
@@ -50,11 +46,11 @@ import {
   sampleTreePeak,
   treeTicks,
 } from "./proc.ts";
-import { type Figure, othersCores, percentile, ratioFigure, round, snapshot } from "./figure.ts";
+import { type Figure, othersCores, percentile, round, snapshot } from "./figure.ts";
 import { dataAtRisk } from "./data_at_risk.ts";
 import { textFigures } from "./text.ts";
-import { sampleCpu, timeline } from "./profile.ts";
-import { unendedThroughput } from "./throughput.ts";
+import { type Kept, throughputFigures } from "./throughput.ts";
+import { restoreFigure } from "./restore_figure.ts";
 import { yearFigures } from "./year.ts";
 import { webFigures } from "./web.ts";
 import { manyFigures } from "./many.ts";
@@ -65,23 +61,7 @@ const MB = 1e6;
 const SMALL_RECORDINGS = 20;
 const IDLE_SECONDS = 30;
 const LATENCY_ROUNDS = 15;
-const THROUGHPUT_BYTES = 200 * MB;
 const MEMORY_BYTES = 1000 * MB;
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  const file = await Deno.open(path, { read: true });
-  for await (const block of file.readable) hash.update(block);
-  return hash.digest("hex");
-}
-
-async function timed(cmd: string, args: string[]): Promise<number> {
-  const start = performance.now();
-  const result = await run(cmd, { args, timeoutMs: 120_000 });
-  const ms = performance.now() - start;
-  if (!result.success) throw new Error(`${cmd} ${args.join(" ")} failed: ${result.stderr}`);
-  return ms;
-}
 
 async function machine(): Promise<Record<string, unknown>> {
   const cpuinfo = await Deno.readTextFile("/proc/cpuinfo");
@@ -286,169 +266,16 @@ async function smallAndBig(hz: number): Promise<Figure[]> {
   }
 }
 
-/** Throughput and restore: a 200 MB recording present at start. */
-async function bigRecording(hz: number): Promise<Figure[]> {
-  const s = await setup("bench-200mb-");
-  let daemon: DaemonProcess | undefined;
+/** Throughput (both kinds) and restore, each the median of `runs` runs. */
+async function bigFigures(hz: number, runs: number): Promise<Figure[]> {
+  let kept: Kept | undefined;
   try {
-    const id = "bench-200mb";
-    const cast = join(s.home.paths.active, `${id}.cast`);
-    log(`writing the ${THROUGHPUT_BYTES / MB} MB recording`);
-    const bytes = await writeRecording(cast, { bytes: THROUGHPUT_BYTES, seed: 3, ended: true });
-    await waitingSince(s.home.paths.active, [id], 60);
-    const original = await sha256File(cast);
-    const work = join(s.home.root, "work");
-    await Deno.mkdir(work);
-
-    log(`throughput: zstd -${ZSTD_LEVEL} alone, then the daemon`);
-    const baselineFrom = snapshot();
-    const zstdMs = await timed("zstd", [
-      `-${ZSTD_LEVEL}`,
-      "-q",
-      "-f",
-      cast,
-      "-o",
-      join(work, "baseline.zst"),
-    ]);
-    const baselineTo = snapshot();
-    const baselineOthers = othersCores(baselineFrom, baselineTo, hz);
-    await Deno.remove(join(work, "baseline.zst"));
-    const from = snapshot();
-    const wallFrom = Date.now();
-    daemon = startDaemon(s.home.env);
-    const sampler = sampleCpu(daemon.child.pid, hz);
-    const up = healthSeen(s.home.paths.health, daemon.child.pid, 30_000);
-    let dataAt = 0;
-    const doneAt = await s.watcher.waitUntil((remote) => {
-      const found = remote.get(id);
-      if (found?.end === bytes && !dataAt) dataAt = performance.now();
-      return found?.end === bytes && found.manifest;
-    }, { timeoutMs: 120_000, what: "the 200 MB recording on the remote", intervalMs: 10 });
-    const to = snapshot();
-    const daemonTicks = treeTicks(daemon.child.pid);
-    const byCommand = await sampler.stop();
-    const startupMs = (await up) - from.t;
-    const pushMs = doneAt - from.t;
-    await stopDaemon(daemon);
-    daemon = undefined;
-    const stages = await timeline(s.home.paths.home, wallFrom);
-    const figures: Figure[] = [ratioFigure({
-      key: "throughput",
-      name: "throughput (200 MB at start)",
-      ms: pushMs,
-      baseline: { ms: zstdMs, what: `zstd -${ZSTD_LEVEL} of the same file` },
-      most: 2,
-      shown: `${(pushMs / 1000).toFixed(2)} s (${(bytes / MB / (pushMs / 1000)).toFixed(0)} MB/s)`,
-      details: {
-        recording_bytes: bytes,
-        daemon_startup_s: round(startupMs / 1000, 2),
-        all_bytes_on_remote_s: round((dataAt - from.t) / 1000, 2),
-        fully_pushed_with_manifest_s: round(pushMs / 1000, 2),
-        daemon_cpu_s: round(daemonTicks / hz, 2),
-        baseline_cpu_s: round((baselineTo.ours - baselineFrom.ours) / hz, 2),
-        others_cores: othersCores(from, to, hz),
-        baseline_others_cores: baselineOthers,
-        profile: {
-          timeline: stages,
-          cpu_s_by_command: byCommand,
-          note: "CPU sampled every 25 ms by command (children shorter than that are partly " +
-            "missed); timeline from the daemon's log, seconds since it was spawned",
-        },
-      },
-    })];
-
-    // Restore through lib/restore.ts, against zstd -d of the concatenated chunks.
-    const listing = await gitChecked(
-      ["ls-tree", "-z", `refs/heads/${DEFAULT_BRANCH}`, "--", `chunks/${id}/`],
-      { gitDir: s.remote },
-    );
-    const chunks = listing.split("\0").filter(Boolean).map((line) => {
-      const [meta, path] = line.split("\t");
-      return { blob: meta.split(" ")[2], range: parseChunkName(path.split("/")[2])! };
-    }).sort((a, b) => a.range.seq - b.range.seq);
-    const concat = join(work, "chunks.zst");
-    const out = await Deno.open(concat, { write: true, createNew: true });
-    const catFile = new Deno.Command("git", {
-      args: ["cat-file", "--batch=%(objectsize)"],
-      env: { GIT_DIR: s.remote, GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null" },
-      stdin: "piped",
-      stdout: "piped",
-    }).spawn();
-    const request = catFile.stdin.getWriter();
-    await request.write(new TextEncoder().encode(chunks.map((c) => c.blob).join("\n") + "\n"));
-    await request.close();
-    // Output: "<size>\n<bytes>\n" per blob; strip the framing.
-    const raw = new Uint8Array(await new Response(catFile.stdout).arrayBuffer());
-    await catFile.status;
-    let at = 0;
-    for (let i = 0; i < chunks.length; i++) {
-      const newline = raw.indexOf(0x0a, at);
-      const size = Number(new TextDecoder().decode(raw.subarray(at, newline)));
-      const body = raw.subarray(newline + 1, newline + 1 + size);
-      let done = 0;
-      while (done < body.length) done += await out.write(body.subarray(done));
-      at = newline + 1 + size + 1;
-    }
-    out.close();
-    log("restore: zstd -d of the concatenated chunks, then lib/restore.ts");
-    const dFrom = snapshot();
-    const unzstdMs = await timed("zstd", [
-      "-d",
-      "-q",
-      "-f",
-      concat,
-      "-o",
-      join(work, "plain.cast"),
-    ]);
-    const dTo = snapshot();
-    const dOthers = othersCores(dFrom, dTo, hz);
-    const plainOk = (await sha256File(join(work, "plain.cast"))) === original;
-    await Deno.remove(join(work, "plain.cast"));
-    // The same with the durability restore gives its output (fsync before it is in place).
-    const syncedFrom = performance.now();
-    await timed("zstd", ["-d", "-q", "-f", concat, "-o", join(work, "plain.cast")]);
-    const synced = await Deno.open(join(work, "plain.cast"), { read: true, write: true });
-    await synced.sync();
-    synced.close();
-    const unzstdSyncMs = performance.now() - syncedFrom;
-    await Deno.remove(join(work, "plain.cast"));
-    const restoreFrom = snapshot();
-    const result = await restoreRecording(id, {
-      repoUrl: s.remote,
-      branch: DEFAULT_BRANCH,
-      output: join(work, "restored.cast"),
-      paths: s.home.paths,
-    });
-    const restoreTo = snapshot();
-    const restoreMs = restoreTo.t - restoreFrom.t;
-    const identical = result.sha256 === original &&
-      (await sha256File(join(work, "restored.cast"))) === original;
-    if (!identical || !plainOk || result.partial) {
-      throw new Error(`restore is not byte-identical (partial: ${result.partial})`);
-    }
-    figures.push(ratioFigure({
-      key: "restore",
-      name: "restore (200 MB)",
-      ms: restoreMs,
-      baseline: { ms: unzstdMs, what: "zstd -d of the concatenated chunks" },
-      most: 1.5,
-      details: {
-        via: `lib/restore.ts restoreRecording (${result.via})`,
-        chunks: result.chunks,
-        compressed_bytes: (await Deno.stat(concat)).size,
-        byte_identical: identical,
-        cpu_s: round((restoreTo.ours - restoreFrom.ours) / hz, 2),
-        baseline_cpu_s: round((dTo.ours - dFrom.ours) / hz, 2),
-        baseline_with_fsync_s: round(unzstdSyncMs / 1000, 2),
-        ratio_to_baseline_with_fsync: round(restoreMs / unzstdSyncMs, 2),
-        others_cores: othersCores(restoreFrom, restoreTo, hz),
-        baseline_others_cores: dOthers,
-      },
-    }));
+    const figures = await throughputFigures(hz, { runs, keep: (k) => kept = k });
+    if (!kept) throw new Error("the throughput figure kept no recording to restore");
+    figures.push(await restoreFigure(hz, kept, runs));
     return figures;
   } finally {
-    await stopDaemon(daemon);
-    await s.home.cleanup();
+    await kept?.setup.home.cleanup();
   }
 }
 
@@ -497,7 +324,9 @@ async function main(): Promise<number> {
   const wanted = (group: string) => !only || only.includes(group);
   const figures: Figure[] = [];
   if (wanted("small")) figures.push(...await smallAndBig(hz));
-  if (wanted("big")) figures.push(...await bigRecording(hz), await unendedThroughput(hz));
+  if (wanted("big")) {
+    figures.push(...await bigFigures(hz, Number(valueOf(args, "--big-runs") ?? 3)));
+  }
   if (wanted("risk")) {
     figures.push(
       ...await dataAtRisk(hz, {

@@ -7,8 +7,20 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 
 const encoder = new TextEncoder();
+
+/** sha256 (hex) of a file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  using file = await Deno.open(path, { read: true });
+  const block = new Uint8Array(1 << 20);
+  for (let n = await file.read(block); n !== null; n = await file.read(block)) {
+    hash.update(block.subarray(0, n));
+  }
+  return hash.digest("hex");
+}
 
 /** A small deterministic PRNG (mulberry32). */
 export function prng(seed: number): () => number {

@@ -44,7 +44,7 @@ import {
   recordingCast,
   recordingId,
 } from "../tests/support/long_branch.ts";
-import { type Figure, othersCores, ratioFigure, round, snapshot } from "./figure.ts";
+import { type Figure, median, othersCores, ratioFigure, round, snapshot } from "./figure.ts";
 import { readTip } from "./remote.ts";
 import { castHeader, EXIT_EVENT } from "./recordings.ts";
 import { IDLE_THRESHOLD, log, sleep, stopDaemon } from "./rig.ts";
@@ -61,11 +61,6 @@ const LINES_PER_CHUNK = 10;
 const RUNS = 3;
 const UPKEEP_PUSHES = 200;
 const SHORT = "the same on the short branch";
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
 
 /** Runs `daemon.ts <args>`; its wall time in ms. */
 async function cli(home: TestHome, args: string[]): Promise<{ ms: number; stdout: string }> {

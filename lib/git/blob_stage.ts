@@ -139,18 +139,45 @@ export class BlobStage {
 /** Largest stored block of deflate. */
 const STORED = 65535;
 const ADLER_MOD = 65521;
-/** Bytes adler32 may add up before its sums must be reduced (zlib's NMAX). */
-const ADLER_RUN = 5552;
+/**
+ * Bytes adler32 adds up before its sums are reduced: from sums below 65,521,
+ * 3,800 bytes keep the larger under 2^31 (2,090,614,020 at most), so both
+ * stay small integers and the loop never leaves 32-bit arithmetic (zlib's
+ * NMAX, 5,552, keeps them under 2^32: doubles in JavaScript, twice as slow).
+ */
+const ADLER_RUN = 3800;
 
 /** adler32 of `bytes`, continued from `state` (1 to start). */
 export function adler32(bytes: Uint8Array, state = 1): number {
   let a = state & 0xffff;
   let b = state >>> 16;
-  for (let i = 0; i < bytes.length;) {
-    const end = Math.min(i + ADLER_RUN, bytes.length);
-    for (; i < end; i++) {
-      a += bytes[i];
-      b += a;
+  const n = bytes.length;
+  let i = 0;
+  while (i < n) {
+    const end = Math.min(i + ADLER_RUN, n);
+    const end8 = end - ((end - i) & 7);
+    while (i < end8) {
+      a = (a + bytes[i]) | 0;
+      b = (b + a) | 0;
+      a = (a + bytes[i + 1]) | 0;
+      b = (b + a) | 0;
+      a = (a + bytes[i + 2]) | 0;
+      b = (b + a) | 0;
+      a = (a + bytes[i + 3]) | 0;
+      b = (b + a) | 0;
+      a = (a + bytes[i + 4]) | 0;
+      b = (b + a) | 0;
+      a = (a + bytes[i + 5]) | 0;
+      b = (b + a) | 0;
+      a = (a + bytes[i + 6]) | 0;
+      b = (b + a) | 0;
+      a = (a + bytes[i + 7]) | 0;
+      b = (b + a) | 0;
+      i += 8;
+    }
+    while (i < end) {
+      a = (a + bytes[i++]) | 0;
+      b = (b + a) | 0;
     }
     a %= ADLER_MOD;
     b %= ADLER_MOD;

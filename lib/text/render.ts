@@ -26,8 +26,8 @@
  *
  * @module
  */
-import xterm from "@xterm/headless";
-import { Unicode11Addon } from "@xterm/addon-unicode11";
+import type xterm from "@xterm/headless";
+import type { Unicode11Addon } from "@xterm/addon-unicode11";
 import {
   type CastEvent,
   CastFormatError,
@@ -45,6 +45,24 @@ type Buffers = Terminal["buffer"];
 type Cell = NonNullable<
   ReturnType<NonNullable<ReturnType<Buffers["normal"]["getLine"]>>["getCell"]>
 >;
+
+/** The emulator's modules, once loaded. */
+let emulator:
+  | { Terminal: typeof xterm.Terminal; Unicode11Addon: typeof Unicode11Addon }
+  | undefined;
+
+/**
+ * Loads the emulator on first use: a daemon that renders nothing (it
+ * renders a recording only once it ended) does not pay for it at start.
+ */
+async function loadEmulator(): Promise<void> {
+  if (emulator) return;
+  const [terminal, unicode] = await Promise.all([
+    import("@xterm/headless"),
+    import("@xterm/addon-unicode11"),
+  ]);
+  emulator = { Terminal: terminal.default.Terminal, Unicode11Addon: unicode.Unicode11Addon };
+}
 
 /** Characters queued before the renderer waits for the emulator to catch up. */
 const FLUSH_CHARS = 1 << 20;
@@ -199,6 +217,7 @@ export class CastRenderer {
 
   /** Feeds the next bytes of the recording; returns the lines completed meanwhile. */
   async push(block: Uint8Array): Promise<TextLine[]> {
+    await loadEmulator();
     this.#bytes += block.length;
     for (const line of this.#splitter.push(block)) {
       if (this.#take(line)) await this.#flush();
@@ -208,6 +227,7 @@ export class CastRenderer {
 
   /** Ends the recording: the screen is finalised; returns the last lines and the summary. */
   async end(): Promise<{ lines: TextLine[]; summary: RenderSummary }> {
+    await loadEmulator();
     const last = this.#splitter.end();
     if (last !== undefined) this.#take(last);
     if (this.#v1) await this.#renderV1(this.#v1);
@@ -289,7 +309,8 @@ export class CastRenderer {
   }
 
   #open(header: CastHeader): void {
-    const term = new xterm.Terminal({
+    const { Terminal, Unicode11Addon } = emulator!; // loaded by push and end
+    const term = new Terminal({
       cols: header.cols,
       rows: header.rows,
       scrollback: SCROLLBACK,

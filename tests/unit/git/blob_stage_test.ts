@@ -171,6 +171,19 @@ Deno.test("adler32 is zlib's", () => {
   assert.equal(adler32(bytes), deflated.readUInt32BE(deflated.length - 4));
   assert.equal(adler32(bytes.subarray(5000), adler32(bytes.subarray(0, 5000))), adler32(bytes));
   assert.equal(adler32(new Uint8Array()), 1);
+  // The largest sums: every byte 0xff, from a state just under the modulus, in runs of odd
+  // lengths (the sums must never leave 32-bit integers between reductions).
+  const full = new Uint8Array((1 << 20) + 13).fill(0xff);
+  const zlibOf = (data: Uint8Array) => {
+    const out = zlib.deflateSync(data, { level: 0 });
+    return out.readUInt32BE(out.length - 4);
+  };
+  assert.equal(adler32(full), zlibOf(full));
+  let state = adler32(full.subarray(0, 65_519));
+  for (let at = 65_519; at < full.length; at += 3_803) {
+    state = adler32(full.subarray(at, Math.min(at + 3_803, full.length)), state);
+  }
+  assert.equal(state, zlibOf(full));
 });
 
 Deno.test("a temporary object another daemon left behind (killed while it staged) is swept, ours are kept", async () => {
