@@ -32,3 +32,29 @@ Deno.test("under launchd, systemd or detached stderr gets warnings and errors on
     await t.cleanup();
   }
 });
+
+Deno.test("a log line is in chunker.log when the call returns, and its fsync never blocks the event loop", async () => {
+  const t = await makeTestHome();
+  const proto = Deno.FsFile.prototype;
+  const syncSync = proto.syncSync;
+  let blocking = 0;
+  proto.syncSync = function (this: Deno.FsFile) {
+    blocking++;
+    return syncSync.call(this);
+  };
+  try {
+    await Deno.mkdir(t.paths.logs, { recursive: true });
+    await setupLogging({ logFile: t.paths.logFile });
+    log("test").info("cut chunk 1");
+    assert.match(await Deno.readTextFile(t.paths.logFile), /cut chunk 1/);
+    for (let i = 2; i <= 30; i++) log("test").info(`cut chunk ${i}`);
+    await shutdownLogging();
+    const lines = (await Deno.readTextFile(t.paths.logFile)).trim().split("\n");
+    assert.equal(lines.length, 30);
+    assert.match(lines[29], /cut chunk 30/);
+    assert.equal(blocking, 0, "fsync on the event loop");
+  } finally {
+    proto.syncSync = syncSync;
+    await t.cleanup();
+  }
+});
