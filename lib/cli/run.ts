@@ -25,11 +25,7 @@ import {
   PublishError,
   tokenScopeOf,
 } from "../git/mod.ts";
-// The files, not lib/service/mod.ts: the daemon does not load the service backends (launchd's
-// plist writer among them) it never uses.
-import { prepareDaemon } from "../service/daemon_startup.ts";
-import { missingNetPermissions } from "../service/permissions.ts";
-import { releasePidfile } from "../service/pidfile.ts";
+import { missingNetPermissions, prepareDaemon, releasePidfile } from "../service/mod.ts";
 
 /** Runs the daemon until a signal (or once); returns the exit code. */
 export async function runDaemon(options: { once?: boolean } = {}): Promise<number> {

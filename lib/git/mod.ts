@@ -22,7 +22,7 @@ export {
   tokenScopeOf,
 } from "./auth.ts";
 export { ensureEmbeddedRemote } from "./bare_repo.ts";
-export { type BlobPipe, canPipeBlobs, pipeBlobsInto } from "./blob_pipe.ts";
+export { canPipeBlobs, pipeBlobsInto } from "./blob_pipe.ts";
 export { BlobMissingError, BlobReader, BlobTooLargeError, feedBlocks } from "./blob_reader.ts";
 export {
   type BranchIndex,

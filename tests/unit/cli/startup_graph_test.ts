@@ -2,9 +2,8 @@
  * What the daemon loads at start: the modules `daemon.ts run` imports
  * statically (read from `deno info --json`) hold none of the packages only
  * other commands or later work need. The terminal emulator is loaded when a
- * recording is first rendered, the service backends (launchd's plist
- * writer) only by `start`, `stop` and `service`; the web viewer, the browser
- * driver and the setup prompts never.
+ * recording is first rendered; the web viewer, the browser driver and the
+ * setup prompts never.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
@@ -13,7 +12,6 @@ const RUN = new URL("../../../lib/cli/run.ts", import.meta.url);
 const NOT_AT_START = [
   "@xterm/headless",
   "@xterm/addon-unicode11",
-  "plist",
   "asciinema-player",
   "puppeteer-core",
   "@inquirer/prompts",
