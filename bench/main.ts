@@ -28,7 +28,7 @@
  * some groups; `--risk-seconds N` and `--risk-recordings N` size the data-at-risk figure,
  * `--year-recordings N` and `--year-chunks N` the year (default 1,000 x 100), `--many N` the
  * larger run of the many-recordings one (default 1000).
- * `--big-runs N` (default 3) sets how many runs the throughput and restore medians take.
+ * `--big-runs N` (default 5) sets how many runs the throughput and restore medians take.
  * `BENCH_SETTLE_MS` (default 2000) is the pause between the backlog and the idle period.
  *
  * @module
@@ -325,7 +325,7 @@ async function main(): Promise<number> {
   const figures: Figure[] = [];
   if (wanted("small")) figures.push(...await smallAndBig(hz));
   if (wanted("big")) {
-    figures.push(...await bigFigures(hz, Number(valueOf(args, "--big-runs") ?? 3)));
+    figures.push(...await bigFigures(hz, Number(valueOf(args, "--big-runs") ?? 5)));
   }
   if (wanted("risk")) {
     figures.push(
