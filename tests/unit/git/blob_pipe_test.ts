@@ -10,7 +10,13 @@ import { join } from "node:path";
 import { git, pipeBlobsInto } from "../../../lib/git/mod.ts";
 import { restoreRecording } from "../../../lib/branch/mod.ts";
 import { concatBytes } from "../../../lib/sys/mod.ts";
-import { assertTools, ignoreWithout, makeTestHome, waitFor } from "../../support/env.ts";
+import {
+  assertTools,
+  ignoreWithout,
+  makeTestHome,
+  type TestHome,
+  waitFor,
+} from "../../support/env.ts";
 import { initBare, lineRanges, makeCast, pushRecording } from "../../support/fake_branch.ts";
 import { makeGitSpy, subcommand } from "../../support/git_spy.ts";
 
@@ -30,15 +36,24 @@ async function blob(gitDir: string, bytes: Uint8Array): Promise<string> {
   return new TextDecoder().decode(out.stdout).trim();
 }
 
+/** A test home with an empty bare repository in it. */
+async function withRepo(body: (t: TestHome, gitDir: string) => Promise<void>): Promise<void> {
+  await assertTools(TOOLS);
+  const t = await makeTestHome("blob-pipe-");
+  try {
+    const gitDir = join(t.root, "repo.git");
+    await git(["init", "--bare", "--quiet", gitDir]);
+    await body(t, gitDir);
+  } finally {
+    await t.cleanup();
+  }
+}
+
 Deno.test({
   name: "pipeBlobsInto: the blobs' bytes in the order asked (a repeat too), nothing between them",
   ignore: ignoreWithout(TOOLS),
-  async fn() {
-    await assertTools(TOOLS);
-    const t = await makeTestHome("blob-pipe-");
-    try {
-      const gitDir = join(t.root, "repo.git");
-      await git(["init", "--bare", "--quiet", gitDir]);
+  fn: () =>
+    withRepo(async (t, gitDir) => {
       const parts = [
         new TextEncoder().encode("first\n"),
         new Uint8Array(300_000).map((_, i) => (i * 7) & 0xff),
@@ -72,21 +87,14 @@ Deno.test({
         signal: new AbortController().signal,
       }).done;
       assert.match(missing.stderr, /git show failed/);
-    } finally {
-      await t.cleanup();
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "pipeBlobsInto: a stop or an abort ends git and the program together",
   ignore: ignoreWithout(TOOLS),
-  async fn() {
-    await assertTools(TOOLS);
-    const t = await makeTestHome("blob-pipe-stop-");
-    try {
-      const gitDir = join(t.root, "repo.git");
-      await git(["init", "--bare", "--quiet", gitDir]);
+  fn: () =>
+    withRepo(async (t, gitDir) => {
       // More than a pipe holds, to a program that never reads: git blocks on its write.
       const id = await blob(gitDir, new Uint8Array(4 << 20).fill(1));
       const pidFile = join(t.root, "pid");
@@ -108,10 +116,7 @@ Deno.test({
         const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "");
         return stat === "" || stat.split(") ")[1]?.startsWith("Z");
       }, { what: `process ${pid} to end`, timeoutMs: 10_000, intervalMs: 10 });
-    } finally {
-      await t.cleanup();
-    }
-  },
+    }),
 });
 
 Deno.test({
