@@ -8,7 +8,7 @@
  * @module
  */
 import { Command, type CommandUnknownOpts } from "@commander-js/extra-typings";
-import { printFatal } from "./lib/cli/output.ts";
+import { exitProcess, printFatal } from "./lib/cli/output.ts";
 
 /**
  * Each subcommand, loaded only when it runs (or for the full help): a
@@ -60,6 +60,6 @@ if (import.meta.main) {
     // Whatever no subcommand handled ends as one line, never a stack trace.
     Deno.exitCode = printFatal(error);
   }
-  // The one exit: the status a subcommand left (exitWith), else 0.
-  Deno.exit();
+  // The one exit: the status a subcommand left (exitWith), else 0; the log written out first.
+  await exitProcess();
 }

@@ -8,7 +8,7 @@
  */
 import { StoreSettingError } from "../credentials/mod.ts";
 import { RemoteUrlError } from "../git/mod.ts";
-import { errorMessage, printLine, SettingsError } from "../sys/mod.ts";
+import { errorMessage, printLine, SettingsError, shutdownLogging } from "../sys/mod.ts";
 
 export { printLine };
 
@@ -33,4 +33,15 @@ export function printFatal(error: unknown, program = "asciinema-chunker"): numbe
  */
 export function exitWith(code: number): void {
   Deno.exitCode = code;
+}
+
+/**
+ * The one exit of `daemon.ts`, with `Deno.exitCode`: log lines still on their
+ * way to chunker.log are written first (a line logged while the fsync of the
+ * one before runs waits for it, off the event loop: a bare `Deno.exit` would
+ * drop it).
+ */
+export async function exitProcess(): Promise<never> {
+  await shutdownLogging().catch(() => {});
+  Deno.exit();
 }
