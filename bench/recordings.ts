@@ -7,19 +7,13 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { sha256Range } from "../lib/chunk/mod.ts";
 
 const encoder = new TextEncoder();
 
-/** sha256 (hex) of a file, streamed. */
+/** sha256 (hex) of a whole file. */
 export async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  using file = await Deno.open(path, { read: true });
-  const block = new Uint8Array(1 << 20);
-  for (let n = await file.read(block); n !== null; n = await file.read(block)) {
-    hash.update(block.subarray(0, n));
-  }
-  return hash.digest("hex");
+  return await sha256Range(path, 0, (await Deno.stat(path)).size);
 }
 
 /** A small deterministic PRNG (mulberry32). */

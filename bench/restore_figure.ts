@@ -15,6 +15,7 @@ import { DEFAULT_BRANCH, run, writeFully } from "../lib/sys/mod.ts";
 import { type Figure, median, othersCores, ratioFigure, round, snapshot } from "./figure.ts";
 import { sha256File } from "./recordings.ts";
 import { log } from "./rig.ts";
+import { readBlobs } from "../tests/support/remote_blobs.ts";
 import type { Kept } from "./throughput.ts";
 
 /** Writes the chunks of `id` on the remote's branch, in order, into `path`. */
@@ -27,16 +28,9 @@ async function concatenateChunks(remote: string, id: string, path: string): Prom
     const [meta, path] = line.split("\t");
     return { blob: meta.split(" ")[2], seq: parseChunkName(path.split("/")[2])!.seq };
   }).sort((a, b) => a.seq - b.seq);
+  const bytes = await readBlobs(remote, blobs.map((b) => b.blob));
   using out = await Deno.open(path, { write: true, createNew: true });
-  for (const { blob } of blobs) {
-    const shown = await new Deno.Command("git", {
-      args: ["cat-file", "blob", blob],
-      env: { GIT_DIR: remote, GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null" },
-      stdout: "piped",
-    }).output();
-    if (!shown.success) throw new Error(`git cat-file blob ${blob} failed`);
-    await writeFully(out, shown.stdout);
-  }
+  for (const { blob } of blobs) await writeFully(out, bytes.get(blob)!);
   return blobs.length;
 }
 

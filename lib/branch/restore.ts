@@ -16,7 +16,14 @@
  */
 import { basename, dirname, join, resolve } from "node:path";
 import { BlobReader, displayUrl, type Manifest, readBranchIndex } from "../git/mod.ts";
-import { errorMessage, fsyncDir, type HomePaths, KindedError, tempPathFor } from "../sys/mod.ts";
+import {
+  errorMessage,
+  fsyncDir,
+  type HomePaths,
+  KindedError,
+  tempPathFor,
+  writeFully,
+} from "../sys/mod.ts";
 import {
   BranchSourceError,
   type BranchSourceOptions,
@@ -168,8 +175,7 @@ async function writeChecked(
     stopOnProblem: true,
     wholeFileHash: Boolean(manifest?.sha256),
     sink: async (block) => {
-      let done = 0;
-      while (done < block.length) done += await file.write(block.subarray(done));
+      await writeFully(file, block);
       bytes += block.length;
     },
   });

@@ -11,6 +11,7 @@ import {
   numberOption,
   resolveHome,
   statOrNull,
+  writeFully,
 } from "../sys/mod.ts";
 import { exitWith, printLine } from "./output.ts";
 import { followLog, type LogEntry, parseSince, renderLogEntry, tailLog } from "../status/mod.ts";
@@ -59,9 +60,8 @@ export function useColor(): boolean {
 /** Writes to stdout, ending quietly when the reader went away (`| head`). */
 export async function writeStdout(text: string): Promise<void> {
   const bytes = new TextEncoder().encode(text);
-  let written = 0;
   try {
-    while (written < bytes.length) written += await Deno.stdout.write(bytes.subarray(written));
+    await writeFully(Deno.stdout, bytes);
   } catch (error) {
     // The reader went away (`| head`): nothing more can be said; exit quietly, at once.
     if (error instanceof Deno.errors.BrokenPipe) Deno.exit(0);

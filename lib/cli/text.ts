@@ -14,7 +14,7 @@ import { Command } from "@commander-js/extra-typings";
 import { dirname, resolve } from "node:path";
 import { readBranchRecordings, RestoreError } from "../branch/mod.ts";
 import type { IndexLine } from "../text/mod.ts";
-import { errorMessage, fsyncDir, tempPathFor } from "../sys/mod.ts";
+import { errorMessage, fsyncDir, tempPathFor, writeFully } from "../sys/mod.ts";
 import {
   CastFormatError,
   formatTextLine,
@@ -66,9 +66,7 @@ class FileOut {
   }
 
   async write(text: string): Promise<void> {
-    const bytes = this.#encoder.encode(text);
-    let done = 0;
-    while (done < bytes.length) done += await this.#file.write(bytes.subarray(done));
+    await writeFully(this.#file, this.#encoder.encode(text));
   }
 
   async commit(): Promise<void> {

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { killSession, spawnInSession } from "../sys/mod.ts";
+import { killSession, runGranted, spawnInSession } from "../sys/mod.ts";
 import { gitEnv } from "./hermetic.ts";
 
 /** The shell's script: git's failure is said on stderr; the pipeline's status is the program's. */
@@ -34,11 +34,7 @@ export interface BlobPipe {
  * then run by the shell).
  */
 export function canPipeBlobs(): boolean {
-  try {
-    return Deno.permissions.querySync({ name: "run", command: "sh" }).state === "granted";
-  } catch {
-    return false;
-  }
+  return runGranted("sh");
 }
 
 /**

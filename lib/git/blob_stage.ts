@@ -229,7 +229,6 @@ export async function writeLooseBlob(gitDir: string, file: string, size: number)
     output = await Deno.open(tmp, { write: true, createNew: true, mode: 0o444 });
     const out = new BlockWriter(output, block);
     const frame = new Uint8Array(5);
-    const write = (bytes: Uint8Array) => out.write(bytes);
     // Object bytes go out in stored blocks of at most 65,535 bytes, each with its own header.
     const put = async (bytes: Uint8Array) => {
       hash.update(bytes);
@@ -243,17 +242,17 @@ export async function writeLooseBlob(gitDir: string, file: string, size: number)
           frame[2] = length >>> 8;
           frame[3] = ~length & 0xff;
           frame[4] = (~length >>> 8) & 0xff;
-          await write(frame);
+          await out.write(frame);
           inBlock = length;
         }
         const take = Math.min(inBlock, bytes.length - at);
-        await write(bytes.subarray(at, at + take));
+        await out.write(bytes.subarray(at, at + take));
         at += take;
         inBlock -= take;
         left -= take;
       }
     };
-    await write(new Uint8Array([0x78, 0x01])); // zlib header: deflate, 32 KiB window, no dictionary
+    await out.write(new Uint8Array([0x78, 0x01])); // zlib header: deflate, 32 KiB window, no dictionary
     await put(header);
     const source = await Deno.open(file, { read: true });
     try {
@@ -261,7 +260,7 @@ export async function writeLooseBlob(gitDir: string, file: string, size: number)
     } finally {
       source.close();
     }
-    await write(
+    await out.write(
       new Uint8Array([adler >>> 24, (adler >>> 16) & 0xff, (adler >>> 8) & 0xff, adler & 0xff]),
     );
     await out.flush();

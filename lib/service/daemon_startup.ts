@@ -37,6 +37,7 @@ import {
   setupLogging,
   shutdownLogging,
   termSafe,
+  writeFully,
 } from "../sys/mod.ts";
 import { claimPidfile, releasePidfile, type RunMode, runModeFrom } from "./pidfile.ts";
 
@@ -87,10 +88,8 @@ export async function trimLogFile(
     );
     await file.truncate(0);
     await file.seek(0, Deno.SeekMode.Start);
-    await file.write(note);
-    for (let written = 0; written < tail.length;) {
-      written += await file.write(tail.subarray(written));
-    }
+    await writeFully(file, note);
+    await writeFully(file, tail);
     return true;
   } finally {
     file.close();

@@ -6,6 +6,7 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
+import { writeFully } from "./block_writer.ts";
 
 /** Options for {@linkcode writeFileAtomic}. */
 export interface AtomicWriteOptions {
@@ -63,8 +64,7 @@ export async function writeFileAtomic(
     mode: options.mode ?? 0o600,
   });
   try {
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    await writeFully(file, bytes);
     await file.sync();
   } catch (error) {
     file.close();

@@ -62,5 +62,5 @@ export {
   SettingsSchema,
   updateSettings,
 } from "./settings.ts";
-export { killSession, spawnInSession } from "./session_spawn.ts";
+export { killSession, runGranted, spawnInSession } from "./session_spawn.ts";
 export { printLine, termSafe } from "./terminal_text.ts";

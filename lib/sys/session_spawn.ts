@@ -58,7 +58,8 @@ export function setsidNotFound(code: number, stderr: string): boolean {
     /^setsid: failed to execute .*: No such file or directory\s*$/.test(stderr);
 }
 
-function runGranted(command: string): boolean {
+/** True when this process may run `command` (asked without a prompt). */
+export function runGranted(command: string): boolean {
   try {
     return Deno.permissions.querySync({ name: "run", command }).state === "granted";
   } catch {

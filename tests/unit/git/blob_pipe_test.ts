@@ -23,17 +23,7 @@ import { makeGitSpy, subcommand } from "../../support/git_spy.ts";
 const TOOLS = ["git", "zstd", "sh"];
 
 async function blob(gitDir: string, bytes: Uint8Array): Promise<string> {
-  const made = await new Deno.Command("git", {
-    args: ["hash-object", "-w", "--stdin"],
-    env: { GIT_DIR: gitDir },
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
-  const writer = made.stdin.getWriter();
-  await writer.write(bytes);
-  await writer.close();
-  const out = await made.output();
-  return new TextDecoder().decode(out.stdout).trim();
+  return (await git(["hash-object", "-w", "--stdin"], { gitDir, stdin: bytes })).stdout.trim();
 }
 
 /** A test home with an empty bare repository in it. */
